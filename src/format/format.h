@@ -1,0 +1,261 @@
+/* tapevault: on-tape format v1 (see docs/FORMAT.md, the normative text).
+ *
+ * A tape is a sequence of tape files separated by filemarks:
+ *   file 0      volume label       (plaintext)
+ *   file 1      media set label    (plaintext; carries the key slots)
+ *   file 2..    data files, one per stored file or file part
+ *   last file   catalog of this write session (rewritten when appending)
+ *
+ * Every tape file starts with a content header record, followed by zero or
+ * more data records (record.h).  All integers big-endian. */
+#ifndef TV_FORMAT_H
+#define TV_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+
+#define TV_FORMAT_VERSION 1
+#define TV_UUID_LEN 16
+#define TV_DEK_LEN 32
+#define TV_FPR_LEN 16          /* DEK fingerprint (keyed digest) */
+#define TV_RECORD_SIZE_DEFAULT (256u * 1024u)
+#define TV_RECORD_SIZE_MIN (4u * 1024u)
+#define TV_RECORD_SIZE_MAX (4u * 1024u * 1024u)
+
+/* ---- content header (first record of every tape file) ----
+ *  0  4  magic "TVC1"
+ *  4  2  format version (1)
+ *  6  2  flags (0)
+ *  8  8  content type magic (first 8 bytes of SHA-256 of the type name)
+ * 16 16  content UUID (random per tape file written)
+ * 32  4  body length B (<= TV_CH_BODY_MAX)
+ * 36  4  CRC32C of bytes 0..35 followed by the body
+ * 40  B  body: TLV items (below) */
+#define TV_CH_MAGIC "TVC1"
+#define TV_CH_FIXED 40
+#define TV_CH_BODY_MAX (1024u * 1024u)
+
+enum tv_content_type {
+	TV_CT_UNKNOWN = 0,
+	TV_CT_VOLUME_LABEL,    /* "tapevault volume label v1"    de55e1612f02feb4 */
+	TV_CT_MEDIA_SET_LABEL, /* "tapevault media set label v1" 510d1b9bb373e7a1 */
+	TV_CT_FILE_DATA,       /* "tapevault file data v1"       015b087f5fff4c73 */
+	TV_CT_CATALOG,         /* "tapevault catalog v1"         dda9ba598ac40d00 */
+};
+const uint8_t *tv_content_magic(enum tv_content_type t);  /* 8 bytes */
+enum tv_content_type tv_content_type_of(const uint8_t magic[8]);
+
+struct tv_content_header {
+	enum tv_content_type type;
+	uint8_t magic[8];
+	uint8_t uuid[TV_UUID_LEN];
+	const uint8_t *body;     /* points into the decoded record */
+	size_t body_len;
+};
+int tv_ch_encode(struct tv_buf *out, enum tv_content_type type,
+                 const uint8_t uuid[TV_UUID_LEN], const void *body, size_t body_len);
+/* Validates magic, version, length, CRC.  Unknown type magics decode with
+ * type TV_CT_UNKNOWN (a reader skips such files). */
+int tv_ch_decode(const uint8_t *rec, size_t len, struct tv_content_header *ch);
+
+/* ---- TLV: u16 tag | u32 length | value ----
+ * Integers are 8-byte big-endian values; strings are UTF-8 without NUL;
+ * UUIDs 16 bytes; nested structures are TLV lists.  Readers skip unknown
+ * tags (forward compatibility); a tag whose length is wrong for its kind
+ * is a format error. */
+int tv_tlv_put_u64(struct tv_buf *b, uint16_t tag, uint64_t v);
+int tv_tlv_put_bytes(struct tv_buf *b, uint16_t tag, const void *p, size_t n);
+int tv_tlv_put_str(struct tv_buf *b, uint16_t tag, const char *s);
+struct tv_tlv {
+	uint16_t tag;
+	const uint8_t *val;
+	size_t len;
+};
+/* Next item from b; returns 0, TV_ERR_EOF at clean end, TV_ERR_FORMAT when
+ * truncated. */
+int tv_tlv_next(struct tv_buf *b, struct tv_tlv *it);
+int tv_tlv_u64(const struct tv_tlv *it, uint64_t *v);
+int tv_tlv_uuid(const struct tv_tlv *it, uint8_t out[TV_UUID_LEN]);
+/* Copy into fixed char array (NUL-terminated); rejects NUL bytes and
+ * strings that do not fit. */
+int tv_tlv_str(const struct tv_tlv *it, char *out, size_t outsz);
+
+/* ---- key slots (inside the media set label's encryption descriptor) ---- */
+enum tv_slot_type { TV_SLOT_PASSWORD = 1, TV_SLOT_KMS = 2, TV_SLOT_ESCROW = 3 };
+enum tv_kdf { TV_KDF_PBKDF2_SHA256 = 1, TV_KDF_ARGON2ID = 2 };
+enum tv_wrap { TV_WRAP_AES256GCM = 1, TV_WRAP_KMIP_AESGCM = 2, TV_WRAP_RSA_OAEP_SHA256 = 3 };
+enum tv_kms_kind { TV_KMS_AES = 1, TV_KMS_RSA = 2 };
+
+#define TV_NAME_MAX 128
+#define TV_HINT_MAX 256
+#define TV_HOST_MAX 256
+#define TV_KEYID_MAX 128
+#define TV_WRAPPED_MAX 1024    /* RSA-4096 is 512 */
+#define TV_SALT_MAX 64
+
+struct tv_keyslot {
+	enum tv_slot_type type;
+	enum tv_wrap wrap;
+	uint8_t wrapped[TV_WRAPPED_MAX];   /* ciphertext (+ tag for GCM) */
+	size_t wrapped_len;
+	uint8_t iv[16];                    /* GCM nonce (12 bytes used) */
+	size_t iv_len;
+	/* password */
+	enum tv_kdf kdf;
+	uint8_t salt[TV_SALT_MAX];
+	size_t salt_len;
+	uint64_t kdf_iter;                 /* PBKDF2 iterations / Argon2 t_cost */
+	uint64_t kdf_mem_kib;              /* Argon2 m_cost */
+	uint64_t kdf_par;                  /* Argon2 lanes */
+	char name[TV_NAME_MAX];            /* password name / KMS key name */
+	char hint[TV_HINT_MAX];
+	/* kms */
+	char kms_name[TV_NAME_MAX];
+	char kms_host[TV_HOST_MAX];
+	uint64_t kms_port;
+	char key_id[TV_KEYID_MAX];         /* KMIP Unique Identifier */
+	enum tv_kms_kind kms_kind;
+	/* escrow */
+	uint8_t escrow_fpr[32];            /* SHA-256 of the authority's SPKI DER */
+};
+
+enum tv_enc_alg { TV_ENC_NONE = 0, TV_ENC_AES256GCM_HKDF = 1 };
+#define TV_MAX_SLOTS 8
+
+struct tv_encdesc {
+	enum tv_enc_alg alg;
+	uint8_t dek_fpr[TV_FPR_LEN];
+	size_t nslots;
+	struct tv_keyslot slots[TV_MAX_SLOTS];
+};
+
+/* ---- labels ---- */
+struct tv_volume_label {
+	uint8_t tape_uuid[TV_UUID_LEN];
+	char barcode[32];
+	uint64_t created;                  /* unix seconds */
+	char writer[64];                   /* "tapevault 0.1.0" */
+	uint64_t record_size;
+};
+int tv_vol_label_encode(struct tv_buf *body, const struct tv_volume_label *l);
+int tv_vol_label_decode(const uint8_t *body, size_t len, struct tv_volume_label *l);
+
+struct tv_media_set_label {
+	char pool_name[TV_NAME_MAX];
+	uint8_t pool_uuid[TV_UUID_LEN];
+	uint8_t media_set_uuid[TV_UUID_LEN];
+	uint64_t seq;                      /* 1-based position in the media set */
+	uint64_t created;
+	struct tv_encdesc enc;
+};
+int tv_ms_label_encode(struct tv_buf *body, const struct tv_media_set_label *l);
+int tv_ms_label_decode(const uint8_t *body, size_t len, struct tv_media_set_label *l);
+/* Bytes of one slot that its wrapping binds as AAD (type, ids, names,
+ * KDF parameters; not the wrapped key itself) together with the tape
+ * UUID, so a slot copied onto another tape does not unwrap there. */
+int tv_keyslot_aad(struct tv_buf *out, const uint8_t tape_uuid[TV_UUID_LEN],
+                   const struct tv_keyslot *s);
+
+/* ---- data file content header body ---- */
+struct tv_file_header {
+	uint8_t set_uuid[TV_UUID_LEN];     /* backup set */
+	uint64_t file_index;               /* index of the file in its set */
+	uint64_t part_no;                  /* 1-based */
+	uint64_t offset;                   /* where this part starts in the file */
+	uint64_t encrypted;                /* records are AEAD-encrypted */
+};
+int tv_file_header_encode(struct tv_buf *body, const struct tv_file_header *h);
+int tv_file_header_decode(const uint8_t *body, size_t len, struct tv_file_header *h);
+
+/* ---- entry header: first bytes of a data file's record stream ----
+ *  "TVE1" | u32 length L | L bytes of TLV.  Then the part's data bytes. */
+enum tv_ftype { TV_FT_REG = 1, TV_FT_DIR = 2, TV_FT_SYMLINK = 3 };
+#define TV_PATH_MAX 4096
+struct tv_entry {
+	char path[TV_PATH_MAX];            /* relative, '/'-separated */
+	enum tv_ftype ftype;
+	uint64_t mode, uid, gid;
+	int64_t mtime_sec;
+	uint64_t mtime_nsec;
+	uint64_t size;                     /* whole file */
+	uint64_t offset;                   /* this part's start */
+	char link[TV_PATH_MAX];            /* symlink target */
+};
+#define TV_ENTRY_MAGIC "TVE1"
+#define TV_ENTRY_MAX (3 * TV_PATH_MAX)
+int tv_entry_encode(struct tv_buf *out, const struct tv_entry *e);
+/* Decodes from the front of b (advancing it). TV_ERR_EOF when b holds
+ * less than a whole entry header (caller reads more and retries). */
+int tv_entry_decode(struct tv_buf *b, struct tv_entry *e);
+
+/* ---- catalog file ----
+ * Content header body: tape UUID (tag 1), media set UUID (2), session
+ * number (3), encrypted (4).  Record stream: items
+ *   u8 item type | u32 length L | L bytes of TLV
+ * ending with a TV_CI_END item holding the count of items before it. */
+struct tv_catalog_header {
+	uint8_t tape_uuid[TV_UUID_LEN];
+	uint8_t media_set_uuid[TV_UUID_LEN];
+	uint64_t session;
+	uint64_t encrypted;
+};
+int tv_catalog_header_encode(struct tv_buf *body, const struct tv_catalog_header *h);
+int tv_catalog_header_decode(const uint8_t *body, size_t len, struct tv_catalog_header *h);
+
+enum tv_cat_item {
+	TV_CI_TAPE = 1,        /* a tape of the media set (this one and earlier) */
+	TV_CI_SET = 2,         /* a backup set touching the media set */
+	TV_CI_PART = 3,        /* a file part on some tape of the media set */
+	TV_CI_KEYRING = 4,     /* DEK of an earlier tape (encrypted catalogs only) */
+	TV_CI_END = 5,
+};
+struct tv_ci_tape {
+	uint8_t tape_uuid[TV_UUID_LEN];
+	char barcode[32];
+	uint64_t seq;
+	char pool_name[TV_NAME_MAX];
+	uint8_t pool_uuid[TV_UUID_LEN];
+	uint8_t media_set_uuid[TV_UUID_LEN];
+	uint8_t dek_fpr[TV_FPR_LEN];       /* zero when unencrypted */
+};
+struct tv_ci_set {
+	uint8_t set_uuid[TV_UUID_LEN];
+	char name[TV_NAME_MAX];
+	uint64_t created;
+	uint64_t first_seq, last_seq;      /* tapes of the media set it spans (so far) */
+	uint64_t complete;                 /* 1: the set ended on the writing tape */
+	uint64_t nfiles, nbytes;
+};
+struct tv_ci_part {
+	uint8_t tape_uuid[TV_UUID_LEN];
+	uint64_t file_no;                  /* tape file number */
+	uint8_t content_uuid[TV_UUID_LEN];
+	uint8_t set_uuid[TV_UUID_LEN];
+	uint64_t file_index, part_no, last_part;
+	uint64_t records;                  /* data records in the tape file */
+	uint64_t length;                   /* data bytes in this part */
+	uint32_t crc;                      /* CRC32C of the part's data bytes */
+	struct tv_entry e;                 /* path, type, mode, offset ... */
+};
+struct tv_ci_keyring {
+	uint8_t tape_uuid[TV_UUID_LEN];
+	uint8_t dek_fpr[TV_FPR_LEN];
+	uint8_t dek[TV_DEK_LEN];           /* plaintext: the stream is encrypted */
+};
+struct tv_cat_item_v {
+	enum tv_cat_item type;
+	union {
+		struct tv_ci_tape tape;
+		struct tv_ci_set set;
+		struct tv_ci_part part;
+		struct tv_ci_keyring ring;
+		uint64_t end_count;
+	} u;
+};
+int tv_cat_item_encode(struct tv_buf *out, const struct tv_cat_item_v *it);
+/* Decodes one item from the front of b.  TV_ERR_EOF: need more bytes. */
+int tv_cat_item_decode(struct tv_buf *b, struct tv_cat_item_v *it);
+
+#endif

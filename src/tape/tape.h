@@ -1,0 +1,150 @@
+/* tapevault: tape device layer.
+ *
+ * One ops table, several backends (vtape: SIMH .tap images; faulty: a
+ * fault-injecting wrapper; st: Linux SCSI tape).  Every backend presents
+ * the same semantics, described here; backend quirks (st's ENOSPC
+ * alternation, EIO after EOD, ENOMEM on short buffers) are mapped into
+ * these by the backend, never seen by callers.
+ *
+ * Position model (like MTIOCGET's mt_fileno / mt_blkno): the tape is a
+ * sequence of records and filemarks.  `file_no` counts filemarks passed
+ * since BOT, `block_no` counts records since the last filemark (or BOT).
+ *
+ * read():   reads the next record.  Returns 0 and *got = length; or
+ *           TV_ERR_FILEMARK (the filemark is consumed: position is now the
+ *           start of the next file); TV_ERR_EOD at end of recorded data
+ *           (position unchanged, repeated calls keep returning EOD);
+ *           TV_ERR_RANGE when the record is longer than cap (record
+ *           skipped, like st's ENOMEM); TV_ERR_BADREC for a record marked
+ *           bad (skipped); TV_ERR_IO for anything else.
+ * write():  writes one record at the current position; everything after
+ *           the position is discarded first (as a real drive does).
+ *           Returns 0; or TV_ERR_EW: the record WAS written but the early
+ *           warning point is passed (finish up: write a catalog, close);
+ *           or TV_ERR_NOSPC: the record was NOT written (physical end);
+ *           TV_ERR_WPROT.
+ * write_filemarks(n): like write, discards what follows; may also
+ *           return TV_ERR_EW (written) or TV_ERR_NOSPC (not written).
+ * space_files(n): n > 0: forward over n filemarks (MTFSF: ends just
+ *           after the nth filemark); n < 0: backward over |n| filemarks
+ *           (MTBSF: ends just before (BOT side of) the filemark).
+ *           Hitting EOD going forward: TV_ERR_EOD; hitting BOT going
+ *           backward: TV_ERR_EOF (positioned at BOT).
+ * space_records(n): forward/backward over n records; meeting a
+ *           filemark stops with TV_ERR_FILEMARK and leaves the position on
+ *           the near side of the filemark (not crossed).
+ * seek_eod(): position at end of recorded data (MTEOM); file_no is then
+ *           the number of filemarks on the tape, block_no the records after
+ *           the last one.
+ * Spacing does not read record data (the stats count only data read). */
+#ifndef TV_TAPE_H
+#define TV_TAPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct tv_tape;
+
+struct tv_tape_status {
+	uint64_t file_no;        /* filemarks since BOT */
+	uint64_t block_no;       /* records since last filemark / BOT */
+	int bot;                 /* at beginning of tape */
+	int eod;                 /* at end of recorded data */
+	int ew;                  /* past early warning */
+	int write_protected;
+	uint64_t capacity;       /* bytes, 0 = unknown */
+	uint64_t used;           /* bytes up to end of data, 0 = unknown */
+};
+
+struct tv_tape_stats {
+	uint64_t records_read;   /* records whose data was transferred */
+	uint64_t bytes_read;
+	uint64_t records_written;
+	uint64_t bytes_written;
+	uint64_t filemarks_written;
+	uint64_t records_spaced; /* records skipped without reading */
+	uint64_t files_spaced;   /* filemarks crossed by space ops */
+};
+
+#define TV_TAPE_OPS_VERSION 1
+
+struct tv_tape_ops {
+	int version;             /* TV_TAPE_OPS_VERSION */
+	const char *kind;        /* "vtape", "st", "faulty" */
+	int (*read)(struct tv_tape *t, void *buf, size_t cap, size_t *got);
+	int (*write)(struct tv_tape *t, const void *buf, size_t len);
+	int (*write_filemarks)(struct tv_tape *t, unsigned count);
+	int (*rewind)(struct tv_tape *t);
+	int (*space_files)(struct tv_tape *t, long count);
+	int (*space_records)(struct tv_tape *t, long count);
+	int (*seek_eod)(struct tv_tape *t);
+	int (*status)(struct tv_tape *t, struct tv_tape_status *st);
+	int (*close)(struct tv_tape *t); /* frees t */
+};
+
+/* Base object: backends allocate a struct starting with this. */
+struct tv_tape {
+	const struct tv_tape_ops *ops;
+	char name[512];          /* device path or image path, for messages */
+	int readonly;
+	struct tv_tape_stats stats;
+};
+
+/* Generic entry points: check state, dispatch, count stats. */
+int tv_tape_read(struct tv_tape *t, void *buf, size_t cap, size_t *got);
+int tv_tape_write(struct tv_tape *t, const void *buf, size_t len);
+int tv_tape_write_filemarks(struct tv_tape *t, unsigned count);
+int tv_tape_rewind(struct tv_tape *t);
+int tv_tape_space_files(struct tv_tape *t, long count);
+int tv_tape_space_records(struct tv_tape *t, long count);
+int tv_tape_seek_eod(struct tv_tape *t);
+int tv_tape_status(struct tv_tape *t, struct tv_tape_status *st);
+/* Position at the start of tape file `file_no` (rewind + space forward, or
+ * a cheaper relative move when already nearby). */
+int tv_tape_goto_file(struct tv_tape *t, uint64_t file_no);
+int tv_tape_close(struct tv_tape *t);   /* NULL ok */
+
+/* ---- vtape: SIMH .tap image + JSON sidecar (IMAGE.json) ---- */
+struct tv_vtape_attrs {
+	char barcode[32];        /* e.g. VT0001L9 */
+	uint64_t capacity;       /* bytes of image data, 0 = unlimited */
+	uint64_t early_warning;  /* bytes at which EW is reported; 0 = none */
+	int write_protected;
+};
+#define TV_TAPE_RDONLY 0
+#define TV_TAPE_RDWR 1
+/* Creates an empty image (blank tape) and its sidecar; fails if exists. */
+int tv_vtape_create(const char *path, const struct tv_vtape_attrs *a);
+int tv_vtape_open(const char *path, int mode, struct tv_tape **out);
+int tv_vtape_read_attrs(const char *path, struct tv_vtape_attrs *a);
+int tv_vtape_write_attrs(const char *path, const struct tv_vtape_attrs *a);
+/* Default early warning for a capacity: capacity - max(capacity/16, 1 MiB),
+ * never below capacity/2. */
+uint64_t tv_vtape_default_ew(uint64_t capacity);
+
+/* ---- fault injection (SQLite test-VFS style) ---- */
+struct tv_fault_spec {
+	long read_eio;           /* Nth read (1-based) fails with TV_ERR_IO; 0 off */
+	long write_eio;          /* Nth write fails with TV_ERR_IO */
+	long powerloss;          /* after the Nth successful write (records and
+	                          * filemark calls both count) the "power" goes:
+	                          * every later op fails with TV_ERR_IO and close
+	                          * writes nothing; the image ends there */
+	long flip_record;        /* Nth record read gets one byte flipped */
+	long flip_offset;        /* which byte of it (mod length) */
+};
+/* Parse "read_eio=N,write_eio=N,powerloss=N,flip_record=N[,flip_offset=K]". */
+int tv_fault_parse(const char *s, struct tv_fault_spec *spec);
+/* Wraps inner; the wrapper owns inner and closes it. */
+int tv_faulty_wrap(struct tv_tape *inner, const struct tv_fault_spec *spec,
+                   struct tv_tape **out);
+
+/* ---- st: Linux SCSI tape (/dev/nstN), variable block mode ---- */
+int tv_st_open(const char *dev, int mode, struct tv_tape **out);
+
+/* Open by name: "/dev/nst*" -> st, anything else -> vtape image.  When the
+ * environment has TAPEVAULT_TEST_FAULT, the tape is wrapped in the fault
+ * injector with that spec (a test hook, documented in docs/TESTING.md). */
+int tv_tape_open(const char *path, int mode, struct tv_tape **out);
+
+#endif

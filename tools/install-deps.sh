@@ -1,0 +1,19 @@
+#!/bin/sh
+# Installs the Debian packages tapevault needs to build and test, when they
+# are missing and we are root.  Non-root users get the apt-get line to run.
+PKGS="cmake gcc clang make pkg-config libssl-dev libsqlite3-dev libarchive-dev
+libjansson-dev libcmocka-dev libargon2-dev python3-pykmip sqlite3 xxd openssl
+libclang-rt-14-dev valgrind"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "tapevault: missing packages:$missing" >&2
+	echo "run as root: apt-get install$missing" >&2
+	exit 1
+fi
+echo "tapevault: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends $missing >/dev/null
