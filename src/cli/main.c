@@ -1,2 +1,391 @@
+/* tapevault: command-line entry point (git-style subcommands). */
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
-int main(void) { puts("tapevault"); return 0; }
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "util/err.h"
+
+const struct cli_cmd cli_commands[] = {
+	{"init", cmd_init, "[--catalog URL]",
+	 "Create the state directory: catalog (SQLite in --home by default) and key store."},
+	{"library create", cmd_library_create, "NAME --path DIR --slots N [--drives N] [--mailslots N]",
+	 "Create a virtual tape library (a directory of tape images) and register it."},
+	{"library list", cmd_library_list, "", "List registered libraries."},
+	{"library status", cmd_library_status, "NAME",
+	 "Slots, drives, mail slots and barcodes, in the style of 'mtx status'."},
+	{"tape new", cmd_tape_new, "LIBRARY BARCODE... [--capacity SIZE]",
+	 "Put blank virtual cartridges into free slots (barcode: 6 characters + media id, e.g. VT0001L9)."},
+	{"tape export", cmd_tape_export, "BARCODE... --to DIR",
+	 "Take cartridges out of their library: the image files move to DIR."},
+	{"tape insert", cmd_tape_insert, "LIBRARY FILE...",
+	 "Put cartridges (tape images) into a library: through a mail slot into a free slot."},
+	{"tape list", cmd_tape_list, "[--pool P] [--state S]",
+	 "Tapes: barcode, state, pool, media set and sequence, encryption and how to unlock."},
+	{"tape show", cmd_tape_show, "BARCODE", "Everything known about one tape."},
+	{"tape dump", cmd_tape_dump, "FILE", "Decode a tape image's labels and structure (debugging)."},
+	{"password add", cmd_password_add, "NAME --hint TEXT [--password-file F]",
+	 "Add a named password for encrypted pools (the password is read from the file, "
+	 "$TAPEVAULT_PASSWORD, or the terminal; never from the command line)."},
+	{"password list", cmd_password_list, "", "List passwords (name, hint, creation time)."},
+	{"kms add", cmd_kms_add, "NAME --host H [--port 5696] --ca CA.pem --cert CLIENT.pem --key CLIENT.key",
+	 "Register a KMIP key management server."},
+	{"kms list", cmd_kms_list, "", "List registered KMS servers."},
+	{"kms test", cmd_kms_test, "NAME", "Connect to a KMS, report protocol versions and operations."},
+	{"kms key create", cmd_kms_key_create, "SERVER --name KEYNAME [--type aes|rsa]",
+	 "Create a key on the KMS; prints its unique id."},
+	{"escrow keygen", cmd_escrow_keygen, "--out KEYSET.pem [--password-file F]",
+	 "Escrow authority: make a key set (RSA-4096, private key encrypted with a passphrase)."},
+	{"escrow public", cmd_escrow_public, "KEYSET.pem --out PUB.pem",
+	 "Export the public key of a key set."},
+	{"escrow enable", cmd_escrow_enable, "--public PUB.pem",
+	 "Backup server: turn on password loss protection for tapes written from now on."},
+	{"escrow request", cmd_escrow_request, "BARCODE... --out REQUEST.txt",
+	 "Make a recovery request for the escrow authority."},
+	{"escrow respond", cmd_escrow_respond,
+	 "--keyset KEYSET.pem REQUEST.txt --out RESPONSE.txt [--password-file F] [--yes]",
+	 "Authority side: verify a request, show it, confirm, answer."},
+	{"escrow apply", cmd_escrow_apply, "RESPONSE.txt", "Unlock tapes with a response and catalog them."},
+	{"escrow recover", cmd_escrow_recover, "--keyset KEYSET.pem BARCODE... [--password-file F]",
+	 "Break-glass recovery on the authority's own machine."},
+	{"audit", cmd_audit, "", "Who used which key path on which tapes, when."},
+	{"pool create", cmd_pool_create,
+	 "NAME --library LIB [--encryption none|password:NAME|kms:SERVER[:KEYID]] [--media-set continue|per-job]",
+	 "Create a media pool."},
+	{"pool set", cmd_pool_set, "NAME --encryption ...",
+	 "Change the pool's key or encryption method (applies to tapes written from now on)."},
+	{"pool list", cmd_pool_list, "", "List media pools."},
+	{"pool show", cmd_pool_show, "NAME", "Show one media pool and its tapes."},
+	{"write", cmd_write, "POOL PATH... [--name SETNAME]",
+	 "Backup-to-tape job: write files and directories to the pool; prints the backup set id."},
+	{"inventory", cmd_inventory, "LIBRARY [BARCODE...]", "Read tape labels only."},
+	{"catalog", cmd_catalog, "LIBRARY [BARCODE...] [--allow-partial]",
+	 "Catalog job: read labels and on-tape catalogs, decrypt what can be, report the rest."},
+	{"decrypt", cmd_decrypt, "BARCODE... (--password-file F | --kms SERVER [--key-id ID]) [--yes]",
+	 "Unlock imported encrypted tapes (shows the key id and KMS server, or the hint, first)."},
+	{"backups", cmd_backups, "", "Backup sets on tape and whether they can be restored."},
+	{"restore", cmd_restore, "SET [PATH...] --to DIR [--extract] [--allow-partial]",
+	 "Restore a whole backup set, or some of its files, into DIR."},
+	{"verify", cmd_verify, "BARCODE...", "Read back every record of the tapes and check it."},
+	{"backup create", cmd_backup_create,
+	 "SOURCE... --out FILE [--encryption password:NAME|kms:SERVER[:KEYID]]",
+	 "Make a disk backup file (pax archive in authenticated encrypted chunks)."},
+	{"backup extract", cmd_backup_extract, "FILE --to DIR [--password-file F | --kms SERVER]",
+	 "Open a disk backup file into DIR."},
+	{NULL, NULL, NULL, NULL},
+};
+
+static void global_usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: tapevault [--home DIR] [--json] [-q|--quiet] [-v|--verbose] COMMAND [ARGS]\n"
+	        "\n"
+	        "Tape backup with per-tape encryption keys held in a KMS (KMIP), in\n"
+	        "passwords, or in escrow.  Commands:\n\n");
+	for (const struct cli_cmd *c = cli_commands; c->name; c++)
+		fprintf(f, "  %-16s %s\n", c->name, c->usage);
+	fprintf(f,
+	        "\nState: --home DIR, else $TAPEVAULT_HOME, else $XDG_DATA_HOME/tapevault.\n"
+	        "Passwords are never taken from the command line: use --password-file F,\n"
+	        "$TAPEVAULT_PASSWORD (less safe: visible to the process's owner), or the terminal.\n"
+	        "Exit status: 0 success, 1 failure, 2 usage error.  'tapevault CMD --help' for more.\n");
+}
+
+const struct cli_cmd *cli_find(const char *name)
+{
+	for (const struct cli_cmd *c = cli_commands; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+int cli_open(struct cli *c)
+{
+	int r;
+
+	if (c->h != NULL)
+		return 0;
+	if ((r = tv_home_resolve(c->home_opt, c->home_dir, sizeof(c->home_dir))) != 0)
+		return cli_fail(c, r, "state directory");
+	if ((r = tv_home_open(c->home_dir, &c->h)) != 0)
+		return cli_fail(c, r, NULL);
+	c->h->json = c->json;
+	c->h->quiet = c->quiet;
+	c->h->verbose = c->verbose;
+	return 0;
+}
+
+int cli_fail(struct cli *c, int err, const char *what)
+{
+	const char *d = tv_errdetail();
+
+	if (what != NULL)
+		fprintf(stderr, "tapevault: %s: %s\n", what, d[0] ? d : tv_strerror(err));
+	else
+		fprintf(stderr, "tapevault: %s\n", d[0] ? d : tv_strerror(err));
+	if (c != NULL && c->h != NULL)
+		tv_log(c->h, "error: %s", d[0] ? d : tv_strerror(err));
+	if (c != NULL && c->json && c->out != NULL) {
+		json_object_set_new(c->out, "error", json_string(d[0] ? d : tv_strerror(err)));
+	}
+	tv_errclear();
+	return EXIT_FAIL;
+}
+
+int cli_usage(const struct cli_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("tapevault: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: tapevault %s %s\n", cmd->name, cmd->usage);
+	return EXIT_USAGE;
+}
+
+int cli_getopt(const struct cli_cmd *cmd, int argc, char **argv,
+               const struct option *opts, int (*each)(int, const char *, void *),
+               void *ctx)
+{
+	struct option all[40];
+	char shortopts[80] = "+h";
+	int n = 0, o;
+
+	for (; opts && opts[n].name && n < 38; n++) {
+		all[n] = opts[n];
+		if (opts[n].val > 0 && opts[n].val < 128) {
+			size_t l = strlen(shortopts);
+			shortopts[l] = (char)opts[n].val;
+			shortopts[l + 1] = '\0';
+			if (opts[n].has_arg == required_argument)
+				strcat(shortopts, ":");
+		}
+	}
+	all[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	all[n] = (struct option){NULL, 0, NULL, 0};
+	optind = 1;
+	opterr = 0;
+	/* permute so options may follow operands ("write POOL DIR --name X") */
+	shortopts[0] = '-';
+	{
+		int nargs = 0;
+		char **operands = calloc((size_t)argc + 1, sizeof(char *));
+		if (operands == NULL)
+			return -1;
+		operands[nargs++] = argv[0];
+		while ((o = getopt_long(argc, argv, shortopts, all, NULL)) != -1) {
+			if (o == 1) {
+				operands[nargs++] = optarg;
+				continue;
+			}
+			if (o == 'h') {
+				printf("usage: tapevault %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->help);
+				free(operands);
+				return -2;
+			}
+			if (o == '?' || o == ':') {
+				if (optopt)
+					cli_usage(cmd, "unknown option or missing value: -%c", optopt);
+				else
+					cli_usage(cmd, "unknown option or missing value: %s", argv[optind - 1]);
+				free(operands);
+				return -1;
+			}
+			if (each(o, optarg, ctx) != 0) {
+				free(operands);
+				return -1;
+			}
+		}
+		for (int i = optind; i < argc; i++)
+			operands[nargs++] = argv[i];
+		for (int i = 0; i < nargs; i++)
+			argv[i] = operands[i];
+		argv[nargs] = NULL;
+		free(operands);
+		return nargs;
+	}
+}
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (end == s || errno != 0 || *s == '-')
+		return TV_ERR_INVAL;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	default: return TV_ERR_INVAL;
+	}
+	if (*end == 'i' || *end == 'B')
+		end++;
+	if (*end == 'B')
+		end++;
+	if (*end != '\0')
+		return TV_ERR_INVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return TV_ERR_RANGE;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+int cli_confirm(struct cli *c, const char *question)
+{
+	char line[32];
+	FILE *tty;
+
+	if (c->h && c->h->assume_yes)
+		return 1;
+	tty = fopen("/dev/tty", "r+e");
+	if (tty == NULL) {
+		fprintf(stderr, "%s\ntapevault: no terminal to confirm on: use --yes\n", question);
+		return 0;
+	}
+	fprintf(tty, "%s [y/N] ", question);
+	fflush(tty);
+	if (fgets(line, sizeof(line), tty) == NULL) {
+		fclose(tty);
+		return 0;
+	}
+	fclose(tty);
+	return line[0] == 'y' || line[0] == 'Y';
+}
+
+void cli_json_set(struct cli *c, const char *key, json_t *v)
+{
+	if (c->out == NULL)
+		c->out = json_object();
+	json_object_set_new(c->out, key, v);
+}
+
+static void secure_process(void)
+{
+	struct rlimit rl = {0, 0};
+
+	/* No core dumps: they could hold passwords and data keys. */
+	setrlimit(RLIMIT_CORE, &rl);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c;
+	const struct cli_cmd *cmd = NULL;
+	char name[64];
+	int i = 1, r, words;
+
+	memset(&c, 0, sizeof(c));
+	secure_process();
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--home") == 0 && i + 1 < argc) {
+			c.home_opt = argv[++i];
+		} else if (strncmp(argv[i], "--home=", 7) == 0) {
+			c.home_opt = argv[i] + 7;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			c.json = 1;
+		} else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0) {
+			c.quiet = 1;
+		} else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
+			c.verbose = 1;
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			global_usage(stdout);
+			return EXIT_OK;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("tapevault %s\n", TV_VERSION);
+			return EXIT_OK;
+		} else {
+			fprintf(stderr, "tapevault: unknown global option %s\n", argv[i]);
+			global_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		global_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[i], "help") == 0) {
+		if (i + 1 < argc) {
+			/* help CMD [SUB...] */
+			name[0] = '\0';
+			for (int k = i + 1; k < argc && k < i + 4; k++) {
+				if (name[0])
+					strncat(name, " ", sizeof(name) - strlen(name) - 1);
+				strncat(name, argv[k], sizeof(name) - strlen(name) - 1);
+				if ((cmd = cli_find(name)) != NULL)
+					break;
+			}
+			if (cmd == NULL) {
+				int any = 0;
+				for (const struct cli_cmd *k = cli_commands; k->name; k++)
+					if (strncmp(k->name, argv[i + 1], strlen(argv[i + 1])) == 0) {
+						printf("  %-16s %s\n", k->name, k->usage);
+						any = 1;
+					}
+				if (!any) {
+					fprintf(stderr, "tapevault: no command '%s'\n", argv[i + 1]);
+					return EXIT_USAGE;
+				}
+				return EXIT_OK;
+			}
+			printf("usage: tapevault %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->help);
+			return EXIT_OK;
+		}
+		global_usage(stdout);
+		return EXIT_OK;
+	}
+	/* longest match of up to three words */
+	name[0] = '\0';
+	words = 0;
+	for (int k = i; k < argc && k < i + 3; k++) {
+		const struct cli_cmd *m;
+		if (name[0])
+			strncat(name, " ", sizeof(name) - strlen(name) - 1);
+		strncat(name, argv[k], sizeof(name) - strlen(name) - 1);
+		if ((m = cli_find(name)) != NULL) {
+			cmd = m;
+			words = k - i + 1;
+		}
+	}
+	if (cmd == NULL) {
+		int any = 0;
+		for (const struct cli_cmd *k = cli_commands; k->name; k++)
+			if (strncmp(k->name, argv[i], strlen(argv[i])) == 0 &&
+			    k->name[strlen(argv[i])] == ' ') {
+				if (!any)
+					fprintf(stderr, "tapevault: '%s' needs a subcommand:\n", argv[i]);
+				fprintf(stderr, "  tapevault %s %s\n", k->name, k->usage);
+				any = 1;
+			}
+		if (!any)
+			fprintf(stderr, "tapevault: unknown command '%s' (see 'tapevault help')\n", argv[i]);
+		return EXIT_USAGE;
+	}
+	if (c.json)
+		c.out = json_object();
+	/* argv for the command: [cmdname, args...] */
+	r = cmd->fn(&c, argc - (i + words - 1), argv + (i + words - 1));
+	if (c.json && c.out != NULL) {
+		char *s = json_dumps(c.out, JSON_INDENT(2) | JSON_SORT_KEYS);
+		if (s) {
+			puts(s);
+			free(s);
+		}
+	}
+	json_decref(c.out);
+	tv_home_close(c.h);
+	return r;
+}

@@ -182,7 +182,10 @@ struct tv_entry {
 	uint64_t size;                     /* whole file */
 	uint64_t offset;                   /* this part's start */
 	char link[TV_PATH_MAX];            /* symlink target */
+	uint64_t flags;                    /* TV_EF_* */
 };
+/* entry flags */
+#define TV_EF_INNER_ENCRYPTED 0x1          /* a job-encrypted backup file (TVB1) */
 #define TV_ENTRY_MAGIC "TVE1"
 #define TV_ENTRY_MAX (3 * TV_PATH_MAX)
 int tv_entry_encode(struct tv_buf *out, const struct tv_entry *e);
@@ -236,7 +239,8 @@ struct tv_ci_part {
 	uint64_t file_index, part_no, last_part;
 	uint64_t records;                  /* data records in the tape file */
 	uint64_t length;                   /* data bytes in this part */
-	uint32_t crc;                      /* CRC32C of the part's data bytes */
+	uint32_t crc;                      /* CRC32C of the tape file's whole record
+	                                    * stream (entry header + data bytes) */
 	struct tv_entry e;                 /* path, type, mode, offset ... */
 };
 struct tv_ci_keyring {

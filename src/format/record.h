@@ -93,6 +93,11 @@ int tv_treader_begin_file(struct tv_treader *r, struct tv_content_header *ch,
                           uint64_t *file_no);
 /* Key for the current file's records (NULL = expect plaintext). */
 int tv_treader_set_dek(struct tv_treader *r, const uint8_t *dek);
+/* Checksums only (verifying a tape whose key is not at hand): encrypted
+ * records are checked (header, file number, sequence, CRC32C) but not
+ * decrypted, and read() returns their ciphertext (tag excluded).  Nothing
+ * is authenticated in this mode.  Stays set until turned off. */
+void tv_treader_set_crc_only(struct tv_treader *r, int on);
 /* Data bytes; *got = 0 at the end of the tape file.  TV_ERR_CRC,
  * TV_ERR_AUTH, TV_ERR_FORMAT, TV_ERR_LOCKED (encrypted, no key) name the
  * record in tv_errdetail(). */

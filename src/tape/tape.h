@@ -36,7 +36,17 @@
  * seek_eod(): position at end of recorded data (MTEOM); file_no is then
  *           the number of filemarks on the tape, block_no the records after
  *           the last one.
- * Spacing does not read record data (the stats count only data read). */
+ * Spacing does not read record data (the stats count only data read).
+ *
+ * Stats: the generic entry points count records_read/bytes_read (data
+ * actually transferred), records_written/bytes_written/filemarks_written
+ * (including writes that returned TV_ERR_EW), and records_spaced for
+ * records a read() skipped (TV_ERR_RANGE, TV_ERR_BADREC).  Backends count
+ * records_spaced/files_spaced of their space ops themselves (only they
+ * know how far a space op got before it stopped).
+ *
+ * Errors: every error return carries a detail (tv_errdetail()) naming the
+ * tape and the position. */
 #ifndef TV_TAPE_H
 #define TV_TAPE_H
 
@@ -54,7 +64,14 @@ struct tv_tape_status {
 	int write_protected;
 	uint64_t capacity;       /* bytes, 0 = unknown */
 	uint64_t used;           /* bytes up to end of data, 0 = unknown */
+	int torn;                /* vtape: the image ends in an incomplete record
+	                          * (a write cut off by a crash or power loss);
+	                          * it reads as end of data and the next write at
+	                          * EOD discards it.  Known once EOD was reached. */
 };
+/* file_no / block_no when the backend cannot tell (st after MTEOM or after
+ * spacing backward over a filemark). */
+#define TV_TAPE_POS_UNKNOWN UINT64_MAX
 
 struct tv_tape_stats {
 	uint64_t records_read;   /* records whose data was transferred */
@@ -104,7 +121,19 @@ int tv_tape_status(struct tv_tape *t, struct tv_tape_status *st);
 int tv_tape_goto_file(struct tv_tape *t, uint64_t file_no);
 int tv_tape_close(struct tv_tape *t);   /* NULL ok */
 
-/* ---- vtape: SIMH .tap image + JSON sidecar (IMAGE.json) ---- */
+/* ---- vtape: SIMH .tap image + JSON sidecar (IMAGE.json) ----
+ * Records hold 1..TV_VTAPE_MAX_RECORD bytes (SIMH's 24-bit length).
+ * Capacity and early warning count bytes of image data (the byte offset
+ * the write ends at).  A malformed image gives TV_ERR_FORMAT naming the
+ * byte offset; an incomplete last record (a write cut off by a crash)
+ * reads as end of data and sets status.torn.  Written data is fsync'ed on
+ * close, not per record or filemark.  An open image is flock'ed (shared
+ * for RDONLY, exclusive for RDWR): a second opener gets TV_ERR_STATE.
+ * An image without sidecar opens with no limits and not write protected;
+ * an image file the user cannot write opens RDWR as write protected.
+ * Sidecar keys: format, version, barcode, capacity, early_warning,
+ * write_protected, created (unknown keys are kept on rewrite). */
+#define TV_VTAPE_MAX_RECORD 0x00FFFFFFu
 struct tv_vtape_attrs {
 	char barcode[32];        /* e.g. VT0001L9 */
 	uint64_t capacity;       /* bytes of image data, 0 = unlimited */
@@ -113,9 +142,11 @@ struct tv_vtape_attrs {
 };
 #define TV_TAPE_RDONLY 0
 #define TV_TAPE_RDWR 1
-/* Creates an empty image (blank tape) and its sidecar; fails if exists. */
+/* Creates an empty image (blank tape) and its sidecar; fails with
+ * TV_ERR_EXISTS if the image exists. */
 int tv_vtape_create(const char *path, const struct tv_vtape_attrs *a);
 int tv_vtape_open(const char *path, int mode, struct tv_tape **out);
+/* TV_ERR_NOTFOUND when the image has no sidecar (a zeroed *a). */
 int tv_vtape_read_attrs(const char *path, struct tv_vtape_attrs *a);
 int tv_vtape_write_attrs(const char *path, const struct tv_vtape_attrs *a);
 /* Default early warning for a capacity: capacity - max(capacity/16, 1 MiB),
@@ -135,7 +166,8 @@ struct tv_fault_spec {
 };
 /* Parse "read_eio=N,write_eio=N,powerloss=N,flip_record=N[,flip_offset=K]". */
 int tv_fault_parse(const char *s, struct tv_fault_spec *spec);
-/* Wraps inner; the wrapper owns inner and closes it. */
+/* Wraps inner; the wrapper owns inner and closes it (also when wrapping
+ * fails).  Semantics of each fault: see faulty.c. */
 int tv_faulty_wrap(struct tv_tape *inner, const struct tv_fault_spec *spec,
                    struct tv_tape **out);
 

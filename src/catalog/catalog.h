@@ -1,0 +1,51 @@
+/* tapevault: the catalog database (SQLite).
+ *
+ * Thin layer over sqlite3: open with schema migrations (versioned by
+ * PRAGMA user_version), foreign keys on, WAL, a busy timeout; typed
+ * binding helpers so the jobs never build SQL with string formatting.
+ *
+ * Binding type strings: one character per argument:
+ *   'i' int64_t     'u' unsigned (promoted)   't' const char * (NULL = NULL)
+ *   'b' const void *, size_t (blob; NULL pointer = NULL)   'n' NULL */
+#ifndef TV_CATALOG_H
+#define TV_CATALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct tv_db;
+struct tv_stmt;
+
+#define TV_DB_SCHEMA_VERSION 1
+
+int tv_db_open(const char *path, int create, struct tv_db **out);
+void tv_db_close(struct tv_db *db);
+int tv_db_schema_version(struct tv_db *db);
+
+int tv_db_begin(struct tv_db *db);
+int tv_db_commit(struct tv_db *db);
+void tv_db_rollback(struct tv_db *db);
+
+/* Run a statement that returns no rows. */
+int tv_db_exec(struct tv_db *db, const char *sql, const char *types, ...);
+int64_t tv_db_last_id(struct tv_db *db);
+int tv_db_changes(struct tv_db *db);
+
+/* Query: tv_stmt_step returns 1 for a row, 0 when done, <0 on error. */
+int tv_db_query(struct tv_db *db, struct tv_stmt **st, const char *sql,
+                const char *types, ...);
+int tv_stmt_step(struct tv_stmt *st);
+int64_t tv_stmt_int(struct tv_stmt *st, int col);
+const char *tv_stmt_text(struct tv_stmt *st, int col);   /* "" for NULL */
+int tv_stmt_isnull(struct tv_stmt *st, int col);
+const void *tv_stmt_blob(struct tv_stmt *st, int col, size_t *len);
+void tv_stmt_free(struct tv_stmt *st);
+
+/* Single-value helpers: TV_ERR_NOTFOUND when no row. */
+int tv_db_get_int(struct tv_db *db, int64_t *out, const char *sql,
+                  const char *types, ...);
+/* Copies text of first column into out (truncation is an error). */
+int tv_db_get_text(struct tv_db *db, char *out, size_t outsz, const char *sql,
+                   const char *types, ...);
+
+#endif

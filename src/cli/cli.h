@@ -1,0 +1,90 @@
+/* tapevault CLI: shared helpers for the subcommand files. */
+#ifndef TV_CLI_H
+#define TV_CLI_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdint.h>
+
+#include "jobs/home.h"
+
+struct cli {
+	const char *home_opt;
+	char home_dir[PATH_MAX];
+	int json, quiet, verbose;
+	struct tv_home *h;       /* opened on demand by cli_open */
+	json_t *out;             /* JSON document for --json */
+};
+
+struct cli_cmd {
+	const char *name;        /* "tape list" */
+	int (*fn)(struct cli *c, int argc, char **argv);
+	const char *usage;       /* one line after the name */
+	const char *help;        /* longer text */
+};
+
+/* Exit codes */
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+int cli_open(struct cli *c);                 /* opens home; prints error */
+int cli_fail(struct cli *c, int err, const char *what);  /* prints, returns 1 */
+int cli_usage(const struct cli_cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));   /* prints, returns 2 */
+/* getopt_long wrapper: parses options (they may follow operands), calls
+ * each() per option, handles --help.  On success rewrites argv to
+ * [cmd, operands...] and returns the count (>= 1); -1 after printing a
+ * usage error, -2 after printing help.  CLI_GETOPT_RETURN maps those. */
+#define CLI_GETOPT_RETURN(n) ((n) == -2 ? EXIT_OK : EXIT_USAGE)
+int cli_getopt(const struct cli_cmd *cmd, int argc, char **argv,
+               const struct option *opts, int (*each)(int opt, const char *arg, void *ctx),
+               void *ctx);
+int cli_parse_size(const char *s, uint64_t *out);
+int cli_confirm(struct cli *c, const char *question);   /* 1 yes */
+/* JSON output: commands add to c->out (an object); printed at exit. */
+void cli_json_set(struct cli *c, const char *key, json_t *v);
+
+extern const struct cli_cmd cli_commands[];
+const struct cli_cmd *cli_find(const char *name);
+
+/* subcommand implementations */
+int cmd_init(struct cli *, int, char **);
+int cmd_library_create(struct cli *, int, char **);
+int cmd_library_list(struct cli *, int, char **);
+int cmd_library_status(struct cli *, int, char **);
+int cmd_tape_new(struct cli *, int, char **);
+int cmd_tape_export(struct cli *, int, char **);
+int cmd_tape_insert(struct cli *, int, char **);
+int cmd_tape_list(struct cli *, int, char **);
+int cmd_tape_show(struct cli *, int, char **);
+int cmd_tape_dump(struct cli *, int, char **);
+int cmd_password_add(struct cli *, int, char **);
+int cmd_password_list(struct cli *, int, char **);
+int cmd_kms_add(struct cli *, int, char **);
+int cmd_kms_list(struct cli *, int, char **);
+int cmd_kms_test(struct cli *, int, char **);
+int cmd_kms_key_create(struct cli *, int, char **);
+int cmd_escrow_keygen(struct cli *, int, char **);
+int cmd_escrow_public(struct cli *, int, char **);
+int cmd_escrow_enable(struct cli *, int, char **);
+int cmd_escrow_request(struct cli *, int, char **);
+int cmd_escrow_respond(struct cli *, int, char **);
+int cmd_escrow_apply(struct cli *, int, char **);
+int cmd_escrow_recover(struct cli *, int, char **);
+int cmd_audit(struct cli *, int, char **);
+int cmd_pool_create(struct cli *, int, char **);
+int cmd_pool_set(struct cli *, int, char **);
+int cmd_pool_list(struct cli *, int, char **);
+int cmd_pool_show(struct cli *, int, char **);
+int cmd_write(struct cli *, int, char **);
+int cmd_inventory(struct cli *, int, char **);
+int cmd_catalog(struct cli *, int, char **);
+int cmd_decrypt(struct cli *, int, char **);
+int cmd_backups(struct cli *, int, char **);
+int cmd_restore(struct cli *, int, char **);
+int cmd_verify(struct cli *, int, char **);
+int cmd_backup_create(struct cli *, int, char **);
+int cmd_backup_extract(struct cli *, int, char **);
+
+#endif

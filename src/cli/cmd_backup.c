@@ -1,0 +1,254 @@
+/* tapevault CLI: disk backups with job-level encryption (the inner layer
+ * of double encryption). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "backup/backup.h"
+#include "cli/cli.h"
+#include "crypto/password.h"
+#include "crypto/pkey.h"
+#include "crypto/secmem.h"
+#include "crypto/slot.h"
+#include "jobs/audit.h"
+#include "jobs/jobs.h"
+#include "jobs/keys.h"
+#include "jobs/kmsglue.h"
+#include "util/err.h"
+
+struct bopts {
+	const char *out, *to, *encryption, *password_file, *kms;
+};
+
+static int b_opt(int o, const char *arg, void *ctx)
+{
+	struct bopts *b = ctx;
+	switch (o) {
+	case 'o': b->out = arg; break;
+	case 't': b->to = arg; break;
+	case 'e': b->encryption = arg; break;
+	case 'p': b->password_file = arg; break;
+	case 'k': b->kms = arg; break;
+	default: return -1;
+	}
+	return 0;
+}
+
+struct kms_add_ctx {
+	struct tv_home *h;
+	char server[512];
+	char keyid[512];
+};
+
+static int kms_add_slots(void *ctx, const uint8_t uuid[TV_UUID_LEN], const uint8_t dek[TV_DEK_LEN],
+                         struct tv_keyslot *slots, size_t room, size_t *added)
+{
+	struct kms_add_ctx *k = ctx;
+	int r;
+
+	*added = 0;
+	if (room < 1)
+		return tv_errf(TV_ERR_RANGE, "no room for a KMS slot");
+	if ((r = tv_kmsglue_make_slot(k->h, k->server, k->keyid, uuid, dek, &slots[0])) != 0)
+		return r;
+	*added = 1;
+	return 0;
+}
+
+static int load_escrow(struct tv_home *h, EVP_PKEY **keys, size_t max, size_t *n)
+{
+	struct tv_stmt *st;
+	int r;
+
+	*n = 0;
+	if ((r = tv_db_query(h->db, &st, "SELECT public_pem FROM escrow_keys WHERE enabled=1", "")) != 0)
+		return r;
+	while (*n < max && tv_stmt_step(st) == 1) {
+		const char *pem = tv_stmt_text(st, 0);
+		if ((r = tv_pubkey_from_pem(pem, strlen(pem), &keys[*n])) != 0)
+			break;
+		(*n)++;
+	}
+	tv_stmt_free(st);
+	return r;
+}
+
+int cmd_backup_create(struct cli *c, int argc, char **argv)
+{
+	static const struct option o[] = {{"out", required_argument, NULL, 'o'},
+	                                  {"encryption", required_argument, NULL, 'e'},
+	                                  {0, 0, 0, 0}};
+	const struct cli_cmd *cmd = cli_find("backup create");
+	struct bopts b = {0};
+	struct tv_backup_keys keys;
+	struct tv_backup_stats st;
+	struct kms_add_ctx kctx;
+	EVP_PKEY *esc[4] = {0};
+	size_t nesc = 0;
+	char *pw = NULL, hint[TV_HINT_MAX] = "";
+	size_t pwlen = 0;
+	char u[37];
+	int n, r, encrypted = 0;
+
+	if ((n = cli_getopt(cmd, argc, argv, o, b_opt, &b)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n < 2 || b.out == NULL)
+		return cli_usage(cmd, "backup create needs SOURCE... and --out FILE");
+	memset(&keys, 0, sizeof(keys));
+	memset(&st, 0, sizeof(st));
+	if (b.encryption && strcmp(b.encryption, "none") != 0) {
+		char spec[512];
+		if (cli_open(c))
+			return EXIT_FAIL;
+		if ((r = tv_encryption_resolve(c->h, "backup", b.encryption, spec, sizeof(spec))) != 0)
+			return cli_fail(c, r, "backup create");
+		encrypted = 1;
+		if (strncmp(spec, "password:", 9) == 0) {
+			const char *name = spec + 9;
+			if ((r = tv_keys_password_get(c->h, name, &pw, &pwlen)) != 0)
+				return cli_fail(c, r, "backup create");
+			tv_db_get_text(c->h->db, hint, sizeof(hint), "SELECT hint FROM passwords WHERE name=?",
+			               "t", name);
+			keys.password = pw;
+			keys.password_len = pwlen;
+			keys.password_name = name;
+			keys.password_hint = hint;
+		} else {
+			char *colon;
+			memset(&kctx, 0, sizeof(kctx));
+			kctx.h = c->h;
+			snprintf(kctx.server, sizeof(kctx.server), "%s", spec + 4);
+			if ((colon = strchr(kctx.server, ':')) != NULL) {
+				*colon = '\0';
+				snprintf(kctx.keyid, sizeof(kctx.keyid), "%s", colon + 1);
+			}
+			keys.add_slots = kms_add_slots;
+			keys.add_ctx = &kctx;
+		}
+		if ((r = load_escrow(c->h, esc, 4, &nesc)) != 0)
+			goto out;
+		keys.escrow = esc;
+		keys.nescrow = nesc;
+	}
+	r = tv_backup_create((const char *const *)(argv + 1), (size_t)(n - 1), b.out,
+	                     encrypted ? &keys : NULL, &st);
+	if (r == 0) {
+		tv_fmt_uuid(st.uuid, u);
+		if (c->json) {
+			cli_json_set(c, "backup", json_string(u));
+			cli_json_set(c, "files", json_integer((json_int_t)st.files));
+			cli_json_set(c, "bytes", json_integer((json_int_t)st.bytes));
+		} else if (!c->quiet) {
+			fprintf(stderr, "%s: backup %s, %llu file(s), %llu dir(s), %llu link(s), %llu bytes%s\n",
+			        b.out, u, (unsigned long long)st.files, (unsigned long long)st.dirs,
+			        (unsigned long long)st.symlinks, (unsigned long long)st.bytes,
+			        encrypted ? ", encrypted" : "");
+		}
+		if (st.skipped > 0)
+			r = tv_errf(TV_ERR_PARTIAL, "%llu item(s) skipped: %s",
+			            (unsigned long long)st.skipped, st.first_problem);
+	}
+out:
+	if (pw)
+		tv_freezero(pw, pwlen + 1);
+	for (size_t i = 0; i < nesc; i++)
+		EVP_PKEY_free(esc[i]);
+	return r ? cli_fail(c, r, "backup create") : EXIT_OK;
+}
+
+struct kms_unlock_ctx {
+	struct tv_home *h;
+	const char *server;
+};
+
+static int kms_unlock(void *ctx, const struct tv_keyslot *slots, size_t n,
+                      const uint8_t uuid[TV_UUID_LEN], uint8_t dek_out[TV_DEK_LEN])
+{
+	struct kms_unlock_ctx *k = ctx;
+	int r = TV_ERR_LOCKED;
+
+	for (size_t i = 0; i < n; i++) {
+		char used[300];
+		if (slots[i].type != TV_SLOT_KMS)
+			continue;
+		r = tv_kmsglue_open_slot(k->h, &slots[i], uuid, k->server, NULL, dek_out, used,
+		                         sizeof(used));
+		if (r == 0)
+			return 0;
+	}
+	if (r == TV_ERR_LOCKED)
+		tv_errf(r, "the backup file has no KMS key slot");
+	return r;
+}
+
+int cmd_backup_extract(struct cli *c, int argc, char **argv)
+{
+	static const struct option o[] = {{"to", required_argument, NULL, 't'},
+	                                  {"password-file", required_argument, NULL, 'p'},
+	                                  {"kms", required_argument, NULL, 'k'},
+	                                  {0, 0, 0, 0}};
+	const struct cli_cmd *cmd = cli_find("backup extract");
+	struct bopts b = {0};
+	struct tv_backup_info *info = NULL;
+	struct tv_backup_stats st;
+	struct tv_unlocker un;
+	struct tv_password_unlock pu;
+	struct kms_unlock_ctx ku;
+	char *pw = NULL;
+	size_t pwlen = 0;
+	int n, r;
+
+	if ((n = cli_getopt(cmd, argc, argv, o, b_opt, &b)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n != 2 || b.to == NULL)
+		return cli_usage(cmd, "backup extract needs FILE and --to DIR");
+	if (b.kms && b.password_file)
+		return cli_usage(cmd, "give either --password-file or --kms");
+	if ((info = calloc(1, sizeof(*info))) == NULL)
+		return cli_fail(c, TV_ERR_NOMEM, NULL);
+	memset(&st, 0, sizeof(st));
+	memset(&un, 0, sizeof(un));
+	if ((r = tv_backup_inspect(argv[1], info)) != 0)
+		goto out;
+	if (info->encrypted) {
+		if (b.kms) {
+			if (cli_open(c)) {
+				free(info);
+				return EXIT_FAIL;
+			}
+			ku.h = c->h;
+			ku.server = b.kms;
+			un.unlock = kms_unlock;
+			un.ctx = &ku;
+		} else {
+			char desc[800];
+			tv_slots_describe(info->slots, info->nslots, desc, sizeof(desc));
+			if (!c->quiet)
+				fprintf(stderr, "%s is encrypted: %s\n", argv[1], desc);
+			if ((r = tv_password_read(b.password_file, "Backup password: ", 0, &pw, &pwlen)) != 0)
+				goto out;
+			memset(&pu, 0, sizeof(pu));
+			pu.pw = pw;
+			pu.pwlen = pwlen;
+			un.unlock = tv_unlock_password;
+			un.ctx = &pu;
+		}
+	}
+	r = tv_backup_extract(argv[1], b.to, info->encrypted ? &un : NULL, &st);
+	if (r == 0 && !c->quiet)
+		fprintf(stderr, "%s: extracted %llu file(s), %llu dir(s), %llu link(s), %llu bytes into %s\n",
+		        argv[1], (unsigned long long)st.files, (unsigned long long)st.dirs,
+		        (unsigned long long)st.symlinks, (unsigned long long)st.bytes, b.to);
+	if (r == 0 && st.skipped > 0)
+		r = tv_errf(TV_ERR_PARTIAL, "%llu item(s) not restored: %s",
+		            (unsigned long long)st.skipped, st.first_problem);
+	if (c->h != NULL && info->encrypted)
+		tv_audit(c->h, "backup extract", b.kms ? "kms" : "password", argv[1],
+		         r == 0 ? "extracted" : tv_errmsg(r));
+out:
+	if (pw)
+		tv_freezero(pw, pwlen + 1);
+	free(info);
+	return r ? cli_fail(c, r, "backup extract") : EXIT_OK;
+}

@@ -1,0 +1,271 @@
+/* tapevault CLI: jobs (write, inventory, catalog, decrypt, backups,
+ * restore, verify). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "jobs/jobs.h"
+#include "util/err.h"
+
+struct jopts {
+	const char *name, *to, *password_file, *kms, *key_id, *record_size;
+	int allow_partial, yes, extract;
+};
+
+static int j_opt(int o, const char *arg, void *ctx)
+{
+	struct jopts *j = ctx;
+	switch (o) {
+	case 'n': j->name = arg; break;
+	case 't': j->to = arg; break;
+	case 'p': j->password_file = arg; break;
+	case 'k': j->kms = arg; break;
+	case 'i': j->key_id = arg; break;
+	case 'R': j->record_size = arg; break;
+	case 'a': j->allow_partial = 1; break;
+	case 'y': j->yes = 1; break;
+	case 'x': j->extract = 1; break;
+	default: return -1;
+	}
+	return 0;
+}
+
+static int job_result(struct cli *c, int r, const char *what)
+{
+	if (r == 0)
+		return EXIT_OK;
+	return cli_fail(c, r, what);
+}
+
+int cmd_write(struct cli *c, int argc, char **argv)
+{
+	static const struct option o[] = {{"name", required_argument, NULL, 'n'},
+	                                  {"record-size", required_argument, NULL, 'R'},
+	                                  {"allow-partial", no_argument, NULL, 'a'},
+	                                  {0, 0, 0, 0}};
+	const struct cli_cmd *cmd = cli_find("write");
+	struct jopts j = {0};
+	struct tv_write_opts wo = {0};
+	struct tv_write_result res;
+	char u[37];
+	int n, r;
+
+	if ((n = cli_getopt(cmd, argc, argv, o, j_opt, &j)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n < 3)
+		return cli_usage(cmd, "write needs a pool and at least one path");
+	if (j.record_size) {
+		uint64_t rs;
+		if (cli_parse_size(j.record_size, &rs) != 0 || rs < 4096 || rs > 4 * 1024 * 1024 ||
+		    rs % 4096 != 0)
+			return cli_usage(cmd, "--record-size must be a multiple of 4K between 4K and 4M");
+		wo.record_size = (size_t)rs;
+	}
+	if (cli_open(c))
+		return EXIT_FAIL;
+	wo.set_name = j.name;
+	r = tv_job_write(c->h, argv[1], argv + 2, (size_t)(n - 2), &wo, &res);
+	if (r == TV_ERR_PARTIAL && j.allow_partial) {
+		tv_warn(c->h, "%s", tv_errmsg(r));
+		tv_errclear();
+		r = 0;
+	}
+	if (r != 0 && r != TV_ERR_PARTIAL)
+		return cli_fail(c, r, "write");
+	tv_fmt_uuid(res.set_uuid, u);
+	if (c->json) {
+		cli_json_set(c, "backup_set", json_string(u));
+		cli_json_set(c, "files", json_integer((json_int_t)res.files));
+		cli_json_set(c, "bytes", json_integer((json_int_t)res.bytes));
+		cli_json_set(c, "tapes", json_integer((json_int_t)res.tapes));
+	} else {
+		printf("%s\n", u);
+	}
+	if (!c->quiet)
+		fprintf(stderr, "backup set %s: %llu item(s), %llu bytes on %llu tape(s)\n", u,
+		        (unsigned long long)res.files, (unsigned long long)res.bytes,
+		        (unsigned long long)res.tapes);
+	return r ? cli_fail(c, r, "write") : EXIT_OK;
+}
+
+static int catalog_common(struct cli *c, int argc, char **argv, int labels_only)
+{
+	static const struct option o[] = {{"allow-partial", no_argument, NULL, 'a'}, {0, 0, 0, 0}};
+	const struct cli_cmd *cmd = cli_find(labels_only ? "inventory" : "catalog");
+	struct jopts j = {0};
+	struct tv_catalog_opts co = {0};
+	int n;
+
+	if ((n = cli_getopt(cmd, argc, argv, o, j_opt, &j)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n < 2)
+		return cli_usage(cmd, "%s needs a library", cmd->name);
+	if (cli_open(c))
+		return EXIT_FAIL;
+	co.labels_only = labels_only;
+	co.allow_partial = j.allow_partial;
+	return job_result(c, tv_job_catalog(c->h, argv[1], argv + 2, (size_t)(n - 2), &co),
+	                  cmd->name);
+}
+
+int cmd_inventory(struct cli *c, int argc, char **argv) { return catalog_common(c, argc, argv, 1); }
+int cmd_catalog(struct cli *c, int argc, char **argv) { return catalog_common(c, argc, argv, 0); }
+
+static int confirm_cb(void *ctx, const char *q) { return cli_confirm(ctx, q); }
+
+int cmd_decrypt(struct cli *c, int argc, char **argv)
+{
+	static const struct option o[] = {{"password-file", required_argument, NULL, 'p'},
+	                                  {"kms", required_argument, NULL, 'k'},
+	                                  {"key-id", required_argument, NULL, 'i'},
+	                                  {"yes", no_argument, NULL, 'y'},
+	                                  {0, 0, 0, 0}};
+	const struct cli_cmd *cmd = cli_find("decrypt");
+	struct jopts j = {0};
+	struct tv_decrypt_opts d = {0};
+	int n;
+
+	if ((n = cli_getopt(cmd, argc, argv, o, j_opt, &j)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n < 2)
+		return cli_usage(cmd, "decrypt needs at least one barcode");
+	if (j.kms && j.password_file)
+		return cli_usage(cmd, "give either --password-file or --kms, not both");
+	if (j.key_id && !j.kms)
+		return cli_usage(cmd, "--key-id goes with --kms");
+	if (cli_open(c))
+		return EXIT_FAIL;
+	c->h->assume_yes = j.yes;
+	d.password_file = j.password_file;
+	d.kms = j.kms;
+	d.key_id = j.key_id;
+	if (!j.kms && !j.password_file)
+		d.password_file = NULL;  /* environment or terminal */
+	d.confirm = confirm_cb;
+	d.confirm_ctx = c;
+	if (!j.kms && !j.password_file) {
+		/* password from $TAPEVAULT_PASSWORD or the terminal */
+		static char dash[] = "";
+		(void)dash;
+	}
+	return job_result(c, tv_job_decrypt(c->h, argv + 1, (size_t)(n - 1), &d), "decrypt");
+}
+
+int cmd_backups(struct cli *c, int argc, char **argv)
+{
+	const struct cli_cmd *cmd = cli_find("backups");
+	struct tv_stmt *st;
+	json_t *arr = NULL;
+	int n, r;
+
+	if ((n = cli_getopt(cmd, argc, argv, NULL, j_opt, NULL)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (cli_open(c))
+		return EXIT_FAIL;
+	r = tv_db_query(c->h->db, &st,
+	                "SELECT b.id, b.uuid, b.name, b.created, b.complete, b.recovered,"
+	                " (SELECT COUNT(*) FROM files f WHERE f.set_id=b.id),"
+	                " (SELECT COALESCE(SUM(f.size),0) FROM files f WHERE f.set_id=b.id AND f.ftype=1),"
+	                " (SELECT group_concat(barcode, ',') FROM (SELECT DISTINCT t.barcode FROM"
+	                "   tapes t WHERE t.media_set_id=b.media_set_id AND t.seq BETWEEN"
+	                "   b.first_seq AND b.last_seq ORDER BY t.seq)),"
+	                " (SELECT COUNT(*) FROM tapes t WHERE t.media_set_id=b.media_set_id AND"
+	                "   t.seq BETWEEN b.first_seq AND b.last_seq AND t.locked=1),"
+	                " (SELECT COUNT(*) FROM tapes t WHERE t.media_set_id=b.media_set_id AND"
+	                "   t.seq BETWEEN b.first_seq AND b.last_seq),"
+	                " b.last_seq - b.first_seq + 1,"
+	                " (SELECT COUNT(*) FROM files f WHERE f.set_id=b.id AND (f.eflags & 1)),"
+	                " COALESCE(p.name,''), b.nfiles,"
+	                " (SELECT COUNT(*) FROM tapes t WHERE t.media_set_id=b.media_set_id AND"
+	                "   t.seq BETWEEN b.first_seq AND b.last_seq AND t.library_id IS NULL)"
+	                " FROM backup_sets b LEFT JOIN pools p ON p.id=b.pool_id ORDER BY b.created, b.id",
+	                "");
+	if (r != 0)
+		return cli_fail(c, r, NULL);
+	if (c->json)
+		arr = json_array();
+	else
+		printf("%-36s %-20s %-12s %-8s %-14s %-17s %s\n", "ID", "NAME", "POOL", "FILES", "BYTES",
+		       "STATE", "TAPES");
+	while (tv_stmt_step(st) == 1) {
+		char u[37];
+		size_t un;
+		const void *up = tv_stmt_blob(st, 1, &un);
+		const char *state;
+		int64_t locked = tv_stmt_int(st, 9), known = tv_stmt_int(st, 10),
+		        span = tv_stmt_int(st, 11), inner = tv_stmt_int(st, 12),
+		        offline = tv_stmt_int(st, 15);
+		if (up && un == 16)
+			tv_fmt_uuid(up, u);
+		else
+			snprintf(u, sizeof(u), "?");
+		if (locked > 0)
+			state = "tape encrypted";
+		else if (known < span || !tv_stmt_int(st, 4))
+			state = "incomplete";
+		else if (inner > 0)
+			state = "backup encrypted";
+		else if (offline > 0)
+			state = "offline";
+		else
+			state = "restorable";
+		if (c->json) {
+			json_array_append_new(arr, json_pack(
+				"{s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:b,s:b}", "id", u, "name",
+				tv_stmt_text(st, 2), "pool", tv_stmt_text(st, 13), "created",
+				(json_int_t)tv_stmt_int(st, 3), "files", (json_int_t)tv_stmt_int(st, 6),
+				"bytes", (json_int_t)tv_stmt_int(st, 7), "state", state, "tapes",
+				tv_stmt_text(st, 8), "complete", (int)tv_stmt_int(st, 4), "recovered",
+				(int)tv_stmt_int(st, 5)));
+		} else {
+			printf("%-36s %-20s %-12s %-8lld %-14lld %-17s %s\n", u, tv_stmt_text(st, 2),
+			       tv_stmt_text(st, 13), (long long)tv_stmt_int(st, 6),
+			       (long long)tv_stmt_int(st, 7), state, tv_stmt_text(st, 8));
+		}
+	}
+	tv_stmt_free(st);
+	if (c->json)
+		cli_json_set(c, "backups", arr);
+	return EXIT_OK;
+}
+
+int cmd_restore(struct cli *c, int argc, char **argv)
+{
+	static const struct option o[] = {{"to", required_argument, NULL, 't'},
+	                                  {"allow-partial", no_argument, NULL, 'a'},
+	                                  {"extract", no_argument, NULL, 'x'},
+	                                  {"password-file", required_argument, NULL, 'p'},
+	                                  {0, 0, 0, 0}};
+	const struct cli_cmd *cmd = cli_find("restore");
+	struct jopts j = {0};
+	struct tv_restore_opts ro = {0};
+	int n;
+
+	if ((n = cli_getopt(cmd, argc, argv, o, j_opt, &j)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n < 2 || j.to == NULL)
+		return cli_usage(cmd, "restore needs a backup set and --to DIR");
+	if (cli_open(c))
+		return EXIT_FAIL;
+	ro.to = j.to;
+	ro.paths = argv + 2;
+	ro.npaths = (size_t)(n - 2);
+	ro.allow_partial = j.allow_partial;
+	ro.extract = j.extract;
+	ro.password_file = j.password_file;
+	return job_result(c, tv_job_restore(c->h, argv[1], &ro), "restore");
+}
+
+int cmd_verify(struct cli *c, int argc, char **argv)
+{
+	const struct cli_cmd *cmd = cli_find("verify");
+	int n;
+
+	if ((n = cli_getopt(cmd, argc, argv, NULL, j_opt, NULL)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n < 2)
+		return cli_usage(cmd, "verify needs at least one barcode");
+	if (cli_open(c))
+		return EXIT_FAIL;
+	return job_result(c, tv_job_verify(c->h, argv + 1, (size_t)(n - 1)), "verify");
+}

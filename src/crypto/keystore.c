@@ -1,0 +1,283 @@
+#include "crypto/keystore.h"
+#include "crypto/aead.h"
+#include "crypto/kdf.h"
+#include "crypto/rand.h"
+#include "crypto/secmem.h"
+#include "util/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* master.key: "TVMK" | u32 version 1 | key (32) | SHA-256(previous)[0..8) */
+#define MK_MAGIC "TVMK"
+#define MK_LEN (4 + 4 + 32 + 8)
+#define HDR_LEN 13
+
+struct tv_keystore {
+	uint8_t seal_key[32];
+	uint8_t id[8];
+};
+
+static int mk_paths(const char *home, char *dir, size_t dsz, char *file, size_t fsz)
+{
+	if (home == NULL || home[0] == '\0')
+		return tv_errf(TV_ERR_INVAL, "no state directory");
+	if ((size_t)snprintf(dir, dsz, "%s/%s", home, TV_KEYSTORE_DIR) >= dsz ||
+	    (size_t)snprintf(file, fsz, "%s/%s/%s", home, TV_KEYSTORE_DIR,
+	                     TV_KEYSTORE_FILE) >= fsz)
+		return tv_errf(TV_ERR_INVAL, "state directory path too long");
+	return 0;
+}
+
+static int mk_check(const uint8_t *p)
+{
+	uint8_t h[32];
+	unsigned int hl = 0;
+
+	if (memcmp(p, MK_MAGIC, 4) != 0)
+		return TV_ERR_FORMAT;
+	if (tv_get_be32(p + 4) != 1)
+		return TV_ERR_UNSUPPORTED;
+	if (EVP_Digest(p, 40, h, &hl, EVP_sha256(), NULL) != 1)
+		return tv_ossl_err(TV_ERR_CRYPTO, "SHA-256");
+	return memcmp(h, p + 40, 8) == 0 ? 0 : TV_ERR_CRC;
+}
+
+int tv_keystore_create(const char *home)
+{
+	char dir[4096], file[4096];
+	uint8_t mk[MK_LEN], h[32];
+	unsigned int hl = 0;
+	struct stat st;
+	size_t off = 0;
+	int fd = -1, r;
+
+	if ((r = mk_paths(home, dir, sizeof(dir), file, sizeof(file))) != 0)
+		return r;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return tv_errf(TV_ERR_IO, "%s: %s", dir, strerror(errno));
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return tv_errf(TV_ERR_IO, "%s is not a directory", dir);
+	if (st.st_uid == geteuid() && (st.st_mode & 077) != 0 && chmod(dir, 0700) != 0)
+		return tv_errf(TV_ERR_IO, "%s: chmod: %s", dir, strerror(errno));
+	memcpy(mk, MK_MAGIC, 4);
+	tv_put_be32(mk + 4, 1);
+	if ((r = tv_random(mk + 8, 32)) != 0)
+		goto out;
+	if (EVP_Digest(mk, 40, h, &hl, EVP_sha256(), NULL) != 1) {
+		r = tv_ossl_err(TV_ERR_CRYPTO, "SHA-256");
+		goto out;
+	}
+	memcpy(mk + 40, h, 8);
+	fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = errno == EEXIST
+		    ? tv_errf(TV_ERR_EXISTS, "%s already exists: the key store is "
+		              "initialised (it is never replaced)", file)
+		    : tv_errf(TV_ERR_IO, "%s: %s", file, strerror(errno));
+		goto out;
+	}
+	while (off < sizeof(mk)) {
+		ssize_t w = write(fd, mk + off, sizeof(mk) - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			r = tv_errf(TV_ERR_IO, "%s: write: %s", file, strerror(errno));
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (r == 0 && fsync(fd) != 0)
+		r = tv_errf(TV_ERR_IO, "%s: fsync: %s", file, strerror(errno));
+	if (close(fd) != 0 && r == 0)
+		r = tv_errf(TV_ERR_IO, "%s: close: %s", file, strerror(errno));
+	if (r != 0) {
+		unlink(file);
+		goto out;
+	}
+	/* make the new directory entry durable too */
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+out:
+	tv_wipe(mk, sizeof(mk));
+	return r;
+}
+
+int tv_keystore_load(const char *home, struct tv_keystore **out)
+{
+	static const char info[] = "tapevault keystore seal v1";
+	static const char idinfo[] = "tapevault keystore id v1";
+	char dir[4096], file[4096];
+	uint8_t mk[MK_LEN + 1];
+	struct tv_keystore *ks = NULL;
+	struct stat st;
+	ssize_t n;
+	int fd = -1, r;
+
+	*out = NULL;
+	if ((r = mk_paths(home, dir, sizeof(dir), file, sizeof(file))) != 0)
+		return r;
+	if (stat(dir, &st) == 0 && (st.st_mode & 077) != 0)
+		return tv_errf(TV_ERR_PERM, "%s is accessible by group or others "
+		               "(mode %03o): run chmod 700 %s", dir,
+		               (unsigned)(st.st_mode & 0777), dir);
+	fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return tv_errf(TV_ERR_NOTFOUND, "no key store in %s (run tapevault init)", home);
+		if (errno == ELOOP)
+			return tv_errf(TV_ERR_PERM, "%s is a symbolic link: refused", file);
+		return tv_errf(errno == EACCES ? TV_ERR_PERM : TV_ERR_IO, "%s: %s",
+		               file, strerror(errno));
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		r = tv_errf(TV_ERR_FORMAT, "%s is not a regular file", file);
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0) {
+		r = tv_errf(TV_ERR_PERM, "%s is accessible by group or others (mode %03o): "
+		            "refusing to use it; run chmod 600 %s and consider the master "
+		            "key exposed", file, (unsigned)(st.st_mode & 0777), file);
+		goto out;
+	}
+	if (st.st_uid != geteuid()) {
+		r = tv_errf(TV_ERR_PERM, "%s is owned by uid %u, not by us (uid %u): refused",
+		            file, (unsigned)st.st_uid, (unsigned)geteuid());
+		goto out;
+	}
+	do
+		n = read(fd, mk, sizeof(mk));
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		r = tv_errf(TV_ERR_IO, "%s: read: %s", file, strerror(errno));
+		goto out;
+	}
+	if (n != MK_LEN || (r = mk_check(mk)) != 0) {
+		r = tv_errf(r == TV_ERR_UNSUPPORTED ? r : TV_ERR_FORMAT,
+		            "%s: damaged or unknown master key file", file);
+		goto out;
+	}
+	if ((ks = calloc(1, sizeof(*ks))) == NULL) {
+		r = TV_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = tv_hkdf_sha256(mk + 8, 32, NULL, 0, info, sizeof(info) - 1,
+	                        ks->seal_key, sizeof(ks->seal_key))) != 0 ||
+	    (r = tv_hkdf_sha256(mk + 8, 32, NULL, 0, idinfo, sizeof(idinfo) - 1,
+	                        ks->id, sizeof(ks->id))) != 0)
+		goto out;
+	*out = ks;
+	ks = NULL;
+out:
+	tv_wipe(mk, sizeof(mk));
+	tv_keystore_free(ks);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+void tv_keystore_free(struct tv_keystore *ks)
+{
+	tv_freezero(ks, sizeof(*ks));
+}
+
+void tv_keystore_id(const struct tv_keystore *ks, char out[17])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < 8; i++) {
+		out[2 * i] = hex[ks->id[i] >> 4];
+		out[2 * i + 1] = hex[ks->id[i] & 15];
+	}
+	out[16] = '\0';
+}
+
+/* AAD = blob header || caller AAD */
+static int make_aad(struct tv_buf *aad, const uint8_t *hdr, const void *caad, size_t clen)
+{
+	int r;
+
+	tv_buf_init(aad);
+	if ((r = tv_buf_put(aad, hdr, HDR_LEN)) != 0 || (r = tv_buf_put(aad, caad, clen)) != 0)
+		return r;
+	return 0;
+}
+
+int tv_keystore_seal(struct tv_keystore *ks, const void *aad, size_t aad_len,
+                     const void *pt, size_t len, struct tv_buf *out)
+{
+	struct tv_buf a;
+	uint8_t *p;
+	size_t start = out->len;
+	int r;
+
+	tv_buf_init(&a);
+	if (len > TV_BUF_MAX_DEFAULT)
+		return tv_errf(TV_ERR_RANGE, "secret too large to seal");
+	if ((r = tv_buf_reserve(out, TV_KEYSTORE_OVERHEAD + len, &p)) != 0)
+		return r;
+	memcpy(p, TV_KEYSTORE_MAGIC, 4);
+	p[4] = TV_KEYSTORE_VERSION;
+	memcpy(p + 5, ks->id, 8);
+	if ((r = tv_random(p + HDR_LEN, TV_GCM_IV_LEN)) != 0)
+		goto out;
+	if ((r = make_aad(&a, p, aad, aad_len)) != 0)
+		goto out;
+	r = tv_gcm_seal(ks->seal_key, p + HDR_LEN, a.d, a.len, pt, len,
+	                p + HDR_LEN + TV_GCM_IV_LEN, p + HDR_LEN + TV_GCM_IV_LEN + len);
+out:
+	tv_buf_free(&a);
+	if (r != 0 && out->d != NULL) {
+		tv_wipe(out->d + start, out->len - start);
+		out->len = start;
+	}
+	return r;
+}
+
+int tv_keystore_open(struct tv_keystore *ks, const void *aad, size_t aad_len,
+                     const void *blob, size_t blob_len, struct tv_buf *out)
+{
+	const uint8_t *b = blob;
+	uint8_t a_dummy[1];
+	struct tv_buf a;
+	uint8_t *p;
+	size_t len, start = out->len;
+	int r;
+
+	tv_buf_init(&a);
+	if (blob_len < TV_KEYSTORE_OVERHEAD || memcmp(b, TV_KEYSTORE_MAGIC, 4) != 0)
+		return tv_errf(TV_ERR_FORMAT, "not a sealed key store secret");
+	if (b[4] != TV_KEYSTORE_VERSION)
+		return tv_errf(TV_ERR_FORMAT, "sealed secret of unknown version %u", b[4]);
+	if (CRYPTO_memcmp(b + 5, ks->id, 8) != 0)
+		return tv_errf(TV_ERR_BADKEY, "secret sealed by another key store");
+	len = blob_len - TV_KEYSTORE_OVERHEAD;
+	if (len == 0)
+		p = a_dummy;
+	else if ((r = tv_buf_reserve(out, len, &p)) != 0)
+		return r;
+	if ((r = make_aad(&a, b, aad, aad_len)) != 0)
+		goto out;
+	r = tv_gcm_open(ks->seal_key, b + HDR_LEN, a.d, a.len, b + HDR_LEN + TV_GCM_IV_LEN,
+	                len, b + HDR_LEN + TV_GCM_IV_LEN + len, p);
+	if (r == TV_ERR_AUTH)
+		r = tv_errf(TV_ERR_AUTH, "sealed secret does not authenticate "
+		            "(modified, or not meant for this use)");
+out:
+	tv_buf_free(&a);
+	if (r != 0 && out->d != NULL) {
+		tv_wipe(out->d + start, out->len - start);
+		out->len = start;
+	}
+	return r;
+}

@@ -1,0 +1,535 @@
+/* tapevault: content header, labels, key slots, file and catalog headers. */
+#include "format/format_int.h"
+#include "util/crc32c.h"
+#include "util/err.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- content header ---- */
+
+/* First 8 bytes of SHA-256 of the type names (tested against OpenSSL). */
+static const uint8_t ct_magic[][8] = {
+	[TV_CT_UNKNOWN] = { 0 },
+	[TV_CT_VOLUME_LABEL] = { 0xde, 0x55, 0xe1, 0x61, 0x2f, 0x02, 0xfe, 0xb4 },
+	[TV_CT_MEDIA_SET_LABEL] = { 0x51, 0x0d, 0x1b, 0x9b, 0xb3, 0x73, 0xe7, 0xa1 },
+	[TV_CT_FILE_DATA] = { 0x01, 0x5b, 0x08, 0x7f, 0x5f, 0xff, 0x4c, 0x73 },
+	[TV_CT_CATALOG] = { 0xdd, 0xa9, 0xba, 0x59, 0x8a, 0xc4, 0x0d, 0x00 },
+};
+#define CT_COUNT (sizeof(ct_magic) / sizeof(ct_magic[0]))
+
+const uint8_t *tv_content_magic(enum tv_content_type t)
+{
+	if ((unsigned)t >= CT_COUNT)
+		t = TV_CT_UNKNOWN;
+	return ct_magic[t];
+}
+
+enum tv_content_type tv_content_type_of(const uint8_t magic[8])
+{
+	for (unsigned i = 1; i < CT_COUNT; i++)
+		if (memcmp(magic, ct_magic[i], 8) == 0)
+			return (enum tv_content_type)i;
+	return TV_CT_UNKNOWN;
+}
+
+int tv_ch_encode(struct tv_buf *out, enum tv_content_type type,
+                 const uint8_t uuid[TV_UUID_LEN], const void *body, size_t body_len)
+{
+	uint8_t *d;
+	uint32_t crc;
+	int r;
+
+	if ((unsigned)type >= CT_COUNT || type == TV_CT_UNKNOWN)
+		return tv_errf(TV_ERR_INVAL, "content header: unknown content type %d",
+		               (int)type);
+	if (body_len > TV_CH_BODY_MAX)
+		return tv_errf(TV_ERR_RANGE, "content header: body of %zu bytes "
+		               "exceeds %u", body_len, TV_CH_BODY_MAX);
+	if (body_len > 0 && body == NULL)
+		return tv_errf(TV_ERR_INVAL, "content header: no body");
+	if ((r = tv_buf_reserve(out, TV_CH_FIXED + body_len, &d)) != 0)
+		return r;
+	memcpy(d, TV_CH_MAGIC, 4);
+	tv_put_be16(d + 4, TV_FORMAT_VERSION);
+	tv_put_be16(d + 6, 0);
+	memcpy(d + 8, ct_magic[type], 8);
+	memcpy(d + 16, uuid, TV_UUID_LEN);
+	tv_put_be32(d + 32, (uint32_t)body_len);
+	if (body_len > 0)
+		memmove(d + TV_CH_FIXED, body, body_len);
+	crc = tv_crc32c(0, d, 36);
+	crc = tv_crc32c(crc, d + TV_CH_FIXED, body_len);
+	tv_put_be32(d + 36, crc);
+	return 0;
+}
+
+int tv_ch_decode(const uint8_t *rec, size_t len, struct tv_content_header *ch)
+{
+	uint32_t blen, crc, want;
+	uint16_t ver, flags;
+
+	memset(ch, 0, sizeof(*ch));
+	if (len < TV_CH_FIXED)
+		return tv_errf(TV_ERR_FORMAT, "content header: %zu bytes, shorter "
+		               "than its fixed part of 40", len);
+	if (memcmp(rec, TV_CH_MAGIC, 4) != 0)
+		return tv_errf(TV_ERR_FORMAT, "content header: bad magic "
+		               "%02x%02x%02x%02x (not a tapevault tape file)",
+		               rec[0], rec[1], rec[2], rec[3]);
+	ver = tv_get_be16(rec + 4);
+	flags = tv_get_be16(rec + 6);
+	blen = tv_get_be32(rec + 32);
+	if (blen > TV_CH_BODY_MAX)
+		return tv_errf(TV_ERR_FORMAT, "content header: body length %" PRIu32
+		               " exceeds %u", blen, TV_CH_BODY_MAX);
+	if (len != TV_CH_FIXED + (size_t)blen)
+		return tv_errf(TV_ERR_FORMAT, "content header: body length %" PRIu32
+		               " but %zu bytes follow the fixed part", blen,
+		               len - TV_CH_FIXED);
+	want = tv_get_be32(rec + 36);
+	crc = tv_crc32c(0, rec, 36);
+	crc = tv_crc32c(crc, rec + TV_CH_FIXED, blen);
+	if (crc != want)
+		return tv_errf(TV_ERR_CRC, "content header: CRC32C mismatch (stored "
+		               "%08" PRIx32 ", computed %08" PRIx32 ")", want, crc);
+	/* Checked after the CRC so that a damaged header is reported as such. */
+	if (ver != TV_FORMAT_VERSION)
+		return tv_errf(TV_ERR_UNSUPPORTED, "content header: format version "
+		               "%u (this tapevault reads version %d)", (unsigned)ver,
+		               TV_FORMAT_VERSION);
+	if (flags != 0)
+		return tv_errf(TV_ERR_UNSUPPORTED, "content header: unknown flags "
+		               "0x%04x", (unsigned)flags);
+	memcpy(ch->magic, rec + 8, 8);
+	ch->type = tv_content_type_of(ch->magic);
+	memcpy(ch->uuid, rec + 16, TV_UUID_LEN);
+	ch->body = rec + TV_CH_FIXED;
+	ch->body_len = blen;
+	return 0;
+}
+
+/* ---- volume label ---- */
+
+#define VL struct tv_volume_label
+static const struct tv_field vol_f[] = {
+	TVF_UUID(VL, tape_uuid, 1, 1),
+	TVF_STR(VL, barcode, 2, 0),
+	TVF_U64(VL, created, 3, 1, 0, UINT64_MAX),
+	TVF_STR(VL, writer, 4, 0),
+	TVF_U64(VL, record_size, 5, 1, TV_RECORD_SIZE_MIN, TV_RECORD_SIZE_MAX),
+};
+#undef VL
+static const struct tv_fields vol_fs = { "volume label", vol_f,
+                                         sizeof(vol_f) / sizeof(vol_f[0]) };
+
+int tv_vol_label_encode(struct tv_buf *body, const struct tv_volume_label *l)
+{
+	return tv_fields_encode(body, &vol_fs, l, TV_FIELD_ALL);
+}
+
+int tv_vol_label_decode(const uint8_t *body, size_t len, struct tv_volume_label *l)
+{
+	memset(l, 0, sizeof(*l));
+	return tv_fields_decode(&vol_fs, body, len, l, NULL, NULL, NULL);
+}
+
+/* ---- key slots ---- */
+
+#define KS struct tv_keyslot
+enum {
+	KS_TYPE, KS_WRAP, KS_WRAPPED, KS_IV, KS_KDF, KS_SALT, KS_ITER, KS_MEM,
+	KS_PAR, KS_NAME, KS_HINT, KS_KMS_NAME, KS_KMS_HOST, KS_KMS_PORT,
+	KS_KEY_ID, KS_KMS_KIND, KS_ESCROW_FPR, KS_N_
+};
+static const struct tv_field slot_f[] = {
+	[KS_TYPE] = TVF_ENUM(KS, type, 1, 1, TV_SLOT_PASSWORD, TV_SLOT_ESCROW),
+	[KS_WRAP] = TVF_ENUM(KS, wrap, 2, 1, TV_WRAP_AES256GCM, TV_WRAP_RSA_OAEP_SHA256),
+	[KS_WRAPPED] = TVF_VAR(KS, wrapped, wrapped_len, 3, 1),
+	[KS_IV] = TVF_VAR(KS, iv, iv_len, 4, 0),
+	[KS_KDF] = TVF_ENUM(KS, kdf, 5, 0, TV_KDF_PBKDF2_SHA256, TV_KDF_ARGON2ID),
+	[KS_SALT] = TVF_VAR(KS, salt, salt_len, 6, 0),
+	[KS_ITER] = TVF_U64(KS, kdf_iter, 7, 0, 0, UINT64_MAX),
+	[KS_MEM] = TVF_U64(KS, kdf_mem_kib, 8, 0, 0, UINT64_MAX),
+	[KS_PAR] = TVF_U64(KS, kdf_par, 9, 0, 0, UINT64_MAX),
+	[KS_NAME] = TVF_STR(KS, name, 10, 0),
+	[KS_HINT] = TVF_STR(KS, hint, 11, 0),
+	[KS_KMS_NAME] = TVF_STR(KS, kms_name, 12, 0),
+	[KS_KMS_HOST] = TVF_STR(KS, kms_host, 13, 0),
+	[KS_KMS_PORT] = TVF_U64(KS, kms_port, 14, 0, 0, 65535),
+	[KS_KEY_ID] = TVF_STR(KS, key_id, 15, 0),
+	[KS_KMS_KIND] = TVF_ENUM(KS, kms_kind, 16, 0, TV_KMS_AES, TV_KMS_RSA),
+	[KS_ESCROW_FPR] = TVF_FIXED(KS, escrow_fpr, 17, 0),
+};
+#undef KS
+_Static_assert(KS_N_ == sizeof(slot_f) / sizeof(slot_f[0]), "slot table");
+_Static_assert(sizeof(enum tv_slot_type) == sizeof(int) &&
+               sizeof(enum tv_wrap) == sizeof(int) &&
+               sizeof(enum tv_kdf) == sizeof(int) &&
+               sizeof(enum tv_kms_kind) == sizeof(int) &&
+               sizeof(enum tv_enc_alg) == sizeof(int) &&
+               sizeof(enum tv_ftype) == sizeof(int), "enums are int sized");
+
+#define KS_COMMON (TV_FBIT(KS_TYPE) | TV_FBIT(KS_WRAP) | TV_FBIT(KS_WRAPPED) | \
+                   TV_FBIT(KS_NAME))
+#define KS_PASSWORD (TV_FBIT(KS_KDF) | TV_FBIT(KS_SALT) | TV_FBIT(KS_ITER) |     \
+                     TV_FBIT(KS_MEM) | TV_FBIT(KS_PAR) | TV_FBIT(KS_HINT))
+#define KS_KMS (TV_FBIT(KS_KMS_NAME) | TV_FBIT(KS_KMS_HOST) |                    \
+                TV_FBIT(KS_KMS_PORT) | TV_FBIT(KS_KEY_ID) | TV_FBIT(KS_KMS_KIND))
+#define KS_ESCROW TV_FBIT(KS_ESCROW_FPR)
+
+static int wrap_is_gcm(enum tv_wrap w)
+{
+	return w == TV_WRAP_AES256GCM || w == TV_WRAP_KMIP_AESGCM;
+}
+
+/* The fields a slot of this type carries (on tape and in its AAD). */
+static uint64_t slot_mask(const struct tv_keyslot *s)
+{
+	uint64_t m = KS_COMMON;
+
+	if (wrap_is_gcm(s->wrap))
+		m |= TV_FBIT(KS_IV);
+	switch (s->type) {
+	case TV_SLOT_PASSWORD: return m | KS_PASSWORD;
+	case TV_SLOT_KMS: return m | KS_KMS;
+	case TV_SLOT_ESCROW: return m | KS_ESCROW;
+	}
+	return m;
+}
+
+/* Per-type mandatory fields beyond the table's. */
+static uint64_t slot_required(const struct tv_keyslot *s)
+{
+	uint64_t m = wrap_is_gcm(s->wrap) ? TV_FBIT(KS_IV) : 0;
+
+	switch (s->type) {
+	case TV_SLOT_PASSWORD:
+		return m | TV_FBIT(KS_KDF) | TV_FBIT(KS_SALT) | TV_FBIT(KS_ITER);
+	case TV_SLOT_KMS:
+		return m | TV_FBIT(KS_KEY_ID) | TV_FBIT(KS_KMS_KIND);
+	case TV_SLOT_ESCROW:
+		return m | TV_FBIT(KS_ESCROW_FPR);
+	}
+	return m;
+}
+
+/* Semantic checks shared by encoder (code TV_ERR_INVAL) and decoder
+ * (TV_ERR_FORMAT).  check_wrapped = 0 skips the wrapped key (for AAD). */
+static int slot_check(const struct tv_keyslot *s, const char *what, int code,
+                      int check_wrapped)
+{
+	switch (s->type) {
+	case TV_SLOT_PASSWORD:
+		if (s->wrap != TV_WRAP_AES256GCM)
+			return tv_errf(code, "%s: password slot must use wrap %d "
+			               "(AES-256-GCM), not %d", what, TV_WRAP_AES256GCM,
+			               (int)s->wrap);
+		if (s->kdf != TV_KDF_PBKDF2_SHA256 && s->kdf != TV_KDF_ARGON2ID)
+			return tv_errf(code, "%s: field kdf (tag 5): unknown KDF %d",
+			               what, (int)s->kdf);
+		if (s->salt_len < 16)
+			return tv_errf(code, "%s: field salt (tag 6): %zu bytes, at "
+			               "least 16 required", what, s->salt_len);
+		if (s->kdf_iter < 1 || s->kdf_iter > UINT32_MAX)
+			return tv_errf(code, "%s: field kdf_iter (tag 7): %" PRIu64
+			               " out of range [1, 4294967295]", what, s->kdf_iter);
+		if (s->kdf == TV_KDF_ARGON2ID) {
+			if (s->kdf_par < 1 || s->kdf_par > 0xffffff)
+				return tv_errf(code, "%s: field kdf_par (tag 9): %" PRIu64
+				               " out of range [1, 16777215]", what, s->kdf_par);
+			if (s->kdf_mem_kib < 8 * s->kdf_par || s->kdf_mem_kib > UINT32_MAX)
+				return tv_errf(code, "%s: field kdf_mem_kib (tag 8): %" PRIu64
+				               " out of range [8 * kdf_par, 4294967295]", what,
+				               s->kdf_mem_kib);
+		}
+		break;
+	case TV_SLOT_KMS:
+		if (s->kms_kind == TV_KMS_AES ? s->wrap != TV_WRAP_KMIP_AESGCM
+		    : s->kms_kind == TV_KMS_RSA ? s->wrap != TV_WRAP_RSA_OAEP_SHA256
+		    : 1)
+			return tv_errf(code, "%s: KMS key kind %d does not match wrap %d",
+			               what, (int)s->kms_kind, (int)s->wrap);
+		if (s->key_id[0] == '\0')
+			return tv_errf(code, "%s: field key_id (tag 15): empty", what);
+		break;
+	case TV_SLOT_ESCROW:
+		if (s->wrap != TV_WRAP_RSA_OAEP_SHA256)
+			return tv_errf(code, "%s: escrow slot must use wrap %d "
+			               "(RSA-OAEP-SHA256), not %d", what,
+			               TV_WRAP_RSA_OAEP_SHA256, (int)s->wrap);
+		break;
+	default:
+		return tv_errf(code, "%s: unknown slot type %d", what, (int)s->type);
+	}
+	if (wrap_is_gcm(s->wrap) && s->iv_len != 12)
+		return tv_errf(code, "%s: field iv (tag 4): %zu bytes (expected 12)",
+		               what, s->iv_len);
+	if (!check_wrapped)
+		return 0;
+	if (wrap_is_gcm(s->wrap) && s->wrapped_len != TV_DEK_LEN + 16)
+		return tv_errf(code, "%s: field wrapped (tag 3): %zu bytes (expected "
+		               "48: wrapped key and GCM tag)", what, s->wrapped_len);
+	if (!wrap_is_gcm(s->wrap) && s->wrapped_len < 128)
+		return tv_errf(code, "%s: field wrapped (tag 3): %zu bytes, too short "
+		               "for RSA-OAEP", what, s->wrapped_len);
+	return 0;
+}
+
+static int slot_encode(struct tv_buf *b, const struct tv_keyslot *s, const char *what)
+{
+	static const struct tv_fields fs0 = { "key slot", slot_f, KS_N_ };
+	struct tv_fields fs = fs0;
+	int r;
+
+	fs.what = what;
+	if ((r = slot_check(s, what, TV_ERR_INVAL, 1)) != 0)
+		return r;
+	return tv_fields_encode(b, &fs, s, slot_mask(s));
+}
+
+int tv_keyslot_aad(struct tv_buf *out, const uint8_t tape_uuid[TV_UUID_LEN],
+                   const struct tv_keyslot *s)
+{
+	struct tv_fields fs = { "key slot AAD", slot_f, KS_N_ };
+	static const char ctx[] = "tapevault keyslot v1";
+	int r;
+
+	if (s->type < TV_SLOT_PASSWORD || s->type > TV_SLOT_ESCROW)
+		return tv_errf(TV_ERR_INVAL, "key slot AAD: unknown slot type %d",
+		               (int)s->type);
+	if ((r = tv_buf_put(out, ctx, sizeof(ctx) - 1)) != 0 ||
+	    (r = tv_buf_put(out, tape_uuid, TV_UUID_LEN)) != 0)
+		return r;
+	return tv_fields_encode(out, &fs, s, slot_mask(s) &
+	                        ~(TV_FBIT(KS_WRAPPED) | TV_FBIT(KS_IV)));
+}
+
+/* Slot type without decoding the rest (to skip unknown types). */
+static int slot_peek_type(const struct tv_tlv *it, uint64_t *type, const char *what)
+{
+	struct tv_buf b;
+	struct tv_tlv f;
+	int r, found = 0;
+
+	tv_buf_view(&b, it->val, it->len);
+	while ((r = tv_tlv_next(&b, &f)) == 0) {
+		if (f.tag != 1)
+			continue;
+		if (found)
+			return tv_errf(TV_ERR_FORMAT, "%s: field type (tag 1): duplicated",
+			               what);
+		if (f.len != 8)
+			return tv_errf(TV_ERR_FORMAT, "%s: field type (tag 1): integer "
+			               "of %zu bytes (expected 8)", what, f.len);
+		*type = tv_get_be64(f.val);
+		found = 1;
+	}
+	if (r != TV_ERR_EOF)
+		return tv_errctx(r, "%s", what);
+	if (!found)
+		return tv_errf(TV_ERR_FORMAT, "%s: field type (tag 1): mandatory "
+		               "field missing", what);
+	return 0;
+}
+
+/* ---- encryption descriptor ---- */
+
+#define ED struct tv_encdesc
+static const struct tv_field enc_f[] = {
+	TVF_ENUM(ED, alg, 1, 1, 0, 255),
+	TVF_FIXED(ED, dek_fpr, 2, 0),
+};
+#undef ED
+#define ENC_TAG_SLOT 3
+
+struct enc_ctx {
+	unsigned slot_items;
+};
+
+static int enc_extra(void *obj, const struct tv_tlv *it, void *vctx)
+{
+	struct tv_encdesc *e = obj;
+	struct enc_ctx *c = vctx;
+	struct tv_fields fs = { NULL, slot_f, KS_N_ };
+	struct tv_keyslot *s;
+	char what[64];
+	uint64_t type = 0, present;
+	int r;
+
+	if (it->tag != ENC_TAG_SLOT)
+		return 0;
+	snprintf(what, sizeof(what), "media set label: key slot %u", c->slot_items + 1);
+	if (++c->slot_items > TV_MAX_SLOTS)
+		return tv_errf(TV_ERR_FORMAT, "media set label: more than %d key slots",
+		               TV_MAX_SLOTS);
+	if ((r = slot_peek_type(it, &type, what)) != 0)
+		return r;
+	if (type < TV_SLOT_PASSWORD || type > TV_SLOT_ESCROW)
+		return 1;   /* a slot type of a newer version: ignored */
+	s = &e->slots[e->nslots];
+	memset(s, 0, sizeof(*s));
+	fs.what = what;
+	if ((r = tv_fields_decode(&fs, it->val, it->len, s, NULL, NULL, &present)) != 0 ||
+	    (r = tv_fields_require(&fs, present, slot_required(s))) != 0 ||
+	    (r = slot_check(s, what, TV_ERR_FORMAT, 1)) != 0) {
+		memset(s, 0, sizeof(*s));
+		return r;
+	}
+	e->nslots++;
+	return 1;
+}
+
+static int encdesc_decode(const uint8_t *p, size_t len, struct tv_encdesc *e)
+{
+	struct tv_fields fs = { "media set label: encryption", enc_f, 2 };
+	struct enc_ctx c = { 0 };
+	uint64_t present;
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	if ((r = tv_fields_decode(&fs, p, len, e, enc_extra, &c, &present)) != 0)
+		return r;
+	if (e->alg == TV_ENC_NONE) {
+		if ((present & TV_FBIT(1)) || c.slot_items > 0)
+			return tv_errf(TV_ERR_FORMAT, "media set label: encryption: "
+			               "algorithm none with a DEK fingerprint or key slots");
+		return 0;
+	}
+	if (e->alg != TV_ENC_AES256GCM_HKDF)
+		return tv_errf(TV_ERR_UNSUPPORTED, "media set label: encryption "
+		               "algorithm %d unknown (tape written by a newer version?)",
+		               (int)e->alg);
+	return tv_fields_require(&fs, present, TV_FBIT(1));
+}
+
+static int encdesc_encode(struct tv_buf *b, const struct tv_encdesc *e)
+{
+	struct tv_fields fs = { "media set label: encryption", enc_f, 2 };
+	char what[64];
+	size_t mark, smark;
+	int r;
+
+	if (e->alg != TV_ENC_NONE && e->alg != TV_ENC_AES256GCM_HKDF)
+		return tv_errf(TV_ERR_INVAL, "media set label: unknown encryption "
+		               "algorithm %d", (int)e->alg);
+	if (e->nslots > TV_MAX_SLOTS || (e->alg == TV_ENC_NONE && e->nslots > 0))
+		return tv_errf(TV_ERR_INVAL, "media set label: %zu key slots with "
+		               "algorithm %d", e->nslots, (int)e->alg);
+	if ((r = tv_tlv_begin_nested(b, 6, &mark)) != 0 ||
+	    (r = tv_fields_encode(b, &fs, e, e->alg == TV_ENC_NONE ? TV_FBIT(0)
+	                          : TV_FIELD_ALL)) != 0)
+		return r;
+	for (size_t i = 0; i < e->nslots; i++) {
+		snprintf(what, sizeof(what), "media set label: key slot %zu", i + 1);
+		if ((r = tv_tlv_begin_nested(b, ENC_TAG_SLOT, &smark)) != 0 ||
+		    (r = slot_encode(b, &e->slots[i], what)) != 0 ||
+		    (r = tv_tlv_end_nested(b, smark)) != 0)
+			return r;
+	}
+	return tv_tlv_end_nested(b, mark);
+}
+
+/* ---- media set label ---- */
+
+#define MS struct tv_media_set_label
+static const struct tv_field ms_f[] = {
+	TVF_STR(MS, pool_name, 1, 0),
+	TVF_UUID(MS, pool_uuid, 2, 1),
+	TVF_UUID(MS, media_set_uuid, 3, 1),
+	TVF_U64(MS, seq, 4, 1, 1, UINT64_MAX),
+	TVF_U64(MS, created, 5, 1, 0, UINT64_MAX),
+};
+#undef MS
+static const struct tv_fields ms_fs = { "media set label", ms_f,
+                                        sizeof(ms_f) / sizeof(ms_f[0]) };
+#define MS_TAG_ENC 6
+
+static int ms_extra(void *obj, const struct tv_tlv *it, void *ctx)
+{
+	struct tv_media_set_label *l = obj;
+	int *seen = ctx;
+	int r;
+
+	if (it->tag != MS_TAG_ENC)
+		return 0;
+	if ((*seen)++)
+		return tv_errf(TV_ERR_FORMAT, "media set label: field encryption "
+		               "(tag 6): duplicated");
+	r = encdesc_decode(it->val, it->len, &l->enc);
+	return r < 0 ? r : 1;
+}
+
+int tv_ms_label_encode(struct tv_buf *body, const struct tv_media_set_label *l)
+{
+	int r;
+
+	if ((r = tv_fields_encode(body, &ms_fs, l, TV_FIELD_ALL)) != 0)
+		return r;
+	return encdesc_encode(body, &l->enc);
+}
+
+int tv_ms_label_decode(const uint8_t *body, size_t len, struct tv_media_set_label *l)
+{
+	int seen = 0, r;
+
+	memset(l, 0, sizeof(*l));
+	r = tv_fields_decode(&ms_fs, body, len, l, ms_extra, &seen, NULL);
+	if (r == 0 && !seen)
+		r = tv_errf(TV_ERR_FORMAT, "media set label: field encryption (tag 6): "
+		            "mandatory field missing");
+	if (r != 0)
+		memset(&l->enc, 0, sizeof(l->enc));
+	return r;
+}
+
+/* ---- file header ---- */
+
+#define FH struct tv_file_header
+static const struct tv_field fh_f[] = {
+	TVF_UUID(FH, set_uuid, 1, 1),
+	TVF_U64(FH, file_index, 2, 1, 0, UINT64_MAX),
+	TVF_U64(FH, part_no, 3, 1, 1, UINT64_MAX),
+	TVF_U64(FH, offset, 4, 1, 0, UINT64_MAX),
+	TVF_U64(FH, encrypted, 5, 1, 0, 1),
+};
+#undef FH
+static const struct tv_fields fh_fs = { "file header", fh_f,
+                                        sizeof(fh_f) / sizeof(fh_f[0]) };
+
+int tv_file_header_encode(struct tv_buf *body, const struct tv_file_header *h)
+{
+	return tv_fields_encode(body, &fh_fs, h, TV_FIELD_ALL);
+}
+
+int tv_file_header_decode(const uint8_t *body, size_t len, struct tv_file_header *h)
+{
+	memset(h, 0, sizeof(*h));
+	return tv_fields_decode(&fh_fs, body, len, h, NULL, NULL, NULL);
+}
+
+/* ---- catalog header ---- */
+
+#define CH struct tv_catalog_header
+static const struct tv_field cath_f[] = {
+	TVF_UUID(CH, tape_uuid, 1, 1),
+	TVF_UUID(CH, media_set_uuid, 2, 1),
+	TVF_U64(CH, session, 3, 1, 0, UINT64_MAX),
+	TVF_U64(CH, encrypted, 4, 1, 0, 1),
+};
+#undef CH
+static const struct tv_fields cath_fs = { "catalog header", cath_f,
+                                          sizeof(cath_f) / sizeof(cath_f[0]) };
+
+int tv_catalog_header_encode(struct tv_buf *body, const struct tv_catalog_header *h)
+{
+	return tv_fields_encode(body, &cath_fs, h, TV_FIELD_ALL);
+}
+
+int tv_catalog_header_decode(const uint8_t *body, size_t len,
+                             struct tv_catalog_header *h)
+{
+	memset(h, 0, sizeof(*h));
+	return tv_fields_decode(&cath_fs, body, len, h, NULL, NULL, NULL);
+}

@@ -1,0 +1,289 @@
+/* tapevault: inventory and catalog jobs.
+ *
+ * For every tape asked for (or every cartridge of the library): read the
+ * labels, record the tape, unlock it with what this installation has, read
+ * its session catalog (or scan it), and follow key rings: a tape unlocked
+ * by another tape's key ring later in the same run is read as well. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs/ingest.h"
+#include "jobs/jobs.h"
+#include "jobs/keys.h"
+#include "library/vlib.h"
+#include "tape/tape.h"
+#include "util/err.h"
+
+struct cat_run {
+	struct tv_home *h;
+	struct tv_vlib *lib;
+	int64_t lib_id;
+	const struct tv_catalog_opts *o;
+	int locked, failed, cataloged, blank, foreign;
+};
+
+/* One tape: labels, unlock, contents.  *locked_out set when it stays
+ * locked. */
+static int catalog_one(struct cat_run *cr, const char *barcode, int *locked_out)
+{
+	struct tv_home *h = cr->h;
+	struct tv_tape *t = NULL;
+	struct tv_volume_label vol;
+	struct tv_tape_info *ti;
+	uint8_t dek[TV_DEK_LEN];
+	char how[512] = "";
+	int r, scanned = 0, unlocked = 0, have_dek = 0;
+
+	*locked_out = 0;
+	if ((ti = calloc(1, sizeof(*ti))) == NULL)
+		return TV_ERR_NOMEM;
+	if ((r = tv_vlib_load(cr->lib, barcode, 0, TV_TAPE_RDONLY, &t, NULL)) != 0)
+		goto out;
+	r = tv_media_read_labels(t, barcode, &vol, &ti->ms);
+	if (r == TV_ERR_EOD) {
+		tv_errclear();
+		cr->blank++;
+		tv_info(h, "%s: blank tape (free)", barcode);
+		r = tv_db_exec(h->db, "INSERT INTO tapes(barcode, library_id, state) VALUES(?,?,'free')"
+		               " ON CONFLICT(barcode) DO UPDATE SET library_id=excluded.library_id,"
+		               " state=CASE WHEN tapes.uuid IS NULL THEN 'free' ELSE tapes.state END",
+		               "ti", barcode, cr->lib_id);
+		goto out;
+	}
+	if (r != 0) {
+		cr->foreign++;
+		tv_warn(h, "%s: not a tapevault tape or unreadable labels: %s", barcode, tv_errmsg(r));
+		tv_errclear();
+		r = tv_db_exec(h->db, "INSERT INTO tapes(barcode, library_id, state) "
+		               "VALUES(?,?,'unrecognized') ON CONFLICT(barcode) DO UPDATE SET "
+		               "library_id=excluded.library_id, state='unrecognized'",
+		               "ti", barcode, cr->lib_id);
+		goto out;
+	}
+	if (strcmp(vol.barcode, barcode) != 0)
+		tv_warn(h, "%s: the tape's label says barcode %s (cartridge relabeled?)", barcode,
+		        vol.barcode);
+	if ((r = tv_db_begin(h->db)) != 0)
+		goto out;
+	if ((r = tv_ingest_labels(h, cr->lib_id, barcode, &vol, ti)) != 0)
+		goto rollback;
+	if (cr->o->labels_only) {
+		tv_info(h, "%s: pool %s, media set sequence %llu%s", barcode, ti->ms.pool_name,
+		        (unsigned long long)ti->seq, ti->encrypted ? ", encrypted" : "");
+		goto commit;
+	}
+	if (ti->encrypted) {
+		r = tv_keys_unlock(h, ti->uuid, &ti->ms.enc, dek, how, sizeof(how));
+		if (r == TV_ERR_LOCKED || r == TV_ERR_BADKEY || r == TV_ERR_NET ||
+		    r == TV_ERR_TLS || r == TV_ERR_KMIP) {
+			char need[600];
+			tv_errclear();
+			tv_keys_describe(&ti->ms.enc, need, sizeof(need));
+			tv_info(h, "%s: encrypted, locked (pool %s, sequence %llu): needs %s%s%s",
+			        barcode, ti->ms.pool_name, (unsigned long long)ti->seq, need,
+			        how[0] ? "; " : "", how);
+			r = tv_db_exec(h->db, "UPDATE tapes SET locked=1, contents_cataloged=0 "
+			               "WHERE id=?", "i", ti->tape_id);
+			*locked_out = 1;
+			cr->locked++;
+			goto commit;
+		}
+		if (r != 0)
+			goto rollback;
+		have_dek = 1;
+		tv_verbose(h, "%s: unlocked by %s", barcode, how);
+	}
+	r = tv_ingest_contents(h, t, ti, have_dek ? dek : NULL, &scanned, &unlocked);
+	if (r == TV_ERR_AUTH) {
+		tv_errctx(r, "%s: the key that unlocked the tape does not decrypt its catalog "
+		          "(label tampered with?)", barcode);
+		goto rollback;
+	}
+	if (r != 0)
+		goto rollback;
+	cr->cataloged++;
+	tv_info(h, "%s: cataloged (pool %s, sequence %llu%s%s%s)", barcode, ti->ms.pool_name,
+	        (unsigned long long)ti->seq, have_dek ? ", unlocked by " : "", have_dek ? how : "",
+	        scanned ? ", recovered by scanning" : "");
+	if (unlocked)
+		tv_info(h, "%s: its key ring holds the keys of %d other tape(s)", barcode, unlocked);
+commit:
+	r = tv_db_commit(h->db);
+	goto out;
+rollback:
+	tv_db_rollback(h->db);
+out:
+	tv_keys_wipe(dek, sizeof(dek));
+	tv_tape_close(t);
+	tv_lib_unload_quiet(cr->lib, 0);
+	free(ti);
+	return r;
+}
+
+static void report_missing(struct tv_home *h)
+{
+	struct tv_stmt *st, *st2;
+
+	/* backup sets whose tapes are not all here and readable */
+	if (tv_db_query(h->db, &st,
+	                "SELECT b.id, b.name, b.media_set_id, b.first_seq, b.last_seq, b.complete "
+	                "FROM backup_sets b ORDER BY b.id", "") != 0)
+		return;
+	while (tv_stmt_step(st) == 1) {
+		int64_t set_id = tv_stmt_int(st, 0);
+		char msg[2048] = "";
+		size_t used = 0;
+		int missing = 0, locked = 0;
+
+		if (tv_db_query(h->db, &st2,
+		                "SELECT s.seq, t.barcode, t.library_id, t.locked FROM "
+		                "(WITH RECURSIVE q(seq) AS (SELECT ? UNION ALL SELECT seq+1 FROM q "
+		                "  WHERE seq < ?) SELECT seq FROM q) s "
+		                "LEFT JOIN tapes t ON t.media_set_id=? AND t.seq=s.seq ORDER BY s.seq",
+		                "iii", tv_stmt_int(st, 3), tv_stmt_int(st, 4),
+		                tv_stmt_int(st, 2)) != 0)
+			continue;
+		while (tv_stmt_step(st2) == 1) {
+			if (tv_stmt_isnull(st2, 1) || tv_stmt_isnull(st2, 2)) {
+				int n = snprintf(msg + used, sizeof(msg) - used, "%s%s (sequence %lld)",
+				                 missing ? ", " : "",
+				                 tv_stmt_isnull(st2, 1) ? "unknown barcode"
+				                                        : tv_stmt_text(st2, 1),
+				                 (long long)tv_stmt_int(st2, 0));
+				if (n > 0 && (size_t)n < sizeof(msg) - used)
+					used += (size_t)n;
+				missing++;
+			} else if (tv_stmt_int(st2, 3)) {
+				locked++;
+			}
+		}
+		tv_stmt_free(st2);
+		if (missing)
+			tv_info(h, "backup set %s: missing tape(s): %s", tv_stmt_text(st, 1), msg);
+		if (!tv_stmt_int(st, 5))
+			tv_info(h, "backup set %s: the tape where it ends (after sequence %lld) was not "
+			        "cataloged: files written after it are unknown", tv_stmt_text(st, 1),
+			        (long long)tv_stmt_int(st, 4));
+		(void)set_id;
+		(void)locked;
+	}
+	tv_stmt_free(st);
+}
+
+int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes,
+                   size_t nbarcodes, const struct tv_catalog_opts *o)
+{
+	struct cat_run cr;
+	char **list = NULL;
+	size_t n = 0;
+	int *locked = NULL;
+	int r, progress;
+
+	memset(&cr, 0, sizeof(cr));
+	cr.h = h;
+	cr.o = o;
+	snprintf(h->job, sizeof(h->job), "%s", o->labels_only ? "inventory" : "catalog");
+	if ((r = tv_lib_open_by_name(h, library, &cr.lib, &cr.lib_id)) != 0)
+		return r;
+	if (nbarcodes > 0) {
+		struct tv_vlib_elem el;
+		for (size_t i = 0; i < nbarcodes; i++)
+			if (tv_vlib_find(cr.lib, barcodes[i], &el) != 0) {
+				r = tv_errf(TV_ERR_NOTFOUND, "tape %s is not in library %s", barcodes[i],
+				            library);
+				goto out;
+			}
+		list = calloc(nbarcodes, sizeof(*list));
+		if (list == NULL) {
+			r = TV_ERR_NOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < nbarcodes; i++)
+			if ((list[n++] = strdup(barcodes[i])) == NULL) {
+				r = TV_ERR_NOMEM;
+				goto out;
+			}
+	} else {
+		char **all = NULL;
+		size_t na = 0;
+		if ((r = tv_vlib_barcodes(cr.lib, &all, &na)) != 0)
+			goto out;
+		list = calloc(na ? na : 1, sizeof(*list));
+		for (size_t i = 0; list != NULL && i < na; i++)
+			if ((list[n] = strdup(all[i])) != NULL)
+				n++;
+		free(all);
+		if (list == NULL || n != na) {
+			r = TV_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if ((locked = calloc(n ? n : 1, sizeof(*locked))) == NULL) {
+		r = TV_ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((r = catalog_one(&cr, list[i], &locked[i])) != 0) {
+			cr.failed++;
+			tv_warn(h, "%s: %s", list[i], tv_errmsg(r));
+			tv_errclear();
+		}
+	}
+	/* key rings read in this run may have unlocked tapes that were read
+	 * (locked) before the tape carrying the ring */
+	do {
+		progress = 0;
+		for (size_t i = 0; i < n && !o->labels_only; i++) {
+			uint8_t uuid[16], dek[TV_DEK_LEN];
+			struct tv_stmt *st;
+			int got = 0;
+			if (!locked[i])
+				continue;
+			if (tv_db_query(h->db, &st, "SELECT uuid FROM tapes WHERE barcode=?", "t",
+			                list[i]) != 0)
+				continue;
+			if (tv_stmt_step(st) == 1) {
+				size_t ln;
+				const void *u = tv_stmt_blob(st, 0, &ln);
+				if (u && ln == 16) {
+					memcpy(uuid, u, 16);
+					got = 1;
+				}
+			}
+			tv_stmt_free(st);
+			if (!got || tv_keys_load_dek(h, uuid, dek) != 0)
+				continue;
+			tv_keys_wipe(dek, sizeof(dek));
+			cr.locked--;
+			if ((r = catalog_one(&cr, list[i], &locked[i])) != 0) {
+				cr.failed++;
+				tv_warn(h, "%s: %s", list[i], tv_errmsg(r));
+				tv_errclear();
+				locked[i] = 0;
+				continue;
+			}
+			if (!locked[i])
+				progress = 1;
+		}
+	} while (progress);
+	if (!o->labels_only)
+		report_missing(h);
+	tv_info(h, "%s: %zu tape(s): %d cataloged, %d locked, %d blank, %d unrecognized, %d failed",
+	        o->labels_only ? "inventory" : "catalog", n, cr.cataloged, cr.locked, cr.blank,
+	        cr.foreign, cr.failed);
+	r = 0;
+	if (cr.failed > 0)
+		r = tv_errf(TV_ERR_PARTIAL, "%d tape(s) could not be read", cr.failed);
+	else if (cr.locked > 0)
+		/* Locked is a state, not a failure: the tapes are cataloged as
+		 * imported + encrypted, as the user expects on a fresh install. */
+		tv_info(h, "%d tape(s) stay locked: unlock them with 'tapevault decrypt BARCODE "
+		        "--password-file F' or 'tapevault decrypt BARCODE --kms SERVER'", cr.locked);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(list ? list[i] : NULL);
+	free(list);
+	free(locked);
+	tv_vlib_close(cr.lib);
+	return r;
+}

@@ -1,0 +1,374 @@
+/* tapevault: the "Specify Password" step (decrypt) and cataloging the
+ * contents of a tape once it is unlocked. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto/password.h"
+#include "crypto/secmem.h"
+#include "crypto/slot.h"
+#include "jobs/audit.h"
+#include "jobs/ingest.h"
+#include "jobs/jobs.h"
+#include "jobs/keys.h"
+#include "jobs/kmsglue.h"
+#include "library/vlib.h"
+#include "tape/tape.h"
+#include "util/err.h"
+
+#define FREE_ATTEMPTS 3
+#define MAX_BACKOFF 3600
+
+int tv_catalog_tape_contents(struct tv_home *h, const char *barcode)
+{
+	struct tv_vlib *lib = NULL;
+	struct tv_tape *t = NULL;
+	struct tv_volume_label vol;
+	struct tv_tape_info *ti;
+	uint8_t dek[TV_DEK_LEN];
+	int64_t lib_id;
+	int r, scanned = 0, unlocked = 0, have = 0;
+
+	if ((ti = calloc(1, sizeof(*ti))) == NULL)
+		return TV_ERR_NOMEM;
+	if ((r = tv_lib_open_for_tape(h, barcode, &lib, &lib_id)) != 0)
+		goto out;
+	if ((r = tv_vlib_load(lib, barcode, 0, TV_TAPE_RDONLY, &t, NULL)) != 0)
+		goto out;
+	if ((r = tv_media_read_labels(t, barcode, &vol, &ti->ms)) != 0)
+		goto out;
+	if ((r = tv_db_begin(h->db)) != 0)
+		goto out;
+	if ((r = tv_ingest_labels(h, lib_id, barcode, &vol, ti)) != 0)
+		goto rollback;
+	if (ti->encrypted) {
+		if ((r = tv_keys_load_dek(h, ti->uuid, dek)) != 0)
+			goto rollback;
+		have = 1;
+	}
+	if ((r = tv_ingest_contents(h, t, ti, have ? dek : NULL, &scanned, &unlocked)) != 0)
+		goto rollback;
+	if ((r = tv_db_commit(h->db)) != 0)
+		goto out;
+	tv_info(h, "%s: contents cataloged%s", barcode, scanned ? " (recovered by scanning)" : "");
+	if (unlocked)
+		tv_info(h, "%s: its key ring unlocked %d other tape(s)", barcode, unlocked);
+	goto out;
+rollback:
+	tv_db_rollback(h->db);
+out:
+	OPENSSL_cleanse(dek, sizeof(dek));
+	tv_tape_close(t);
+	if (lib != NULL) {
+		tv_lib_unload_quiet(lib, 0);
+		tv_vlib_close(lib);
+	}
+	free(ti);
+	return r;
+}
+
+/* Tapes unlocked (by a key ring) whose contents are not cataloged yet and
+ * that are in a library: catalog them now. */
+static int follow_keyrings(struct tv_home *h, int64_t pool_id)
+{
+	struct tv_stmt *st;
+	char **todo = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = tv_db_query(h->db, &st,
+	                     "SELECT t.barcode FROM tapes t JOIN tape_keys k ON k.tape_uuid=t.uuid "
+	                     "WHERE t.pool_id=? AND t.contents_cataloged=0 AND t.library_id IS NOT "
+	                     "NULL ORDER BY t.seq", "i", pool_id)) != 0)
+		return r;
+	while (tv_stmt_step(st) == 1) {
+		char **nt = realloc(todo, (n + 1) * sizeof(*todo));
+		if (nt == NULL)
+			break;
+		todo = nt;
+		todo[n++] = strdup(tv_stmt_text(st, 0));
+	}
+	tv_stmt_free(st);
+	for (size_t i = 0; i < n; i++) {
+		if (todo[i] && (r = tv_catalog_tape_contents(h, todo[i])) != 0) {
+			tv_warn(h, "%s: %s", todo[i], tv_errmsg(r));
+			tv_errclear();
+		}
+		free(todo[i]);
+	}
+	free(todo);
+	return 0;
+}
+
+static int64_t setting_int(struct tv_home *h, const char *key)
+{
+	char v[64] = "0";
+	tv_db_get_text(h->db, v, sizeof(v), "SELECT value FROM settings WHERE key=?", "t", key);
+	tv_errclear();
+	return strtoll(v, NULL, 10);
+}
+
+static void setting_set(struct tv_home *h, const char *key, int64_t val)
+{
+	char v[32];
+	snprintf(v, sizeof(v), "%lld", (long long)val);
+	tv_db_exec(h->db, "INSERT INTO settings(key, value) VALUES(?,?) ON CONFLICT(key) DO "
+	           "UPDATE SET value=excluded.value", "tt", key, v);
+}
+
+/* Wrong-password back-off: FREE_ATTEMPTS tries, then waits doubling from
+ * 5 s, shared by all decrypt runs of this installation. */
+static int backoff_check(struct tv_home *h)
+{
+	int64_t fails = setting_int(h, "unlock_failures");
+	int64_t last = setting_int(h, "unlock_last_failure");
+	int64_t wait, left;
+
+	if (fails < FREE_ATTEMPTS)
+		return 0;
+	wait = 5;
+	for (int64_t i = FREE_ATTEMPTS; i < fails && wait < MAX_BACKOFF; i++)
+		wait *= 2;
+	if (wait > MAX_BACKOFF)
+		wait = MAX_BACKOFF;
+	left = last + wait - (int64_t)tv_now();
+	if (left > 0)
+		return tv_errf(TV_ERR_RETRY, "%lld wrong passwords in a row: wait %lld s before the "
+		               "next attempt", (long long)fails, (long long)left);
+	return 0;
+}
+
+static void backoff_fail(struct tv_home *h)
+{
+	int64_t fails = setting_int(h, "unlock_failures") + 1;
+	setting_set(h, "unlock_failures", fails);
+	setting_set(h, "unlock_last_failure", (int64_t)tv_now());
+	if (fails < FREE_ATTEMPTS)
+		tv_info(h, "%lld attempt(s) left before a waiting time applies",
+		        (long long)(FREE_ATTEMPTS - fails));
+	else
+		tv_info(h, "further attempts are delayed (doubling from 5 s)");
+}
+
+struct tape_row {
+	char barcode[32];
+	uint8_t uuid[16];
+	int64_t pool_id;
+	uint64_t seq;
+	int encrypted, locked, cataloged;
+	struct tv_media_set_label ms;
+	char pool[TV_NAME_MAX];
+};
+
+static int load_tape_row(struct tv_home *h, const char *barcode, struct tape_row *tr)
+{
+	struct tv_stmt *st;
+	int r;
+
+	memset(tr, 0, sizeof(*tr));
+	if ((r = tv_db_query(h->db, &st,
+	                     "SELECT t.uuid, t.pool_id, t.seq, t.encrypted, t.locked,"
+	                     " t.contents_cataloged, t.ms_label, p.name FROM tapes t LEFT JOIN pools p"
+	                     " ON p.id=t.pool_id WHERE t.barcode=?", "t", barcode)) != 0)
+		return r;
+	r = tv_stmt_step(st);
+	if (r == 1) {
+		size_t n;
+		const void *p = tv_stmt_blob(st, 0, &n);
+		snprintf(tr->barcode, sizeof(tr->barcode), "%s", barcode);
+		if (p == NULL || n != 16) {
+			r = tv_errf(TV_ERR_STATE, "tape %s has not been cataloged: run 'tapevault catalog "
+			            "LIBRARY %s' first", barcode, barcode);
+			goto out;
+		}
+		memcpy(tr->uuid, p, 16);
+		tr->pool_id = tv_stmt_int(st, 1);
+		tr->seq = (uint64_t)tv_stmt_int(st, 2);
+		tr->encrypted = (int)tv_stmt_int(st, 3);
+		tr->locked = (int)tv_stmt_int(st, 4);
+		tr->cataloged = (int)tv_stmt_int(st, 5);
+		snprintf(tr->pool, sizeof(tr->pool), "%s", tv_stmt_text(st, 7));
+		p = tv_stmt_blob(st, 6, &n);
+		if (p == NULL) {
+			r = tv_errf(TV_ERR_STATE, "tape %s: its labels were never read here: insert it and "
+			            "run 'tapevault catalog LIBRARY %s'", barcode, barcode);
+			goto out;
+		}
+		r = tv_ms_label_decode(p, n, &tr->ms);
+	} else if (r == 0) {
+		r = tv_errf(TV_ERR_NOTFOUND, "no tape %s in the catalog: insert it and run "
+		            "'tapevault catalog LIBRARY'", barcode);
+	}
+out:
+	tv_stmt_free(st);
+	return r;
+}
+
+static int unlock_with_password(struct tv_home *h, struct tape_row *tr, const char *pw,
+                                size_t len, struct tv_kek_cache *cache, uint8_t dek[TV_DEK_LEN],
+                                char *how, size_t howsz)
+{
+	const struct tv_encdesc *enc = &tr->ms.enc;
+	int any = 0;
+
+	for (size_t i = 0; i < enc->nslots; i++) {
+		const struct tv_keyslot *s = &enc->slots[i];
+		if (s->type != TV_SLOT_PASSWORD)
+			continue;
+		any = 1;
+		if (tv_slot_password_open(s, tr->uuid, pw, len, cache, dek) == 0) {
+			snprintf(how, howsz, "password '%s'", s->name);
+			return 0;
+		}
+		tv_errclear();
+	}
+	if (!any) {
+		char need[700];
+		tv_keys_describe(enc, need, sizeof(need));
+		return tv_errf(TV_ERR_BADKEY, "tape %s has no password slot: it needs %s", tr->barcode,
+		               need);
+	}
+	{
+		char need[700];
+		tv_keys_describe(enc, need, sizeof(need));
+		return tv_errf(TV_ERR_BADKEY, "wrong password for tape %s: it needs %s", tr->barcode,
+		               need);
+	}
+}
+
+int tv_job_decrypt(struct tv_home *h, char *const *barcodes, size_t n,
+                   const struct tv_decrypt_opts *o)
+{
+	struct tape_row *tr = NULL;
+	struct tv_kek_cache *cache = NULL;
+	char *pw = NULL;
+	size_t pwlen = 0;
+	int r = 0, failed = 0;
+
+	snprintf(h->job, sizeof(h->job), "decrypt");
+	if ((o->password_file == NULL) == (o->kms == NULL))
+		return tv_errf(TV_ERR_INVAL, "give either --password-file F or --kms SERVER");
+	if ((tr = calloc(1, sizeof(*tr))) == NULL)
+		return TV_ERR_NOMEM;
+	if ((r = tv_kek_cache_new(&cache, 0)) != 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t dek[TV_DEK_LEN];
+		char how[700] = "", desc[700], q[1600];
+
+		if ((r = load_tape_row(h, barcodes[i], tr)) != 0)
+			goto fail_one;
+		if (!tr->encrypted) {
+			tv_info(h, "%s: not encrypted", barcodes[i]);
+			if (!tr->cataloged && (r = tv_catalog_tape_contents(h, barcodes[i])) != 0)
+				goto fail_one;
+			continue;
+		}
+		if (!tr->locked && tv_keys_load_dek(h, tr->uuid, dek) == 0) {
+			OPENSSL_cleanse(dek, sizeof(dek));
+			tv_info(h, "%s: already unlocked", barcodes[i]);
+			if (!tr->cataloged && (r = tv_catalog_tape_contents(h, barcodes[i])) != 0)
+				goto fail_one;
+			continue;
+		}
+		tv_errclear();
+		tv_keys_describe(&tr->ms.enc, desc, sizeof(desc));
+		if (o->kms != NULL) {
+			const struct tv_keyslot *ks = NULL;
+			for (size_t k = 0; k < tr->ms.enc.nslots; k++)
+				if (tr->ms.enc.slots[k].type == TV_SLOT_KMS)
+					ks = &tr->ms.enc.slots[k];
+			if (ks == NULL) {
+				r = tv_errf(TV_ERR_BADKEY, "tape %s has no KMS key slot: it needs %s",
+				            barcodes[i], desc);
+				goto fail_one;
+			}
+			snprintf(q, sizeof(q),
+			         "Tape %s (pool %s, sequence %llu) is encrypted with KMS key id %s%s%s%s "
+			         "on KMS server %s (%s:%llu).\nDecrypt it using KMS server '%s'%s%s?",
+			         barcodes[i], tr->ms.pool_name, (unsigned long long)tr->seq, ks->key_id,
+			         ks->name[0] ? " (" : "", ks->name, ks->name[0] ? ")" : "", ks->kms_name,
+			         ks->kms_host, (unsigned long long)ks->kms_port, o->kms,
+			         o->key_id ? " with key id " : "", o->key_id ? o->key_id : "");
+			printf("%s\n", q);
+			if (o->confirm && !o->confirm(o->confirm_ctx, "Proceed?")) {
+				r = tv_errf(TV_ERR_CANCELED, "%s: not confirmed; nothing changed", barcodes[i]);
+				goto fail_one;
+			}
+			{
+				char used[300];
+				r = tv_kmsglue_open_slot(h, ks, tr->uuid, o->kms, o->key_id, dek, used,
+				                         sizeof(used));
+				if (r != 0) {
+					tv_errctx(r, "%s", barcodes[i]);
+					goto fail_one;
+				}
+				snprintf(how, sizeof(how), "KMS key %s on %s", o->key_id ? o->key_id : ks->key_id,
+				         used);
+			}
+		} else {
+			printf("Tape %s (pool %s, sequence %llu) is protected by %s.\n", barcodes[i],
+			       tr->ms.pool_name, (unsigned long long)tr->seq, desc);
+			if (o->confirm && !o->confirm(o->confirm_ctx, "Decrypt it with the given password?")) {
+				r = tv_errf(TV_ERR_CANCELED, "%s: not confirmed; nothing changed", barcodes[i]);
+				goto fail_one;
+			}
+			if ((r = backoff_check(h)) != 0)
+				goto out;
+			if (pw == NULL &&
+			    (r = tv_password_read(o->password_file, "Password: ", 0, &pw, &pwlen)) != 0)
+				goto out;
+			r = unlock_with_password(h, tr, pw, pwlen, cache, dek, how, sizeof(how));
+			if (r == TV_ERR_BADKEY) {
+				backoff_fail(h);
+				tv_audit(h, "decrypt", "password (wrong)", barcodes[i], tv_errmsg(r));
+				goto fail_one;
+			}
+			if (r != 0)
+				goto fail_one;
+			setting_set(h, "unlock_failures", 0);
+		}
+		if ((r = tv_dek_verify(dek, tr->ms.enc.dek_fpr)) != 0) {
+			OPENSSL_cleanse(dek, sizeof(dek));
+			tv_errctx(r, "%s: the unwrapped key does not match the tape's fingerprint",
+			          barcodes[i]);
+			goto fail_one;
+		}
+		{
+			char src[800];
+			snprintf(src, sizeof(src), "decrypt: %s", how);
+			r = tv_keys_save_dek(h, tr->uuid, dek, src);
+		}
+		OPENSSL_cleanse(dek, sizeof(dek));
+		if (r != 0)
+			goto fail_one;
+		tv_audit(h, "decrypt", how, barcodes[i], "unlocked");
+		tv_info(h, "%s: unlocked by %s", barcodes[i], how);
+		/* the tape's contents, now readable, go into the catalog */
+		if ((r = tv_catalog_tape_contents(h, barcodes[i])) != 0)
+			goto fail_one;
+		follow_keyrings(h, tr->pool_id);
+		continue;
+fail_one:
+		failed++;
+		if (n > 1) {
+			tv_warn(h, "%s", tv_errmsg(r));
+			tv_errclear();
+		}
+	}
+	if (failed > 0 && n > 1)
+		r = tv_errf(TV_ERR_PARTIAL, "%d of %zu tape(s) could not be decrypted", failed, n);
+	else if (failed == 0)
+		r = 0;
+out:
+	if (pw != NULL)
+		tv_freezero(pw, pwlen + 1);
+	tv_kek_cache_free(cache);
+	if (tr != NULL) {
+		OPENSSL_cleanse(tr, sizeof(*tr));
+		free(tr);
+	}
+	return r;
+}

@@ -1,0 +1,307 @@
+#include "jobs/home.h"
+#include "util/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jobs/keys.h"
+
+uint64_t tv_now(void) { return (uint64_t)time(NULL); }
+
+void tv_hex(const uint8_t *p, size_t n, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hx[p[i] >> 4];
+		out[2 * i + 1] = hx[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+void tv_fmt_uuid(const uint8_t u[16], char out[37])
+{
+	char h[33];
+	tv_hex(u, 16, h);
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+int tv_scan_uuid(const char *s, uint8_t u[16])
+{
+	int n = 0;
+	for (; *s && n < 32; s++) {
+		int v;
+		if (*s == '-')
+			continue;
+		if ((v = hexval(*s)) < 0)
+			return TV_ERR_INVAL;
+		if (n % 2 == 0)
+			u[n / 2] = (uint8_t)(v << 4);
+		else
+			u[n / 2] |= (uint8_t)v;
+		n++;
+	}
+	return (n == 32 && *s == '\0') ? 0 : TV_ERR_INVAL;
+}
+
+int tv_home_resolve(const char *opt, char *out, size_t outsz)
+{
+	const char *e;
+	int n;
+
+	if (opt != NULL && *opt)
+		n = snprintf(out, outsz, "%s", opt);
+	else if ((e = getenv("TAPEVAULT_HOME")) != NULL && *e)
+		n = snprintf(out, outsz, "%s", e);
+	else if ((e = getenv("XDG_DATA_HOME")) != NULL && *e)
+		n = snprintf(out, outsz, "%s/tapevault", e);
+	else if ((e = getenv("HOME")) != NULL && *e)
+		n = snprintf(out, outsz, "%s/.local/share/tapevault", e);
+	else
+		return tv_errf(TV_ERR_INVAL, "no state directory: use --home DIR or set TAPEVAULT_HOME");
+	if (n < 0 || (size_t)n >= outsz)
+		return tv_errf(TV_ERR_RANGE, "state directory path too long");
+	return 0;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(tmp))
+		return tv_errf(TV_ERR_RANGE, "path too long: %s", path);
+	memcpy(tmp, path, len + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+			return tv_errf(TV_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+		return tv_errf(TV_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+	return 0;
+}
+
+int tv_home_init(const char *dir, const char *catalog_url)
+{
+	char path[PATH_MAX + 32];
+	struct tv_db *db = NULL;
+	struct stat st;
+	int r;
+
+	if (catalog_url != NULL && *catalog_url && strncmp(catalog_url, "sqlite:", 7) != 0)
+		return tv_errf(TV_ERR_UNSUPPORTED,
+		               "catalog URL '%s': only sqlite:PATH is supported in this version",
+		               catalog_url);
+	if ((r = mkdir_p(dir, 0700)) != 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/catalog.db", dir);
+	if (catalog_url != NULL && strncmp(catalog_url, "sqlite:", 7) == 0 && catalog_url[7])
+		snprintf(path, sizeof(path), "%s", catalog_url + 7);
+	if (stat(path, &st) == 0)
+		return tv_errf(TV_ERR_EXISTS, "%s is already initialized (catalog %s exists)",
+		               dir, path);
+	if ((r = tv_db_open(path, 1, &db)) != 0)
+		return r;
+	if (catalog_url != NULL && strncmp(catalog_url, "sqlite:", 7) == 0 && catalog_url[7]) {
+		/* remember where the catalog lives */
+		char link[PATH_MAX + 32];
+		snprintf(link, sizeof(link), "%s/catalog.url", dir);
+		FILE *f = fopen(link, "w");
+		if (f) {
+			fprintf(f, "%s\n", catalog_url);
+			fclose(f);
+		}
+	}
+	r = tv_db_exec(db, "INSERT INTO settings(key, value) VALUES('created', ?)", "i",
+	               (int64_t)tv_now());
+	tv_db_close(db);
+	if (r != 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/log", dir);
+	if ((r = mkdir_p(path, 0700)) != 0)
+		return r;
+	return tv_keys_init_store(dir);
+}
+
+int tv_home_open(const char *dir, struct tv_home **out)
+{
+	struct tv_home *h;
+	char path[PATH_MAX + 32];
+	struct stat st;
+	int r;
+
+	*out = NULL;
+	snprintf(path, sizeof(path), "%s/catalog.db", dir);
+	{
+		char url[PATH_MAX + 32];
+		FILE *f;
+		snprintf(url, sizeof(url), "%s/catalog.url", dir);
+		if ((f = fopen(url, "r")) != NULL) {
+			if (fgets(url, sizeof(url), f) != NULL) {
+				url[strcspn(url, "\n")] = '\0';
+				if (strncmp(url, "sqlite:", 7) == 0)
+					snprintf(path, sizeof(path), "%s", url + 7);
+			}
+			fclose(f);
+		}
+	}
+	if (stat(path, &st) != 0)
+		return tv_errf(TV_ERR_NOTFOUND,
+		               "no tapevault installation in %s: run 'tapevault --home %s init'",
+		               dir, dir);
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return TV_ERR_NOMEM;
+	snprintf(h->dir, sizeof(h->dir), "%s", dir);
+	if ((r = tv_db_open(path, 0, &h->db)) != 0)
+		goto fail;
+	if ((r = tv_keys_open_store(h)) != 0)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/log/jobs.log", dir);
+	h->log = fopen(path, "ae");
+	*out = h;
+	return 0;
+fail:
+	tv_home_close(h);
+	return r;
+}
+
+void tv_home_close(struct tv_home *h)
+{
+	if (h == NULL)
+		return;
+	tv_keys_close_store(h);
+	tv_db_close(h->db);
+	if (h->log)
+		fclose(h->log);
+	free(h);
+}
+
+static void vlogline(struct tv_home *h, const char *fmt, va_list ap)
+{
+	char ts[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (h == NULL || h->log == NULL)
+		return;
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(h->log, "%s %s[%d] ", ts, h->job[0] ? h->job : "tapevault", (int)getpid());
+	vfprintf(h->log, fmt, ap);
+	fputc('\n', h->log);
+	fflush(h->log);
+}
+
+void tv_log(struct tv_home *h, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlogline(h, fmt, ap);
+	va_end(ap);
+	if (h && h->verbose) {
+		va_start(ap, fmt);
+		fputs("tapevault: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+		va_end(ap);
+	}
+}
+
+void tv_info(struct tv_home *h, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlogline(h, fmt, ap);
+	va_end(ap);
+	if (h && h->quiet)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+void tv_verbose(struct tv_home *h, const char *fmt, ...)
+{
+	va_list ap;
+	if (h == NULL || !h->verbose)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+void tv_warn(struct tv_home *h, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlogline(h, fmt, ap);
+	va_end(ap);
+	va_start(ap, fmt);
+	fputs("warning: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void tv_progress_start(struct tv_progress *p, struct tv_home *h, const char *what,
+                       uint64_t total)
+{
+	memset(p, 0, sizeof(*p));
+	p->h = h;
+	p->what = what;
+	p->total = total;
+	p->active = isatty(2) && !(h && h->quiet);
+}
+
+void tv_progress_update(struct tv_progress *p, uint64_t done)
+{
+	double now;
+
+	p->done = done;
+	if (!p->active)
+		return;
+	now = mono();
+	if (now - p->last < 0.2)
+		return;
+	p->last = now;
+	if (p->total > 0)
+		fprintf(stderr, "\r%s: %5.1f%% (%llu / %llu MiB)  ", p->what,
+		        100.0 * (double)done / (double)p->total,
+		        (unsigned long long)(done >> 20), (unsigned long long)(p->total >> 20));
+	else
+		fprintf(stderr, "\r%s: %llu MiB  ", p->what, (unsigned long long)(done >> 20));
+}
+
+void tv_progress_end(struct tv_progress *p)
+{
+	if (p->active)
+		fprintf(stderr, "\r\033[K");
+	p->active = 0;
+}

@@ -1,0 +1,63 @@
+/* tapevault: the installation state directory ("home") and job context.
+ *
+ *   HOME/catalog.db      the catalog (SQLite)
+ *   HOME/keys/           the key store (master key, mode 0700/0600)
+ *   HOME/log/jobs.log    job log (never secrets)                      */
+#ifndef TV_HOME_H
+#define TV_HOME_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "catalog/catalog.h"
+
+struct tv_keystore;
+struct tv_keyctx;
+
+struct tv_home {
+	char dir[PATH_MAX];
+	struct tv_db *db;
+	struct tv_keystore *ks;
+	int verbose, quiet, json;
+	int assume_yes;
+	FILE *log;
+	char job[64];            /* current job name for the log */
+	struct tv_keyctx *kc;    /* per-process key caches (jobs/keys.c) */
+	void *kms;               /* open KMS connections (jobs/kmsglue.c) */
+};
+
+/* --home option, else $TAPEVAULT_HOME, else $XDG_DATA_HOME/tapevault,
+ * else ~/.local/share/tapevault. */
+int tv_home_resolve(const char *opt, char *out, size_t outsz);
+/* Create the state directory, catalog and key store. */
+int tv_home_init(const char *dir, const char *catalog_url);
+int tv_home_open(const char *dir, struct tv_home **out);
+void tv_home_close(struct tv_home *h);
+
+/* Messages: info goes to stderr unless quiet; verbose only with -v; log
+ * lines go to the job log (and to stderr with -v). */
+void tv_info(struct tv_home *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tv_verbose(struct tv_home *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tv_warn(struct tv_home *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tv_log(struct tv_home *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Progress on stderr when it is a terminal (and not quiet). */
+struct tv_progress {
+	struct tv_home *h;
+	const char *what;
+	uint64_t total, done;
+	double last;
+	int active;
+};
+void tv_progress_start(struct tv_progress *p, struct tv_home *h, const char *what,
+                       uint64_t total);
+void tv_progress_update(struct tv_progress *p, uint64_t done);
+void tv_progress_end(struct tv_progress *p);
+
+uint64_t tv_now(void);   /* unix seconds */
+void tv_hex(const uint8_t *p, size_t n, char *out);  /* out: 2n+1 */
+void tv_fmt_uuid(const uint8_t u[16], char out[37]);
+int tv_scan_uuid(const char *s, uint8_t u[16]);
+
+#endif

@@ -1,0 +1,100 @@
+/* tapevault: jobs.  Each job is one user-visible operation that reads or
+ * writes tapes and updates the catalog inside transactions. */
+#ifndef TV_JOBS_H
+#define TV_JOBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format/format.h"
+#include "jobs/home.h"
+
+struct tv_vlib;
+struct tv_tape;
+
+/* ---- libraries (jobs/media.c) ---- */
+int tv_lib_open_by_name(struct tv_home *h, const char *name, struct tv_vlib **lib,
+                        int64_t *lib_id);
+/* Library holding a barcode (by catalog, falling back to scanning every
+ * registered library). */
+int tv_lib_open_for_tape(struct tv_home *h, const char *barcode, struct tv_vlib **lib,
+                         int64_t *lib_id);
+
+/* Unload drive, keeping the current error detail (for cleanup paths). */
+void tv_lib_unload_quiet(struct tv_vlib *lib, unsigned drive);
+
+/* Reads file 0 and file 1 of a loaded tape (rewinds first).  ms may be
+ * NULL.  Returns TV_ERR_EOD for a blank tape, TV_ERR_FORMAT for a tape
+ * that is not ours. */
+int tv_media_read_labels(struct tv_tape *t, const char *name,
+                         struct tv_volume_label *vol, struct tv_media_set_label *ms);
+
+/* ---- pools (jobs/pool.c) ---- */
+struct tv_pool {
+	int64_t id;
+	uint8_t uuid[16];
+	char name[TV_NAME_MAX];
+	int64_t library_id;
+	char encryption[512];        /* none | password:NAME | kms:SERVER:KEYID */
+	char policy[16];             /* continue | per-job */
+	int imported;
+};
+int tv_pool_get(struct tv_home *h, const char *name, struct tv_pool *p);
+int tv_pool_create(struct tv_home *h, const char *name, const char *library,
+                   const char *encryption, const char *policy);
+int tv_pool_set_encryption(struct tv_home *h, const char *name, const char *encryption);
+/* Validate an encryption spec against the home (password exists, KMS
+ * registered; kms:SERVER without key id creates a key).  out: normalized. */
+int tv_encryption_resolve(struct tv_home *h, const char *pool, const char *spec,
+                          char *out, size_t outsz);
+
+/* ---- write job (jobs/write.c) ---- */
+struct tv_write_opts {
+	const char *set_name;
+	size_t record_size;          /* 0 = default */
+};
+struct tv_write_result {
+	uint8_t set_uuid[16];
+	uint64_t files, bytes, tapes;
+};
+int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t npaths,
+                 const struct tv_write_opts *o, struct tv_write_result *res);
+
+/* ---- inventory / catalog (jobs/catalog.c) ---- */
+struct tv_catalog_opts {
+	int labels_only;             /* inventory */
+	int allow_partial;
+};
+int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes,
+                   size_t nbarcodes, const struct tv_catalog_opts *o);
+/* Catalog the contents of one tape that is (now) unlocked: used by
+ * decrypt and escrow apply. */
+int tv_catalog_tape_contents(struct tv_home *h, const char *barcode);
+
+/* ---- decrypt (jobs/decrypt.c) ---- */
+struct tv_decrypt_opts {
+	const char *password_file;   /* password unlock */
+	const char *kms;             /* KMS server name */
+	const char *key_id;          /* optional key id override */
+	int (*confirm)(void *ctx, const char *question);
+	void *confirm_ctx;
+};
+int tv_job_decrypt(struct tv_home *h, char *const *barcodes, size_t n,
+                   const struct tv_decrypt_opts *o);
+
+/* ---- restore / verify (jobs/restore.c, jobs/verify.c) ---- */
+struct tv_restore_opts {
+	const char *to;
+	char *const *paths;
+	size_t npaths;
+	int allow_partial;
+	int extract;                 /* open job-encrypted backup files */
+	const char *password_file;
+};
+int tv_job_restore(struct tv_home *h, const char *set, const struct tv_restore_opts *o);
+int tv_job_verify(struct tv_home *h, char *const *barcodes, size_t n);
+
+/* backup sets: resolve "uuid", unique uuid prefix, or unique name */
+int tv_set_lookup(struct tv_home *h, const char *ref, int64_t *set_id, uint8_t uuid[16]);
+
+#endif

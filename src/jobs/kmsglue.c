@@ -1,0 +1,392 @@
+/* tapevault: jobs <-> KMS client glue (see kmsglue.h).
+ *
+ * One connection per KMS server per process, opened on first use and kept
+ * for the whole job: a catalog of N tapes under one key costs one TLS
+ * handshake and one KMIP Decrypt per tape. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
+
+#include "crypto/rand.h"
+#include "crypto/slot.h"
+#include "jobs/kmsglue.h"
+#include "kms/client.h"
+#include "util/err.h"
+
+#define MAX_CONN 8
+
+struct kms_conns {
+	struct {
+		char name[TV_NAME_MAX];
+		struct tv_kms *k;
+	} c[MAX_CONN];
+};
+
+static int load_conf(struct tv_home *h, const char *name, struct tv_kms_conf *conf,
+                     int64_t *server_id)
+{
+	struct tv_stmt *st;
+	int r;
+
+	memset(conf, 0, sizeof(*conf));
+	if ((r = tv_db_query(h->db, &st, "SELECT id, name, host, port, ca, cert, key FROM "
+	                     "kms_servers WHERE name=?", "t", name)) != 0)
+		return r;
+	r = tv_stmt_step(st);
+	if (r == 1) {
+		if (server_id)
+			*server_id = tv_stmt_int(st, 0);
+		snprintf(conf->name, sizeof(conf->name), "%s", tv_stmt_text(st, 1));
+		snprintf(conf->host, sizeof(conf->host), "%s", tv_stmt_text(st, 2));
+		conf->port = (unsigned)tv_stmt_int(st, 3);
+		snprintf(conf->ca, sizeof(conf->ca), "%s", tv_stmt_text(st, 4));
+		snprintf(conf->cert, sizeof(conf->cert), "%s", tv_stmt_text(st, 5));
+		snprintf(conf->key, sizeof(conf->key), "%s", tv_stmt_text(st, 6));
+		r = 0;
+	} else if (r == 0) {
+		r = tv_errf(TV_ERR_NOTFOUND, "no KMS server named '%s' (register it with "
+		            "'tapevault kms add %s --host H --ca CA --cert C --key K')", name, name);
+	}
+	tv_stmt_free(st);
+	return r;
+}
+
+static int get_conn(struct tv_home *h, const char *name, struct tv_kms **out)
+{
+	struct kms_conns *cs = h->kms;
+	struct tv_kms_conf conf;
+	int i, r, freei = -1;
+
+	if (cs == NULL) {
+		if ((cs = calloc(1, sizeof(*cs))) == NULL)
+			return TV_ERR_NOMEM;
+		h->kms = cs;
+	}
+	for (i = 0; i < MAX_CONN; i++) {
+		if (cs->c[i].k != NULL && strcmp(cs->c[i].name, name) == 0) {
+			*out = cs->c[i].k;
+			return 0;
+		}
+		if (cs->c[i].k == NULL && freei < 0)
+			freei = i;
+	}
+	if (freei < 0)
+		return tv_errf(TV_ERR_RANGE, "too many KMS servers in one job");
+	if ((r = load_conf(h, name, &conf, NULL)) != 0)
+		return r;
+	if ((r = tv_kms_connect(&conf, &cs->c[freei].k)) != 0)
+		return r;
+	snprintf(cs->c[freei].name, sizeof(cs->c[freei].name), "%s", name);
+	tv_log(h, "connected to %s", tv_kms_where(cs->c[freei].k));
+	*out = cs->c[freei].k;
+	return 0;
+}
+
+void tv_kmsglue_close_all(struct tv_home *h)
+{
+	struct kms_conns *cs = h->kms;
+
+	if (cs == NULL)
+		return;
+	for (int i = 0; i < MAX_CONN; i++)
+		if (cs->c[i].k != NULL) {
+			tv_log(h, "%s: %llu KMIP round trip(s)", tv_kms_where(cs->c[i].k),
+			       (unsigned long long)tv_kms_round_trips(cs->c[i].k));
+			tv_verbose(h, "%s: %llu KMIP round trip(s)", tv_kms_where(cs->c[i].k),
+			           (unsigned long long)tv_kms_round_trips(cs->c[i].k));
+			tv_kms_close(cs->c[i].k);
+		}
+	free(cs);
+	h->kms = NULL;
+}
+
+/* Record a KMS key in kms_keys; for RSA cache the public key. */
+static int remember_key(struct tv_home *h, struct tv_kms *k, int64_t server_id,
+                        const char *uid, const char *name, const char *kind,
+                        const char *pub_uid)
+{
+	unsigned char *der = NULL;
+	int derlen = 0, r;
+
+	if (strcmp(kind, "rsa") == 0) {
+		EVP_PKEY *pub = NULL;
+		if ((r = tv_kms_get_public_key(k, pub_uid, &pub)) != 0)
+			return r;
+		derlen = i2d_PUBKEY(pub, &der);
+		EVP_PKEY_free(pub);
+		if (derlen <= 0)
+			return tv_errf(TV_ERR_CRYPTO, "cannot encode the KMS public key");
+	}
+	r = tv_db_exec(h->db,
+	               "INSERT INTO kms_keys(server_id, uid, name, kind, public_der, created) "
+	               "VALUES(?,?,?,?,?,?) ON CONFLICT(server_id, uid) DO UPDATE SET "
+	               "name=excluded.name, kind=excluded.kind, public_der=excluded.public_der",
+	               "itttbi", server_id, uid, name, kind, der, (size_t)(derlen > 0 ? derlen : 0),
+	               (int64_t)tv_now());
+	OPENSSL_free(der);
+	return r;
+}
+
+int tv_kmsglue_create_key(struct tv_home *h, const char *server, const char *name,
+                          const char *kind, char *uid_out, size_t uidsz, char *pub_out,
+                          size_t pubsz)
+{
+	struct tv_kms_conf conf;
+	struct tv_kms *k;
+	int64_t server_id;
+	char uid[TV_KMS_UID_MAX], pub[TV_KMS_UID_MAX] = "";
+	int r;
+
+	if ((r = load_conf(h, server, &conf, &server_id)) != 0 || (r = get_conn(h, server, &k)) != 0)
+		return r;
+	if (strcmp(kind, "aes") == 0)
+		r = tv_kms_create_aes(k, name, uid);
+	else if (strcmp(kind, "rsa") == 0)
+		r = tv_kms_create_rsa(k, name, 0, uid, pub);
+	else
+		return tv_errf(TV_ERR_INVAL, "key type must be aes or rsa");
+	if (r != 0)
+		return r;
+	if ((r = remember_key(h, k, server_id, uid, name, kind, pub)) != 0)
+		return r;
+	snprintf(uid_out, uidsz, "%s", uid);
+	if (pub_out)
+		snprintf(pub_out, pubsz, "%s", pub);
+	tv_log(h, "created %s key %s '%s' on %s", kind, uid, name, tv_kms_where(k));
+	return 0;
+}
+
+/* Make sure we know kind (and for RSA the public key) of a key id. */
+static int learn_key(struct tv_home *h, const char *server, const char *uid)
+{
+	struct tv_kms *k;
+	struct tv_kmip_attrs a;
+	int64_t server_id, id;
+	struct tv_kms_conf conf;
+	char pub[TV_KMS_UID_MAX];
+	int r;
+
+	if ((r = load_conf(h, server, &conf, &server_id)) != 0)
+		return r;
+	if (tv_db_get_int(h->db, &id, "SELECT id FROM kms_keys WHERE server_id=? AND uid=?", "it",
+	                  server_id, uid) == 0)
+		return 0;
+	if ((r = get_conn(h, server, &k)) != 0)
+		return r;
+	memset(&a, 0, sizeof(a));
+	if ((r = tv_kms_get_attributes(k, uid, &a)) != 0)
+		return r;
+	if (a.object_type == TV_KOBJ_SYMMETRIC_KEY)
+		return remember_key(h, k, server_id, uid, a.name, "aes", NULL);
+	if (a.object_type == TV_KOBJ_PRIVATE_KEY) {
+		if ((a.have & TV_KATTR_LINK_PUBLIC) && a.link_public[0])
+			snprintf(pub, sizeof(pub), "%s", a.link_public);
+		else {
+			char nm[300];
+			snprintf(nm, sizeof(nm), "%s.pub", a.name);
+			if ((r = tv_kms_locate(k, nm, pub, NULL)) != 0)
+				return tv_errctx(r, "cannot find the public key of RSA key %s", uid);
+		}
+		return remember_key(h, k, server_id, uid, a.name, "rsa", pub);
+	}
+	if (a.object_type == TV_KOBJ_PUBLIC_KEY)
+		return tv_errf(TV_ERR_INVAL, "key %s on %s is a public key: give the id of the "
+		               "private key of the pair (it is used to unwrap)", uid, tv_kms_where(k));
+	return tv_errf(TV_ERR_INVAL, "object %s on %s is not a key tapevault can use", uid,
+	               tv_kms_where(k));
+}
+
+int tv_kmsglue_resolve_spec(struct tv_home *h, const char *pool, const char *spec,
+                            char *out, size_t outsz)
+{
+	char server[TV_NAME_MAX], *colon, uid[TV_KMS_UID_MAX];
+	struct tv_kms_conf conf;
+	int r;
+
+	snprintf(server, sizeof(server), "%s", spec);
+	if ((colon = strchr(server, ':')) != NULL)
+		*colon++ = '\0';
+	if ((r = load_conf(h, server, &conf, NULL)) != 0)
+		return r;
+	if (colon == NULL || *colon == '\0') {
+		char name[TV_NAME_MAX + 40];
+		snprintf(name, sizeof(name), "tapevault-pool-%s-%llu", pool,
+		         (unsigned long long)tv_now());
+		if ((r = tv_kmsglue_create_key(h, server, name, "aes", uid, sizeof(uid), NULL, 0)) != 0)
+			return r;
+		tv_info(h, "created key %s ('%s') on KMS %s for pool %s", uid, name, server, pool);
+	} else {
+		snprintf(uid, sizeof(uid), "%s", colon);
+		if ((r = learn_key(h, server, uid)) != 0)
+			return r;
+	}
+	snprintf(out, outsz, "kms:%s:%s", server, uid);
+	return 0;
+}
+
+int tv_kmsglue_make_slot(struct tv_home *h, const char *server, const char *keyid,
+                         const uint8_t tape_uuid[16], const uint8_t dek[TV_DEK_LEN],
+                         struct tv_keyslot *slot)
+{
+	struct tv_kms_conf conf;
+	struct tv_kms_ident id;
+	struct tv_stmt *st = NULL;
+	struct tv_buf aad;
+	int64_t server_id;
+	char kind[8] = "", name[256] = "";
+	unsigned char *der = NULL;
+	size_t derlen = 0;
+	int r;
+
+	tv_buf_init(&aad);
+	if ((r = load_conf(h, server, &conf, &server_id)) != 0)
+		return r;
+	if ((r = learn_key(h, server, keyid)) != 0)
+		return r;
+	if ((r = tv_db_query(h->db, &st, "SELECT kind, name, public_der FROM kms_keys WHERE "
+	                     "server_id=? AND uid=?", "it", server_id, keyid)) != 0)
+		return r;
+	if (tv_stmt_step(st) == 1) {
+		const void *p;
+		snprintf(kind, sizeof(kind), "%s", tv_stmt_text(st, 0));
+		snprintf(name, sizeof(name), "%s", tv_stmt_text(st, 1));
+		if ((p = tv_stmt_blob(st, 2, &derlen)) != NULL && derlen > 0 &&
+		    (der = malloc(derlen)) != NULL)
+			memcpy(der, p, derlen);
+	}
+	tv_stmt_free(st);
+	memset(&id, 0, sizeof(id));
+	id.server = conf.name;
+	id.host = conf.host;
+	id.port = conf.port ? conf.port : TV_KMS_DEFAULT_PORT;
+	id.key_id = keyid;
+	id.key_name = name;
+	if (strcmp(kind, "rsa") == 0) {
+		/* wrap locally with the cached public key: works while the KMS is down */
+		const unsigned char *q = der;
+		EVP_PKEY *pub = der ? d2i_PUBKEY(NULL, &q, (long)derlen) : NULL;
+		if (pub == NULL) {
+			r = tv_errf(TV_ERR_CRYPTO, "no cached public key for KMS key %s", keyid);
+			goto out;
+		}
+		r = tv_slot_kms_init(slot, &id, TV_KMS_RSA);
+		if (r == 0)
+			r = tv_slot_kms_rsa_wrap(slot, tape_uuid, dek, pub);
+		EVP_PKEY_free(pub);
+	} else {
+		struct tv_kms *k;
+		uint8_t ct[TV_DEK_LEN], tag[16];
+		/* tv_slot_kms_init chose a fresh 12-byte IV for the slot */
+		if ((r = tv_slot_kms_init(slot, &id, TV_KMS_AES)) != 0 ||
+		    (r = tv_slot_kms_aad(&aad, tape_uuid, slot)) != 0 ||
+		    (r = get_conn(h, server, &k)) != 0)
+			goto out;
+		r = tv_kms_encrypt_gcm(k, keyid, slot->iv, tv_buf_ptr(&aad), tv_buf_avail(&aad), dek,
+		                       TV_DEK_LEN, ct, tag);
+		if (r == 0)
+			r = tv_slot_kms_aes_set_wrapped(slot, ct, sizeof(ct), tag, sizeof(tag));
+		OPENSSL_cleanse(ct, sizeof(ct));
+	}
+out:
+	tv_buf_free(&aad);
+	free(der);
+	return r;
+}
+
+static int open_with(struct tv_home *h, const char *server, const struct tv_keyslot *slot,
+                     const uint8_t tape_uuid[16], const char *keyid, uint8_t dek[TV_DEK_LEN])
+{
+	struct tv_kms *k;
+	struct tv_buf aad;
+	int r;
+
+	tv_buf_init(&aad);
+	if ((r = get_conn(h, server, &k)) != 0)
+		return r;
+	if (slot->kms_kind == TV_KMS_RSA) {
+		uint8_t pt[512];
+		size_t ptlen = 0;
+		EVP_PKEY *priv = NULL;
+		r = tv_kms_rsa_decrypt(k, keyid, slot->wrapped, slot->wrapped_len, pt, sizeof(pt),
+		                       &ptlen);
+		if (r == 0) {
+			/* server-side OAEP without our label is not how slots are
+			 * wrapped; tapevault slots need the label: fall through */
+			OPENSSL_cleanse(pt, sizeof(pt));
+			r = TV_ERR_UNSUPPORTED;
+		}
+		if (r != TV_ERR_UNSUPPORTED)
+			return r;
+		tv_errclear();
+		if ((r = tv_kms_get_private_key(k, keyid, &priv)) != 0)
+			return r;
+		tv_log(h, "%s cannot decrypt with RSA keys: private key %s fetched into memory only, "
+		       "used once and wiped", tv_kms_where(k), keyid);
+		r = tv_slot_kms_rsa_unwrap(slot, tape_uuid, priv, dek);
+		EVP_PKEY_free(priv);
+		return r;
+	}
+	{
+		const uint8_t *ct, *tag, *iv;
+		size_t ctl, tagl, ivl;
+		if ((r = tv_slot_kms_aes_get_wrapped(slot, &ct, &ctl, &tag, &tagl, &iv, &ivl)) != 0)
+			return r;
+		if (ctl != TV_DEK_LEN || tagl != 16 || ivl != 12)
+			return tv_errf(TV_ERR_FORMAT, "KMS key slot has wrong lengths");
+		if ((r = tv_slot_kms_aad(&aad, tape_uuid, slot)) != 0)
+			goto out;
+		r = tv_kms_decrypt_gcm(k, keyid, iv, tv_buf_ptr(&aad), tv_buf_avail(&aad), ct, ctl,
+		                       tag, dek);
+	}
+out:
+	tv_buf_free(&aad);
+	return r;
+}
+
+int tv_kmsglue_open_slot(struct tv_home *h, const struct tv_keyslot *slot,
+                         const uint8_t tape_uuid[16], const char *server_override,
+                         const char *keyid_override, uint8_t dek[TV_DEK_LEN],
+                         char *used, size_t usedsz)
+{
+	struct tv_stmt *st;
+	const char *keyid = keyid_override && *keyid_override ? keyid_override : slot->key_id;
+	char first_err[1024] = "";
+	int r, first_rc = 0, tried = 0;
+
+	if (server_override != NULL) {
+		r = open_with(h, server_override, slot, tape_uuid, keyid, dek);
+		if (r == 0)
+			snprintf(used, usedsz, "%s", server_override);
+		return r;
+	}
+	/* candidates: same name, then same host:port, then every other server */
+	if ((r = tv_db_query(h->db, &st,
+	                     "SELECT name FROM kms_servers ORDER BY (name=?) DESC,"
+	                     " (host=? AND port=?) DESC, id", "tti", slot->kms_name,
+	                     slot->kms_host, (int64_t)slot->kms_port)) != 0)
+		return r;
+	while (tv_stmt_step(st) == 1) {
+		char name[TV_NAME_MAX];
+		snprintf(name, sizeof(name), "%s", tv_stmt_text(st, 0));
+		tried++;
+		r = open_with(h, name, slot, tape_uuid, keyid, dek);
+		if (r == 0) {
+			snprintf(used, usedsz, "%s", name);
+			tv_stmt_free(st);
+			return 0;
+		}
+		if (first_rc == 0) {
+			first_rc = r;
+			snprintf(first_err, sizeof(first_err), "%s", tv_errmsg(r));
+		}
+		tv_errclear();
+	}
+	tv_stmt_free(st);
+	if (tried == 0)
+		return tv_errf(TV_ERR_LOCKED, "KMS %s (%s:%llu) is not registered here: add it with "
+		               "'tapevault kms add'", slot->kms_name, slot->kms_host,
+		               (unsigned long long)slot->kms_port);
+	return tv_errf(first_rc, "%s", first_err);
+}

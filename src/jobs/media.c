@@ -1,0 +1,143 @@
+/* tapevault: libraries and tape labels, shared by the jobs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "format/record.h"
+#include "jobs/jobs.h"
+#include "library/vlib.h"
+#include "tape/tape.h"
+#include "util/err.h"
+
+int tv_lib_open_by_name(struct tv_home *h, const char *name, struct tv_vlib **lib,
+                        int64_t *lib_id)
+{
+	struct tv_stmt *st;
+	char path[PATH_MAX] = "";
+	int r;
+
+	*lib = NULL;
+	if ((r = tv_db_query(h->db, &st, "SELECT id, path FROM libraries WHERE name=?", "t",
+	                     name)) != 0)
+		return r;
+	if ((r = tv_stmt_step(st)) == 1) {
+		*lib_id = tv_stmt_int(st, 0);
+		snprintf(path, sizeof(path), "%s", tv_stmt_text(st, 1));
+	}
+	tv_stmt_free(st);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return tv_errf(TV_ERR_NOTFOUND, "no library named '%s' (see 'tapevault library list')",
+		               name);
+	if ((r = tv_vlib_open(path, lib)) != 0)
+		return tv_errctx(r, "library %s", name);
+	return 0;
+}
+
+int tv_lib_open_for_tape(struct tv_home *h, const char *barcode, struct tv_vlib **lib,
+                         int64_t *lib_id)
+{
+	struct tv_stmt *st;
+	struct tv_vlib_elem el;
+	char name[TV_NAME_MAX] = "";
+	int r;
+
+	*lib = NULL;
+	r = tv_db_get_text(h->db, name, sizeof(name),
+	                   "SELECT l.name FROM tapes t JOIN libraries l ON t.library_id=l.id "
+	                   "WHERE t.barcode=?", "t", barcode);
+	if (r == 0 && (r = tv_lib_open_by_name(h, name, lib, lib_id)) == 0) {
+		if (tv_vlib_find(*lib, barcode, &el) == 0)
+			return 0;
+		tv_vlib_close(*lib);
+		*lib = NULL;
+	}
+	/* not where the catalog thinks: look in every library */
+	if ((r = tv_db_query(h->db, &st, "SELECT name FROM libraries ORDER BY id", "")) != 0)
+		return r;
+	while ((r = tv_stmt_step(st)) == 1) {
+		snprintf(name, sizeof(name), "%s", tv_stmt_text(st, 0));
+		if (tv_lib_open_by_name(h, name, lib, lib_id) != 0)
+			continue;
+		if (tv_vlib_find(*lib, barcode, &el) == 0) {
+			tv_stmt_free(st);
+			tv_db_exec(h->db, "UPDATE tapes SET library_id=? WHERE barcode=?", "it",
+			           *lib_id, barcode);
+			return 0;
+		}
+		tv_vlib_close(*lib);
+		*lib = NULL;
+	}
+	tv_stmt_free(st);
+	if (r < 0)
+		return r;
+	tv_errclear();
+	return tv_errf(TV_ERR_NOTFOUND, "tape %s is in no library: insert it with "
+	               "'tapevault tape insert LIBRARY FILE'", barcode);
+}
+
+static int read_label_file(struct tv_treader *rd, const char *name, uint64_t want_file,
+                           enum tv_content_type want, struct tv_content_header *ch)
+{
+	uint64_t file_no = 0;
+	int r;
+
+	r = tv_treader_begin_file(rd, ch, &file_no);
+	if (r == TV_ERR_EOD && want_file == 0)
+		return tv_errf(TV_ERR_EOD, "tape %s is blank", name);
+	if (r != 0)
+		return tv_errctx(r, "tape %s: reading label file %llu", name,
+		                 (unsigned long long)want_file);
+	if (ch->type != want || file_no != want_file)
+		return tv_errf(TV_ERR_FORMAT, "tape %s: file %llu is not a tapevault %s label",
+		               name, (unsigned long long)want_file,
+		               want == TV_CT_VOLUME_LABEL ? "volume" : "media set");
+	return 0;
+}
+
+int tv_media_read_labels(struct tv_tape *t, const char *name,
+                         struct tv_volume_label *vol, struct tv_media_set_label *ms)
+{
+	struct tv_treader *rd = NULL;
+	struct tv_content_header ch;
+	int r;
+
+	if ((r = tv_tape_rewind(t)) != 0)
+		return r;
+	if ((r = tv_treader_open(&rd, t, name, NULL, TV_RECORD_SIZE_MAX)) != 0)
+		return r;
+	if ((r = read_label_file(rd, name, 0, TV_CT_VOLUME_LABEL, &ch)) != 0)
+		goto out;
+	if ((r = tv_vol_label_decode(ch.body, ch.body_len, vol)) != 0) {
+		tv_errctx(r, "tape %s: volume label", name);
+		goto out;
+	}
+	if (ms == NULL)
+		goto out;
+	tv_treader_set_tape_uuid(rd, vol->tape_uuid);
+	if ((r = tv_treader_end_file(rd)) != 0)
+		goto out;
+	if ((r = read_label_file(rd, name, 1, TV_CT_MEDIA_SET_LABEL, &ch)) != 0)
+		goto out;
+	if ((r = tv_ms_label_decode(ch.body, ch.body_len, ms)) != 0) {
+		tv_errctx(r, "tape %s: media set label", name);
+		goto out;
+	}
+	r = tv_treader_end_file(rd);
+out:
+	tv_treader_close(rd);
+	return r;
+}
+
+void tv_lib_unload_quiet(struct tv_vlib *lib, unsigned drive)
+{
+	char saved[1024];
+
+	if (lib == NULL)
+		return;
+	snprintf(saved, sizeof(saved), "%s", tv_errdetail());
+	(void)tv_vlib_unload(lib, drive, NULL);
+	tv_errclear();
+	if (saved[0] != '\0')
+		tv_errf(0, "%s", saved);
+}

@@ -1,0 +1,126 @@
+/* tapevault: media pools. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/rand.h"
+#include "jobs/jobs.h"
+#include "jobs/kmsglue.h"
+#include "util/err.h"
+
+int tv_pool_get(struct tv_home *h, const char *name, struct tv_pool *p)
+{
+	struct tv_stmt *st;
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	if ((r = tv_db_query(h->db, &st,
+	                     "SELECT id, uuid, name, COALESCE(library_id,0), encryption,"
+	                     " media_set_policy, imported FROM pools WHERE name=?", "t",
+	                     name)) != 0)
+		return r;
+	if ((r = tv_stmt_step(st)) == 1) {
+		size_t n;
+		const void *u = tv_stmt_blob(st, 1, &n);
+		p->id = tv_stmt_int(st, 0);
+		if (u && n == 16)
+			memcpy(p->uuid, u, 16);
+		snprintf(p->name, sizeof(p->name), "%s", tv_stmt_text(st, 2));
+		p->library_id = tv_stmt_int(st, 3);
+		snprintf(p->encryption, sizeof(p->encryption), "%s", tv_stmt_text(st, 4));
+		snprintf(p->policy, sizeof(p->policy), "%s", tv_stmt_text(st, 5));
+		p->imported = (int)tv_stmt_int(st, 6);
+	}
+	tv_stmt_free(st);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return tv_errf(TV_ERR_NOTFOUND, "no media pool named '%s' (see 'tapevault pool list')",
+		               name);
+	return 0;
+}
+
+int tv_encryption_resolve(struct tv_home *h, const char *pool, const char *spec,
+                          char *out, size_t outsz)
+{
+	int64_t id;
+	int r;
+
+	if (spec == NULL || strcmp(spec, "none") == 0) {
+		snprintf(out, outsz, "none");
+		return 0;
+	}
+	if (strncmp(spec, "password:", 9) == 0) {
+		const char *name = spec + 9;
+		if (*name == '\0')
+			return tv_errf(TV_ERR_INVAL, "--encryption password:NAME needs a password name");
+		r = tv_db_get_int(h->db, &id, "SELECT id FROM passwords WHERE name=?", "t", name);
+		if (r == TV_ERR_NOTFOUND)
+			return tv_errf(TV_ERR_NOTFOUND, "no password named '%s': add it first with "
+			               "'tapevault password add %s --hint TEXT'", name, name);
+		if (r != 0)
+			return r;
+		snprintf(out, outsz, "password:%s", name);
+		return 0;
+	}
+	if (strncmp(spec, "kms:", 4) == 0)
+		return tv_kmsglue_resolve_spec(h, pool, spec + 4, out, outsz);
+	return tv_errf(TV_ERR_INVAL, "unknown encryption '%s': use none, password:NAME or "
+	               "kms:SERVER[:KEYID]", spec);
+}
+
+int tv_pool_create(struct tv_home *h, const char *name, const char *library,
+                   const char *encryption, const char *policy)
+{
+	uint8_t uuid[16];
+	int64_t lib_id;
+	char enc[512];
+	int r;
+
+	if (name == NULL || *name == '\0' || strlen(name) >= TV_NAME_MAX)
+		return tv_errf(TV_ERR_INVAL, "pool name must be 1 to %d characters", TV_NAME_MAX - 1);
+	if (policy == NULL)
+		policy = "continue";
+	if (strcmp(policy, "continue") != 0 && strcmp(policy, "per-job") != 0)
+		return tv_errf(TV_ERR_INVAL, "--media-set must be 'continue' or 'per-job'");
+	r = tv_db_get_int(h->db, &lib_id, "SELECT id FROM libraries WHERE name=?", "t", library);
+	if (r == TV_ERR_NOTFOUND)
+		return tv_errf(TV_ERR_NOTFOUND, "no library named '%s' (see 'tapevault library list')",
+		               library);
+	if (r != 0)
+		return r;
+	if ((r = tv_encryption_resolve(h, name, encryption, enc, sizeof(enc))) != 0)
+		return r;
+	tv_uuid_new(uuid);
+	r = tv_db_exec(h->db,
+	               "INSERT INTO pools(uuid, name, library_id, encryption, media_set_policy,"
+	               " created) VALUES(?,?,?,?,?,?)",
+	               "btitti", uuid, (size_t)16, name, lib_id, enc, policy, (int64_t)tv_now());
+	if (r == TV_ERR_EXISTS)
+		return tv_errf(TV_ERR_EXISTS, "a media pool named '%s' already exists", name);
+	if (r != 0)
+		return r;
+	tv_log(h, "pool %s created (library %s, encryption %s, media set %s)", name, library,
+	       enc, policy);
+	return 0;
+}
+
+int tv_pool_set_encryption(struct tv_home *h, const char *name, const char *encryption)
+{
+	struct tv_pool p;
+	char enc[512];
+	int r;
+
+	if ((r = tv_pool_get(h, name, &p)) != 0)
+		return r;
+	if (p.imported)
+		return tv_errf(TV_ERR_STATE, "pool '%s' was imported from tapes written elsewhere",
+		               name);
+	if ((r = tv_encryption_resolve(h, name, encryption, enc, sizeof(enc))) != 0)
+		return r;
+	if ((r = tv_db_exec(h->db, "UPDATE pools SET encryption=? WHERE id=?", "ti", enc,
+	                    p.id)) != 0)
+		return r;
+	tv_log(h, "pool %s: encryption %s -> %s (applies to tapes written from now on)", name,
+	       p.encryption, enc);
+	return 0;
+}

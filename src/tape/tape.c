@@ -1,0 +1,243 @@
+/* tapevault: generic tape entry points (see tape.h): argument and state
+ * checks, dispatch to the backend, statistics, goto_file, open by name. */
+#include "tape/tape.h"
+
+#include "util/err.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int check(struct tv_tape *t, const char *op)
+{
+	if (t == NULL || t->ops == NULL)
+		return tv_errf(TV_ERR_INVAL, "%s: no tape", op);
+	if (t->ops->version != TV_TAPE_OPS_VERSION)
+		return tv_errf(TV_ERR_INTERNAL, "%s: tape %s has ops version %d, "
+		               "expected %d", op, t->name, t->ops->version,
+		               TV_TAPE_OPS_VERSION);
+	return 0;
+}
+
+static int check_writable(struct tv_tape *t, const char *op)
+{
+	int rc = check(t, op);
+
+	if (rc != 0)
+		return rc;
+	if (t->readonly)
+		return tv_errf(TV_ERR_STATE, "tape %s was opened read-only; cannot %s",
+		               t->name, op);
+	return 0;
+}
+
+int tv_tape_read(struct tv_tape *t, void *buf, size_t cap, size_t *got)
+{
+	size_t n = 0;
+	int rc;
+
+	if (got != NULL)
+		*got = 0;
+	rc = check(t, "read");
+	if (rc != 0)
+		return rc;
+	if (got == NULL || (buf == NULL && cap > 0))
+		return tv_errf(TV_ERR_INVAL, "read from tape %s: no buffer", t->name);
+	rc = t->ops->read(t, buf, cap, &n);
+	if (rc == 0) {
+		if (n > cap)
+			return tv_errf(TV_ERR_INTERNAL, "tape %s: backend returned %zu "
+			               "bytes for a %zu-byte buffer", t->name, n, cap);
+		t->stats.records_read++;
+		t->stats.bytes_read += n;
+		*got = n;
+	} else if (rc == TV_ERR_RANGE || rc == TV_ERR_BADREC) {
+		t->stats.records_spaced++;   /* skipped without transfer */
+	}
+	return rc;
+}
+
+int tv_tape_write(struct tv_tape *t, const void *buf, size_t len)
+{
+	int rc = check_writable(t, "write");
+
+	if (rc != 0)
+		return rc;
+	if (buf == NULL || len == 0)
+		return tv_errf(TV_ERR_INVAL, "write to tape %s: empty record (a tape "
+		               "record holds at least one byte)", t->name);
+	rc = t->ops->write(t, buf, len);
+	if (rc == 0 || rc == TV_ERR_EW) {
+		t->stats.records_written++;
+		t->stats.bytes_written += len;
+	}
+	return rc;
+}
+
+int tv_tape_write_filemarks(struct tv_tape *t, unsigned count)
+{
+	int rc = check_writable(t, "write filemarks");
+
+	if (rc != 0)
+		return rc;
+	rc = t->ops->write_filemarks(t, count);
+	if (rc == 0 || rc == TV_ERR_EW)
+		t->stats.filemarks_written += count;
+	return rc;
+}
+
+int tv_tape_rewind(struct tv_tape *t)
+{
+	int rc = check(t, "rewind");
+
+	return rc != 0 ? rc : t->ops->rewind(t);
+}
+
+int tv_tape_space_files(struct tv_tape *t, long count)
+{
+	int rc = check(t, "space files");
+
+	if (rc != 0)
+		return rc;
+	if (count == 0)
+		return 0;
+	if (count == LONG_MIN)
+		return tv_errf(TV_ERR_RANGE, "space files on tape %s: count out of "
+		               "range", t->name);
+	return t->ops->space_files(t, count);
+}
+
+int tv_tape_space_records(struct tv_tape *t, long count)
+{
+	int rc = check(t, "space records");
+
+	if (rc != 0)
+		return rc;
+	if (count == 0)
+		return 0;
+	if (count == LONG_MIN)
+		return tv_errf(TV_ERR_RANGE, "space records on tape %s: count out of "
+		               "range", t->name);
+	return t->ops->space_records(t, count);
+}
+
+int tv_tape_seek_eod(struct tv_tape *t)
+{
+	int rc = check(t, "seek to end of data");
+
+	return rc != 0 ? rc : t->ops->seek_eod(t);
+}
+
+int tv_tape_status(struct tv_tape *t, struct tv_tape_status *st)
+{
+	int rc = check(t, "status");
+
+	if (rc != 0)
+		return rc;
+	if (st == NULL)
+		return tv_errf(TV_ERR_INVAL, "status of tape %s: no output", t->name);
+	memset(st, 0, sizeof(*st));
+	return t->ops->status(t, st);
+}
+
+static int goto_forward(struct tv_tape *t, uint64_t n, uint64_t target)
+{
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if (n > LONG_MAX)
+		return tv_errf(TV_ERR_RANGE, "tape %s: file %llu is out of range",
+		               t->name, (unsigned long long)target);
+	rc = tv_tape_space_files(t, (long)n);
+	if (rc == TV_ERR_EOD)
+		return tv_errf(TV_ERR_NOTFOUND, "tape %s has no file %llu (end of data "
+		               "reached first)", t->name, (unsigned long long)target);
+	return rc;
+}
+
+static int goto_from_bot(struct tv_tape *t, uint64_t file_no)
+{
+	int rc = tv_tape_rewind(t);
+
+	return rc != 0 ? rc : goto_forward(t, file_no, file_no);
+}
+
+int tv_tape_goto_file(struct tv_tape *t, uint64_t file_no)
+{
+	struct tv_tape_status st;
+	uint64_t back;
+	int rc = check(t, "go to file");
+
+	if (rc != 0)
+		return rc;
+	if (file_no == 0)
+		return tv_tape_rewind(t);
+	rc = t->ops->status(t, &st);
+	if (rc != 0 || st.file_no == TV_TAPE_POS_UNKNOWN)
+		return goto_from_bot(t, file_no);
+	if (file_no > st.file_no)
+		return goto_forward(t, file_no - st.file_no, file_no);
+	if (file_no == st.file_no && st.block_no == 0)
+		return 0;
+	/* Backward: over (F - N + 1) filemarks lands just before the filemark
+	 * that ends file N-1; one forward crosses it.  Cheaper than rewinding
+	 * and spacing N forward when the target is closer than BOT. */
+	back = st.file_no - file_no + 1;
+	if (back > file_no || back > LONG_MAX)
+		return goto_from_bot(t, file_no);
+	rc = tv_tape_space_files(t, -(long)back);
+	if (rc == TV_ERR_EOF)          /* met BOT: the position was not what
+	                                * status said; start over from BOT */
+		return goto_from_bot(t, file_no);
+	if (rc != 0)
+		return rc;
+	return tv_tape_space_files(t, 1);
+}
+
+int tv_tape_close(struct tv_tape *t)
+{
+	if (t == NULL)
+		return 0;
+	if (t->ops == NULL || t->ops->close == NULL) {
+		free(t);
+		return tv_errf(TV_ERR_INTERNAL, "close: tape without ops");
+	}
+	return t->ops->close(t);
+}
+
+static int is_st_path(const char *path)
+{
+	return strncmp(path, "/dev/nst", 8) == 0 || strncmp(path, "/dev/st", 7) == 0;
+}
+
+int tv_tape_open(const char *path, int mode, struct tv_tape **out)
+{
+	struct tv_fault_spec spec;
+	const char *fault = getenv("TAPEVAULT_TEST_FAULT");
+	struct tv_tape *t = NULL;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (path == NULL || out == NULL || path[0] == '\0')
+		return tv_errf(TV_ERR_INVAL, "open tape: no device or image name");
+	if (fault != NULL && fault[0] != '\0') {
+		rc = tv_fault_parse(fault, &spec);
+		if (rc != 0)
+			return tv_errctx(rc, "environment TAPEVAULT_TEST_FAULT");
+	}
+	if (is_st_path(path))
+		rc = tv_st_open(path, mode, &t);
+	else
+		rc = tv_vtape_open(path, mode, &t);
+	if (rc != 0)
+		return rc;
+	if (fault != NULL && fault[0] != '\0') {
+		rc = tv_faulty_wrap(t, &spec, &t);
+		if (rc != 0)
+			return rc;   /* the wrapper closed the tape */
+	}
+	*out = t;
+	return 0;
+}
