@@ -17,6 +17,7 @@ struct kv {
 	const char *catalog, *path, *to, *capacity, *pool, *state, *library, *encryption,
 		*media_set;
 	long slots, drives, mailslots;
+	int copy;
 };
 
 static int kv_opt(int o, const char *arg, void *ctx)
@@ -34,6 +35,7 @@ static int kv_opt(int o, const char *arg, void *ctx)
 	case 'l': kv->library = arg; break;
 	case 'e': kv->encryption = arg; break;
 	case 'm': kv->media_set = arg; break;
+	case 'y': kv->copy = 1; break;
 	case 's': case 'd': case 'M': {
 		long v = strtol(arg, &end, 10);
 		if (*arg == '\0' || *end != '\0' || v < 0 || v > 100000) {
@@ -277,12 +279,14 @@ int cmd_tape_export(struct cli *c, int argc, char **argv)
 
 int cmd_tape_insert(struct cli *c, int argc, char **argv)
 {
+	static const struct option o[] = {{"copy", no_argument, NULL, 'y'}, {0, 0, 0, 0}};
 	const struct cli_cmd *cmd = cli_find("tape insert");
 	struct tv_vlib *lib;
+	struct kv kv = {0};
 	int64_t lib_id;
 	int n, r, failed = 0;
 
-	if ((n = cli_getopt(cmd, argc, argv, NULL, kv_opt, NULL)) < 0)
+	if ((n = cli_getopt(cmd, argc, argv, o, kv_opt, &kv)) < 0)
 		return CLI_GETOPT_RETURN(n);
 	if (n < 3)
 		return cli_usage(cmd, "tape insert needs a library and at least one tape image");
@@ -293,7 +297,8 @@ int cmd_tape_insert(struct cli *c, int argc, char **argv)
 	for (int i = 2; i < n; i++) {
 		char barcode[32];
 		unsigned slot = 0;
-		if ((r = tv_vlib_insert(lib, argv[i], 0, barcode, &slot)) != 0) {
+		if ((r = tv_vlib_insert(lib, argv[i], kv.copy ? TV_VLIB_INSERT_COPY : 0, barcode,
+		                        &slot)) != 0) {
 			cli_fail(c, r, argv[i]);
 			failed++;
 			continue;

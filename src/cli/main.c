@@ -24,8 +24,9 @@ const struct cli_cmd cli_commands[] = {
 	 "Put blank virtual cartridges into free slots (barcode: 6 characters + media id, e.g. VT0001L9)."},
 	{"tape export", cmd_tape_export, "BARCODE... --to DIR",
 	 "Take cartridges out of their library: the image files move to DIR."},
-	{"tape insert", cmd_tape_insert, "LIBRARY FILE...",
-	 "Put cartridges (tape images) into a library: through a mail slot into a free slot."},
+	{"tape insert", cmd_tape_insert, "LIBRARY FILE... [--copy]",
+	 "Put cartridges (tape images) into a library: through a mail slot into a free slot.\n"
+	 "The image files move into the library directory (--copy leaves them where they are)."},
 	{"tape list", cmd_tape_list, "[--pool P] [--state S]",
 	 "Tapes: barcode, state, pool, media set and sequence, encryption and how to unlock."},
 	{"tape show", cmd_tape_show, "BARCODE", "Everything known about one tape."},
@@ -170,6 +171,29 @@ int cli_getopt(const struct cli_cmd *cmd, int argc, char **argv,
 	}
 	all[n++] = (struct option){"help", no_argument, NULL, 'h'};
 	all[n] = (struct option){NULL, 0, NULL, 0};
+	/* long options must be spelled out: getopt_long would take
+	 * "--password" for "--password-file" */
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		size_t len;
+		int ok = 0;
+		if (strcmp(a, "--") == 0)
+			break;
+		if (strncmp(a, "--", 2) != 0)
+			continue;
+		len = strcspn(a + 2, "=");
+		for (int k = 0; all[k].name; k++)
+			if (strlen(all[k].name) == len && strncmp(all[k].name, a + 2, len) == 0) {
+				ok = 1;
+				if (all[k].has_arg == required_argument && a[2 + len] == '\0')
+					i++;   /* its value may itself start with "--" */
+				break;
+			}
+		if (!ok) {
+			cli_usage(cmd, "unknown option %.*s", (int)(len + 2), a);
+			return -1;
+		}
+	}
 	optind = 1;
 	opterr = 0;
 	/* permute so options may follow operands ("write POOL DIR --name X") */

@@ -124,6 +124,12 @@ int tv_escrow_keygen(const char *path_out, const void *pp, size_t pplen,
 	return tv_escrow_keygen_bits(path_out, pp, pplen, TV_ESCROW_RSA_BITS, fpr_out);
 }
 
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf; (void)size; (void)rwflag; (void)u;
+	return -1;
+}
+
 static int read_small_file(const char *path, char **data, size_t *len, struct stat *st)
 {
 	int fd;
@@ -186,15 +192,11 @@ int tv_escrow_load_keyset(const char *path, const void *pp, size_t pplen, EVP_PK
 		return tv_errf(TV_ERR_INVAL, "passphrase too long");
 	if ((r = read_small_file(path, &data, &len, &st)) != 0)
 		return r;
-	if ((st.st_mode & 077) != 0)
-		fprintf(stderr, "tapevault: warning: key set %s is accessible by group or "
-		        "others (mode %03o); run chmod 600 %s\n", path,
-		        (unsigned)(st.st_mode & 0777), path);
 	if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL) {
 		r = TV_ERR_NOMEM;
 		goto out;
 	}
-	sig = PEM_read_bio_PKCS8(bio, NULL, NULL, NULL);
+	sig = PEM_read_bio_PKCS8(bio, NULL, no_passphrase, NULL);
 	if (sig == NULL) {
 		ERR_clear_error();
 		if (strstr(data, "-----BEGIN PRIVATE KEY-----") != NULL ||
@@ -221,6 +223,10 @@ int tv_escrow_load_keyset(const char *path, const void *pp, size_t pplen, EVP_PK
 		tv_errctx(r, "%s", path);
 		goto out;
 	}
+	if ((st.st_mode & 077) != 0)
+		fprintf(stderr, "tapevault: warning: key set %s is accessible by group or "
+		        "others (mode %03o); run chmod 600 %s\n", path,
+		        (unsigned)(st.st_mode & 0777), path);
 	*priv = key;
 	key = NULL;
 out:

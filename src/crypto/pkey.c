@@ -193,6 +193,13 @@ int tv_pkfpr_parse(const char *s, uint8_t fpr[TV_PKFPR_LEN])
 	return 0;
 }
 
+/* Never let OpenSSL prompt on the terminal for a passphrase. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf; (void)size; (void)rwflag; (void)u;
+	return -1;
+}
+
 int tv_pubkey_from_pem(const void *pem, size_t len, EVP_PKEY **pub)
 {
 	BIO *bio;
@@ -204,7 +211,7 @@ int tv_pubkey_from_pem(const void *pem, size_t len, EVP_PKEY **pub)
 		return tv_errf(TV_ERR_FORMAT, "public key PEM too large");
 	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
 		return TV_ERR_NOMEM;
-	k = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	k = PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
 	BIO_free(bio);
 	if (k == NULL) {
 		ERR_clear_error();

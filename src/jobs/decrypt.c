@@ -322,8 +322,11 @@ int tv_job_decrypt(struct tv_home *h, char *const *barcodes, size_t n,
 				goto out;
 			r = unlock_with_password(h, tr, pw, pwlen, cache, dek, how, sizeof(how));
 			if (r == TV_ERR_BADKEY) {
+				char msg[1024];
+				snprintf(msg, sizeof(msg), "%s", tv_errmsg(r));
 				backoff_fail(h);
-				tv_audit(h, "decrypt", "password (wrong)", barcodes[i], tv_errmsg(r));
+				tv_audit(h, "decrypt", "password (wrong)", barcodes[i], msg);
+				tv_errf(r, "%s", msg);
 				goto fail_one;
 			}
 			if (r != 0)

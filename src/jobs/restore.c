@@ -430,7 +430,8 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 		if (file_id != f.file_id) {
 			/* a new file: the previous one must be complete */
 			if (f.file_id != 0 && f.fd >= 0) {
-				tv_warn(h, "%s: its last part is missing", f.full);
+				tv_warn(h, "%s: the rest of it is on a later tape of the set that is not "
+				        "cataloged (or locked) here", f.full);
 				rfile_fail(&f);
 				nfailed++;
 			}
@@ -570,7 +571,8 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 		goto out;
 	}
 	if (f.fd >= 0) {
-		tv_warn(h, "%s: its last part is missing", f.full);
+		tv_warn(h, "%s: the rest of it is on a later tape of the set that is not "
+		        "cataloged (or locked) here", f.full);
 		rfile_fail(&f);
 		nfailed++;
 	}

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backup/backup.h"
 #include "crypto/rand.h"
 #include "format/record.h"
 #include "jobs/jobs.h"
@@ -218,6 +219,14 @@ static int write_entry(struct wjob *j, const char *src, const char *rel,
 			goto out;
 		}
 		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+		{
+			/* a job-encrypted backup file (inner layer of double encryption)
+			 * is marked so the catalog can show "backup encrypted" */
+			uint8_t magic[8];
+			ssize_t m = pread(fd, magic, sizeof(magic), 0);
+			if (m >= 4 && tv_backup_probe(magic, (size_t)m))
+				e->flags |= TV_EF_INNER_ENCRYPTED;
+		}
 	} else if (S_ISDIR(sb->st_mode)) {
 		e->ftype = TV_FT_DIR;
 	} else if (S_ISLNK(sb->st_mode)) {

@@ -1,0 +1,63 @@
+# tapevault CLI test helpers: source from a test script.
+set -u
+: "${TAPEVAULT:?TAPEVAULT must point at the binary (ctest sets it)}"
+TV_SOURCE_DIR=${TV_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+T=$TAPEVAULT
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tvtest.XXXXXX")
+PASSES=0
+FAILS=0
+cleanup_hooks=()
+on_exit() {
+	for h in "${cleanup_hooks[@]+"${cleanup_hooks[@]}"}"; do eval "$h" || true; done
+	if [ "$FAILS" -eq 0 ]; then rm -rf "$WORK"; else echo "kept $WORK for inspection"; fi
+}
+trap on_exit EXIT
+cd "$WORK"
+
+# tv HOME args...: run tapevault with a state directory; output in $OUT/$ERR, status in $RC
+tv() {
+	local home=$1; shift
+	OUT=$("$T" --home "$home" "$@" 2>"$WORK/.err"); RC=$?
+	ERR=$(cat "$WORK/.err")
+	return 0
+}
+pass() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
+fail() { FAILS=$((FAILS + 1)); echo "not ok - $*"; echo "  stdout: ${OUT:-}" | head -20; echo "  stderr: ${ERR:-}" | head -20; }
+expect_rc() { # expect_rc N description
+	if [ "$RC" -eq "$1" ]; then pass "$2"; else fail "$2 (exit $RC, wanted $1)"; fi
+}
+expect_out() { # expect_out REGEX description  (stdout)
+	if printf '%s' "$OUT" | grep -Eq -- "$1"; then pass "$2"; else fail "$2 (stdout lacks /$1/)"; fi
+}
+expect_err() { # expect_err REGEX description  (stderr)
+	if printf '%s' "$ERR" | grep -Eq -- "$1"; then pass "$2"; else fail "$2 (stderr lacks /$1/)"; fi
+}
+expect_no_err() {
+	if printf '%s' "$ERR" | grep -Eq -- "$1"; then fail "$2 (stderr has /$1/)"; else pass "$2"; fi
+}
+check() { # check "description" command...
+	local d=$1; shift
+	if "$@"; then pass "$d"; else fail "$d"; fi
+}
+# Compare two trees: content, modes, mtimes, symlink targets.
+same_tree() {
+	local a=$1 b=$2
+	diff -r --no-dereference "$a" "$b" >/dev/null || { echo "content differs"; diff -r --no-dereference "$a" "$b" | head; return 1; }
+	local la lb
+	la=$(cd "$a" && find . -printf '%p %y %m %T@ %l\n' | sort)
+	lb=$(cd "$b" && find . -printf '%p %y %m %T@ %l\n' | sort)
+	[ "$la" = "$lb" ] || { echo "metadata differs"; diff <(echo "$la") <(echo "$lb") | head; return 1; }
+}
+finish() {
+	echo "$PASSES passed, $FAILS failed"
+	[ "$FAILS" -eq 0 ]
+}
+# A fresh installation with one library: new_home NAME LIB SLOTS
+new_home() {
+	local home=$WORK/$1 lib=$2 slots=${3:-20}
+	"$T" --home "$home" -q init || return 1
+	"$T" --home "$home" -q library create "$lib" --path "$WORK/$1-$lib" --slots "$slots" || return 1
+}
+secret() { # secret FILE TEXT: a password file with mode 600
+	printf '%s\n' "$2" > "$1"; chmod 600 "$1"
+}

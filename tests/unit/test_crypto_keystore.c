@@ -1,0 +1,267 @@
+/* tapevault: the local key store (master key file, seal/open, tamper,
+ * permissions) and password input (file, environment). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "crypto/keystore.h"
+#include "crypto/password.h"
+#include "crypto/secmem.h"
+#include "util/err.h"
+#include "test_crypto_helpers.h"
+
+static char *dir;
+
+static int setup(void **state)
+{
+	(void)state;
+	dir = th_tmpdir("ks");
+	unsetenv(TV_PASSWORD_ENV);
+	return dir ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	th_rmtree(dir);
+	free(dir);
+	return 0;
+}
+
+static char *sub(const char *name)
+{
+	char *p;
+	assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
+	return p;
+}
+
+static void test_create_load_seal_open(void **state)
+{
+	char *home = sub("home1"), *keyf, *keyd;
+	struct tv_keystore *ks = NULL, *ks2 = NULL;
+	struct tv_buf blob, pt;
+	struct stat st;
+	char id[17], id2[17];
+	(void)state;
+
+	assert_int_equal(mkdir(home, 0700), 0);
+	assert_int_equal(tv_keystore_load(home, &ks), TV_ERR_NOTFOUND);
+	assert_non_null(strstr(tv_errdetail(), "tapevault init"));
+	assert_int_equal(tv_keystore_create(home), 0);
+	assert_int_equal(tv_keystore_create(home), TV_ERR_EXISTS);
+	assert_true(asprintf(&keyf, "%s/keys/master.key", home) > 0);
+	assert_true(asprintf(&keyd, "%s/keys", home) > 0);
+	assert_int_equal(stat(keyf, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(st.st_size, 48);
+	assert_int_equal(stat(keyd, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+
+	assert_int_equal(tv_keystore_load(home, &ks), 0);
+	assert_int_equal(tv_keystore_load(home, &ks2), 0);
+	tv_keystore_id(ks, id);
+	tv_keystore_id(ks2, id2);
+	assert_string_equal(id, id2);
+	assert_int_equal(strlen(id), 16);
+
+	tv_buf_init(&blob);
+	tv_buf_init(&pt);
+	assert_int_equal(tv_keystore_seal(ks, "password:weekly", 15, "hunter2", 7, &blob), 0);
+	assert_int_equal(blob.len, 7 + TV_KEYSTORE_OVERHEAD);
+	assert_memory_equal(blob.d, "TVKS", 4);
+	assert_null(memmem(blob.d, blob.len, "hunter2", 7));
+	assert_int_equal(tv_keystore_open(ks2, "password:weekly", 15, blob.d, blob.len, &pt), 0);
+	assert_int_equal(pt.len, 7);
+	assert_memory_equal(pt.d, "hunter2", 7);
+	tv_buf_reset(&pt);
+	/* other purpose (AAD) */
+	assert_int_equal(tv_keystore_open(ks, "password:daily", 14, blob.d, blob.len, &pt),
+	                 TV_ERR_AUTH);
+	assert_int_equal(pt.len, 0);
+	/* every byte matters */
+	for (size_t i = 0; i < blob.len; i++) {
+		blob.d[i] ^= 0x20;
+		assert_int_not_equal(tv_keystore_open(ks, "password:weekly", 15, blob.d,
+		                                      blob.len, &pt), 0);
+		assert_int_equal(pt.len, 0);
+		blob.d[i] ^= 0x20;
+	}
+	/* truncated / not a blob */
+	assert_int_equal(tv_keystore_open(ks, "password:weekly", 15, blob.d, 20, &pt),
+	                 TV_ERR_FORMAT);
+	assert_int_equal(tv_keystore_open(ks, "password:weekly", 15, blob.d, blob.len - 1, &pt),
+	                 TV_ERR_AUTH);
+	/* two seals differ (fresh IV) */
+	{
+		struct tv_buf b2;
+		tv_buf_init(&b2);
+		assert_int_equal(tv_keystore_seal(ks, "a", 1, "hunter2", 7, &b2), 0);
+		assert_memory_not_equal(b2.d + 13, blob.d + 13, 12);
+		tv_buf_free(&b2);
+	}
+	/* empty secret */
+	tv_buf_reset(&blob);
+	assert_int_equal(tv_keystore_seal(ks, NULL, 0, NULL, 0, &blob), 0);
+	assert_int_equal(tv_keystore_open(ks, NULL, 0, blob.d, blob.len, &pt), 0);
+	assert_int_equal(pt.len, 0);
+	tv_buf_free(&blob);
+	tv_buf_free(&pt);
+	tv_keystore_free(ks);
+	tv_keystore_free(ks2);
+	free(keyf);
+	free(keyd);
+	free(home);
+}
+
+static void test_other_keystore(void **state)
+{
+	char *h1 = sub("h1"), *h2 = sub("h2");
+	struct tv_keystore *a, *b;
+	struct tv_buf blob, pt;
+	(void)state;
+
+	mkdir(h1, 0700);
+	mkdir(h2, 0700);
+	assert_int_equal(tv_keystore_create(h1), 0);
+	assert_int_equal(tv_keystore_create(h2), 0);
+	assert_int_equal(tv_keystore_load(h1, &a), 0);
+	assert_int_equal(tv_keystore_load(h2, &b), 0);
+	tv_buf_init(&blob);
+	tv_buf_init(&pt);
+	assert_int_equal(tv_keystore_seal(a, "x", 1, "secret", 6, &blob), 0);
+	assert_int_equal(tv_keystore_open(b, "x", 1, blob.d, blob.len, &pt), TV_ERR_BADKEY);
+	tv_buf_free(&blob);
+	tv_buf_free(&pt);
+	tv_keystore_free(a);
+	tv_keystore_free(b);
+	free(h1);
+	free(h2);
+}
+
+static void test_permissions_and_damage(void **state)
+{
+	char *home = sub("home3"), *keyf, *keyd;
+	struct tv_keystore *ks = NULL;
+	uint8_t *data;
+	long n;
+	(void)state;
+
+	mkdir(home, 0700);
+	assert_int_equal(tv_keystore_create(home), 0);
+	assert_true(asprintf(&keyf, "%s/keys/master.key", home) > 0);
+	assert_true(asprintf(&keyd, "%s/keys", home) > 0);
+	chmod(keyf, 0640);
+	assert_int_equal(tv_keystore_load(home, &ks), TV_ERR_PERM);
+	assert_non_null(strstr(tv_errdetail(), "chmod 600"));
+	chmod(keyf, 0604);
+	assert_int_equal(tv_keystore_load(home, &ks), TV_ERR_PERM);
+	chmod(keyf, 0600);
+	chmod(keyd, 0755);
+	assert_int_equal(tv_keystore_load(home, &ks), TV_ERR_PERM);
+	chmod(keyd, 0700);
+	assert_int_equal(tv_keystore_load(home, &ks), 0);
+	tv_keystore_free(ks);
+	/* damaged key file */
+	n = th_read_file(keyf, &data);
+	assert_int_equal(n, 48);
+	data[20] ^= 1;
+	assert_int_equal(th_write_file(keyf, data, (size_t)n, 0600), 0);
+	assert_int_equal(tv_keystore_load(home, &ks), TV_ERR_FORMAT);
+	assert_int_equal(th_write_file(keyf, data, 10, 0600), 0);
+	assert_int_equal(tv_keystore_load(home, &ks), TV_ERR_FORMAT);
+	/* a symlinked key file is refused */
+	unlink(keyf);
+	data[20] ^= 1;
+	{
+		char *real = sub("realkey");
+		assert_int_equal(th_write_file(real, data, 48, 0600), 0);
+		assert_int_equal(symlink(real, keyf), 0);
+		assert_int_equal(tv_keystore_load(home, &ks), TV_ERR_PERM);
+		free(real);
+	}
+	free(data);
+	free(keyf);
+	free(keyd);
+	free(home);
+}
+
+static void test_password_file(void **state)
+{
+	char *f = sub("pw.txt"), *pw = NULL;
+	size_t len = 0;
+	(void)state;
+
+	assert_int_equal(th_write_file(f, "s3cret pass\nsecond line\n", 24, 0600), 0);
+	assert_int_equal(tv_password_read(f, NULL, 0, &pw, &len), 0);
+	assert_string_equal(pw, "s3cret pass");
+	assert_int_equal(len, 11);
+	tv_freezero(pw, len + 1);
+
+	assert_int_equal(th_write_file(f, "dos\r\n", 5, 0600), 0);
+	assert_int_equal(tv_password_read(f, NULL, 0, &pw, &len), 0);
+	assert_string_equal(pw, "dos");
+	tv_freezero_str(pw);
+
+	assert_int_equal(th_write_file(f, "no newline", 10, 0644), 0);   /* warns only */
+	assert_int_equal(tv_password_read(f, NULL, 0, &pw, &len), 0);
+	assert_string_equal(pw, "no newline");
+	tv_freezero_str(pw);
+
+	assert_int_equal(th_write_file(f, "\nafter", 6, 0600), 0);
+	assert_int_equal(tv_password_read(f, NULL, 0, &pw, &len), TV_ERR_INVAL);
+	assert_null(pw);
+	assert_non_null(strstr(tv_errdetail(), "empty"));
+	assert_int_equal(th_write_file(f, "", 0, 0600), 0);
+	assert_int_equal(tv_password_read(f, NULL, 0, &pw, &len), TV_ERR_INVAL);
+
+	{
+		char big[TV_PASSWORD_MAX + 10];
+		memset(big, 'a', sizeof(big));
+		assert_int_equal(th_write_file(f, big, sizeof(big), 0600), 0);
+		assert_int_equal(tv_password_read(f, NULL, 0, &pw, &len), TV_ERR_INVAL);
+		big[TV_PASSWORD_MAX] = '\n';
+		assert_int_equal(th_write_file(f, big, sizeof(big), 0600), 0);
+		assert_int_equal(tv_password_read(f, NULL, 0, &pw, &len), 0);
+		assert_int_equal(len, TV_PASSWORD_MAX);
+		tv_freezero(pw, len + 1);
+	}
+	assert_int_equal(tv_password_read(sub("missing"), NULL, 0, &pw, &len), TV_ERR_NOTFOUND);
+	free(f);
+}
+
+static void test_password_env(void **state)
+{
+	char *pw = NULL;
+	size_t len = 0;
+	(void)state;
+
+	setenv(TV_PASSWORD_ENV, "from env", 1);
+	assert_int_equal(tv_password_read(NULL, NULL, 1, &pw, &len), 0);
+	assert_string_equal(pw, "from env");
+	tv_freezero_str(pw);
+	setenv(TV_PASSWORD_ENV, "", 1);
+	assert_int_equal(tv_password_read(NULL, NULL, 0, &pw, &len), TV_ERR_INVAL);
+	unsetenv(TV_PASSWORD_ENV);
+	/* no file, no env: the terminal (absent under ctest) */
+	int tty = open("/dev/tty", O_RDWR | O_NOCTTY);
+	if (tty >= 0)
+		close(tty);
+	else {
+		assert_int_equal(tv_password_read(NULL, NULL, 0, &pw, &len), TV_ERR_INVAL);
+		assert_non_null(strstr(tv_errdetail(), "--password-file"));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_create_load_seal_open),
+		cmocka_unit_test(test_other_keystore),
+		cmocka_unit_test(test_permissions_and_damage),
+		cmocka_unit_test(test_password_file),
+		cmocka_unit_test(test_password_env),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
