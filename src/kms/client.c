@@ -43,6 +43,7 @@ struct tv_kms {
 	/* last TLS alert seen during this connection (-1: none) */
 	int alert_recv, alert_sent;
 	int io_errno;             /* errno of the last failed socket call */
+	char peer_subj[256], peer_iss[256];   /* server certificate we rejected */
 	unsigned long io_ssl;     /* OpenSSL error of the last failed TLS call */
 };
 
@@ -180,6 +181,22 @@ static void info_cb(const SSL *s, int where, int ret)
 		k->alert_sent = ret & 0xff;
 }
 
+static void name_of(X509_NAME *nm, char *out, size_t outsz);
+
+/* Remember which certificate failed verification, for the message. */
+static int verify_cb(int ok, X509_STORE_CTX *x)
+{
+	SSL *s = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct tv_kms *k = s ? SSL_get_app_data(s) : NULL;
+	X509 *leaf = X509_STORE_CTX_get0_cert(x);
+
+	if (!ok && k != NULL && leaf != NULL && k->peer_subj[0] == '\0') {
+		name_of(X509_get_subject_name(leaf), k->peer_subj, sizeof(k->peer_subj));
+		name_of(X509_get_issuer_name(leaf), k->peer_iss, sizeof(k->peer_iss));
+	}
+	return ok;
+}
+
 static int ctx_setup(struct tv_kms *k)
 {
 	SSL_CTX *ctx;
@@ -199,18 +216,22 @@ static int ctx_setup(struct tv_kms *k)
 	SSL_CTX_set_options(ctx, SSL_OP_CLEANSE_PLAINTEXT | SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
 	SSL_CTX_set_info_callback(ctx, info_cb);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
 	if (SSL_CTX_load_verify_locations(ctx, k->c.ca, NULL) != 1)
 		return tv_errf(TV_ERR_TLS, "%s: cannot load CA certificates from %s: %s",
 		               k->where, k->c.ca, ssl_reason(ERR_get_error()));
 	if (SSL_CTX_use_certificate_chain_file(ctx, k->c.cert) != 1)
 		return tv_errf(TV_ERR_TLS, "%s: cannot load client certificate %s: %s",
 		               k->where, k->c.cert, ssl_reason(ERR_get_error()));
-	if (SSL_CTX_use_PrivateKey_file(ctx, k->c.key, SSL_FILETYPE_PEM) != 1)
+	if (SSL_CTX_use_PrivateKey_file(ctx, k->c.key, SSL_FILETYPE_PEM) != 1) {
+		if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
+			return tv_errf(TV_ERR_TLS, "%s: client key %s does not belong to "
+			               "certificate %s", k->where, k->c.key, k->c.cert);
 		return tv_errf(TV_ERR_TLS,
 		               "%s: cannot load client private key %s: %s (it must be an "
 		               "unencrypted PEM key)", k->where, k->c.key,
 		               ssl_reason(ERR_get_error()));
+	}
 	if (SSL_CTX_check_private_key(ctx) != 1)
 		return tv_errf(TV_ERR_TLS, "%s: client key %s does not belong to certificate %s",
 		               k->where, k->c.key, k->c.cert);
@@ -394,8 +415,13 @@ static int handshake_error(struct tv_kms *k, int io)
 	if (vr != X509_V_OK) {
 		const char *why = X509_verify_cert_error_string(vr), *hint = "";
 
-		name_of(peer ? X509_get_subject_name(peer) : NULL, subj, sizeof(subj));
-		name_of(peer ? X509_get_issuer_name(peer) : NULL, iss, sizeof(iss));
+		if (k->peer_subj[0] != '\0') {
+			snprintf(subj, sizeof(subj), "%s", k->peer_subj);
+			snprintf(iss, sizeof(iss), "%s", k->peer_iss);
+		} else {
+			name_of(peer ? X509_get_subject_name(peer) : NULL, subj, sizeof(subj));
+			name_of(peer ? X509_get_issuer_name(peer) : NULL, iss, sizeof(iss));
+		}
 		switch (vr) {
 		case X509_V_ERR_HOSTNAME_MISMATCH:
 		case X509_V_ERR_IP_ADDRESS_MISMATCH:
@@ -501,6 +527,7 @@ static int open_conn(struct tv_kms *k)
 	k->alert_recv = k->alert_sent = -1;
 	k->io_errno = 0;
 	k->io_ssl = 0;
+	k->peer_subj[0] = k->peer_iss[0] = '\0';
 	if ((r = tcp_connect(k, deadline)) != 0)
 		return r;
 	ERR_clear_error();
