@@ -498,6 +498,7 @@ out:
 struct rctx {
 	struct tv_backup_reader *r;
 	int err;
+	char msg[1024];           /* the reader's message, kept for later */
 };
 
 static la_ssize_t arch_read_cb(struct archive *a, void *ctx, const void **buf)
@@ -509,7 +510,8 @@ static la_ssize_t arch_read_cb(struct archive *a, void *ctx, const void **buf)
 
 	if (r != 0) {
 		c->err = r;
-		archive_set_error(a, EIO, "%s", tv_errmsg(r));
+		snprintf(c->msg, sizeof(c->msg), "%s", tv_errmsg(r));
+		archive_set_error(a, EIO, "%s", c->msg);
 		return -1;
 	}
 	*buf = p;
@@ -627,7 +629,7 @@ static int join(char **out, const char *dir, const char *rel)
 static int fatal_read(struct archive *ar, struct rctx *rc, const char *what)
 {
 	if (rc->err != 0)
-		return tv_errf(rc->err, "%s", tv_errdetail());
+		return tv_errf(rc->err, "%s", rc->msg);
 	return tv_errf(TV_ERR_FORMAT, "%s: damaged archive inside the backup: %s",
 	               what, archive_error_string(ar));
 }
@@ -659,7 +661,7 @@ static int extract_entries(struct archive *ar, struct archive *ext, const char *
 			problem(st, "%s: unsafe path in the archive, not restored", p ? p : "?");
 			continue;
 		}
-		ftype = (int)archive_entry_filetype(e);
+		ftype = hl != NULL ? (int)AE_IFREG : (int)archive_entry_filetype(e);
 		if ((r = join(&full, root, p)) != 0 ||
 		    (hl != NULL && (r = join(&lfull, root, hl)) != 0))
 			goto out;
@@ -723,7 +725,7 @@ int tv_backup_extract_stream(struct tv_backup_reader *rd, const char *dest_dir,
 	struct tv_backup_stats *st = stp ? stp : &local;
 	const struct tv_backup_info *info = tv_backup_reader_info(rd);
 	struct archive *ar = NULL, *ext = NULL;
-	struct rctx rc = { rd, 0 };
+	struct rctx rc = { rd, 0, "" };
 	char *dest = NULL, *dcopy = NULL, *bcopy = NULL, *tmp = NULL, *root = NULL;
 	const char *parent, *base;
 	int exists = 0, flags, r;

@@ -37,6 +37,7 @@ const char *const tv_schema_migrations[] = {
 	"  encrypted INTEGER NOT NULL DEFAULT 0,\n"
 	"  locked INTEGER NOT NULL DEFAULT 0,\n"
 	"  dek_fpr BLOB,\n"
+	"  enc_spec TEXT,          -- the pool encryption it was labeled under\n"
 	"  ms_label BLOB,          -- media set label body as on tape (key slots, hints)\n"
 	"  next_file INTEGER,      -- where the next session starts (old catalog file)\n"
 	"  sessions INTEGER NOT NULL DEFAULT 0,\n"

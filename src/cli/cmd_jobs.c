@@ -224,6 +224,25 @@ int cmd_backups(struct cli *c, int argc, char **argv)
 		}
 	}
 	tv_stmt_free(st);
+	/* locked tapes hide their backup sets: show them as "tape encrypted"
+	 * until they are unlocked (the seed's "Tape (Encrypted)" node) */
+	if ((r = tv_db_query(c->h->db, &st,
+	                     "SELECT t.barcode, COALESCE(p.name,''), t.seq FROM tapes t LEFT JOIN"
+	                     " pools p ON p.id=t.pool_id WHERE t.locked=1 AND t.contents_cataloged=0"
+	                     " AND t.library_id IS NOT NULL ORDER BY t.barcode", "")) != 0)
+		return cli_fail(c, r, NULL);
+	while (tv_stmt_step(st) == 1) {
+		char name[64];
+		snprintf(name, sizeof(name), "(on locked %s)", tv_stmt_text(st, 0));
+		if (c->json)
+			json_array_append_new(arr, json_pack("{s:n,s:s,s:s,s:s,s:s}", "id", "name", name,
+			                      "pool", tv_stmt_text(st, 1), "state", "tape encrypted",
+			                      "tapes", tv_stmt_text(st, 0)));
+		else
+			printf("%-36s %-20s %-12s %-8s %-14s %-17s %s\n", "-", name, tv_stmt_text(st, 1), "?",
+			       "?", "tape encrypted", tv_stmt_text(st, 0));
+	}
+	tv_stmt_free(st);
 	if (c->json)
 		cli_json_set(c, "backups", arr);
 	return EXIT_OK;

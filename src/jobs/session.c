@@ -156,11 +156,11 @@ int tv_session_label(struct tv_session *s, const struct tv_pool *pool, int64_t m
 	r = tv_db_exec(s->h->db,
 	               "UPDATE tapes SET uuid=?, state='pool', pool_id=?, media_set_id=?, seq=?,"
 	               " encrypted=?, locked=0, dek_fpr=?, ms_label=?, next_file=2, sessions=0,"
-	               " full=0, contents_cataloged=1, written=? WHERE id=?",
-	               "biiiibbii", s->uuid, (size_t)16, pool->id, ms_id, (int64_t)seq,
+	               " full=0, contents_cataloged=1, written=?, enc_spec=? WHERE id=?",
+	               "biiiibbiti", s->uuid, (size_t)16, pool->id, ms_id, (int64_t)seq,
 	               (int64_t)s->encrypted, s->encrypted ? ms->enc.dek_fpr : NULL,
 	               (size_t)TV_FPR_LEN, tv_buf_ptr(&msbody), tv_buf_avail(&msbody),
-	               (int64_t)tv_now(), s->tape_id);
+	               (int64_t)tv_now(), pool->encryption, s->tape_id);
 	if (r != 0)
 		goto out;
 	if (s->encrypted)

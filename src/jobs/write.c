@@ -111,11 +111,14 @@ static int next_tape(struct wjob *j)
 	} else {
 		/* start of job: continue the media set's last tape if it has room */
 		r = tv_db_query(j->h->db, &st,
-		                "SELECT id, barcode, seq, full FROM tapes WHERE media_set_id=? "
+		                "SELECT id, barcode, seq, full, COALESCE(enc_spec,'') FROM tapes WHERE media_set_id=? "
 		                "ORDER BY seq DESC LIMIT 1", "i", j->ms_id);
 		if (r != 0)
 			return r;
-		if ((r = tv_stmt_step(st)) == 1 && tv_stmt_int(st, 3) == 0) {
+		/* a tape labeled under another encryption setting is not appended
+		 * to: after a key change, new data goes under the new key */
+		if ((r = tv_stmt_step(st)) == 1 && tv_stmt_int(st, 3) == 0 &&
+		    strcmp(tv_stmt_text(st, 4), j->pool.encryption) == 0) {
 			tape_id = tv_stmt_int(st, 0);
 			snprintf(barcode, sizeof(barcode), "%s", tv_stmt_text(st, 1));
 			seq = tv_stmt_int(st, 2);

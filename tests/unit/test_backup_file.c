@@ -131,8 +131,8 @@ static void check_tree(const char *out)
 	assert_true(asprintf(&p, "%s/src/a.txt", out) > 0);
 	check_file(p, "hello tapevault\n", 16, 0640);
 	assert_int_equal(lstat(p, &st), 0);
+	/* pax restricted keeps whole seconds */
 	assert_int_equal(st.st_mtim.tv_sec, T1.tv_sec);
-	assert_int_equal(st.st_mtim.tv_nsec, T1.tv_nsec);
 	free(p);
 	assert_true(asprintf(&p, "%s/src/empty", out) > 0);
 	check_file(p, "", 0, 0600);
@@ -221,9 +221,9 @@ static void test_roundtrip_encrypted(void **state)
 	(void)state;
 
 	assert_int_equal(tv_backup_create(srcs, 1, out, &k, &st), 0);
-	assert_int_equal(st.files, 5);          /* a.txt empty big.bin f x (+hard link) */
+	assert_int_equal(st.files, 6);          /* a.txt empty big.bin f x, hard link */
 	assert_int_equal(st.symlinks, 2);
-	assert_int_equal(st.dirs, 5);
+	assert_int_equal(st.dirs, 4);          /* src sub deep ro */
 	assert_int_equal(st.skipped, 0);
 	assert_true(st.chunks >= 3);
 	/* the file is encrypted: no plaintext visible */
@@ -255,7 +255,7 @@ static void test_roundtrip_encrypted(void **state)
 	assert_int_equal(access(dest, F_OK), -1);
 
 	assert_int_equal(tv_backup_extract(out, dest, &unlock_ok, &xs), 0);
-	assert_int_equal(xs.files, 5);
+	assert_int_equal(xs.files, 6);
 	assert_int_equal(xs.skipped, 0);
 	check_tree(dest);
 	assert_no_tmp();
@@ -450,7 +450,7 @@ static void test_bitflips(void **state)
 	size_t chunk = TV_BF_CHUNK_HDR + TV_BACKUP_CHUNK_DEFAULT + TV_BF_TAG;
 	size_t at[] = { 0, 0, 0, 0, 0, 0 };
 	int want[] = { TV_ERR_AUTH, TV_ERR_AUTH, TV_ERR_AUTH, TV_ERR_FORMAT, TV_ERR_CRC,
-	               TV_ERR_AUTH };
+	               TV_ERR_FORMAT };
 	(void)state;
 
 	assert_int_equal(tv_backup_create(srcs, 1, out, &k, NULL), 0);
@@ -468,10 +468,11 @@ static void test_bitflips(void **state)
 		assert_int_equal(tv_backup_extract(bad, dest, &unlock_ok, NULL), want[i]);
 		if (want[i] == TV_ERR_AUTH)
 			assert_non_null(strstr(tv_errdetail(), "authentication failed at chunk"));
+		if (i == 2)
+			assert_non_null(strstr(tv_errdetail(), "chunk 2: the file was modified"));
 		assert_int_equal(access(dest, F_OK), -1);
 		data[at[i]] ^= (i == 5) ? 0x01 : 0x40;
 	}
-	assert_non_null(strstr(tv_errdetail(), "chunk 2: the file was modified"));
 	/* swapped chunks 0 and 1 */
 	{
 		uint8_t *tmp = malloc(chunk);
@@ -655,6 +656,22 @@ static void test_hostile_paths(void **state)
 	free(dest);
 }
 
+struct memsrc {
+	uint8_t *p;
+	size_t n, off;
+};
+
+static int mem_read(void *ctx, void *p, size_t n, size_t *got)
+{
+	struct memsrc *m = ctx;
+	size_t take = m->n - m->off < n ? m->n - m->off : n;
+
+	memcpy(p, m->p + m->off, take);
+	m->off += take;
+	*got = take;
+	return 0;
+}
+
 /* The streaming reader gives the tar stream; a known DEK via set_dek. */
 static void test_stream_reader_known_dek(void **state)
 {
@@ -685,15 +702,44 @@ static void test_stream_reader_known_dek(void **state)
 	tv_bwriter_free(w);
 	close(fd);
 
-	fd = open(out, O_RDONLY);
+	/* read it back through the streaming API from memory */
 	{
-		struct fdctx { int fd; } c = { fd };
-		int rd(void *ctx, void *p, size_t n, size_t *g);
-		(void)c;
+		struct memsrc m;
+		long n = th_read_file(out, &m.p);
+
+		assert_true(n > 0);
+		m.n = (size_t)n;
+		m.off = 0;
+		assert_int_equal(tv_backup_reader_open(&r, "mem", mem_read, &m), 0);
+		assert_true(tv_backup_reader_info(r)->encrypted);
+		assert_int_equal(tv_backup_reader_read(r, buf, sizeof(buf), &got), TV_ERR_LOCKED);
+		memset(wrong, 0x43, sizeof(wrong));
+		assert_int_equal(tv_backup_reader_set_dek(r, wrong), TV_ERR_BADKEY);
+		assert_int_equal(tv_backup_reader_set_dek(r, dek), 0);
+		for (;;) {
+			assert_int_equal(tv_backup_reader_read(r, buf, 777, &got), 0);
+			if (got == 0)
+				break;
+			assert_memory_equal(buf, big + total, got);
+			total += got;
+		}
+		assert_int_equal(total, 10000);
+		assert_int_equal(tv_backup_reader_chunks(r), 3);
+		tv_backup_reader_close(r);
+		/* the same through a password unlocker */
+		m.off = 0;
+		assert_int_equal(tv_backup_reader_open(&r, "mem", mem_read, &m), 0);
+		assert_int_equal(tv_backup_reader_unlock(r, &unlock_ok), 0);
+		total = 0;
+		do {
+			assert_int_equal(tv_backup_reader_read(r, buf, sizeof(buf), &got), 0);
+			total += got;
+		} while (got > 0);
+		assert_int_equal(total, 10000);
+		tv_backup_reader_close(r);
+		free(m.p);
 	}
-	close(fd);
 	free(out);
-	(void)r; (void)wrong; (void)buf; (void)got; (void)total;
 }
 
 int main(void)
