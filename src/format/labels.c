@@ -215,6 +215,22 @@ static uint64_t slot_required(const struct tv_keyslot *s)
 	return m;
 }
 
+/* Clears the fields a slot of its type does not carry, so that a slot read
+ * from tape holds exactly what its encoding and AAD cover. */
+static void slot_normalize(struct tv_keyslot *s)
+{
+	uint64_t m = slot_mask(s);
+
+	for (size_t i = 0; i < KS_N_; i++) {
+		const struct tv_field *f = &slot_f[i];
+		if (m & TV_FBIT(i))
+			continue;
+		memset((uint8_t *)s + f->off, 0, f->size);
+		if (f->kind == TV_FK_VAR)
+			memset((uint8_t *)s + f->len_off, 0, sizeof(size_t));
+	}
+}
+
 /* Semantic checks shared by encoder (code TV_ERR_INVAL) and decoder
  * (TV_ERR_FORMAT).  check_wrapped = 0 skips the wrapped key (for AAD). */
 static int slot_check(const struct tv_keyslot *s, const char *what, int code,
@@ -377,6 +393,7 @@ static int enc_extra(void *obj, const struct tv_tlv *it, void *vctx)
 		memset(s, 0, sizeof(*s));
 		return r;
 	}
+	slot_normalize(s);
 	e->nslots++;
 	return 1;
 }

@@ -117,8 +117,10 @@ static int next_tape(struct wjob *j)
 			return r;
 		/* a tape labeled under another encryption setting is not appended
 		 * to: after a key change, new data goes under the new key */
+		struct tv_vlib_elem el;
 		if ((r = tv_stmt_step(st)) == 1 && tv_stmt_int(st, 3) == 0 &&
-		    strcmp(tv_stmt_text(st, 4), j->pool.encryption) == 0) {
+		    strcmp(tv_stmt_text(st, 4), j->pool.encryption) == 0 &&
+		    tv_vlib_find(j->lib, tv_stmt_text(st, 1), &el) == 0) {
 			tape_id = tv_stmt_int(st, 0);
 			snprintf(barcode, sizeof(barcode), "%s", tv_stmt_text(st, 1));
 			seq = tv_stmt_int(st, 2);
@@ -126,6 +128,7 @@ static int next_tape(struct wjob *j)
 		}
 		tv_stmt_free(st);
 		st = NULL;
+		tv_errclear();   /* a last tape that left the library is not appended to */
 		if (r < 0)
 			return r;
 	}

@@ -397,24 +397,39 @@ out:
 /* ------------------------------------------------------------------ */
 /* locking                                                             */
 
-static int vl_lock(const char *dir, int excl, int *fdp)
+/* Lock the library directory.  The lock file is created only in a
+ * directory that holds a library (or is being made one: create = 1), so
+ * probing a wrong directory leaves nothing behind.  Readers of a library
+ * on read-only storage go without a lock (*fdp = -1): nobody can change it
+ * there anyway. */
+static int vl_lock(const char *dir, int excl, int create, int *fdp)
 {
-	char path[PATH_MAX];
-	int fd, rc;
+	char path[PATH_MAX], js[PATH_MAX];
+	int fd, rc, err;
 
 	*fdp = -1;
-	rc = tv_tfile_path(path, sizeof(path), "%s/%s", dir, LIB_LOCK);
-	if (rc != 0)
+	if ((rc = tv_tfile_path(path, sizeof(path), "%s/%s", dir, LIB_LOCK)) ||
+	    (rc = tv_tfile_path(js, sizeof(js), "%s/%s", dir, LIB_JSON)))
 		return rc;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0 && !excl && (errno == EACCES || errno == EROFS))
-		fd = open(path, O_RDONLY | O_CLOEXEC);   /* read-only access */
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && (errno == EACCES || errno == EROFS) && !excl)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		if (!create && tv_tfile_exists(js) != 1)
+			return tv_errf(TV_ERR_NOTFOUND, "no tape library in %s (%s "
+			               "missing): create one with 'tapevault library "
+			               "create'", dir, LIB_JSON);
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	}
 	if (fd < 0) {
-		if (errno == ENOENT)
-			return tv_errf(TV_ERR_NOTFOUND, "no tape library in %s (directory "
-			               "missing)", dir);
-		return tv_errf(errno == EACCES || errno == EROFS ? TV_ERR_PERM : TV_ERR_IO,
-		               "cannot open the lock file %s: %s", path, strerror(errno));
+		err = errno;
+		if (!excl && (err == EACCES || err == EROFS))
+			return 0;
+		if (err == ENOENT || err == ENOTDIR)
+			return tv_errf(TV_ERR_NOTFOUND, "no tape library in %s (no such "
+			               "directory)", dir);
+		return tv_errf(err == EACCES || err == EROFS ? TV_ERR_PERM : TV_ERR_IO,
+		               "cannot open the lock file %s: %s", path, strerror(err));
 	}
 	while (flock(fd, excl ? LOCK_EX : LOCK_SH) != 0) {
 		if (errno == EINTR)
@@ -436,7 +451,7 @@ static void vl_unlock(int fd)
 /* Lock, then read the state. */
 static int vl_begin(const struct tv_vlib *l, int excl, int *lk, struct vl_state *s)
 {
-	int rc = vl_lock(l->dir, excl, lk);
+	int rc = vl_lock(l->dir, excl, 0, lk);
 
 	memset(s, 0, sizeof(*s));
 	if (rc != 0)
@@ -592,7 +607,7 @@ int tv_vlib_create(const char *dir, const char *name, unsigned slots,
 	rc = vl_path(&tmp, path, sizeof(path), LIB_JSON);
 	if (rc != 0)
 		return rc;
-	rc = vl_lock(dir, 1, &lk);
+	rc = vl_lock(dir, 1, 1, &lk);
 	if (rc != 0)
 		return rc;
 	rc = tv_tfile_exists(path);
@@ -1058,9 +1073,10 @@ int tv_vlib_export(struct tv_vlib *l, const char *barcode, const char *to_dir)
 	}
 	rc = tv_tfile_exists(from);
 	if (rc == 0) {
-		/* The element says full but the image is gone: empty it. */
-		rc = tv_errf(TV_ERR_NOTFOUND, "library %s: image %s of cartridge %s is "
-		             "missing", s.name, from, barcode);
+		rc = tv_errf(TV_ERR_NOTFOUND, "library %s lists cartridge %s, but its "
+		             "image %s is missing: put the file back, or remove the "
+		             "cartridge from %s/%s by hand", s.name, barcode, from,
+		             l->dir, LIB_JSON);
 		goto out;
 	}
 	if (rc < 0)

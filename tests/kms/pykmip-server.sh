@@ -123,13 +123,16 @@ try_start() {
 	local dir=$1 port=$2 pid i
 	write_conf "$dir" "$port"
 	: > "$dir/server.log"
-	"$PY" "$SERVER" -f "$dir/server.conf" -l "$dir/server.log" \
+	# own process group: PyKMIP forks helper processes (policy monitor),
+	# which must go away with it
+	setsid "$PY" "$SERVER" -f "$dir/server.conf" -l "$dir/server.log" \
 		</dev/null >"$dir/server.out" 2>&1 &
 	pid=$!
 	echo "$pid" > "$dir/server.pid"
 	for i in $(seq 1 150); do          # ~15 s
 		if ! kill -0 "$pid" 2>/dev/null; then
 			wait "$pid" 2>/dev/null
+			kill -KILL -- "-$pid" 2>/dev/null
 			rm -f "$dir/server.pid"
 			if grep -q -i "address already in use" "$dir/server.log" "$dir/server.out" 2>/dev/null; then
 				return 2
@@ -141,7 +144,7 @@ try_start() {
 		fi
 		sleep 0.1
 	done
-	kill -KILL "$pid" 2>/dev/null
+	kill -KILL -- "-$pid" 2>/dev/null
 	rm -f "$dir/server.pid"
 	return 1
 }
@@ -189,7 +192,7 @@ start() {
 			done
 			kill -INT "$spid" 2>/dev/null
 			sleep 5
-			kill -KILL "$spid" 2>/dev/null
+			kill -KILL -- "-$spid" 2>/dev/null
 		) </dev/null >/dev/null 2>&1 &
 		echo $! > "$dir/watchdog.pid"
 	fi
@@ -224,13 +227,12 @@ stop() {
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid" 2>/dev/null
-		for i in $(seq 1 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-	fi
+	# the leader is gone or hangs: end the whole group (helpers too)
+	kill -KILL -- "-$pid" 2>/dev/null
+	for i in $(seq 1 50); do
+		kill -0 -- "-$pid" 2>/dev/null || break
+		sleep 0.1
+	done
 	rm -f "$dir/server.pid"
 	return 0
 }

@@ -10,6 +10,8 @@
 
 #include "test_tape_common.h"
 
+#include <sys/wait.h>
+
 #define WS(p, s) tt_write_file((p), (s), strlen(s))
 
 struct fx {
@@ -458,6 +460,60 @@ static void test_corrupt_library_json(void **state)
 	free(js);
 }
 
+static void test_not_a_library(void **state)
+{
+	struct fx *f = *state;
+	struct tv_vlib *l2 = NULL;
+	char *lock = tt_path(f->tmp, "library.lock");
+
+	/* probing a directory that holds no library leaves nothing there */
+	assert_int_equal(tv_vlib_open(f->tmp, &l2), TV_ERR_NOTFOUND);
+	assert_non_null(strstr(tv_errdetail(), "library create"));
+	assert_null(l2);
+	assert_false(tt_exists(lock));
+	free(lock);
+}
+
+/* Several processes changing one library at once: the lock serializes
+ * them, nothing is lost. */
+static void test_concurrent(void **state)
+{
+	struct fx *f = *state;
+	char *dir = tt_path(f->tmp, "busy");
+	struct tv_vlib *l2 = NULL;
+	char **list = NULL;
+	size_t n = 0;
+	enum { KIDS = 8 };
+	pid_t pids[KIDS];
+
+	assert_int_equal(tv_vlib_create(dir, "busy", KIDS, 1, 0, &l2), 0);
+	for (int i = 0; i < KIDS; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			struct tv_vlib *cl = NULL;
+			char bc[16];
+			snprintf(bc, sizeof(bc), "CC%04dL9", i);
+			if (tv_vlib_open(dir, &cl) != 0 ||
+			    tv_vlib_new_tape(cl, bc, 4096, 0, NULL) != 0)
+				_exit(1);
+			tv_vlib_close(cl);
+			_exit(0);
+		}
+	}
+	for (int i = 0; i < KIDS; i++) {
+		int ws = 0;
+		assert_int_equal(waitpid(pids[i], &ws, 0), pids[i]);
+		assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+	}
+	assert_int_equal(tv_vlib_barcodes(l2, &list, &n), 0);
+	assert_int_equal(n, KIDS);
+	free(list);
+	assert_int_equal(tv_vlib_new_tape(l2, "CC9999L9", 0, 0, NULL), TV_ERR_NOSPC);
+	tv_vlib_close(l2);
+	free(dir);
+}
+
 static void test_persistence(void **state)
 {
 	struct fx *f = *state;
@@ -493,6 +549,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_insert_foreign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_library_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_a_library, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
