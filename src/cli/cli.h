@@ -65,6 +65,8 @@ int cmd_kms_add(struct cli *, int, char **);
 int cmd_kms_list(struct cli *, int, char **);
 int cmd_kms_test(struct cli *, int, char **);
 int cmd_kms_key_create(struct cli *, int, char **);
+int cmd_kms_key_revoke(struct cli *, int, char **);
+int cmd_kms_key_destroy(struct cli *, int, char **);
 int cmd_escrow_keygen(struct cli *, int, char **);
 int cmd_escrow_public(struct cli *, int, char **);
 int cmd_escrow_enable(struct cli *, int, char **);

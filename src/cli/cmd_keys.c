@@ -17,6 +17,7 @@
 struct kopts {
 	const char *hint, *password_file, *host, *ca, *cert, *key, *name, *type;
 	long port;
+	int yes;
 };
 
 static int k_opt(int o, const char *arg, void *ctx)
@@ -33,6 +34,7 @@ static int k_opt(int o, const char *arg, void *ctx)
 	case 'k': k->key = arg; break;
 	case 'n': k->name = arg; break;
 	case 't': k->type = arg; break;
+	case 'y': k->yes = 1; break;
 	case 'P':
 		k->port = strtol(arg, &end, 10);
 		if (*end || k->port < 1 || k->port > 65535) {
@@ -324,4 +326,41 @@ int cmd_audit(struct cli *c, int argc, char **argv)
 	if (c->json)
 		cli_json_set(c, "audit", arr);
 	return EXIT_OK;
+}
+
+static int retire(struct cli *c, int argc, char **argv, const char *name, int destroy)
+{
+	static const struct option o[] = {{"yes", no_argument, NULL, 'y'}, {0, 0, 0, 0}};
+	const struct cli_cmd *cmd = cli_find(name);
+	struct kopts k = {0};
+	char q[512];
+	int n, r;
+
+	if ((n = cli_getopt(cmd, argc, argv, o, k_opt, &k)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n != 3)
+		return cli_usage(cmd, "%s needs SERVER and KEYID", name);
+	if (cli_open(c))
+		return EXIT_FAIL;
+	c->h->assume_yes = k.yes;
+	snprintf(q, sizeof(q), "%s key %s on KMS %s? Tapes protected only by it %s.",
+	         destroy ? "Destroy" : "Revoke", argv[2], argv[1],
+	         destroy ? "become unrecoverable except through escrow"
+	                 : "can then be unlocked only through escrow or another key slot");
+	if (!cli_confirm(c, q))
+		return cli_fail(c, tv_errf(TV_ERR_CANCELED, "not confirmed; nothing changed"), NULL);
+	if ((r = tv_kmsglue_retire_key(c->h, argv[1], argv[2], destroy)) != 0)
+		return cli_fail(c, r, name);
+	tv_info(c->h, "key %s on %s %s", argv[2], argv[1], destroy ? "destroyed" : "revoked");
+	return EXIT_OK;
+}
+
+int cmd_kms_key_revoke(struct cli *c, int argc, char **argv)
+{
+	return retire(c, argc, argv, "kms key revoke", 0);
+}
+
+int cmd_kms_key_destroy(struct cli *c, int argc, char **argv)
+{
+	return retire(c, argc, argv, "kms key destroy", 1);
 }

@@ -107,13 +107,14 @@ fail:
 
 int tv_entry_decode(struct tv_buf *b, struct tv_entry *e)
 {
-	const uint8_t *p = tv_buf_ptr(b);
 	size_t avail = tv_buf_avail(b);
+	const uint8_t *p;
 	uint32_t n;
 	int r;
 
 	if (avail < 8)
 		return TV_ERR_EOF;
+	p = tv_buf_ptr(b);
 	if (memcmp(p, TV_ENTRY_MAGIC, 4) != 0)
 		return tv_errf(TV_ERR_FORMAT, "entry header: bad magic "
 		               "%02x%02x%02x%02x", p[0], p[1], p[2], p[3]);
@@ -269,9 +270,9 @@ fail:
 
 int tv_cat_item_decode(struct tv_buf *b, struct tv_cat_item_v *it)
 {
-	const uint8_t *p = tv_buf_ptr(b);
 	size_t avail = tv_buf_avail(b);
 	struct end_item end = { 0 };
+	const uint8_t *p;
 	uint32_t n;
 	uint8_t type;
 	void *obj;
@@ -280,6 +281,7 @@ int tv_cat_item_decode(struct tv_buf *b, struct tv_cat_item_v *it)
 	memset(it, 0, sizeof(*it));
 	if (avail < 5)
 		return TV_ERR_EOF;
+	p = tv_buf_ptr(b);
 	type = p[0];
 	n = tv_get_be32(p + 1);
 	if (n > TV_CI_MAX)

@@ -66,11 +66,12 @@ int tv_tlv_end_nested(struct tv_buf *b, size_t mark)
 int tv_tlv_next(struct tv_buf *b, struct tv_tlv *it)
 {
 	size_t avail = tv_buf_avail(b);
-	const uint8_t *p = tv_buf_ptr(b);
+	const uint8_t *p;
 	uint32_t n;
 
 	if (avail == 0)
 		return TV_ERR_EOF;
+	p = tv_buf_ptr(b);
 	if (avail < TLV_HDR)
 		return tv_errf(TV_ERR_FORMAT, "TLV item at offset %zu truncated "
 		               "(%zu bytes left, header needs 6)", b->off, avail);

@@ -359,6 +359,10 @@ int tv_kmsglue_open_slot(struct tv_home *h, const struct tv_keyslot *slot,
 		r = open_with(h, server_override, slot, tape_uuid, keyid, dek);
 		if (r == 0)
 			snprintf(used, usedsz, "%s", server_override);
+		else if (r == TV_ERR_NOTFOUND)
+			return tv_errf(r, "%s; if key %s was destroyed, the data under it is "
+			               "unrecoverable except through escrow (password loss protection)",
+			               tv_errmsg(r), keyid);
 		return r;
 	}
 	/* candidates: same name, then same host:port, then every other server */
@@ -388,5 +392,22 @@ int tv_kmsglue_open_slot(struct tv_home *h, const struct tv_keyslot *slot,
 		return tv_errf(TV_ERR_LOCKED, "KMS %s (%s:%llu) is not registered here: add it with "
 		               "'tapevault kms add'", slot->kms_name, slot->kms_host,
 		               (unsigned long long)slot->kms_port);
+	if (first_rc == TV_ERR_NOTFOUND)
+		return tv_errf(first_rc, "%s; if key %s was destroyed, the data under it is "
+		               "unrecoverable except through escrow (password loss protection)",
+		               first_err, keyid);
 	return tv_errf(first_rc, "%s", first_err);
+}
+
+int tv_kmsglue_retire_key(struct tv_home *h, const char *server, const char *uid, int destroy)
+{
+	struct tv_kms *k;
+	int r;
+
+	if ((r = get_conn(h, server, &k)) != 0)
+		return r;
+	r = destroy ? tv_kms_destroy(k, uid) : tv_kms_revoke(k, uid);
+	if (r == 0)
+		tv_log(h, "%s key %s on %s", destroy ? "destroyed" : "revoked", uid, tv_kms_where(k));
+	return r;
 }

@@ -25,6 +25,8 @@ int tv_kmsglue_open_slot(struct tv_home *h, const struct tv_keyslot *slot,
                          const char *keyid_override, uint8_t dek[TV_DEK_LEN],
                          char *used, size_t usedsz);
 void tv_kmsglue_close_all(struct tv_home *h);
+/* Revoke (destroy=0) or destroy (destroy=1) a key on a KMS. */
+int tv_kmsglue_retire_key(struct tv_home *h, const char *server, const char *uid, int destroy);
 /* Create a key on a KMS (kind "aes" or "rsa") and remember it. */
 int tv_kmsglue_create_key(struct tv_home *h, const char *server, const char *name,
                           const char *kind, char *uid_out, size_t uidsz, char *pub_out,

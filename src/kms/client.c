@@ -616,11 +616,10 @@ static int exchange(struct tv_kms *k, const struct tv_buf *req, const char *op,
 	uint8_t hdr[TV_TTLV_HDR];
 	size_t got, total;
 	uint8_t *body;
+	int64_t deadline;
 	int attempt, io, r;
 
 	for (attempt = 0;; attempt++) {
-		int64_t deadline;
-
 		if (!conn_alive(k) && (r = open_conn(k)) != 0)
 			return r;
 		deadline = now_ms() + timeout_ms(k);
@@ -655,7 +654,7 @@ static int exchange(struct tv_kms *k, const struct tv_buf *req, const char *op,
 	}
 	memcpy(body, hdr, sizeof(hdr));
 	got = sizeof(hdr);
-	io = tls_read(k, body, total, now_ms() + timeout_ms(k), &got);
+	io = tls_read(k, body, total, deadline, &got);
 	if (io != IO_OK) {
 		r = io_error(k, io, op, 0, got);
 		disconnect(k);
@@ -719,8 +718,8 @@ static int call_run(struct tv_kms *k, struct call *c, int resend)
 	if (c->r.nitems != (size_t)c->nitems)
 		return tv_errf(TV_ERR_PROTO, "%s answered %zu batch items to %d", k->where,
 		               c->r.nitems, c->nitems);
-	for (size_t i = 0; i < c->r.nitems; i++)
-		if (c->r.items[i].op != 0 && c->nitems == 1 && c->r.items[i].op != c->op)
+	for (size_t i = 0; i < c->r.nitems; i++)     /* our batches repeat one op */
+		if (c->r.items[i].op != 0 && c->r.items[i].op != c->op)
 			return tv_errf(TV_ERR_PROTO, "%s answered %s with a %s response",
 			               k->where, opn, tv_kmip_op_name(c->r.items[i].op));
 	return 0;

@@ -236,7 +236,7 @@ int tv_kmip_resp_parse(const uint8_t *p, size_t n, struct tv_kmip_resp *r)
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	if ((rc = tv_ttlv_decode(p, n, &r->doc)) != 0)
+	if (tv_ttlv_decode(p, n, &r->doc) != 0)
 		return tv_errctx(TV_ERR_PROTO, "malformed KMIP response");
 	root = tv_ttlv_root(&r->doc);
 	if (root->tag != TV_KT_RESPONSE_MESSAGE || root->type != TV_TTLV_STRUCT) {

@@ -152,7 +152,7 @@ int tv_ttlv_decode(const uint8_t *p, size_t n, struct tv_ttlv_doc *doc)
 {
 	struct dctx c;
 	struct tv_ttlv *root;
-	size_t used, cap;
+	size_t used = 0, cap;
 	int r;
 
 	memset(doc, 0, sizeof(*doc));

@@ -5,14 +5,18 @@
 #                                       server on 127.0.0.1:PORT (a free random
 #                                       port if none); prints KEY=VALUE lines
 #                                       (also written to DIR/env)
-#   pykmip-server.sh stop DIR           SIGINT the server, wait, then force
+#   pykmip-server.sh stop DIR           SIGINT the server, wait up to
+#                                       KMS_STOP_GRACE s (4), then SIGKILL its
+#                                       process group
 #   pykmip-server.sh status DIR         exit 0 if it runs
 #
 # Files in DIR: ca.pem (test CA), server.pem/.key (CN 127.0.0.1, SAN IP
 # 127.0.0.1 + DNS localhost, serverAuth), client.pem/.key (CN = client name,
 # clientAuth), other-ca.pem + other-client.pem/.key (an unrelated CA and a
-# client certificate it signed, for negative tests), server.conf, server.log,
-# pykmip.db, server.pid, env.
+# client certificate it signed, for negative tests), wronghost.pem/.key (a
+# server certificate of the test CA naming only DNS:wrong.example, for
+# hostname verification tests), server.conf, server.log, pykmip.db,
+# server.pid, env.
 #
 # Environment:
 #   KMS_CLIENT_NAME   CN of the client certificate (default tapevault-test);
@@ -66,7 +70,8 @@ make_ca() {
 
 make_certs() {
 	local dir=$1 client=$2
-	[ -s "$dir/client.pem" ] && [ -s "$dir/other-client.pem" ] && return 0
+	[ -s "$dir/client.pem" ] && [ -s "$dir/other-client.pem" ] &&
+		[ -s "$dir/wronghost.pem" ] && return 0
 	(
 		cd "$dir" || exit 1
 		cat > server.ext <<-EOF
@@ -75,6 +80,12 @@ make_certs() {
 			extendedKeyUsage=serverAuth
 			subjectAltName=IP:127.0.0.1,DNS:localhost
 		EOF
+		cat > wronghost.ext <<-EOF
+			basicConstraints=CA:FALSE
+			keyUsage=critical,digitalSignature,keyEncipherment
+			extendedKeyUsage=serverAuth
+			subjectAltName=DNS:wrong.example
+		EOF
 		cat > client.ext <<-EOF
 			basicConstraints=CA:FALSE
 			keyUsage=critical,digitalSignature,keyEncipherment
@@ -82,10 +93,11 @@ make_certs() {
 		EOF
 		make_ca ca "tapevault test KMS CA" &&
 		sign server ca 127.0.0.1 server.ext &&
+		sign wronghost ca wrong.example wronghost.ext &&
 		sign client ca "$client" client.ext &&
 		make_ca other-ca "unrelated test CA" &&
 		sign other-client other-ca "$client" client.ext &&
-		rm -f server.ext client.ext
+		rm -f server.ext client.ext wronghost.ext
 	) || die "certificate generation failed in $dir"
 }
 
@@ -120,7 +132,7 @@ running() {
 
 # try_start DIR PORT: 0 listening, 1 failed, 2 port taken (try another)
 try_start() {
-	local dir=$1 port=$2 pid i
+	local dir=$1 port=$2 pid
 	write_conf "$dir" "$port"
 	: > "$dir/server.log"
 	# own process group: PyKMIP forks helper processes (policy monitor),
@@ -129,7 +141,7 @@ try_start() {
 		</dev/null >"$dir/server.out" 2>&1 &
 	pid=$!
 	echo "$pid" > "$dir/server.pid"
-	for i in $(seq 1 150); do          # ~15 s
+	for _ in $(seq 1 150); do          # ~15 s
 		if ! kill -0 "$pid" 2>/dev/null; then
 			wait "$pid" 2>/dev/null
 			kill -KILL -- "-$pid" 2>/dev/null
@@ -206,6 +218,10 @@ start() {
 		echo "KMS_OTHER_CA=$dir/other-ca.pem"
 		echo "KMS_OTHER_CERT=$dir/other-client.pem"
 		echo "KMS_OTHER_KEY=$dir/other-client.key"
+		echo "KMS_SERVER_CERT=$dir/server.pem"
+		echo "KMS_SERVER_KEY=$dir/server.key"
+		echo "KMS_WRONGHOST_CERT=$dir/wronghost.pem"
+		echo "KMS_WRONGHOST_KEY=$dir/wronghost.key"
 		echo "KMS_CLIENT_NAME=$client"
 		echo "KMS_PID=$(cat "$dir/server.pid")"
 	} > "$dir/env"
@@ -217,19 +233,19 @@ start() {
 # After KMS_STOP_GRACE seconds (default 4) we SIGKILL: the test database is
 # committed per operation, nothing is lost.
 stop() {
-	local dir=$1 pid i grace=${KMS_STOP_GRACE:-4}
+	local dir=$1 pid grace=${KMS_STOP_GRACE:-4}
 	[ -s "$dir/watchdog.pid" ] && kill "$(cat "$dir/watchdog.pid")" 2>/dev/null
 	rm -f "$dir/watchdog.pid"
 	[ -s "$dir/server.pid" ] || return 0
 	pid=$(cat "$dir/server.pid")
 	kill -INT "$pid" 2>/dev/null
-	for i in $(seq 1 $((grace * 10))); do
+	for _ in $(seq 1 $((grace * 10))); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
 	# the leader is gone or hangs: end the whole group (helpers too)
 	kill -KILL -- "-$pid" 2>/dev/null
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		kill -0 -- "-$pid" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -27,6 +27,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
 
 #include "kms/client.h"
 #include "util/err.h"
@@ -38,6 +40,7 @@ static struct {
 	int status;               /* -1 not tried, 0 up, 3 not installed, else failed */
 	char host[64], port[16], ca[512], cert[512], key[512];
 	char other_ca[512], other_cert[512], other_key[512];
+	char server_cert[512], server_key[512], wrong_cert[512], wrong_key[512];
 	char aes_uid[TV_KMS_UID_MAX];
 } S = { .status = -1 };
 
@@ -116,7 +119,11 @@ static int server_start(const char *port)
 	    getvar("KMS_KEY", S.key, sizeof(S.key)) ||
 	    getvar("KMS_OTHER_CA", S.other_ca, sizeof(S.other_ca)) ||
 	    getvar("KMS_OTHER_CERT", S.other_cert, sizeof(S.other_cert)) ||
-	    getvar("KMS_OTHER_KEY", S.other_key, sizeof(S.other_key)))
+	    getvar("KMS_OTHER_KEY", S.other_key, sizeof(S.other_key)) ||
+	    getvar("KMS_SERVER_CERT", S.server_cert, sizeof(S.server_cert)) ||
+	    getvar("KMS_SERVER_KEY", S.server_key, sizeof(S.server_key)) ||
+	    getvar("KMS_WRONGHOST_CERT", S.wrong_cert, sizeof(S.wrong_cert)) ||
+	    getvar("KMS_WRONGHOST_KEY", S.wrong_key, sizeof(S.wrong_key)))
 		return 1;
 	return 0;
 }
@@ -646,6 +653,100 @@ static unsigned dead_port(void)
 	return port;
 }
 
+/* A one-connection TLS server in a thread: completes the handshake with the
+ * given certificate, then reads and never answers (until the peer leaves
+ * or 10 s pass). */
+struct mini {
+	int lfd;
+	unsigned port;
+	SSL_CTX *ctx;
+	pthread_t th;
+};
+
+static void *mini_run(void *arg)
+{
+	struct mini *m = arg;
+	struct timeval tv = { 10, 0 };
+	uint8_t buf[512];
+	int fd = accept(m->lfd, NULL, NULL);
+	SSL *s;
+
+	if (fd < 0)
+		return NULL;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	s = SSL_new(m->ctx);
+	SSL_set_fd(s, fd);
+	if (SSL_accept(s) == 1)
+		while (SSL_read(s, buf, sizeof(buf)) > 0)
+			;
+	SSL_free(s);
+	close(fd);
+	return NULL;
+}
+
+static void mini_start(struct mini *m, const char *cert, const char *key)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+
+	memset(m, 0, sizeof(*m));
+	m->ctx = SSL_CTX_new(TLS_server_method());
+	assert_non_null(m->ctx);
+	assert_int_equal(SSL_CTX_use_certificate_chain_file(m->ctx, cert), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey_file(m->ctx, key, SSL_FILETYPE_PEM), 1);
+	m->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(m->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(m->lfd, 4), 0);
+	assert_int_equal(getsockname(m->lfd, (struct sockaddr *)&a, &al), 0);
+	m->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&m->th, NULL, mini_run, m), 0);
+}
+
+static void mini_stop(struct mini *m)
+{
+	shutdown(m->lfd, SHUT_RDWR);
+	pthread_join(m->th, NULL);
+	close(m->lfd);
+	SSL_CTX_free(m->ctx);
+}
+
+/* Hostname/IP verification: a certificate from the right CA for another
+ * name is refused; a server that never answers hits the timeout. */
+static void test_hostname_and_timeout(void **state)
+{
+	struct tv_kms_conf c;
+	struct tv_kms *k = NULL;
+	struct mini m;
+	struct timespec t0;
+	char buf[64];
+
+	(void)state;
+	NEED_SERVER();
+	mini_start(&m, S.wrong_cert, S.wrong_key);
+	conf_init(&c);
+	c.port = m.port;
+	ASSERT_ERR(tv_kms_connect(&c, &k), TV_ERR_TLS, "IP address mismatch");
+	assert_non_null(strstr(tv_errdetail(), "we rejected the server's certificate "
+	                                       "(CN=wrong.example"));
+	mini_stop(&m);
+
+	mini_start(&m, S.server_cert, S.server_key);
+	conf_init(&c);
+	c.port = m.port;
+	c.timeout_ms = 600;
+	ASSERT_OK(tv_kms_connect(&c, &k));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_ERR(tv_kms_discover_versions(k, buf, sizeof(buf)), TV_ERR_NET,
+	           "did not answer Discover Versions within 600 ms");
+	assert_true(ms_since(&t0) < 5000);
+	tv_kms_close(k);
+	mini_stop(&m);
+}
+
 static void test_unreachable_and_timeout(void **state)
 {
 	struct tv_kms_conf c;
@@ -701,6 +802,7 @@ int main(void)
 		cmocka_unit_test(test_keys_from_pykmip_client),
 		cmocka_unit_test(test_reconnect),
 		cmocka_unit_test(test_tls_failures),
+		cmocka_unit_test(test_hostname_and_timeout),
 		cmocka_unit_test(test_unreachable_and_timeout),   /* stops the server: last */
 	};
 
