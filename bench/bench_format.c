@@ -24,7 +24,7 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void die(int rc, const char *what)
+__attribute__((noreturn)) static void die(int rc, const char *what)
 {
 	fprintf(stderr, "bench: %s: %s\n", what, tv_errmsg(rc));
 	exit(1);

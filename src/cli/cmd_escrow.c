@@ -1,18 +1,157 @@
-/* tapevault CLI: escrow (password loss protection).  Placeholder until
- * the escrow authority lands: every command says so and fails. */
+/* tapevault CLI: escrow (password loss protection). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
 #include "cli/cli.h"
+#include "crypto/escrow.h"
+#include "crypto/password.h"
+#include "crypto/pkey.h"
+#include "crypto/secmem.h"
+#include "jobs/escrowjob.h"
 #include "util/err.h"
+
+struct eopts {
+	const char *out, *password_file, *pub, *keyset;
+	int yes;
+};
+
+static int e_opt(int o, const char *arg, void *ctx)
+{
+	struct eopts *e = ctx;
+	switch (o) {
+	case 'o': e->out = arg; break;
+	case 'p': e->password_file = arg; break;
+	case 'P': e->pub = arg; break;
+	case 'k': e->keyset = arg; break;
+	case 'y': e->yes = 1; break;
+	default: return -1;
+	}
+	return 0;
+}
+
+int cmd_escrow_keygen(struct cli *c, int argc, char **argv)
+{
+	static const struct option o[] = {{"out", required_argument, NULL, 'o'},
+	                                  {"password-file", required_argument, NULL, 'p'},
+	                                  {0, 0, 0, 0}};
+	const struct cli_cmd *cmd = cli_find("escrow keygen");
+	struct eopts e = {0};
+	uint8_t fpr[TV_PKFPR_LEN];
+	char fs[TV_PKFPR_STR_LEN];
+	char *pp = NULL;
+	size_t pplen = 0;
+	int n, r;
+
+	if ((n = cli_getopt(cmd, argc, argv, o, e_opt, &e)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n != 1 || e.out == NULL)
+		return cli_usage(cmd, "escrow keygen needs --out KEYSET.pem");
+	if ((r = tv_password_read(e.password_file, "Key set passphrase: ", 1, &pp, &pplen)) != 0)
+		return cli_fail(c, r, "escrow keygen");
+	if (!c->quiet)
+		fprintf(stderr, "generating an RSA-%d key set (this takes a few seconds)...\n",
+		        TV_ESCROW_RSA_BITS);
+	r = tv_escrow_keygen(e.out, pp, pplen, fpr);
+	tv_freezero(pp, pplen + 1);
+	if (r != 0)
+		return cli_fail(c, r, "escrow keygen");
+	tv_pkfpr_format(fpr, fs);
+	if (c->json)
+		cli_json_set(c, "fingerprint", json_string(fs));
+	else
+		printf("%s\n", fs);
+	if (!c->quiet)
+		fprintf(stderr, "key set written to %s (keep it and its passphrase safe; export the "
+		        "public key with 'tapevault escrow public %s --out PUB.pem')\n", e.out, e.out);
+	return EXIT_OK;
+}
+
+int cmd_escrow_public(struct cli *c, int argc, char **argv)
+{
+	static const struct option o[] = {{"out", required_argument, NULL, 'o'},
+	                                  {"password-file", required_argument, NULL, 'p'},
+	                                  {0, 0, 0, 0}};
+	const struct cli_cmd *cmd = cli_find("escrow public");
+	struct eopts e = {0};
+	EVP_PKEY *k = NULL;
+	uint8_t fpr[TV_PKFPR_LEN];
+	char fs[TV_PKFPR_STR_LEN];
+	char *pp = NULL;
+	size_t pplen = 0;
+	int n, r;
+
+	if ((n = cli_getopt(cmd, argc, argv, o, e_opt, &e)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n != 2 || e.out == NULL)
+		return cli_usage(cmd, "escrow public needs KEYSET.pem and --out PUB.pem");
+	if ((r = tv_password_read(e.password_file, "Key set passphrase: ", 0, &pp, &pplen)) != 0)
+		return cli_fail(c, r, "escrow public");
+	r = tv_escrow_load_keyset(argv[1], pp, pplen, &k);
+	tv_freezero(pp, pplen + 1);
+	if (r == 0 && (r = tv_escrow_export_public(k, e.out)) == 0 &&
+	    (r = tv_pubkey_fingerprint(k, fpr)) == 0) {
+		tv_pkfpr_format(fpr, fs);
+		printf("%s\n", fs);
+	}
+	EVP_PKEY_free(k);
+	return r ? cli_fail(c, r, "escrow public") : EXIT_OK;
+}
+
+int cmd_escrow_enable(struct cli *c, int argc, char **argv)
+{
+	static const struct option o[] = {{"public", required_argument, NULL, 'P'}, {0, 0, 0, 0}};
+	const struct cli_cmd *cmd = cli_find("escrow enable");
+	struct eopts e = {0};
+	char fs[TV_PKFPR_STR_LEN];
+	int n, r;
+
+	if ((n = cli_getopt(cmd, argc, argv, o, e_opt, &e)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n != 1 || e.pub == NULL)
+		return cli_usage(cmd, "escrow enable needs --public PUB.pem");
+	if (cli_open(c))
+		return EXIT_FAIL;
+	if ((r = tv_escrow_enable(c->h, e.pub, fs, sizeof(fs))) != 0)
+		return cli_fail(c, r, "escrow enable");
+	if (!c->quiet)
+		fprintf(stderr, "password loss protection on: every new tape and encrypted backup file "
+		        "gets an escrow slot for %s\n", fs);
+	printf("%s\n", fs);
+	return EXIT_OK;
+}
+
+int cmd_escrow_recover(struct cli *c, int argc, char **argv)
+{
+	static const struct option o[] = {{"keyset", required_argument, NULL, 'k'},
+	                                  {"password-file", required_argument, NULL, 'p'},
+	                                  {0, 0, 0, 0}};
+	const struct cli_cmd *cmd = cli_find("escrow recover");
+	struct eopts e = {0};
+	char *pp = NULL;
+	size_t pplen = 0;
+	int n, r;
+
+	if ((n = cli_getopt(cmd, argc, argv, o, e_opt, &e)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n < 2 || e.keyset == NULL)
+		return cli_usage(cmd, "escrow recover needs --keyset KEYSET.pem and barcodes");
+	if (cli_open(c))
+		return EXIT_FAIL;
+	if ((r = tv_password_read(e.password_file, "Key set passphrase: ", 0, &pp, &pplen)) != 0)
+		return cli_fail(c, r, "escrow recover");
+	r = tv_escrow_recover_tapes(c->h, e.keyset, pp, pplen, argv + 1, (size_t)(n - 1));
+	tv_freezero(pp, pplen + 1);
+	return r ? cli_fail(c, r, "escrow recover") : EXIT_OK;
+}
 
 static int not_yet(struct cli *c, const char *what)
 {
-	return cli_fail(c, tv_errf(TV_ERR_UNSUPPORTED, "%s: escrow is not available in this "
-	                           "version yet", what), NULL);
+	return cli_fail(c, tv_errf(TV_ERR_UNSUPPORTED, "%s: not available in this build yet",
+	                           what), NULL);
 }
 
-int cmd_escrow_keygen(struct cli *c, int argc, char **argv) { (void)argc; (void)argv; return not_yet(c, "escrow keygen"); }
-int cmd_escrow_public(struct cli *c, int argc, char **argv) { (void)argc; (void)argv; return not_yet(c, "escrow public"); }
-int cmd_escrow_enable(struct cli *c, int argc, char **argv) { (void)argc; (void)argv; return not_yet(c, "escrow enable"); }
 int cmd_escrow_request(struct cli *c, int argc, char **argv) { (void)argc; (void)argv; return not_yet(c, "escrow request"); }
 int cmd_escrow_respond(struct cli *c, int argc, char **argv) { (void)argc; (void)argv; return not_yet(c, "escrow respond"); }
 int cmd_escrow_apply(struct cli *c, int argc, char **argv) { (void)argc; (void)argv; return not_yet(c, "escrow apply"); }
-int cmd_escrow_recover(struct cli *c, int argc, char **argv) { (void)argc; (void)argv; return not_yet(c, "escrow recover"); }

@@ -359,10 +359,13 @@ int tv_kmsglue_open_slot(struct tv_home *h, const struct tv_keyslot *slot,
 		r = open_with(h, server_override, slot, tape_uuid, keyid, dek);
 		if (r == 0)
 			snprintf(used, usedsz, "%s", server_override);
-		else if (r == TV_ERR_NOTFOUND)
+		else if (r == TV_ERR_NOTFOUND) {
+			char msg[1024];
+			snprintf(msg, sizeof(msg), "%s", tv_errmsg(r));
 			return tv_errf(r, "%s; if key %s was destroyed, the data under it is "
 			               "unrecoverable except through escrow (password loss protection)",
-			               tv_errmsg(r), keyid);
+			               msg, keyid);
+		}
 		return r;
 	}
 	/* candidates: same name, then same host:port, then every other server */

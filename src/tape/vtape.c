@@ -226,7 +226,6 @@ static uint64_t vt_extent(uint32_t len) { return 8u + (uint64_t)len + (len & 1u)
 /* Describe the object at byte offset off (a record boundary). */
 static int vt_probe(struct vtape *v, uint64_t off, struct vt_obj *o)
 {
-	uint8_t b[4];
 	uint64_t avail;
 	uint32_t w;
 	int rc;
@@ -248,10 +247,20 @@ static int vt_probe(struct vtape *v, uint64_t off, struct vt_obj *o)
 	if (v->peek_valid && v->peek_off == off) {
 		w = v->peek_word;
 	} else {
-		rc = vt_pread(v, b, 4, off);
+		/* Read the word after it too: if this is a filemark, that is the
+		 * next LEN word (files of one small record stay one syscall per
+		 * object). */
+		uint8_t b8[8];
+		size_t n = avail >= 8 ? 8 : 4;
+		rc = vt_pread(v, b8, n, off);
 		if (rc != 0)
 			return rc;
-		w = tv_get_le32(b);
+		w = tv_get_le32(b8);
+		if (w == 0 && n == 8) {
+			v->peek_valid = 1;
+			v->peek_off = off + 4;
+			v->peek_word = tv_get_le32(b8 + 4);
+		}
 	}
 	o->word = w;
 	if (w == VT_EOM) {

@@ -75,7 +75,18 @@ int tv_errctx(int err, const char *fmt, ...)
 		memcpy(old, detail, sizeof(old));
 	else
 		snprintf(old, sizeof(old), "%s", tv_strerror(err));
-	snprintf(detail, sizeof(detail), "%s: %s", ctx, old);
+	{
+		/* "ctx: old", truncated to fit (explicit lengths keep the
+		 * compiler's truncation analysis quiet and the result bounded) */
+		size_t lc = strnlen(ctx, sizeof(detail) - 3);
+		size_t lo = strnlen(old, sizeof(old));
+		if (lc + 2 + lo >= sizeof(detail))
+			lo = sizeof(detail) - 3 - lc;
+		memcpy(detail, ctx, lc);
+		memcpy(detail + lc, ": ", 2);
+		memcpy(detail + lc + 2, old, lo);
+		detail[lc + 2 + lo] = '\0';
+	}
 	return err;
 }
 

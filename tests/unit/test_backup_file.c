@@ -560,6 +560,7 @@ static void test_partial_socket_and_self(void **state)
 	sa.sun_family = AF_UNIX;
 	if (strlen(sock) >= sizeof(sa.sun_path)) {
 		close(fd);
+		free(s); free(sock); free(out); free(dest);
 		skip();
 	}
 	strcpy(sa.sun_path, sock);

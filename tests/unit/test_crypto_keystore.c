@@ -6,6 +6,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
 #include "crypto/keystore.h"
 #include "crypto/password.h"
 #include "crypto/secmem.h"
@@ -227,7 +232,9 @@ static void test_password_file(void **state)
 		assert_int_equal(len, TV_PASSWORD_MAX);
 		tv_freezero(pw, len + 1);
 	}
-	assert_int_equal(tv_password_read(sub("missing"), NULL, 0, &pw, &len), TV_ERR_NOTFOUND);
+	free(f);
+	f = sub("missing");
+	assert_int_equal(tv_password_read(f, NULL, 0, &pw, &len), TV_ERR_NOTFOUND);
 	free(f);
 }
 
@@ -254,6 +261,107 @@ static void test_password_env(void **state)
 	}
 }
 
+/* Reads from master until needle was seen (or timeout); returns 1 if seen. */
+static int pty_expect(int master, const char *needle, char *seen, size_t seensz)
+{
+	size_t n = strlen(seen);
+
+	for (int i = 0; i < 500 && strstr(seen, needle) == NULL; i++) {
+		struct pollfd pfd = { master, POLLIN, 0 };
+		ssize_t got;
+
+		if (poll(&pfd, 1, 20) <= 0)
+			continue;
+		got = read(master, seen + n, seensz - 1 - n);
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+		seen[n] = '\0';
+	}
+	return strstr(seen, needle) != NULL;
+}
+
+/* The terminal path, on a pseudo-terminal that is the child's controlling
+ * terminal: prompt, echo off, confirmation. */
+static void run_tty_case(const char *first, const char *second, int want_rc,
+                         const char *want_pw)
+{
+	int master, p[2], status;
+	char seen[4096] = "", result[256] = "";
+	pid_t pid;
+	ssize_t n;
+
+	master = posix_openpt(O_RDWR | O_NOCTTY);
+	assert_true(master >= 0);
+	assert_int_equal(grantpt(master), 0);
+	assert_int_equal(unlockpt(master), 0);
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *pw = NULL;
+		size_t len = 0;
+		int rc, slave;
+
+		close(p[0]);
+		setsid();
+		slave = open(ptsname(master), O_RDWR);     /* becomes the controlling tty */
+		if (slave < 0)
+			_exit(2);
+		unsetenv(TV_PASSWORD_ENV);
+		rc = tv_password_read(NULL, "PW: ", 1, &pw, &len);
+		dprintf(p[1], "%d:%s", rc, rc == 0 ? pw : "");
+		_exit(0);
+	}
+	close(p[1]);
+	assert_true(pty_expect(master, "PW: ", seen, sizeof(seen)));
+	assert_true(write(master, first, strlen(first)) > 0);
+	assert_true(pty_expect(master, "Repeat", seen, sizeof(seen)));
+	assert_true(write(master, second, strlen(second)) > 0);
+	n = read(p[0], result, sizeof(result) - 1);
+	assert_true(n > 0);
+	result[n] = '\0';
+	waitpid(pid, &status, 0);
+	close(p[0]);
+	close(master);
+	assert_null(strstr(seen, "typed-secret"));     /* never echoed */
+	{
+		char want[256];
+		snprintf(want, sizeof(want), "%d:%s", want_rc, want_pw);
+		assert_string_equal(result, want);
+	}
+}
+
+static void test_password_tty(void **state)
+{
+	(void)state;
+	run_tty_case("typed-secret\n", "typed-secret\n", 0, "typed-secret");
+	run_tty_case("typed-secret\n", "typed-secreT\n", TV_ERR_INVAL, "");
+}
+
+static void test_secure_init(void **state)
+{
+	pid_t pid;
+	int status;
+	(void)state;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit rl;
+		if (tv_secure_init() != 0)
+			_exit(1);
+		if (getrlimit(RLIMIT_CORE, &rl) != 0 || rl.rlim_cur != 0 || rl.rlim_max != 0)
+			_exit(2);
+		if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+			_exit(3);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +370,8 @@ int main(void)
 		cmocka_unit_test(test_permissions_and_damage),
 		cmocka_unit_test(test_password_file),
 		cmocka_unit_test(test_password_env),
+		cmocka_unit_test(test_password_tty),
+		cmocka_unit_test(test_secure_init),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -59,6 +59,7 @@ static void find_source(void)
 }
 
 /* Run a shell command, capture stdout+stderr into S.out; exit status. */
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int run(const char *fmt, ...)
 {
 	char cmd[8192];
@@ -174,6 +175,8 @@ static int group_setup(void **state)
 	atexit(cleanup);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	signal(SIGPIPE, on_signal);      /* stdout piped into `head` */
 	S.status = server_start(NULL);
 	return 0;
 }

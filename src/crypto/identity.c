@@ -1,0 +1,217 @@
+/* tapevault: the installation's Ed25519 identity key (see identity.h). */
+#include "crypto/identity.h"
+#include "crypto/aead.h"
+#include "crypto/escrow.h"
+#include "crypto/keystore.h"
+#include "crypto/secmem.h"
+#include "util/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int id_paths(const char *home, char *dir, size_t dsz, char *file, size_t fsz)
+{
+	if (home == NULL || home[0] == '\0')
+		return tv_errf(TV_ERR_INVAL, "no state directory");
+	if ((size_t)snprintf(dir, dsz, "%s/%s", home, TV_KEYSTORE_DIR) >= dsz ||
+	    (size_t)snprintf(file, fsz, "%s/%s/%s", home, TV_KEYSTORE_DIR,
+	                     TV_IDENTITY_FILE) >= fsz)
+		return tv_errf(TV_ERR_INVAL, "state directory path too long");
+	return 0;
+}
+
+int tv_identity_path(const char *home, char *out, size_t outsz)
+{
+	char dir[4096];
+
+	return id_paths(home, dir, sizeof(dir), out, outsz);
+}
+
+int tv_identity_check(EVP_PKEY *key)
+{
+	if (key == NULL || !EVP_PKEY_is_a(key, "ED25519"))
+		return tv_errf(TV_ERR_INVAL, "not an Ed25519 identity key");
+	return 0;
+}
+
+int tv_identity_fingerprint(EVP_PKEY *key, uint8_t out[TV_PKFPR_LEN])
+{
+	int r;
+
+	if ((r = tv_identity_check(key)) != 0)
+		return r;
+	return tv_pubkey_fingerprint(key, out);
+}
+
+int tv_identity_create(const char *home, uint8_t fpr_out[TV_PKFPR_LEN])
+{
+	char dir[4096], file[4096];
+	EVP_PKEY *key = NULL;
+	BIO *bio = NULL;
+	struct stat st;
+	char *pem;
+	long n;
+	int fd, r;
+
+	if ((r = id_paths(home, dir, sizeof(dir), file, sizeof(file))) != 0)
+		return r;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return tv_errf(TV_ERR_IO, "%s: %s", dir, strerror(errno));
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return tv_errf(TV_ERR_IO, "%s is not a directory", dir);
+	if (st.st_uid == geteuid() && (st.st_mode & 077) != 0 && chmod(dir, 0700) != 0)
+		return tv_errf(TV_ERR_IO, "%s: chmod: %s", dir, strerror(errno));
+	if (lstat(file, &st) == 0)
+		return tv_errf(TV_ERR_EXISTS, "%s already exists: this installation has "
+		               "its identity (it is never replaced)", file);
+	if ((key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) == NULL)
+		return tv_ossl_err(TV_ERR_CRYPTO, "making the identity key");
+	/* secure memory BIO: cleansed when freed */
+	if ((bio = BIO_new(BIO_s_secmem())) == NULL) {
+		r = TV_ERR_NOMEM;
+		goto out;
+	}
+	if (PEM_write_bio_PKCS8PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1) {
+		r = tv_ossl_err(TV_ERR_CRYPTO, "encoding the identity key");
+		goto out;
+	}
+	n = BIO_get_mem_data(bio, &pem);
+	if (n <= 0) {
+		r = tv_errf(TV_ERR_INTERNAL, "empty identity key encoding");
+		goto out;
+	}
+	r = tv_write_file_excl(file, pem, (size_t)n, 0600);
+	if (r == TV_ERR_EXISTS)
+		r = tv_errf(TV_ERR_EXISTS, "%s already exists: this installation has "
+		            "its identity (it is never replaced)", file);
+	if (r != 0)
+		goto out;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	if (fpr_out != NULL)
+		r = tv_pubkey_fingerprint(key, fpr_out);
+out:
+	BIO_free(bio);
+	EVP_PKEY_free(key);
+	return r;
+}
+
+/* Never prompt for a passphrase: the identity key is not encrypted. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+int tv_identity_load(const char *home, EVP_PKEY **priv)
+{
+	char dir[4096], file[4096];
+	uint8_t *data = NULL;
+	size_t len = 0;
+	EVP_PKEY *key = NULL;
+	BIO *bio = NULL;
+	struct stat st;
+	int fd = -1, r;
+
+	*priv = NULL;
+	if ((r = id_paths(home, dir, sizeof(dir), file, sizeof(file))) != 0)
+		return r;
+	if (stat(dir, &st) == 0 && (st.st_mode & 077) != 0)
+		return tv_errf(TV_ERR_PERM, "%s is accessible by group or others "
+		               "(mode %03o): run chmod 700 %s", dir,
+		               (unsigned)(st.st_mode & 0777), dir);
+	fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return tv_errf(TV_ERR_NOTFOUND, "this installation has no identity key "
+			               "(%s is missing): run tapevault init", file);
+		if (errno == ELOOP)
+			return tv_errf(TV_ERR_PERM, "%s is a symbolic link: refused", file);
+		return tv_errf(errno == EACCES ? TV_ERR_PERM : TV_ERR_IO, "%s: %s",
+		               file, strerror(errno));
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		r = tv_errf(TV_ERR_FORMAT, "%s is not a regular file", file);
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0) {
+		r = tv_errf(TV_ERR_PERM, "%s is accessible by group or others (mode %03o): "
+		            "refusing to use it; run chmod 600 %s and consider the identity "
+		            "key exposed", file, (unsigned)(st.st_mode & 0777), file);
+		goto out;
+	}
+	if (st.st_uid != geteuid()) {
+		r = tv_errf(TV_ERR_PERM, "%s is owned by uid %u, not by us (uid %u): refused",
+		            file, (unsigned)st.st_uid, (unsigned)geteuid());
+		goto out;
+	}
+	if (st.st_size <= 0 || st.st_size > TV_IDENTITY_FILE_MAX) {
+		r = tv_errf(TV_ERR_FORMAT, "%s: %lld bytes is not an identity key file",
+		            file, (long long)st.st_size);
+		goto out;
+	}
+	if ((data = malloc((size_t)st.st_size + 1)) == NULL) {
+		r = TV_ERR_NOMEM;
+		goto out;
+	}
+	/* read at most one byte more than fstat said, to notice growth */
+	while (len < (size_t)st.st_size + 1) {
+		ssize_t n = read(fd, data + len, (size_t)st.st_size + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = tv_errf(TV_ERR_IO, "%s: read: %s", file, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len != (size_t)st.st_size) {
+		r = tv_errf(TV_ERR_IO, "%s changed while being read", file);
+		goto out;
+	}
+	if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL) {
+		r = TV_ERR_NOMEM;
+		goto out;
+	}
+	key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	ERR_clear_error();
+	if (key == NULL) {
+		r = tv_errf(TV_ERR_FORMAT, "%s is not an unencrypted private key PEM "
+		            "(damaged identity key file)", file);
+		goto out;
+	}
+	if (!EVP_PKEY_is_a(key, "ED25519")) {
+		r = tv_errf(TV_ERR_FORMAT, "%s holds a %s key, not an Ed25519 identity key",
+		            file, EVP_PKEY_get0_type_name(key) ? EVP_PKEY_get0_type_name(key)
+		                                               : "unknown");
+		goto out;
+	}
+	*priv = key;
+	key = NULL;
+	r = 0;
+out:
+	BIO_free(bio);
+	EVP_PKEY_free(key);
+	if (data != NULL)
+		tv_freezero(data, (size_t)st.st_size + 1);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
