@@ -49,7 +49,8 @@ const char *tv_strerror(int err);
  * callers can write `return tv_errf(TV_ERR_CRC, "tape %s file %u", ...)`. */
 int tv_errf(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-int tv_verrf(int err, const char *fmt, va_list ap);
+int tv_verrf(int err, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 /* Prefix the current detail with more context: "ctx: old detail". */
 int tv_errctx(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
