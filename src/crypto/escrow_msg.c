@@ -1000,7 +1000,8 @@ int tv_escrow_response_make(const struct tv_escrow_request *req, EVP_PKEY *autho
 	EVP_PKEY *eph = NULL;
 	uint8_t fpr[TV_PKFPR_LEN], key[TV_GCM_KEY_LEN], dek[TV_DEK_LEN];
 	uint8_t sealed[RESP_SEALED];
-	char fs[TV_PKFPR_STR_LEN], what[128];
+	char fs[TV_PKFPR_STR_LEN];
+	size_t first = 0;
 	int r;
 
 	*text = NULL;
@@ -1048,7 +1049,6 @@ int tv_escrow_response_make(const struct tv_escrow_request *req, EVP_PKEY *autho
 		char have[TV_PKFPR_STR_LEN];
 
 		memcpy(ri->tape_uuid, it->tape_uuid, TV_UUID_LEN);
-		item_name(it->tape_uuid, it->barcode, i, what, sizeof(what));
 		if (it->slot.type != TV_SLOT_ESCROW ||
 		    CRYPTO_memcmp(it->slot.escrow_fpr, fpr, sizeof(fpr)) != 0) {
 			tv_pkfpr_format(it->slot.escrow_fpr, have);
@@ -1090,17 +1090,18 @@ int tv_escrow_response_make(const struct tv_escrow_request *req, EVP_PKEY *autho
 			goto out;
 	}
 	if (rep.n_ok == 0) {
+		while (first + 1 < rep.n && rep.items[first].status == TV_ESCROW_NO_SLOT &&
+		       rep.n_failed > 0)
+			first++;
 		if (rep.n_failed == 0)
-			r = tv_errf(TV_ERR_NOTFOUND, "escrow response: none of the %zu tape(s) of "
-			            "request from '%s' has an escrow slot for key set %s (%s): "
-			            "nothing to answer", req->n, req->installation, fs,
-			            rep.items[0].detail);
+			r = tv_errf(TV_ERR_NOTFOUND, "escrow response: none of the %zu tape(s) "
+			            "asked for by '%s' has an escrow slot for key set %s "
+			            "(first: %s): nothing to answer", req->n, req->installation,
+			            fs, rep.items[0].detail);
 		else
 			r = tv_errf(TV_ERR_BADKEY, "escrow response: no key could be recovered "
-			            "for the %zu tape(s) of the request from '%s' (first problem: "
-			            "%s)", req->n, req->installation,
-			            rep.items[0].status == TV_ESCROW_NO_SLOT && rep.n > 1
-			            ? "see the report" : rep.items[0].detail);
+			            "for the %zu tape(s) asked for by '%s' (first problem: %s)",
+			            req->n, req->installation, rep.items[first].detail);
 		goto out;
 	}
 	r = armor_encode(&K_RESP, body.d, body.len, text);
