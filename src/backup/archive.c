@@ -303,6 +303,11 @@ static int walk_source(struct archive *disk, struct archive *a,
 		}
 		snprintf(name, nlen, "%s%s", src->base, p + src->plen);
 		archive_entry_copy_pathname(e, name);
+		/* Keep mtime (to the nanosecond), not the access/change/birth
+		 * times: pax writes a time only when it is set. */
+		archive_entry_unset_atime(e);
+		archive_entry_unset_ctime(e);
+		archive_entry_unset_birthtime(e);
 		archive_entry_linkify(lr, &e, &spare);
 		archive_entry_free(spare);
 		spare = NULL;
@@ -423,7 +428,10 @@ int tv_backup_create(const char *const *sources, size_t nsrc, const char *out_pa
 		r = TV_ERR_NOMEM;
 		goto out;
 	}
-	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	/* pax interchange rather than "restricted": restricted pax drops the
+	 * sub-second part of mtimes unless an entry needs an extended header
+	 * anyway; full pax writes "mtime" whenever it has one. */
+	if (archive_write_set_format_pax(a) != ARCHIVE_OK ||
 	    archive_write_add_filter_none(a) != ARCHIVE_OK ||
 	    archive_write_open2(a, &wc, NULL, arch_write_cb, NULL, NULL) != ARCHIVE_OK) {
 		r = wc.err ? wc.err : tv_errf(TV_ERR_INTERNAL, "libarchive: %s",

@@ -2,7 +2,8 @@
  * "double encryption": the inner layer).
  *
  * `tapevault backup create SOURCE... --out FILE` archives the sources as
- * a pax tar stream (libarchive) inside a tapevault backup container:
+ * a pax tar stream (libarchive; mtimes to the nanosecond, modes, owners,
+ * symlinks as links, hard links) inside a tapevault backup container:
  *
  *   header   "TVB1" | version | flags | TLV body: backup UUID, created,
  *            chunk size, algorithm, DEK fingerprint, key slots (password,

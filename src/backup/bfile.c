@@ -116,6 +116,8 @@ int tv_backup_header_parse(const uint8_t *p, size_t n, struct tv_backup_info *in
 
 	memset(info, 0, sizeof(*info));
 	*hdr_len = 0;
+	if (n == 0)
+		return TV_ERR_EOF;
 	if (n < 4) {
 		if (memcmp(p, TV_BACKUP_MAGIC, n) != 0)
 			return tv_errf(TV_ERR_FORMAT, "not a tapevault backup file");

@@ -170,6 +170,48 @@ static void report_missing(struct tv_home *h)
 	tv_stmt_free(st);
 }
 
+/* Read all labels first, then catalog the newest tape of each pool first:
+ * its key ring then unlocks the older tapes without asking the KMS or a
+ * password again (one KMIP round trip per pool instead of one per tape). */
+static void newest_first(struct cat_run *cr, char **list, size_t n)
+{
+	struct tv_catalog_opts lo = *cr->o;
+	const struct tv_catalog_opts *saved = cr->o;
+	struct tv_stmt *st;
+	size_t k = 0;
+	int locked, quiet = cr->h->quiet;
+
+	lo.labels_only = 1;
+	cr->o = &lo;
+	cr->h->quiet = 1;
+	for (size_t i = 0; i < n; i++)
+		if (catalog_one(cr, list[i], &locked) != 0)
+			tv_errclear();
+	cr->h->quiet = quiet;
+	cr->o = saved;
+	cr->blank = cr->foreign = 0;
+	/* reorder list in place: known tapes newest first, the rest after */
+	if (tv_db_query(cr->h->db, &st,
+	                "SELECT t.barcode FROM tapes t LEFT JOIN media_sets m ON m.id=t.media_set_id "
+	                "ORDER BY t.pool_id IS NULL, t.pool_id, m.created DESC, m.id DESC, t.seq DESC",
+	                "") != 0) {
+		tv_errclear();
+		return;
+	}
+	while (tv_stmt_step(st) == 1 && k < n) {
+		const char *b = tv_stmt_text(st, 0);
+		for (size_t i = k; i < n; i++)
+			if (strcmp(list[i], b) == 0) {
+				char *tmp = list[k];
+				list[k] = list[i];
+				list[i] = tmp;
+				k++;
+				break;
+			}
+	}
+	tv_stmt_free(st);
+}
+
 int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes,
                    size_t nbarcodes, const struct tv_catalog_opts *o)
 {
@@ -222,6 +264,8 @@ int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes
 		r = TV_ERR_NOMEM;
 		goto out;
 	}
+	if (!o->labels_only && n > 1)
+		newest_first(&cr, list, n);
 	for (size_t i = 0; i < n; i++) {
 		if ((r = catalog_one(&cr, list[i], &locked[i])) != 0) {
 			cr.failed++;

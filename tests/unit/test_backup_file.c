@@ -131,8 +131,8 @@ static void check_tree(const char *out)
 	assert_true(asprintf(&p, "%s/src/a.txt", out) > 0);
 	check_file(p, "hello tapevault\n", 16, 0640);
 	assert_int_equal(lstat(p, &st), 0);
-	/* pax restricted keeps whole seconds */
 	assert_int_equal(st.st_mtim.tv_sec, T1.tv_sec);
+	assert_int_equal(st.st_mtim.tv_nsec, T1.tv_nsec);      /* to the nanosecond */
 	free(p);
 	assert_true(asprintf(&p, "%s/src/empty", out) > 0);
 	check_file(p, "", 0, 0600);
