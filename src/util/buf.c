@@ -41,8 +41,10 @@ void tv_buf_reset(struct tv_buf *b)
 size_t tv_buf_avail(const struct tv_buf *b) { return b->len - b->off; }
 const uint8_t *tv_buf_ptr(const struct tv_buf *b)
 {
-	/* an empty buffer may have no storage: NULL + 0 is undefined */
-	return b->d == NULL ? NULL : b->d + b->off;
+	/* an empty buffer may have no storage: NULL + 0 is undefined, and
+	 * callers pass the result to memcpy & co. with length 0 */
+	static const uint8_t empty[1];
+	return b->d == NULL ? empty : b->d + b->off;
 }
 
 int tv_buf_reserve(struct tv_buf *b, size_t n, uint8_t **out)
