@@ -134,7 +134,7 @@ int cmd_backup_create(struct cli *c, int argc, char **argv)
 	r = tv_backup_create((const char *const *)(argv + 1), (size_t)(n - 1), b.out,
 	                     encrypted ? &keys : NULL, &st);
 	if (r == 0) {
-		tv_fmt_uuid(st.uuid, u);
+		tv_uuid_to_str(st.uuid, u);
 		if (c->json) {
 			cli_json_set(c, "backup", json_string(u));
 			cli_json_set(c, "files", json_integer((json_int_t)st.files));

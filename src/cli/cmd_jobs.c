@@ -72,7 +72,7 @@ int cmd_write(struct cli *c, int argc, char **argv)
 	}
 	if (r != 0 && r != TV_ERR_PARTIAL)
 		return cli_fail(c, r, "write");
-	tv_fmt_uuid(res.set_uuid, u);
+	tv_uuid_to_str(res.set_uuid, u);
 	if (c->json) {
 		cli_json_set(c, "backup_set", json_string(u));
 		cli_json_set(c, "files", json_integer((json_int_t)res.files));
@@ -196,7 +196,7 @@ int cmd_backups(struct cli *c, int argc, char **argv)
 		        span = tv_stmt_int(st, 11), inner = tv_stmt_int(st, 12),
 		        offline = tv_stmt_int(st, 15);
 		if (up && un == 16)
-			tv_fmt_uuid(up, u);
+			tv_uuid_to_str(up, u);
 		else
 			snprintf(u, sizeof(u), "?");
 		if (locked > 0)

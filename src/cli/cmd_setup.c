@@ -387,7 +387,7 @@ int cmd_tape_list(struct cli *c, int argc, char **argv)
 		key_info(st, 6, keyd, sizeof(keyd), fpr, sizeof(fpr));
 		if (u && un == 16) {
 			char us[37];
-			tv_fmt_uuid(u, us);
+			tv_uuid_to_str(u, us);
 			snprintf(ms, sizeof(ms), "%.8s:%lld", us, (long long)tv_stmt_int(st, 3));
 		}
 		snprintf(enc, sizeof(enc), "%s", !encd ? "none" : locked ? "encrypted/locked"
@@ -451,7 +451,7 @@ int cmd_tape_show(struct cli *c, int argc, char **argv)
 		const void *u = tv_stmt_blob(st, 8, &un);
 		json_t *o;
 		if (u && un == 16)
-			tv_fmt_uuid(u, uuid);
+			tv_uuid_to_str(u, uuid);
 		key_info(st, 6, keyd, sizeof(keyd), fpr, sizeof(fpr));
 		o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:b,s:b,s:s,s:b,s:I,s:I,s:I,s:I,s:b,s:I,s:I}",
 		              "barcode", tv_stmt_text(st, 0), "uuid", uuid, "state", tv_stmt_text(st, 1),
@@ -540,7 +540,7 @@ int cmd_tape_dump(struct cli *c, int argc, char **argv)
 		}
 		{
 			char u[37];
-			tv_fmt_uuid(ch.uuid, u);
+			tv_uuid_to_str(ch.uuid, u);
 			printf("file %llu: %s (content %s, %zu byte header body)\n",
 			       (unsigned long long)file_no, ctype_name(ch.type), u, ch.body_len);
 		}
@@ -548,7 +548,7 @@ int cmd_tape_dump(struct cli *c, int argc, char **argv)
 			struct tv_volume_label v;
 			if (tv_vol_label_decode(ch.body, ch.body_len, &v) == 0) {
 				char u[37];
-				tv_fmt_uuid(v.tape_uuid, u);
+				tv_uuid_to_str(v.tape_uuid, u);
 				printf("  tape uuid %s, barcode %s, created %llu, writer %s, record size %llu\n",
 				       u, v.barcode, (unsigned long long)v.created, v.writer,
 				       (unsigned long long)v.record_size);
@@ -560,7 +560,7 @@ int cmd_tape_dump(struct cli *c, int argc, char **argv)
 			struct tv_media_set_label *ms = calloc(1, sizeof(*ms));
 			if (ms && tv_ms_label_decode(ch.body, ch.body_len, ms) == 0) {
 				char u[37], fpr[TV_FPR_HEX_LEN];
-				tv_fmt_uuid(ms->media_set_uuid, u);
+				tv_uuid_to_str(ms->media_set_uuid, u);
 				printf("  pool %s, media set %s, sequence %llu, encryption %s\n", ms->pool_name,
 				       u, (unsigned long long)ms->seq,
 				       ms->enc.alg == TV_ENC_NONE ? "none" : "AES-256-GCM (HKDF per file)");
@@ -579,7 +579,7 @@ int cmd_tape_dump(struct cli *c, int argc, char **argv)
 			struct tv_file_header fh;
 			if (tv_file_header_decode(ch.body, ch.body_len, &fh) == 0) {
 				char u[37];
-				tv_fmt_uuid(fh.set_uuid, u);
+				tv_uuid_to_str(fh.set_uuid, u);
 				printf("  backup set %s, file #%llu part %llu at offset %llu%s\n", u,
 				       (unsigned long long)fh.file_index, (unsigned long long)fh.part_no,
 				       (unsigned long long)fh.offset, fh.encrypted ? ", encrypted" : "");

@@ -1,5 +1,6 @@
 #include "jobs/home.h"
 #include "util/err.h"
+#include "util/path.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,39 +26,6 @@ void tv_hex(const uint8_t *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-void tv_fmt_uuid(const uint8_t u[16], char out[37])
-{
-	char h[33];
-	tv_hex(u, 16, h);
-	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-	return -1;
-}
-
-int tv_scan_uuid(const char *s, uint8_t u[16])
-{
-	int n = 0;
-	for (; *s && n < 32; s++) {
-		int v;
-		if (*s == '-')
-			continue;
-		if ((v = hexval(*s)) < 0)
-			return TV_ERR_INVAL;
-		if (n % 2 == 0)
-			u[n / 2] = (uint8_t)(v << 4);
-		else
-			u[n / 2] |= (uint8_t)v;
-		n++;
-	}
-	return (n == 32 && *s == '\0') ? 0 : TV_ERR_INVAL;
-}
-
 int tv_home_resolve(const char *opt, char *out, size_t outsz)
 {
 	const char *e;
@@ -78,26 +46,6 @@ int tv_home_resolve(const char *opt, char *out, size_t outsz)
 	return 0;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char tmp[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len >= sizeof(tmp))
-		return tv_errf(TV_ERR_RANGE, "path too long: %s", path);
-	memcpy(tmp, path, len + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-			return tv_errf(TV_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-		*p = '/';
-	}
-	if (mkdir(tmp, mode) != 0 && errno != EEXIST)
-		return tv_errf(TV_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-	return 0;
-}
 
 int tv_home_init(const char *dir, const char *catalog_url)
 {
@@ -110,7 +58,7 @@ int tv_home_init(const char *dir, const char *catalog_url)
 		return tv_errf(TV_ERR_UNSUPPORTED,
 		               "catalog URL '%s': only sqlite:PATH is supported in this version",
 		               catalog_url);
-	if ((r = mkdir_p(dir, 0700)) != 0)
+	if ((r = tv_mkdir_p(dir, 0755, 0700)) != 0)
 		return r;
 	snprintf(path, sizeof(path), "%s/catalog.db", dir);
 	if (catalog_url != NULL && strncmp(catalog_url, "sqlite:", 7) == 0 && catalog_url[7])
@@ -136,7 +84,7 @@ int tv_home_init(const char *dir, const char *catalog_url)
 	if (r != 0)
 		return r;
 	snprintf(path, sizeof(path), "%s/log", dir);
-	if ((r = mkdir_p(path, 0700)) != 0)
+	if ((r = tv_mkdir_p(path, 0755, 0700)) != 0)
 		return r;
 	return tv_keys_init_store(dir);
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "catalog/catalog.h"
+#include "crypto/rand.h"   /* tv_uuid_to_str */
 
 struct tv_keystore;
 struct tv_keyctx;
@@ -57,7 +58,5 @@ void tv_progress_end(struct tv_progress *p);
 
 uint64_t tv_now(void);   /* unix seconds */
 void tv_hex(const uint8_t *p, size_t n, char *out);  /* out: 2n+1 */
-void tv_fmt_uuid(const uint8_t u[16], char out[37]);
-int tv_scan_uuid(const char *s, uint8_t u[16]);
 
 #endif

@@ -31,7 +31,7 @@ static int ensure_pool(struct tv_home *h, const char *name, const uint8_t uuid[1
 	snprintf(nm, sizeof(nm), "%s", name);
 	if (tv_db_get_int(h->db, &other, "SELECT id FROM pools WHERE name=?", "t", nm) == 0) {
 		char u[37];
-		tv_fmt_uuid(uuid, u);
+		tv_uuid_to_str(uuid, u);
 		snprintf(nm, sizeof(nm), "%.100s-%.8s", name, u);
 	}
 	r = tv_db_exec(h->db,
@@ -142,7 +142,7 @@ static int set_id_of(struct ingest *in, const uint8_t set_uuid[16], int64_t *id)
 	if (r == TV_ERR_NOTFOUND) {
 		/* a part of a set we have no set item for (scan): a recovered set */
 		char u[37], name[64];
-		tv_fmt_uuid(set_uuid, u);
+		tv_uuid_to_str(set_uuid, u);
 		snprintf(name, sizeof(name), "recovered-%.8s", u);
 		r = tv_db_exec(in->h->db,
 		               "INSERT INTO backup_sets(uuid, name, pool_id, media_set_id, created,"

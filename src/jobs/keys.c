@@ -72,7 +72,7 @@ int tv_keys_unseal(struct tv_home *h, const char *purpose, const void *blob, siz
 static void dek_purpose(const uint8_t uuid[16], char out[64])
 {
 	char u[37];
-	tv_fmt_uuid(uuid, u);
+	tv_uuid_to_str(uuid, u);
 	snprintf(out, 64, "dek:%s", u);
 }
 

@@ -18,6 +18,7 @@
 #include "library/vlib.h"
 #include "tape/tape.h"
 #include "util/err.h"
+#include "util/path.h"
 
 static int set_query(struct tv_home *h, const char *sql, const char *ref, int64_t *set_id,
                      uint8_t uuid[16], int *n)
@@ -86,26 +87,6 @@ int tv_restore_safe_path(const char *p)
 	return 1;
 }
 
-static int mkdirs(const char *path, mode_t mode)
-{
-	char tmp[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len >= sizeof(tmp))
-		return tv_errf(TV_ERR_RANGE, "path too long: %s", path);
-	memcpy(tmp, path, len + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-			return tv_errf(TV_ERR_IO, "cannot create directory %s: %s", tmp, strerror(errno));
-		*p = '/';
-	}
-	if (mkdir(tmp, mode) != 0 && errno != EEXIST)
-		return tv_errf(TV_ERR_IO, "cannot create directory %s: %s", tmp, strerror(errno));
-	return 0;
-}
 
 static int parent_dirs(const char *full)
 {
@@ -117,7 +98,7 @@ static int parent_dirs(const char *full)
 	if (slash == NULL || slash == tmp)
 		return 0;
 	*slash = '\0';
-	return mkdirs(tmp, 0700);
+	return tv_mkdir_p(tmp, 0700, 0700);
 }
 
 static int matches(const char *path, char *const *paths, size_t n)
@@ -352,7 +333,7 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 	snprintf(h->job, sizeof(h->job), "restore");
 	if ((r = tv_set_lookup(h, setref, &set_id, set_uuid)) != 0)
 		return r;
-	if ((r = mkdirs(o->to, 0755)) != 0)
+	if ((r = tv_mkdir_p(o->to, 0700, 0755)) != 0)
 		return r;
 	if ((chunk = malloc(chunksz)) == NULL)
 		return TV_ERR_NOMEM;
@@ -374,7 +355,7 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 			continue;
 		}
 		snprintf(full, sizeof(full), "%s/%s", o->to, p);
-		if ((r = mkdirs(full, 0700)) != 0)
+		if ((r = tv_mkdir_p(full, 0700, 0700)) != 0)
 			goto out;
 		if (ndirs == capdirs) {
 			struct dirfix *nd;

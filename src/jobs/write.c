@@ -506,7 +506,7 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
 	if ((r = open_media_set(&j)) != 0)
 		goto out;
 	tv_uuid_new(j.set_uuid);
-	tv_fmt_uuid(j.set_uuid, uuidstr);
+	tv_uuid_to_str(j.set_uuid, uuidstr);
 	if (o && o->set_name && *o->set_name)
 		snprintf(j.set_name, sizeof(j.set_name), "%s", o->set_name);
 	else
