@@ -142,6 +142,7 @@ void tv_home_close(struct tv_home *h)
 	free(h);
 }
 
+__attribute__((format(printf, 2, 0)))
 static void vlogline(struct tv_home *h, const char *fmt, va_list ap)
 {
 	char ts[32];
