@@ -94,8 +94,6 @@ void tv_kmsglue_close_all(struct tv_home *h)
 		if (cs->c[i].k != NULL) {
 			tv_log(h, "%s: %llu KMIP round trip(s)", tv_kms_where(cs->c[i].k),
 			       (unsigned long long)tv_kms_round_trips(cs->c[i].k));
-			tv_verbose(h, "%s: %llu KMIP round trip(s)", tv_kms_where(cs->c[i].k),
-			           (unsigned long long)tv_kms_round_trips(cs->c[i].k));
 			tv_kms_close(cs->c[i].k);
 		}
 	free(cs);
