@@ -1,6 +1,7 @@
 /* tapevault CLI: escrow (password loss protection). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/evp.h>
 
@@ -14,7 +15,7 @@
 
 struct eopts {
 	const char *out, *password_file, *pub, *keyset;
-	int yes;
+	int yes, allow_partial;
 };
 
 static int e_opt(int o, const char *arg, void *ctx)
@@ -26,6 +27,7 @@ static int e_opt(int o, const char *arg, void *ctx)
 	case 'P': e->pub = arg; break;
 	case 'k': e->keyset = arg; break;
 	case 'y': e->yes = 1; break;
+	case 'a': e->allow_partial = 1; break;
 	default: return -1;
 	}
 	return 0;
@@ -146,12 +148,85 @@ int cmd_escrow_recover(struct cli *c, int argc, char **argv)
 	return r ? cli_fail(c, r, "escrow recover") : EXIT_OK;
 }
 
-static int not_yet(struct cli *c, const char *what)
+static int confirm_cb(void *ctx, const char *q) { return cli_confirm(ctx, q); }
+
+int cmd_escrow_request(struct cli *c, int argc, char **argv)
 {
-	return cli_fail(c, tv_errf(TV_ERR_UNSUPPORTED, "%s: not available in this build yet",
-	                           what), NULL);
+	static const struct option o[] = {{"out", required_argument, NULL, 'o'},
+	                                  {"allow-partial", no_argument, NULL, 'a'},
+	                                  {0, 0, 0, 0}};
+	const struct cli_cmd *cmd = cli_find("escrow request");
+	struct eopts e = {0};
+	size_t skipped = 0;
+	int n, r;
+
+	if ((n = cli_getopt(cmd, argc, argv, o, e_opt, &e)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n < 2 || e.out == NULL)
+		return cli_usage(cmd, "escrow request needs barcodes and --out REQUEST.txt");
+	if (cli_open(c))
+		return EXIT_FAIL;
+	if ((r = tv_escrow_make_request(c->h, argv + 1, (size_t)(n - 1), e.out, &skipped)) != 0)
+		return cli_fail(c, r, "escrow request");
+	if (skipped > 0 && !e.allow_partial)
+		return cli_fail(c, tv_errf(TV_ERR_PARTIAL, "%zu tape(s) are not in the request (see "
+		                           "above); the request for the others is in %s", skipped,
+		                           e.out), "escrow request");
+	return EXIT_OK;
 }
 
-int cmd_escrow_request(struct cli *c, int argc, char **argv) { (void)argc; (void)argv; return not_yet(c, "escrow request"); }
-int cmd_escrow_respond(struct cli *c, int argc, char **argv) { (void)argc; (void)argv; return not_yet(c, "escrow respond"); }
-int cmd_escrow_apply(struct cli *c, int argc, char **argv) { (void)argc; (void)argv; return not_yet(c, "escrow apply"); }
+int cmd_escrow_respond(struct cli *c, int argc, char **argv)
+{
+	static const struct option o[] = {{"keyset", required_argument, NULL, 'k'},
+	                                  {"out", required_argument, NULL, 'o'},
+	                                  {"password-file", required_argument, NULL, 'p'},
+	                                  {"yes", no_argument, NULL, 'y'},
+	                                  {0, 0, 0, 0}};
+	const struct cli_cmd *cmd = cli_find("escrow respond");
+	struct eopts e = {0};
+	char *pp = NULL;
+	size_t pplen = 0;
+	int n, r;
+
+	if ((n = cli_getopt(cmd, argc, argv, o, e_opt, &e)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n != 2 || e.keyset == NULL || e.out == NULL)
+		return cli_usage(cmd, "escrow respond needs --keyset, REQUEST.txt and --out");
+	/* the authority's machine may have an installation (for the audit log) */
+	{
+		char dir[PATH_MAX + 16];
+		struct stat sb;
+		if (tv_home_resolve(c->home_opt, c->home_dir, sizeof(c->home_dir)) == 0) {
+			snprintf(dir, sizeof(dir), "%s/catalog.db", c->home_dir);
+			if (stat(dir, &sb) == 0 && cli_open(c) != 0)
+				return EXIT_FAIL;
+		}
+		tv_errclear();
+	}
+	if ((r = tv_password_read(e.password_file, "Key set passphrase: ", 0, &pp, &pplen)) != 0)
+		return cli_fail(c, r, "escrow respond");
+	{
+		struct cli *cc = c;
+		int yes = e.yes;
+		r = tv_escrow_answer_request(c->h, e.keyset, pp, pplen, argv[1], e.out,
+		                             yes ? NULL : confirm_cb, cc);
+	}
+	tv_freezero(pp, pplen + 1);
+	return r ? cli_fail(c, r, "escrow respond") : EXIT_OK;
+}
+
+int cmd_escrow_apply(struct cli *c, int argc, char **argv)
+{
+	const struct cli_cmd *cmd = cli_find("escrow apply");
+	struct eopts e = {0};
+	int n, r;
+
+	if ((n = cli_getopt(cmd, argc, argv, NULL, e_opt, &e)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n != 2)
+		return cli_usage(cmd, "escrow apply needs RESPONSE.txt");
+	if (cli_open(c))
+		return EXIT_FAIL;
+	r = tv_escrow_apply_response(c->h, argv[1]);
+	return r ? cli_fail(c, r, "escrow apply") : EXIT_OK;
+}

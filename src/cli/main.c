@@ -51,7 +51,7 @@ const struct cli_cmd cli_commands[] = {
 	 "Export the public key of a key set."},
 	{"escrow enable", cmd_escrow_enable, "--public PUB.pem",
 	 "Backup server: turn on password loss protection for tapes written from now on."},
-	{"escrow request", cmd_escrow_request, "BARCODE... --out REQUEST.txt",
+	{"escrow request", cmd_escrow_request, "BARCODE... --out REQUEST.txt [--allow-partial]",
 	 "Make a recovery request for the escrow authority."},
 	{"escrow respond", cmd_escrow_respond,
 	 "--keyset KEYSET.pem REQUEST.txt --out RESPONSE.txt [--password-file F] [--yes]",

@@ -487,7 +487,7 @@ static int armor_decode(const struct kind *k, const void *text, size_t len,
 	/* Version header */
 	if (!next_line(&l, &s, &n))
 		return tv_errf(TV_ERR_FORMAT, "%s: truncated after the BEGIN line", k->what);
-	if (n < 10 || memcmp(s, "Version: ", 9) != 0)
+	if (n < 10 || memcmp(s, "Version: ", 9) != 0 || (n > 10 && s[9] == '0'))
 		return tv_errf(TV_ERR_FORMAT, "%s: the line after BEGIN must be the header "
 		               "'Version: %d'", k->what, TV_ESCROW_MSG_VERSION);
 	for (size_t i = 9; i < n; i++) {
@@ -612,7 +612,7 @@ static int c_u64(struct cur *c, uint64_t *v)
 static int c_str(struct cur *c, char *out, size_t outsz, size_t min, size_t max, int ascii,
                  const char *field)
 {
-	const uint8_t *p;
+	const uint8_t *p = NULL;
 	uint16_t n;
 	int r;
 
@@ -636,7 +636,7 @@ static int c_str(struct cur *c, char *out, size_t outsz, size_t min, size_t max,
 static int c_key(struct cur *c, const uint8_t prefix[12], int type, EVP_PKEY **key,
                  const char *field)
 {
-	const uint8_t *p;
+	const uint8_t *p = NULL;
 	uint16_t n;
 	int r;
 
@@ -864,7 +864,7 @@ static int parse_request_rest(struct cur *c, struct tv_escrow_request *req)
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct tv_escrow_item *it = &req->items[i];
-		const uint8_t *sp;
+		const uint8_t *sp = NULL;
 		uint16_t sl;
 
 		if ((r = c_get(c, it->tape_uuid, TV_UUID_LEN)) != 0 ||
@@ -1093,12 +1093,15 @@ int tv_escrow_response_make(const struct tv_escrow_request *req, EVP_PKEY *autho
 		while (first + 1 < rep.n && rep.items[first].status == TV_ESCROW_NO_SLOT &&
 		       rep.n_failed > 0)
 			first++;
-		if (rep.n_failed == 0)
+		if (rep.n_failed == 0) {
+			char other[TV_PKFPR_STR_LEN];
+
+			tv_pkfpr_format(req->items[0].slot.escrow_fpr, other);
 			r = tv_errf(TV_ERR_NOTFOUND, "escrow response: none of the %zu tape(s) "
-			            "asked for by '%s' has an escrow slot for key set %s "
-			            "(first: %s): nothing to answer", req->n, req->installation,
-			            fs, rep.items[0].detail);
-		else
+			            "asked for by '%s' has an escrow slot for this key set (%s); "
+			            "the first is for key set %s: nothing to answer", req->n,
+			            req->installation, fs, other);
+		} else
 			r = tv_errf(TV_ERR_BADKEY, "escrow response: no key could be recovered "
 			            "for the %zu tape(s) asked for by '%s' (first problem: %s)",
 			            req->n, req->installation, rep.items[first].detail);

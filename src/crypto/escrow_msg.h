@@ -240,7 +240,9 @@ void tv_escrow_resp_report_free(struct tv_escrow_resp_report *report);  /* items
 /* ---- applying a response (backup server) ---- */
 
 /* The request id a response answers, to find the pending request and its
- * one-time key.  Checks the armor and header only. */
+ * one-time key.  Checks the armor and the layout (no key needed); if no
+ * pending request has this id, say "response: answers request <id> made by
+ * installation '<info.installation>': this installation did not make it". */
 int tv_escrow_response_peek(const void *text, size_t len,
                             uint8_t request_id[TV_ESCROW_ID_LEN]);
 /* Same, with the rest of the header (shown before applying). */

@@ -1,12 +1,16 @@
 /* tapevault: escrow jobs (see escrowjob.h). */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "crypto/escrow.h"
 #include "crypto/pkey.h"
+#include "crypto/secmem.h"
 #include "crypto/slot.h"
 #include "jobs/audit.h"
 #include "jobs/escrowjob.h"
@@ -121,5 +125,349 @@ int tv_escrow_recover_tapes(struct tv_home *h, const char *keyset, const char *p
 out:
 	free(ms);
 	EVP_PKEY_free(priv);
+	return r;
+}
+
+/* ---- request / respond / apply ---- */
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/escrow_msg.h"
+#include "crypto/identity.h"
+#include "crypto/rand.h"
+
+static int read_text(const char *path, char **text, size_t *len)
+{
+	FILE *f = fopen(path, "rbe");
+	long n;
+
+	*text = NULL;
+	if (f == NULL)
+		return tv_errf(TV_ERR_NOTFOUND, "%s: %s", path, strerror(errno));
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
+	    (size_t)n > TV_ESCROW_TEXT_MAX || fseek(f, 0, SEEK_SET) != 0) {
+		fclose(f);
+		return tv_errf(TV_ERR_RANGE, "%s: not a tapevault escrow message (too large)", path);
+	}
+	if ((*text = malloc((size_t)n + 1)) == NULL) {
+		fclose(f);
+		return TV_ERR_NOMEM;
+	}
+	if (fread(*text, 1, (size_t)n, f) != (size_t)n) {
+		fclose(f);
+		free(*text);
+		*text = NULL;
+		return tv_errf(TV_ERR_IO, "%s: read error", path);
+	}
+	(*text)[n] = '\0';
+	*len = (size_t)n;
+	fclose(f);
+	return 0;
+}
+
+static int write_text(const char *path, const char *text)
+{
+	size_t len = strlen(text);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	ssize_t w;
+
+	if (fd < 0)
+		return tv_errf(TV_ERR_IO, "%s: %s", path, strerror(errno));
+	w = write(fd, text, len);
+	if (w != (ssize_t)len || fsync(fd) != 0) {
+		close(fd);
+		unlink(path);
+		return tv_errf(TV_ERR_IO, "%s: write error", path);
+	}
+	return close(fd) == 0 ? 0 : tv_errf(TV_ERR_IO, "%s: %s", path, strerror(errno));
+}
+
+static void id_purpose(const uint8_t id[TV_ESCROW_ID_LEN], char out[80])
+{
+	char hex[TV_ESCROW_ID_HEX_LEN];
+	tv_escrow_id_hex(id, hex);
+	snprintf(out, 80, "escrow-onetime:%s", hex);
+}
+
+int tv_escrow_make_request(struct tv_home *h, char *const *barcodes, size_t n,
+                           const char *out_path, size_t *skipped)
+{
+	struct tv_escrow_item *items = NULL;
+	struct tv_media_set_label *ms = NULL;
+	struct tv_escrow_request *req = NULL;
+	EVP_PKEY *ident = NULL, *onetime = NULL;
+	char *text = NULL, host[TV_NAME_MAX] = "";
+	uint8_t *der = NULL;
+	size_t derlen = 0, k = 0;
+	struct tv_buf sealed;
+	char purpose[80], idhex[TV_ESCROW_ID_HEX_LEN], tapes[1024] = "";
+	int r;
+
+	tv_buf_init(&sealed);
+	*skipped = 0;
+	snprintf(h->job, sizeof(h->job), "escrow-request");
+	if ((items = calloc(n ? n : 1, sizeof(*items))) == NULL ||
+	    (ms = calloc(1, sizeof(*ms))) == NULL) {
+		r = TV_ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct tv_stmt *st;
+		int found = 0, known = 0;
+		r = tv_db_query(h->db, &st, "SELECT t.uuid, t.ms_label, t.seq, COALESCE(p.name,'') "
+		                "FROM tapes t LEFT JOIN pools p ON p.id=t.pool_id WHERE t.barcode=?",
+		                "t", barcodes[i]);
+		if (r != 0)
+			goto out;
+		if (tv_stmt_step(st) == 1) {
+			size_t ul, ml;
+			const void *u = tv_stmt_blob(st, 0, &ul), *m = tv_stmt_blob(st, 1, &ml);
+			if (u && ul == 16 && m && tv_ms_label_decode(m, ml, ms) == 0) {
+				known = 1;
+				for (size_t s = 0; s < ms->enc.nslots && !found; s++) {
+					if (ms->enc.slots[s].type != TV_SLOT_ESCROW)
+						continue;
+					memcpy(items[k].tape_uuid, u, 16);
+					snprintf(items[k].barcode, sizeof(items[k].barcode), "%s", barcodes[i]);
+					snprintf(items[k].pool, sizeof(items[k].pool), "%s", tv_stmt_text(st, 3));
+					items[k].media_set_seq = (uint64_t)tv_stmt_int(st, 2);
+					memcpy(items[k].dek_fpr, ms->enc.dek_fpr, TV_FPR_LEN);
+					items[k].slot = ms->enc.slots[s];
+					found = 1;
+				}
+			}
+		}
+		tv_stmt_free(st);
+		tv_errclear();
+		if (!known) {
+			tv_warn(h, "%s: not cataloged here: insert it and run 'tapevault catalog' first",
+			        barcodes[i]);
+			(*skipped)++;
+		} else if (!found) {
+			tv_warn(h, "%s: %s", barcodes[i], ms->enc.alg == TV_ENC_NONE
+			        ? "not encrypted: nothing to recover"
+			        : "no escrow slot: written before password loss protection was enabled");
+			(*skipped)++;
+		} else {
+			size_t l = strlen(tapes);
+			snprintf(tapes + l, sizeof(tapes) - l, "%s%s", l ? "," : "", barcodes[i]);
+			k++;
+		}
+	}
+	if (k == 0) {
+		r = tv_errf(TV_ERR_NOTFOUND, "no tape with an escrow slot: no request made");
+		goto out;
+	}
+	if ((r = tv_identity_load(h->dir, &ident)) == TV_ERR_NOTFOUND) {
+		tv_errclear();
+		if ((r = tv_identity_create(h->dir, NULL)) == 0)
+			r = tv_identity_load(h->dir, &ident);
+	}
+	if (r != 0)
+		goto out;
+	gethostname(host, sizeof(host) - 1);
+	if (host[0] == '\0')
+		snprintf(host, sizeof(host), "tapevault");
+	if ((r = tv_escrow_request_make(items, k, host, ident, &text, &onetime)) != 0 ||
+	    (r = tv_escrow_request_parse(text, strlen(text), &req)) != 0 ||
+	    (r = tv_x25519_priv_to_der(onetime, &der, &derlen)) != 0)
+		goto out;
+	id_purpose(req->id, purpose);
+	if ((r = tv_keys_seal(h, purpose, der, derlen, &sealed)) != 0)
+		goto out;
+	if ((r = write_text(out_path, text)) != 0)
+		goto out;
+	r = tv_db_exec(h->db, "INSERT INTO escrow_requests(id, hash, request, sealed_key, created)"
+	               " VALUES(?,?,?,?,?)", "bbtbi", req->id, (size_t)TV_ESCROW_ID_LEN,
+	               req->hash, (size_t)TV_ESCROW_HASH_LEN, text, tv_buf_ptr(&sealed),
+	               tv_buf_avail(&sealed), (int64_t)tv_now());
+	if (r != 0) {
+		unlink(out_path);
+		goto out;
+	}
+	tv_escrow_id_hex(req->id, idhex);
+	tv_audit(h, "escrow request", idhex, tapes, "request made");
+	tv_info(h, "escrow request %s for %zu tape(s) written to %s: send it to the escrow "
+	        "authority, then run 'tapevault escrow apply RESPONSE.txt'", idhex, k, out_path);
+out:
+	if (der != NULL)
+		tv_freezero(der, derlen);
+	tv_buf_free(&sealed);
+	EVP_PKEY_free(onetime);
+	EVP_PKEY_free(ident);
+	tv_escrow_request_free(req);
+	free(text);
+	free(items);
+	free(ms);
+	return r;
+}
+
+static int try_open_home_audit(struct tv_home *h, const char *action, const char *path,
+                               const char *tapes, const char *detail)
+{
+	if (h != NULL)
+		tv_audit(h, action, path, tapes, detail);
+	return 0;
+}
+
+int tv_escrow_answer_request(struct tv_home *h, const char *keyset, const char *pp,
+                             size_t pplen, const char *request_path, const char *out_path,
+                             int (*confirm)(void *, const char *), void *confirm_ctx)
+{
+	struct tv_escrow_request *req = NULL;
+	struct tv_escrow_resp_report rep;
+	EVP_PKEY *priv = NULL;
+	char *text = NULL, *resp = NULL, idhex[TV_ESCROW_ID_HEX_LEN], fs[TV_PKFPR_STR_LEN];
+	char tapes[1024] = "";
+	uint8_t afpr[TV_PKFPR_LEN];
+	size_t len = 0;
+	int r;
+
+	memset(&rep, 0, sizeof(rep));
+	if ((r = read_text(request_path, &text, &len)) != 0)
+		return r;
+	if ((r = tv_escrow_request_parse(text, len, &req)) != 0) {
+		tv_errctx(r, "%s", request_path);
+		goto out;
+	}
+	tv_escrow_id_hex(req->id, idhex);
+	tv_pkfpr_format(req->identity_fpr, fs);
+	{
+		time_t t = (time_t)req->created;
+		char ts[32];
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		printf("Escrow request %s\n  from installation '%s' (identity %s)\n  made %s\n"
+		       "  asks to unlock %zu tape(s):\n", idhex, req->installation, fs, ts, req->n);
+	}
+	for (size_t i = 0; i < req->n; i++) {
+		char u[37], kf[TV_PKFPR_STR_LEN];
+		size_t l = strlen(tapes);
+		tv_uuid_to_str(req->items[i].tape_uuid, u);
+		tv_pkfpr_format(req->items[i].slot.escrow_fpr, kf);
+		printf("    %-9s pool %-16s sequence %-4llu tape %s (key set %.23s...)\n",
+		       req->items[i].barcode, req->items[i].pool,
+		       (unsigned long long)req->items[i].media_set_seq, u, kf);
+		snprintf(tapes + l, sizeof(tapes) - l, "%s%s", l ? "," : "", req->items[i].barcode);
+	}
+	fflush(stdout);
+	if (confirm && !confirm(confirm_ctx, "Answer this request with your key set?")) {
+		r = tv_errf(TV_ERR_CANCELED, "not confirmed: no response made");
+		goto out;
+	}
+	if ((r = tv_escrow_load_keyset(keyset, pp, pplen, &priv)) != 0 ||
+	    (r = tv_pubkey_fingerprint(priv, afpr)) != 0)
+		goto out;
+	r = tv_escrow_response_make(req, priv, &resp, &rep);
+	for (size_t i = 0; i < rep.n; i++)
+		if (rep.items[i].status != TV_ESCROW_OK)
+			fprintf(stderr, "  %s: %s%s%s\n", i < req->n ? req->items[i].barcode : "?",
+			        tv_escrow_status_str(rep.items[i].status),
+			        rep.items[i].detail[0] ? ": " : "", rep.items[i].detail);
+	if (r != 0)
+		goto out;
+	if ((r = write_text(out_path, resp)) != 0)
+		goto out;
+	tv_pkfpr_format(afpr, fs);
+	try_open_home_audit(h, "escrow respond", fs, tapes, idhex);
+	fprintf(stderr, "response for %zu of %zu tape(s) written to %s (only the requesting "
+	        "installation can use it)\n", rep.n_ok, rep.n, out_path);
+out:
+	tv_escrow_resp_report_free(&rep);
+	EVP_PKEY_free(priv);
+	tv_escrow_request_free(req);
+	free(text);
+	free(resp);
+	return r;
+}
+
+int tv_escrow_apply_response(struct tv_home *h, const char *response_path)
+{
+	struct tv_escrow_resp_info info;
+	struct tv_escrow_answer *ans = NULL;
+	struct tv_escrow_request *req = NULL;
+	struct tv_stmt *st = NULL;
+	struct tv_buf der;
+	EVP_PKEY *onetime = NULL;
+	uint8_t id[TV_ESCROW_ID_LEN], hash[TV_ESCROW_HASH_LEN];
+	char *text = NULL, *reqtext = NULL, purpose[80], idhex[TV_ESCROW_ID_HEX_LEN];
+	char afs[TV_PKFPR_STR_LEN];
+	size_t len = 0;
+	int r, failed = 0, found = 0;
+
+	tv_buf_init(&der);
+	snprintf(h->job, sizeof(h->job), "escrow-apply");
+	if ((r = read_text(response_path, &text, &len)) != 0)
+		return r;
+	if ((r = tv_escrow_response_info(text, len, &info)) != 0) {
+		tv_errctx(r, "%s", response_path);
+		goto out;
+	}
+	memcpy(id, info.request_id, sizeof(id));
+	tv_escrow_id_hex(id, idhex);
+	if ((r = tv_db_query(h->db, &st, "SELECT hash, request, sealed_key, applied FROM "
+	                     "escrow_requests WHERE id=?", "b", id, (size_t)TV_ESCROW_ID_LEN)) != 0)
+		goto out;
+	if (tv_stmt_step(st) == 1) {
+		size_t hl, sl;
+		const void *hp = tv_stmt_blob(st, 0, &hl), *sp = tv_stmt_blob(st, 2, &sl);
+		found = 1;
+		if (hp && hl == sizeof(hash))
+			memcpy(hash, hp, sizeof(hash));
+		reqtext = strdup(tv_stmt_text(st, 1));
+		id_purpose(id, purpose);
+		r = sp ? tv_keys_unseal(h, purpose, sp, sl, &der) : TV_ERR_FORMAT;
+	}
+	tv_stmt_free(st);
+	st = NULL;
+	if (!found) {
+		r = tv_errf(TV_ERR_STATE, "response answers request %s made by installation '%s': "
+		            "this installation did not make it (apply it where the request was made)",
+		            idhex, info.installation);
+		goto out;
+	}
+	if (r != 0 || reqtext == NULL)
+		goto out;
+	if ((r = tv_x25519_priv_from_der(tv_buf_ptr(&der), tv_buf_avail(&der), &onetime)) != 0 ||
+	    (r = tv_escrow_response_open(text, len, onetime, id, hash, &ans)) != 0 ||
+	    (r = tv_escrow_request_parse(reqtext, strlen(reqtext), &req)) != 0 ||
+	    (r = tv_escrow_answer_check(ans, req)) != 0) {
+		tv_errctx(r, "%s", response_path);
+		goto out;
+	}
+	tv_pkfpr_format(ans->authority_fpr, afs);
+	for (size_t i = 0; i < ans->n; i++) {
+		const char *bc = i < req->n ? req->items[i].barcode : "?";
+		char src[200];
+		if (ans->items[i].status != TV_ESCROW_OK) {
+			tv_warn(h, "%s: the authority could not unlock it: %s", bc,
+			        tv_escrow_status_str(ans->items[i].status));
+			failed++;
+			continue;
+		}
+		snprintf(src, sizeof(src), "escrow response %.16s", idhex);
+		if ((r = tv_keys_save_dek(h, ans->items[i].tape_uuid, ans->items[i].dek, src)) != 0)
+			goto out;
+		tv_audit(h, "escrow apply", afs, bc, "unlocked");
+		tv_info(h, "%s: unlocked through escrow", bc);
+		if ((r = tv_catalog_tape_contents(h, bc)) != 0) {
+			tv_warn(h, "%s: %s", bc, tv_errmsg(r));
+			tv_errclear();
+			failed++;
+		}
+	}
+	tv_db_exec(h->db, "UPDATE escrow_requests SET applied=? WHERE id=?", "ib",
+	           (int64_t)tv_now(), id, (size_t)TV_ESCROW_ID_LEN);
+	r = failed ? tv_errf(TV_ERR_PARTIAL, "%d tape(s) not unlocked or not cataloged", failed) : 0;
+out:
+	tv_buf_free(&der);
+	EVP_PKEY_free(onetime);
+	tv_escrow_answer_free(ans);
+	tv_escrow_request_free(req);
+	free(text);
+	free(reqtext);
 	return r;
 }

@@ -13,3 +13,19 @@ int tv_escrow_recover_tapes(struct tv_home *h, const char *keyset, const char *p
                             char *const *barcodes, size_t n);
 
 #endif
+
+#ifndef TV_ESCROWJOB_H2
+#define TV_ESCROWJOB_H2
+/* Backup server: a signed request for the tapes' escrow slots, written to
+ * out_path.  Tapes without an escrow slot are named and skipped
+ * (*skipped counts them). */
+int tv_escrow_make_request(struct tv_home *h, char *const *barcodes, size_t n,
+                           const char *out_path, size_t *skipped);
+/* Authority: verify and show a request (to stdout), confirm, answer it. */
+int tv_escrow_answer_request(struct tv_home *h /* may be NULL */, const char *keyset,
+                             const char *pp, size_t pplen, const char *request_path,
+                             const char *out_path, int (*confirm)(void *, const char *),
+                             void *confirm_ctx);
+/* Backup server: unlock the tapes a response answers, catalog them. */
+int tv_escrow_apply_response(struct tv_home *h, const char *response_path);
+#endif

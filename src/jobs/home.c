@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crypto/identity.h"
 #include "jobs/keys.h"
 
 uint64_t tv_now(void) { return (uint64_t)time(NULL); }
@@ -86,7 +87,10 @@ int tv_home_init(const char *dir, const char *catalog_url)
 	snprintf(path, sizeof(path), "%s/log", dir);
 	if ((r = tv_mkdir_p(path, 0755, 0700)) != 0)
 		return r;
-	return tv_keys_init_store(dir);
+	if ((r = tv_keys_init_store(dir)) != 0)
+		return r;
+	/* the identity that signs escrow requests */
+	return tv_identity_create(dir, NULL);
 }
 
 int tv_home_open(const char *dir, struct tv_home **out)
