@@ -87,6 +87,7 @@ int cmd_backup_create(struct cli *c, int argc, char **argv)
 	EVP_PKEY *esc[4] = {0};
 	size_t nesc = 0;
 	char *pw = NULL, hint[TV_HINT_MAX] = "";
+	char spec[512];   /* keys.password_name points into it until the end */
 	size_t pwlen = 0;
 	char u[37];
 	int n, r, encrypted = 0;
@@ -98,7 +99,6 @@ int cmd_backup_create(struct cli *c, int argc, char **argv)
 	memset(&keys, 0, sizeof(keys));
 	memset(&st, 0, sizeof(st));
 	if (b.encryption && strcmp(b.encryption, "none") != 0) {
-		char spec[512];
 		if (cli_open(c))
 			return EXIT_FAIL;
 		if ((r = tv_encryption_resolve(c->h, "backup", b.encryption, spec, sizeof(spec))) != 0)
