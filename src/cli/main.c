@@ -75,8 +75,11 @@ const struct cli_cmd cli_commands[] = {
 	{"decrypt", cmd_decrypt, "BARCODE... (--password-file F | --kms SERVER [--key-id ID]) [--yes]",
 	 "Unlock imported encrypted tapes (shows the key id and KMS server, or the hint, first)."},
 	{"backups", cmd_backups, "", "Backup sets on tape and whether they can be restored."},
-	{"restore", cmd_restore, "SET [PATH...] --to DIR [--extract] [--allow-partial]",
-	 "Restore a whole backup set, or some of its files, into DIR."},
+	{"restore", cmd_restore, "SET [PATH...] --to DIR [--extract [--password-file F]] [--allow-partial]",
+	 "Restore a whole backup set, or some of its files, into DIR.  SET is the backup set's\n"
+	 "name or (a prefix of) its id.  --extract also opens job-encrypted backup files it\n"
+	 "restored (double encryption) into FILE.extracted/, with the password from\n"
+	 "--password-file, a registered KMS, or a stored password."},
 	{"verify", cmd_verify, "BARCODE...", "Read back every record of the tapes and check it."},
 	{"backup create", cmd_backup_create,
 	 "SOURCE... --out FILE [--encryption password:NAME|kms:SERVER[:KEYID]]",

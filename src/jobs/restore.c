@@ -11,7 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backup/backup.h"
+#include "crypto/password.h"
+#include "crypto/secmem.h"
+#include "crypto/slot.h"
 #include "format/record.h"
+#include "jobs/kmsglue.h"
 #include "jobs/jobs.h"
 #include "jobs/keys.h"
 #include "jobs/restore_int.h"
@@ -302,6 +307,86 @@ out:
 	return r;
 }
 
+/* Unlocks job-encrypted backup files for restore --extract: the given
+ * password, then registered KMS servers, then stored passwords. */
+struct inner_unlock {
+	struct tv_home *h;
+	const char *pw;
+	size_t pwlen;
+};
+
+static int inner_unlock_cb(void *ctx, const struct tv_keyslot *slots, size_t n,
+                           const uint8_t uuid[TV_UUID_LEN], uint8_t dek_out[TV_DEK_LEN])
+{
+	struct inner_unlock *u = ctx;
+	char used[300];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct tv_keyslot *s = &slots[i];
+		if (s->type == TV_SLOT_PASSWORD) {
+			char *pw = NULL;
+			size_t len = 0;
+			if (u->pw != NULL &&
+			    tv_slot_password_open(s, uuid, u->pw, u->pwlen, NULL, dek_out) == 0)
+				return 0;
+			tv_errclear();
+			if (tv_keys_password_get(u->h, s->name, &pw, &len) == 0) {
+				int r = tv_slot_password_open(s, uuid, pw, len, NULL, dek_out);
+				tv_freezero(pw, len + 1);
+				if (r == 0)
+					return 0;
+			}
+			tv_errclear();
+		} else if (s->type == TV_SLOT_KMS) {
+			if (tv_kmsglue_open_slot(u->h, s, uuid, NULL, NULL, dek_out, used,
+			                         sizeof(used)) == 0)
+				return 0;
+			tv_errclear();
+		}
+	}
+	{
+		char d[800];
+		tv_slots_describe(slots, n, d, sizeof(d));
+		return tv_errf(TV_ERR_LOCKED, "no key for this backup file here: it needs %s "
+		               "(give --password-file)", d);
+	}
+}
+
+static int extract_inner(struct tv_home *h, char **files, size_t n, const char *password_file)
+{
+	struct inner_unlock u = {h, NULL, 0};
+	struct tv_unlocker un = {inner_unlock_cb, &u};
+	char *pw = NULL;
+	size_t pwlen = 0;
+	int failed = 0, r;
+
+	if (password_file != NULL) {
+		if ((r = tv_password_read(password_file, "Backup password: ", 0, &pw, &pwlen)) != 0)
+			return r;
+		u.pw = pw;
+		u.pwlen = pwlen;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct tv_backup_stats st;
+		char dest[PATH_MAX + 16];
+		memset(&st, 0, sizeof(st));
+		snprintf(dest, sizeof(dest), "%s.extracted", files[i]);
+		r = tv_backup_extract(files[i], dest, &un, &st);
+		if (r != 0) {
+			tv_warn(h, "%s: %s", files[i], tv_errmsg(r));
+			tv_errclear();
+			failed++;
+			continue;
+		}
+		tv_info(h, "%s: job-encrypted backup opened into %s (%llu file(s))", files[i], dest,
+		        (unsigned long long)st.files);
+	}
+	if (pw != NULL)
+		tv_freezero(pw, pwlen + 1);
+	return failed ? tv_errf(TV_ERR_PARTIAL, "%d job-encrypted backup file(s) could not be "
+	                        "opened", failed) : 0;
+}
+
 struct dirfix {
 	char *full;
 	uint64_t mode, uid, gid;
@@ -326,6 +411,8 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 	uint8_t *chunk = NULL;
 	const size_t chunksz = 1024 * 1024;
 	uint64_t nfiles = 0, nfailed = 0, nbytes = 0, parts_read = 0;
+	char **inner = NULL;
+	size_t ninner = 0;
 	int r, rr;
 
 	memset(&f, 0, sizeof(f));
@@ -543,6 +630,14 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 			}
 			nfiles++;
 			nbytes += f.size;
+			if ((f.eflags & TV_EF_INNER_ENCRYPTED) && o->extract) {
+				char **ni = realloc(inner, (ninner + 1) * sizeof(*inner));
+				if (ni != NULL) {
+					inner = ni;
+					if ((inner[ninner] = strdup(f.full)) != NULL)
+						ninner++;
+				}
+			}
 		}
 	}
 	tv_stmt_free(st);
@@ -617,6 +712,10 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 	tv_info(h, "restored %llu item(s), %llu bytes of file data into %s (%llu part(s) read "
 	        "from tape)", (unsigned long long)nfiles, (unsigned long long)nbytes, o->to,
 	        (unsigned long long)parts_read);
+	if (ninner > 0 && (r = extract_inner(h, inner, ninner, o->password_file)) != 0)
+		goto out;
+	if (o->extract && ninner == 0)
+		tv_info(h, "--extract: the restored files hold no job-encrypted backup file");
 	if (nfailed > 0)
 		r = tv_errf(o->allow_partial ? 0 : TV_ERR_PARTIAL,
 		            "%llu item(s) could not be restored (see the messages above)",
@@ -634,6 +733,9 @@ out:
 		tv_vlib_close(lib);
 	}
 	tv_keys_wipe(dek, sizeof(dek));
+	for (size_t i = 0; i < ninner; i++)
+		free(inner[i]);
+	free(inner);
 	for (size_t i = 0; i < ndirs; i++)
 		free(dirs[i].full);
 	free(dirs);
