@@ -1,4 +1,5 @@
 /* tapevault CLI: escrow (password loss protection). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,6 +17,8 @@
 struct eopts {
 	const char *out, *password_file, *pub, *keyset;
 	int yes, allow_partial;
+	char *keysets[8];
+	size_t nkeysets;
 };
 
 static int e_opt(int o, const char *arg, void *ctx)
@@ -25,7 +28,14 @@ static int e_opt(int o, const char *arg, void *ctx)
 	case 'o': e->out = arg; break;
 	case 'p': e->password_file = arg; break;
 	case 'P': e->pub = arg; break;
-	case 'k': e->keyset = arg; break;
+	case 'k':
+		e->keyset = arg;
+		if (e->nkeysets >= 8) {
+			fprintf(stderr, "tapevault: at most 8 --keyset options\n");
+			return -1;
+		}
+		e->keysets[e->nkeysets++] = (char *)(uintptr_t)arg;
+		break;
 	case 'y': e->yes = 1; break;
 	case 'a': e->allow_partial = 1; break;
 	default: return -1;
@@ -208,7 +218,7 @@ int cmd_escrow_respond(struct cli *c, int argc, char **argv)
 	{
 		struct cli *cc = c;
 		int yes = e.yes;
-		r = tv_escrow_answer_request(c->h, e.keyset, pp, pplen, argv[1], e.out,
+		r = tv_escrow_answer_request(c->h, e.keysets, e.nkeysets, pp, pplen, argv[1], e.out,
 		                             yes ? NULL : confirm_cb, cc);
 	}
 	tv_freezero(pp, pplen + 1);

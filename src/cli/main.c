@@ -54,8 +54,10 @@ const struct cli_cmd cli_commands[] = {
 	{"escrow request", cmd_escrow_request, "BARCODE... --out REQUEST.txt [--allow-partial]",
 	 "Make a recovery request for the escrow authority."},
 	{"escrow respond", cmd_escrow_respond,
-	 "--keyset KEYSET.pem REQUEST.txt --out RESPONSE.txt [--password-file F] [--yes]",
-	 "Authority side: verify a request, show it, confirm, answer."},
+	 "--keyset KEYSET.pem [--keyset OLD.pem...] REQUEST.txt --out RESPONSE.txt [--password-file F] [--yes]",
+	 "Authority side: verify a request, show it (tapes, pools, requesting installation and its\n"
+	 "identity fingerprint), confirm, answer.  With several key sets (rotation) the one the\n"
+	 "tapes' escrow slots name is used (they share the passphrase)."},
 	{"escrow apply", cmd_escrow_apply, "RESPONSE.txt", "Unlock tapes with a response and catalog them."},
 	{"escrow recover", cmd_escrow_recover, "--keyset KEYSET.pem BARCODE... [--password-file F]",
 	 "Break-glass recovery on the authority's own machine."},

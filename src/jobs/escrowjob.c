@@ -312,8 +312,9 @@ static int try_open_home_audit(struct tv_home *h, const char *action, const char
 	return 0;
 }
 
-int tv_escrow_answer_request(struct tv_home *h, const char *keyset, const char *pp,
-                             size_t pplen, const char *request_path, const char *out_path,
+int tv_escrow_answer_request(struct tv_home *h, char *const *keysets, size_t nkeysets,
+                             const char *pp, size_t pplen, const char *request_path,
+                             const char *out_path,
                              int (*confirm)(void *, const char *), void *confirm_ctx)
 {
 	struct tv_escrow_request *req = NULL;
@@ -358,9 +359,43 @@ int tv_escrow_answer_request(struct tv_home *h, const char *keyset, const char *
 		r = tv_errf(TV_ERR_CANCELED, "not confirmed: no response made");
 		goto out;
 	}
-	if ((r = tv_escrow_load_keyset(keyset, pp, pplen, &priv)) != 0 ||
-	    (r = tv_pubkey_fingerprint(priv, afpr)) != 0)
-		goto out;
+	/* several key sets (rotation): answer with the one the slots name */
+	{
+		size_t best = 0;
+		for (size_t k = 0; k < nkeysets; k++) {
+			EVP_PKEY *cand = NULL;
+			uint8_t cf[TV_PKFPR_LEN];
+			size_t hits = 0;
+			if ((r = tv_escrow_load_keyset(keysets[k], pp, pplen, &cand)) != 0 ||
+			    (r = tv_pubkey_fingerprint(cand, cf)) != 0) {
+				EVP_PKEY_free(cand);
+				goto out;
+			}
+			for (size_t i = 0; i < req->n; i++)
+				if (memcmp(req->items[i].slot.escrow_fpr, cf, TV_PKFPR_LEN) == 0)
+					hits++;
+			if (priv == NULL || hits > best) {
+				EVP_PKEY_free(priv);
+				priv = cand;
+				memcpy(afpr, cf, sizeof(afpr));
+				best = hits;
+			} else {
+				EVP_PKEY_free(cand);
+			}
+		}
+		if (best == 0) {
+			char want[TV_PKFPR_STR_LEN];
+			tv_pkfpr_format(req->items[0].slot.escrow_fpr, want);
+			r = tv_errf(TV_ERR_NOTFOUND, "none of the given key sets is the one these tapes' "
+			            "escrow slots name (%s)", want);
+			goto out;
+		}
+		if (nkeysets > 1) {
+			char fs2[TV_PKFPR_STR_LEN];
+			tv_pkfpr_format(afpr, fs2);
+			fprintf(stderr, "answering with key set %s\n", fs2);
+		}
+	}
 	r = tv_escrow_response_make(req, priv, &resp, &rep);
 	for (size_t i = 0; i < rep.n; i++)
 		if (rep.items[i].status != TV_ESCROW_OK)

@@ -22,7 +22,10 @@ int tv_escrow_recover_tapes(struct tv_home *h, const char *keyset, const char *p
 int tv_escrow_make_request(struct tv_home *h, char *const *barcodes, size_t n,
                            const char *out_path, size_t *skipped);
 /* Authority: verify and show a request (to stdout), confirm, answer it. */
-int tv_escrow_answer_request(struct tv_home *h /* may be NULL */, const char *keyset,
+/* keysets: one or more key set files (rotation: the one the request's
+ * escrow slots name is used). */
+int tv_escrow_answer_request(struct tv_home *h /* may be NULL */, char *const *keysets,
+                             size_t nkeysets,
                              const char *pp, size_t pplen, const char *request_path,
                              const char *out_path, int (*confirm)(void *, const char *),
                              void *confirm_ctx);

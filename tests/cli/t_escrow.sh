@@ -64,6 +64,12 @@ expect_rc 1 "respond without a terminal to confirm: refused"
 tv "$AUTH" escrow respond --keyset "$WORK/ks.pem" "$WORK/req.txt" --out "$WORK/resp.txt" --password-file app --yes
 expect_rc 0 "escrow respond"; expect_out "$t_safe .*pool safe" "shows what it is asked to unlock"
 expect_out "installation" "shows the requesting installation"
+# key set rotation: the authority holds several, the matching one answers
+tv "$AUTH" escrow keygen --out "$WORK/ks2.pem" --password-file app; expect_rc 0 "a second (newer) key set"
+tv "$AUTH" escrow respond --keyset "$WORK/ks2.pem" "$WORK/req.txt" --out "$WORK/resp-n.txt" --password-file app --yes
+expect_rc 1 "a key set the slots do not name cannot answer"; expect_err "none of the given key sets" "says so"
+tv "$AUTH" escrow respond --keyset "$WORK/ks2.pem" --keyset "$WORK/ks.pem" "$WORK/req.txt" --out "$WORK/resp-r.txt" --password-file app --yes
+expect_rc 0 "with both key sets the matching one answers"; expect_err "answering with key set $FPR" "names the key set used"
 
 # applied on another installation: refused
 C=$WORK/c; new_home c lib 20
