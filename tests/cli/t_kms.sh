@@ -92,6 +92,27 @@ tv "$D" backup extract "$WORK/rd/dbl/job.tvb" --to "$WORK/xd" --kms corp; expect
 check "double KMS encryption byte-exact (content)" diff -r src/one "$WORK/xd/one"
 check "the KMS private key never reached the disk (only the installation's own identity key is there)" bash -c "! grep -rqa --exclude=identity.pem 'PRIVATE KEY' '$D'"
 
+# one pool switched from a password to the KMS; separate catalog runs for
+# its password tape and its KMS tape on a fresh installation
+secret mpw "mixed pool password"
+tv "$A" password add mixpw --hint "mixed" --password-file mpw
+tv "$A" pool create mixed --library lib --encryption password:mixpw
+tv "$A" write mixed src/two --name mix-pw; expect_rc 0 "mixed pool: password tape"
+tv "$A" pool set mixed --encryption kms:corp:"$K2"
+tv "$A" write mixed src/one --name mix-kms; expect_rc 0 "mixed pool: KMS tape"
+tv "$A" tape list --pool mixed;      mt=$(printf '%s\n' "$OUT" | awk 'NR>1{print $1}')
+mp=$(echo "$mt" | head -1); mk=$(echo "$mt" | tail -1)
+tv "$A" tape export $mt --to "$WORK/box4"
+M=$WORK/m; new_home m lib 30; kms_add "$M" corp
+tv "$M" password add mixpw --hint "mixed" --password-file mpw
+tv "$M" tape insert --copy lib "$WORK/box4/$mp.tap"
+tv "$M" catalog lib "$mp";           expect_rc 0 "catalog run 1: the password tape"
+expect_err "$mp: cataloged .*unlocked by password" "unlocked by the password"
+tv "$M" tape insert --copy lib "$WORK/box4/$mk.tap"
+tv "$M" catalog lib "$mk";           expect_rc 0 "catalog run 2: the KMS tape"
+expect_err "$mk: cataloged .*unlocked by KMS key $K2" "unlocked by the KMS"
+tv "$M" backups;                     expect_out "mix-pw .*restorable" "password set restorable"; expect_out "mix-kms .*restorable" "KMS set restorable"
+
 # revoked and destroyed keys
 tv "$A" kms key revoke corp "$K2" --yes; expect_rc 0 "revoke K2"
 E=$WORK/e; new_home e lib 30; kms_add "$E" corp
