@@ -231,11 +231,12 @@ static void test_default_ew(void **state)
 {
 	(void)state;
 	assert_int_equal(tv_vtape_default_ew(0), 0);
-	/* capacity/16 when that is above 1 MiB */
+	/* capacity/16 when that is above 8 MiB */
 	assert_int_equal(tv_vtape_default_ew((uint64_t)1 << 30),
 	                 ((uint64_t)1 << 30) - ((uint64_t)1 << 26));
-	/* at least 1 MiB of margin */
-	assert_int_equal(tv_vtape_default_ew((uint64_t)8 << 20), (uint64_t)7 << 20);
+	/* at least 8 MiB of margin (a writer's records in flight + catalog) */
+	assert_int_equal(tv_vtape_default_ew((uint64_t)32 << 20), (uint64_t)24 << 20);
+	assert_int_equal(tv_vtape_default_ew((uint64_t)8 << 20), (uint64_t)4 << 20);
 	/* never below capacity/2 */
 	assert_int_equal(tv_vtape_default_ew((uint64_t)1 << 20), (uint64_t)1 << 19);
 	assert_int_equal(tv_vtape_default_ew(1000), 500);
