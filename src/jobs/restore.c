@@ -124,6 +124,8 @@ static int matches(const char *path, char *const *paths, size_t n)
 }
 
 struct rfile {
+	struct tv_progress *prog;
+	uint64_t *progress_bytes;
 	int64_t file_id;
 	int fd;
 	char full[PATH_MAX];
@@ -285,6 +287,10 @@ static int restore_part(struct tv_home *h, struct tv_tape *t, struct tv_treader 
 			}
 		}
 		done += dlen;
+		if (f->prog != NULL) {
+			*f->progress_bytes += dlen;
+			tv_progress_update(f->prog, *f->progress_bytes);
+		}
 	}
 	if (!have_entry || done != length) {
 		r = tv_errf(TV_ERR_FORMAT, "tape %s file %llu: %llu data bytes, catalog says %llu",
@@ -410,7 +416,9 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 	int have_dek = 0, cur_failed = 0;
 	uint8_t *chunk = NULL;
 	const size_t chunksz = 1024 * 1024;
-	uint64_t nfiles = 0, nfailed = 0, nbytes = 0, parts_read = 0;
+	uint64_t nfiles = 0, nfailed = 0, nbytes = 0, parts_read = 0, pbytes = 0;
+	struct tv_progress prog;
+	int64_t total = 0;
 	char **inner = NULL;
 	size_t ninner = 0;
 	int r, rr;
@@ -473,6 +481,9 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 	}
 
 	/* 2. regular files, part by part, tape by tape */
+	tv_db_get_int(h->db, &total, "SELECT COALESCE(SUM(size),0) FROM files WHERE set_id=? AND "
+	              "ftype=?", "ii", set_id, (int64_t)TV_FT_REG);
+	tv_progress_start(&prog, h, "restoring", o->npaths ? 0 : (uint64_t)total);
 	if ((r = tv_db_query(h->db, &st,
 	                     "SELECT f.id, f.path, f.size, f.mode, f.uid, f.gid, f.mtime_sec,"
 	                     " f.mtime_nsec, f.eflags, p.part_no, p.last_part, p.tape_uuid,"
@@ -506,6 +517,8 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 			memset(&f, 0, sizeof(f));
 			f.fd = -1;
 			f.file_id = file_id;
+			f.prog = &prog;
+			f.progress_bytes = &pbytes;
 			if (part_no != 1) {
 				tv_warn(h, "%s: its first part is missing", path);
 				f.failed = 1;
@@ -642,6 +655,7 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 	}
 	tv_stmt_free(st);
 	st = NULL;
+	tv_progress_end(&prog);
 	if (rr < 0) {
 		r = rr;
 		goto out;
