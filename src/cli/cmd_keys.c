@@ -18,6 +18,7 @@ struct kopts {
 	const char *hint, *password_file, *host, *ca, *cert, *key, *name, *type;
 	long port;
 	int yes;
+	const char *kdf;
 };
 
 static int k_opt(int o, const char *arg, void *ctx)
@@ -35,6 +36,7 @@ static int k_opt(int o, const char *arg, void *ctx)
 	case 'n': k->name = arg; break;
 	case 't': k->type = arg; break;
 	case 'y': k->yes = 1; break;
+	case 'K': k->kdf = arg; break;
 	case 'P':
 		k->port = strtol(arg, &end, 10);
 		if (*end || k->port < 1 || k->port > 65535) {
@@ -51,8 +53,10 @@ int cmd_password_add(struct cli *c, int argc, char **argv)
 {
 	static const struct option o[] = {{"hint", required_argument, NULL, 'H'},
 	                                  {"password-file", required_argument, NULL, 'p'},
+	                                  {"kdf", required_argument, NULL, 'K'},
 	                                  {0, 0, 0, 0}};
 	const struct cli_cmd *cmd = cli_find("password add");
+	enum tv_kdf kdf = TV_KDF_PBKDF2_SHA256;
 	struct kopts k = {0};
 	char *pw = NULL;
 	size_t len = 0;
@@ -62,11 +66,18 @@ int cmd_password_add(struct cli *c, int argc, char **argv)
 		return CLI_GETOPT_RETURN(n);
 	if (n != 2 || k.hint == NULL)
 		return cli_usage(cmd, "password add needs NAME and --hint TEXT");
+	if (k.kdf != NULL) {
+		if (strcmp(k.kdf, "argon2id") == 0)
+			kdf = TV_KDF_ARGON2ID;
+		else if (strcmp(k.kdf, "pbkdf2") != 0)
+			return cli_usage(cmd, "--kdf is pbkdf2 (PBKDF2-HMAC-SHA256, 600,000 iterations) "
+			                 "or argon2id (t=3, m=64 MiB)");
+	}
 	if (cli_open(c))
 		return EXIT_FAIL;
 	if ((r = tv_password_read(k.password_file, "New password: ", 1, &pw, &len)) != 0)
 		return cli_fail(c, r, "password add");
-	r = tv_keys_password_add(c->h, argv[1], k.hint, pw, len);
+	r = tv_keys_password_add(c->h, argv[1], k.hint, pw, len, kdf);
 	tv_freezero(pw, len + 1);
 	if (r != 0)
 		return cli_fail(c, r, "password add");
@@ -86,13 +97,13 @@ int cmd_password_list(struct cli *c, int argc, char **argv)
 		return CLI_GETOPT_RETURN(n);
 	if (cli_open(c))
 		return EXIT_FAIL;
-	if ((r = tv_db_query(c->h->db, &st, "SELECT name, hint, created FROM passwords ORDER BY name",
+	if ((r = tv_db_query(c->h->db, &st, "SELECT name, hint, created, kdf FROM passwords ORDER BY name",
 	                     "")) != 0)
 		return cli_fail(c, r, NULL);
 	if (c->json)
 		arr = json_array();
 	else
-		printf("%-20s %-20s %s\n", "NAME", "CREATED", "HINT");
+		printf("%-20s %-20s %-9s %s\n", "NAME", "CREATED", "KDF", "HINT");
 	while (tv_stmt_step(st) == 1) {
 		time_t t = (time_t)tv_stmt_int(st, 2);
 		char ts[32];
@@ -100,11 +111,12 @@ int cmd_password_list(struct cli *c, int argc, char **argv)
 		gmtime_r(&t, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M", &tm);
 		if (c->json)
-			json_array_append_new(arr, json_pack("{s:s,s:s,s:I}", "name", tv_stmt_text(st, 0),
-			                      "hint", tv_stmt_text(st, 1), "created",
-			                      (json_int_t)tv_stmt_int(st, 2)));
+			json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:s}", "name",
+			                      tv_stmt_text(st, 0), "hint", tv_stmt_text(st, 1), "created",
+			                      (json_int_t)tv_stmt_int(st, 2), "kdf", tv_stmt_text(st, 3)));
 		else
-			printf("%-20s %-20s %s\n", tv_stmt_text(st, 0), ts, tv_stmt_text(st, 1));
+			printf("%-20s %-20s %-9s %s\n", tv_stmt_text(st, 0), ts, tv_stmt_text(st, 3),
+			       tv_stmt_text(st, 1));
 	}
 	tv_stmt_free(st);
 	if (c->json)

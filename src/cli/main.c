@@ -31,9 +31,11 @@ const struct cli_cmd cli_commands[] = {
 	 "Tapes: barcode, state, pool, media set and sequence, encryption and how to unlock."},
 	{"tape show", cmd_tape_show, "BARCODE", "Everything known about one tape."},
 	{"tape dump", cmd_tape_dump, "FILE", "Decode a tape image's labels and structure (debugging)."},
-	{"password add", cmd_password_add, "NAME --hint TEXT [--password-file F]",
-	 "Add a named password for encrypted pools (the password is read from the file, "
-	 "$TAPEVAULT_PASSWORD, or the terminal; never from the command line)."},
+	{"password add", cmd_password_add, "NAME --hint TEXT [--password-file F] [--kdf pbkdf2|argon2id]",
+	 "Add a named password for encrypted pools (the password is read from the file,\n"
+	 "$TAPEVAULT_PASSWORD, or the terminal; never from the command line).  The key derivation\n"
+	 "(PBKDF2-HMAC-SHA256 at 600,000 iterations by default, or Argon2id) runs once, here;\n"
+	 "the derived key is kept sealed by the key store for writing jobs."},
 	{"password list", cmd_password_list, "", "List passwords (name, hint, creation time)."},
 	{"kms add", cmd_kms_add, "NAME --host H [--port 5696] --ca CA.pem --cert CLIENT.pem --key CLIENT.key",
 	 "Register a KMIP key management server."},

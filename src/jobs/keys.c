@@ -138,11 +138,45 @@ int tv_keys_load_dek(struct tv_home *h, const uint8_t tape_uuid[16], uint8_t dek
 	return r;
 }
 
+static int kek_serialize(struct tv_buf *b, const struct tv_kek *k)
+{
+	int r;
+	if ((r = tv_buf_put_u8(b, (uint8_t)k->params.kdf)) != 0 ||
+	    (r = tv_buf_put_string(b, k->params.salt, k->params.salt_len)) != 0 ||
+	    (r = tv_buf_put_u64(b, k->params.iter)) != 0 ||
+	    (r = tv_buf_put_u64(b, k->params.mem_kib)) != 0 ||
+	    (r = tv_buf_put_u64(b, k->params.par)) != 0)
+		return r;
+	return tv_buf_put(b, k->key, TV_KEK_LEN);
+}
+
+static int kek_deserialize(struct tv_buf *b, struct tv_kek *k)
+{
+	const uint8_t *salt;
+	size_t sl;
+	uint8_t kdf;
+	int r;
+
+	memset(k, 0, sizeof(*k));
+	if ((r = tv_buf_get_u8(b, &kdf)) != 0 ||
+	    (r = tv_buf_get_string_direct(b, &salt, &sl, TV_SALT_MAX)) != 0 ||
+	    (r = tv_buf_get_u64(b, &k->params.iter)) != 0 ||
+	    (r = tv_buf_get_u64(b, &k->params.mem_kib)) != 0 ||
+	    (r = tv_buf_get_u64(b, &k->params.par)) != 0 ||
+	    (r = tv_buf_get(b, k->key, TV_KEK_LEN)) != 0)
+		return tv_errf(TV_ERR_FORMAT, "stored key-encryption key is damaged");
+	k->params.kdf = (enum tv_kdf)kdf;
+	memcpy(k->params.salt, salt, sl);
+	k->params.salt_len = sl;
+	return tv_kdf_params_check(&k->params);
+}
+
 int tv_keys_password_add(struct tv_home *h, const char *name, const char *hint,
-                         const char *pw, size_t len)
+                         const char *pw, size_t len, enum tv_kdf kdf)
 {
 	char purpose[TV_NAME_MAX + 16];
-	struct tv_buf b;
+	struct tv_buf b, kb, sk;
+	struct tv_kek kek;
 	int r;
 
 	if (name == NULL || *name == '\0' || strlen(name) >= TV_NAME_MAX)
@@ -153,15 +187,58 @@ int tv_keys_password_add(struct tv_home *h, const char *name, const char *hint,
 	if (len >= 1 && strstr(hint, pw) != NULL)
 		return tv_errf(TV_ERR_INVAL, "the hint must not contain the password");
 	tv_buf_init(&b);
+	tv_buf_init(&kb);
+	tv_buf_init(&sk);
+	memset(&kek, 0, sizeof(kek));
 	snprintf(purpose, sizeof(purpose), "password:%s", name);
 	if ((r = tv_keys_seal(h, purpose, pw, len, &b)) != 0)
 		goto out;
-	r = tv_db_exec(h->db, "INSERT INTO passwords(name, hint, sealed, created) VALUES(?,?,?,?)",
-	               "ttbi", name, hint, tv_buf_ptr(&b), tv_buf_avail(&b), (int64_t)tv_now());
+	/* the one KDF run for this password */
+	if ((r = tv_kek_derive(&kek, kdf, NULL, pw, len)) != 0 || (r = kek_serialize(&kb, &kek)) != 0)
+		goto out;
+	snprintf(purpose, sizeof(purpose), "kek:%s", name);
+	if ((r = tv_keys_seal(h, purpose, tv_buf_ptr(&kb), tv_buf_avail(&kb), &sk)) != 0)
+		goto out;
+	r = tv_db_exec(h->db, "INSERT INTO passwords(name, hint, sealed, created, kdf, sealed_kek)"
+	               " VALUES(?,?,?,?,?,?)", "ttbitb", name, hint, tv_buf_ptr(&b),
+	               tv_buf_avail(&b), (int64_t)tv_now(),
+	               kdf == TV_KDF_ARGON2ID ? "argon2id" : "pbkdf2", tv_buf_ptr(&sk),
+	               tv_buf_avail(&sk));
 	if (r == TV_ERR_EXISTS)
 		r = tv_errf(TV_ERR_EXISTS, "a password named '%s' already exists", name);
 out:
+	tv_kek_wipe(&kek);
 	tv_buf_free(&b);
+	tv_buf_free(&kb);
+	tv_buf_free(&sk);
+	return r;
+}
+
+/* The KEK stored at 'password add' (NOTFOUND for passwords without one). */
+static int stored_kek(struct tv_home *h, const char *name, struct tv_kek *k)
+{
+	struct tv_stmt *st;
+	struct tv_buf out;
+	char purpose[TV_NAME_MAX + 16];
+	int r;
+
+	tv_buf_init(&out);
+	if ((r = tv_db_query(h->db, &st, "SELECT sealed_kek FROM passwords WHERE name=? AND "
+	                     "sealed_kek IS NOT NULL", "t", name)) != 0)
+		return r;
+	r = tv_stmt_step(st);
+	if (r == 1) {
+		size_t n;
+		const void *p = tv_stmt_blob(st, 0, &n);
+		snprintf(purpose, sizeof(purpose), "kek:%s", name);
+		r = tv_keys_unseal(h, purpose, p, n, &out);
+		if (r == 0)
+			r = kek_deserialize(&out, k);
+	} else if (r == 0) {
+		r = TV_ERR_NOTFOUND;
+	}
+	tv_stmt_free(st);
+	tv_buf_free(&out);
 	return r;
 }
 
@@ -226,10 +303,15 @@ static int write_kek(struct tv_home *h, const char *name, const struct tv_kek **
 		free_slot = 0;
 		tv_kek_wipe(&h->kc->wk[0].kek);
 	}
-	if ((r = tv_keys_password_get(h, name, &pw, &len)) != 0)
-		return r;
-	r = tv_kek_derive(&h->kc->wk[free_slot].kek, TV_KDF_PBKDF2_SHA256, NULL, pw, len);
-	free_pw(pw, len);
+	r = stored_kek(h, name, &h->kc->wk[free_slot].kek);
+	if (r == TV_ERR_NOTFOUND) {
+		/* no stored KEK: derive one for this job */
+		tv_errclear();
+		if ((r = tv_keys_password_get(h, name, &pw, &len)) != 0)
+			return r;
+		r = tv_kek_derive(&h->kc->wk[free_slot].kek, TV_KDF_PBKDF2_SHA256, NULL, pw, len);
+		free_pw(pw, len);
+	}
 	if (r != 0)
 		return r;
 	snprintf(h->kc->wk[free_slot].name, sizeof(h->kc->wk[free_slot].name), "%s", name);
@@ -290,7 +372,7 @@ int tv_keys_new_tape(struct tv_home *h, const char *spec, const uint8_t tape_uui
 		tv_db_get_text(h->db, hint, sizeof(hint), "SELECT hint FROM passwords WHERE name=?",
 		               "t", name);
 		r = tv_slot_password_make(&enc->slots[0], tape_uuid, dek, NULL, 0, name, hint,
-		                          TV_KDF_PBKDF2_SHA256, kek);
+		                          kek->params.kdf, kek);
 		if (r != 0)
 			goto fail;
 		enc->nslots = 1;

@@ -29,8 +29,11 @@ int tv_keys_load_dek(struct tv_home *h, const uint8_t tape_uuid[16],
                      uint8_t dek[TV_DEK_LEN]);   /* TV_ERR_NOTFOUND */
 
 /* Passwords (sealed in the catalog). */
+/* kdf: TV_KDF_PBKDF2_SHA256 or TV_KDF_ARGON2ID.  The key-encryption key
+ * is derived once here (fresh salt) and kept sealed, so writing jobs do not
+ * run the KDF again; every tape's slot still binds its own tape UUID. */
 int tv_keys_password_add(struct tv_home *h, const char *name, const char *hint,
-                         const char *pw, size_t len);
+                         const char *pw, size_t len, enum tv_kdf kdf);
 int tv_keys_password_get(struct tv_home *h, const char *name, char **pw, size_t *len);
 
 /* A fresh DEK and the encryption descriptor for a new tape of a pool with

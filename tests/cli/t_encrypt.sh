@@ -7,7 +7,11 @@ A=$WORK/a
 new_home a lib 30 || exit 1
 secret pw1 "alpha one"; secret pw2 "bravo two"; secret pw3 "charlie three"; secret pwj "job secret"
 secret wrong "not it"
-for n in 1 2 3; do tv "$A" password add p$n --hint "hint for p$n" --password-file pw$n; expect_rc 0 "password p$n"; done
+tv "$A" password add p1 --hint "hint for p1" --password-file pw1; expect_rc 0 "password p1"
+tv "$A" password add p2 --hint "hint for p2" --password-file pw2 --kdf argon2id; expect_rc 0 "password p2 (Argon2id)"
+tv "$A" password add p3 --hint "hint for p3" --password-file pw3; expect_rc 0 "password p3"
+tv "$A" password add px --hint x --password-file pw3 --kdf scrypt; expect_rc 2 "unknown KDF is a usage error"
+tv "$A" password list;               expect_out "p2 .*argon2id .*hint for p2" "password list shows the KDF"
 tv "$A" password add job --hint "the job one" --password-file pwj
 tv "$A" tape new lib VT0001L9 VT0002L9 VT0003L9 VT0004L9 VT0005L9 VT0006L9 VT0007L9 VT0008L9 --capacity 64M
 mkdir -p src/s1 src/s2 src/s3 src/s4
