@@ -6,6 +6,7 @@
 #include "crypto/secmem.h"
 #include "util/err.h"
 
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/bio.h>
@@ -130,34 +131,11 @@ int tv_identity_load(const char *home, EVP_PKEY **priv)
 	*priv = NULL;
 	if ((r = id_paths(home, dir, sizeof(dir), file, sizeof(file))) != 0)
 		return r;
-	if (stat(dir, &st) == 0 && (st.st_mode & 077) != 0)
-		return tv_errf(TV_ERR_PERM, "%s is accessible by group or others "
-		               "(mode %03o): run chmod 700 %s", dir,
-		               (unsigned)(st.st_mode & 0777), dir);
-	fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return tv_errf(TV_ERR_NOTFOUND, "this installation has no identity key "
-			               "(%s is missing): run tapevault init", file);
-		if (errno == ELOOP)
-			return tv_errf(TV_ERR_PERM, "%s is a symbolic link: refused", file);
-		return tv_errf(errno == EACCES ? TV_ERR_PERM : TV_ERR_IO, "%s: %s",
-		               file, strerror(errno));
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		r = tv_errf(TV_ERR_FORMAT, "%s is not a regular file", file);
-		goto out;
-	}
-	if ((st.st_mode & 077) != 0) {
-		r = tv_errf(TV_ERR_PERM, "%s is accessible by group or others (mode %03o): "
-		            "refusing to use it; run chmod 600 %s and consider the identity "
-		            "key exposed", file, (unsigned)(st.st_mode & 0777), file);
-		goto out;
-	}
-	if (st.st_uid != geteuid()) {
-		r = tv_errf(TV_ERR_PERM, "%s is owned by uid %u, not by us (uid %u): refused",
-		            file, (unsigned)st.st_uid, (unsigned)geteuid());
-		goto out;
+	{
+		char missing[PATH_MAX + 96];
+		snprintf(missing, sizeof(missing), "this installation has no identity key (%s is missing): run tapevault init", file);
+		if ((r = tv_secret_file_open(dir, file, "identity key", missing, &fd, &st)) != 0)
+			return r;
 	}
 	if (st.st_size <= 0 || st.st_size > TV_IDENTITY_FILE_MAX) {
 		r = tv_errf(TV_ERR_FORMAT, "%s: %lld bytes is not an identity key file",

@@ -5,6 +5,7 @@
 #include "crypto/secmem.h"
 #include "util/err.h"
 
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -127,33 +128,11 @@ int tv_keystore_load(const char *home, struct tv_keystore **out)
 	*out = NULL;
 	if ((r = mk_paths(home, dir, sizeof(dir), file, sizeof(file))) != 0)
 		return r;
-	if (stat(dir, &st) == 0 && (st.st_mode & 077) != 0)
-		return tv_errf(TV_ERR_PERM, "%s is accessible by group or others "
-		               "(mode %03o): run chmod 700 %s", dir,
-		               (unsigned)(st.st_mode & 0777), dir);
-	fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return tv_errf(TV_ERR_NOTFOUND, "no key store in %s (run tapevault init)", home);
-		if (errno == ELOOP)
-			return tv_errf(TV_ERR_PERM, "%s is a symbolic link: refused", file);
-		return tv_errf(errno == EACCES ? TV_ERR_PERM : TV_ERR_IO, "%s: %s",
-		               file, strerror(errno));
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		r = tv_errf(TV_ERR_FORMAT, "%s is not a regular file", file);
-		goto out;
-	}
-	if ((st.st_mode & 077) != 0) {
-		r = tv_errf(TV_ERR_PERM, "%s is accessible by group or others (mode %03o): "
-		            "refusing to use it; run chmod 600 %s and consider the master "
-		            "key exposed", file, (unsigned)(st.st_mode & 0777), file);
-		goto out;
-	}
-	if (st.st_uid != geteuid()) {
-		r = tv_errf(TV_ERR_PERM, "%s is owned by uid %u, not by us (uid %u): refused",
-		            file, (unsigned)st.st_uid, (unsigned)geteuid());
-		goto out;
+	{
+		char missing[PATH_MAX + 96];
+		snprintf(missing, sizeof(missing), "no key store in %s (run tapevault init)", home);
+		if ((r = tv_secret_file_open(dir, file, "master key", missing, &fd, &st)) != 0)
+			return r;
 	}
 	do
 		n = read(fd, mk, sizeof(mk));

@@ -7,6 +7,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void tv_wipe(void *p, size_t n)
 {
@@ -40,4 +43,45 @@ int tv_secure_init(void)
 		err = tv_errf(TV_ERR_PERM, "cannot mark the process non-dumpable: %s",
 		              strerror(errno));
 	return err;
+}
+
+int tv_secret_file_open(const char *dir, const char *file, const char *what,
+                        const char *missing, int *fd, struct stat *st)
+{
+	int f, r;
+
+	*fd = -1;
+	if (stat(dir, st) == 0 && (st->st_mode & 077) != 0)
+		return tv_errf(TV_ERR_PERM, "%s is accessible by group or others "
+		               "(mode %03o): run chmod 700 %s", dir,
+		               (unsigned)(st->st_mode & 0777), dir);
+	f = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (f < 0) {
+		if (errno == ENOENT)
+			return tv_errf(TV_ERR_NOTFOUND, "%s", missing);
+		if (errno == ELOOP)
+			return tv_errf(TV_ERR_PERM, "%s is a symbolic link: refused", file);
+		return tv_errf(errno == EACCES ? TV_ERR_PERM : TV_ERR_IO, "%s: %s",
+		               file, strerror(errno));
+	}
+	if (fstat(f, st) != 0 || !S_ISREG(st->st_mode)) {
+		r = tv_errf(TV_ERR_FORMAT, "%s is not a regular file", file);
+		goto fail;
+	}
+	if ((st->st_mode & 077) != 0) {
+		r = tv_errf(TV_ERR_PERM, "%s is accessible by group or others (mode %03o): "
+		            "refusing to use it; run chmod 600 %s and consider the %s exposed",
+		            file, (unsigned)(st->st_mode & 0777), file, what);
+		goto fail;
+	}
+	if (st->st_uid != geteuid()) {
+		r = tv_errf(TV_ERR_PERM, "%s is owned by uid %u, not by us (uid %u): refused",
+		            file, (unsigned)st->st_uid, (unsigned)geteuid());
+		goto fail;
+	}
+	*fd = f;
+	return 0;
+fail:
+	close(f);
+	return r;
 }

@@ -27,4 +27,14 @@ void tv_freezero_str(char *s);
  * should warn and continue on failure, not refuse to run. */
 int tv_secure_init(void);
 
+/* Opens a file holding a secret key for reading, refusing what an attacker
+ * could have planted or read: a directory or file accessible by group or
+ * others, a symbolic link, a non-regular file, a file owned by another user.
+ * missing: the message for a missing file ("run tapevault init");
+ * what: the key's name in messages ("master key").  On success *fd is open
+ * and *st describes it. */
+struct stat;
+int tv_secret_file_open(const char *dir, const char *file, const char *what,
+                        const char *missing, int *fd, struct stat *st);
+
 #endif
