@@ -21,6 +21,7 @@ static const struct tv_field ent_f[] = {
 	TVF_U64(EN, offset, 9, 1, 0, UINT64_MAX),
 	TVF_STR(EN, link, 10, 0),
 	TVF_U64(EN, flags, 11, 0, 0, UINT64_MAX),
+	TVF_STR(EN, set_name, 12, 0),
 };
 /* Entry flags this version understands; others change the meaning of the
  * data (a newer writer), so they are refused. */

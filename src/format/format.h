@@ -183,6 +183,9 @@ struct tv_entry {
 	uint64_t offset;                   /* this part's start */
 	char link[TV_PATH_MAX];            /* symlink target */
 	uint64_t flags;                    /* TV_EF_* */
+	char set_name[TV_NAME_MAX];        /* backup set name: written in the entry of
+	                                    * the set's first file, so a scan of a tape
+	                                    * whose catalog was lost still names it */
 };
 /* entry flags */
 #define TV_EF_INNER_ENCRYPTED 0x1          /* a job-encrypted backup file (TVB1) */

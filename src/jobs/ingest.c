@@ -422,6 +422,10 @@ static int scan_data_file(struct ingest *in, struct tv_treader *rd,
 	p->crc = crc;
 	p->e.offset = fh.offset;
 	r = add_part(in, p);
+	if (r == 0 && p->e.set_name[0] != '\0')
+		/* the set's first file carries its name: a recovered set gets it back */
+		r = tv_db_exec(in->h->db, "UPDATE backup_sets SET name=? WHERE uuid=? AND "
+		               "recovered=1", "tb", p->e.set_name, p->set_uuid, (size_t)16);
 out:
 	free(p);
 	free(chunk);

@@ -210,6 +210,8 @@ static int write_entry(struct wjob *j, const char *src, const char *rel,
 		goto out;
 	}
 	snprintf(e->path, sizeof(e->path), "%s", rel);
+	if (j->file_index == 0)
+		snprintf(e->set_name, sizeof(e->set_name), "%s", j->set_name);
 	e->mode = sb->st_mode & 07777;
 	e->uid = sb->st_uid;
 	e->gid = sb->st_gid;

@@ -10,7 +10,6 @@ for i in 1 2 3 4 5; do head -c $((600 * 1024 + i)) /dev/urandom > src/f$i; done
 tv "$A" tape new lib VT0001L9 VT0002L9 VT0003L9 --capacity 64M
 tv "$A" pool create p --library lib
 tv "$A" write p src --name s;        expect_rc 0 "write"
-SET1=$OUT
 IMG=$WORK/a-lib/VT0001L9.tap
 # tape files: 0 vol, 1 ms, 2 dir src, 3..7 f1..f5, 8 catalog; f3 = file 5
 off=$($SIMH flip "$IMG" 5 2)
@@ -34,17 +33,17 @@ tv "$B" tape insert lib "$WORK/box/VT0001L9.tap"
 tv "$B" catalog lib;                 expect_rc 0 "catalog the cut tape"
 expect_err "did not finish|scanning" "says the session was cut and scans"
 expect_err "recovered [0-9]+ complete file" "reports recovered files"
-tv "$B" backups;                     expect_out "recovered-" "the cut set is listed as recovered"
-set_id=$(printf '%s\n' "$OUT" | awk '/recovered-/{print $1; exit}')
-tv "$B" restore "$set_id" --to "$WORK/rc" --allow-partial
+tv "$B" --json backups
+check "the cut set is listed as recovered, under its name" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); s=[b for b in d["backups"] if b["name"]=="cut"]; assert s and s[0]["recovered"], d' "$OUT"
+tv "$B" restore cut --to "$WORK/rc" --allow-partial
 n=0; bad=0
 for f in "$WORK"/rc/src/*; do
 	[ -f "$f" ] || continue
 	n=$((n + 1)); cmp -s "$f" "src/$(basename "$f")" || bad=$((bad + 1))
 done
 if [ "$n" -ge 5 ] && [ "$bad" -eq 0 ]; then pass "$n recovered files are byte-exact"; else fail "recovered $n files, $bad differ"; fi
-# the append overwrote the first session's catalog: the scan keeps the
-# set's id (from the file headers), not its name
-tv "$B" restore "$SET1" --to "$WORK/rs";   expect_rc 0 "the first (complete) set restores from the cut tape"
+# the append overwrote the first session's catalog: the scan finds the
+# set's id in the file headers and its name in its first file's entry
+tv "$B" restore s --to "$WORK/rs";   expect_rc 0 "the first (complete) set restores from the cut tape, by name"
 for i in 1 2 3 4 5; do check "first set f$i" cmp src/f$i "$WORK/rs/src/f$i"; done
 finish
