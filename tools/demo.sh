@@ -96,4 +96,25 @@ if [ -x /usr/bin/pykmip-server ] || dpkg -s python3-pykmip >/dev/null 2>&1; then
 	run --home "$D/dr3" catalog dr
 	run --home "$D/dr3" backups
 fi
+step "9. Password loss protection: an escrow authority recovers a tape whose password is lost"
+printf 'authority passphrase\n' > pw-auth; printf 'soon forgotten\n' > pw-lost; chmod 600 pw-auth pw-lost
+run --home "$D/authority" escrow keygen --out "$D/authority.pem" --password-file pw-auth
+run --home "$D/authority" escrow public "$D/authority.pem" --out "$D/authority.pub" --password-file pw-auth
+run $HQ escrow enable --public "$D/authority.pub"
+run $HQ password add lost --hint "nobody remembers" --password-file pw-lost
+run $HQ pool create archive --library vault --encryption password:lost
+run $HQ write archive data/docs --name archive-1
+AT=$("$T" $HQ tape list --pool archive | awk 'NR>1{print $1; exit}')
+run $HQ tape export "$AT" --to "$D/box-esc"
+run --home "$D/dr4" init
+run --home "$D/dr4" library create dr --path "$D/dr4-lib" --slots 4
+run --home "$D/dr4" tape insert dr "$D/box-esc/$AT.tap"
+run --home "$D/dr4" catalog dr
+run --home "$D/dr4" escrow request "$AT" --out "$D/request.txt"
+head -3 "$D/request.txt"; echo "   ..."
+run --home "$D/authority" escrow respond --keyset "$D/authority.pem" "$D/request.txt" --out "$D/response.txt" --password-file pw-auth --yes
+run --home "$D/dr4" escrow apply "$D/response.txt"
+run --home "$D/dr4" backups
+run --home "$D/dr4" audit
+
 step "Done: every step above ran for real on virtual tapes in $D (now removed)"
