@@ -67,6 +67,11 @@ int tv_twriter_begin_file(struct tv_twriter *w, uint32_t file_no,
                           const void *ch_body, size_t ch_len,
                           const uint8_t *dek);
 int tv_twriter_write(struct tv_twriter *w, const void *p, size_t n);
+/* Zero-copy variant: *p points at free room (*room > 0 bytes) in the
+ * current record; the caller fills some of it (e.g. read(2) straight into
+ * it) and commits what it filled.  Nothing else may be called between. */
+int tv_twriter_reserve(struct tv_twriter *w, uint8_t **p, size_t *room);
+int tv_twriter_commit(struct tv_twriter *w, size_t n);
 /* Final record (flag END, plus INCOMPLETE when the content continues on
  * another tape; an empty record if needed) and a filemark. */
 int tv_twriter_end_file(struct tv_twriter *w, int incomplete,

@@ -318,6 +318,40 @@ int tv_twriter_write(struct tv_twriter *w, const void *p, size_t n)
 	return 0;
 }
 
+int tv_twriter_reserve(struct tv_twriter *w, uint8_t **p, size_t *room)
+{
+	int r;
+
+	*p = NULL;
+	*room = 0;
+	if ((r = sticky(w)) != 0)
+		return r;
+	if (!w->in_file)
+		return tv_errf(TV_ERR_STATE, "tape %s: write outside a tape file", w->name);
+	if (!w->have_cur)
+		acquire(w);
+	if (w->fill == w->cap) {
+		/* full, and the caller has more: not the last record */
+		if ((r = seal_data(w, 0)) != 0)
+			return r;
+		if ((r = sticky(w)) != 0)
+			return r;
+		acquire(w);
+	}
+	*p = w->slots[w->tail].buf + TV_REC_HDR + w->fill;
+	*room = w->cap - w->fill;
+	return 0;
+}
+
+int tv_twriter_commit(struct tv_twriter *w, size_t n)
+{
+	if (!w->in_file || !w->have_cur || n > w->cap - w->fill)
+		return tv_errf(TV_ERR_STATE, "tape %s: commit of %zu bytes without a reserve",
+		               w->name, n);
+	w->fill += n;
+	return 0;
+}
+
 int tv_twriter_end_file(struct tv_twriter *w, int incomplete,
                         struct tv_file_result *res)
 {

@@ -23,7 +23,6 @@
 #include "library/vlib.h"
 #include "util/err.h"
 
-#define READ_CHUNK (1024 * 1024)
 
 struct wjob {
 	struct tv_home *h;
@@ -41,7 +40,6 @@ struct wjob {
 	int started_new_ms;
 	uint64_t first_seq;
 	size_t record_size;
-	uint8_t *buf;
 	uint64_t files, bytes, tapes, skipped;
 	struct tv_progress prog;
 	uint64_t total_bytes;
@@ -196,7 +194,7 @@ static int write_entry(struct wjob *j, const char *src, const char *rel,
 {
 	struct tv_entry *e;
 	struct tv_buf eb;
-	int fd = -1, r = 0, last;
+	int fd = -1, r = 0, last, shrank = 0;
 	uint64_t part = 1, done = 0, part_start;
 	struct tv_file_result fr;
 	int64_t file_id = 0;
@@ -281,8 +279,14 @@ static int write_entry(struct wjob *j, const char *src, const char *rel,
 			goto out;
 		part_start = done;
 		while (e->ftype == TV_FT_REG && done < e->size) {
-			size_t want = e->size - done > READ_CHUNK ? READ_CHUNK : (size_t)(e->size - done);
-			ssize_t n = read(fd, j->buf, want);
+			/* read(2) straight into the record buffer: no extra copy */
+			uint8_t *dst;
+			size_t room, want;
+			ssize_t n;
+			if ((r = tv_twriter_reserve(j->s.w, &dst, &room)) != 0)
+				goto out;
+			want = e->size - done < room ? (size_t)(e->size - done) : room;
+			n = read(fd, dst, want);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0) {
@@ -291,12 +295,15 @@ static int write_entry(struct wjob *j, const char *src, const char *rel,
 			}
 			if (n == 0) {
 				/* file shrank while we read it: keep the promised size */
-				tv_warn(j->h, "%s: file shrank during backup; padded with zeros", src);
-				memset(j->buf, 0, want);
+				if (!shrank) {
+					tv_warn(j->h, "%s: file shrank during backup; padded with zeros", src);
+					j->skipped++;
+					shrank = 1;
+				}
+				memset(dst, 0, want);
 				n = (ssize_t)want;
-				j->skipped++;
 			}
-			if ((r = tv_twriter_write(j->s.w, j->buf, (size_t)n)) != 0)
+			if ((r = tv_twriter_commit(j->s.w, (size_t)n)) != 0)
 				goto out;
 			done += (uint64_t)n;
 			j->bytes += (uint64_t)n;
@@ -498,10 +505,6 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
 		if ((r = tv_lib_open_by_name(h, libname, &j.lib, &j.lib_id)) != 0)
 			return r;
 	}
-	if ((j.buf = malloc(READ_CHUNK)) == NULL) {
-		r = TV_ERR_NOMEM;
-		goto out;
-	}
 	if ((r = tv_db_begin(h->db)) != 0)
 		goto out;
 	in_tx = 1;
@@ -566,7 +569,6 @@ out:
 	}
 	if (in_tx)
 		tv_db_rollback(h->db);
-	free(j.buf);
 	tv_vlib_close(j.lib);
 	return r;
 }
