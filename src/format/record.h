@@ -107,6 +107,10 @@ void tv_treader_set_crc_only(struct tv_treader *r, int on);
  * TV_ERR_AUTH, TV_ERR_FORMAT, TV_ERR_LOCKED (encrypted, no key) name the
  * record in tv_errdetail(). */
 int tv_treader_read(struct tv_treader *r, void *p, size_t n, size_t *got);
+/* Zero-copy variant: *p points at the next data bytes of the current
+ * record (*got of them, 0 at the end of the tape file), valid until the
+ * next call on the reader.  Same errors as tv_treader_read. */
+int tv_treader_next(struct tv_treader *r, const uint8_t **p, size_t *got);
 /* After the end was reached: 1 if the last record carried INCOMPLETE. */
 int tv_treader_incomplete(struct tv_treader *r);
 /* 1 if the file ended without an END record (cut off: filemark or EOD

@@ -441,6 +441,44 @@ int tv_treader_read(struct tv_treader *r, void *p, size_t n, size_t *got)
 	return 0;
 }
 
+int tv_treader_next(struct tv_treader *r, const uint8_t **p, size_t *got)
+{
+	int rc;
+
+	*p = NULL;
+	*got = 0;
+	if (r->state == RS_FAILED)
+		return tv_errf(r->err, "%s", r->errmsg);
+	if (r->state == RS_IDLE)
+		return tv_errf(TV_ERR_STATE, "tape %s: read outside a tape file", r->name);
+	if (r->state == RS_HDR) {
+		ra_start(r);
+		r->state = RS_READING;
+	}
+	for (;;) {
+		if (r->doff < r->dlen) {
+			/* the rest of the current record, in place */
+			*p = r->data + r->doff;
+			*got = r->dlen - r->doff;
+			r->doff = r->dlen;
+			return 0;
+		}
+		if (r->have_rec) {
+			ra_release(r);
+			r->have_rec = 0;
+			r->data = NULL;
+			r->dlen = r->doff = 0;
+		}
+		if (r->eof)
+			return 0;
+		r->have_rec = 1;
+		if ((rc = take(r, ra_next(r))) != 0) {
+			fail(r, rc);
+			return rc;
+		}
+	}
+}
+
 void tv_treader_set_crc_only(struct tv_treader *r, int on)
 {
 	r->crc_only = on != 0;

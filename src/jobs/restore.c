@@ -185,7 +185,7 @@ static int restore_part(struct tv_home *h, struct tv_tape *t, struct tv_treader 
                         const char *barcode, uint64_t file_no,
                         const uint8_t content_uuid[16], const uint8_t *dek,
                         uint64_t offset, uint64_t length, uint32_t want_crc,
-                        struct rfile *f, uint8_t *chunk, size_t chunksz)
+                        struct rfile *f)
 {
 	struct tv_content_header ch;
 	struct tv_file_header fh;
@@ -222,9 +222,10 @@ static int restore_part(struct tv_home *h, struct tv_tape *t, struct tv_treader 
 		goto out;
 	}
 	for (;;) {
-		const uint8_t *data;
+		const uint8_t *data, *chunk;
 		size_t dlen;
-		if ((r = tv_treader_read(rd, chunk, chunksz, &got)) != 0)
+		/* decrypted bytes in place in the reader's record buffer: no copy */
+		if ((r = tv_treader_next(rd, &chunk, &got)) != 0)
 			goto out;
 		if (got == 0)
 			break;
@@ -414,8 +415,6 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 	char cur_tape[32] = "";
 	uint8_t dek[TV_DEK_LEN];
 	int have_dek = 0, cur_failed = 0;
-	uint8_t *chunk = NULL;
-	const size_t chunksz = 1024 * 1024;
 	uint64_t nfiles = 0, nfailed = 0, nbytes = 0, parts_read = 0, pbytes = 0;
 	struct tv_progress prog;
 	int64_t total = 0;
@@ -430,8 +429,6 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 		return r;
 	if ((r = tv_mkdir_p(o->to, 0700, 0755)) != 0)
 		return r;
-	if ((chunk = malloc(chunksz)) == NULL)
-		return TV_ERR_NOMEM;
 
 	/* 1. directories (and a selected file's parents) */
 	if ((r = tv_db_query(h->db, &st,
@@ -622,8 +619,7 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 		(void)tuuid;
 		r = restore_part(h, t, rd, barcode, (uint64_t)tv_stmt_int(st, 12), cuuid,
 		                 have_dek ? dek : NULL, (uint64_t)tv_stmt_int(st, 14),
-		                 (uint64_t)tv_stmt_int(st, 15), (uint32_t)tv_stmt_int(st, 16), &f,
-		                 chunk, chunksz);
+		                 (uint64_t)tv_stmt_int(st, 15), (uint32_t)tv_stmt_int(st, 16), &f);
 		parts_read++;
 		if (r != 0) {
 			tv_warn(h, "%s: %s", path, tv_errmsg(r));
@@ -753,6 +749,5 @@ out:
 	for (size_t i = 0; i < ndirs; i++)
 		free(dirs[i].full);
 	free(dirs);
-	free(chunk);
 	return r;
 }
