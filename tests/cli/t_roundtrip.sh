@@ -33,6 +33,7 @@ tv "$A" pool create p --library lib; expect_rc 0 "pool"
 tv "$A" write p src --name rt;      expect_rc 0 "write spans tapes"
 SET=$OUT
 tv "$A" backups;                    expect_out "rt .*restorable .*VT0001L9,VT0002L9,VT0003L9,VT0004L9" "set spans 4 tapes"
+echo "tapes of the set: $(printf "%s" "$OUT" | awk "/ rt /{print \$NF}")"
 tv "$A" --json backups
 check "json backups" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); s=d["backups"][0]; assert s["state"]=="restorable" and s["files"]>10000' "$OUT"
 
