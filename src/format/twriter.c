@@ -1,8 +1,13 @@
 /* tapevault: tape writer stream.
  *
- * The caller's thread fills fixed-size record buffers, seals them (CRC32C,
- * AES-256-GCM in place) and queues them; one I/O thread writes the queue to
- * the tape in order.  The buffers form a ring of nslots preallocated records
+ * The caller's thread fills fixed-size record buffers and queues them; one
+ * I/O thread writes the queue to the tape in order.  Records are sealed
+ * (AES-256-GCM in place when encrypted, then CRC32C) by the caller, except
+ * every other encrypted data record, which the I/O thread seals just before
+ * writing it: on two cores that splits the cipher work between the thread
+ * that reads the source and the one that writes the tape.  Such a slot
+ * carries a copy of its file's data key and content UUID (wiped once
+ * sealed), because the caller may have moved on to other files.  The buffers form a ring of nslots preallocated records
  * (bounded memory):
  *
  *   slots[head .. head+count)   queued for (or being written by) the I/O thread
@@ -33,6 +38,13 @@ struct wslot {
 	int kind;
 	uint32_t file_no;
 	uint64_t seq;
+	/* deferred sealing (every other encrypted data record) */
+	int seal;
+	uint8_t flags;
+	size_t fill;
+	uint64_t kgen;                /* key generation: changes per keyed file */
+	uint8_t dek[TV_DEK_LEN];
+	uint8_t cuuid[TV_UUID_LEN];
 };
 
 struct tv_twriter {
@@ -63,6 +75,12 @@ struct tv_twriter {
 	uint32_t file_no;
 	uint64_t seq;              /* next data record */
 	struct tv_rec_crypto crypto;
+	uint8_t dek[TV_DEK_LEN];       /* current file's key (encrypted files) */
+	uint8_t cuuid[TV_UUID_LEN];
+	uint64_t kgen;
+	/* I/O thread's sealing context */
+	struct tv_rec_crypto ioc;
+	uint64_t io_kgen;
 	uint64_t records, length;
 	uint32_t dcrc;
 	struct tv_buf chbuf;
@@ -112,6 +130,26 @@ static void *io_main(void *arg)
 		s = &w->slots[w->head];
 		pthread_mutex_unlock(&w->mu);
 
+		if (atomic_load(&w->err) == 0 && s->seal) {
+			tv_errclear();
+			if (s->kgen != w->io_kgen) {
+				r = tv_rec_crypto_key(&w->ioc, 1, s->dek, w->tape_uuid, s->cuuid);
+				w->io_kgen = r == 0 ? s->kgen : 0;
+			}
+			if (r == 0)
+				r = tv_rec_seal(&w->ioc, s->buf, w->rs, s->flags, s->file_no, s->seq,
+				                s->fill, &s->len);
+			if (r != 0) {
+				snprintf(msg, sizeof(msg), "tape %s file %" PRIu32 " record %" PRIu64
+				         ": sealing failed: %s", w->name, s->file_no, s->seq,
+				         tv_errmsg(r));
+				set_err(w, r, msg);
+			}
+		}
+		if (s->seal) {
+			OPENSSL_cleanse(s->dek, sizeof(s->dek));
+			s->seal = 0;
+		}
 		if (atomic_load(&w->err) == 0) {
 			tv_errclear();
 			if (s->kind == WS_RECORD)
@@ -182,10 +220,22 @@ static int seal_data(struct tv_twriter *w, uint8_t flags)
 	int r;
 
 	w->dcrc = tv_crc32c(w->dcrc, s->buf + TV_REC_HDR, w->fill);
-	r = tv_rec_seal(w->crypto.keyed ? &w->crypto : NULL, s->buf, w->rs, flags,
-	                w->file_no, w->seq, w->fill, &total);
-	if (r != 0)
-		return set_err(w, r, tv_errmsg(r));
+	if (w->crypto.keyed && (w->seq & 1)) {
+		/* sealed by the I/O thread (see the top of this file) */
+		s->seal = 1;
+		s->flags = flags;
+		s->fill = w->fill;
+		s->kgen = w->kgen;
+		memcpy(s->dek, w->dek, sizeof(s->dek));
+		memcpy(s->cuuid, w->cuuid, sizeof(s->cuuid));
+		total = 0;
+	} else {
+		s->seal = 0;
+		r = tv_rec_seal(w->crypto.keyed ? &w->crypto : NULL, s->buf, w->rs, flags,
+		                w->file_no, w->seq, w->fill, &total);
+		if (r != 0)
+			return set_err(w, r, tv_errmsg(r));
+	}
 	w->records++;
 	w->length += w->fill;
 	submit(w, WS_RECORD, total, w->seq);
@@ -220,6 +270,8 @@ int tv_twriter_open(struct tv_twriter **out, struct tv_tape *t, const char *name
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv_io, NULL);
 	pthread_cond_init(&w->cv_done, NULL);
+	if ((r = tv_rec_crypto_init(&w->ioc)) != 0)
+		goto fail;
 	if ((r = tv_rec_crypto_init(&w->crypto)) != 0)
 		goto fail;
 	if ((w->slots = calloc(w->nslots, sizeof(*w->slots))) == NULL) {
@@ -268,6 +320,9 @@ int tv_twriter_begin_file(struct tv_twriter *w, uint32_t file_no,
 		if ((r = tv_rec_crypto_key(&w->crypto, 1, dek, w->tape_uuid,
 		                           content_uuid)) != 0)
 			return r;
+		memcpy(w->dek, dek, sizeof(w->dek));
+		memcpy(w->cuuid, content_uuid, sizeof(w->cuuid));
+		w->kgen++;
 	} else {
 		tv_rec_crypto_unkey(&w->crypto);
 	}
@@ -409,11 +464,14 @@ int tv_twriter_close(struct tv_twriter *w)
 		for (unsigned i = 0; i < w->nslots; i++) {
 			if (w->slots[i].buf != NULL)
 				OPENSSL_cleanse(w->slots[i].buf, w->rs);
+			OPENSSL_cleanse(w->slots[i].dek, sizeof(w->slots[i].dek));
 			free(w->slots[i].buf);
 		}
 		free(w->slots);
 	}
 	tv_rec_crypto_free(&w->crypto);
+	tv_rec_crypto_free(&w->ioc);
+	OPENSSL_cleanse(w->dek, sizeof(w->dek));
 	tv_buf_free(&w->chbuf);
 	pthread_cond_destroy(&w->cv_io);
 	pthread_cond_destroy(&w->cv_done);
