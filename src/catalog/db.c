@@ -278,54 +278,61 @@ void tv_stmt_free(struct tv_stmt *st)
 	free(st);
 }
 
+/* Prepares, binds and steps once: 0 with *s on the first row (caller
+ * finalizes), TV_ERR_NOTFOUND when there is none, or an error. */
+static int first_row(struct tv_db *db, sqlite3_stmt **s, const char *sql,
+                     const char *types, va_list ap)
+{
+	int r, rc;
+
+	if ((r = prepare(db, s, sql, types, ap)) != 0)
+		return r;
+	rc = sqlite3_step(*s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	r = rc == SQLITE_DONE ? TV_ERR_NOTFOUND : db_err(db, "query");
+	sqlite3_finalize(*s);
+	*s = NULL;
+	return r;
+}
+
 int tv_db_get_int(struct tv_db *db, int64_t *out, const char *sql,
                   const char *types, ...)
 {
 	sqlite3_stmt *s;
 	va_list ap;
-	int r, rc;
+	int r;
 
 	va_start(ap, types);
-	r = prepare(db, &s, sql, types, ap);
+	r = first_row(db, &s, sql, types, ap);
 	va_end(ap);
 	if (r != 0)
 		return r;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(s, 0);
-	else if (rc == SQLITE_DONE)
-		r = TV_ERR_NOTFOUND;
-	else
-		r = db_err(db, "query");
+	*out = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
-	return r;
+	return 0;
 }
 
 int tv_db_get_text(struct tv_db *db, char *out, size_t outsz, const char *sql,
                    const char *types, ...)
 {
 	sqlite3_stmt *s;
+	const unsigned char *t;
 	va_list ap;
-	int r, rc;
+	size_t n;
+	int r;
 
 	va_start(ap, types);
-	r = prepare(db, &s, sql, types, ap);
+	r = first_row(db, &s, sql, types, ap);
 	va_end(ap);
 	if (r != 0)
 		return r;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *t = sqlite3_column_text(s, 0);
-		size_t n = t ? strlen((const char *)t) : 0;
-		if (n >= outsz)
-			r = tv_errf(TV_ERR_RANGE, "catalog value too long");
-		else
-			memcpy(out, t ? (const char *)t : "", n + 1);
-	} else if (rc == SQLITE_DONE) {
-		r = TV_ERR_NOTFOUND;
-	} else {
-		r = db_err(db, "query");
-	}
+	t = sqlite3_column_text(s, 0);
+	n = t ? strlen((const char *)t) : 0;
+	if (n >= outsz)
+		r = tv_errf(TV_ERR_RANGE, "catalog value too long");
+	else
+		memcpy(out, t ? (const char *)t : "", n + 1);
 	sqlite3_finalize(s);
 	return r;
 }
