@@ -945,7 +945,9 @@ int tv_kms_query_operations(struct tv_kms *k, char *out, size_t outsz, char *ven
 	GUARDED(do_query(k, out, outsz, vendor, vendorsz));
 }
 
-static int do_activate(struct tv_kms *k, const char *uid)
+/* An operation whose request payload is just the object's unique id
+ * (Activate, Destroy). */
+static int do_uid_op(struct tv_kms *k, uint32_t op, const char *uid)
 {
 	const struct tv_ttlv *pl;
 	struct call c;
@@ -953,11 +955,16 @@ static int do_activate(struct tv_kms *k, const char *uid)
 
 	if ((r = uid_ok(k, uid)) != 0)
 		return r;
-	call_begin(&c, TV_KOP_ACTIVATE, 1);
+	call_begin(&c, op, 1);
 	tv_kmip_pl_uid(&c.e, uid);
 	r = call_simple(k, &c, 0, uid, &pl);
 	call_end(&c);
 	return r;
+}
+
+static int do_activate(struct tv_kms *k, const char *uid)
+{
+	return do_uid_op(k, TV_KOP_ACTIVATE, uid);
 }
 
 int tv_kms_activate(struct tv_kms *k, const char *uid) { GUARDED(do_activate(k, uid)); }
@@ -1431,17 +1438,7 @@ int tv_kms_revoke(struct tv_kms *k, const char *uid) { GUARDED(do_revoke(k, uid)
 
 static int do_destroy(struct tv_kms *k, const char *uid)
 {
-	const struct tv_ttlv *pl;
-	struct call c;
-	int r;
-
-	if ((r = uid_ok(k, uid)) != 0)
-		return r;
-	call_begin(&c, TV_KOP_DESTROY, 1);
-	tv_kmip_pl_uid(&c.e, uid);
-	r = call_simple(k, &c, 0, uid, &pl);
-	call_end(&c);
-	return r;
+	return do_uid_op(k, TV_KOP_DESTROY, uid);
 }
 
 int tv_kms_destroy(struct tv_kms *k, const char *uid) { GUARDED(do_destroy(k, uid)); }
