@@ -1,5 +1,6 @@
 /* tapevault: entry headers and catalog stream items. */
 #include "format/format_int.h"
+#include "format/record.h"
 #include "util/err.h"
 
 #include <openssl/crypto.h>
@@ -9,27 +10,53 @@
 /* ---- entry ---- */
 
 #define EN struct tv_entry
-static const struct tv_field ent_f[] = {
-	TVF_STR(EN, path, 1, 1),
-	TVF_ENUM(EN, ftype, 2, 1, TV_FT_REG, TV_FT_SYMLINK),
-	TVF_U64(EN, mode, 3, 0, 0, UINT64_MAX),
-	TVF_U64(EN, uid, 4, 0, 0, UINT64_MAX),
-	TVF_U64(EN, gid, 5, 0, 0, UINT64_MAX),
-	TVF_I64(EN, mtime_sec, 6, 0),
-	TVF_U64(EN, mtime_nsec, 7, 0, 0, 999999999),
-	TVF_U64(EN, size, 8, 1, 0, UINT64_MAX),
-	TVF_U64(EN, offset, 9, 1, 0, UINT64_MAX),
-	TVF_STR(EN, link, 10, 0),
-	TVF_U64(EN, flags, 11, 0, 0, UINT64_MAX),
-	TVF_STR(EN, set_name, 12, 0),
+enum {
+	EF_PATH, EF_FTYPE, EF_MODE, EF_UID, EF_GID, EF_MTIME, EF_NSEC, EF_SIZE,
+	EF_OFFSET, EF_LINK, EF_FLAGS, EF_INDEX, EF_PART, EF_LENGTH, EF_N_
 };
-/* Entry flags this version understands; others change the meaning of the
- * data (a newer writer), so they are refused. */
-#define ENTRY_FLAGS_KNOWN ((uint64_t)TV_EF_INNER_ENCRYPTED)
+static const struct tv_field ent_f[] = {
+	[EF_PATH] = TVF_STR(EN, path, 1, 1),
+	[EF_FTYPE] = TVF_ENUM(EN, ftype, 2, 1, 0, INT32_MAX),
+	[EF_MODE] = TVF_U64(EN, mode, 3, 0, 0, 07777),
+	[EF_UID] = TVF_U64(EN, uid, 4, 0, 0, UINT32_MAX),
+	[EF_GID] = TVF_U64(EN, gid, 5, 0, 0, UINT32_MAX),
+	[EF_MTIME] = TVF_I64(EN, mtime_sec, 6, 0),
+	[EF_NSEC] = TVF_U64(EN, mtime_nsec, 7, 0, 0, 999999999),
+	[EF_SIZE] = TVF_U64(EN, size, 8, 1, 0, INT64_MAX),
+	[EF_OFFSET] = TVF_U64(EN, offset, 9, 0, 0, INT64_MAX),
+	[EF_LINK] = TVF_STR(EN, link, 10, 0),
+	[EF_FLAGS] = TVF_U64(EN, flags, 11, 0, 0, UINT64_MAX),
+	[EF_INDEX] = TVF_U64(EN, file_index, 13, 1, 0, INT64_MAX),
+	[EF_PART] = TVF_U64(EN, part, 14, 0, 1, INT64_MAX),
+	[EF_LENGTH] = TVF_U64(EN, length, 15, 1, 0, INT64_MAX),
+};
 #undef EN
-#define ENT_N (sizeof(ent_f) / sizeof(ent_f[0]))
+_Static_assert(EF_N_ == sizeof(ent_f) / sizeof(ent_f[0]), "entry table");
+/* Entry flags this version understands; others change the meaning of the
+ * data (a newer writer), so such entries are refused. */
+#define ENTRY_FLAGS_KNOWN ((uint64_t)TV_EF_INNER_ENCRYPTED)
 
-/* Relative, '/'-separated, no ".." component, not empty. */
+/* Fields written for an entry: optional ones only when not their default. */
+static uint64_t entry_mask(const struct tv_entry *e)
+{
+	uint64_t m = TV_FBIT(EF_PATH) | TV_FBIT(EF_FTYPE) | TV_FBIT(EF_MODE) |
+	             TV_FBIT(EF_UID) | TV_FBIT(EF_GID) | TV_FBIT(EF_MTIME) |
+	             TV_FBIT(EF_NSEC) | TV_FBIT(EF_SIZE) | TV_FBIT(EF_INDEX) |
+	             TV_FBIT(EF_LENGTH);
+
+	if (e->offset != 0)
+		m |= TV_FBIT(EF_OFFSET);
+	if (e->link[0] != '\0')
+		m |= TV_FBIT(EF_LINK);
+	if (e->flags != 0)
+		m |= TV_FBIT(EF_FLAGS);
+	if (e->part != 1)
+		m |= TV_FBIT(EF_PART);
+	return m;
+}
+
+/* Relative, '/'-separated, no "." or ".." component, not empty; the data
+ * length fits the file. */
 static int entry_check(const struct tv_entry *e, const char *what, int code)
 {
 	const char *p = e->path;
@@ -41,13 +68,17 @@ static int entry_check(const struct tv_entry *e, const char *what, int code)
 		               what, p);
 	while (*p != '\0') {
 		size_t n = strcspn(p, "/");
-		if (n == 2 && p[0] == '.' && p[1] == '.')
-			return tv_errf(code, "%s: field path (tag 1): \"..\" component "
-			               "in \"%.200s\"", what, e->path);
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return tv_errf(code, "%s: field path (tag 1): empty, \".\" or \"..\" "
+			               "component in \"%.200s\"", what, e->path);
 		p += n;
 		if (*p == '/')
 			p++;
 	}
+	if (e->ftype < TV_FT_REG || e->ftype > TV_FT_SYMLINK)
+		return tv_errf(code == TV_ERR_FORMAT ? TV_ERR_UNSUPPORTED : code,
+		               "%s: field ftype (tag 2): unknown type %d (written by a "
+		               "newer tapevault?)", what, (int)e->ftype);
 	if (e->flags & ~ENTRY_FLAGS_KNOWN)
 		return tv_errf(code == TV_ERR_FORMAT ? TV_ERR_UNSUPPORTED : code,
 		               "%s: field flags (tag 11): unknown flags 0x%llx", what,
@@ -55,30 +86,47 @@ static int entry_check(const struct tv_entry *e, const char *what, int code)
 	if (e->ftype == TV_FT_SYMLINK && e->link[0] == '\0')
 		return tv_errf(code, "%s: field link (tag 10): symlink without target",
 		               what);
+	if (e->ftype != TV_FT_SYMLINK && e->link[0] != '\0')
+		return tv_errf(code, "%s: field link (tag 10): only symlinks have one",
+		               what);
+	if (e->ftype == TV_FT_REG) {
+		if (e->offset > e->size || e->length != e->size - e->offset)
+			return tv_errf(code, "%s: offset %llu and length %llu do not fit a "
+			               "file of %llu bytes", what,
+			               (unsigned long long)e->offset,
+			               (unsigned long long)e->length,
+			               (unsigned long long)e->size);
+	} else if (e->length != 0 || e->offset != 0 || e->part != 1) {
+		return tv_errf(code, "%s: data in a %s entry", what,
+		               e->ftype == TV_FT_DIR ? "directory" : "symlink");
+	}
 	return 0;
 }
 
 int tv_entry_body_encode(struct tv_buf *b, const struct tv_entry *e)
 {
-	struct tv_fields fs = { "entry", ent_f, ENT_N };
+	struct tv_fields fs = { "entry", ent_f, EF_N_ };
 	int r;
 
 	if (strnlen(e->path, sizeof(e->path)) == sizeof(e->path))
 		return tv_errf(TV_ERR_INVAL, "entry: path not NUL-terminated");
 	if ((r = entry_check(e, "entry", TV_ERR_INVAL)) != 0)
 		return r;
-	return tv_fields_encode(b, &fs, e, TV_FIELD_ALL);
+	return tv_fields_encode(b, &fs, e, entry_mask(e));
 }
 
 int tv_entry_body_decode(const uint8_t *p, size_t len, struct tv_entry *e,
                          const char *what)
 {
-	struct tv_fields fs = { what, ent_f, ENT_N };
+	struct tv_fields fs = { what, ent_f, EF_N_ };
+	uint64_t present;
 	int r;
 
 	memset(e, 0, sizeof(*e));
-	if ((r = tv_fields_decode(&fs, p, len, e, NULL, NULL, NULL)) != 0)
+	if ((r = tv_fields_decode(&fs, p, len, e, NULL, NULL, &present)) != 0)
 		return r;
+	if (!(present & TV_FBIT(EF_PART)))
+		e->part = 1;
 	return entry_check(e, what, TV_ERR_FORMAT);
 }
 
@@ -92,9 +140,9 @@ int tv_entry_encode(struct tv_buf *out, const struct tv_entry *e)
 	    (r = tv_buf_put_u32(out, 0)) != 0 ||
 	    (r = tv_entry_body_encode(out, e)) != 0)
 		goto fail;
-	n = out->len - start - 8;
+	n = out->len - start - TV_ENTRY_HDR;
 	if (n > TV_ENTRY_MAX) {
-		r = tv_errf(TV_ERR_RANGE, "entry header of %zu bytes exceeds %d", n,
+		r = tv_errf(TV_ERR_RANGE, "entry header of %zu bytes exceeds %u", n,
 		            TV_ENTRY_MAX);
 		goto fail;
 	}
@@ -106,28 +154,31 @@ fail:
 	return r;
 }
 
-int tv_entry_decode(struct tv_buf *b, struct tv_entry *e)
+int tv_entry_decode(const uint8_t *p, size_t avail, struct tv_entry *e, size_t *used,
+                    size_t *need)
 {
-	size_t avail = tv_buf_avail(b);
-	const uint8_t *p;
 	uint32_t n;
 	int r;
 
-	if (avail < 8)
+	*used = 0;
+	if (need != NULL)
+		*need = TV_ENTRY_HDR;
+	if (avail < TV_ENTRY_HDR)
 		return TV_ERR_EOF;
-	p = tv_buf_ptr(b);
 	if (memcmp(p, TV_ENTRY_MAGIC, 4) != 0)
 		return tv_errf(TV_ERR_FORMAT, "entry header: bad magic "
 		               "%02x%02x%02x%02x", p[0], p[1], p[2], p[3]);
 	n = tv_get_be32(p + 4);
 	if (n > TV_ENTRY_MAX)
-		return tv_errf(TV_ERR_FORMAT, "entry header: length %u exceeds %d",
+		return tv_errf(TV_ERR_FORMAT, "entry header: length %u exceeds %u",
 		               (unsigned)n, TV_ENTRY_MAX);
-	if (avail - 8 < n)
+	if (need != NULL)
+		*need = TV_ENTRY_HDR + (size_t)n;
+	if (avail - TV_ENTRY_HDR < n)
 		return TV_ERR_EOF;
-	if ((r = tv_entry_body_decode(p + 8, n, e, "entry header")) != 0)
+	if ((r = tv_entry_body_decode(p + TV_ENTRY_HDR, n, e, "entry header")) != 0)
 		return r;
-	b->off += 8 + (size_t)n;
+	*used = TV_ENTRY_HDR + (size_t)n;
 	return 0;
 }
 
@@ -137,42 +188,56 @@ int tv_entry_decode(struct tv_buf *b, struct tv_entry *e)
 static const struct tv_field ci_tape_f[] = {
 	TVF_UUID(CT, tape_uuid, 1, 1),
 	TVF_STR(CT, barcode, 2, 0),
-	TVF_U64(CT, seq, 3, 1, 1, UINT64_MAX),
+	TVF_U64(CT, seq, 3, 1, 1, UINT32_MAX),
 	TVF_STR(CT, pool_name, 4, 0),
 	TVF_UUID(CT, pool_uuid, 5, 0),
 	TVF_UUID(CT, media_set_uuid, 6, 1),
 	TVF_FIXED(CT, dek_fpr, 7, 0),
+	TVF_U64(CT, record_size, 8, 1, TV_RECORD_SIZE_MIN, TV_RECORD_SIZE_MAX),
 };
 #undef CT
+#define CT_FPR_BIT TV_FBIT(6)
 
 #define CS struct tv_ci_set
 static const struct tv_field ci_set_f[] = {
 	TVF_UUID(CS, set_uuid, 1, 1),
 	TVF_STR(CS, name, 2, 0),
-	TVF_U64(CS, created, 3, 0, 0, UINT64_MAX),
-	TVF_U64(CS, first_seq, 4, 1, 1, UINT64_MAX),
-	TVF_U64(CS, last_seq, 5, 1, 1, UINT64_MAX),
+	TVF_U64(CS, created, 3, 0, 0, INT64_MAX),
+	TVF_U64(CS, first_seq, 4, 1, 1, UINT32_MAX),
+	TVF_U64(CS, last_seq, 5, 1, 1, UINT32_MAX),
 	TVF_U64(CS, complete, 6, 1, 0, 1),
-	TVF_U64(CS, nfiles, 7, 0, 0, UINT64_MAX),
-	TVF_U64(CS, nbytes, 8, 0, 0, UINT64_MAX),
+	TVF_U64(CS, nfiles, 7, 1, 0, INT64_MAX),
+	TVF_U64(CS, nbytes, 8, 1, 0, INT64_MAX),
 };
 #undef CS
 
-#define CP struct tv_ci_part
-static const struct tv_field ci_part_f[] = {
-	TVF_UUID(CP, tape_uuid, 1, 1),
-	TVF_U64(CP, file_no, 2, 1, 0, UINT32_MAX),
-	TVF_UUID(CP, content_uuid, 3, 1),
-	TVF_UUID(CP, set_uuid, 4, 1),
-	TVF_U64(CP, file_index, 5, 1, 0, UINT64_MAX),
-	TVF_U64(CP, part_no, 6, 1, 1, UINT64_MAX),
-	TVF_U64(CP, last_part, 7, 1, 0, UINT64_MAX),
-	TVF_U64(CP, records, 8, 1, 0, UINT64_MAX),
-	TVF_U64(CP, length, 9, 1, 0, UINT64_MAX),
-	TVF_U32(CP, crc, 10, 1),
+/* An entry item: the entry's fields (tags 1..15) plus where it is. */
+#define CE struct tv_ci_entry
+static const struct tv_field ci_entry_f[] = {
+	TVF_STR(CE, e.path, 1, 1),
+	TVF_ENUM(CE, e.ftype, 2, 1, 0, INT32_MAX),
+	TVF_U64(CE, e.mode, 3, 0, 0, 07777),
+	TVF_U64(CE, e.uid, 4, 0, 0, UINT32_MAX),
+	TVF_U64(CE, e.gid, 5, 0, 0, UINT32_MAX),
+	TVF_I64(CE, e.mtime_sec, 6, 0),
+	TVF_U64(CE, e.mtime_nsec, 7, 0, 0, 999999999),
+	TVF_U64(CE, e.size, 8, 1, 0, INT64_MAX),
+	TVF_U64(CE, e.offset, 9, 0, 0, INT64_MAX),
+	TVF_STR(CE, e.link, 10, 0),
+	TVF_U64(CE, e.flags, 11, 0, 0, UINT64_MAX),
+	TVF_U64(CE, e.file_index, 13, 1, 0, INT64_MAX),
+	TVF_U64(CE, e.part, 14, 0, 1, INT64_MAX),
+	TVF_U64(CE, e.length, 15, 1, 0, INT64_MAX),
+	TVF_U64(CE, loc.tseq, 32, 1, 1, UINT32_MAX),
+	TVF_U64(CE, loc.file_no, 33, 1, 2, UINT32_MAX),
+	TVF_U64(CE, loc.frame_off, 34, 1, 0, INT64_MAX),
+	TVF_U64(CE, loc.entry_off, 35, 1, 0, TV_FRAME_RAW_MAX - 1),
 };
-#undef CP
-#define PART_TAG_ENTRY 11
+#undef CE
+_Static_assert(sizeof(ci_entry_f) / sizeof(ci_entry_f[0]) == EF_N_ + 4,
+               "entry item table");
+#define CE_LOC (TV_FBIT(EF_N_) | TV_FBIT(EF_N_ + 1) | TV_FBIT(EF_N_ + 2) | \
+                TV_FBIT(EF_N_ + 3))
 
 #define CK struct tv_ci_keyring
 static const struct tv_field ci_ring_f[] = {
@@ -191,10 +256,18 @@ static const struct tv_field ci_end_f[] = {
 static const struct tv_fields ci_fs[] = {
 	[TV_CI_TAPE] = { "catalog tape item", ci_tape_f, NF(ci_tape_f) },
 	[TV_CI_SET] = { "catalog backup set item", ci_set_f, NF(ci_set_f) },
-	[TV_CI_PART] = { "catalog part item", ci_part_f, NF(ci_part_f) },
-	[TV_CI_KEYRING] = { "catalog keyring item", ci_ring_f, NF(ci_ring_f) },
+	[TV_CI_ENTRY] = { "catalog entry item", ci_entry_f, NF(ci_entry_f) },
+	[TV_CI_KEYRING] = { "catalog key ring item", ci_ring_f, NF(ci_ring_f) },
 	[TV_CI_END] = { "catalog end item", ci_end_f, NF(ci_end_f) },
 };
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+	for (size_t i = 0; i < n; i++)
+		acc |= p[i];
+	return acc == 0;
+}
 
 static int set_check(const struct tv_ci_set *s, int code)
 {
@@ -205,36 +278,31 @@ static int set_check(const struct tv_ci_set *s, int code)
 	return 0;
 }
 
-static int part_extra(void *obj, const struct tv_tlv *it, void *ctx)
-{
-	struct tv_ci_part *p = obj;
-	int *seen = ctx;
-	int r;
-
-	if (it->tag != PART_TAG_ENTRY)
-		return 0;
-	if ((*seen)++)
-		return tv_errf(TV_ERR_FORMAT, "catalog part item: field entry "
-		               "(tag 11): duplicated");
-	r = tv_entry_body_decode(it->val, it->len, &p->e, "catalog part item: entry");
-	return r < 0 ? r : 1;
-}
-
 int tv_cat_item_encode(struct tv_buf *out, const struct tv_cat_item_v *it)
 {
-	size_t start = out->len, mark, n;
+	size_t start = out->len, n;
 	struct end_item end;
+	uint64_t mask = TV_FIELD_ALL;
 	const void *obj;
 	int r;
 
 	switch (it->type) {
-	case TV_CI_TAPE: obj = &it->u.tape; break;
+	case TV_CI_TAPE:
+		obj = &it->u.tape;
+		if (all_zero(it->u.tape.dek_fpr, TV_FPR_LEN))
+			mask &= ~CT_FPR_BIT;
+		break;
 	case TV_CI_SET:
 		obj = &it->u.set;
 		if ((r = set_check(&it->u.set, TV_ERR_INVAL)) != 0)
 			return r;
 		break;
-	case TV_CI_PART: obj = &it->u.part; break;
+	case TV_CI_ENTRY:
+		obj = &it->u.entry;
+		if ((r = entry_check(&it->u.entry.e, "catalog entry item", TV_ERR_INVAL)) != 0)
+			return r;
+		mask = entry_mask(&it->u.entry.e) | CE_LOC;
+		break;
 	case TV_CI_KEYRING: obj = &it->u.ring; break;
 	case TV_CI_END:
 		end.count = it->u.end_count;
@@ -245,14 +313,8 @@ int tv_cat_item_encode(struct tv_buf *out, const struct tv_cat_item_v *it)
 	}
 	if ((r = tv_buf_put_u8(out, (uint8_t)it->type)) != 0 ||
 	    (r = tv_buf_put_u32(out, 0)) != 0 ||
-	    (r = tv_fields_encode(out, &ci_fs[it->type], obj, TV_FIELD_ALL)) != 0)
+	    (r = tv_fields_encode(out, &ci_fs[it->type], obj, mask)) != 0)
 		goto fail;
-	if (it->type == TV_CI_PART) {
-		if ((r = tv_tlv_begin_nested(out, PART_TAG_ENTRY, &mark)) != 0 ||
-		    (r = tv_entry_body_encode(out, &it->u.part.e)) != 0 ||
-		    (r = tv_tlv_end_nested(out, mark)) != 0)
-			goto fail;
-	}
 	n = out->len - start - 5;
 	if (n > TV_CI_MAX) {
 		r = tv_errf(TV_ERR_RANGE, "catalog item of %zu bytes exceeds %u", n,
@@ -269,20 +331,20 @@ fail:
 	return r;
 }
 
-int tv_cat_item_decode(struct tv_buf *b, struct tv_cat_item_v *it)
+int tv_cat_item_decode(const uint8_t *p, size_t avail, struct tv_cat_item_v *it,
+                       size_t *used)
 {
-	size_t avail = tv_buf_avail(b);
 	struct end_item end = { 0 };
-	const uint8_t *p;
+	uint64_t present = 0;
 	uint32_t n;
 	uint8_t type;
 	void *obj;
-	int seen = 0, r;
+	int r;
 
-	memset(it, 0, sizeof(*it));
+	*used = 0;
+	it->type = (enum tv_cat_item)0;
 	if (avail < 5)
 		return TV_ERR_EOF;
-	p = tv_buf_ptr(b);
 	type = p[0];
 	n = tv_get_be32(p + 1);
 	if (n > TV_CI_MAX)
@@ -290,33 +352,34 @@ int tv_cat_item_decode(struct tv_buf *b, struct tv_cat_item_v *it)
 		               "exceeds %u", (unsigned)type, (unsigned)n, TV_CI_MAX);
 	if (avail - 5 < n)
 		return TV_ERR_EOF;
-	it->type = (enum tv_cat_item)type;
 	switch (type) {
-	case TV_CI_TAPE: obj = &it->u.tape; break;
-	case TV_CI_SET: obj = &it->u.set; break;
-	case TV_CI_PART: obj = &it->u.part; break;
-	case TV_CI_KEYRING: obj = &it->u.ring; break;
+	case TV_CI_TAPE: obj = &it->u.tape; memset(obj, 0, sizeof(it->u.tape)); break;
+	case TV_CI_SET: obj = &it->u.set; memset(obj, 0, sizeof(it->u.set)); break;
+	case TV_CI_ENTRY: obj = &it->u.entry; memset(obj, 0, sizeof(it->u.entry)); break;
+	case TV_CI_KEYRING: obj = &it->u.ring; memset(obj, 0, sizeof(it->u.ring)); break;
 	case TV_CI_END: obj = &end; break;
 	default:
 		/* An item type of a newer version: returned with its type and
 		 * no content; readers skip it (but count it for the END item). */
-		b->off += 5 + (size_t)n;
+		it->type = (enum tv_cat_item)type;
+		*used = 5 + (size_t)n;
 		return 0;
 	}
-	r = tv_fields_decode(&ci_fs[type], p + 5, n, obj,
-	                     type == TV_CI_PART ? part_extra : NULL, &seen, NULL);
-	if (r == 0 && type == TV_CI_PART && !seen)
-		r = tv_errf(TV_ERR_FORMAT, "catalog part item: field entry (tag 11): "
-		            "mandatory field missing");
+	r = tv_fields_decode(&ci_fs[type], p + 5, n, obj, NULL, NULL, &present);
 	if (r == 0 && type == TV_CI_SET)
 		r = set_check(&it->u.set, TV_ERR_FORMAT);
+	if (r == 0 && type == TV_CI_ENTRY) {
+		if (!(present & TV_FBIT(EF_PART)))
+			it->u.entry.e.part = 1;
+		r = entry_check(&it->u.entry.e, "catalog entry item", TV_ERR_FORMAT);
+	}
 	if (r != 0) {
-		OPENSSL_cleanse(it, sizeof(*it));
-		it->type = (enum tv_cat_item)0;
+		OPENSSL_cleanse(obj, type == TV_CI_END ? sizeof(end) : sizeof(it->u));
 		return r;
 	}
+	it->type = (enum tv_cat_item)type;
 	if (type == TV_CI_END)
 		it->u.end_count = end.count;
-	b->off += 5 + (size_t)n;
+	*used = 5 + (size_t)n;
 	return 0;
 }

@@ -1,13 +1,19 @@
-/* tapevault: on-tape format v1 (see docs/FORMAT.md, the normative text).
+/* tapevault: on-tape format v2 (docs/FORMAT.md is the normative text).
  *
  * A tape is a sequence of tape files separated by filemarks:
- *   file 0      volume label       (plaintext)
- *   file 1      media set label    (plaintext; carries the key slots)
- *   file 2..    data files, one per stored file or file part
- *   last file   catalog of this write session (rewritten when appending)
+ *   file 0      volume label       (one record)
+ *   file 1      media set label    (one record; carries the key slots)
+ *   file 2..    data files: the entries of one backup set, packed
+ *   last file   catalog of the media set up to this tape
  *
- * Every tape file starts with a content header record, followed by zero or
- * more data records (record.h).  All integers big-endian. */
+ * Every tape file starts with its content header record (record 0).  Data
+ * and catalog files continue with data records of exactly R bytes (the last
+ * one may be shorter) holding a stream of frames; a frame carries up to
+ * 1 MiB of the file's byte stream, compressed and (on encrypted tapes)
+ * sealed with AES-256-GCM.  The byte stream of a data file is a sequence of
+ * entries (entry header, then the entry's data); that of a catalog file a
+ * sequence of catalog items.  Structures are TLV lists; integers are
+ * big-endian.  See record.h for records, frames and the stream pipeline. */
 #ifndef TV_FORMAT_H
 #define TV_FORMAT_H
 
@@ -16,36 +22,37 @@
 
 #include "util/buf.h"
 
-#define TV_FORMAT_VERSION 1
+#define TV_FORMAT_VERSION 2
 #define TV_UUID_LEN 16
 #define TV_DEK_LEN 32
 #define TV_FPR_LEN 16          /* DEK fingerprint (keyed digest) */
 #define TV_RECORD_SIZE_DEFAULT (256u * 1024u)
-#define TV_RECORD_SIZE_MIN (4u * 1024u)
+#define TV_RECORD_SIZE_MIN (64u * 1024u)
 #define TV_RECORD_SIZE_MAX (4u * 1024u * 1024u)
 
-/* ---- content header (first record of every tape file) ----
- *  0  4  magic "TVC1"
- *  4  2  format version (1)
+/* ---- content header (payload of record 0 of every tape file) ----
+ *  0  4  magic "TVC2"
+ *  4  2  format version (2)
  *  6  2  flags (0)
  *  8  8  content type magic (first 8 bytes of SHA-256 of the type name)
  * 16 16  content UUID (random per tape file written)
- * 32  4  body length B (<= TV_CH_BODY_MAX)
+ * 32  4  body length B (<= TV_HDR_BODY_MAX)
  * 36  4  CRC32C of bytes 0..35 followed by the body
  * 40  B  body: TLV items (below) */
-#define TV_CH_MAGIC "TVC1"
-#define TV_CH_FIXED 40
-#define TV_CH_BODY_MAX (1024u * 1024u)
+#define TV_HDR_MAGIC "TVC2"
+#define TV_HDR_FIXED 40
+#define TV_HDR_BODY_MAX (64u * 1024u)
 
 enum tv_content_type {
 	TV_CT_UNKNOWN = 0,
-	TV_CT_VOLUME_LABEL,    /* "tapevault volume label v1"    de55e1612f02feb4 */
-	TV_CT_MEDIA_SET_LABEL, /* "tapevault media set label v1" 510d1b9bb373e7a1 */
-	TV_CT_FILE_DATA,       /* "tapevault file data v1"       015b087f5fff4c73 */
-	TV_CT_CATALOG,         /* "tapevault catalog v1"         dda9ba598ac40d00 */
+	TV_CT_VOLUME_LABEL,    /* "tapevault volume label v2"    160e714e2d7b3965 */
+	TV_CT_MEDIA_SET_LABEL, /* "tapevault media set label v2" fe3cbcb721ffecda */
+	TV_CT_DATA,            /* "tapevault data v2"            72e8495cb9f40eaa */
+	TV_CT_CATALOG,         /* "tapevault catalog v2"         46feb78561a2e42e */
 };
 const uint8_t *tv_content_magic(enum tv_content_type t);  /* 8 bytes */
 enum tv_content_type tv_content_type_of(const uint8_t magic[8]);
+const char *tv_content_type_name(enum tv_content_type t);
 
 struct tv_content_header {
 	enum tv_content_type type;
@@ -54,11 +61,11 @@ struct tv_content_header {
 	const uint8_t *body;     /* points into the decoded record */
 	size_t body_len;
 };
-int tv_ch_encode(struct tv_buf *out, enum tv_content_type type,
-                 const uint8_t uuid[TV_UUID_LEN], const void *body, size_t body_len);
-/* Validates magic, version, length, CRC.  Unknown type magics decode with
- * type TV_CT_UNKNOWN (a reader skips such files). */
-int tv_ch_decode(const uint8_t *rec, size_t len, struct tv_content_header *ch);
+int tv_hdr_encode(struct tv_buf *out, enum tv_content_type type,
+                  const uint8_t uuid[TV_UUID_LEN], const void *body, size_t body_len);
+/* Validates magic, length, CRC, then version and flags.  Unknown type
+ * magics decode with type TV_CT_UNKNOWN (a reader skips such files). */
+int tv_hdr_decode(const uint8_t *p, size_t len, struct tv_content_header *ch);
 
 /* ---- TLV: u16 tag | u32 length | value ----
  * Integers are 8-byte big-endian values; strings are UTF-8 without NUL;
@@ -136,7 +143,7 @@ struct tv_volume_label {
 	uint8_t tape_uuid[TV_UUID_LEN];
 	char barcode[32];
 	uint64_t created;                  /* unix seconds */
-	char writer[64];                   /* "tapevault 0.1.0" */
+	char writer[64];                   /* "tapevault 0.2.0" */
 	uint64_t record_size;
 };
 int tv_vol_label_encode(struct tv_buf *body, const struct tv_volume_label *l);
@@ -158,19 +165,30 @@ int tv_ms_label_decode(const uint8_t *body, size_t len, struct tv_media_set_labe
 int tv_keyslot_aad(struct tv_buf *out, const uint8_t tape_uuid[TV_UUID_LEN],
                    const struct tv_keyslot *s);
 
-/* ---- data file content header body ---- */
-struct tv_file_header {
-	uint8_t set_uuid[TV_UUID_LEN];     /* backup set */
-	uint64_t file_index;               /* index of the file in its set */
-	uint64_t part_no;                  /* 1-based */
-	uint64_t offset;                   /* where this part starts in the file */
-	uint64_t encrypted;                /* records are AEAD-encrypted */
+/* ---- data file header (content header body of a data tape file) ---- */
+struct tv_data_header {
+	uint8_t set_uuid[TV_UUID_LEN];     /* the backup set the entries belong to */
+	char set_name[TV_NAME_MAX];        /* its name (so a scan can name it) */
+	uint64_t created;                  /* the set's creation time */
+	uint64_t session;                  /* write session on this tape */
 };
-int tv_file_header_encode(struct tv_buf *body, const struct tv_file_header *h);
-int tv_file_header_decode(const uint8_t *body, size_t len, struct tv_file_header *h);
+int tv_data_header_encode(struct tv_buf *body, const struct tv_data_header *h);
+int tv_data_header_decode(const uint8_t *body, size_t len, struct tv_data_header *h);
 
-/* ---- entry header: first bytes of a data file's record stream ----
- *  "TVE1" | u32 length L | L bytes of TLV.  Then the part's data bytes. */
+/* ---- catalog file header ---- */
+struct tv_catalog_header {
+	uint8_t tape_uuid[TV_UUID_LEN];
+	uint8_t media_set_uuid[TV_UUID_LEN];
+	uint64_t session;
+};
+int tv_catalog_header_encode(struct tv_buf *body, const struct tv_catalog_header *h);
+int tv_catalog_header_decode(const uint8_t *body, size_t len, struct tv_catalog_header *h);
+
+/* ---- entries: the byte stream of a data file ----
+ *  "TVE2" | u32 length L | L bytes of TLV | `length` data bytes
+ * A tape file that ends with the CONT flag cuts its last entry short: the
+ * rest follows as the next part (an entry with part + 1 and offset moved
+ * on) at the start of the set's next data file. */
 enum tv_ftype { TV_FT_REG = 1, TV_FT_DIR = 2, TV_FT_SYMLINK = 3 };
 #define TV_PATH_MAX 4096
 struct tv_entry {
@@ -180,41 +198,34 @@ struct tv_entry {
 	int64_t mtime_sec;
 	uint64_t mtime_nsec;
 	uint64_t size;                     /* whole file */
-	uint64_t offset;                   /* this part's start */
+	uint64_t offset;                   /* this part's first byte in the file */
 	char link[TV_PATH_MAX];            /* symlink target */
 	uint64_t flags;                    /* TV_EF_* */
-	char set_name[TV_NAME_MAX];        /* backup set name: written in the entry of
-	                                    * the set's first file, so a scan of a tape
-	                                    * whose catalog was lost still names it */
+	uint64_t file_index;               /* index of the item in its backup set */
+	uint64_t part;                     /* 1-based */
+	uint64_t length;                   /* data bytes after the header (planned) */
 };
 /* entry flags */
 #define TV_EF_INNER_ENCRYPTED 0x1          /* a job-encrypted backup file (TVB1) */
-#define TV_ENTRY_MAGIC "TVE1"
-#define TV_ENTRY_MAX (3 * TV_PATH_MAX)
+#define TV_ENTRY_MAGIC "TVE2"
+#define TV_ENTRY_HDR 8                     /* magic + length */
+#define TV_ENTRY_MAX (16u * 1024u)         /* limit of L */
 int tv_entry_encode(struct tv_buf *out, const struct tv_entry *e);
-/* Decodes from the front of b (advancing it). TV_ERR_EOF when b holds
- * less than a whole entry header (caller reads more and retries). */
-int tv_entry_decode(struct tv_buf *b, struct tv_entry *e);
+/* Decodes one entry header from p (n bytes available).  TV_ERR_EOF when n
+ * holds less than the whole header (*need = bytes needed, when known);
+ * else *used = header bytes consumed. */
+int tv_entry_decode(const uint8_t *p, size_t n, struct tv_entry *e, size_t *used,
+                    size_t *need);
 
-/* ---- catalog file ----
- * Content header body: tape UUID (tag 1), media set UUID (2), session
- * number (3), encrypted (4).  Record stream: items
+/* ---- catalog file items ----
  *   u8 item type | u32 length L | L bytes of TLV
- * ending with a TV_CI_END item holding the count of items before it. */
-struct tv_catalog_header {
-	uint8_t tape_uuid[TV_UUID_LEN];
-	uint8_t media_set_uuid[TV_UUID_LEN];
-	uint64_t session;
-	uint64_t encrypted;
-};
-int tv_catalog_header_encode(struct tv_buf *body, const struct tv_catalog_header *h);
-int tv_catalog_header_decode(const uint8_t *body, size_t len, struct tv_catalog_header *h);
-
+ * ending with a TV_CI_END item holding the count of items before it.
+ * ENTRY items belong to the SET item before them. */
 enum tv_cat_item {
 	TV_CI_TAPE = 1,        /* a tape of the media set (this one and earlier) */
-	TV_CI_SET = 2,         /* a backup set touching the media set */
-	TV_CI_PART = 3,        /* a file part on some tape of the media set */
-	TV_CI_KEYRING = 4,     /* DEK of an earlier tape (encrypted catalogs only) */
+	TV_CI_SET = 2,         /* a backup set with data on the media set */
+	TV_CI_ENTRY = 3,       /* an entry (part of an item) and where it is */
+	TV_CI_KEYRING = 4,     /* DEK of another tape of the pool */
 	TV_CI_END = 5,
 };
 struct tv_ci_tape {
@@ -225,6 +236,7 @@ struct tv_ci_tape {
 	uint8_t pool_uuid[TV_UUID_LEN];
 	uint8_t media_set_uuid[TV_UUID_LEN];
 	uint8_t dek_fpr[TV_FPR_LEN];       /* zero when unencrypted */
+	uint64_t record_size;
 };
 struct tv_ci_set {
 	uint8_t set_uuid[TV_UUID_LEN];
@@ -232,37 +244,42 @@ struct tv_ci_set {
 	uint64_t created;
 	uint64_t first_seq, last_seq;      /* tapes of the media set it spans (so far) */
 	uint64_t complete;                 /* 1: the set ended on the writing tape */
-	uint64_t nfiles, nbytes;
+	uint64_t nfiles, nbytes;           /* so far (final once complete) */
 };
-struct tv_ci_part {
-	uint8_t tape_uuid[TV_UUID_LEN];
-	uint64_t file_no;                  /* tape file number */
-	uint8_t content_uuid[TV_UUID_LEN];
-	uint8_t set_uuid[TV_UUID_LEN];
-	uint64_t file_index, part_no, last_part;
-	uint64_t records;                  /* data records in the tape file */
-	uint64_t length;                   /* data bytes in this part */
-	uint32_t crc;                      /* CRC32C of the tape file's whole record
-	                                    * stream (entry header + data bytes) */
-	struct tv_entry e;                 /* path, type, mode, offset ... */
+/* Where an entry is: tape (sequence in the media set), tape file, the
+ * frame's offset in the tape file's data stream, the entry's offset in the
+ * frame's raw bytes. */
+struct tv_loc {
+	uint64_t tseq;
+	uint64_t file_no;
+	uint64_t frame_off;
+	uint64_t entry_off;
+};
+struct tv_ci_entry {
+	struct tv_entry e;
+	struct tv_loc loc;
 };
 struct tv_ci_keyring {
 	uint8_t tape_uuid[TV_UUID_LEN];
 	uint8_t dek_fpr[TV_FPR_LEN];
-	uint8_t dek[TV_DEK_LEN];           /* plaintext: the stream is encrypted */
+	uint8_t dek[TV_DEK_LEN];           /* plaintext: the stream is sealed */
 };
 struct tv_cat_item_v {
 	enum tv_cat_item type;
 	union {
 		struct tv_ci_tape tape;
 		struct tv_ci_set set;
-		struct tv_ci_part part;
+		struct tv_ci_entry entry;
 		struct tv_ci_keyring ring;
 		uint64_t end_count;
 	} u;
 };
+#define TV_CI_MAX (64u * 1024u)            /* limit of one item's TLV */
 int tv_cat_item_encode(struct tv_buf *out, const struct tv_cat_item_v *it);
-/* Decodes one item from the front of b.  TV_ERR_EOF: need more bytes. */
-int tv_cat_item_decode(struct tv_buf *b, struct tv_cat_item_v *it);
+/* Decodes one item from p (n bytes available).  TV_ERR_EOF: need more
+ * bytes; else *used = bytes consumed.  Items of an unknown type decode
+ * with their type and no content (readers skip them, but count them). */
+int tv_cat_item_decode(const uint8_t *p, size_t n, struct tv_cat_item_v *it,
+                       size_t *used);
 
 #endif

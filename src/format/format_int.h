@@ -91,7 +91,4 @@ int tv_entry_body_encode(struct tv_buf *b, const struct tv_entry *e);
 int tv_entry_body_decode(const uint8_t *p, size_t len, struct tv_entry *e,
                          const char *what);
 
-/* Limit of one catalog item's TLV body. */
-#define TV_CI_MAX (64u * 1024u)
-
 #endif

@@ -12,10 +12,17 @@
 /* First 8 bytes of SHA-256 of the type names (tested against OpenSSL). */
 static const uint8_t ct_magic[][8] = {
 	[TV_CT_UNKNOWN] = { 0 },
-	[TV_CT_VOLUME_LABEL] = { 0xde, 0x55, 0xe1, 0x61, 0x2f, 0x02, 0xfe, 0xb4 },
-	[TV_CT_MEDIA_SET_LABEL] = { 0x51, 0x0d, 0x1b, 0x9b, 0xb3, 0x73, 0xe7, 0xa1 },
-	[TV_CT_FILE_DATA] = { 0x01, 0x5b, 0x08, 0x7f, 0x5f, 0xff, 0x4c, 0x73 },
-	[TV_CT_CATALOG] = { 0xdd, 0xa9, 0xba, 0x59, 0x8a, 0xc4, 0x0d, 0x00 },
+	[TV_CT_VOLUME_LABEL] = { 0x16, 0x0e, 0x71, 0x4e, 0x2d, 0x7b, 0x39, 0x65 },
+	[TV_CT_MEDIA_SET_LABEL] = { 0xfe, 0x3c, 0xbc, 0xb7, 0x21, 0xff, 0xec, 0xda },
+	[TV_CT_DATA] = { 0x72, 0xe8, 0x49, 0x5c, 0xb9, 0xf4, 0x0e, 0xaa },
+	[TV_CT_CATALOG] = { 0x46, 0xfe, 0xb7, 0x85, 0x61, 0xa2, 0xe4, 0x2e },
+};
+static const char *const ct_names[] = {
+	[TV_CT_UNKNOWN] = "unknown",
+	[TV_CT_VOLUME_LABEL] = "volume label",
+	[TV_CT_MEDIA_SET_LABEL] = "media set label",
+	[TV_CT_DATA] = "data",
+	[TV_CT_CATALOG] = "catalog",
 };
 #define CT_COUNT (sizeof(ct_magic) / sizeof(ct_magic[0]))
 
@@ -26,6 +33,13 @@ const uint8_t *tv_content_magic(enum tv_content_type t)
 	return ct_magic[t];
 }
 
+const char *tv_content_type_name(enum tv_content_type t)
+{
+	if ((unsigned)t >= CT_COUNT)
+		t = TV_CT_UNKNOWN;
+	return ct_names[t];
+}
+
 enum tv_content_type tv_content_type_of(const uint8_t magic[8])
 {
 	for (unsigned i = 1; i < CT_COUNT; i++)
@@ -34,7 +48,7 @@ enum tv_content_type tv_content_type_of(const uint8_t magic[8])
 	return TV_CT_UNKNOWN;
 }
 
-int tv_ch_encode(struct tv_buf *out, enum tv_content_type type,
+int tv_hdr_encode(struct tv_buf *out, enum tv_content_type type,
                  const uint8_t uuid[TV_UUID_LEN], const void *body, size_t body_len)
 {
 	uint8_t *d;
@@ -44,53 +58,57 @@ int tv_ch_encode(struct tv_buf *out, enum tv_content_type type,
 	if ((unsigned)type >= CT_COUNT || type == TV_CT_UNKNOWN)
 		return tv_errf(TV_ERR_INVAL, "content header: unknown content type %d",
 		               (int)type);
-	if (body_len > TV_CH_BODY_MAX)
+	if (body_len > TV_HDR_BODY_MAX)
 		return tv_errf(TV_ERR_RANGE, "content header: body of %zu bytes "
-		               "exceeds %u", body_len, TV_CH_BODY_MAX);
+		               "exceeds %u", body_len, TV_HDR_BODY_MAX);
 	if (body_len > 0 && body == NULL)
 		return tv_errf(TV_ERR_INVAL, "content header: no body");
-	if ((r = tv_buf_reserve(out, TV_CH_FIXED + body_len, &d)) != 0)
+	if ((r = tv_buf_reserve(out, TV_HDR_FIXED + body_len, &d)) != 0)
 		return r;
-	memcpy(d, TV_CH_MAGIC, 4);
+	memcpy(d, TV_HDR_MAGIC, 4);
 	tv_put_be16(d + 4, TV_FORMAT_VERSION);
 	tv_put_be16(d + 6, 0);
 	memcpy(d + 8, ct_magic[type], 8);
 	memcpy(d + 16, uuid, TV_UUID_LEN);
 	tv_put_be32(d + 32, (uint32_t)body_len);
 	if (body_len > 0)
-		memmove(d + TV_CH_FIXED, body, body_len);
+		memmove(d + TV_HDR_FIXED, body, body_len);
 	crc = tv_crc32c(0, d, 36);
-	crc = tv_crc32c(crc, d + TV_CH_FIXED, body_len);
+	crc = tv_crc32c(crc, d + TV_HDR_FIXED, body_len);
 	tv_put_be32(d + 36, crc);
 	return 0;
 }
 
-int tv_ch_decode(const uint8_t *rec, size_t len, struct tv_content_header *ch)
+int tv_hdr_decode(const uint8_t *rec, size_t len, struct tv_content_header *ch)
 {
 	uint32_t blen, crc, want;
 	uint16_t ver, flags;
 
 	memset(ch, 0, sizeof(*ch));
-	if (len < TV_CH_FIXED)
+	if (len < TV_HDR_FIXED)
 		return tv_errf(TV_ERR_FORMAT, "content header: %zu bytes, shorter "
 		               "than its fixed part of 40", len);
-	if (memcmp(rec, TV_CH_MAGIC, 4) != 0)
+	if (memcmp(rec, "TVC", 3) == 0 && rec[3] != TV_HDR_MAGIC[3])
+		return tv_errf(TV_ERR_UNSUPPORTED, "content header of format version %c "
+		               "(this tapevault reads version %d)", rec[3],
+		               TV_FORMAT_VERSION);
+	if (memcmp(rec, TV_HDR_MAGIC, 4) != 0)
 		return tv_errf(TV_ERR_FORMAT, "content header: bad magic "
 		               "%02x%02x%02x%02x (not a tapevault tape file)",
 		               rec[0], rec[1], rec[2], rec[3]);
 	ver = tv_get_be16(rec + 4);
 	flags = tv_get_be16(rec + 6);
 	blen = tv_get_be32(rec + 32);
-	if (blen > TV_CH_BODY_MAX)
+	if (blen > TV_HDR_BODY_MAX)
 		return tv_errf(TV_ERR_FORMAT, "content header: body length %" PRIu32
-		               " exceeds %u", blen, TV_CH_BODY_MAX);
-	if (len != TV_CH_FIXED + (size_t)blen)
+		               " exceeds %u", blen, TV_HDR_BODY_MAX);
+	if (len != TV_HDR_FIXED + (size_t)blen)
 		return tv_errf(TV_ERR_FORMAT, "content header: body length %" PRIu32
 		               " but %zu bytes follow the fixed part", blen,
-		               len - TV_CH_FIXED);
+		               len - TV_HDR_FIXED);
 	want = tv_get_be32(rec + 36);
 	crc = tv_crc32c(0, rec, 36);
-	crc = tv_crc32c(crc, rec + TV_CH_FIXED, blen);
+	crc = tv_crc32c(crc, rec + TV_HDR_FIXED, blen);
 	if (crc != want)
 		return tv_errf(TV_ERR_CRC, "content header: CRC32C mismatch (stored "
 		               "%08" PRIx32 ", computed %08" PRIx32 ")", want, crc);
@@ -105,7 +123,7 @@ int tv_ch_decode(const uint8_t *rec, size_t len, struct tv_content_header *ch)
 	memcpy(ch->magic, rec + 8, 8);
 	ch->type = tv_content_type_of(ch->magic);
 	memcpy(ch->uuid, rec + 16, TV_UUID_LEN);
-	ch->body = rec + TV_CH_FIXED;
+	ch->body = rec + TV_HDR_FIXED;
 	ch->body_len = blen;
 	return 0;
 }
@@ -501,29 +519,28 @@ int tv_ms_label_decode(const uint8_t *body, size_t len, struct tv_media_set_labe
 	return r;
 }
 
-/* ---- file header ---- */
+/* ---- data file header ---- */
 
-#define FH struct tv_file_header
-static const struct tv_field fh_f[] = {
-	TVF_UUID(FH, set_uuid, 1, 1),
-	TVF_U64(FH, file_index, 2, 1, 0, UINT64_MAX),
-	TVF_U64(FH, part_no, 3, 1, 1, UINT64_MAX),
-	TVF_U64(FH, offset, 4, 1, 0, UINT64_MAX),
-	TVF_U64(FH, encrypted, 5, 1, 0, 1),
+#define DH struct tv_data_header
+static const struct tv_field dh_f[] = {
+	TVF_UUID(DH, set_uuid, 1, 1),
+	TVF_STR(DH, set_name, 2, 0),
+	TVF_U64(DH, created, 3, 0, 0, UINT64_MAX),
+	TVF_U64(DH, session, 4, 0, 0, UINT64_MAX),
 };
-#undef FH
-static const struct tv_fields fh_fs = { "file header", fh_f,
-                                        sizeof(fh_f) / sizeof(fh_f[0]) };
+#undef DH
+static const struct tv_fields dh_fs = { "data file header", dh_f,
+                                        sizeof(dh_f) / sizeof(dh_f[0]) };
 
-int tv_file_header_encode(struct tv_buf *body, const struct tv_file_header *h)
+int tv_data_header_encode(struct tv_buf *body, const struct tv_data_header *h)
 {
-	return tv_fields_encode(body, &fh_fs, h, TV_FIELD_ALL);
+	return tv_fields_encode(body, &dh_fs, h, TV_FIELD_ALL);
 }
 
-int tv_file_header_decode(const uint8_t *body, size_t len, struct tv_file_header *h)
+int tv_data_header_decode(const uint8_t *body, size_t len, struct tv_data_header *h)
 {
 	memset(h, 0, sizeof(*h));
-	return tv_fields_decode(&fh_fs, body, len, h, NULL, NULL, NULL);
+	return tv_fields_decode(&dh_fs, body, len, h, NULL, NULL, NULL);
 }
 
 /* ---- catalog header ---- */
@@ -533,7 +550,6 @@ static const struct tv_field cath_f[] = {
 	TVF_UUID(CH, tape_uuid, 1, 1),
 	TVF_UUID(CH, media_set_uuid, 2, 1),
 	TVF_U64(CH, session, 3, 1, 0, UINT64_MAX),
-	TVF_U64(CH, encrypted, 4, 1, 0, 1),
 };
 #undef CH
 static const struct tv_fields cath_fs = { "catalog header", cath_f,

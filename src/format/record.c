@@ -1,18 +1,38 @@
-/* tapevault: record header, CRC, AES-256-GCM sealing and opening. */
+/* tapevault: record and frame headers, CRC, the file key, sealing and
+ * opening frames (AES-256-GCM, zstd). */
 #include "format/record_int.h"
 #include "util/crc32c.h"
 #include "util/err.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/params.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <zstd.h>
 
-#define REC_VERSION 1
-#define REC_FLAGS_KNOWN (TV_RF_END | TV_RF_INCOMPLETE | TV_RF_ENCRYPTED)
-#define AAD_LEN (2 * TV_UUID_LEN + 24)
-static const char hkdf_info[] = "tapevault record key v1";
+#define REC_FLAGS_KNOWN (TV_RF_END | TV_RF_CONT | TV_RF_SEALED)
+#define FRAME_FLAGS_KNOWN (TV_FF_LAST | TV_FF_CONT | TV_FF_SEALED)
+static const char hkdf_info[] = "tapevault v2 file key";
+
+/* ---- records ---- */
+
+void tv_rec_hdr_encode(uint8_t rec[TV_REC_HDR], const struct tv_rec_hdr *h)
+{
+	memcpy(rec, TV_REC_MAGIC, 4);
+	rec[4] = h->flags;
+	rec[5] = 0;
+	rec[6] = rec[7] = 0;
+	tv_put_be32(rec + 8, h->payload_len);
+	tv_put_be32(rec + 12, h->file_no);
+	tv_put_be64(rec + 16, h->seq);
+	tv_put_be32(rec + 24, h->first_frame);
+	tv_put_be32(rec + 28, h->crc);
+}
 
 int tv_rec_hdr_decode(const uint8_t *rec, size_t n, struct tv_rec_hdr *h)
 {
@@ -22,71 +42,194 @@ int tv_rec_hdr_decode(const uint8_t *rec, size_t n, struct tv_rec_hdr *h)
 	if (n < TV_REC_HDR)
 		return tv_errf(TV_ERR_FORMAT, "record of %zu bytes is shorter than "
 		               "the 32-byte record header", n);
-	if (memcmp(rec, TV_REC_MAGIC, 4) != 0)
+	if (memcmp(rec, TV_REC_MAGIC, 4) != 0) {
+		if (memcmp(rec, "TVR", 3) == 0)
+			return tv_errf(TV_ERR_UNSUPPORTED, "record of format version %c "
+			               "(this tapevault reads version %d)", rec[3],
+			               TV_FORMAT_VERSION);
 		return tv_errf(TV_ERR_FORMAT, "bad record magic %02x%02x%02x%02x "
 		               "(not a tapevault record)", rec[0], rec[1], rec[2], rec[3]);
-	if (rec[4] != REC_VERSION)
-		return tv_errf(TV_ERR_UNSUPPORTED, "record version %u (this tapevault "
-		               "reads version %d)", (unsigned)rec[4], REC_VERSION);
-	if (rec[5] & ~REC_FLAGS_KNOWN)
+	}
+	if (rec[4] & ~REC_FLAGS_KNOWN)
 		return tv_errf(TV_ERR_FORMAT, "unknown record flags 0x%02x",
-		               (unsigned)rec[5]);
-	if (rec[6] != 0 || rec[7] != 0 || tv_get_be32(rec + 28) != 0)
+		               (unsigned)rec[4]);
+	if (rec[5] != 0 || rec[6] != 0 || rec[7] != 0)
 		return tv_errf(TV_ERR_FORMAT, "reserved record header bytes are "
 		               "not zero");
 	plen = tv_get_be32(rec + 8);
 	if ((size_t)plen != n - TV_REC_HDR)
 		return tv_errf(TV_ERR_FORMAT, "record payload length %" PRIu32
 		               " but the record carries %zu bytes", plen, n - TV_REC_HDR);
-	if ((rec[5] & TV_RF_ENCRYPTED) && plen < TV_TAG_LEN)
-		return tv_errf(TV_ERR_FORMAT, "encrypted record of %" PRIu32 " payload "
-		               "bytes cannot hold its 16-byte tag", plen);
-	h->flags = rec[5];
+	h->flags = rec[4];
 	h->payload_len = plen;
 	h->file_no = tv_get_be32(rec + 12);
 	h->seq = tv_get_be64(rec + 16);
-	h->crc = tv_get_be32(rec + 24);
+	h->first_frame = tv_get_be32(rec + 24);
+	h->crc = tv_get_be32(rec + 28);
+	if (h->first_frame != TV_NO_OFFSET && h->first_frame >= plen &&
+	    !(h->seq == 0 && h->first_frame == 0))
+		return tv_errf(TV_ERR_FORMAT, "record first frame offset %" PRIu32
+		               " outside its %" PRIu32 "-byte payload", h->first_frame,
+		               plen);
+	if (h->seq == 0 && h->first_frame != 0)
+		return tv_errf(TV_ERR_FORMAT, "content header record with a frame "
+		               "offset");
+	if (h->seq > 0 && (h->flags & TV_RF_SEALED))
+		return tv_errf(TV_ERR_FORMAT, "data record with the SEALED flag");
+	if ((h->flags & TV_RF_CONT) && !(h->flags & TV_RF_END))
+		return tv_errf(TV_ERR_FORMAT, "record flag CONT without END");
 	return 0;
 }
 
 uint32_t tv_rec_crc(const uint8_t *rec, size_t payload_len)
 {
-	static const uint8_t zero4[4];
-	uint32_t crc;
-
-	crc = tv_crc32c(0, rec, 24);
-	crc = tv_crc32c(crc, zero4, 4);
-	crc = tv_crc32c(crc, rec + 28, 4);
+	uint32_t crc = tv_crc32c(0, rec, 28);
 	return tv_crc32c(crc, rec + TV_REC_HDR, payload_len);
 }
 
-/* ---- crypto ---- */
+/* ---- frames ---- */
 
-int tv_rec_crypto_init(struct tv_rec_crypto *c)
+void tv_frame_hdr_encode(uint8_t p[TV_FRAME_HDR], const struct tv_frame_hdr *h)
+{
+	memcpy(p, TV_FRAME_MAGIC, 4);
+	p[4] = h->method;
+	p[5] = h->flags;
+	p[6] = p[7] = 0;
+	tv_put_be32(p + 8, h->stored_len);
+	tv_put_be32(p + 12, h->raw_len);
+	tv_put_be32(p + 16, h->first_entry);
+	tv_put_be32(p + 20, h->crc);
+	tv_put_be64(p + 24, h->index);
+	memcpy(p + 32, h->content_uuid, TV_UUID_LEN);
+}
+
+int tv_frame_hdr_decode(const uint8_t p[TV_FRAME_HDR], struct tv_frame_hdr *h)
+{
+	memset(h, 0, sizeof(*h));
+	if (memcmp(p, TV_FRAME_MAGIC, 4) != 0)
+		return tv_errf(TV_ERR_FORMAT, "bad frame magic %02x%02x%02x%02x",
+		               p[0], p[1], p[2], p[3]);
+	h->method = p[4];
+	h->flags = p[5];
+	if (h->method != TV_COMP_STORED && h->method != TV_COMP_ZSTD)
+		return tv_errf(TV_ERR_UNSUPPORTED, "frame compression method %u "
+		               "unknown (written by a newer tapevault?)",
+		               (unsigned)h->method);
+	if (h->flags & ~FRAME_FLAGS_KNOWN)
+		return tv_errf(TV_ERR_FORMAT, "unknown frame flags 0x%02x",
+		               (unsigned)h->flags);
+	if ((h->flags & TV_FF_CONT) && !(h->flags & TV_FF_LAST))
+		return tv_errf(TV_ERR_FORMAT, "frame flag CONT without LAST");
+	if (p[6] != 0 || p[7] != 0)
+		return tv_errf(TV_ERR_FORMAT, "reserved frame header bytes are not zero");
+	h->stored_len = tv_get_be32(p + 8);
+	h->raw_len = tv_get_be32(p + 12);
+	h->first_entry = tv_get_be32(p + 16);
+	h->crc = tv_get_be32(p + 20);
+	h->index = tv_get_be64(p + 24);
+	memcpy(h->content_uuid, p + 32, TV_UUID_LEN);
+	if (h->raw_len > TV_FRAME_RAW_MAX)
+		return tv_errf(TV_ERR_FORMAT, "frame of %" PRIu32 " raw bytes (at most "
+		               "%u)", h->raw_len, TV_FRAME_RAW_MAX);
+	if (h->stored_len > tv_frame_stored_bound(TV_FRAME_RAW_MAX))
+		return tv_errf(TV_ERR_FORMAT, "frame of %" PRIu32 " stored bytes",
+		               h->stored_len);
+	if (h->first_entry != TV_NO_OFFSET && h->first_entry >= h->raw_len)
+		return tv_errf(TV_ERR_FORMAT, "frame first entry offset %" PRIu32
+		               " outside its %" PRIu32 " raw bytes", h->first_entry,
+		               h->raw_len);
+	if (h->method == TV_COMP_STORED &&
+	    h->stored_len != h->raw_len + ((h->flags & TV_FF_SEALED) ? TV_TAG_LEN : 0))
+		return tv_errf(TV_ERR_FORMAT, "stored frame of %" PRIu32 " raw bytes "
+		               "with %" PRIu32 " stored bytes", h->raw_len, h->stored_len);
+	if ((h->flags & TV_FF_SEALED) && (h->crc != 0 || h->stored_len < TV_TAG_LEN))
+		return tv_errf(TV_ERR_FORMAT, "sealed frame with a raw checksum or "
+		               "without room for its tag");
+	return 0;
+}
+
+size_t tv_frame_raw_size(size_t record_size)
+{
+	size_t f = record_size - 1024;
+	return f > TV_FRAME_RAW_MAX ? TV_FRAME_RAW_MAX : f;
+}
+
+size_t tv_frame_stored_bound(size_t raw_len)
+{
+	return ZSTD_COMPRESSBOUND(raw_len) + TV_TAG_LEN;
+}
+
+int tv_compression_parse(const char *s, struct tv_compression *c)
 {
 	memset(c, 0, sizeof(*c));
+	if (strcmp(s, "none") == 0 || strcmp(s, "off") == 0) {
+		c->method = TV_COMP_STORED;
+		return 0;
+	}
+	if (strcmp(s, "zstd") == 0 || strcmp(s, "on") == 0) {
+		c->method = TV_COMP_ZSTD;
+		c->level = TV_ZSTD_LEVEL_DEFAULT;
+		return 0;
+	}
+	if (strncmp(s, "zstd:", 5) == 0) {
+		char *end;
+		long v = strtol(s + 5, &end, 10);
+		if (s[5] != '\0' && *end == '\0' && v >= -7 && v <= 19 && v != 0) {
+			c->method = TV_COMP_ZSTD;
+			c->level = (int)v;
+			return 0;
+		}
+	}
+	return tv_errf(TV_ERR_INVAL, "compression '%s': use none, zstd or zstd:LEVEL "
+	               "(LEVEL -7..19, not 0)", s);
+}
+
+void tv_compression_format(const struct tv_compression *c, char *out, size_t outsz)
+{
+	if (c->method == TV_COMP_ZSTD)
+		snprintf(out, outsz, "zstd:%d", c->level);
+	else
+		snprintf(out, outsz, "none");
+}
+
+unsigned tv_default_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 8 ? 8 : (unsigned)n;
+}
+
+/* ---- codec ---- */
+
+int tv_fcodec_init(struct tv_fcodec *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->zlevel = INT_MIN;
 	c->ctx = EVP_CIPHER_CTX_new();
 	c->cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
 	c->kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	if (c->ctx == NULL || c->cipher == NULL || c->kdf == NULL) {
-		tv_rec_crypto_free(c);
-		return tv_errf(TV_ERR_CRYPTO, "OpenSSL: AES-256-GCM or HKDF "
-		               "unavailable");
+	c->zc = ZSTD_createCCtx();
+	c->zd = ZSTD_createDCtx();
+	if (c->ctx == NULL || c->cipher == NULL || c->kdf == NULL || c->zc == NULL ||
+	    c->zd == NULL) {
+		tv_fcodec_free(c);
+		return tv_errf(TV_ERR_CRYPTO, "OpenSSL AES-256-GCM/HKDF or zstd "
+		               "contexts unavailable");
 	}
 	return 0;
 }
 
-void tv_rec_crypto_free(struct tv_rec_crypto *c)
+void tv_fcodec_free(struct tv_fcodec *c)
 {
 	EVP_CIPHER_CTX_free(c->ctx);   /* wipes the key schedule */
 	EVP_CIPHER_free(c->cipher);
 	EVP_KDF_free(c->kdf);
+	ZSTD_freeCCtx(c->zc);
+	ZSTD_freeDCtx(c->zd);
 	OPENSSL_cleanse(c, sizeof(*c));
 }
 
-int tv_rec_file_key(struct tv_rec_crypto *c, uint8_t out[TV_DEK_LEN],
-                    const uint8_t dek[TV_DEK_LEN],
-                    const uint8_t content_uuid[TV_UUID_LEN])
+int tv_file_key(struct tv_fcodec *c, uint8_t out[TV_DEK_LEN],
+                const uint8_t dek[TV_DEK_LEN], const uint8_t content_uuid[TV_UUID_LEN])
 {
 	EVP_KDF_CTX *k;
 	OSSL_PARAM p[5];
@@ -113,161 +256,189 @@ int tv_rec_file_key(struct tv_rec_crypto *c, uint8_t out[TV_DEK_LEN],
 	return 0;
 }
 
-int tv_rec_crypto_key(struct tv_rec_crypto *c, int enc, const uint8_t dek[TV_DEK_LEN],
-                      const uint8_t tape_uuid[TV_UUID_LEN],
-                      const uint8_t content_uuid[TV_UUID_LEN])
+/* Loads key into the cipher context unless it is there already. */
+static int load_key(struct tv_fcodec *c, const uint8_t key[TV_DEK_LEN], int enc)
 {
-	uint8_t key[TV_DEK_LEN];
-	int r, ok;
-
-	tv_rec_crypto_unkey(c);
-	if ((r = tv_rec_file_key(c, key, dek, content_uuid)) != 0)
-		return r;
-	ok = EVP_CipherInit_ex(c->ctx, c->cipher, NULL, key, NULL, enc ? 1 : 0) > 0;
-	OPENSSL_cleanse(key, sizeof(key));
-	if (!ok)
-		return tv_errf(TV_ERR_CRYPTO, "AES-256-GCM key setup failed");
-	memcpy(c->ids, tape_uuid, TV_UUID_LEN);
-	memcpy(c->ids + TV_UUID_LEN, content_uuid, TV_UUID_LEN);
-	c->keyed = 1;
-	c->enc = enc ? 1 : 0;
-	return 0;
-}
-
-void tv_rec_crypto_unkey(struct tv_rec_crypto *c)
-{
-	if (c->keyed && c->ctx != NULL)
-		EVP_CIPHER_CTX_reset(c->ctx);
+	if (c->keyed && c->enc == enc && CRYPTO_memcmp(c->key, key, TV_DEK_LEN) == 0)
+		return 0;
 	c->keyed = 0;
-}
-
-static void make_nonce(uint8_t nonce[12], uint64_t seq)
-{
-	memset(nonce, 0, 4);
-	tv_put_be64(nonce + 4, seq);
-}
-
-int tv_rec_seal(struct tv_rec_crypto *c, uint8_t *rec, size_t cap, uint8_t flags,
-                uint32_t file_no, uint64_t seq, size_t n, size_t *total)
-{
-	int enc = c != NULL && c->keyed;
-	size_t plen = n + (enc ? TV_TAG_LEN : 0);
-	uint8_t nonce[12];
-	int la = 0, l1 = 0, l2 = 0;
-
-	if (flags & ~(TV_RF_END | TV_RF_INCOMPLETE))
-		return tv_errf(TV_ERR_INVAL, "record flags 0x%02x", (unsigned)flags);
-	if (cap < TV_REC_HDR || plen > cap - TV_REC_HDR || plen > UINT32_MAX)
-		return tv_errf(TV_ERR_RANGE, "record payload of %zu bytes does not fit "
-		               "in %zu", plen, cap);
-	if (enc && !c->enc)
-		return tv_errf(TV_ERR_INTERNAL, "record key loaded for decryption");
-	if (enc)
-		flags |= TV_RF_ENCRYPTED;
-	memcpy(rec, TV_REC_MAGIC, 4);
-	rec[4] = REC_VERSION;
-	rec[5] = flags;
-	rec[6] = rec[7] = 0;
-	tv_put_be32(rec + 8, (uint32_t)plen);
-	tv_put_be32(rec + 12, file_no);
-	tv_put_be64(rec + 16, seq);
-	tv_put_be32(rec + 24, 0);
-	tv_put_be32(rec + 28, 0);
-	if (enc) {
-		uint8_t *p = rec + TV_REC_HDR;
-		make_nonce(nonce, seq);
-		if (EVP_EncryptInit_ex(c->ctx, NULL, NULL, NULL, nonce) <= 0 ||
-		    EVP_EncryptUpdate(c->ctx, NULL, &la, c->ids, sizeof(c->ids)) <= 0 ||
-		    EVP_EncryptUpdate(c->ctx, NULL, &la, rec, 24) <= 0 ||
-		    (n > 0 && EVP_EncryptUpdate(c->ctx, p, &l1, p, (int)n) <= 0) ||
-		    EVP_EncryptFinal_ex(c->ctx, p + l1, &l2) <= 0 ||
-		    (size_t)l1 + (size_t)l2 != n ||
-		    EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_GCM_GET_TAG, TV_TAG_LEN, p + n) <= 0)
-			return tv_errf(TV_ERR_CRYPTO, "AES-256-GCM encryption of file %"
-			               PRIu32 " record %" PRIu64 " failed", file_no, seq);
-	}
-	tv_put_be32(rec + 24, tv_rec_crc(rec, plen));
-	*total = TV_REC_HDR + plen;
+	if (EVP_CipherInit_ex(c->ctx, c->cipher, NULL, key, NULL, enc) <= 0)
+		return tv_errf(TV_ERR_CRYPTO, "AES-256-GCM key setup failed");
+	memcpy(c->key, key, TV_DEK_LEN);
+	c->keyed = 1;
+	c->enc = enc;
 	return 0;
 }
 
-int tv_rec_open(struct tv_rec_crypto *c, enum tv_key_state key_state,
-                const struct tv_rec_where *w, uint8_t *rec, size_t n, int crc_ok,
-                struct tv_rec_hdr *h, uint8_t **data, size_t *data_len)
+static void nonce_of(uint8_t nonce[12], uint32_t domain, uint64_t n)
 {
-	const char *tape = w->tape != NULL ? w->tape : "?";
-	uint8_t nonce[12];
-	uint8_t *p;
-	size_t clen;
-	int la = 0, l1 = 0, l2 = 0, r;
+	tv_put_be32(nonce, domain);
+	tv_put_be64(nonce + 4, n);
+}
 
-	*data = NULL;
-	*data_len = 0;
-	if (n < TV_REC_HDR || memcmp(rec, TV_REC_MAGIC, 4) != 0) {
-		r = tv_rec_hdr_decode(rec, n, h);
-		return tv_errctx(r, "tape %s file %" PRIu32 " record %" PRIu64, tape,
-		                 w->file_no, w->seq);
-	}
-	if (crc_ok < 0)
-		crc_ok = tv_rec_crc(rec, n - TV_REC_HDR) == tv_get_be32(rec + 24);
-	if (!crc_ok)
-		return tv_errf(TV_ERR_CRC, "tape %s file %" PRIu32 " record %" PRIu64
-		               ": checksum mismatch: the record is damaged", tape,
-		               w->file_no, w->seq);
-	if ((r = tv_rec_hdr_decode(rec, n, h)) != 0)
-		return tv_errctx(r, "tape %s file %" PRIu32 " record %" PRIu64, tape,
-		                 w->file_no, w->seq);
-	if (h->file_no != w->file_no)
-		return tv_errf(TV_ERR_FORMAT, "tape %s file %" PRIu32 " record %" PRIu64
-		               ": record belongs to tape file %" PRIu32
-		               " (records moved between files)", tape, w->file_no,
-		               w->seq, h->file_no);
-	if (h->seq != w->seq)
-		return tv_errf(TV_ERR_FORMAT, "tape %s file %" PRIu32 " record %" PRIu64
-		               ": record carries sequence %" PRIu64 " (records missing,"
-		               " duplicated or reordered)", tape, w->file_no, w->seq,
-		               h->seq);
-	p = rec + TV_REC_HDR;
-	if (!(h->flags & TV_RF_ENCRYPTED)) {
-		if (key_state == TV_KEY_SET)
-			return tv_errf(TV_ERR_FORMAT, "tape %s file %" PRIu32 " record %"
-			               PRIu64 ": plaintext record in an encrypted file",
-			               tape, w->file_no, w->seq);
-		*data = p;
-		*data_len = h->payload_len;
+int tv_hdr_tag(struct tv_fcodec *c, const uint8_t key[TV_DEK_LEN],
+               const uint8_t tape_uuid[TV_UUID_LEN], const uint8_t rec_hdr[24],
+               const uint8_t *hdr, size_t hdr_len, const void *extra,
+               size_t extra_len, uint8_t tag[TV_TAG_LEN], int verify)
+{
+	uint8_t nonce[12], out[16];
+	int l = 0, r;
+
+	if ((r = load_key(c, key, !verify)) != 0)
+		return r;
+	nonce_of(nonce, 0, 0);
+	if (hdr_len > INT_MAX || extra_len > INT_MAX ||
+	    EVP_CipherInit_ex(c->ctx, NULL, NULL, NULL, nonce, !verify) <= 0 ||
+	    EVP_CipherUpdate(c->ctx, NULL, &l, tape_uuid, TV_UUID_LEN) <= 0 ||
+	    EVP_CipherUpdate(c->ctx, NULL, &l, rec_hdr, 24) <= 0 ||
+	    EVP_CipherUpdate(c->ctx, NULL, &l, hdr, (int)hdr_len) <= 0 ||
+	    (extra_len > 0 &&
+	     EVP_CipherUpdate(c->ctx, NULL, &l, extra, (int)extra_len) <= 0))
+		return tv_errf(TV_ERR_CRYPTO, "AES-256-GCM on a content header failed");
+	if (!verify) {
+		if (EVP_CipherFinal_ex(c->ctx, out, &l) <= 0 ||
+		    EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_GCM_GET_TAG, TV_TAG_LEN, tag) <= 0)
+			return tv_errf(TV_ERR_CRYPTO, "AES-256-GCM tag of a content header");
 		return 0;
 	}
-	if (key_state == TV_KEY_CRC_ONLY) {
-		*data = p;
-		*data_len = h->payload_len - TV_TAG_LEN;
+	if (EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_GCM_SET_TAG, TV_TAG_LEN, tag) <= 0)
+		return tv_errf(TV_ERR_CRYPTO, "AES-256-GCM tag of a content header");
+	if (EVP_CipherFinal_ex(c->ctx, out, &l) <= 0)
+		return tv_errf(TV_ERR_AUTH, "content header authentication failed: the "
+		               "header was modified or the key is wrong");
+	return 0;
+}
+
+/* AES-256-GCM over one frame (in place allowed). */
+static int frame_gcm(struct tv_fcodec *c, const uint8_t key[TV_DEK_LEN], int enc,
+                     const uint8_t tape_uuid[TV_UUID_LEN], const uint8_t hdr[TV_FRAME_HDR],
+                     uint64_t index, const uint8_t *in, uint8_t *out, size_t n,
+                     uint8_t tag[TV_TAG_LEN])
+{
+	uint8_t nonce[12];
+	int l = 0, lf = 0, r;
+
+	if ((r = load_key(c, key, enc)) != 0)
+		return r;
+	nonce_of(nonce, 1, index);
+	if (n > INT_MAX ||
+	    EVP_CipherInit_ex(c->ctx, NULL, NULL, NULL, nonce, enc) <= 0 ||
+	    EVP_CipherUpdate(c->ctx, NULL, &l, tape_uuid, TV_UUID_LEN) <= 0 ||
+	    EVP_CipherUpdate(c->ctx, NULL, &l, hdr, TV_FRAME_HDR) <= 0 ||
+	    (n > 0 && EVP_CipherUpdate(c->ctx, out, &l, in, (int)n) <= 0))
+		return tv_errf(TV_ERR_CRYPTO, "AES-256-GCM on frame %" PRIu64 " failed",
+		               index);
+	if (enc) {
+		if (EVP_CipherFinal_ex(c->ctx, out + l, &lf) <= 0 ||
+		    EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_GCM_GET_TAG, TV_TAG_LEN, tag) <= 0)
+			return tv_errf(TV_ERR_CRYPTO, "AES-256-GCM tag of frame %" PRIu64,
+			               index);
 		return 0;
 	}
-	if (key_state == TV_KEY_NONE)
-		return tv_errf(TV_ERR_FORMAT, "tape %s file %" PRIu32 " record %" PRIu64
-		               ": encrypted record in a file written in plaintext", tape,
-		               w->file_no, w->seq);
-	if (key_state != TV_KEY_SET || c == NULL || !c->keyed)
-		return tv_errf(TV_ERR_LOCKED, "tape %s file %" PRIu32 " record %" PRIu64
-		               ": encrypted, and the tape's key is not unlocked", tape,
-		               w->file_no, w->seq);
-	if (c->enc)
-		return tv_errf(TV_ERR_INTERNAL, "record key loaded for encryption");
-	clen = h->payload_len - TV_TAG_LEN;
-	make_nonce(nonce, h->seq);
-	if (EVP_DecryptInit_ex(c->ctx, NULL, NULL, NULL, nonce) <= 0 ||
-	    EVP_DecryptUpdate(c->ctx, NULL, &la, c->ids, sizeof(c->ids)) <= 0 ||
-	    EVP_DecryptUpdate(c->ctx, NULL, &la, rec, 24) <= 0 ||
-	    (clen > 0 && EVP_DecryptUpdate(c->ctx, p, &l1, p, (int)clen) <= 0) ||
-	    EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_GCM_SET_TAG, TV_TAG_LEN, p + clen) <= 0)
-		return tv_errf(TV_ERR_CRYPTO, "tape %s file %" PRIu32 " record %" PRIu64
-		               ": AES-256-GCM decryption failed", tape, w->file_no, w->seq);
-	if (EVP_DecryptFinal_ex(c->ctx, p + l1, &l2) <= 0) {
-		OPENSSL_cleanse(p, clen);   /* never hand out unauthenticated data */
-		return tv_errf(TV_ERR_AUTH, "tape %s file %" PRIu32 " record %" PRIu64
-		               ": authentication failed: data was modified or the key "
-		               "is wrong", tape, w->file_no, w->seq);
+	if (EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_GCM_SET_TAG, TV_TAG_LEN, tag) <= 0)
+		return tv_errf(TV_ERR_CRYPTO, "AES-256-GCM tag of frame %" PRIu64, index);
+	if (EVP_CipherFinal_ex(c->ctx, out + l, &lf) <= 0) {
+		OPENSSL_cleanse(out, n);   /* never hand out unauthenticated data */
+		return tv_errf(TV_ERR_AUTH, "frame %" PRIu64 ": authentication failed: "
+		               "the data was modified or the key is wrong", index);
 	}
-	*data = p;
-	*data_len = clen;
+	return 0;
+}
+
+int tv_frame_seal(struct tv_fcodec *c, const struct tv_compression *comp,
+                  const uint8_t *key, const uint8_t tape_uuid[TV_UUID_LEN],
+                  struct tv_frame_hdr *h, const uint8_t *raw, size_t n,
+                  uint8_t hdr[TV_FRAME_HDR], uint8_t *out, size_t cap,
+                  const uint8_t **stored)
+{
+	size_t body = n;
+	int r;
+
+	if (n > TV_FRAME_RAW_MAX || cap < tv_frame_stored_bound(n))
+		return tv_errf(TV_ERR_INTERNAL, "frame of %zu bytes, buffer of %zu", n, cap);
+	h->raw_len = (uint32_t)n;
+	h->method = TV_COMP_STORED;
+	h->flags &= (uint8_t)(TV_FF_LAST | TV_FF_CONT);
+	if (comp != NULL && comp->method == TV_COMP_ZSTD && n > 0) {
+		size_t z;
+		if (c->zlevel != comp->level) {
+			if (ZSTD_isError(ZSTD_CCtx_setParameter(c->zc, ZSTD_c_compressionLevel,
+			                                        comp->level)) ||
+			    ZSTD_isError(ZSTD_CCtx_setParameter(c->zc, ZSTD_c_checksumFlag, 1)))
+				return tv_errf(TV_ERR_INTERNAL, "zstd: cannot set level %d",
+				               comp->level);
+			c->zlevel = comp->level;
+		}
+		z = ZSTD_compress2(c->zc, out, cap - TV_TAG_LEN, raw, n);
+		if (ZSTD_isError(z))
+			return tv_errf(TV_ERR_INTERNAL, "zstd compression failed: %s",
+			               ZSTD_getErrorName(z));
+		if (z < n) {
+			h->method = TV_COMP_ZSTD;
+			body = z;
+		}
+	}
+	if (key == NULL) {
+		h->stored_len = (uint32_t)body;
+		h->crc = tv_crc32c(0, raw, n);
+		tv_frame_hdr_encode(hdr, h);
+		*stored = h->method == TV_COMP_ZSTD ? out : raw;
+		return 0;
+	}
+	h->flags |= TV_FF_SEALED;
+	h->stored_len = (uint32_t)(body + TV_TAG_LEN);
+	h->crc = 0;
+	tv_frame_hdr_encode(hdr, h);
+	r = frame_gcm(c, key, 1, tape_uuid, hdr, h->index,
+	              h->method == TV_COMP_ZSTD ? out : raw, out, body, out + body);
+	if (r != 0)
+		return r;
+	*stored = out;
+	return 0;
+}
+
+int tv_frame_open(struct tv_fcodec *c, const uint8_t *key,
+                  const uint8_t tape_uuid[TV_UUID_LEN], const struct tv_frame_hdr *h,
+                  const uint8_t hdr[TV_FRAME_HDR], uint8_t *stored, uint8_t *out,
+                  const uint8_t **raw)
+{
+	size_t body = h->stored_len;
+	const uint8_t *data = stored;
+	int r;
+
+	*raw = NULL;
+	if (h->flags & TV_FF_SEALED) {
+		if (key == NULL)
+			return tv_errf(TV_ERR_LOCKED, "frame %" PRIu64 " is encrypted and no "
+			               "key is at hand", h->index);
+		body -= TV_TAG_LEN;
+		if ((r = frame_gcm(c, key, 0, tape_uuid, hdr, h->index, stored, stored,
+		                   body, stored + body)) != 0)
+			return r;
+	} else if (key != NULL) {
+		return tv_errf(TV_ERR_FORMAT, "frame %" PRIu64 " is plaintext on an "
+		               "encrypted tape (not written by the tape's owner)", h->index);
+	}
+	if (h->method == TV_COMP_ZSTD) {
+		unsigned long long want = ZSTD_getFrameContentSize(data, body);
+		size_t z;
+		if (want != h->raw_len)
+			return tv_errf(TV_ERR_FORMAT, "frame %" PRIu64 ": compressed data "
+			               "announces %llu bytes, the header %" PRIu32, h->index,
+			               want, h->raw_len);
+		z = ZSTD_decompressDCtx(c->zd, out, h->raw_len, data, body);
+		if (ZSTD_isError(z) || z != h->raw_len)
+			return tv_errf(TV_ERR_FORMAT, "frame %" PRIu64 ": compressed data is "
+			               "damaged (%s)", h->index,
+			               ZSTD_isError(z) ? ZSTD_getErrorName(z) : "short");
+		data = out;
+	} else if (body != h->raw_len) {
+		return tv_errf(TV_ERR_FORMAT, "frame %" PRIu64 ": %zu stored bytes for %"
+		               PRIu32 " raw bytes", h->index, body, h->raw_len);
+	}
+	if (!(h->flags & TV_FF_SEALED) && tv_crc32c(0, data, h->raw_len) != h->crc)
+		return tv_errf(TV_ERR_CRC, "frame %" PRIu64 ": checksum of the data "
+		               "differs: the frame is damaged", h->index);
+	*raw = data;
 	return 0;
 }

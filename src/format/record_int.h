@@ -1,4 +1,4 @@
-/* tapevault: record sealing and opening (internal to the format layer; also
+/* tapevault: record and frame codec (internal to the format layer; also
  * used by its tests, fuzz targets and benchmarks). */
 #ifndef TV_RECORD_INT_H
 #define TV_RECORD_INT_H
@@ -11,61 +11,60 @@
 
 #include "format/record.h"
 
-/* Per-stream AES-256-GCM state: one cipher context, re-keyed per tape file,
- * only the nonce reset per record. */
-struct tv_rec_crypto {
+/* One per thread: AES-256-GCM, HKDF and zstd contexts. */
+struct tv_fcodec {
 	EVP_CIPHER_CTX *ctx;
 	EVP_CIPHER *cipher;
 	EVP_KDF *kdf;
-	int keyed;                             /* a file key is loaded */
-	int enc;                               /* loaded for encryption */
-	uint8_t ids[2 * TV_UUID_LEN];          /* tape UUID || content UUID */
+	void *zc;                  /* ZSTD_CCtx */
+	void *zd;                  /* ZSTD_DCtx */
+	int zlevel;                /* level set on zc (INT32_MIN: none yet) */
+	uint8_t key[TV_DEK_LEN];   /* the file key loaded into ctx */
+	int keyed;
+	int enc;                   /* ctx keyed for encryption */
 };
+int tv_fcodec_init(struct tv_fcodec *c);
+void tv_fcodec_free(struct tv_fcodec *c);
 
-int tv_rec_crypto_init(struct tv_rec_crypto *c);
-void tv_rec_crypto_free(struct tv_rec_crypto *c);
-/* file key = HKDF-SHA256(dek, salt = content UUID, info = "tapevault record
- * key v1"), 32 bytes. */
-int tv_rec_file_key(struct tv_rec_crypto *c, uint8_t out[TV_DEK_LEN],
-                    const uint8_t dek[TV_DEK_LEN],
-                    const uint8_t content_uuid[TV_UUID_LEN]);
-/* Derives and loads the file key (enc = 1 to seal, 0 to open). */
-int tv_rec_crypto_key(struct tv_rec_crypto *c, int enc, const uint8_t dek[TV_DEK_LEN],
-                      const uint8_t tape_uuid[TV_UUID_LEN],
-                      const uint8_t content_uuid[TV_UUID_LEN]);
-void tv_rec_crypto_unkey(struct tv_rec_crypto *c);
+/* file key = HKDF-SHA256(IKM = dek, salt = content UUID,
+ *                        info = "tapevault v2 file key"), 32 bytes */
+int tv_file_key(struct tv_fcodec *c, uint8_t out[TV_DEK_LEN],
+                const uint8_t dek[TV_DEK_LEN], const uint8_t content_uuid[TV_UUID_LEN]);
 
-/* Seals the record in rec (cap bytes): the data is at rec + TV_REC_HDR,
- * n bytes.  Writes the header, encrypts in place and appends the tag when
- * c is keyed (c may be NULL: plaintext), computes the CRC.  *total is the
- * tape record length (32 + n, or 32 + n + 16 encrypted). */
-int tv_rec_seal(struct tv_rec_crypto *c, uint8_t *rec, size_t cap, uint8_t flags,
-                uint32_t file_no, uint64_t seq, size_t n, size_t *total);
+/* Tag of a sealed record 0 (see record.h): computes it into tag (verify 0)
+ * or checks it (verify 1: TV_ERR_AUTH on mismatch). */
+int tv_hdr_tag(struct tv_fcodec *c, const uint8_t key[TV_DEK_LEN],
+               const uint8_t tape_uuid[TV_UUID_LEN], const uint8_t rec_hdr[24],
+               const uint8_t *hdr, size_t hdr_len, const void *extra,
+               size_t extra_len, uint8_t tag[TV_TAG_LEN], int verify);
 
-/* CRC32C of a record as stored in bytes 24..27 (the record must be at
- * least 32 + payload_len long). */
-uint32_t tv_rec_crc(const uint8_t *rec, size_t payload_len);
+/* Room a sealed frame of raw_len bytes may need after its header. */
+size_t tv_frame_stored_bound(size_t raw_len);
 
-enum tv_key_state {
-	TV_KEY_UNSET = 0,      /* no key given: encrypted records are LOCKED */
-	TV_KEY_NONE = 1,       /* plaintext expected: encrypted is a format error */
-	TV_KEY_SET = 2,        /* encrypted expected: plaintext is a format error */
-	TV_KEY_CRC_ONLY = 3,   /* no decryption: *data is the ciphertext */
-};
+/* Seals one frame: h carries flags (LAST/CONT), first_entry, index and
+ * content_uuid; raw_len is set from n.  Compresses (when comp says so and
+ * it pays), encrypts when key is set (SEALED), computes the header.  The
+ * header goes to hdr; the stored bytes are *stored (stored_len of them):
+ * either inside out (cap bytes, at least tv_frame_stored_bound(n)) or, for
+ * a plaintext frame stored as is, raw itself. */
+int tv_frame_seal(struct tv_fcodec *c, const struct tv_compression *comp,
+                  const uint8_t *key, const uint8_t tape_uuid[TV_UUID_LEN],
+                  struct tv_frame_hdr *h, const uint8_t *raw, size_t n,
+                  uint8_t hdr[TV_FRAME_HDR], uint8_t *out, size_t cap,
+                  const uint8_t **stored);
 
-struct tv_rec_where {
-	const char *tape;      /* for messages */
-	uint32_t file_no;      /* expected tape file number */
-	uint64_t seq;          /* expected sequence */
-};
+/* Opens one frame: stored (h->stored_len bytes, modified in place when
+ * sealed) -> *raw (h->raw_len bytes: in stored itself, or in out, which
+ * holds at least h->raw_len bytes).  key NULL: the frame must be
+ * plaintext.  Errors: TV_ERR_AUTH (tag), TV_ERR_FORMAT (decompression,
+ * length), TV_ERR_CRC (raw CRC), TV_ERR_LOCKED (sealed, no key); the
+ * detail says what, the caller adds where. */
+int tv_frame_open(struct tv_fcodec *c, const uint8_t *key,
+                  const uint8_t tape_uuid[TV_UUID_LEN], const struct tv_frame_hdr *h,
+                  const uint8_t hdr[TV_FRAME_HDR], uint8_t *stored, uint8_t *out,
+                  const uint8_t **raw);
 
-/* Verifies one record as read from tape (n bytes) and decrypts it in place:
- * header, file number, sequence, CRC (crc_ok: 1 already verified, 0 known
- * bad, -1 compute here), encryption flag against key_state, AES-GCM tag.
- * On success *data / *data_len is the plaintext, *h the header.  Errors
- * name tape, file and record in the detail. */
-int tv_rec_open(struct tv_rec_crypto *c, enum tv_key_state key_state,
-                const struct tv_rec_where *w, uint8_t *rec, size_t n, int crc_ok,
-                struct tv_rec_hdr *h, uint8_t **data, size_t *data_len);
+/* Number of CPUs for worker pools (1..8). */
+unsigned tv_default_workers(void);
 
 #endif

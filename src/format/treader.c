@@ -1,30 +1,52 @@
-/* tapevault: tape reader stream.
+/* tapevault: tape reader stream (format v2).
  *
- * begin_file reads the content header record in the caller's thread.  The
- * first read() starts a read-ahead thread that reads the file's records
- * into a ring of nslots buffers (and checks their CRC), while the caller's
- * thread verifies, decrypts and copies out.  The read-ahead thread stops
- * after a record with the END flag, a filemark, end of data, a tape error
- * or a record it cannot trust (bad CRC or header): it never reads into the
- * next tape file.  end_file stops it and spaces over the rest of the file
- * (unless the filemark was already read). */
+ * begin_file and seek run in the caller's thread.  The data stream is then
+ * read by a read-ahead thread, which checks every record (CRC32C, header,
+ * file number, sequence) and cuts the stream into frames; worker threads
+ * open frames (tag, decryption, decompression, raw CRC); the caller takes
+ * frames in order.  All three share a ring of slots:
+ *
+ *   read-ahead:  FREE -> FILLING -> READY (frames) | DONE (end, errors)
+ *   workers:     READY -> BUSY -> DONE
+ *   caller:      DONE -> (in hand) -> FREE
+ *
+ * The read-ahead thread never reads past the END record of the tape file,
+ * and after a seek it stops once the frames asked for are read (so a
+ * single-file restore reads only the records its entry covers).  After a
+ * damaged record it resynchronises on the next record whose header points
+ * at a frame; the caller sees one error for the damage, then frames again. */
 #include "format/record_int.h"
 #include "util/err.h"
 
 #include <inttypes.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { RS_IDLE, RS_HDR, RS_READING, RS_FAILED };
+enum { S_FREE, S_FILLING, S_READY, S_BUSY, S_DONE };
+enum { K_FRAME = 1, K_END, K_ERROR };
+enum { RS_IDLE, RS_HDR, RS_READING, RS_ENDED, RS_FAILED };
 
 struct rslot {
-	uint8_t *buf;
-	size_t got;
-	int rc;        /* tv_tape_read result */
-	int crc_ok;    /* 1 ok, 0 bad, -1 not computed */
+	int state, kind;
+	uint8_t hdr[TV_FRAME_HDR];
+	size_t hdr_fill;
+	struct tv_frame_hdr fh;
+	uint8_t *stored;
+	size_t stored_cap, stored_fill;
+	uint8_t *out;
+	size_t out_cap;
+	const uint8_t *raw;
+	uint64_t record;              /* record the frame header began in */
+	uint64_t stream_off;
+	int sealed;
+	uint8_t key[TV_DEK_LEN];
+	int err;                      /* K_FRAME (worker) and K_ERROR */
+	char errmsg[768];
+	int cont, truncated;          /* K_END */
 };
 
 struct tv_treader {
@@ -32,142 +54,552 @@ struct tv_treader {
 	char name[512];
 	uint8_t tape_uuid[TV_UUID_LEN];
 	int have_uuid;
-	size_t maxrec;
-
-	uint8_t *hbuf;                 /* content header record */
+	size_t rs;                    /* record size R, 0 = unknown */
+	size_t maxrec;                /* buffer size for one record */
+	uint8_t *hbuf;                /* record 0 */
+	size_t hlen;
 	struct tv_content_header ch;
+	int hdr_sealed;
 	int state;
 	uint32_t file_no;
-	enum tv_key_state key_state;
-	int crc_only;
-	struct tv_rec_crypto crypto;
-	uint64_t next_seq, records;
-	int incomplete, truncated, eof;
-	int fm_seen, eod_seen;         /* position: filemark read / at EOD */
-	int err;                       /* sticky error of the current file */
+	uint8_t cuuid[TV_UUID_LEN];
+	int keyed, expect_sealed, crc_only;
+	uint8_t key[TV_DEK_LEN];
+	struct tv_fcodec codec;
+	int err;
 	char errmsg[1024];
+	int cont, truncated;
+	uint64_t next_index;          /* caller: index expected next */
+	int index_known;
+	struct rslot *cur;            /* slot in the caller's hand */
 
-	int have_rec;                  /* slots[head] is being consumed */
-	uint8_t *data;
-	size_t dlen, doff;
-
-	/* read-ahead */
 	unsigned nslots;
 	struct rslot *slots;
-	pthread_t th;
-	int th_started;
+	unsigned nworkers, workers_started;
+	pthread_t *workers;
+	pthread_t ra;
+	int ra_started;
 	pthread_mutex_t mu;
-	pthread_cond_t cv_io;          /* work for the read-ahead thread */
-	pthread_cond_t cv_main;        /* a slot was filled / thread idle */
-	unsigned head, count;          /* under mu */
-	int ra_run, ra_busy, ra_stopped, quit;
-	int ra_fm, ra_eod;             /* the thread read a filemark / hit EOD */
-	char ra_msg[1024];             /* detail of a tape error */
+	pthread_cond_t cv_ra;         /* read-ahead: run, room, want, quit */
+	pthread_cond_t cv_work;       /* workers: a slot is READY */
+	pthread_cond_t cv_main;       /* caller: head DONE, read-ahead idle */
+	unsigned head;                /* oldest slot not yet FREE (caller's) */
+	unsigned count;               /* slots not FREE, from head */
+	int quit;
+	/* read-ahead parameters (under mu) */
+	int ra_run, ra_busy, ra_done;
+	uint64_t ra_need, ra_got;     /* raw bytes wanted / read since start */
+	int ra_waiting;               /* paused: need satisfied */
+	/* read-ahead state (its thread only while ra_run) */
+	uint64_t ra_seq;              /* next record expected */
+	size_t ra_skip;               /* payload bytes to skip in the first record */
+	int ra_resync;                /* looking for a record with a frame */
+	uint64_t ra_stream;           /* stream offset of the next payload byte */
+	uint64_t ra_index;            /* index the next frame must carry */
+	int ra_index_known;
+	uint8_t *rbuf;
+	int fm_seen, eod_seen;        /* the filemark of the file was read / EOD */
+	uint64_t records;             /* data records read in this file */
 };
+
+/* ---- slots ---- */
+
+static struct rslot *slot_at(struct tv_treader *r, unsigned i)
+{
+	return &r->slots[(r->head + i) % r->nslots];
+}
+
+static int slot_room(struct rslot *s, size_t stored, size_t raw)
+{
+	if (stored > s->stored_cap) {
+		uint8_t *p = malloc(stored);
+		if (p == NULL)
+			return TV_ERR_NOMEM;
+		if (s->stored != NULL)
+			OPENSSL_cleanse(s->stored, s->stored_cap);
+		free(s->stored);
+		s->stored = p;
+		s->stored_cap = stored;
+	}
+	if (raw > s->out_cap) {
+		uint8_t *p = malloc(raw);
+		if (p == NULL)
+			return TV_ERR_NOMEM;
+		if (s->out != NULL)
+			OPENSSL_cleanse(s->out, s->out_cap);
+		free(s->out);
+		s->out = p;
+		s->out_cap = raw;
+	}
+	return 0;
+}
+
+/* ---- read-ahead thread ---- */
+
+/* A free slot at the end of the queue (waits); NULL when stopped. */
+static struct rslot *ra_slot(struct tv_treader *r)
+{
+	struct rslot *s;
+
+	pthread_mutex_lock(&r->mu);
+	while (r->ra_run && !r->quit && r->count == r->nslots)
+		pthread_cond_wait(&r->cv_ra, &r->mu);
+	if (!r->ra_run || r->quit) {
+		pthread_mutex_unlock(&r->mu);
+		return NULL;
+	}
+	s = slot_at(r, r->count);
+	s->state = S_FILLING;
+	r->count++;
+	pthread_mutex_unlock(&r->mu);
+	s->hdr_fill = 0;
+	s->stored_fill = 0;
+	s->err = 0;
+	s->errmsg[0] = '\0';
+	s->cont = s->truncated = 0;
+	s->raw = NULL;
+	s->sealed = 0;
+	return s;
+}
+
+static void ra_post(struct tv_treader *r, struct rslot *s, int state)
+{
+	pthread_mutex_lock(&r->mu);
+	s->state = state;
+	if (state == S_READY)
+		pthread_cond_signal(&r->cv_work);
+	pthread_cond_broadcast(&r->cv_main);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Queues an event (end or error) in s, or in a new slot when s is NULL. */
+static void ra_event(struct tv_treader *r, struct rslot *s, int kind, int err,
+                     const char *msg, int truncated)
+{
+	if (s == NULL && (s = ra_slot(r)) == NULL)
+		return;
+	s->kind = kind;
+	s->err = err;
+	s->truncated = truncated;
+	snprintf(s->errmsg, sizeof(s->errmsg), "%s", msg != NULL ? msg : "");
+	ra_post(r, s, S_DONE);
+}
+
+/* Message "tape X file F record R: ..." */
+static void ra_msg(struct tv_treader *r, char *out, size_t outsz, uint64_t rec,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void ra_msg(struct tv_treader *r, char *out, size_t outsz, uint64_t rec,
+                   const char *fmt, ...)
+{
+	char what[480];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(out, outsz, "tape %.200s file %" PRIu32 " record %" PRIu64 ": %s",
+	         r->name, r->file_no, rec, what);
+}
+
+/* Checks a record as read; "" when good, else the problem in msg. */
+static int ra_check(struct tv_treader *r, size_t got, struct tv_rec_hdr *h, char *msg,
+                    size_t msgsz)
+{
+	uint64_t seq = r->ra_seq;
+
+	msg[0] = '\0';
+	if (got < TV_REC_HDR || memcmp(r->rbuf, TV_REC_MAGIC, 4) != 0) {
+		ra_msg(r, msg, msgsz, seq, "not a tapevault v2 record");
+		return TV_ERR_FORMAT;
+	}
+	if (tv_rec_crc(r->rbuf, got - TV_REC_HDR) != tv_get_be32(r->rbuf + 28)) {
+		ra_msg(r, msg, msgsz, seq, "checksum mismatch: the record is damaged");
+		return TV_ERR_CRC;
+	}
+	if (tv_rec_hdr_decode(r->rbuf, got, h) != 0) {
+		ra_msg(r, msg, msgsz, seq, "%s", tv_errdetail());
+		return TV_ERR_FORMAT;
+	}
+	if (h->file_no != r->file_no)
+		ra_msg(r, msg, msgsz, seq, "record belongs to tape file %" PRIu32
+		       " (records moved between files)", h->file_no);
+	else if (h->seq != seq)
+		ra_msg(r, msg, msgsz, seq, "record carries sequence %" PRIu64 " (records "
+		       "missing, duplicated or reordered)", h->seq);
+	else if (r->rs != 0 && !(h->flags & TV_RF_END) && got != r->rs)
+		ra_msg(r, msg, msgsz, seq, "%zu bytes: only the last record of a tape "
+		       "file may be shorter than the record size %zu", got, r->rs);
+	return msg[0] != '\0' ? TV_ERR_FORMAT : 0;
+}
+
+/* Checks a frame header just completed in s; "" when good. */
+static int ra_check_frame(struct tv_treader *r, struct rslot *s, char *msg, size_t msgsz)
+{
+	int dr = tv_frame_hdr_decode(s->hdr, &s->fh);
+
+	msg[0] = '\0';
+	if (dr != 0)
+		ra_msg(r, msg, msgsz, s->record, "%s", tv_errdetail());
+	else if (memcmp(s->fh.content_uuid, r->cuuid, TV_UUID_LEN) != 0)
+		ra_msg(r, msg, msgsz, s->record, "frame of another tape file (content "
+		       "UUID differs)");
+	else if (r->ra_index_known && s->fh.index != r->ra_index)
+		ra_msg(r, msg, msgsz, s->record, "frame %" PRIu64 " where frame %" PRIu64
+		       " belongs (frames missing or reordered)", s->fh.index, r->ra_index);
+	else if (r->expect_sealed && !(s->fh.flags & TV_FF_SEALED))
+		ra_msg(r, msg, msgsz, s->record, "plaintext frame %" PRIu64 " on an "
+		       "encrypted tape (not written by the tape's owner): refused",
+		       s->fh.index);
+	else if (!r->expect_sealed && !r->crc_only && (s->fh.flags & TV_FF_SEALED))
+		ra_msg(r, msg, msgsz, s->record, "encrypted frame %" PRIu64 " in a "
+		       "tape file read as plaintext", s->fh.index);
+	else if ((dr = slot_room(s, s->fh.stored_len, s->fh.raw_len)) != 0)
+		ra_msg(r, msg, msgsz, s->record, "out of memory");
+	if (msg[0] == '\0')
+		return 0;
+	return dr == TV_ERR_UNSUPPORTED ? TV_ERR_UNSUPPORTED : dr == TV_ERR_NOMEM
+	       ? TV_ERR_NOMEM : TV_ERR_FORMAT;
+}
+
+/* Reads one file's data stream; returns when it ended, failed or was
+ * stopped.  A record stays in rbuf (from pos on) while the read-ahead
+ * pauses between two frames. */
+static void ra_file(struct tv_treader *r)
+{
+	struct rslot *s = NULL;       /* frame being assembled */
+	size_t pay_size = r->rs ? r->rs - TV_REC_HDR : 0;
+	struct tv_rec_hdr h;
+	size_t pos = 0, plen = 0;     /* the record in rbuf, and where we are */
+	int have_rec = 0;
+	char msg[768];
+
+	for (;;) {
+		const uint8_t *pay;
+		size_t got = 0;
+		int rc;
+
+		/* pause once what was asked for is read (between frames only) */
+		pthread_mutex_lock(&r->mu);
+		if (s == NULL) {
+			while (r->ra_run && !r->quit && r->ra_got >= r->ra_need) {
+				r->ra_waiting = 1;
+				pthread_cond_broadcast(&r->cv_main);
+				pthread_cond_wait(&r->cv_ra, &r->mu);
+			}
+			r->ra_waiting = 0;
+		}
+		if (!r->ra_run || r->quit) {
+			pthread_mutex_unlock(&r->mu);
+			break;
+		}
+		pthread_mutex_unlock(&r->mu);
+
+		if (!have_rec) {
+			tv_errclear();
+			rc = tv_tape_read(r->t, r->rbuf, r->maxrec, &got);
+			if (rc == TV_ERR_FILEMARK || rc == TV_ERR_EOD) {
+				if (rc == TV_ERR_FILEMARK)
+					r->fm_seen = 1;
+				else
+					r->eod_seen = 1;
+				if (s != NULL) {
+					ra_msg(r, msg, sizeof(msg), r->ra_seq, "the tape file ends "
+					       "inside frame %" PRIu64 " (cut off)", s->fh.index);
+					ra_event(r, s, K_ERROR, TV_ERR_FORMAT, msg, 0);
+					s = NULL;
+				}
+				ra_event(r, NULL, K_END, 0, NULL, 1);
+				return;
+			}
+			if (rc != 0) {
+				if (rc == TV_ERR_RANGE)
+					ra_msg(r, msg, sizeof(msg), r->ra_seq, "record longer than "
+					       "%zu bytes", r->maxrec);
+				else if (rc == TV_ERR_BADREC)
+					ra_msg(r, msg, sizeof(msg), r->ra_seq, "record marked bad on "
+					       "the medium");
+				else
+					ra_msg(r, msg, sizeof(msg), r->ra_seq, "%s", tv_errmsg(rc));
+				ra_event(r, s, K_ERROR, rc == TV_ERR_RANGE ? TV_ERR_FORMAT : rc,
+				         msg, 0);
+				s = NULL;
+				if (rc != TV_ERR_RANGE && rc != TV_ERR_BADREC) {
+					ra_event(r, NULL, K_END, 0, NULL, 1);
+					return;   /* a drive error: do not read on blindly */
+				}
+				r->ra_seq++;
+				r->ra_resync = 1;
+				r->ra_skip = 0;
+				continue;
+			}
+			pthread_mutex_lock(&r->mu);
+			r->records++;
+			pthread_mutex_unlock(&r->mu);
+			if ((rc = ra_check(r, got, &h, msg, sizeof(msg))) != 0) {
+				ra_event(r, s, K_ERROR, rc, msg, 0);
+				s = NULL;
+				r->ra_seq++;
+				r->ra_resync = 1;
+				r->ra_skip = 0;
+				continue;
+			}
+			if (h.seq == 0) {
+				ra_msg(r, msg, sizeof(msg), r->ra_seq, "a content header record "
+				       "in the data stream");
+				ra_event(r, s, K_ERROR, TV_ERR_FORMAT, msg, 0);
+				ra_event(r, NULL, K_END, 0, NULL, 1);
+				return;
+			}
+			have_rec = 1;
+			plen = h.payload_len;
+			pos = r->ra_skip;
+			r->ra_skip = 0;
+			if (r->ra_resync) {
+				pos = h.first_frame;
+				if (h.first_frame == TV_NO_OFFSET)
+					pos = plen;     /* nothing begins here: next record */
+				else
+					r->ra_resync = 0;
+				r->ra_index_known = 0;
+			}
+		}
+		pay = r->rbuf + TV_REC_HDR;
+		while (pos < plen) {
+			size_t k;
+			if (s == NULL) {
+				if (h.first_frame == TV_NO_OFFSET) {
+					ra_msg(r, msg, sizeof(msg), r->ra_seq, "a frame begins at "
+					       "offset %zu, but the record header says none does", pos);
+					ra_event(r, NULL, K_ERROR, TV_ERR_FORMAT, msg, 0);
+					r->ra_resync = 1;
+					pos = plen;
+					break;
+				}
+				if (pos < h.first_frame) {
+					ra_msg(r, msg, sizeof(msg), r->ra_seq, "a frame begins at "
+					       "offset %zu, but the record header says %" PRIu32, pos,
+					       h.first_frame);
+					ra_event(r, NULL, K_ERROR, TV_ERR_FORMAT, msg, 0);
+					pos = h.first_frame;
+					r->ra_index_known = 0;
+				}
+				if ((s = ra_slot(r)) == NULL)
+					return;
+				s->kind = K_FRAME;
+				s->record = r->ra_seq;
+				s->stream_off = (r->ra_seq - 1) * pay_size + pos;
+			}
+			if (s->hdr_fill < TV_FRAME_HDR) {
+				k = TV_FRAME_HDR - s->hdr_fill;
+				if (k > plen - pos)
+					k = plen - pos;
+				memcpy(s->hdr + s->hdr_fill, pay + pos, k);
+				s->hdr_fill += k;
+				pos += k;
+				if (s->hdr_fill < TV_FRAME_HDR)
+					break;
+				if ((rc = ra_check_frame(r, s, msg, sizeof(msg))) != 0) {
+					ra_event(r, s, K_ERROR, rc, msg, 0);
+					s = NULL;
+					r->ra_resync = 1;
+					pos = plen;
+					break;
+				}
+				r->ra_index = s->fh.index + 1;
+				r->ra_index_known = 1;
+			}
+			k = s->fh.stored_len - s->stored_fill;
+			if (k > plen - pos)
+				k = plen - pos;
+			memcpy(s->stored + s->stored_fill, pay + pos, k);
+			s->stored_fill += k;
+			pos += k;
+			if (s->stored_fill < s->fh.stored_len)
+				break;
+			/* a whole frame */
+			if (s->fh.flags & TV_FF_LAST) {
+				msg[0] = '\0';
+				if (pos != plen)
+					ra_msg(r, msg, sizeof(msg), r->ra_seq, "bytes after the last "
+					       "frame");
+				else if (!(h.flags & TV_RF_END))
+					ra_msg(r, msg, sizeof(msg), r->ra_seq, "the last frame ends in "
+					       "a record without the END flag");
+				else if (!!(h.flags & TV_RF_CONT) != !!(s->fh.flags & TV_FF_CONT))
+					ra_msg(r, msg, sizeof(msg), r->ra_seq, "record and frame "
+					       "disagree on CONT");
+				if (msg[0] != '\0') {
+					ra_event(r, s, K_ERROR, TV_ERR_FORMAT, msg, 0);
+					ra_event(r, NULL, K_END, 0, NULL, 0);
+					return;
+				}
+			}
+			if (r->keyed) {
+				memcpy(s->key, r->key, sizeof(s->key));
+				s->sealed = 1;
+			}
+			pthread_mutex_lock(&r->mu);
+			r->ra_got += s->fh.raw_len;
+			pthread_mutex_unlock(&r->mu);
+			ra_post(r, s, r->crc_only ? S_DONE : S_READY);
+			if (s->fh.flags & TV_FF_LAST) {
+				ra_event(r, NULL, K_END, 0, NULL, 0);
+				return;
+			}
+			s = NULL;
+			break;   /* back to the top: maybe pause before the next frame */
+		}
+		if (pos < plen)
+			continue;
+		/* the record is used up */
+		have_rec = 0;
+		r->ra_seq++;
+		if (h.flags & TV_RF_END) {
+			ra_msg(r, msg, sizeof(msg), r->ra_seq - 1, "END record before the "
+			       "last frame");
+			ra_event(r, s, K_ERROR, TV_ERR_FORMAT, msg, 0);
+			ra_event(r, NULL, K_END, 0, NULL, 0);
+			return;
+		}
+	}
+	if (s != NULL) {
+		/* stopped in the middle of a frame: drop it */
+		pthread_mutex_lock(&r->mu);
+		s->state = S_FREE;
+		r->count--;
+		pthread_mutex_unlock(&r->mu);
+	}
+}
 
 static void *ra_main(void *arg)
 {
 	struct tv_treader *r = arg;
-	char msg[1024];
 
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
-		struct tv_rec_hdr h;
-		struct rslot *s;
-		size_t got = 0;
-		int rc, term = 0, crc_ok = -1;
-
-		while (!r->quit && !(r->ra_run && !r->ra_stopped && r->count < r->nslots))
-			pthread_cond_wait(&r->cv_io, &r->mu);
+		while (!r->quit && !(r->ra_run && !r->ra_done))
+			pthread_cond_wait(&r->cv_ra, &r->mu);
 		if (r->quit)
 			break;
-		s = &r->slots[(r->head + r->count) % r->nslots];
 		r->ra_busy = 1;
 		pthread_mutex_unlock(&r->mu);
-
-		msg[0] = '\0';
-		tv_errclear();
-		rc = tv_tape_read(r->t, s->buf, r->maxrec, &got);
-		if (rc != 0) {
-			term = 1;
-			if (rc != TV_ERR_FILEMARK && rc != TV_ERR_EOD)
-				snprintf(msg, sizeof(msg), "%s", tv_errmsg(rc));
-		} else if (got >= TV_REC_HDR && memcmp(s->buf, TV_REC_MAGIC, 4) == 0) {
-			crc_ok = tv_rec_crc(s->buf, got - TV_REC_HDR) ==
-			         tv_get_be32(s->buf + 24);
-			if (!crc_ok || tv_rec_hdr_decode(s->buf, got, &h) != 0 ||
-			    (h.flags & TV_RF_END))
-				term = 1;
-		} else {
-			term = 1;
-		}
-
+		ra_file(r);
 		pthread_mutex_lock(&r->mu);
-		s->rc = rc;
-		s->got = got;
-		s->crc_ok = crc_ok;
-		r->count++;
 		r->ra_busy = 0;
-		if (term) {
-			r->ra_stopped = 1;
-			if (rc == TV_ERR_FILEMARK)
-				r->ra_fm = 1;
-			if (rc == TV_ERR_EOD)
-				r->ra_eod = 1;
-			memcpy(r->ra_msg, msg, sizeof(msg));
-		}
+		r->ra_done = 1;
 		pthread_cond_broadcast(&r->cv_main);
 	}
 	pthread_mutex_unlock(&r->mu);
 	return NULL;
 }
 
-static void ra_start(struct tv_treader *r)
+/* ---- workers ---- */
+
+static void *worker_main(void *arg)
 {
+	struct tv_treader *r = arg;
+	struct tv_fcodec codec;
+	int init = tv_fcodec_init(&codec);
+
 	pthread_mutex_lock(&r->mu);
-	r->head = r->count = 0;
-	r->ra_stopped = r->ra_fm = r->ra_eod = 0;
-	r->ra_run = 1;
-	pthread_cond_signal(&r->cv_io);
+	for (;;) {
+		struct rslot *s = NULL;
+		int rc;
+
+		for (;;) {
+			for (unsigned i = 0; i < r->count && s == NULL; i++)
+				if (slot_at(r, i)->state == S_READY)
+					s = slot_at(r, i);
+			if (s != NULL || r->quit)
+				break;
+			pthread_cond_wait(&r->cv_work, &r->mu);
+		}
+		if (s == NULL)
+			break;
+		s->state = S_BUSY;
+		pthread_mutex_unlock(&r->mu);
+
+		rc = init;
+		if (rc == 0) {
+			tv_errclear();
+			rc = tv_frame_open(&codec, s->sealed ? s->key : NULL, r->tape_uuid,
+			                   &s->fh, s->hdr, s->stored, s->out, &s->raw);
+		}
+		if (s->sealed)
+			OPENSSL_cleanse(s->key, sizeof(s->key));
+		if (rc != 0) {
+			s->err = rc;
+			snprintf(s->errmsg, sizeof(s->errmsg), "tape %s file %" PRIu32
+			         " record %" PRIu64 ": %s", r->name, r->file_no, s->record,
+			         tv_errmsg(rc));
+		}
+
+		pthread_mutex_lock(&r->mu);
+		s->state = S_DONE;
+		pthread_cond_broadcast(&r->cv_main);
+	}
 	pthread_mutex_unlock(&r->mu);
+	if (init == 0)
+		tv_fcodec_free(&codec);
+	return NULL;
 }
 
-/* Stops the thread between two reads; reports whether it passed a filemark
- * or reached EOD.  Queued records are dropped. */
-static void ra_stop(struct tv_treader *r, int *fm, int *eod)
-{
-	pthread_mutex_lock(&r->mu);
-	r->ra_run = 0;
-	while (r->ra_busy)
-		pthread_cond_wait(&r->cv_main, &r->mu);
-	*fm = r->ra_fm;
-	*eod = r->ra_eod;
-	r->head = r->count = 0;
-	r->ra_stopped = r->ra_fm = r->ra_eod = 0;
-	pthread_mutex_unlock(&r->mu);
-	r->have_rec = 0;
-	r->data = NULL;
-	r->dlen = r->doff = 0;
-}
+/* ---- caller's side ---- */
 
-static struct rslot *ra_next(struct tv_treader *r)
+static void release_cur(struct tv_treader *r)
 {
-	struct rslot *s;
-
+	if (r->cur == NULL)
+		return;
 	pthread_mutex_lock(&r->mu);
-	while (r->count == 0)
-		pthread_cond_wait(&r->cv_main, &r->mu);
-	s = &r->slots[r->head];
-	pthread_mutex_unlock(&r->mu);
-	return s;
-}
-
-static void ra_release(struct tv_treader *r)
-{
-	pthread_mutex_lock(&r->mu);
+	if (r->cur->raw != NULL && r->cur->raw == r->cur->out && r->keyed)
+		OPENSSL_cleanse(r->cur->out, r->cur->fh.raw_len);
+	r->cur->state = S_FREE;
 	r->head = (r->head + 1) % r->nslots;
 	r->count--;
-	pthread_cond_signal(&r->cv_io);
+	pthread_cond_broadcast(&r->cv_ra);
+	pthread_mutex_unlock(&r->mu);
+	r->cur = NULL;
+}
+
+/* Stops the read-ahead between two reads and frees every slot. */
+static void stop(struct tv_treader *r)
+{
+	release_cur(r);
+	pthread_mutex_lock(&r->mu);
+	r->ra_run = 0;
+	pthread_cond_broadcast(&r->cv_ra);
+	while (r->ra_busy)
+		pthread_cond_wait(&r->cv_main, &r->mu);
+	for (;;) {
+		int busy = 0;
+		for (unsigned i = 0; i < r->count; i++)
+			if (slot_at(r, i)->state == S_BUSY)
+				busy = 1;
+		if (!busy)
+			break;
+		pthread_cond_wait(&r->cv_main, &r->mu);
+	}
+	for (unsigned i = 0; i < r->nslots; i++) {
+		struct rslot *s = &r->slots[i];
+		OPENSSL_cleanse(s->key, sizeof(s->key));
+		s->state = S_FREE;
+	}
+	r->head = r->count = 0;
+	r->ra_done = 0;
+	pthread_mutex_unlock(&r->mu);
+}
+
+static void start(struct tv_treader *r, uint64_t seq, size_t skip, uint64_t need)
+{
+	pthread_mutex_lock(&r->mu);
+	r->ra_seq = seq;
+	r->ra_skip = skip;
+	r->ra_resync = 0;
+	r->ra_need = need;
+	r->ra_got = 0;
+	r->ra_done = 0;
+	r->ra_run = 1;
+	pthread_cond_broadcast(&r->cv_ra);
 	pthread_mutex_unlock(&r->mu);
 }
 
@@ -180,7 +612,8 @@ static int fail(struct tv_treader *r, int code)
 }
 
 int tv_treader_open(struct tv_treader **out, struct tv_tape *t, const char *name,
-                    const uint8_t tape_uuid[TV_UUID_LEN], size_t max_record)
+                    const uint8_t tape_uuid[TV_UUID_LEN],
+                    const struct tv_treader_opts *o)
 {
 	struct tv_treader *r;
 	int rc;
@@ -188,10 +621,6 @@ int tv_treader_open(struct tv_treader **out, struct tv_tape *t, const char *name
 	*out = NULL;
 	if (t == NULL)
 		return tv_errf(TV_ERR_INVAL, "tape reader: no tape");
-	if (max_record < TV_RECORD_SIZE_MIN || max_record > TV_RECORD_SIZE_MAX)
-		return tv_errf(TV_ERR_INVAL, "tape reader: record size %zu outside "
-		               "[%u, %u]", max_record, TV_RECORD_SIZE_MIN,
-		               TV_RECORD_SIZE_MAX);
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return TV_ERR_NOMEM;
 	r->t = t;
@@ -200,27 +629,30 @@ int tv_treader_open(struct tv_treader **out, struct tv_tape *t, const char *name
 		memcpy(r->tape_uuid, tape_uuid, TV_UUID_LEN);
 		r->have_uuid = 1;
 	}
-	r->maxrec = max_record;
-	r->nslots = (unsigned)((16u << 20) / max_record);
-	r->nslots = r->nslots < 3 ? 3 : r->nslots > 8 ? 8 : r->nslots;
+	r->maxrec = TV_RECORD_SIZE_MAX;
+	r->nworkers = o != NULL && o->workers ? o->workers : tv_default_workers();
+	r->nslots = 2 * r->nworkers + 4;
 	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->cv_io, NULL);
+	pthread_cond_init(&r->cv_ra, NULL);
+	pthread_cond_init(&r->cv_work, NULL);
 	pthread_cond_init(&r->cv_main, NULL);
-	if ((rc = tv_rec_crypto_init(&r->crypto)) != 0)
+	if ((rc = tv_fcodec_init(&r->codec)) != 0)
 		goto fail;
 	rc = TV_ERR_NOMEM;
-	if ((r->hbuf = malloc(max_record)) == NULL ||
-	    (r->slots = calloc(r->nslots, sizeof(*r->slots))) == NULL)
+	if ((r->hbuf = malloc(r->maxrec)) == NULL || (r->rbuf = malloc(r->maxrec)) == NULL ||
+	    (r->slots = calloc(r->nslots, sizeof(*r->slots))) == NULL ||
+	    (r->workers = calloc(r->nworkers, sizeof(*r->workers))) == NULL)
 		goto fail;
-	for (unsigned i = 0; i < r->nslots; i++)
-		if ((r->slots[i].buf = malloc(max_record)) == NULL)
-			goto fail;
-	if (pthread_create(&r->th, NULL, ra_main, r) != 0) {
-		rc = tv_errf(TV_ERR_NOMEM, "tape reader: cannot start the read-ahead "
-		             "thread");
+	if (pthread_create(&r->ra, NULL, ra_main, r) != 0) {
+		rc = tv_errf(TV_ERR_NOMEM, "tape reader: cannot start the read-ahead thread");
 		goto fail;
 	}
-	r->th_started = 1;
+	r->ra_started = 1;
+	for (; r->workers_started < r->nworkers; r->workers_started++)
+		if (pthread_create(&r->workers[r->workers_started], NULL, worker_main, r) != 0) {
+			rc = tv_errf(TV_ERR_NOMEM, "tape reader: cannot start a worker thread");
+			goto fail;
+		}
 	*out = r;
 	return 0;
 fail:
@@ -234,20 +666,24 @@ void tv_treader_set_tape_uuid(struct tv_treader *r, const uint8_t tape_uuid[TV_U
 	r->have_uuid = 1;
 }
 
+void tv_treader_set_record_size(struct tv_treader *r, size_t record_size)
+{
+	if (record_size >= TV_RECORD_SIZE_MIN && record_size <= TV_RECORD_SIZE_MAX)
+		r->rs = record_size;
+}
+
 int tv_treader_end_file(struct tv_treader *r)
 {
-	int fm = 0, eod = 0, rc;
+	int rc;
 
 	if (r->state == RS_IDLE)
 		return 0;
-	ra_stop(r, &fm, &eod);
-	fm |= r->fm_seen;
-	eod |= r->eod_seen;
+	stop(r);
 	r->state = RS_IDLE;
 	r->err = 0;
-	r->key_state = TV_KEY_UNSET;
-	tv_rec_crypto_unkey(&r->crypto);
-	if (fm || eod)
+	r->keyed = 0;
+	OPENSSL_cleanse(r->key, sizeof(r->key));
+	if (r->fm_seen || r->eod_seen)
 		return 0;
 	rc = tv_tape_space_files(r->t, 1);
 	if (rc == TV_ERR_EOD)
@@ -258,27 +694,35 @@ int tv_treader_end_file(struct tv_treader *r)
 	return 0;
 }
 
+static void reset_file(struct tv_treader *r)
+{
+	r->cont = r->truncated = 0;
+	r->fm_seen = r->eod_seen = 0;
+	pthread_mutex_lock(&r->mu);
+	r->records = 0;
+	pthread_mutex_unlock(&r->mu);
+	r->keyed = r->expect_sealed = 0;
+	r->index_known = 0;
+	r->ra_index_known = 0;
+	r->err = 0;
+	OPENSSL_cleanse(r->key, sizeof(r->key));
+}
+
 int tv_treader_begin_file(struct tv_treader *r, struct tv_content_header *ch,
-                          uint64_t *file_no)
+                          uint64_t *file_no, int *sealed)
 {
 	struct tv_tape_status st;
-	struct tv_rec_where w;
 	struct tv_rec_hdr h;
-	uint8_t *data;
-	size_t got = 0, dlen;
+	size_t got = 0, hl;
 	uint64_t fn;
 	int known, rc;
 
 	memset(ch, 0, sizeof(*ch));
+	*sealed = 0;
 	if (r->state != RS_IDLE && (rc = tv_treader_end_file(r)) != 0)
 		return rc;
-	r->next_seq = 1;
-	r->records = 0;
-	r->incomplete = r->truncated = r->eof = 0;
-	r->fm_seen = r->eod_seen = 0;
-	r->key_state = TV_KEY_UNSET;
+	reset_file(r);
 	memset(&r->ch, 0, sizeof(r->ch));
-
 	known = tv_tape_status(r->t, &st) == 0 && st.file_no != TV_TAPE_POS_UNKNOWN;
 	fn = known ? st.file_no : 0;
 	*file_no = fn;
@@ -291,6 +735,7 @@ int tv_treader_begin_file(struct tv_treader *r, struct tv_content_header *ch,
 		return tv_errf(TV_ERR_FILEMARK, "tape %s file %" PRIu64 ": empty tape "
 		               "file", r->name, fn);
 	r->state = RS_FAILED;   /* until the header checks out */
+	r->file_no = (uint32_t)(fn > UINT32_MAX ? UINT32_MAX : fn);
 	if (rc == TV_ERR_RANGE)
 		return fail(r, tv_errf(TV_ERR_FORMAT, "tape %s file %" PRIu64 " record 0:"
 		                       " record longer than %zu bytes", r->name, fn,
@@ -305,25 +750,45 @@ int tv_treader_begin_file(struct tv_treader *r, struct tv_content_header *ch,
 		                       " out of range", r->name, fn));
 	*file_no = fn;
 	r->file_no = (uint32_t)fn;
-	w.tape = r->name;
-	w.file_no = r->file_no;
-	w.seq = 0;
-	if ((rc = tv_rec_open(NULL, TV_KEY_NONE, &w, r->hbuf, got, -1, &h, &data,
-	                      &dlen)) != 0)
-		return fail(r, rc);
-	if (h.flags != 0)
-		return fail(r, tv_errf(TV_ERR_FORMAT, "tape %s file %" PRIu32 " record "
-		                       "0: content header record with flags 0x%02x",
-		                       r->name, r->file_no, (unsigned)h.flags));
-	if ((rc = tv_ch_decode(data, dlen, &r->ch)) != 0)
-		return fail(r, tv_errctx(rc, "tape %s file %" PRIu32 " record 0",
-		                         r->name, r->file_no));
+	if (got >= TV_REC_HDR && memcmp(r->hbuf, TV_REC_MAGIC, 4) == 0 &&
+	    tv_rec_crc(r->hbuf, got - TV_REC_HDR) != tv_get_be32(r->hbuf + 28))
+		return fail(r, tv_errf(TV_ERR_CRC, "tape %s file %" PRIu32 " record 0: "
+		                       "checksum mismatch: the record is damaged",
+		                       r->name, r->file_no));
+	if ((rc = tv_rec_hdr_decode(r->hbuf, got, &h)) != 0)
+		return fail(r, tv_errctx(rc, "tape %s file %" PRIu32 " record 0", r->name,
+		                         r->file_no));
+	if (h.file_no != r->file_no || h.seq != 0)
+		return fail(r, tv_errf(TV_ERR_FORMAT, "tape %s file %" PRIu32 " record 0: "
+		                       "record of file %" PRIu32 " sequence %" PRIu64
+		                       " where a content header belongs", r->name,
+		                       r->file_no, h.file_no, h.seq));
+	hl = h.payload_len;
+	if (h.flags & TV_RF_SEALED) {
+		if (hl < TV_TAG_LEN)
+			return fail(r, tv_errf(TV_ERR_FORMAT, "tape %s file %" PRIu32 " record "
+			                       "0: sealed header without its tag", r->name,
+			                       r->file_no));
+		hl -= TV_TAG_LEN;
+	}
+	if ((rc = tv_hdr_decode(r->hbuf + TV_REC_HDR, hl, &r->ch)) != 0)
+		return fail(r, tv_errctx(rc, "tape %s file %" PRIu32 " record 0", r->name,
+		                         r->file_no));
+	r->hlen = hl;
+	r->hdr_sealed = (h.flags & TV_RF_SEALED) != 0;
+	memcpy(r->cuuid, r->ch.uuid, TV_UUID_LEN);
+	if (h.flags & TV_RF_END) {
+		r->fm_seen = 0;   /* a label file: no data stream */
+	}
 	r->state = RS_HDR;
+	r->cont = (h.flags & TV_RF_CONT) != 0;
 	*ch = r->ch;
+	*sealed = r->hdr_sealed;
 	return 0;
 }
 
-int tv_treader_set_dek(struct tv_treader *r, const uint8_t *dek)
+int tv_treader_set_key(struct tv_treader *r, const uint8_t *dek,
+                       const void *extra, size_t extra_len)
 {
 	int rc;
 
@@ -331,152 +796,34 @@ int tv_treader_set_dek(struct tv_treader *r, const uint8_t *dek)
 		return tv_errf(TV_ERR_STATE, "tape %s: the key must be set after "
 		               "begin_file and before reading", r->name);
 	if (dek == NULL) {
-		tv_rec_crypto_unkey(&r->crypto);
-		r->key_state = TV_KEY_NONE;
+		if (r->hdr_sealed && !r->crc_only)
+			return tv_errf(TV_ERR_LOCKED, "tape %s file %" PRIu32 " record 0: "
+			               "encrypted tape file, and its key is not at hand",
+			               r->name, r->file_no);
+		r->keyed = 0;
+		r->expect_sealed = 0;
 		return 0;
 	}
 	if (!r->have_uuid)
 		return tv_errf(TV_ERR_STATE, "tape %s: tape UUID unknown (read the "
 		               "volume label first)", r->name);
-	r->key_state = TV_KEY_UNSET;
-	if ((rc = tv_rec_crypto_key(&r->crypto, 0, dek, r->tape_uuid, r->ch.uuid)) != 0)
+	if (!r->hdr_sealed)
+		return fail(r, tv_errf(TV_ERR_FORMAT, "tape %s file %" PRIu32 " record 0: "
+		                       "plaintext tape file on an encrypted tape (not "
+		                       "written by the tape's owner): refused", r->name,
+		                       r->file_no));
+	if ((rc = tv_file_key(&r->codec, r->key, dek, r->cuuid)) != 0)
 		return rc;
-	r->key_state = TV_KEY_SET;
+	rc = tv_hdr_tag(&r->codec, r->key, r->tape_uuid, r->hbuf, r->hbuf + TV_REC_HDR,
+	                r->hlen, extra, extra_len, r->hbuf + TV_REC_HDR + r->hlen, 1);
+	if (rc != 0) {
+		OPENSSL_cleanse(r->key, sizeof(r->key));
+		return fail(r, tv_errctx(rc, "tape %s file %" PRIu32 " record 0", r->name,
+		                         r->file_no));
+	}
+	r->keyed = 1;
+	r->expect_sealed = 1;
 	return 0;
-}
-
-/* Verifies the record in s; sets up data/dlen or the end of the file. */
-static int take(struct tv_treader *r, struct rslot *s)
-{
-	struct tv_rec_where w = { r->name, r->file_no, r->next_seq };
-	struct tv_rec_hdr h;
-	int rc;
-
-	switch (s->rc) {
-	case 0:
-		break;
-	case TV_ERR_FILEMARK:
-	case TV_ERR_EOD:
-		r->truncated = 1;
-		r->eof = 1;
-		if (s->rc == TV_ERR_FILEMARK)
-			r->fm_seen = 1;
-		else
-			r->eod_seen = 1;
-		return 0;
-	case TV_ERR_RANGE:
-		return tv_errf(TV_ERR_FORMAT, "tape %s file %" PRIu32 " record %" PRIu64
-		               ": record longer than %zu bytes", r->name, r->file_no,
-		               r->next_seq, r->maxrec);
-	case TV_ERR_BADREC:
-		return tv_errf(TV_ERR_BADREC, "tape %s file %" PRIu32 " record %" PRIu64
-		               ": record marked bad on the medium", r->name, r->file_no,
-		               r->next_seq);
-	default: {
-		char msg[sizeof(r->ra_msg)];
-		pthread_mutex_lock(&r->mu);
-		memcpy(msg, r->ra_msg, sizeof(msg));
-		pthread_mutex_unlock(&r->mu);
-		return tv_errf(s->rc, "tape %s file %" PRIu32 " record %" PRIu64 ": %s",
-		               r->name, r->file_no, r->next_seq, msg);
-	}
-	}
-	rc = tv_rec_open(&r->crypto, r->crc_only ? TV_KEY_CRC_ONLY : r->key_state,
-	                 &w, s->buf, s->got, s->crc_ok,
-	                 &h, &r->data, &r->dlen);
-	if (rc != 0)
-		return rc;
-	r->doff = 0;
-	r->next_seq++;
-	r->records++;
-	if (h.flags & TV_RF_END) {
-		r->eof = 1;
-		r->incomplete = (h.flags & TV_RF_INCOMPLETE) != 0;
-	}
-	return 0;
-}
-
-int tv_treader_read(struct tv_treader *r, void *p, size_t n, size_t *got)
-{
-	uint8_t *dst = p;
-	size_t total = 0;
-	int rc;
-
-	*got = 0;
-	if (r->state == RS_FAILED)
-		return tv_errf(r->err, "%s", r->errmsg);
-	if (r->state == RS_IDLE)
-		return tv_errf(TV_ERR_STATE, "tape %s: read outside a tape file", r->name);
-	if (r->state == RS_HDR) {
-		ra_start(r);
-		r->state = RS_READING;
-	}
-	while (total < n) {
-		if (r->doff < r->dlen) {
-			size_t k = r->dlen - r->doff;
-			if (k > n - total)
-				k = n - total;
-			memcpy(dst + total, r->data + r->doff, k);
-			r->doff += k;
-			total += k;
-			continue;
-		}
-		if (r->have_rec) {
-			ra_release(r);
-			r->have_rec = 0;
-			r->data = NULL;
-			r->dlen = r->doff = 0;
-		}
-		if (r->eof)
-			break;
-		r->have_rec = 1;
-		if ((rc = take(r, ra_next(r))) != 0) {
-			fail(r, rc);
-			if (total > 0)
-				break;   /* deliver the good bytes; the error comes next */
-			return rc;
-		}
-	}
-	*got = total;
-	return 0;
-}
-
-int tv_treader_next(struct tv_treader *r, const uint8_t **p, size_t *got)
-{
-	int rc;
-
-	*p = NULL;
-	*got = 0;
-	if (r->state == RS_FAILED)
-		return tv_errf(r->err, "%s", r->errmsg);
-	if (r->state == RS_IDLE)
-		return tv_errf(TV_ERR_STATE, "tape %s: read outside a tape file", r->name);
-	if (r->state == RS_HDR) {
-		ra_start(r);
-		r->state = RS_READING;
-	}
-	for (;;) {
-		if (r->doff < r->dlen) {
-			/* the rest of the current record, in place */
-			*p = r->data + r->doff;
-			*got = r->dlen - r->doff;
-			r->doff = r->dlen;
-			return 0;
-		}
-		if (r->have_rec) {
-			ra_release(r);
-			r->have_rec = 0;
-			r->data = NULL;
-			r->dlen = r->doff = 0;
-		}
-		if (r->eof)
-			return 0;
-		r->have_rec = 1;
-		if ((rc = take(r, ra_next(r))) != 0) {
-			fail(r, rc);
-			return rc;
-		}
-	}
 }
 
 void tv_treader_set_crc_only(struct tv_treader *r, int on)
@@ -484,35 +831,196 @@ void tv_treader_set_crc_only(struct tv_treader *r, int on)
 	r->crc_only = on != 0;
 }
 
-int tv_treader_incomplete(struct tv_treader *r) { return r->incomplete; }
+int tv_treader_seek(struct tv_treader *r, uint64_t file_no, uint64_t frame_off,
+                    const uint8_t content_uuid[TV_UUID_LEN], const uint8_t *dek,
+                    uint64_t raw_need)
+{
+	uint64_t seq, pay;
+	int rc;
+
+	if (r->state != RS_IDLE)
+		stop(r);
+	r->state = RS_IDLE;
+	reset_file(r);
+	if (r->rs == 0 || !r->have_uuid)
+		return tv_errf(TV_ERR_STATE, "tape %s: record size or tape UUID unknown",
+		               r->name);
+	if (file_no > UINT32_MAX)
+		return tv_errf(TV_ERR_RANGE, "tape %s: file %" PRIu64, r->name, file_no);
+	pay = r->rs - TV_REC_HDR;
+	seq = 1 + frame_off / pay;
+	r->file_no = (uint32_t)file_no;
+	memcpy(r->cuuid, content_uuid, TV_UUID_LEN);
+	if (dek != NULL) {
+		if ((rc = tv_file_key(&r->codec, r->key, dek, content_uuid)) != 0)
+			return rc;
+		r->keyed = 1;
+		r->expect_sealed = 1;
+	}
+	if ((rc = tv_tape_goto_file(r->t, file_no)) != 0)
+		return tv_errctx(rc, "tape %s: positioning at file %" PRIu64, r->name,
+		                 file_no);
+	if ((rc = tv_tape_space_records(r->t, (long)seq)) != 0)
+		return tv_errctx(rc, "tape %s file %" PRIu64 ": positioning at record %"
+		                 PRIu64, r->name, file_no, seq);
+	r->state = RS_READING;
+	start(r, seq, (size_t)(frame_off % pay), raw_need ? raw_need : 1);
+	return 0;
+}
+
+void tv_treader_want(struct tv_treader *r, uint64_t raw_need)
+{
+	pthread_mutex_lock(&r->mu);
+	if (raw_need > r->ra_need) {
+		r->ra_need = raw_need;
+		pthread_cond_broadcast(&r->cv_ra);
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
+int tv_treader_next(struct tv_treader *r, const uint8_t **p, size_t *n,
+                    struct tv_frame_info *fi)
+{
+	struct rslot *s;
+
+	*p = NULL;
+	*n = 0;
+	if (fi != NULL)
+		memset(fi, 0, sizeof(*fi));
+	if (r->state == RS_FAILED)
+		return tv_errf(r->err, "%s", r->errmsg);
+	if (r->state == RS_IDLE)
+		return tv_errf(TV_ERR_STATE, "tape %s: read outside a tape file", r->name);
+	if (r->state == RS_ENDED)
+		return 0;
+	if (r->state == RS_HDR) {
+		if (r->hdr_sealed && !r->keyed && !r->crc_only)
+			return fail(r, tv_errf(TV_ERR_LOCKED, "tape %s file %" PRIu32 ": "
+			                       "encrypted, and the tape's key is not at hand",
+			                       r->name, r->file_no));
+		r->state = RS_READING;
+		start(r, 1, 0, UINT64_MAX);
+	}
+	release_cur(r);
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		if (r->count > 0 && slot_at(r, 0)->state == S_DONE)
+			break;
+		if (r->count == 0 && r->ra_done)
+			break;
+		if (r->count == 0 && r->ra_waiting) {
+			/* the caller wants more than the seek asked for: one more
+			 * frame (tv_treader_want asks for more at once) */
+			r->ra_need = r->ra_got + 1;
+			pthread_cond_broadcast(&r->cv_ra);
+		}
+		pthread_cond_wait(&r->cv_main, &r->mu);
+	}
+	s = r->count > 0 ? slot_at(r, 0) : NULL;
+	pthread_mutex_unlock(&r->mu);
+	if (s == NULL) {
+		/* the read-ahead stopped without an end event */
+		r->state = RS_ENDED;
+		r->truncated = 1;
+		return 0;
+	}
+	r->cur = s;
+	if (s->kind == K_END) {
+		r->state = RS_ENDED;
+		r->truncated = s->truncated;
+		release_cur(r);
+		return 0;
+	}
+	if (s->err != 0 || s->kind == K_ERROR) {
+		int e = s->err ? s->err : TV_ERR_FORMAT;
+		char msg[sizeof(s->errmsg)];
+		memcpy(msg, s->errmsg, sizeof(msg));
+		release_cur(r);
+		r->index_known = 0;
+		return tv_errf(e, "%s", msg);
+	}
+	if (r->index_known && s->fh.index != r->next_index) {
+		uint64_t want = r->next_index, got = s->fh.index, rec = s->record;
+		release_cur(r);
+		r->index_known = 0;
+		return tv_errf(TV_ERR_FORMAT, "tape %s file %" PRIu32 " record %" PRIu64
+		               ": frame %" PRIu64 " follows frame %" PRIu64 " (frames "
+		               "missing)", r->name, r->file_no, rec, got, want - 1);
+	}
+	r->next_index = s->fh.index + 1;
+	r->index_known = 1;
+	if (fi != NULL) {
+		fi->index = s->fh.index;
+		fi->stream_off = s->stream_off;
+		fi->first_entry = s->fh.first_entry;
+		fi->record = s->record;
+		fi->raw_len = s->fh.raw_len;
+		fi->last = (s->fh.flags & TV_FF_LAST) != 0;
+		fi->cont = (s->fh.flags & TV_FF_CONT) != 0;
+		fi->method = s->fh.method;
+		fi->sealed = (s->fh.flags & TV_FF_SEALED) != 0;
+	}
+	if (s->fh.flags & TV_FF_LAST)
+		r->cont = (s->fh.flags & TV_FF_CONT) != 0;
+	if (!r->crc_only) {
+		*p = s->raw;
+		*n = s->fh.raw_len;
+	}
+	return 1;
+}
+
+int tv_treader_cont(struct tv_treader *r) { return r->cont; }
 int tv_treader_truncated(struct tv_treader *r) { return r->truncated; }
-uint64_t tv_treader_records(struct tv_treader *r) { return r->records; }
+uint64_t tv_treader_records(struct tv_treader *r)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&r->mu);
+	n = r->records;
+	pthread_mutex_unlock(&r->mu);
+	return n;
+}
 
 void tv_treader_close(struct tv_treader *r)
 {
 	if (r == NULL)
 		return;
-	if (r->th_started) {
-		pthread_mutex_lock(&r->mu);
-		r->quit = 1;
-		pthread_cond_signal(&r->cv_io);
-		pthread_mutex_unlock(&r->mu);
-		pthread_join(r->th, NULL);
-	}
-	/* records may have held plaintext keys (keyring items) */
+	if (r->ra_started)
+		stop(r);
+	pthread_mutex_lock(&r->mu);
+	r->quit = 1;
+	pthread_cond_broadcast(&r->cv_ra);
+	pthread_cond_broadcast(&r->cv_work);
+	pthread_mutex_unlock(&r->mu);
+	if (r->ra_started)
+		pthread_join(r->ra, NULL);
+	for (unsigned i = 0; i < r->workers_started; i++)
+		pthread_join(r->workers[i], NULL);
 	if (r->slots != NULL) {
 		for (unsigned i = 0; i < r->nslots; i++) {
-			if (r->slots[i].buf != NULL)
-				OPENSSL_cleanse(r->slots[i].buf, r->maxrec);
-			free(r->slots[i].buf);
+			struct rslot *s = &r->slots[i];
+			if (s->stored != NULL)
+				OPENSSL_cleanse(s->stored, s->stored_cap);
+			if (s->out != NULL)
+				OPENSSL_cleanse(s->out, s->out_cap);
+			OPENSSL_cleanse(s->key, sizeof(s->key));
+			free(s->stored);
+			free(s->out);
 		}
 		free(r->slots);
 	}
+	free(r->workers);
+	/* records may have held plaintext keys (key ring items) */
 	if (r->hbuf != NULL)
 		OPENSSL_cleanse(r->hbuf, r->maxrec);
+	if (r->rbuf != NULL)
+		OPENSSL_cleanse(r->rbuf, r->maxrec);
 	free(r->hbuf);
-	tv_rec_crypto_free(&r->crypto);
-	pthread_cond_destroy(&r->cv_io);
+	free(r->rbuf);
+	tv_fcodec_free(&r->codec);
+	OPENSSL_cleanse(r->key, sizeof(r->key));
+	pthread_cond_destroy(&r->cv_ra);
+	pthread_cond_destroy(&r->cv_work);
 	pthread_cond_destroy(&r->cv_main);
 	pthread_mutex_destroy(&r->mu);
 	free(r);

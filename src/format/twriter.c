@@ -1,23 +1,20 @@
-/* tapevault: tape writer stream.
+/* tapevault: tape writer stream (format v2).
  *
- * The caller's thread fills fixed-size record buffers and queues them; one
- * I/O thread writes the queue to the tape in order.  Records are sealed
- * (AES-256-GCM in place when encrypted, then CRC32C) by the caller, except
- * every other encrypted data record, which the I/O thread seals just before
- * writing it: on two cores that splits the cipher work between the thread
- * that reads the source and the one that writes the tape.  Such a slot
- * carries a copy of its file's data key and content UUID (wiped once
- * sealed), because the caller may have moved on to other files.  The buffers form a ring of nslots preallocated records
- * (bounded memory):
+ * Three kinds of threads share a ring of slots:
  *
- *   slots[head .. head+count)   queued for (or being written by) the I/O thread
- *   slots[tail]                 the record the caller is filling (have_cur)
+ *   caller   fills the frame at the ring's tail with the byte stream (or
+ *            queues a content header record, or the end of a tape file);
+ *   workers  compress and seal READY frames, any order, several at once;
+ *   I/O      takes slots in ring order once DONE: packs frames into
+ *            records of exactly R bytes, writes them, reports where each
+ *            frame landed (the `placed` callback), writes filemarks.
  *
- * tail == (head + count) % nslots always holds, so the caller may fill
- * slots[tail] whenever count < nslots.  Filemarks travel through the same
- * queue so nothing is reordered.  The first I/O error stops all further
- * tape writes (records queued after it are dropped, never written out of
- * order) and is returned, sticky, by every later call. */
+ *   slot states: FREE -> FILLING (caller) -> READY -> BUSY (worker) -> DONE
+ *                -> FREE (I/O); header and end slots go FILLING -> DONE.
+ *
+ * Memory is bounded by the ring.  The first error (sealing, writing, the
+ * callback) is sticky: later slots are dropped, never written out of order,
+ * and every later call returns it. */
 #include "format/record_int.h"
 #include "util/crc32c.h"
 #include "util/err.h"
@@ -30,63 +27,89 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { WS_RECORD = 1, WS_FILEMARK = 2 };
+enum { S_FREE, S_FILLING, S_READY, S_BUSY, S_DONE };
+enum { K_FRAME = 1, K_HEADER, K_END };
+
+struct side {
+	uint8_t *p;
+	size_t len, cap;
+};
 
 struct wslot {
-	uint8_t *buf;
-	size_t len;
-	int kind;
+	int state, kind;
 	uint32_t file_no;
-	uint64_t seq;
-	/* deferred sealing (every other encrypted data record) */
-	int seal;
-	uint8_t flags;
+	/* K_FRAME: raw stream bytes; K_HEADER: the whole record 0 */
+	uint8_t *raw;
 	size_t fill;
-	uint64_t kgen;                /* key generation: changes per keyed file */
-	uint8_t dek[TV_DEK_LEN];
-	uint8_t cuuid[TV_UUID_LEN];
+	uint8_t *out;                 /* sealed bytes */
+	size_t out_cap;
+	const uint8_t *stored;
+	struct tv_frame_hdr fh;
+	uint8_t hdr[TV_FRAME_HDR];
+	int sealed;                   /* key holds the file key */
+	uint8_t key[TV_DEK_LEN];
+	struct side side;
+	int end_cont;                 /* K_END: CONT; K_HEADER: 1 = label file */
+	int err;
+	char errmsg[512];
 };
 
 struct tv_twriter {
 	struct tv_tape *t;
 	char name[512];
 	uint8_t tape_uuid[TV_UUID_LEN];
-	size_t rs;                 /* record size */
-	size_t cap;                /* data bytes per record */
+	size_t rs;                    /* record size R */
+	size_t fsize;                 /* raw bytes per frame */
+	struct tv_compression comp;
+	int (*placed)(void *, uint32_t, uint64_t, uint64_t, const uint8_t *, size_t);
+	void *placed_ctx;
 
 	unsigned nslots;
 	struct wslot *slots;
-	pthread_t th;
-	int th_started;
+	unsigned nworkers;
+	pthread_t *workers;
+	unsigned workers_started;
+	pthread_t io;
+	int io_started;
 	pthread_mutex_t mu;
-	pthread_cond_t cv_io;      /* queue not empty, or quit */
-	pthread_cond_t cv_done;    /* a slot was retired */
-	unsigned head, count;      /* under mu */
-	int quit;                  /* under mu */
-	atomic_int err;            /* first error, sticky */
-	char errmsg[1024];         /* its detail; written once, under mu */
+	pthread_cond_t cv_work;       /* a slot became READY, or quit */
+	pthread_cond_t cv_io;         /* the head slot may be DONE, or quit */
+	pthread_cond_t cv_free;       /* a slot became FREE */
+	unsigned head;                /* next slot for the I/O thread */
+	unsigned pending;             /* slots submitted, not yet FREE */
+	int quit;
+	atomic_int err;
+	char errmsg[1024];
 	atomic_int ew;
 
 	/* caller's side */
 	unsigned tail;
 	int have_cur;
-	size_t fill;               /* data bytes in slots[tail] */
 	int in_file;
 	uint32_t file_no;
-	uint64_t seq;              /* next data record */
-	struct tv_rec_crypto crypto;
-	uint8_t dek[TV_DEK_LEN];       /* current file's key (encrypted files) */
+	uint64_t frame_index;
+	uint8_t key[TV_DEK_LEN];
+	int keyed;
 	uint8_t cuuid[TV_UUID_LEN];
-	uint64_t kgen;
-	/* I/O thread's sealing context */
-	struct tv_rec_crypto ioc;
-	uint64_t io_kgen;
-	uint64_t records, length;
-	uint32_t dcrc;
-	struct tv_buf chbuf;
+	struct tv_fcodec codec;       /* header tags, file keys */
+	uint64_t file_raw, file_frames;
+	atomic_uint_fast64_t file_raw_placed, file_stored_placed;
+	uint64_t tot_raw, tot_frames;
+
+	/* I/O side */
+	uint8_t *rec;
+	size_t rec_fill;              /* payload bytes in rec */
+	int rec_full;                 /* rec is full, not yet written */
+	uint32_t rec_first;
+	uint64_t rec_seq;
+	uint64_t stream_off;
+	uint32_t io_file_no;
+	uint64_t io_records, io_frames_z;
+	atomic_uint_fast64_t tot_stored, tot_frames_z;
+	struct tv_file_result last_res;
 };
 
-/* Records the first error (from either thread) and its detail. */
+/* Records the first error (any thread) and wakes everybody. */
 static int set_err(struct tv_twriter *w, int code, const char *msg)
 {
 	pthread_mutex_lock(&w->mu);
@@ -94,12 +117,13 @@ static int set_err(struct tv_twriter *w, int code, const char *msg)
 		snprintf(w->errmsg, sizeof(w->errmsg), "%s", msg);
 		atomic_store(&w->err, code);
 	}
-	pthread_cond_broadcast(&w->cv_done);
+	pthread_cond_broadcast(&w->cv_free);
+	pthread_cond_broadcast(&w->cv_io);
 	pthread_mutex_unlock(&w->mu);
 	return code;
 }
 
-/* Returns the sticky error with its detail in the calling thread. */
+/* The sticky error, with its detail, in the calling thread. */
 static int sticky(struct tv_twriter *w)
 {
 	int e = atomic_load(&w->err);
@@ -113,181 +137,394 @@ static int sticky(struct tv_twriter *w)
 	return tv_errf(e, "%s", msg);
 }
 
-static void *io_main(void *arg)
+static int side_put(struct side *s, const void *p, size_t n)
+{
+	if (n > s->cap - s->len) {
+		size_t ncap = s->cap ? s->cap : 4096;
+		uint8_t *np;
+		while (ncap - s->len < n) {
+			if (ncap > ((size_t)256 << 20))
+				return tv_errf(TV_ERR_RANGE, "tape writer: side data over 256 MiB");
+			ncap *= 2;
+		}
+		if ((np = realloc(s->p, ncap)) == NULL)
+			return TV_ERR_NOMEM;
+		s->p = np;
+		s->cap = ncap;
+	}
+	memcpy(s->p + s->len, p, n);
+	s->len += n;
+	return 0;
+}
+
+/* ---- workers ---- */
+
+static void *worker_main(void *arg)
 {
 	struct tv_twriter *w = arg;
-	char msg[1024];
+	struct tv_fcodec codec;
+	int init = tv_fcodec_init(&codec);
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		struct wslot *s;
-		int r = 0;
+		struct wslot *s = NULL;
+		int r;
 
-		while (w->count == 0 && !w->quit)
-			pthread_cond_wait(&w->cv_io, &w->mu);
-		if (w->count == 0)
+		for (;;) {
+			for (unsigned i = 0; i < w->pending && s == NULL; i++) {
+				struct wslot *c = &w->slots[(w->head + i) % w->nslots];
+				if (c->state == S_READY)
+					s = c;
+			}
+			if (s != NULL || w->quit)
+				break;
+			pthread_cond_wait(&w->cv_work, &w->mu);
+		}
+		if (s == NULL)
 			break;
-		s = &w->slots[w->head];
+		s->state = S_BUSY;
 		pthread_mutex_unlock(&w->mu);
 
-		if (atomic_load(&w->err) == 0 && s->seal) {
+		r = init;
+		if (r == 0 && atomic_load(&w->err) == 0) {
 			tv_errclear();
-			if (s->kgen != w->io_kgen) {
-				r = tv_rec_crypto_key(&w->ioc, 1, s->dek, w->tape_uuid, s->cuuid);
-				w->io_kgen = r == 0 ? s->kgen : 0;
-			}
-			if (r == 0)
-				r = tv_rec_seal(&w->ioc, s->buf, w->rs, s->flags, s->file_no, s->seq,
-				                s->fill, &s->len);
-			if (r != 0) {
-				snprintf(msg, sizeof(msg), "tape %s file %" PRIu32 " record %" PRIu64
-				         ": sealing failed: %s", w->name, s->file_no, s->seq,
-				         tv_errmsg(r));
-				set_err(w, r, msg);
-			}
+			r = tv_frame_seal(&codec, &w->comp, s->sealed ? s->key : NULL,
+			                  w->tape_uuid, &s->fh, s->raw, s->fill, s->hdr,
+			                  s->out, s->out_cap, &s->stored);
 		}
-		if (s->seal) {
-			OPENSSL_cleanse(s->dek, sizeof(s->dek));
-			s->seal = 0;
+		if (s->sealed)
+			OPENSSL_cleanse(s->key, sizeof(s->key));
+		if (r != 0) {
+			s->err = r;
+			snprintf(s->errmsg, sizeof(s->errmsg), "%s", tv_errmsg(r));
 		}
-		if (atomic_load(&w->err) == 0) {
+
+		pthread_mutex_lock(&w->mu);
+		s->state = S_DONE;
+		pthread_cond_broadcast(&w->cv_io);
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (init == 0)
+		tv_fcodec_free(&codec);
+	return NULL;
+}
+
+/* ---- I/O thread ---- */
+
+static int io_write(struct tv_twriter *w, const void *p, size_t n, uint64_t seq)
+{
+	int r;
+
+	tv_errclear();
+	r = tv_tape_write(w->t, p, n);
+	if (r == TV_ERR_EW) {
+		atomic_store(&w->ew, 1);
+		return 0;
+	}
+	if (r != 0) {
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "tape %s file %" PRIu32 " record %" PRIu64
+		         " not written: %s", w->name, w->io_file_no, seq, tv_errmsg(r));
+		return set_err(w, r, msg);
+	}
+	return 0;
+}
+
+/* Writes the pending record with flags. */
+static int io_flush(struct tv_twriter *w, uint8_t flags)
+{
+	struct tv_rec_hdr h = {
+		.flags = flags, .payload_len = (uint32_t)w->rec_fill,
+		.file_no = w->io_file_no, .seq = w->rec_seq, .first_frame = w->rec_first,
+	};
+	int r;
+
+	tv_rec_hdr_encode(w->rec, &h);
+	tv_put_be32(w->rec + 28, tv_rec_crc(w->rec, w->rec_fill));
+	r = io_write(w, w->rec, TV_REC_HDR + w->rec_fill, w->rec_seq);
+	w->rec_seq++;
+	w->io_records++;
+	w->rec_fill = 0;
+	w->rec_full = 0;
+	w->rec_first = TV_NO_OFFSET;
+	return r;
+}
+
+/* Appends bytes to the data stream; frame_start: p begins a frame. */
+static int io_put(struct tv_twriter *w, const uint8_t *p, size_t n, int frame_start)
+{
+	size_t cap = w->rs - TV_REC_HDR;
+	int r;
+
+	while (n > 0) {
+		size_t k;
+		if (w->rec_full && (r = io_flush(w, 0)) != 0)
+			return r;
+		if (frame_start && w->rec_first == TV_NO_OFFSET)
+			w->rec_first = (uint32_t)w->rec_fill;
+		frame_start = 0;
+		k = cap - w->rec_fill;
+		if (k > n)
+			k = n;
+		memcpy(w->rec + TV_REC_HDR + w->rec_fill, p, k);
+		w->rec_fill += k;
+		w->stream_off += k;
+		p += k;
+		n -= k;
+		if (w->rec_fill == cap)
+			w->rec_full = 1;   /* written when more follows, or with END */
+	}
+	return 0;
+}
+
+static int io_slot(struct tv_twriter *w, struct wslot *s)
+{
+	char msg[1024];
+	int r;
+
+	switch (s->kind) {
+	case K_HEADER:
+		w->io_file_no = s->file_no;
+		w->rec_seq = 0;
+		if ((r = io_write(w, s->raw, s->fill, 0)) != 0)
+			return r;
+		w->rec_seq = 1;
+		w->rec_fill = 0;
+		w->rec_full = 0;
+		w->rec_first = TV_NO_OFFSET;
+		w->stream_off = 0;
+		w->io_records = 0;
+		memset(&w->last_res, 0, sizeof(w->last_res));
+		if (s->end_cont) {   /* a label file: one record, then a filemark */
 			tv_errclear();
-			if (s->kind == WS_RECORD)
-				r = tv_tape_write(w->t, s->buf, s->len);
-			else
-				r = tv_tape_write_filemarks(w->t, 1);
+			r = tv_tape_write_filemarks(w->t, 1);
 			if (r == TV_ERR_EW) {
 				atomic_store(&w->ew, 1);
 				r = 0;
 			}
 			if (r != 0) {
-				if (s->kind == WS_RECORD)
-					snprintf(msg, sizeof(msg), "tape %s file %" PRIu32
-					         " record %" PRIu64 " not written: %s", w->name,
-					         s->file_no, s->seq, tv_errmsg(r));
-				else
-					snprintf(msg, sizeof(msg), "tape %s: filemark after "
-					         "file %" PRIu32 " not written: %s", w->name,
-					         s->file_no, tv_errmsg(r));
-				set_err(w, r, msg);
+				snprintf(msg, sizeof(msg), "tape %s: filemark after file %" PRIu32
+				         " not written: %s", w->name, s->file_no, tv_errmsg(r));
+				return set_err(w, r, msg);
 			}
 		}
+		return 0;
+	case K_FRAME:
+		if (s->err != 0) {
+			snprintf(msg, sizeof(msg), "tape %.200s file %" PRIu32 " frame %"
+			         PRIu64 ": %.500s", w->name, s->file_no, s->fh.index, s->errmsg);
+			return set_err(w, s->err, msg);
+		}
+		if (w->placed != NULL) {
+			tv_errclear();
+			r = w->placed(w->placed_ctx, s->file_no, s->fh.index, w->stream_off,
+			              s->side.p, s->side.len);
+			if (r != 0) {
+				snprintf(msg, sizeof(msg), "%s", tv_errmsg(r));
+				return set_err(w, r, msg);
+			}
+		}
+		if ((r = io_put(w, s->hdr, TV_FRAME_HDR, 1)) != 0 ||
+		    (r = io_put(w, s->stored, s->fh.stored_len, 0)) != 0)
+			return r;
+		atomic_fetch_add(&w->file_raw_placed, s->fh.raw_len);
+		atomic_fetch_add(&w->file_stored_placed, TV_FRAME_HDR + s->fh.stored_len);
+		atomic_fetch_add(&w->tot_stored, TV_FRAME_HDR + s->fh.stored_len);
+		if (s->fh.method == TV_COMP_ZSTD)
+			atomic_fetch_add(&w->tot_frames_z, 1);
+		w->last_res.frames++;
+		w->last_res.raw_bytes += s->fh.raw_len;
+		w->last_res.stored_bytes += TV_FRAME_HDR + s->fh.stored_len;
+		return 0;
+	case K_END:
+		if ((r = io_flush(w, TV_RF_END | (s->end_cont ? TV_RF_CONT : 0))) != 0)
+			return r;
+		w->last_res.records = w->io_records;
+		tv_errclear();
+		r = tv_tape_write_filemarks(w->t, 1);
+		if (r == TV_ERR_EW) {
+			atomic_store(&w->ew, 1);
+			r = 0;
+		}
+		if (r != 0) {
+			snprintf(msg, sizeof(msg), "tape %s: filemark after file %" PRIu32
+			         " not written: %s", w->name, s->file_no, tv_errmsg(r));
+			return set_err(w, r, msg);
+		}
+		return 0;
+	}
+	return set_err(w, TV_ERR_INTERNAL, "tape writer: bad slot");
+}
+
+static void *io_main(void *arg)
+{
+	struct tv_twriter *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		struct wslot *s;
+
+		while (!w->quit && !(w->pending > 0 && w->slots[w->head].state == S_DONE))
+			pthread_cond_wait(&w->cv_io, &w->mu);
+		if (!(w->pending > 0 && w->slots[w->head].state == S_DONE))
+			break;   /* quit with nothing left */
+		s = &w->slots[w->head];
+		pthread_mutex_unlock(&w->mu);
+
+		if (atomic_load(&w->err) == 0)
+			io_slot(w, s);
+		if (s->kind == K_HEADER)
+			OPENSSL_cleanse(s->raw, s->fill);
 
 		pthread_mutex_lock(&w->mu);
+		s->state = S_FREE;
+		s->side.len = 0;
+		s->err = 0;
 		w->head = (w->head + 1) % w->nslots;
-		w->count--;
-		pthread_cond_broadcast(&w->cv_done);
+		w->pending--;
+		pthread_cond_broadcast(&w->cv_free);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
 
-/* Makes slots[tail] available to the caller. */
+/* ---- caller's side ---- */
+
+/* Makes slots[tail] the caller's (FILLING). */
 static int acquire(struct tv_twriter *w)
 {
+	struct wslot *s = &w->slots[w->tail];
+	int r;
+
 	if (w->have_cur)
 		return 0;
 	pthread_mutex_lock(&w->mu);
-	while (w->count == w->nslots)
-		pthread_cond_wait(&w->cv_done, &w->mu);
+	while (s->state != S_FREE && atomic_load(&w->err) == 0)
+		pthread_cond_wait(&w->cv_free, &w->mu);
 	pthread_mutex_unlock(&w->mu);
+	if ((r = sticky(w)) != 0)
+		return r;
+	s->state = S_FILLING;
+	s->fill = 0;
+	s->side.len = 0;
+	s->err = 0;
+	s->sealed = 0;
+	s->end_cont = 0;
+	s->file_no = w->file_no;
+	memset(&s->fh, 0, sizeof(s->fh));
+	s->fh.first_entry = TV_NO_OFFSET;
 	w->have_cur = 1;
-	w->fill = 0;
 	return 0;
 }
 
-static void submit(struct tv_twriter *w, int kind, size_t len, uint64_t seq)
+/* Hands slots[tail] on: state READY (frames) or DONE. */
+static void submit(struct tv_twriter *w, int state)
 {
 	struct wslot *s = &w->slots[w->tail];
 
-	s->kind = kind;
-	s->len = len;
-	s->file_no = w->file_no;
-	s->seq = seq;
 	w->have_cur = 0;
 	w->tail = (w->tail + 1) % w->nslots;
 	pthread_mutex_lock(&w->mu);
-	w->count++;
-	pthread_cond_signal(&w->cv_io);
+	s->state = state;
+	w->pending++;
+	if (state == S_READY)
+		pthread_cond_signal(&w->cv_work);
+	else
+		pthread_cond_broadcast(&w->cv_io);
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* Seals slots[tail] as the next data record and queues it. */
-static int seal_data(struct tv_twriter *w, uint8_t flags)
+/* Queues the current frame for sealing. */
+static void submit_frame(struct tv_twriter *w, uint8_t flags)
 {
 	struct wslot *s = &w->slots[w->tail];
-	size_t total;
+
+	s->kind = K_FRAME;
+	s->fh.flags = flags;
+	s->fh.index = w->frame_index++;
+	memcpy(s->fh.content_uuid, w->cuuid, TV_UUID_LEN);
+	if (w->keyed) {
+		memcpy(s->key, w->key, sizeof(s->key));
+		s->sealed = 1;
+	}
+	w->file_raw += s->fill;
+	w->file_frames++;
+	w->tot_raw += s->fill;
+	w->tot_frames++;
+	submit(w, S_READY);
+}
+
+/* A frame with room in it. */
+static int cur_frame(struct tv_twriter *w)
+{
 	int r;
 
-	w->dcrc = tv_crc32c(w->dcrc, s->buf + TV_REC_HDR, w->fill);
-	if (w->crypto.keyed && (w->seq & 1)) {
-		/* sealed by the I/O thread (see the top of this file) */
-		s->seal = 1;
-		s->flags = flags;
-		s->fill = w->fill;
-		s->kgen = w->kgen;
-		memcpy(s->dek, w->dek, sizeof(s->dek));
-		memcpy(s->cuuid, w->cuuid, sizeof(s->cuuid));
-		total = 0;
-	} else {
-		s->seal = 0;
-		r = tv_rec_seal(w->crypto.keyed ? &w->crypto : NULL, s->buf, w->rs, flags,
-		                w->file_no, w->seq, w->fill, &total);
-		if (r != 0)
-			return set_err(w, r, tv_errmsg(r));
-	}
-	w->records++;
-	w->length += w->fill;
-	submit(w, WS_RECORD, total, w->seq);
-	w->seq++;
+	if (!w->in_file)
+		return tv_errf(TV_ERR_STATE, "tape %s: write outside a tape file", w->name);
+	if (w->have_cur && w->slots[w->tail].fill == w->fsize)
+		submit_frame(w, 0);
+	if ((r = acquire(w)) != 0)
+		return r;
+	w->slots[w->tail].kind = K_FRAME;
 	return 0;
 }
 
 int tv_twriter_open(struct tv_twriter **out, struct tv_tape *t, const char *name,
-                    const uint8_t tape_uuid[TV_UUID_LEN], size_t record_size)
+                    const uint8_t tape_uuid[TV_UUID_LEN],
+                    const struct tv_twriter_opts *o)
 {
 	struct tv_twriter *w;
+	size_t rs = o != NULL && o->record_size ? o->record_size : TV_RECORD_SIZE_DEFAULT;
 	int r;
 
 	*out = NULL;
 	if (t == NULL || tape_uuid == NULL)
 		return tv_errf(TV_ERR_INVAL, "tape writer: no tape");
-	if (record_size < TV_RECORD_SIZE_MIN || record_size > TV_RECORD_SIZE_MAX)
+	if (rs < TV_RECORD_SIZE_MIN || rs > TV_RECORD_SIZE_MAX)
 		return tv_errf(TV_ERR_INVAL, "tape writer: record size %zu outside "
-		               "[%u, %u]", record_size, TV_RECORD_SIZE_MIN,
-		               TV_RECORD_SIZE_MAX);
+		               "[%u, %u]", rs, TV_RECORD_SIZE_MIN, TV_RECORD_SIZE_MAX);
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return TV_ERR_NOMEM;
 	w->t = t;
 	snprintf(w->name, sizeof(w->name), "%s", name != NULL ? name : t->name);
 	memcpy(w->tape_uuid, tape_uuid, TV_UUID_LEN);
-	w->rs = record_size;
-	w->cap = record_size - TV_REC_HDR - TV_TAG_LEN;
-	/* 4..8 records in flight, at most ~32 MiB */
-	w->nslots = (unsigned)((32u << 20) / record_size);
-	w->nslots = w->nslots < 4 ? 4 : w->nslots > 8 ? 8 : w->nslots;
-	tv_buf_init_max(&w->chbuf, TV_CH_FIXED + TV_CH_BODY_MAX);
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv_io, NULL);
-	pthread_cond_init(&w->cv_done, NULL);
-	if ((r = tv_rec_crypto_init(&w->ioc)) != 0)
-		goto fail;
-	if ((r = tv_rec_crypto_init(&w->crypto)) != 0)
-		goto fail;
-	if ((w->slots = calloc(w->nslots, sizeof(*w->slots))) == NULL) {
-		r = TV_ERR_NOMEM;
-		goto fail;
+	w->rs = rs;
+	w->fsize = tv_frame_raw_size(rs);
+	if (o != NULL) {
+		w->comp = o->comp;
+		w->placed = o->placed;
+		w->placed_ctx = o->placed_ctx;
 	}
-	for (unsigned i = 0; i < w->nslots; i++)
-		if ((w->slots[i].buf = malloc(record_size)) == NULL) {
-			r = TV_ERR_NOMEM;
+	w->nworkers = o != NULL && o->workers ? o->workers : tv_default_workers();
+	/* enough frames to keep every worker and the I/O thread busy */
+	w->nslots = 2 * w->nworkers + 4;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv_work, NULL);
+	pthread_cond_init(&w->cv_io, NULL);
+	pthread_cond_init(&w->cv_free, NULL);
+	if ((r = tv_fcodec_init(&w->codec)) != 0)
+		goto fail;
+	r = TV_ERR_NOMEM;
+	if ((w->rec = malloc(rs)) == NULL ||
+	    (w->slots = calloc(w->nslots, sizeof(*w->slots))) == NULL ||
+	    (w->workers = calloc(w->nworkers, sizeof(*w->workers))) == NULL)
+		goto fail;
+	for (unsigned i = 0; i < w->nslots; i++) {
+		struct wslot *s = &w->slots[i];
+		s->out_cap = tv_frame_stored_bound(w->fsize);
+		if ((s->raw = malloc(rs)) == NULL || (s->out = malloc(s->out_cap)) == NULL)
 			goto fail;
-		}
-	if (pthread_create(&w->th, NULL, io_main, w) != 0) {
+	}
+	if (pthread_create(&w->io, NULL, io_main, w) != 0) {
 		r = tv_errf(TV_ERR_NOMEM, "tape writer: cannot start the I/O thread");
 		goto fail;
 	}
-	w->th_started = 1;
+	w->io_started = 1;
+	for (; w->workers_started < w->nworkers; w->workers_started++)
+		if (pthread_create(&w->workers[w->workers_started], NULL, worker_main, w) != 0) {
+			r = tv_errf(TV_ERR_NOMEM, "tape writer: cannot start a worker thread");
+			goto fail;
+		}
 	*out = w;
 	return 0;
 fail:
@@ -295,13 +532,16 @@ fail:
 	return r;
 }
 
-int tv_twriter_begin_file(struct tv_twriter *w, uint32_t file_no,
-                          enum tv_content_type type,
-                          const uint8_t content_uuid[TV_UUID_LEN],
-                          const void *ch_body, size_t ch_len,
-                          const uint8_t *dek)
+/* Builds record 0 into the current slot and queues it. */
+static int queue_header(struct tv_twriter *w, uint32_t file_no, enum tv_content_type type,
+                        const uint8_t content_uuid[TV_UUID_LEN], const void *body,
+                        size_t body_len, const uint8_t *dek, const void *extra,
+                        size_t extra_len, int label)
 {
-	size_t total;
+	struct tv_rec_hdr rh;
+	struct wslot *s;
+	struct tv_buf hb;
+	size_t plen;
 	int r;
 
 	if ((r = sticky(w)) != 0)
@@ -309,36 +549,105 @@ int tv_twriter_begin_file(struct tv_twriter *w, uint32_t file_no,
 	if (w->in_file)
 		return tv_errf(TV_ERR_STATE, "tape %s: file %" PRIu32 " begun before "
 		               "file %" PRIu32 " ended", w->name, file_no, w->file_no);
-	if (ch_len > w->rs - TV_REC_HDR - TV_CH_FIXED)
+	if (body_len > w->rs - TV_REC_HDR - TV_HDR_FIXED - TV_TAG_LEN)
 		return tv_errf(TV_ERR_RANGE, "tape %s file %" PRIu32 ": content header "
 		               "body of %zu bytes does not fit in a %zu-byte record",
-		               w->name, file_no, ch_len, w->rs);
-	tv_buf_reset(&w->chbuf);
-	if ((r = tv_ch_encode(&w->chbuf, type, content_uuid, ch_body, ch_len)) != 0)
-		return tv_errctx(r, "tape %s file %" PRIu32, w->name, file_no);
+		               w->name, file_no, body_len, w->rs);
+	w->keyed = 0;
 	if (dek != NULL) {
-		if ((r = tv_rec_crypto_key(&w->crypto, 1, dek, w->tape_uuid,
-		                           content_uuid)) != 0)
+		if ((r = tv_file_key(&w->codec, w->key, dek, content_uuid)) != 0)
 			return r;
-		memcpy(w->dek, dek, sizeof(w->dek));
-		memcpy(w->cuuid, content_uuid, sizeof(w->cuuid));
-		w->kgen++;
-	} else {
-		tv_rec_crypto_unkey(&w->crypto);
+		w->keyed = 1;
 	}
 	w->file_no = file_no;
-	acquire(w);
-	memcpy(w->slots[w->tail].buf + TV_REC_HDR, w->chbuf.d, w->chbuf.len);
-	r = tv_rec_seal(NULL, w->slots[w->tail].buf, w->rs, 0, file_no, 0,
-	                w->chbuf.len, &total);
-	if (r != 0)
-		return set_err(w, r, tv_errmsg(r));
-	submit(w, WS_RECORD, total, 0);
-	w->in_file = 1;
-	w->seq = 1;
-	w->records = w->length = 0;
-	w->dcrc = 0;
+	memcpy(w->cuuid, content_uuid, TV_UUID_LEN);
+	if ((r = acquire(w)) != 0)
+		return r;
+	s = &w->slots[w->tail];
+	s->kind = K_HEADER;
+	s->end_cont = label;
+	tv_buf_init_max(&hb, TV_HDR_FIXED + TV_HDR_BODY_MAX);
+	if ((r = tv_hdr_encode(&hb, type, content_uuid, body, body_len)) != 0) {
+		tv_buf_free(&hb);
+		w->have_cur = 0;
+		s->state = S_FREE;
+		return tv_errctx(r, "tape %s file %" PRIu32, w->name, file_no);
+	}
+	plen = tv_buf_avail(&hb) + (dek != NULL ? TV_TAG_LEN : 0);
+	memset(&rh, 0, sizeof(rh));
+	rh.flags = (uint8_t)((label ? TV_RF_END : 0) | (dek != NULL ? TV_RF_SEALED : 0));
+	rh.payload_len = (uint32_t)plen;
+	rh.file_no = file_no;
+	rh.seq = 0;
+	rh.first_frame = 0;
+	tv_rec_hdr_encode(s->raw, &rh);
+	memcpy(s->raw + TV_REC_HDR, tv_buf_ptr(&hb), tv_buf_avail(&hb));
+	if (dek != NULL)
+		r = tv_hdr_tag(&w->codec, w->key, w->tape_uuid, s->raw, tv_buf_ptr(&hb),
+		               tv_buf_avail(&hb), extra, extra_len,
+		               s->raw + TV_REC_HDR + tv_buf_avail(&hb), 0);
+	tv_buf_free(&hb);
+	if (r != 0) {
+		w->have_cur = 0;
+		s->state = S_FREE;
+		return r;
+	}
+	tv_put_be32(s->raw + 28, tv_rec_crc(s->raw, plen));
+	s->fill = TV_REC_HDR + plen;
+	submit(w, S_DONE);
 	return 0;
+}
+
+int tv_twriter_header_file(struct tv_twriter *w, uint32_t file_no,
+                           enum tv_content_type type,
+                           const uint8_t content_uuid[TV_UUID_LEN],
+                           const void *body, size_t body_len, const uint8_t *dek,
+                           const void *extra, size_t extra_len)
+{
+	int r = queue_header(w, file_no, type, content_uuid, body, body_len, dek, extra,
+	                     extra_len, 1);
+	OPENSSL_cleanse(w->key, sizeof(w->key));
+	w->keyed = 0;
+	return r;
+}
+
+int tv_twriter_begin_file(struct tv_twriter *w, uint32_t file_no,
+                          enum tv_content_type type,
+                          const uint8_t content_uuid[TV_UUID_LEN],
+                          const void *body, size_t body_len, const uint8_t *dek)
+{
+	int r = queue_header(w, file_no, type, content_uuid, body, body_len, dek, NULL,
+	                     0, 0);
+	if (r != 0)
+		return r;
+	w->in_file = 1;
+	w->frame_index = 0;
+	w->file_raw = w->file_frames = 0;
+	atomic_store(&w->file_raw_placed, 0);
+	atomic_store(&w->file_stored_placed, 0);
+	return 0;
+}
+
+int tv_twriter_mark(struct tv_twriter *w, uint64_t *frame_index, uint32_t *entry_off)
+{
+	struct wslot *s;
+	int r;
+
+	if ((r = sticky(w)) != 0 || (r = cur_frame(w)) != 0)
+		return r;
+	s = &w->slots[w->tail];
+	if (s->fh.first_entry == TV_NO_OFFSET)
+		s->fh.first_entry = (uint32_t)s->fill;
+	*frame_index = w->frame_index;
+	*entry_off = (uint32_t)s->fill;
+	return 0;
+}
+
+int tv_twriter_side(struct tv_twriter *w, const void *p, size_t n)
+{
+	if (!w->have_cur)
+		return tv_errf(TV_ERR_STATE, "tape %s: side data without a mark", w->name);
+	return side_put(&w->slots[w->tail].side, p, n);
 }
 
 int tv_twriter_write(struct tv_twriter *w, const void *p, size_t n)
@@ -348,25 +657,17 @@ int tv_twriter_write(struct tv_twriter *w, const void *p, size_t n)
 
 	if ((r = sticky(w)) != 0)
 		return r;
-	if (!w->in_file)
-		return tv_errf(TV_ERR_STATE, "tape %s: write outside a tape file", w->name);
 	while (n > 0) {
+		struct wslot *s;
 		size_t k;
-		if (!w->have_cur)
-			acquire(w);
-		if (w->fill == w->cap) {
-			/* full, and more data follows: not the last record */
-			if ((r = seal_data(w, 0)) != 0)
-				return r;
-			if ((r = sticky(w)) != 0)
-				return r;
-			continue;
-		}
-		k = w->cap - w->fill;
+		if ((r = cur_frame(w)) != 0)
+			return r;
+		s = &w->slots[w->tail];
+		k = w->fsize - s->fill;
 		if (k > n)
 			k = n;
-		memcpy(w->slots[w->tail].buf + TV_REC_HDR + w->fill, src, k);
-		w->fill += k;
+		memcpy(s->raw + s->fill, src, k);
+		s->fill += k;
 		src += k;
 		n -= k;
 	}
@@ -375,41 +676,33 @@ int tv_twriter_write(struct tv_twriter *w, const void *p, size_t n)
 
 int tv_twriter_reserve(struct tv_twriter *w, uint8_t **p, size_t *room)
 {
+	struct wslot *s;
 	int r;
 
 	*p = NULL;
 	*room = 0;
-	if ((r = sticky(w)) != 0)
+	if ((r = sticky(w)) != 0 || (r = cur_frame(w)) != 0)
 		return r;
-	if (!w->in_file)
-		return tv_errf(TV_ERR_STATE, "tape %s: write outside a tape file", w->name);
-	if (!w->have_cur)
-		acquire(w);
-	if (w->fill == w->cap) {
-		/* full, and the caller has more: not the last record */
-		if ((r = seal_data(w, 0)) != 0)
-			return r;
-		if ((r = sticky(w)) != 0)
-			return r;
-		acquire(w);
-	}
-	*p = w->slots[w->tail].buf + TV_REC_HDR + w->fill;
-	*room = w->cap - w->fill;
+	s = &w->slots[w->tail];
+	*p = s->raw + s->fill;
+	*room = w->fsize - s->fill;
 	return 0;
 }
 
 int tv_twriter_commit(struct tv_twriter *w, size_t n)
 {
-	if (!w->in_file || !w->have_cur || n > w->cap - w->fill)
+	struct wslot *s = &w->slots[w->tail];
+
+	if (!w->in_file || !w->have_cur || s->kind != K_FRAME || n > w->fsize - s->fill)
 		return tv_errf(TV_ERR_STATE, "tape %s: commit of %zu bytes without a reserve",
 		               w->name, n);
-	w->fill += n;
+	s->fill += n;
 	return 0;
 }
 
-int tv_twriter_end_file(struct tv_twriter *w, int incomplete,
-                        struct tv_file_result *res)
+int tv_twriter_end_file(struct tv_twriter *w, int cont, struct tv_file_result *res)
 {
+	struct wslot *s;
 	int r;
 
 	if ((r = sticky(w)) != 0)
@@ -417,26 +710,42 @@ int tv_twriter_end_file(struct tv_twriter *w, int incomplete,
 	if (!w->in_file)
 		return tv_errf(TV_ERR_STATE, "tape %s: end of file outside a tape file",
 		               w->name);
-	acquire(w);
-	if ((r = seal_data(w, TV_RF_END | (incomplete ? TV_RF_INCOMPLETE : 0))) != 0)
+	if (!w->have_cur) {
+		if ((r = acquire(w)) != 0)
+			return r;
+		w->slots[w->tail].kind = K_FRAME;
+	}
+	submit_frame(w, (uint8_t)(TV_FF_LAST | (cont ? TV_FF_CONT : 0)));
+	if ((r = acquire(w)) != 0)
 		return r;
-	acquire(w);
-	submit(w, WS_FILEMARK, 0, w->seq);
+	s = &w->slots[w->tail];
+	s->kind = K_END;
+	s->end_cont = cont != 0;
+	submit(w, S_DONE);
 	w->in_file = 0;
-	tv_rec_crypto_unkey(&w->crypto);
+	OPENSSL_cleanse(w->key, sizeof(w->key));
+	w->keyed = 0;
 	if (res != NULL) {
-		res->records = w->records;
-		res->length = w->length;
-		res->crc = w->dcrc;
+		if ((r = tv_twriter_sync(w)) != 0)
+			return r;
+		*res = w->last_res;
 	}
 	return 0;
+}
+
+uint64_t tv_twriter_file_bytes(struct tv_twriter *w)
+{
+	uint64_t raw_placed = atomic_load(&w->file_raw_placed);
+	uint64_t cur = w->have_cur ? w->slots[w->tail].fill : 0;
+
+	return atomic_load(&w->file_stored_placed) + (w->file_raw - raw_placed) + cur;
 }
 
 int tv_twriter_sync(struct tv_twriter *w)
 {
 	pthread_mutex_lock(&w->mu);
-	while (w->count > 0)
-		pthread_cond_wait(&w->cv_done, &w->mu);
+	while (w->pending > 0)
+		pthread_cond_wait(&w->cv_free, &w->mu);
 	pthread_mutex_unlock(&w->mu);
 	return sticky(w);
 }
@@ -446,35 +755,59 @@ int tv_twriter_ew(struct tv_twriter *w)
 	return atomic_load(&w->ew);
 }
 
+void tv_twriter_stats(struct tv_twriter *w, struct tv_twriter_stats *st)
+{
+	st->raw_bytes = w->tot_raw;
+	st->frames = w->tot_frames;
+	st->stored_bytes = atomic_load(&w->tot_stored);
+	st->frames_compressed = atomic_load(&w->tot_frames_z);
+}
+
 int tv_twriter_close(struct tv_twriter *w)
 {
 	int r = 0;
 
 	if (w == NULL)
 		return 0;
-	if (w->th_started) {
-		r = tv_twriter_sync(w);
-		pthread_mutex_lock(&w->mu);
-		w->quit = 1;
-		pthread_cond_signal(&w->cv_io);
-		pthread_mutex_unlock(&w->mu);
-		pthread_join(w->th, NULL);
+	if (w->have_cur) {
+		/* an unfinished frame is dropped, never written */
+		w->slots[w->tail].state = S_FREE;
+		w->have_cur = 0;
 	}
+	if (w->io_started)
+		r = tv_twriter_sync(w);
+	pthread_mutex_lock(&w->mu);
+	w->quit = 1;
+	pthread_cond_broadcast(&w->cv_work);
+	pthread_cond_broadcast(&w->cv_io);
+	pthread_mutex_unlock(&w->mu);
+	for (unsigned i = 0; i < w->workers_started; i++)
+		pthread_join(w->workers[i], NULL);
+	if (w->io_started)
+		pthread_join(w->io, NULL);
 	if (w->slots != NULL) {
 		for (unsigned i = 0; i < w->nslots; i++) {
-			if (w->slots[i].buf != NULL)
-				OPENSSL_cleanse(w->slots[i].buf, w->rs);
-			OPENSSL_cleanse(w->slots[i].dek, sizeof(w->slots[i].dek));
-			free(w->slots[i].buf);
+			struct wslot *s = &w->slots[i];
+			if (s->raw != NULL)
+				OPENSSL_cleanse(s->raw, w->rs);
+			if (s->out != NULL)
+				OPENSSL_cleanse(s->out, s->out_cap);
+			OPENSSL_cleanse(s->key, sizeof(s->key));
+			free(s->raw);
+			free(s->out);
+			free(s->side.p);
 		}
 		free(w->slots);
 	}
-	tv_rec_crypto_free(&w->crypto);
-	tv_rec_crypto_free(&w->ioc);
-	OPENSSL_cleanse(w->dek, sizeof(w->dek));
-	tv_buf_free(&w->chbuf);
+	free(w->workers);
+	if (w->rec != NULL)
+		OPENSSL_cleanse(w->rec, w->rs);
+	free(w->rec);
+	tv_fcodec_free(&w->codec);
+	OPENSSL_cleanse(w->key, sizeof(w->key));
+	pthread_cond_destroy(&w->cv_work);
 	pthread_cond_destroy(&w->cv_io);
-	pthread_cond_destroy(&w->cv_done);
+	pthread_cond_destroy(&w->cv_free);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
 	return r;
