@@ -16,7 +16,7 @@
 struct tv_db;
 struct tv_stmt;
 
-#define TV_DB_SCHEMA_VERSION 1
+#define TV_DB_SCHEMA_VERSION 2
 
 int tv_db_open(const char *path, int create, struct tv_db **out);
 void tv_db_close(struct tv_db *db);
@@ -40,6 +40,15 @@ const char *tv_stmt_text(struct tv_stmt *st, int col);   /* "" for NULL */
 int tv_stmt_isnull(struct tv_stmt *st, int col);
 const void *tv_stmt_blob(struct tv_stmt *st, int col, size_t *len);
 void tv_stmt_free(struct tv_stmt *st);
+
+/* Prepared once, run many times (hot paths: one row per stored file).
+ * tv_stmt_run resets the statement, binds (text and blobs are used in
+ * place: valid for the call only) and steps it to completion; 0 or an
+ * error (TV_ERR_EXISTS for a constraint).  tv_stmt_bind resets and binds
+ * for a query to step through. */
+int tv_db_prepare(struct tv_db *db, struct tv_stmt **st, const char *sql);
+int tv_stmt_run(struct tv_stmt *st, const char *types, ...);
+int tv_stmt_bind(struct tv_stmt *st, const char *types, ...);
 
 /* Single-value helpers: TV_ERR_NOTFOUND when no row. */
 int tv_db_get_int(struct tv_db *db, int64_t *out, const char *sql,

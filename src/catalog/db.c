@@ -24,8 +24,8 @@ static int db_err(struct tv_db *db, const char *what)
 	               sqlite3_errmsg(db->h));
 }
 
-static int bind_args(struct tv_db *db, sqlite3_stmt *s, const char *types,
-                     va_list ap)
+static int bind_args_how(struct tv_db *db, sqlite3_stmt *s, const char *types,
+                         va_list ap, sqlite3_destructor_type how)
 {
 	int i, rc = SQLITE_OK;
 
@@ -40,14 +40,14 @@ static int bind_args(struct tv_db *db, sqlite3_stmt *s, const char *types,
 			break;
 		case 't': {
 			const char *t = va_arg(ap, const char *);
-			rc = t ? sqlite3_bind_text(s, idx, t, -1, SQLITE_TRANSIENT)
+			rc = t ? sqlite3_bind_text(s, idx, t, -1, how)
 			       : sqlite3_bind_null(s, idx);
 			break;
 		}
 		case 'b': {
 			const void *p = va_arg(ap, const void *);
 			size_t n = va_arg(ap, size_t);
-			rc = p ? sqlite3_bind_blob64(s, idx, p, n, SQLITE_TRANSIENT)
+			rc = p ? sqlite3_bind_blob64(s, idx, p, n, how)
 			       : sqlite3_bind_null(s, idx);
 			break;
 		}
@@ -61,6 +61,12 @@ static int bind_args(struct tv_db *db, sqlite3_stmt *s, const char *types,
 			return db_err(db, "bind");
 	}
 	return 0;
+}
+
+static int bind_args(struct tv_db *db, sqlite3_stmt *s, const char *types,
+                     va_list ap)
+{
+	return bind_args_how(db, s, types, ap, SQLITE_TRANSIENT);
 }
 
 static int prepare(struct tv_db *db, sqlite3_stmt **s, const char *sql,
@@ -276,6 +282,59 @@ void tv_stmt_free(struct tv_stmt *st)
 		return;
 	sqlite3_finalize(st->s);
 	free(st);
+}
+
+int tv_db_prepare(struct tv_db *db, struct tv_stmt **out, const char *sql)
+{
+	struct tv_stmt *st;
+
+	*out = NULL;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return TV_ERR_NOMEM;
+	st->db = db;
+	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->s,
+	                       NULL) != SQLITE_OK) {
+		free(st);
+		return db_err(db, "prepare");
+	}
+	*out = st;
+	return 0;
+}
+
+int tv_stmt_run(struct tv_stmt *st, const char *types, ...)
+{
+	va_list ap;
+	int r, rc;
+
+	sqlite3_reset(st->s);
+	va_start(ap, types);
+	r = bind_args_how(st->db, st->s, types, ap, SQLITE_STATIC);
+	va_end(ap);
+	if (r != 0)
+		return r;
+	rc = sqlite3_step(st->s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		if ((rc & 0xff) == SQLITE_CONSTRAINT)
+			r = tv_errf(TV_ERR_EXISTS, "catalog: %s", sqlite3_errmsg(st->db->h));
+		else
+			r = db_err(st->db, "step");
+	}
+	sqlite3_reset(st->s);
+	sqlite3_clear_bindings(st->s);
+	return r;
+}
+
+int tv_stmt_bind(struct tv_stmt *st, const char *types, ...)
+{
+	va_list ap;
+	int r;
+
+	sqlite3_reset(st->s);
+	sqlite3_clear_bindings(st->s);
+	va_start(ap, types);
+	r = bind_args(st->db, st->s, types, ap);
+	va_end(ap);
+	return r;
 }
 
 /* Prepares, binds and steps once: 0 with *s on the first row (caller

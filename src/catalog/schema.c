@@ -102,6 +102,47 @@ const char *const tv_schema_migrations[] = {
 	"  id INTEGER PRIMARY KEY, time INTEGER NOT NULL, actor TEXT NOT NULL,\n"
 	"  action TEXT NOT NULL, key_path TEXT NOT NULL, tapes TEXT NOT NULL,\n"
 	"  detail TEXT NOT NULL);\n",
+	/* 2: on-tape format v2.  Sets written in format v1 cannot be read by
+	 * this version: their rows go (their tapes stay, and a catalog run names
+	 * their format).  Files are stored in tape order, keyed by (set, index),
+	 * without a path index: a set's files are one range of the primary key,
+	 * and inserting them appends to the end of the tree. */
+	"DROP TABLE parts;\n"
+	"DROP TABLE files;\n"
+	"DELETE FROM backup_sets;\n"
+	"ALTER TABLE backup_sets ADD COLUMN stored_bytes INTEGER NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE pools ADD COLUMN compression TEXT NOT NULL DEFAULT 'zstd:1';\n"
+	"ALTER TABLE tapes ADD COLUMN record_size INTEGER;\n"
+	"ALTER TABLE tapes ADD COLUMN format INTEGER;\n"
+	"CREATE TABLE files(\n"
+	"  set_id INTEGER NOT NULL REFERENCES backup_sets(id) ON DELETE CASCADE,\n"
+	"  idx INTEGER NOT NULL,          -- the item's index in its set (tape order)\n"
+	"  path TEXT NOT NULL, ftype INTEGER NOT NULL, mode INTEGER NOT NULL,\n"
+	"  uid INTEGER NOT NULL, gid INTEGER NOT NULL,\n"
+	"  mtime_sec INTEGER NOT NULL, mtime_nsec INTEGER NOT NULL,\n"
+	"  size INTEGER NOT NULL, link TEXT, eflags INTEGER NOT NULL DEFAULT 0,\n"
+	"  -- where its first part is: tape (sequence in the media set), tape file,\n"
+	"  -- frame offset in the file's data stream, entry offset in the frame\n"
+	"  tseq INTEGER NOT NULL, file_no INTEGER NOT NULL,\n"
+	"  frame_off INTEGER NOT NULL, entry_off INTEGER NOT NULL,\n"
+	"  nparts INTEGER NOT NULL DEFAULT 1,\n"
+	"  PRIMARY KEY(set_id, idx)) WITHOUT ROWID;\n"
+	"-- the parts after the first of an item split across tape files\n"
+	"CREATE TABLE parts(\n"
+	"  set_id INTEGER NOT NULL, idx INTEGER NOT NULL, part INTEGER NOT NULL,\n"
+	"  off INTEGER NOT NULL,           -- the file's first byte in this part\n"
+	"  tseq INTEGER NOT NULL, file_no INTEGER NOT NULL,\n"
+	"  frame_off INTEGER NOT NULL, entry_off INTEGER NOT NULL,\n"
+	"  PRIMARY KEY(set_id, idx, part),\n"
+	"  FOREIGN KEY(set_id) REFERENCES backup_sets(id) ON DELETE CASCADE\n"
+	") WITHOUT ROWID;\n"
+	"-- data tape files: the content UUID keys and identifies each\n"
+	"CREATE TABLE data_files(\n"
+	"  set_id INTEGER NOT NULL REFERENCES backup_sets(id) ON DELETE CASCADE,\n"
+	"  tseq INTEGER NOT NULL, file_no INTEGER NOT NULL,\n"
+	"  content_uuid BLOB NOT NULL, raw_bytes INTEGER NOT NULL DEFAULT 0,\n"
+	"  stored_bytes INTEGER NOT NULL DEFAULT 0, complete INTEGER NOT NULL DEFAULT 1,\n"
+	"  PRIMARY KEY(set_id, tseq, file_no)) WITHOUT ROWID;\n",
 };
 
 const int tv_schema_count =

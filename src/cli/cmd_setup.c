@@ -491,15 +491,38 @@ int cmd_tape_show(struct cli *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
-static const char *ctype_name(enum tv_content_type t)
+/* Frames of a stream tape file (headers only: no key needed). */
+static int dump_stream(struct tv_treader *rd)
 {
-	switch (t) {
-	case TV_CT_VOLUME_LABEL: return "volume label";
-	case TV_CT_MEDIA_SET_LABEL: return "media set label";
-	case TV_CT_FILE_DATA: return "file data";
-	case TV_CT_CATALOG: return "catalog";
-	default: return "unknown";
+	struct tv_frame_info fi;
+	uint64_t frames = 0, zframes = 0, sealed = 0, raw = 0, errors = 0, entries = 0;
+	const uint8_t *p;
+	size_t n;
+	int r;
+
+	tv_treader_set_crc_only(rd, 1);
+	while ((r = tv_treader_next(rd, &p, &n, &fi)) != 0) {
+		if (r < 0) {
+			printf("  error: %s\n", tv_errmsg(r));
+			tv_errclear();
+			errors++;
+			continue;
+		}
+		frames++;
+		raw += fi.raw_len;
+		zframes += fi.method == TV_COMP_ZSTD;
+		sealed += fi.sealed != 0;
+		entries += fi.first_entry != TV_NO_OFFSET;
 	}
+	tv_treader_set_crc_only(rd, 0);
+	printf("  %llu data record(s), %llu frame(s) (%llu zstd, %llu encrypted), %llu raw "
+	       "byte(s), %llu frame(s) where an entry begins%s%s\n",
+	       (unsigned long long)tv_treader_records(rd), (unsigned long long)frames,
+	       (unsigned long long)zframes, (unsigned long long)sealed,
+	       (unsigned long long)raw, (unsigned long long)entries,
+	       tv_treader_cont(rd) ? ", continues in a later part" : "",
+	       tv_treader_truncated(rd) ? ", CUT OFF (no END record)" : "");
+	return errors ? TV_ERR_FORMAT : 0;
 }
 
 int cmd_tape_dump(struct cli *c, int argc, char **argv)
@@ -508,8 +531,7 @@ int cmd_tape_dump(struct cli *c, int argc, char **argv)
 	struct tv_tape *t = NULL;
 	struct tv_treader *rd = NULL;
 	struct tv_content_header ch;
-	uint8_t tape_uuid[16];
-	int n, r, have_uuid = 0;
+	int n, r, errors = 0;
 
 	if ((n = cli_getopt(cmd, argc, argv, NULL, kv_opt, NULL)) < 0)
 		return CLI_GETOPT_RETURN(n);
@@ -517,11 +539,15 @@ int cmd_tape_dump(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd, "tape dump needs one tape image file");
 	if ((r = tv_vtape_open(argv[1], TV_TAPE_RDONLY, &t)) != 0)
 		return cli_fail(c, r, argv[1]);
-	if ((r = tv_treader_open(&rd, t, argv[1], NULL, TV_RECORD_SIZE_MAX)) != 0)
+	if ((r = tv_treader_open(&rd, t, argv[1], NULL, NULL)) != 0)
 		goto out;
+	printf("format version %d (this tapevault writes and reads version %d)\n",
+	       TV_FORMAT_VERSION, TV_FORMAT_VERSION);
 	for (;;) {
 		uint64_t file_no;
-		r = tv_treader_begin_file(rd, &ch, &file_no);
+		int sealed;
+		char u[37];
+		r = tv_treader_begin_file(rd, &ch, &file_no, &sealed);
 		if (r == TV_ERR_EOD) {
 			r = 0;
 			printf("end of data\n");
@@ -532,34 +558,31 @@ int cmd_tape_dump(struct cli *c, int argc, char **argv)
 			continue;
 		}
 		if (r != 0) {
-			printf("error: %s\n", tv_errmsg(r));
+			printf("file %llu: error: %s\n", (unsigned long long)file_no, tv_errmsg(r));
 			tv_errclear();
-			if (tv_treader_end_file(rd) != 0)
+			errors++;
+			if ((r = tv_treader_end_file(rd)) != 0)
 				break;
 			continue;
 		}
-		{
-			char u[37];
-			tv_uuid_to_str(ch.uuid, u);
-			printf("file %llu: %s (content %s, %zu byte header body)\n",
-			       (unsigned long long)file_no, ctype_name(ch.type), u, ch.body_len);
-		}
+		tv_uuid_to_str(ch.uuid, u);
+		printf("file %llu: %s (content %s, %zu byte header body%s)\n",
+		       (unsigned long long)file_no, tv_content_type_name(ch.type), u, ch.body_len,
+		       sealed ? ", sealed" : "");
 		if (ch.type == TV_CT_VOLUME_LABEL) {
 			struct tv_volume_label v;
 			if (tv_vol_label_decode(ch.body, ch.body_len, &v) == 0) {
-				char u[37];
 				tv_uuid_to_str(v.tape_uuid, u);
 				printf("  tape uuid %s, barcode %s, created %llu, writer %s, record size %llu\n",
 				       u, v.barcode, (unsigned long long)v.created, v.writer,
 				       (unsigned long long)v.record_size);
-				memcpy(tape_uuid, v.tape_uuid, 16);
-				have_uuid = 1;
-				tv_treader_set_tape_uuid(rd, tape_uuid);
+				tv_treader_set_tape_uuid(rd, v.tape_uuid);
+				tv_treader_set_record_size(rd, v.record_size);
 			}
 		} else if (ch.type == TV_CT_MEDIA_SET_LABEL) {
 			struct tv_media_set_label *ms = calloc(1, sizeof(*ms));
 			if (ms && tv_ms_label_decode(ch.body, ch.body_len, ms) == 0) {
-				char u[37], fpr[TV_FPR_HEX_LEN];
+				char fpr[TV_FPR_HEX_LEN];
 				tv_uuid_to_str(ms->media_set_uuid, u);
 				printf("  pool %s, media set %s, sequence %llu, encryption %s\n", ms->pool_name,
 				       u, (unsigned long long)ms->seq,
@@ -575,28 +598,24 @@ int cmd_tape_dump(struct cli *c, int argc, char **argv)
 				}
 			}
 			free(ms);
-		} else if (ch.type == TV_CT_FILE_DATA) {
-			struct tv_file_header fh;
-			if (tv_file_header_decode(ch.body, ch.body_len, &fh) == 0) {
-				char u[37];
-				tv_uuid_to_str(fh.set_uuid, u);
-				printf("  backup set %s, file #%llu part %llu at offset %llu%s\n", u,
-				       (unsigned long long)fh.file_index, (unsigned long long)fh.part_no,
-				       (unsigned long long)fh.offset, fh.encrypted ? ", encrypted" : "");
+		} else if (ch.type == TV_CT_DATA) {
+			struct tv_data_header dh;
+			if (tv_data_header_decode(ch.body, ch.body_len, &dh) == 0) {
+				tv_uuid_to_str(dh.set_uuid, u);
+				printf("  backup set %s '%s', write session %llu\n", u, dh.set_name,
+				       (unsigned long long)dh.session);
 			}
+			if (dump_stream(rd) != 0)
+				errors++;
 		} else if (ch.type == TV_CT_CATALOG) {
 			struct tv_catalog_header cat;
 			if (tv_catalog_header_decode(ch.body, ch.body_len, &cat) == 0)
-				printf("  session %llu%s\n", (unsigned long long)cat.session,
-				       cat.encrypted ? ", encrypted" : "");
+				printf("  write session %llu\n", (unsigned long long)cat.session);
+			if (dump_stream(rd) != 0)
+				errors++;
 		}
 		tv_errclear();
-		{
-			uint64_t before = t->stats.records_spaced;
-			r = tv_treader_end_file(rd);
-			printf("  %llu more record(s)\n",
-			       (unsigned long long)(t->stats.records_spaced - before));
-		}
+		r = tv_treader_end_file(rd);
 		if (r == TV_ERR_EOD) {
 			r = 0;
 			printf("end of data (no filemark after the last file: cut off?)\n");
@@ -605,7 +624,8 @@ int cmd_tape_dump(struct cli *c, int argc, char **argv)
 		if (r != 0)
 			break;
 	}
-	(void)have_uuid;
+	if (r == 0 && errors)
+		r = tv_errf(TV_ERR_FORMAT, "%d tape file(s) with errors (see above)", errors);
 out:
 	tv_treader_close(rd);
 	tv_tape_close(t);

@@ -247,6 +247,17 @@ static const struct tv_field ci_ring_f[] = {
 };
 #undef CK
 
+#define CD struct tv_ci_data
+static const struct tv_field ci_data_f[] = {
+	TVF_U64(CD, tseq, 1, 1, 1, UINT32_MAX),
+	TVF_U64(CD, file_no, 2, 1, 2, UINT32_MAX),
+	TVF_UUID(CD, content_uuid, 3, 1),
+	TVF_U64(CD, raw_bytes, 4, 1, 0, INT64_MAX),
+	TVF_U64(CD, stored_bytes, 5, 1, 0, INT64_MAX),
+	TVF_U64(CD, complete, 6, 1, 0, 1),
+};
+#undef CD
+
 struct end_item { uint64_t count; };
 static const struct tv_field ci_end_f[] = {
 	TVF_U64(struct end_item, count, 1, 1, 0, UINT64_MAX),
@@ -259,6 +270,7 @@ static const struct tv_fields ci_fs[] = {
 	[TV_CI_ENTRY] = { "catalog entry item", ci_entry_f, NF(ci_entry_f) },
 	[TV_CI_KEYRING] = { "catalog key ring item", ci_ring_f, NF(ci_ring_f) },
 	[TV_CI_END] = { "catalog end item", ci_end_f, NF(ci_end_f) },
+	[TV_CI_DATA] = { "catalog data file item", ci_data_f, NF(ci_data_f) },
 };
 
 static int all_zero(const uint8_t *p, size_t n)
@@ -304,6 +316,7 @@ int tv_cat_item_encode(struct tv_buf *out, const struct tv_cat_item_v *it)
 		mask = entry_mask(&it->u.entry.e) | CE_LOC;
 		break;
 	case TV_CI_KEYRING: obj = &it->u.ring; break;
+	case TV_CI_DATA: obj = &it->u.data; break;
 	case TV_CI_END:
 		end.count = it->u.end_count;
 		obj = &end;
@@ -357,6 +370,7 @@ int tv_cat_item_decode(const uint8_t *p, size_t avail, struct tv_cat_item_v *it,
 	case TV_CI_SET: obj = &it->u.set; memset(obj, 0, sizeof(it->u.set)); break;
 	case TV_CI_ENTRY: obj = &it->u.entry; memset(obj, 0, sizeof(it->u.entry)); break;
 	case TV_CI_KEYRING: obj = &it->u.ring; memset(obj, 0, sizeof(it->u.ring)); break;
+	case TV_CI_DATA: obj = &it->u.data; memset(obj, 0, sizeof(it->u.data)); break;
 	case TV_CI_END: obj = &end; break;
 	default:
 		/* An item type of a newer version: returned with its type and

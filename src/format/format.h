@@ -220,13 +220,14 @@ int tv_entry_decode(const uint8_t *p, size_t n, struct tv_entry *e, size_t *used
 /* ---- catalog file items ----
  *   u8 item type | u32 length L | L bytes of TLV
  * ending with a TV_CI_END item holding the count of items before it.
- * ENTRY items belong to the SET item before them. */
+ * ENTRY and DATA items belong to the SET item before them. */
 enum tv_cat_item {
 	TV_CI_TAPE = 1,        /* a tape of the media set (this one and earlier) */
 	TV_CI_SET = 2,         /* a backup set with data on the media set */
 	TV_CI_ENTRY = 3,       /* an entry (part of an item) and where it is */
 	TV_CI_KEYRING = 4,     /* DEK of another tape of the pool */
 	TV_CI_END = 5,
+	TV_CI_DATA = 6,        /* a data tape file of the set before it */
 };
 struct tv_ci_tape {
 	uint8_t tape_uuid[TV_UUID_LEN];
@@ -259,6 +260,12 @@ struct tv_ci_entry {
 	struct tv_entry e;
 	struct tv_loc loc;
 };
+struct tv_ci_data {
+	uint64_t tseq, file_no;            /* where: tape sequence, tape file */
+	uint8_t content_uuid[TV_UUID_LEN]; /* its content UUID (keys the frames) */
+	uint64_t raw_bytes, stored_bytes;  /* its byte stream, its data stream */
+	uint64_t complete;                 /* 0: cut off (a scan found it so) */
+};
 struct tv_ci_keyring {
 	uint8_t tape_uuid[TV_UUID_LEN];
 	uint8_t dek_fpr[TV_FPR_LEN];
@@ -271,6 +278,7 @@ struct tv_cat_item_v {
 		struct tv_ci_set set;
 		struct tv_ci_entry entry;
 		struct tv_ci_keyring ring;
+		struct tv_ci_data data;
 		uint64_t end_count;
 	} u;
 };

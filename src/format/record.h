@@ -247,4 +247,57 @@ int tv_treader_end_file(struct tv_treader *r);
 uint64_t tv_treader_records(struct tv_treader *r);  /* data records read */
 void tv_treader_close(struct tv_treader *r);
 
+/* ==== entry cursor: entries (or catalog items) of a stream tape file ====
+ *
+ * On top of a reader positioned at a stream tape file (begin_file and
+ * set_key, or seek): walks the byte stream item by item.  Entries are
+ * parsed from authenticated frames only.  After an error (a damaged record
+ * or frame) the cursor goes on with the first entry that begins in the
+ * next readable frame. */
+struct tv_ecursor;
+/* kind: TV_CT_DATA (entries) or TV_CT_CATALOG (catalog items).  skip: raw
+ * bytes to pass over in the first frame (after a seek: the entry offset). */
+int tv_ecursor_open(struct tv_ecursor **out, struct tv_treader *r,
+                    enum tv_content_type kind, uint32_t skip);
+void tv_ecursor_close(struct tv_ecursor *c);
+/* Data files.  Next entry header: 1 (*e filled; *loc: frame_off,
+ * entry_off of its header; the data follows), 0 at the end of the tape
+ * file, or an error (the cursor then resynchronises on the next call).
+ * The rest of the previous entry's data is passed over. */
+int tv_ecursor_next(struct tv_ecursor *c, struct tv_entry *e, struct tv_loc *loc);
+/* The current entry's data: 1 with a chunk (in place, valid until the next
+ * call), 0 when all of it was read, TV_ERR_EOF when the tape file ended
+ * first: *cont says whether it continues in a later part (CONT) or was cut
+ * off.  Other errors: damage, named. */
+int tv_ecursor_data(struct tv_ecursor *c, const uint8_t **p, size_t *n, int *cont);
+/* Catalog files.  Next item: 1 (*it filled), 0 at the end, or an error. */
+int tv_ecursor_item(struct tv_ecursor *c, struct tv_cat_item_v *it, struct tv_loc *loc);
+
+/* ==== label files (tape files 0 and 1) ==== */
+struct tv_tape_labels {
+	struct tv_volume_label vol;
+	struct tv_media_set_label ms;
+	int has_ms;                  /* 0: a tape labeled but not in a media set */
+	int ms_sealed;               /* record 0 of file 1 carries a tag */
+	uint8_t *vol_hdr;            /* file 0's content header, as read */
+	size_t vol_hdr_len;
+	uint8_t *ms_rec;             /* file 1's record 0, as read */
+	size_t ms_rec_len;
+};
+/* Writes files 0 and 1 at the start of the tape (the writer must be at
+ * BOT).  dek non-NULL: the media set label is sealed, binding the volume
+ * label too. */
+int tv_labels_write(struct tv_twriter *w, const struct tv_volume_label *vol,
+                    const struct tv_media_set_label *ms, const uint8_t *dek);
+/* Rewinds and reads both labels.  TV_ERR_EOD for a blank tape,
+ * TV_ERR_FORMAT for a tape that is not ours, TV_ERR_UNSUPPORTED for
+ * another format version (named).  with_ms 0: the volume label only. */
+int tv_labels_read(struct tv_tape *t, const char *name, struct tv_tape_labels *l,
+                   int with_ms);
+/* With the tape's data key: the media set label (and with it the volume
+ * label) is authenticated; TV_ERR_AUTH / TV_ERR_FORMAT when not. */
+int tv_labels_verify(const struct tv_tape_labels *l, const char *name,
+                     const uint8_t dek[TV_DEK_LEN]);
+void tv_labels_free(struct tv_tape_labels *l);
+
 #endif

@@ -20,6 +20,7 @@ struct cat_run {
 	int64_t lib_id;
 	const struct tv_catalog_opts *o;
 	int locked, failed, cataloged, blank, foreign;
+	uint64_t refused;
 };
 
 /* One tape: labels, unlock, contents.  *locked_out set when it stays
@@ -28,7 +29,6 @@ static int catalog_one(struct cat_run *cr, const char *barcode, int *locked_out)
 {
 	struct tv_home *h = cr->h;
 	struct tv_tape *t = NULL;
-	struct tv_volume_label vol;
 	struct tv_tape_info *ti;
 	uint8_t dek[TV_DEK_LEN];
 	char how[512] = "";
@@ -39,7 +39,9 @@ static int catalog_one(struct cat_run *cr, const char *barcode, int *locked_out)
 		return TV_ERR_NOMEM;
 	if ((r = tv_vlib_load(cr->lib, barcode, 0, TV_TAPE_RDONLY, &t, NULL)) != 0)
 		goto out;
-	r = tv_media_read_labels(t, barcode, &vol, &ti->ms);
+	r = tv_labels_read(t, barcode, &ti->lab, 1);
+	if (r == 0 && !ti->lab.has_ms)
+		r = tv_errf(TV_ERR_FORMAT, "tape %s is labeled but in no media set", barcode);
 	if (r == TV_ERR_EOD) {
 		tv_errclear();
 		cr->blank++;
@@ -60,27 +62,27 @@ static int catalog_one(struct cat_run *cr, const char *barcode, int *locked_out)
 		               "ti", barcode, cr->lib_id);
 		goto out;
 	}
-	if (strcmp(vol.barcode, barcode) != 0)
+	if (strcmp(ti->lab.vol.barcode, barcode) != 0)
 		tv_warn(h, "%s: the tape's label says barcode %s (cartridge relabeled?)", barcode,
-		        vol.barcode);
+		        ti->lab.vol.barcode);
 	if ((r = tv_db_begin(h->db)) != 0)
 		goto out;
-	if ((r = tv_ingest_labels(h, cr->lib_id, barcode, &vol, ti)) != 0)
+	if ((r = tv_ingest_labels(h, cr->lib_id, barcode, ti)) != 0)
 		goto rollback;
 	if (cr->o->labels_only) {
-		tv_info(h, "%s: pool %s, media set sequence %llu%s", barcode, ti->ms.pool_name,
+		tv_info(h, "%s: pool %s, media set sequence %llu%s", barcode, ti->lab.ms.pool_name,
 		        (unsigned long long)ti->seq, ti->encrypted ? ", encrypted" : "");
 		goto commit;
 	}
 	if (ti->encrypted) {
-		r = tv_keys_unlock(h, ti->uuid, &ti->ms.enc, dek, how, sizeof(how));
+		r = tv_keys_unlock(h, ti->uuid, &ti->lab.ms.enc, dek, how, sizeof(how));
 		if (r == TV_ERR_LOCKED || r == TV_ERR_BADKEY || r == TV_ERR_NET ||
 		    r == TV_ERR_TLS || r == TV_ERR_KMIP) {
 			char need[600];
 			tv_errclear();
-			tv_keys_describe(&ti->ms.enc, need, sizeof(need));
+			tv_keys_describe(&ti->lab.ms.enc, need, sizeof(need));
 			tv_info(h, "%s: encrypted, locked (pool %s, sequence %llu): needs %s%s%s",
-			        barcode, ti->ms.pool_name, (unsigned long long)ti->seq, need,
+			        barcode, ti->lab.ms.pool_name, (unsigned long long)ti->seq, need,
 			        how[0] ? "; " : "", how);
 			r = tv_db_exec(h->db, "UPDATE tapes SET locked=1, contents_cataloged=0 "
 			               "WHERE id=?", "i", ti->tape_id);
@@ -101,8 +103,13 @@ static int catalog_one(struct cat_run *cr, const char *barcode, int *locked_out)
 	}
 	if (r != 0)
 		goto rollback;
+	if (ti->refused > 0) {
+		cr->refused += ti->refused;
+		tv_warn(h, "%s: %llu tape file(s) or item(s) refused (see above): nothing was "
+		        "taken from them", barcode, (unsigned long long)ti->refused);
+	}
 	cr->cataloged++;
-	tv_info(h, "%s: cataloged (pool %s, sequence %llu%s%s%s)", barcode, ti->ms.pool_name,
+	tv_info(h, "%s: cataloged (pool %s, sequence %llu%s%s%s)", barcode, ti->lab.ms.pool_name,
 	        (unsigned long long)ti->seq, have_dek ? ", unlocked by " : "", have_dek ? how : "",
 	        scanned ? ", recovered by scanning" : "");
 	if (unlocked)
@@ -116,6 +123,7 @@ out:
 	tv_keys_wipe(dek, sizeof(dek));
 	tv_tape_close(t);
 	tv_lib_unload_quiet(cr->lib, 0);
+	tv_labels_free(&ti->lab);
 	free(ti);
 	return r;
 }
@@ -318,6 +326,9 @@ int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes
 	r = 0;
 	if (cr.failed > 0)
 		r = tv_errf(TV_ERR_PARTIAL, "%d tape(s) could not be read", cr.failed);
+	else if (cr.refused > 0)
+		r = tv_errf(TV_ERR_PARTIAL, "%llu tape file(s) or item(s) were refused or could "
+		            "not be recovered (see above)", (unsigned long long)cr.refused);
 	else if (cr.locked > 0)
 		/* Locked is a state, not a failure: the tapes are cataloged as
 		 * imported + encrypted, as the user expects on a fresh install. */

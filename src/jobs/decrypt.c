@@ -25,7 +25,6 @@ int tv_catalog_tape_contents(struct tv_home *h, const char *barcode)
 {
 	struct tv_vlib *lib = NULL;
 	struct tv_tape *t = NULL;
-	struct tv_volume_label vol;
 	struct tv_tape_info *ti;
 	uint8_t dek[TV_DEK_LEN];
 	int64_t lib_id;
@@ -37,11 +36,15 @@ int tv_catalog_tape_contents(struct tv_home *h, const char *barcode)
 		goto out;
 	if ((r = tv_vlib_load(lib, barcode, 0, TV_TAPE_RDONLY, &t, NULL)) != 0)
 		goto out;
-	if ((r = tv_media_read_labels(t, barcode, &vol, &ti->ms)) != 0)
+	if ((r = tv_labels_read(t, barcode, &ti->lab, 1)) != 0)
 		goto out;
+	if (!ti->lab.has_ms) {
+		r = tv_errf(TV_ERR_FORMAT, "tape %s is labeled but in no media set", barcode);
+		goto out;
+	}
 	if ((r = tv_db_begin(h->db)) != 0)
 		goto out;
-	if ((r = tv_ingest_labels(h, lib_id, barcode, &vol, ti)) != 0)
+	if ((r = tv_ingest_labels(h, lib_id, barcode, ti)) != 0)
 		goto rollback;
 	if (ti->encrypted) {
 		if ((r = tv_keys_load_dek(h, ti->uuid, dek)) != 0)
@@ -53,6 +56,9 @@ int tv_catalog_tape_contents(struct tv_home *h, const char *barcode)
 	if ((r = tv_db_commit(h->db)) != 0)
 		goto out;
 	tv_info(h, "%s: contents cataloged%s", barcode, scanned ? " (recovered by scanning)" : "");
+	if (ti->refused > 0)
+		r = tv_errf(TV_ERR_PARTIAL, "%s: %llu tape file(s) or item(s) refused or not "
+		            "recovered (see above)", barcode, (unsigned long long)ti->refused);
 	if (unlocked)
 		tv_info(h, "%s: its key ring unlocked %d other tape(s)", barcode, unlocked);
 	goto out;
@@ -65,6 +71,7 @@ out:
 		tv_lib_unload_quiet(lib, 0);
 		tv_vlib_close(lib);
 	}
+	tv_labels_free(&ti->lab);
 	free(ti);
 	return r;
 }

@@ -2,11 +2,16 @@
  *
  * The tapes are the truth: everything here can be rebuilt from them.  A
  * tape's last file is its session catalog (tapes of the media set, backup
- * sets, file parts, and on encrypted tapes the key ring).  When that file
- * is missing or damaged (a session cut short by a crash), the tape is
- * scanned file by file and every complete file is recovered. */
+ * sets, their data files and entries, and on encrypted tapes the key
+ * ring); it is bulk-loaded with prepared statements.  When that file is
+ * missing, damaged or refused (a session cut short by a crash, or a forged
+ * file), the tape is scanned file by file and every complete entry is
+ * recovered.  On an encrypted tape nothing unauthenticated is taken: a
+ * plaintext tape file there is refused and named. */
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 
 #include "crypto/kdf.h"
 #include "format/record.h"
@@ -28,16 +33,21 @@ static int ensure_pool(struct tv_home *h, const char *name, const uint8_t uuid[1
 	                  (size_t)16);
 	if (r != TV_ERR_NOTFOUND)
 		return r;
-	snprintf(nm, sizeof(nm), "%s", name);
-	if (tv_db_get_int(h->db, &other, "SELECT id FROM pools WHERE name=?", "t", nm) == 0) {
+	tv_errclear();
+	snprintf(nm, sizeof(nm), "%s", name[0] ? name : "imported");
+	r = tv_db_get_int(h->db, &other, "SELECT id FROM pools WHERE name=?", "t", nm);
+	if (r == 0) {
 		char u[37];
 		tv_uuid_to_str(uuid, u);
 		snprintf(nm, sizeof(nm), "%.100s-%.8s", name, u);
+	} else if (r != TV_ERR_NOTFOUND) {
+		return r;
 	}
+	tv_errclear();
 	r = tv_db_exec(h->db,
 	               "INSERT INTO pools(uuid, name, library_id, encryption, imported, created)"
 	               " VALUES(?,?,?, 'imported', 1, ?)",
-	               "bti" "i", uuid, (size_t)16, nm, lib_id, (int64_t)tv_now());
+	               "btii", uuid, (size_t)16, nm, lib_id, (int64_t)tv_now());
 	if (r != 0)
 		return r;
 	*pool_id = tv_db_last_id(h->db);
@@ -52,6 +62,7 @@ static int ensure_ms(struct tv_home *h, const uint8_t uuid[16], int64_t pool_id,
 	                      uuid, (size_t)16);
 	if (r != TV_ERR_NOTFOUND)
 		return r;
+	tv_errclear();
 	r = tv_db_exec(h->db, "INSERT INTO media_sets(uuid, pool_id, created) VALUES(?,?,?)",
 	               "bii", uuid, (size_t)16, pool_id, (int64_t)created);
 	if (r == 0)
@@ -59,10 +70,12 @@ static int ensure_ms(struct tv_home *h, const uint8_t uuid[16], int64_t pool_id,
 	return r;
 }
 
-/* Find or create the tapes row for (uuid, barcode). */
+/* Find or create the tapes row for (uuid, barcode).  A barcode whose row
+ * holds another, encrypted tape is not pointed at this one. */
 static int ensure_tape(struct tv_home *h, const uint8_t uuid[16], const char *barcode,
                        int64_t *tape_id)
 {
+	struct tv_stmt *st;
 	int r;
 
 	r = tv_db_get_int(h->db, tape_id, "SELECT id FROM tapes WHERE uuid=?", "b", uuid,
@@ -73,12 +86,25 @@ static int ensure_tape(struct tv_home *h, const uint8_t uuid[16], const char *ba
 		                  barcode, *tape_id, barcode, *tape_id);
 	if (r != TV_ERR_NOTFOUND)
 		return r;
-	r = tv_db_get_int(h->db, tape_id, "SELECT id FROM tapes WHERE barcode=?", "t", barcode);
-	if (r == 0)
+	tv_errclear();
+	if ((r = tv_db_query(h->db, &st, "SELECT id, uuid IS NOT NULL AND encrypted=1 FROM "
+	                     "tapes WHERE barcode=?", "t", barcode)) != 0)
+		return r;
+	if ((r = tv_stmt_step(st)) == 1) {
+		*tape_id = tv_stmt_int(st, 0);
+		if (tv_stmt_int(st, 1)) {
+			tv_stmt_free(st);
+			return tv_errf(TV_ERR_FORMAT, "tape %s: the cartridge carries another tape "
+			               "than the encrypted one this installation knows under that "
+			               "barcode (relabeled?): refused", barcode);
+		}
+	}
+	tv_stmt_free(st);
+	if (r < 0)
+		return r;
+	if (r == 1)
 		return tv_db_exec(h->db, "UPDATE tapes SET uuid=? WHERE id=?", "bi", uuid,
 		                  (size_t)16, *tape_id);
-	if (r != TV_ERR_NOTFOUND)
-		return r;
 	r = tv_db_exec(h->db, "INSERT INTO tapes(barcode, uuid, state) VALUES(?,?,'imported')",
 	               "tb", barcode, uuid, (size_t)16);
 	if (r == 0)
@@ -86,8 +112,38 @@ static int ensure_tape(struct tv_home *h, const uint8_t uuid[16], const char *ba
 	return r;
 }
 
+/* The installation fixes a tape's encryption state the first time it sees
+ * it: what the tape says later never lowers it. */
+static int check_known_state(struct tv_home *h, const char *barcode,
+                             const struct tv_tape_info *ti)
+{
+	struct tv_stmt *st;
+	int r;
+
+	if ((r = tv_db_query(h->db, &st, "SELECT encrypted, dek_fpr FROM tapes WHERE uuid=?",
+	                     "b", ti->uuid, (size_t)16)) != 0)
+		return r;
+	if ((r = tv_stmt_step(st)) == 1 && tv_stmt_int(st, 0)) {
+		size_t n;
+		const void *f = tv_stmt_blob(st, 1, &n);
+		if (ti->lab.ms.enc.alg == TV_ENC_NONE)
+			r = tv_errf(TV_ERR_FORMAT, "tape %s file 1 record 0: the label now says the "
+			            "tape is not encrypted, but this installation knows it as "
+			            "encrypted: refused (relabeled?)", barcode);
+		else if (f != NULL && n == TV_FPR_LEN &&
+		         memcmp(f, ti->lab.ms.enc.dek_fpr, TV_FPR_LEN) != 0)
+			r = tv_errf(TV_ERR_FORMAT, "tape %s file 1 record 0: the label names another "
+			            "data key than the one this installation knows for the tape: "
+			            "refused (relabeled?)", barcode);
+		else
+			r = 0;
+	}
+	tv_stmt_free(st);
+	return r < 0 ? r : 0;
+}
+
 int tv_ingest_labels(struct tv_home *h, int64_t lib_id, const char *barcode,
-                     const struct tv_volume_label *vol, struct tv_tape_info *ti)
+                     struct tv_tape_info *ti)
 {
 	struct tv_buf msb;
 	int64_t imported = 1;
@@ -95,24 +151,31 @@ int tv_ingest_labels(struct tv_home *h, int64_t lib_id, const char *barcode,
 
 	tv_buf_init(&msb);
 	snprintf(ti->barcode, sizeof(ti->barcode), "%s", barcode);
-	memcpy(ti->uuid, vol->tape_uuid, 16);
+	memcpy(ti->uuid, ti->lab.vol.tape_uuid, 16);
 	ti->lib_id = lib_id;
-	ti->seq = ti->ms.seq;
-	ti->encrypted = ti->ms.enc.alg != TV_ENC_NONE;
-	if ((r = ensure_pool(h, ti->ms.pool_name, ti->ms.pool_uuid, lib_id, &ti->pool_id)) != 0 ||
-	    (r = ensure_ms(h, ti->ms.media_set_uuid, ti->pool_id, ti->ms.created, &ti->ms_id)) != 0 ||
-	    (r = ensure_tape(h, vol->tape_uuid, barcode, &ti->tape_id)) != 0)
+	ti->seq = ti->lab.ms.seq;
+	ti->encrypted = ti->lab.ms.enc.alg != TV_ENC_NONE;
+	if ((r = check_known_state(h, barcode, ti)) != 0)
 		goto out;
-	tv_db_get_int(h->db, &imported, "SELECT imported FROM pools WHERE id=?", "i", ti->pool_id);
-	if ((r = tv_ms_label_encode(&msb, &ti->ms)) != 0)
+	if ((r = ensure_pool(h, ti->lab.ms.pool_name, ti->lab.ms.pool_uuid, lib_id,
+	                     &ti->pool_id)) != 0 ||
+	    (r = ensure_ms(h, ti->lab.ms.media_set_uuid, ti->pool_id, ti->lab.ms.created,
+	                   &ti->ms_id)) != 0 ||
+	    (r = ensure_tape(h, ti->uuid, barcode, &ti->tape_id)) != 0)
+		goto out;
+	if ((r = tv_db_get_int(h->db, &imported, "SELECT imported FROM pools WHERE id=?", "i",
+	                       ti->pool_id)) != 0 ||
+	    (r = tv_ms_label_encode(&msb, &ti->lab.ms)) != 0)
 		goto out;
 	r = tv_db_exec(h->db,
 	               "UPDATE tapes SET library_id=?, state=?, pool_id=?, media_set_id=?, seq=?,"
-	               " encrypted=?, dek_fpr=?, ms_label=?, cataloged=? WHERE id=?",
-	               "itiiiibbii", lib_id, imported ? "imported" : "pool", ti->pool_id,
+	               " encrypted=?, dek_fpr=?, ms_label=?, cataloged=?, record_size=?,"
+	               " format=2 WHERE id=?",
+	               "itiiiibbiii", lib_id, imported ? "imported" : "pool", ti->pool_id,
 	               ti->ms_id, (int64_t)ti->seq, (int64_t)ti->encrypted,
-	               ti->encrypted ? ti->ms.enc.dek_fpr : NULL, (size_t)TV_FPR_LEN,
-	               tv_buf_ptr(&msb), tv_buf_avail(&msb), (int64_t)tv_now(), ti->tape_id);
+	               ti->encrypted ? ti->lab.ms.enc.dek_fpr : NULL, (size_t)TV_FPR_LEN,
+	               tv_buf_ptr(&msb), tv_buf_avail(&msb), (int64_t)tv_now(),
+	               (int64_t)ti->lab.vol.record_size, ti->tape_id);
 out:
 	tv_buf_free(&msb);
 	return r;
@@ -123,313 +186,373 @@ out:
 struct ingest {
 	struct tv_home *h;
 	struct tv_tape_info *ti;
-	int64_t last_set_id;
-	uint8_t last_set_uuid[16];
-	int unlocked;
-	uint64_t items, parts;
+	int sealed;                  /* the stream was authenticated (key ring ok) */
+	int64_t set_id;              /* the SET item the next items belong to */
+	int64_t set_ms_id;
+	uint64_t items, entries, unlocked;
+	struct tv_stmt *ins_file, *ins_part, *upd_nparts, *ins_data;
 };
 
-static int set_id_of(struct ingest *in, const uint8_t set_uuid[16], int64_t *id)
+static int prepare(struct ingest *in)
 {
+	struct tv_db *db = in->h->db;
 	int r;
 
-	if (in->last_set_id && memcmp(in->last_set_uuid, set_uuid, 16) == 0) {
-		*id = in->last_set_id;
-		return 0;
-	}
-	r = tv_db_get_int(in->h->db, id, "SELECT id FROM backup_sets WHERE uuid=?", "b",
-	                  set_uuid, (size_t)16);
-	if (r == TV_ERR_NOTFOUND) {
-		/* a part of a set we have no set item for (scan): a recovered set */
-		char u[37], name[64];
-		tv_uuid_to_str(set_uuid, u);
-		snprintf(name, sizeof(name), "recovered-%.8s", u);
-		r = tv_db_exec(in->h->db,
-		               "INSERT INTO backup_sets(uuid, name, pool_id, media_set_id, created,"
-		               " first_seq, last_seq, recovered) VALUES(?,?,?,?,?,?,?,1)",
-		               "btiiiii", set_uuid, (size_t)16, name, in->ti->pool_id,
-		               in->ti->ms_id, (int64_t)tv_now(), (int64_t)in->ti->seq,
-		               (int64_t)in->ti->seq);
-		if (r != 0)
-			return r;
-		*id = tv_db_last_id(in->h->db);
-	} else if (r != 0) {
+	if ((r = tv_db_prepare(db, &in->ins_file,
+	                       "INSERT OR IGNORE INTO files(set_id, idx, path, ftype, mode,"
+	                       " uid, gid, mtime_sec, mtime_nsec, size, link, eflags, tseq,"
+	                       " file_no, frame_off, entry_off) "
+	                       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) != 0 ||
+	    (r = tv_db_prepare(db, &in->ins_part,
+	                       "INSERT OR IGNORE INTO parts(set_id, idx, part, off, tseq,"
+	                       " file_no, frame_off, entry_off) VALUES(?,?,?,?,?,?,?,?)")) != 0 ||
+	    (r = tv_db_prepare(db, &in->upd_nparts,
+	                       "UPDATE files SET nparts=MAX(nparts, ?) WHERE set_id=? AND "
+	                       "idx=?")) != 0 ||
+	    (r = tv_db_prepare(db, &in->ins_data,
+	                       "INSERT INTO data_files(set_id, tseq, file_no, content_uuid,"
+	                       " raw_bytes, stored_bytes, complete) VALUES(?,?,?,?,?,?,?) "
+	                       "ON CONFLICT(set_id, tseq, file_no) DO UPDATE SET "
+	                       "raw_bytes=MAX(raw_bytes, excluded.raw_bytes), "
+	                       "stored_bytes=MAX(stored_bytes, excluded.stored_bytes), "
+	                       "complete=MAX(complete, excluded.complete)")) != 0)
 		return r;
-	}
-	in->last_set_id = *id;
-	memcpy(in->last_set_uuid, set_uuid, 16);
 	return 0;
 }
 
-static int add_part(struct ingest *in, const struct tv_ci_part *p)
+static void unprepare(struct ingest *in)
 {
-	int64_t set_id, file_id;
-	const struct tv_entry *e = &p->e;
+	tv_stmt_free(in->ins_file);
+	tv_stmt_free(in->ins_part);
+	tv_stmt_free(in->upd_nparts);
+	tv_stmt_free(in->ins_data);
+}
+
+/* The set with this UUID; a set no SET item told of (a scan) is created as
+ * recovered, named after the data file header. */
+static int set_of(struct ingest *in, const uint8_t set_uuid[16], const char *name,
+                  uint64_t created)
+{
 	int r;
 
-	if ((r = set_id_of(in, p->set_uuid, &set_id)) != 0)
-		return r;
-	r = tv_db_exec(in->h->db,
-	               "INSERT OR IGNORE INTO files(set_id, file_index, path, ftype, mode, uid,"
-	               " gid, mtime_sec, mtime_nsec, size, link, eflags) "
-	               "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
-	               "iitiiiiiiiti", set_id, (int64_t)p->file_index, e->path,
-	               (int64_t)e->ftype, (int64_t)e->mode, (int64_t)e->uid, (int64_t)e->gid,
-	               (int64_t)e->mtime_sec, (int64_t)e->mtime_nsec, (int64_t)e->size,
-	               e->ftype == TV_FT_SYMLINK ? e->link : NULL, (int64_t)e->flags);
+	r = tv_db_get_int(in->h->db, &in->set_id, "SELECT id FROM backup_sets WHERE uuid=?",
+	                  "b", set_uuid, (size_t)16);
+	if (r == TV_ERR_NOTFOUND) {
+		char u[37], nm[TV_NAME_MAX];
+		tv_errclear();
+		tv_uuid_to_str(set_uuid, u);
+		if (name != NULL && name[0])
+			snprintf(nm, sizeof(nm), "%s", name);
+		else
+			snprintf(nm, sizeof(nm), "recovered-%.8s", u);
+		r = tv_db_exec(in->h->db,
+		               "INSERT INTO backup_sets(uuid, name, pool_id, media_set_id, created,"
+		               " first_seq, last_seq, recovered) VALUES(?,?,?,?,?,?,?,1)",
+		               "btiiiii", set_uuid, (size_t)16, nm, in->ti->pool_id,
+		               in->ti->ms_id, (int64_t)(created ? created : tv_now()),
+		               (int64_t)in->ti->seq, (int64_t)in->ti->seq);
+		if (r != 0)
+			return r;
+		in->set_id = tv_db_last_id(in->h->db);
+		return 0;
+	}
 	if (r != 0)
 		return r;
-	if ((r = tv_db_get_int(in->h->db, &file_id,
-	                       "SELECT id FROM files WHERE set_id=? AND file_index=?", "ii",
-	                       set_id, (int64_t)p->file_index)) != 0)
+	/* a recovered set seen again on another tape: widen its tapes */
+	return tv_db_exec(in->h->db, "UPDATE backup_sets SET first_seq=MIN(first_seq, ?),"
+	                  " last_seq=MAX(last_seq, ?) WHERE id=? AND recovered=1", "iii",
+	                  (int64_t)in->ti->seq, (int64_t)in->ti->seq, in->set_id);
+}
+
+static int add_entry(struct ingest *in, const struct tv_entry *e, const struct tv_loc *l)
+{
+	int r;
+
+	in->entries++;
+	if (e->part == 1)
+		return tv_stmt_run(in->ins_file, "iitiiiiiiitiiiii", in->set_id,
+		                   (int64_t)e->file_index, e->path, (int64_t)e->ftype,
+		                   (int64_t)e->mode, (int64_t)e->uid, (int64_t)e->gid,
+		                   e->mtime_sec, (int64_t)e->mtime_nsec, (int64_t)e->size,
+		                   e->ftype == TV_FT_SYMLINK ? e->link : NULL, (int64_t)e->flags,
+		                   (int64_t)l->tseq, (int64_t)l->file_no, (int64_t)l->frame_off,
+		                   (int64_t)l->entry_off);
+	if ((r = tv_stmt_run(in->ins_part, "iiiiiiii", in->set_id, (int64_t)e->file_index,
+	                     (int64_t)e->part, (int64_t)e->offset, (int64_t)l->tseq,
+	                     (int64_t)l->file_no, (int64_t)l->frame_off,
+	                     (int64_t)l->entry_off)) != 0)
 		return r;
-	r = tv_db_exec(in->h->db,
-	               "INSERT OR IGNORE INTO parts(file_id, part_no, last_part, tape_uuid, file_no,"
-	               " content_uuid, offset, length, records, crc) VALUES(?,?,?,?,?,?,?,?,?,?)",
-	               "iiibibiiii", file_id, (int64_t)p->part_no, (int64_t)p->last_part,
-	               p->tape_uuid, (size_t)16, (int64_t)p->file_no, p->content_uuid,
-	               (size_t)16, (int64_t)e->offset, (int64_t)p->length, (int64_t)p->records,
-	               (int64_t)p->crc);
-	if (r == 0)
-		in->parts++;
-	return r;
+	return tv_stmt_run(in->upd_nparts, "iii", (int64_t)e->part, in->set_id,
+	                   (int64_t)e->file_index);
+}
+
+static int add_tape(struct ingest *in, const struct tv_ci_tape *t)
+{
+	struct tv_home *h = in->h;
+	static const uint8_t zero[TV_FPR_LEN];
+	int64_t pool_id, ms_id, id, imported = 1;
+	int r, enc;
+
+	if (memcmp(t->tape_uuid, in->ti->uuid, 16) == 0)
+		return 0;
+	if ((r = ensure_pool(h, t->pool_name, t->pool_uuid, in->ti->lib_id, &pool_id)) != 0 ||
+	    (r = ensure_ms(h, t->media_set_uuid, pool_id, 0, &ms_id)) != 0)
+		return r;
+	r = tv_db_get_int(h->db, &id, "SELECT id FROM tapes WHERE uuid=?", "b",
+	                  t->tape_uuid, (size_t)16);
+	if (r != TV_ERR_NOTFOUND)
+		return r;
+	tv_errclear();
+	/* known from another tape's catalog only: not (yet) in a library */
+	enc = memcmp(t->dek_fpr, zero, TV_FPR_LEN) != 0;
+	if ((r = tv_db_get_int(h->db, &imported, "SELECT imported FROM pools WHERE id=?", "i",
+	                       pool_id)) != 0)
+		return r;
+	return tv_db_exec(h->db,
+	                  "INSERT OR IGNORE INTO tapes(barcode, uuid, state, pool_id,"
+	                  " media_set_id, seq, encrypted, locked, dek_fpr,"
+	                  " contents_cataloged, record_size, format) "
+	                  "VALUES(?,?,?,?,?,?,?,?,?,0,?,2)",
+	                  "tbtiiiiibi", t->barcode, t->tape_uuid, (size_t)16,
+	                  imported ? "imported" : "pool", pool_id, ms_id, (int64_t)t->seq,
+	                  (int64_t)enc, (int64_t)enc, enc ? t->dek_fpr : NULL,
+	                  (size_t)TV_FPR_LEN, (int64_t)t->record_size);
+}
+
+static int add_set(struct ingest *in, const struct tv_ci_set *s)
+{
+	struct tv_home *h = in->h;
+	int r;
+
+	r = tv_db_get_int(h->db, &in->set_id, "SELECT id FROM backup_sets WHERE uuid=?", "b",
+	                  s->set_uuid, (size_t)16);
+	if (r == TV_ERR_NOTFOUND) {
+		tv_errclear();
+		r = tv_db_exec(h->db,
+		               "INSERT INTO backup_sets(uuid, name, pool_id, media_set_id,"
+		               " created, first_seq, last_seq, complete, nfiles, nbytes)"
+		               " VALUES(?,?,?,?,?,?,?,?,?,?)",
+		               "btiiiiiiii", s->set_uuid, (size_t)16, s->name,
+		               in->ti->pool_id, in->ti->ms_id, (int64_t)s->created,
+		               (int64_t)s->first_seq, (int64_t)s->last_seq,
+		               (int64_t)s->complete, (int64_t)s->nfiles, (int64_t)s->nbytes);
+		if (r == 0)
+			in->set_id = tv_db_last_id(h->db);
+		return r;
+	}
+	if (r != 0)
+		return r;
+	/* a later tape knows more: widen, never narrow */
+	return tv_db_exec(h->db,
+	                  "UPDATE backup_sets SET name=CASE WHEN recovered=1 THEN ? ELSE name END,"
+	                  " recovered=0, first_seq=MIN(COALESCE(first_seq,?),?),"
+	                  " last_seq=MAX(COALESCE(last_seq,0),?),"
+	                  " complete=MAX(complete,?),"
+	                  " nfiles=CASE WHEN ?=1 THEN ? ELSE nfiles END,"
+	                  " nbytes=CASE WHEN ?=1 THEN ? ELSE nbytes END WHERE id=?",
+	                  "tiiiiiiiii", s->name, (int64_t)s->first_seq, (int64_t)s->first_seq,
+	                  (int64_t)s->last_seq, (int64_t)s->complete, (int64_t)s->complete,
+	                  (int64_t)s->nfiles, (int64_t)s->complete, (int64_t)s->nbytes,
+	                  in->set_id);
+}
+
+/* A key ring item is used only from an authenticated catalog, and only when
+ * its key matches the fingerprint recorded for the tape it claims to
+ * unlock (when none is recorded yet, the key is kept: unlocking checks it
+ * against that tape's label before it is used). */
+static int add_keyring(struct ingest *in, const struct tv_ci_keyring *k)
+{
+	struct tv_home *h = in->h;
+	uint8_t fpr[TV_FPR_LEN], have[TV_DEK_LEN];
+	struct tv_stmt *st;
+	char src[80];
+	int r, known = 0;
+
+	if (!in->sealed) {
+		in->ti->refused++;
+		tv_warn(h, "tape %s: key ring item in an unauthenticated catalog refused",
+		        in->ti->barcode);
+		return 0;
+	}
+	if ((r = tv_dek_fingerprint(k->dek, fpr)) != 0)
+		return r;
+	if (CRYPTO_memcmp(fpr, k->dek_fpr, TV_FPR_LEN) != 0) {
+		tv_warn(h, "tape %s: key ring entry with a wrong fingerprint ignored",
+		        in->ti->barcode);
+		return 0;
+	}
+	if ((r = tv_db_query(h->db, &st, "SELECT dek_fpr FROM tapes WHERE uuid=?", "b",
+	                     k->tape_uuid, (size_t)16)) != 0)
+		return r;
+	if ((r = tv_stmt_step(st)) == 1) {
+		size_t n;
+		const void *f = tv_stmt_blob(st, 0, &n);
+		if (f != NULL && n == TV_FPR_LEN) {
+			known = 1;
+			if (memcmp(f, fpr, TV_FPR_LEN) != 0)
+				known = -1;
+		}
+	}
+	tv_stmt_free(st);
+	if (r < 0)
+		return r;
+	if (known < 0) {
+		tv_warn(h, "tape %s: a key ring entry does not match the key fingerprint "
+		        "recorded for the tape it names: ignored", in->ti->barcode);
+		return 0;
+	}
+	if (tv_keys_load_dek(h, k->tape_uuid, have) == 0) {
+		tv_keys_wipe(have, sizeof(have));
+		return 0;
+	}
+	tv_errclear();
+	snprintf(src, sizeof(src), "key ring of tape %s", in->ti->barcode);
+	if ((r = tv_keys_save_dek(h, k->tape_uuid, k->dek, src)) != 0)
+		return r;
+	in->unlocked++;
+	return 0;
 }
 
 static int add_item(struct ingest *in, const struct tv_cat_item_v *it)
 {
-	struct tv_home *h = in->h;
-	int64_t id;
-	int r = 0;
-
 	in->items++;
 	switch (it->type) {
-	case TV_CI_TAPE: {
-		const struct tv_ci_tape *t = &it->u.tape;
-		int64_t pool_id, ms_id;
-		if (memcmp(t->tape_uuid, in->ti->uuid, 16) == 0)
-			return 0;
-		if ((r = ensure_pool(h, t->pool_name, t->pool_uuid, in->ti->lib_id, &pool_id)) != 0 ||
-		    (r = ensure_ms(h, t->media_set_uuid, pool_id, 0, &ms_id)) != 0)
-			return r;
-		r = tv_db_get_int(h->db, &id, "SELECT id FROM tapes WHERE uuid=?", "b",
-		                  t->tape_uuid, (size_t)16);
-		if (r == TV_ERR_NOTFOUND) {
-			/* known from another tape's catalog only: not (yet) in a library */
-			int64_t imported = 1;
-			static const uint8_t zero[TV_FPR_LEN];
-			int enc = memcmp(t->dek_fpr, zero, TV_FPR_LEN) != 0;
-			tv_db_get_int(h->db, &imported, "SELECT imported FROM pools WHERE id=?", "i",
-			              pool_id);
-			r = tv_db_exec(h->db,
-			               "INSERT OR IGNORE INTO tapes(barcode, uuid, state, pool_id,"
-			               " media_set_id, seq, encrypted, locked, dek_fpr,"
-			               " contents_cataloged) VALUES(?,?,?,?,?,?,?,?,?,0)",
-			               "tbtiiiiib", t->barcode, t->tape_uuid, (size_t)16,
-			               imported ? "imported" : "pool", pool_id, ms_id, (int64_t)t->seq,
-			               (int64_t)enc, (int64_t)enc, enc ? t->dek_fpr : NULL,
-			               (size_t)TV_FPR_LEN);
-		}
-		return r;
-	}
-	case TV_CI_SET: {
-		const struct tv_ci_set *s = &it->u.set;
-		r = tv_db_get_int(h->db, &id, "SELECT id FROM backup_sets WHERE uuid=?", "b",
-		                  s->set_uuid, (size_t)16);
-		if (r == TV_ERR_NOTFOUND)
-			return tv_db_exec(h->db,
-			                  "INSERT INTO backup_sets(uuid, name, pool_id, media_set_id,"
-			                  " created, first_seq, last_seq, complete, nfiles, nbytes)"
-			                  " VALUES(?,?,?,?,?,?,?,?,?,?)",
-			                  "btiiiiiiii", s->set_uuid, (size_t)16, s->name,
-			                  in->ti->pool_id, in->ti->ms_id, (int64_t)s->created,
-			                  (int64_t)s->first_seq, (int64_t)s->last_seq,
-			                  (int64_t)s->complete, (int64_t)s->nfiles, (int64_t)s->nbytes);
-		if (r != 0)
-			return r;
-		/* a later tape knows more: widen, never narrow */
-		return tv_db_exec(h->db,
-		                  "UPDATE backup_sets SET name=CASE WHEN recovered=1 THEN ? ELSE name END,"
-		                  " recovered=0, first_seq=MIN(COALESCE(first_seq,?),?),"
-		                  " last_seq=MAX(COALESCE(last_seq,0),?),"
-		                  " complete=MAX(complete,?),"
-		                  " nfiles=CASE WHEN ?=1 THEN ? ELSE nfiles END,"
-		                  " nbytes=CASE WHEN ?=1 THEN ? ELSE nbytes END WHERE id=?",
-		                  "tiiiiiiiii", s->name, (int64_t)s->first_seq, (int64_t)s->first_seq,
-		                  (int64_t)s->last_seq, (int64_t)s->complete, (int64_t)s->complete,
-		                  (int64_t)s->nfiles, (int64_t)s->complete, (int64_t)s->nbytes, id);
-	}
-	case TV_CI_PART:
-		return add_part(in, &it->u.part);
-	case TV_CI_KEYRING: {
-		uint8_t fpr[TV_FPR_LEN], have[TV_DEK_LEN];
-		const struct tv_ci_keyring *k = &it->u.ring;
-		if ((r = tv_dek_fingerprint(k->dek, fpr)) != 0)
-			return r;
-		if (memcmp(fpr, k->dek_fpr, TV_FPR_LEN) != 0) {
-			tv_warn(h, "tape %s: key ring entry with a wrong fingerprint ignored",
-			        in->ti->barcode);
-			return 0;
-		}
-		if (tv_keys_load_dek(h, k->tape_uuid, have) == 0) {
-			tv_keys_wipe(have, sizeof(have));
-			return 0;
-		}
-		{
-			char src[80];
-			snprintf(src, sizeof(src), "key ring of tape %s", in->ti->barcode);
-			if ((r = tv_keys_save_dek(h, k->tape_uuid, k->dek, src)) != 0)
-				return r;
-		}
-		in->unlocked++;
-		return 0;
-	}
+	case TV_CI_TAPE:
+		return add_tape(in, &it->u.tape);
+	case TV_CI_SET:
+		return add_set(in, &it->u.set);
+	case TV_CI_ENTRY:
+	case TV_CI_DATA:
+		if (in->set_id == 0)
+			return tv_errf(TV_ERR_FORMAT, "tape %s: catalog item of no backup set",
+			               in->ti->barcode);
+		if (it->type == TV_CI_ENTRY)
+			return add_entry(in, &it->u.entry.e, &it->u.entry.loc);
+		return tv_stmt_run(in->ins_data, "iiibiii", in->set_id,
+		                   (int64_t)it->u.data.tseq, (int64_t)it->u.data.file_no,
+		                   it->u.data.content_uuid, (size_t)16,
+		                   (int64_t)it->u.data.raw_bytes, (int64_t)it->u.data.stored_bytes,
+		                   (int64_t)it->u.data.complete);
+	case TV_CI_KEYRING:
+		return add_keyring(in, &it->u.ring);
 	case TV_CI_END:
 		return 0;
 	}
-	return 0;
+	return 0;   /* an item type of a newer version */
 }
 
-/* Reads an item stream from the current file of rd. */
-static int read_items(struct ingest *in, struct tv_treader *rd, int *saw_end)
+/* Reads the item stream of the catalog file rd is in. */
+static int read_items(struct ingest *in, struct tv_treader *rd)
 {
-	struct tv_buf b;
+	struct tv_ecursor *c = NULL;
 	struct tv_cat_item_v *it;
-	uint8_t *chunk;
-	size_t got;
-	int r = 0;
+	int r, saw_end = 0;
 
-	*saw_end = 0;
-	tv_buf_init_max(&b, 64u * 1024 * 1024);
-	it = calloc(1, sizeof(*it));
-	chunk = malloc(65536);
-	if (it == NULL || chunk == NULL) {
-		r = TV_ERR_NOMEM;
+	if ((it = calloc(1, sizeof(*it))) == NULL)
+		return TV_ERR_NOMEM;
+	if ((r = tv_ecursor_open(&c, rd, TV_CT_CATALOG, 0)) != 0)
 		goto out;
-	}
-	for (;;) {
-		if ((r = tv_treader_read(rd, chunk, 65536, &got)) != 0)
+	in->set_id = 0;
+	while ((r = tv_ecursor_item(c, it, NULL)) == 1) {
+		if (saw_end) {
+			r = tv_errf(TV_ERR_FORMAT, "tape %s: catalog items after its end marker",
+			            in->ti->barcode);
 			goto out;
-		if (got == 0)
-			break;
-		/* compact consumed bytes, then append */
-		if (b.off > 0) {
-			memmove(b.d, b.d + b.off, b.len - b.off);
-			b.len -= b.off;
-			b.off = 0;
 		}
-		if ((r = tv_buf_put(&b, chunk, got)) != 0)
-			goto out;
-		while (!*saw_end) {
-			size_t save = b.off;
-			r = tv_cat_item_decode(&b, it);
-			if (r == TV_ERR_EOF) {
-				b.off = save;
-				r = 0;
-				break;
-			}
-			if (r != 0)
-				goto out;
-			if (it->type == TV_CI_END) {
-				if (it->u.end_count != in->items) {
-					r = tv_errf(TV_ERR_FORMAT, "tape %s: catalog holds %llu items, its end "
-					            "marker says %llu", in->ti->barcode,
-					            (unsigned long long)in->items,
-					            (unsigned long long)it->u.end_count);
-					goto out;
-				}
-				*saw_end = 1;
-			} else if ((r = add_item(in, it)) != 0) {
+		if (it->type == TV_CI_END) {
+			if (it->u.end_count != in->items) {
+				r = tv_errf(TV_ERR_FORMAT, "tape %s: catalog holds %llu items, its end "
+				            "marker says %llu", in->ti->barcode,
+				            (unsigned long long)in->items,
+				            (unsigned long long)it->u.end_count);
 				goto out;
 			}
+			saw_end = 1;
+			continue;
 		}
+		if ((r = add_item(in, it)) != 0)
+			goto out;
 	}
-	if (!*saw_end)
+	if (r == 0 && !saw_end)
 		r = tv_errf(TV_ERR_FORMAT, "tape %s: catalog file ends without its end marker",
 		            in->ti->barcode);
 out:
-	if (it) {
-		tv_keys_wipe(it, sizeof(*it));
-		free(it);
-	}
-	free(chunk);
-	tv_buf_free(&b);
+	tv_ecursor_close(c);
+	tv_keys_wipe(it, sizeof(*it));
+	free(it);
 	return r;
 }
 
-/* Read one data file completely (check every record), recover its part. */
+/* Every complete entry of one data file (frames authenticated on an
+ * encrypted tape).  Damage is reported once per position. */
 static int scan_data_file(struct ingest *in, struct tv_treader *rd,
                           const struct tv_content_header *ch, uint64_t file_no,
-                          const uint8_t *dek)
+                          uint64_t *recovered, uint64_t *lost)
 {
-	struct tv_file_header fh;
-	struct tv_ci_part *p = NULL;
-	struct tv_buf b;
-	uint8_t *chunk = NULL;
-	size_t got;
-	uint64_t len = 0;
-	uint32_t crc = 0;
-	int r, have_entry = 0;
+	struct tv_data_header dh;
+	struct tv_ecursor *c = NULL;
+	struct tv_entry *e = NULL;
+	struct tv_loc loc;
+	uint64_t raw = 0;
+	int r, complete = 1;
 
-	tv_buf_init_max(&b, TV_ENTRY_MAX + 16);
-	if ((r = tv_file_header_decode(ch->body, ch->body_len, &fh)) != 0)
+	if ((r = tv_data_header_decode(ch->body, ch->body_len, &dh)) != 0)
 		return r;
-	if (fh.encrypted && dek == NULL)
-		return TV_ERR_LOCKED;
-	if ((r = tv_treader_set_dek(rd, fh.encrypted ? dek : NULL)) != 0)
+	if ((r = set_of(in, dh.set_uuid, dh.set_name, dh.created)) != 0)
 		return r;
-	p = calloc(1, sizeof(*p));
-	chunk = malloc(262144);
-	if (p == NULL || chunk == NULL) {
-		r = TV_ERR_NOMEM;
+	if ((e = malloc(sizeof(*e))) == NULL)
+		return TV_ERR_NOMEM;
+	if ((r = tv_ecursor_open(&c, rd, TV_CT_DATA, 0)) != 0)
 		goto out;
-	}
-	/* the part CRC covers the whole record stream: entry header + data */
+	memset(&loc, 0, sizeof(loc));
+	loc.tseq = in->ti->seq;
+	loc.file_no = file_no;
 	for (;;) {
-		if ((r = tv_treader_read(rd, chunk, 262144, &got)) != 0)
-			goto out;
-		if (got == 0)
+		const uint8_t *p;
+		size_t n;
+		int cont = 0;
+		r = tv_ecursor_next(c, e, &loc);
+		if (r == 0)
 			break;
-		crc = tv_crc32c(crc, chunk, got);
-		if (!have_entry) {
-			size_t room = (TV_ENTRY_MAX + 16) - tv_buf_avail(&b);
-			size_t take = got < room ? got : room;
-			if ((r = tv_buf_put(&b, chunk, take)) != 0)
-				goto out;
-			r = tv_entry_decode(&b, &p->e);
-			if (r == TV_ERR_EOF && take == got)
-				continue;
-			if (r != 0)
-				goto out;
-			have_entry = 1;
-			len += tv_buf_avail(&b) + (got - take);
+		if (r < 0) {
+			(*lost)++;
+			complete = 0;
+			tv_warn(in->h, "tape %s file %llu: %s", in->ti->barcode,
+			        (unsigned long long)file_no, tv_errmsg(r));
+			tv_errclear();
 			continue;
 		}
-		len += got;
+		/* the whole entry must be there (or continue in a later part) */
+		while ((r = tv_ecursor_data(c, &p, &n, &cont)) == 1)
+			raw += n;
+		if (r == TV_ERR_EOF && !cont) {
+			(*lost)++;
+			complete = 0;
+			tv_verbose(in->h, "tape %s file %llu: %s was cut off", in->ti->barcode,
+			           (unsigned long long)file_no, e->path);
+			tv_errclear();
+			break;
+		}
+		if (r < 0 && r != TV_ERR_EOF) {
+			(*lost)++;
+			complete = 0;
+			tv_warn(in->h, "tape %s file %llu: %s: %s", in->ti->barcode,
+			        (unsigned long long)file_no, e->path, tv_errmsg(r));
+			tv_errclear();
+			continue;
+		}
+		if ((r = add_entry(in, e, &loc)) != 0)
+			goto out;
+		(*recovered)++;
 	}
-	if (!have_entry || tv_treader_truncated(rd)) {
-		r = TV_ERR_EOF;     /* cut off: not a complete file */
-		goto out;
-	}
-	memcpy(p->tape_uuid, in->ti->uuid, 16);
-	p->file_no = file_no;
-	memcpy(p->content_uuid, ch->uuid, 16);
-	memcpy(p->set_uuid, fh.set_uuid, 16);
-	p->file_index = fh.file_index;
-	p->part_no = fh.part_no;
-	p->last_part = !tv_treader_incomplete(rd);
-	p->records = tv_treader_records(rd);
-	p->length = len;
-	p->crc = crc;
-	p->e.offset = fh.offset;
-	r = add_part(in, p);
-	if (r == 0 && p->e.set_name[0] != '\0')
-		/* the set's first file carries its name: a recovered set gets it back */
-		r = tv_db_exec(in->h->db, "UPDATE backup_sets SET name=? WHERE uuid=? AND "
-		               "recovered=1", "tb", p->e.set_name, p->set_uuid, (size_t)16);
+	if (tv_treader_truncated(rd))
+		complete = 0;
+	r = tv_stmt_run(in->ins_data, "iiibiii", in->set_id, (int64_t)in->ti->seq,
+	                (int64_t)file_no, ch->uuid, (size_t)16, (int64_t)raw, (int64_t)0,
+	                (int64_t)complete);
 out:
-	free(p);
-	free(chunk);
-	tv_buf_free(&b);
+	tv_ecursor_close(c);
+	free(e);
 	return r;
 }
 
@@ -439,55 +562,45 @@ static int scan_tape(struct ingest *in, struct tv_tape *t, const uint8_t *dek,
 	struct tv_treader *rd = NULL;
 	struct tv_content_header ch;
 	uint64_t file_no;
-	int r, saw_end;
+	int r, sealed;
 
 	*recovered = *lost = 0;
 	if ((r = tv_tape_goto_file(t, 2)) != 0)
+		return r == TV_ERR_EOD ? 0 : r;
+	if ((r = tv_treader_open(&rd, t, in->ti->barcode, in->ti->uuid, NULL)) != 0)
 		return r;
-	if ((r = tv_treader_open(&rd, t, in->ti->barcode, in->ti->uuid, TV_RECORD_SIZE_MAX)) != 0)
-		return r;
+	tv_treader_set_record_size(rd, in->ti->lab.vol.record_size);
 	for (;;) {
-		r = tv_treader_begin_file(rd, &ch, &file_no);
+		r = tv_treader_begin_file(rd, &ch, &file_no, &sealed);
 		if (r == TV_ERR_EOD) {
 			r = 0;
 			break;
 		}
 		if (r == TV_ERR_FILEMARK)
 			continue;
+		if (r == 0 && (ch.type == TV_CT_DATA || ch.type == TV_CT_CATALOG))
+			r = tv_treader_set_key(rd, dek, NULL, 0);
 		if (r != 0) {
-			/* unreadable header: skip this file */
+			/* an unreadable header, or a forged file: refused, named */
 			(*lost)++;
+			in->ti->refused++;
 			tv_warn(in->h, "%s", tv_errmsg(r));
 			tv_errclear();
-			if ((r = tv_treader_end_file(rd)) != 0)
+		} else if (ch.type == TV_CT_DATA) {
+			if ((r = scan_data_file(in, rd, &ch, file_no, recovered, lost)) != 0)
 				break;
-			continue;
-		}
-		if (ch.type == TV_CT_FILE_DATA) {
-			r = scan_data_file(in, rd, &ch, file_no, dek);
-			if (r == 0)
-				(*recovered)++;
-			else {
-				(*lost)++;
-				if (r != TV_ERR_EOF)
-					tv_warn(in->h, "tape %s file %llu: %s (not recovered)",
-					        in->ti->barcode, (unsigned long long)file_no, tv_errmsg(r));
-				tv_errclear();
-			}
 		} else if (ch.type == TV_CT_CATALOG) {
-			struct tv_catalog_header cat;
-			if (tv_catalog_header_decode(ch.body, ch.body_len, &cat) == 0 &&
-			    tv_treader_set_dek(rd, cat.encrypted ? dek : NULL) == 0 &&
-			    (!cat.encrypted || dek != NULL)) {
-				if (read_items(in, rd, &saw_end) != 0)
-					tv_errclear();
+			in->sealed = dek != NULL;
+			if (read_items(in, rd) != 0) {
+				tv_verbose(in->h, "tape %s file %llu: an earlier catalog: %s",
+				           in->ti->barcode, (unsigned long long)file_no,
+				           tv_errmsg(TV_ERR_FORMAT));
+				tv_errclear();
 			}
 		}
 		if ((r = tv_treader_end_file(rd)) != 0) {
-			if (r == TV_ERR_EOD) {
+			if (r == TV_ERR_EOD)
 				r = 0;
-				break;
-			}
 			break;
 		}
 	}
@@ -504,62 +617,74 @@ int tv_ingest_contents(struct tv_home *h, struct tv_tape *t, struct tv_tape_info
 	struct tv_content_header ch;
 	struct tv_catalog_header cat;
 	uint64_t file_no;
-	int r, saw_end = 0;
+	int r, sealed;
 
 	memset(&in, 0, sizeof(in));
 	in.h = h;
 	in.ti = ti;
 	*scanned = 0;
 	*unlocked = 0;
+	if ((r = prepare(&in)) != 0)
+		goto out;
+	if (ti->encrypted) {
+		if (dek == NULL) {
+			r = tv_errf(TV_ERR_LOCKED, "tape %s is encrypted and not unlocked",
+			            ti->barcode);
+			goto out;
+		}
+		if ((r = tv_labels_verify(&ti->lab, ti->barcode, dek)) != 0)
+			goto out;
+	} else {
+		dek = NULL;
+	}
 	/* the session catalog is the last file before end of data */
 	if ((r = tv_tape_seek_eod(t)) != 0 || (r = tv_tape_status(t, &st)) != 0)
 		goto scan;
 	if (st.block_no != 0 || st.file_no < 3) {
-		tv_warn(h, "tape %s: the last write session did not finish (no catalog at the end): "
-		        "scanning the tape", ti->barcode);
+		if (st.file_no >= 2)
+			tv_warn(h, "tape %s: the last write session did not finish (no catalog at "
+			        "the end): scanning the tape", ti->barcode);
 		goto scan;
 	}
 	if ((r = tv_tape_goto_file(t, st.file_no - 1)) != 0)
 		goto scan;
-	if ((r = tv_treader_open(&rd, t, ti->barcode, ti->uuid, TV_RECORD_SIZE_MAX)) != 0)
+	if ((r = tv_treader_open(&rd, t, ti->barcode, ti->uuid, NULL)) != 0)
 		goto out;
-	r = tv_treader_begin_file(rd, &ch, &file_no);
+	tv_treader_set_record_size(rd, ti->lab.vol.record_size);
+	r = tv_treader_begin_file(rd, &ch, &file_no, &sealed);
 	if (r != 0 || ch.type != TV_CT_CATALOG) {
 		tv_warn(h, "tape %s: no session catalog at the end of the tape: scanning the tape",
 		        ti->barcode);
 		goto scan;
 	}
-	if ((r = tv_catalog_header_decode(ch.body, ch.body_len, &cat)) != 0)
-		goto scan;
-	if (memcmp(cat.tape_uuid, ti->uuid, 16) != 0) {
-		tv_warn(h, "tape %s: its catalog belongs to another tape: scanning the tape",
-		        ti->barcode);
+	if ((r = tv_catalog_header_decode(ch.body, ch.body_len, &cat)) != 0 ||
+	    memcmp(cat.tape_uuid, ti->uuid, 16) != 0) {
+		tv_warn(h, "tape %s: its catalog %s: scanning the tape", ti->barcode,
+		        r != 0 ? "is damaged" : "belongs to another tape");
 		goto scan;
 	}
-	if (cat.encrypted && dek == NULL) {
-		r = tv_errf(TV_ERR_LOCKED, "tape %s is encrypted and not unlocked", ti->barcode);
-		goto out;
+	if ((r = tv_treader_set_key(rd, dek, NULL, 0)) != 0) {
+		/* a catalog that is not what the tape's key wrote: refused */
+		ti->refused++;
+		tv_warn(h, "%s: scanning the tape", tv_errmsg(r));
+		goto scan;
 	}
-	if ((r = tv_treader_set_dek(rd, cat.encrypted ? dek : NULL)) != 0)
-		goto out;
-	if ((r = read_items(&in, rd, &saw_end)) != 0) {
-		if (r == TV_ERR_AUTH) {
-			/* wrong key for this tape: do not go on with it */
-			goto out;
-		}
+	in.sealed = dek != NULL;
+	if ((r = read_items(&in, rd)) != 0) {
+		if (r == TV_ERR_AUTH || (dek != NULL && r == TV_ERR_FORMAT))
+			ti->refused++;
 		tv_warn(h, "tape %s: catalog unreadable (%s): scanning the tape", ti->barcode,
 		        tv_errmsg(r));
-		tv_errclear();
 		goto scan;
 	}
 	tv_treader_close(rd);
 	rd = NULL;
-	*unlocked = in.unlocked;
+	*unlocked = (int)in.unlocked;
 	r = tv_db_exec(h->db, "UPDATE tapes SET contents_cataloged=1, locked=0, next_file=?,"
 	               " cataloged=? WHERE id=?", "iii", (int64_t)(st.file_no - 1),
 	               (int64_t)tv_now(), ti->tape_id);
-	tv_verbose(h, "tape %s: %llu catalog items, %llu file parts", ti->barcode,
-	           (unsigned long long)in.items, (unsigned long long)in.parts);
+	tv_verbose(h, "tape %s: %llu catalog items, %llu entries", ti->barcode,
+	           (unsigned long long)in.items, (unsigned long long)in.entries);
 	goto out;
 scan:
 	tv_errclear();
@@ -570,17 +695,20 @@ scan:
 		uint64_t rec = 0, lost = 0;
 		if ((r = scan_tape(&in, t, dek, &rec, &lost)) != 0)
 			goto out;
-		tv_info(h, "tape %s: scan recovered %llu complete file(s)%s", ti->barcode,
-		        (unsigned long long)rec, lost ? "; some were incomplete or damaged" : "");
+		tv_info(h, "tape %s: scan recovered %llu complete entr%s%s", ti->barcode,
+		        (unsigned long long)rec, rec == 1 ? "y" : "ies",
+		        lost ? "; some were incomplete, damaged or refused" : "");
 		if (lost)
-			tv_info(h, "tape %s: %llu file(s) could not be recovered (cut off or damaged)",
-			        ti->barcode, (unsigned long long)lost);
-		*unlocked = in.unlocked;
+			tv_info(h, "tape %s: %llu entr%s or tape file(s) could not be recovered (cut "
+			        "off, damaged or refused)", ti->barcode, (unsigned long long)lost,
+			        lost == 1 ? "y" : "ies");
+		*unlocked = (int)in.unlocked;
 		/* a tape without a valid catalog cannot be appended to safely */
 		r = tv_db_exec(h->db, "UPDATE tapes SET contents_cataloged=1, locked=0, full=1,"
 		               " cataloged=? WHERE id=?", "ii", (int64_t)tv_now(), ti->tape_id);
 	}
 out:
 	tv_treader_close(rd);
+	unprepare(&in);
 	return r;
 }

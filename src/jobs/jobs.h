@@ -23,12 +23,6 @@ int tv_lib_open_for_tape(struct tv_home *h, const char *barcode, struct tv_vlib 
 /* Unload drive, keeping the current error detail (for cleanup paths). */
 void tv_lib_unload_quiet(struct tv_vlib *lib, unsigned drive);
 
-/* Reads file 0 and file 1 of a loaded tape (rewinds first).  ms may be
- * NULL.  Returns TV_ERR_EOD for a blank tape, TV_ERR_FORMAT for a tape
- * that is not ours. */
-int tv_media_read_labels(struct tv_tape *t, const char *name,
-                         struct tv_volume_label *vol, struct tv_media_set_label *ms);
-
 /* ---- pools (jobs/pool.c) ---- */
 struct tv_pool {
 	int64_t id;
@@ -38,11 +32,14 @@ struct tv_pool {
 	char encryption[512];        /* none | password:NAME | kms:SERVER:KEYID */
 	char policy[16];             /* continue | per-job */
 	int imported;
+	char compression[32];        /* none | zstd:LEVEL */
 };
 int tv_pool_get(struct tv_home *h, const char *name, struct tv_pool *p);
 int tv_pool_create(struct tv_home *h, const char *name, const char *library,
                    const char *encryption, const char *policy);
 int tv_pool_set_encryption(struct tv_home *h, const char *name, const char *encryption);
+/* "none" | "zstd" | "zstd:LEVEL" (format/record.h) */
+int tv_pool_set_compression(struct tv_home *h, const char *name, const char *spec);
 /* Validate an encryption spec against the home (password exists, KMS
  * registered; kms:SERVER without key id creates a key).  out: normalized. */
 int tv_encryption_resolve(struct tv_home *h, const char *pool, const char *spec,
@@ -51,11 +48,13 @@ int tv_encryption_resolve(struct tv_home *h, const char *pool, const char *spec,
 /* ---- write job (jobs/write.c) ---- */
 struct tv_write_opts {
 	const char *set_name;
-	size_t record_size;          /* 0 = default */
+	size_t record_size;          /* for new tapes; 0 = default */
+	uint64_t tape_file_size;     /* a data tape file ends past this; 0 = default */
 };
 struct tv_write_result {
 	uint8_t set_uuid[16];
 	uint64_t files, bytes, tapes;
+	uint64_t stored;             /* bytes of data streams on tape */
 };
 int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t npaths,
                  const struct tv_write_opts *o, struct tv_write_result *res);

@@ -76,59 +76,6 @@ int tv_lib_open_for_tape(struct tv_home *h, const char *barcode, struct tv_vlib 
 	               "'tapevault tape insert LIBRARY FILE'", barcode);
 }
 
-static int read_label_file(struct tv_treader *rd, const char *name, uint64_t want_file,
-                           enum tv_content_type want, struct tv_content_header *ch)
-{
-	uint64_t file_no = 0;
-	int r;
-
-	r = tv_treader_begin_file(rd, ch, &file_no);
-	if (r == TV_ERR_EOD && want_file == 0)
-		return tv_errf(TV_ERR_EOD, "tape %s is blank", name);
-	if (r != 0)
-		return tv_errctx(r, "tape %s: reading label file %llu", name,
-		                 (unsigned long long)want_file);
-	if (ch->type != want || file_no != want_file)
-		return tv_errf(TV_ERR_FORMAT, "tape %s: file %llu is not a tapevault %s label",
-		               name, (unsigned long long)want_file,
-		               want == TV_CT_VOLUME_LABEL ? "volume" : "media set");
-	return 0;
-}
-
-int tv_media_read_labels(struct tv_tape *t, const char *name,
-                         struct tv_volume_label *vol, struct tv_media_set_label *ms)
-{
-	struct tv_treader *rd = NULL;
-	struct tv_content_header ch;
-	int r;
-
-	if ((r = tv_tape_rewind(t)) != 0)
-		return r;
-	if ((r = tv_treader_open(&rd, t, name, NULL, TV_RECORD_SIZE_MAX)) != 0)
-		return r;
-	if ((r = read_label_file(rd, name, 0, TV_CT_VOLUME_LABEL, &ch)) != 0)
-		goto out;
-	if ((r = tv_vol_label_decode(ch.body, ch.body_len, vol)) != 0) {
-		tv_errctx(r, "tape %s: volume label", name);
-		goto out;
-	}
-	if (ms == NULL)
-		goto out;
-	tv_treader_set_tape_uuid(rd, vol->tape_uuid);
-	if ((r = tv_treader_end_file(rd)) != 0)
-		goto out;
-	if ((r = read_label_file(rd, name, 1, TV_CT_MEDIA_SET_LABEL, &ch)) != 0)
-		goto out;
-	if ((r = tv_ms_label_decode(ch.body, ch.body_len, ms)) != 0) {
-		tv_errctx(r, "tape %s: media set label", name);
-		goto out;
-	}
-	r = tv_treader_end_file(rd);
-out:
-	tv_treader_close(rd);
-	return r;
-}
-
 void tv_lib_unload_quiet(struct tv_vlib *lib, unsigned drive)
 {
 	char saved[1024];

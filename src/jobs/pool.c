@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "crypto/rand.h"
+#include "format/record.h"
 #include "jobs/jobs.h"
 #include "jobs/kmsglue.h"
 #include "util/err.h"
@@ -15,7 +16,7 @@ int tv_pool_get(struct tv_home *h, const char *name, struct tv_pool *p)
 	memset(p, 0, sizeof(*p));
 	if ((r = tv_db_query(h->db, &st,
 	                     "SELECT id, uuid, name, COALESCE(library_id,0), encryption,"
-	                     " media_set_policy, imported FROM pools WHERE name=?", "t",
+	                     " media_set_policy, imported, compression FROM pools WHERE name=?", "t",
 	                     name)) != 0)
 		return r;
 	if ((r = tv_stmt_step(st)) == 1) {
@@ -29,6 +30,7 @@ int tv_pool_get(struct tv_home *h, const char *name, struct tv_pool *p)
 		snprintf(p->encryption, sizeof(p->encryption), "%s", tv_stmt_text(st, 4));
 		snprintf(p->policy, sizeof(p->policy), "%s", tv_stmt_text(st, 5));
 		p->imported = (int)tv_stmt_int(st, 6);
+		snprintf(p->compression, sizeof(p->compression), "%s", tv_stmt_text(st, 7));
 	}
 	tv_stmt_free(st);
 	if (r < 0)
@@ -122,5 +124,24 @@ int tv_pool_set_encryption(struct tv_home *h, const char *name, const char *encr
 		return r;
 	tv_log(h, "pool %s: encryption %s -> %s (applies to tapes written from now on)", name,
 	       p.encryption, enc);
+	return 0;
+}
+
+int tv_pool_set_compression(struct tv_home *h, const char *name, const char *spec)
+{
+	struct tv_compression c;
+	struct tv_pool p;
+	char norm[32];
+	int r;
+
+	if ((r = tv_compression_parse(spec, &c)) != 0)
+		return r;
+	tv_compression_format(&c, norm, sizeof(norm));
+	if ((r = tv_pool_get(h, name, &p)) != 0)
+		return r;
+	if ((r = tv_db_exec(h->db, "UPDATE pools SET compression=? WHERE id=?", "ti", norm,
+	                    p.id)) != 0)
+		return r;
+	tv_log(h, "pool %s: compression %s -> %s", name, p.compression, norm);
 	return 0;
 }

@@ -1,10 +1,17 @@
 /* tapevault: restore job.
  *
- * Files are restored tape by tape in tape-file order, positioning by file
- * number (no reading of the files in between).  Directories are created
- * first, symbolic links last (so no link made by the restore can redirect
- * a file written by it), directory modes and times after everything. */
+ * Phases: directories first; then regular files in tape order (the order
+ * of their index in the set), each part read from where the catalog says
+ * it is: the reader seeks to the frame (positioning by tape file and
+ * record, reading only the records the entry covers) unless the entry
+ * follows closely on what was just read, in which case the stream is read
+ * on; every entry header read is checked against the catalog's row before
+ * its data is written; symbolic links last (so no link made by the restore
+ * can redirect a file written by it); directory modes and times after
+ * everything.  Frames are authenticated, decrypted and decompressed by the
+ * reader's worker threads while this thread writes files out. */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,227 +100,6 @@ int tv_restore_safe_path(const char *p)
 }
 
 
-static int parent_dirs(const char *full)
-{
-	char tmp[PATH_MAX];
-	char *slash;
-
-	snprintf(tmp, sizeof(tmp), "%s", full);
-	slash = strrchr(tmp, '/');
-	if (slash == NULL || slash == tmp)
-		return 0;
-	*slash = '\0';
-	return tv_mkdir_p(tmp, 0700, 0700);
-}
-
-static int matches(const char *path, char *const *paths, size_t n)
-{
-	if (n == 0)
-		return 1;
-	for (size_t i = 0; i < n; i++) {
-		size_t l = strlen(paths[i]);
-		while (l > 1 && paths[i][l - 1] == '/')
-			l--;
-		if (strncmp(path, paths[i], l) == 0 && (path[l] == '\0' || path[l] == '/'))
-			return 1;
-		/* a parent directory of a selected path is restored too */
-		if (strncmp(paths[i], path, strlen(path)) == 0 && paths[i][strlen(path)] == '/')
-			return 2;
-	}
-	return 0;
-}
-
-struct rfile {
-	struct tv_progress *prog;
-	uint64_t *progress_bytes;
-	int64_t file_id;
-	int fd;
-	char full[PATH_MAX];
-	uint64_t size, written;
-	uint64_t mode, uid, gid;
-	int64_t mtime_sec;
-	uint64_t mtime_nsec;
-	uint64_t eflags;
-	int failed;
-};
-
-static void rfile_fail(struct rfile *f)
-{
-	if (f->fd >= 0) {
-		close(f->fd);
-		f->fd = -1;
-		unlink(f->full);
-	}
-	f->failed = 1;
-}
-
-static int rfile_finish(struct tv_home *h, struct rfile *f)
-{
-	struct timespec ts[2];
-	int r = 0;
-
-	if (f->fd < 0)
-		return 0;
-	if (f->written != f->size) {
-		r = tv_errf(TV_ERR_FORMAT, "%s: restored %llu of %llu bytes", f->full,
-		            (unsigned long long)f->written, (unsigned long long)f->size);
-		rfile_fail(f);
-		return r;
-	}
-	if (geteuid() == 0 && fchown(f->fd, (uid_t)f->uid, (gid_t)f->gid) != 0)
-		tv_warn(h, "%s: cannot set owner: %s", f->full, strerror(errno));
-	if (fchmod(f->fd, (mode_t)(f->mode & 07777)) != 0)
-		tv_warn(h, "%s: cannot set mode: %s", f->full, strerror(errno));
-	ts[0].tv_sec = f->mtime_sec;
-	ts[0].tv_nsec = (long)f->mtime_nsec;
-	ts[1] = ts[0];
-	if (futimens(f->fd, ts) != 0)
-		tv_warn(h, "%s: cannot set times: %s", f->full, strerror(errno));
-	if (close(f->fd) != 0) {
-		f->fd = -1;
-		r = tv_errf(TV_ERR_IO, "%s: %s", f->full, strerror(errno));
-		unlink(f->full);
-		f->failed = 1;
-		return r;
-	}
-	f->fd = -1;
-	return 0;
-}
-
-/* Read one part: position, check the header, stream data into f. */
-static int restore_part(struct tv_home *h, struct tv_tape *t, struct tv_treader *rd,
-                        const char *barcode, uint64_t file_no,
-                        const uint8_t content_uuid[16], const uint8_t *dek,
-                        uint64_t offset, uint64_t length, uint32_t want_crc,
-                        struct rfile *f)
-{
-	struct tv_content_header ch;
-	struct tv_file_header fh;
-	struct tv_entry *e = NULL;
-	struct tv_buf b;
-	uint64_t got_file_no, done = 0;
-	uint32_t crc = 0;
-	size_t got;
-	int r, have_entry = 0;
-
-	tv_buf_init_max(&b, TV_ENTRY_MAX + 16);
-	if ((r = tv_tape_goto_file(t, file_no)) != 0) {
-		tv_errctx(r, "tape %s: positioning at file %llu", barcode, (unsigned long long)file_no);
-		goto out;
-	}
-	if ((r = tv_treader_begin_file(rd, &ch, &got_file_no)) != 0)
-		goto out;
-	if (ch.type != TV_CT_FILE_DATA || memcmp(ch.uuid, content_uuid, 16) != 0) {
-		r = tv_errf(TV_ERR_FORMAT, "tape %s file %llu is not the file the catalog names "
-		            "(tape overwritten since it was cataloged?)", barcode,
-		            (unsigned long long)file_no);
-		goto out;
-	}
-	if ((r = tv_file_header_decode(ch.body, ch.body_len, &fh)) != 0)
-		goto out;
-	if ((r = tv_treader_set_dek(rd, fh.encrypted ? dek : NULL)) != 0)
-		goto out;
-	if (fh.encrypted && dek == NULL) {
-		r = tv_errf(TV_ERR_LOCKED, "tape %s is encrypted and not unlocked", barcode);
-		goto out;
-	}
-	if ((e = calloc(1, sizeof(*e))) == NULL) {
-		r = TV_ERR_NOMEM;
-		goto out;
-	}
-	for (;;) {
-		const uint8_t *data, *chunk;
-		size_t dlen;
-		/* decrypted bytes in place in the reader's record buffer: no copy */
-		if ((r = tv_treader_next(rd, &chunk, &got)) != 0)
-			goto out;
-		if (got == 0)
-			break;
-		crc = tv_crc32c(crc, chunk, got);
-		data = chunk;
-		dlen = got;
-		if (!have_entry) {
-			size_t room = (TV_ENTRY_MAX + 16) - tv_buf_avail(&b);
-			size_t take = got < room ? got : room;
-			if ((r = tv_buf_put(&b, chunk, take)) != 0)
-				goto out;
-			r = tv_entry_decode(&b, e);
-			if (r == TV_ERR_EOF && take == got)
-				continue;
-			if (r != 0)
-				goto out;
-			have_entry = 1;
-			if (e->offset != offset) {
-				r = tv_errf(TV_ERR_FORMAT, "tape %s file %llu: part offset %llu, catalog "
-				            "says %llu", barcode, (unsigned long long)file_no,
-				            (unsigned long long)e->offset, (unsigned long long)offset);
-				goto out;
-			}
-			/* leftover data bytes in the entry buffer */
-			if (tv_buf_avail(&b) > 0) {
-				size_t n = tv_buf_avail(&b);
-				if (done + n > length) {
-					r = tv_errf(TV_ERR_FORMAT, "tape %s file %llu: more data than cataloged",
-					            barcode, (unsigned long long)file_no);
-					goto out;
-				}
-				if (pwrite(f->fd, tv_buf_ptr(&b), n, (off_t)(offset + done)) != (ssize_t)n) {
-					r = tv_errf(TV_ERR_IO, "%s: write: %s", f->full, strerror(errno));
-					goto out;
-				}
-				done += n;
-			}
-			data = chunk + take;
-			dlen = got - take;
-		}
-		if (dlen == 0)
-			continue;
-		if (done + dlen > length) {
-			r = tv_errf(TV_ERR_FORMAT, "tape %s file %llu: more data than cataloged", barcode,
-			            (unsigned long long)file_no);
-			goto out;
-		}
-		{
-			size_t off = 0;
-			while (off < dlen) {
-				ssize_t w = pwrite(f->fd, data + off, dlen - off, (off_t)(offset + done + off));
-				if (w < 0 && errno == EINTR)
-					continue;
-				if (w <= 0) {
-					r = tv_errf(TV_ERR_IO, "%s: write: %s", f->full,
-					            w < 0 ? strerror(errno) : "no space");
-					goto out;
-				}
-				off += (size_t)w;
-			}
-		}
-		done += dlen;
-		if (f->prog != NULL) {
-			*f->progress_bytes += dlen;
-			tv_progress_update(f->prog, *f->progress_bytes);
-		}
-	}
-	if (!have_entry || done != length) {
-		r = tv_errf(TV_ERR_FORMAT, "tape %s file %llu: %llu data bytes, catalog says %llu",
-		            barcode, (unsigned long long)file_no, (unsigned long long)done,
-		            (unsigned long long)length);
-		goto out;
-	}
-	if (crc != want_crc) {
-		r = tv_errf(TV_ERR_CRC, "tape %s file %llu: checksum of the file differs from the "
-		            "catalog", barcode, (unsigned long long)file_no);
-		goto out;
-	}
-	f->written += done;
-out:
-	/* leave the reader idle: the next part is reached by positioning */
-	if (tv_treader_end_file(rd) != 0 && r == 0)
-		r = TV_ERR_IO;
-	free(e);
-	tv_buf_free(&b);
-	return r;
-}
-
 /* Unlocks job-encrypted backup files for restore --extract: the given
  * password, then registered KMS servers, then stored passwords. */
 struct inner_unlock {
@@ -394,360 +180,682 @@ static int extract_inner(struct tv_home *h, char **files, size_t n, const char *
 	                        "opened", failed) : 0;
 }
 
-struct dirfix {
-	char *full;
-	uint64_t mode, uid, gid;
-	int64_t mtime_sec;
-	uint64_t mtime_nsec;
+
+/* An entry this close after the last one read is reached by reading on;
+ * farther, by positioning. */
+#define READ_ON_LIMIT ((uint64_t)32 << 20)
+
+struct rtape {                  /* the tape being read */
+	char barcode[32];
+	uint64_t tseq;
+	uint8_t uuid[16];
+	struct tv_vlib *lib;
+	struct tv_tape *t;
+	struct tv_treader *rd;
+	uint8_t dek[TV_DEK_LEN];
+	int have_dek;
+	int failed;                 /* not readable here: every part on it fails */
+	struct tv_ecursor *c;       /* open on file_no */
+	uint64_t file_no;
+	uint8_t cuuid[16];
+	uint64_t last_frame_off;    /* frame of the last entry read */
+	int at_next;                /* the cursor is right after an entry */
 };
 
-int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restore_opts *o)
-{
-	int64_t set_id;
-	uint8_t set_uuid[16];
-	struct tv_stmt *st = NULL;
-	struct dirfix *dirs = NULL;
-	size_t ndirs = 0, capdirs = 0;
-	struct rfile f;
-	struct tv_vlib *lib = NULL;
-	struct tv_tape *t = NULL;
-	struct tv_treader *rd = NULL;
-	char cur_tape[32] = "";
-	uint8_t dek[TV_DEK_LEN];
-	int have_dek = 0, cur_failed = 0;
-	uint64_t nfiles = 0, nfailed = 0, nbytes = 0, parts_read = 0, pbytes = 0;
+struct rfile {
+	int64_t idx;
+	char path[TV_PATH_MAX];
+	char full[PATH_MAX];
+	uint64_t size, mode, uid, gid, eflags, nparts;
+	int64_t mtime_sec;
+	uint64_t mtime_nsec;
+	struct tv_loc loc;          /* of part 1 */
+	int fd;
+	uint64_t written;
+};
+
+struct rjob {
+	struct tv_home *h;
+	const struct tv_restore_opts *o;
+	int64_t set_id, ms_id;
+	int whole;                  /* no selection: read the set's stream on */
+	struct rtape rt;
+	struct tv_entry *e;         /* entry header as read */
+	struct tv_stmt *q_part, *q_tape, *q_data;
+	uint64_t nfiles, nfailed, nbytes, parts_read;
 	struct tv_progress prog;
-	int64_t total = 0;
-	char **inner = NULL;
-	size_t ninner = 0;
+	uint64_t pbytes;
+	char **inner;
+	size_t ninner;
+	mode_t old_umask;
+};
+
+static int matches(const char *path, char *const *paths, size_t n)
+{
+	if (n == 0)
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(paths[i]);
+		while (l > 1 && paths[i][l - 1] == '/')
+			l--;
+		if (strncmp(path, paths[i], l) == 0 && (path[l] == '\0' || path[l] == '/'))
+			return 1;
+		/* a parent directory of a selected path is restored too */
+		if (strncmp(paths[i], path, strlen(path)) == 0 && paths[i][strlen(path)] == '/')
+			return 2;
+	}
+	return 0;
+}
+
+static int parent_dirs(const char *full)
+{
+	char tmp[PATH_MAX];
+	char *slash;
+
+	snprintf(tmp, sizeof(tmp), "%s", full);
+	slash = strrchr(tmp, '/');
+	if (slash == NULL || slash == tmp)
+		return 0;
+	*slash = '\0';
+	return tv_mkdir_p(tmp, 0700, 0700);
+}
+
+/* ---- the tape being read ---- */
+
+static void rt_close_file(struct rtape *rt)
+{
+	tv_ecursor_close(rt->c);
+	rt->c = NULL;
+	rt->at_next = 0;
+}
+
+static void rt_close(struct rjob *rj)
+{
+	struct rtape *rt = &rj->rt;
+
+	if (rt->rd != NULL && rt->t != NULL)
+		tv_verbose(rj->h, "tape %s: %llu records read, %llu bytes", rt->barcode,
+		           (unsigned long long)rt->t->stats.records_read,
+		           (unsigned long long)rt->t->stats.bytes_read);
+	rt_close_file(rt);
+	tv_treader_close(rt->rd);
+	rt->rd = NULL;
+	tv_tape_close(rt->t);
+	rt->t = NULL;
+	if (rt->lib != NULL) {
+		tv_lib_unload_quiet(rt->lib, 0);
+		tv_vlib_close(rt->lib);
+		rt->lib = NULL;
+	}
+	tv_keys_wipe(rt->dek, sizeof(rt->dek));
+	rt->have_dek = 0;
+	rt->barcode[0] = '\0';
+	rt->tseq = 0;
+	rt->failed = 0;
+}
+
+/* Makes tape tseq of the set's media set the one being read. */
+static int rt_tape(struct rjob *rj, uint64_t tseq)
+{
+	struct rtape *rt = &rj->rt;
+	struct tv_stmt *q = rj->q_tape;
+	int64_t lib_id, rs;
+	int r, locked, enc;
+
+	if (rt->tseq == tseq && (rt->rd != NULL || rt->failed))
+		return rt->failed ? TV_ERR_LOCKED : 0;
+	rt_close(rj);
+	rt->tseq = tseq;
+	if ((r = tv_stmt_bind(q, "ii", rj->ms_id, (int64_t)tseq)) != 0 ||
+	    (r = tv_stmt_step(q)) < 0)
+		return r;
+	if (r == 0) {
+		rt->failed = 1;
+		return tv_errf(TV_ERR_NOTFOUND, "tape %llu of the media set was never cataloged "
+		               "here", (unsigned long long)tseq);
+	}
+	{
+		size_t n;
+		const void *u = tv_stmt_blob(q, 1, &n);
+		snprintf(rt->barcode, sizeof(rt->barcode), "%s", tv_stmt_text(q, 0));
+		if (u == NULL || n != 16) {
+			rt->failed = 1;
+			return tv_errf(TV_ERR_DB, "tape %s: no UUID in the catalog", rt->barcode);
+		}
+		memcpy(rt->uuid, u, 16);
+	}
+	locked = (int)tv_stmt_int(q, 2);
+	enc = (int)tv_stmt_int(q, 3);
+	rs = tv_stmt_int(q, 4);
+	if (locked) {
+		rt->failed = 1;
+		return tv_errf(TV_ERR_LOCKED, "tape %s is locked: unlock it with 'tapevault "
+		               "decrypt %s'", rt->barcode, rt->barcode);
+	}
+	if (enc && tv_keys_load_dek(rj->h, rt->uuid, rt->dek) != 0) {
+		rt->failed = 1;
+		return tv_errf(TV_ERR_LOCKED, "tape %s: its data key is not unlocked here",
+		               rt->barcode);
+	}
+	rt->have_dek = enc;
+	if ((r = tv_lib_open_for_tape(rj->h, rt->barcode, &rt->lib, &lib_id)) != 0 ||
+	    (r = tv_vlib_load(rt->lib, rt->barcode, 0, TV_TAPE_RDONLY, &rt->t, NULL)) != 0 ||
+	    (r = tv_treader_open(&rt->rd, rt->t, rt->barcode, rt->uuid, NULL)) != 0) {
+		rt->failed = 1;
+		return tv_errctx(r, "tape %s", rt->barcode);
+	}
+	tv_treader_set_record_size(rt->rd, (size_t)rs);
+	tv_info(rj->h, "reading tape %s", rt->barcode);
+	return 0;
+}
+
+/* Content UUID of a data file of the set. */
+static int data_file_uuid(struct rjob *rj, uint64_t tseq, uint64_t file_no,
+                          uint8_t out[16])
+{
+	struct tv_stmt *q = rj->q_data;
+	int r;
+
+	if ((r = tv_stmt_bind(q, "iii", rj->set_id, (int64_t)tseq, (int64_t)file_no)) != 0 ||
+	    (r = tv_stmt_step(q)) < 0)
+		return r;
+	if (r == 1) {
+		size_t n;
+		const void *u = tv_stmt_blob(q, 0, &n);
+		if (u != NULL && n == 16) {
+			memcpy(out, u, 16);
+			return 0;
+		}
+	}
+	return tv_errf(TV_ERR_DB, "tape %s file %llu: no data file of this set in the "
+	               "catalog", rj->rt.barcode, (unsigned long long)file_no);
+}
+
+/* Puts the cursor at the entry at loc (need: raw bytes it needs from the
+ * frame's start), reading on when it follows closely on the last one. */
+static int rt_position(struct rjob *rj, const struct tv_loc *loc, uint64_t need)
+{
+	struct rtape *rt = &rj->rt;
+	int r;
+
+	if ((r = rt_tape(rj, loc->tseq)) != 0)
+		return r;
+	if (rt->c != NULL && rt->at_next && rt->file_no == loc->file_no &&
+	    loc->frame_off >= rt->last_frame_off &&
+	    loc->frame_off - rt->last_frame_off < READ_ON_LIMIT)
+		return 0;   /* read on: the entries in between are passed over */
+	rt_close_file(rt);
+	if ((r = data_file_uuid(rj, loc->tseq, loc->file_no, rt->cuuid)) != 0)
+		return r;
+	if ((r = tv_treader_seek(rt->rd, loc->file_no, loc->frame_off, rt->cuuid,
+	                         rt->have_dek ? rt->dek : NULL,
+	                         rj->whole ? UINT64_MAX : need)) != 0)
+		return r;
+	if ((r = tv_ecursor_open(&rt->c, rt->rd, TV_CT_DATA, (uint32_t)loc->entry_off)) != 0)
+		return r;
+	rt->file_no = loc->file_no;
+	rt->last_frame_off = loc->frame_off;
+	return 0;
+}
+
+/* The entry at loc, checked against what the catalog says of it. */
+static int rt_entry(struct rjob *rj, const struct rfile *f, uint64_t part,
+                    uint64_t offset, const struct tv_loc *loc)
+{
+	struct rtape *rt = &rj->rt;
+	struct tv_loc got;
+	int r;
+
+	for (;;) {
+		rt->at_next = 0;
+		r = tv_ecursor_next(rt->c, rj->e, &got);
+		if (r == 0)
+			return tv_errf(TV_ERR_FORMAT, "tape %s file %llu: the entry is not there "
+			               "(tape overwritten since it was cataloged?)", rt->barcode,
+			               (unsigned long long)loc->file_no);
+		if (r < 0) {
+			rt_close_file(rt);
+			return tv_errctx(r, "tape %s file %llu", rt->barcode,
+			                 (unsigned long long)loc->file_no);
+		}
+		rt->last_frame_off = got.frame_off;
+		if (got.frame_off < loc->frame_off ||
+		    (got.frame_off == loc->frame_off && got.entry_off < loc->entry_off))
+			continue;   /* an entry before it: passed over */
+		break;
+	}
+	if (got.frame_off != loc->frame_off || got.entry_off != loc->entry_off ||
+	    rj->e->file_index != (uint64_t)f->idx || rj->e->part != part ||
+	    rj->e->offset != offset || rj->e->size != f->size ||
+	    strcmp(rj->e->path, f->path) != 0) {
+		rt_close_file(rt);
+		return tv_errf(TV_ERR_FORMAT, "tape %s file %llu: the entry found is not the one "
+		               "the catalog names (tape overwritten since it was cataloged?)",
+		               rt->barcode, (unsigned long long)loc->file_no);
+	}
+	return 0;
+}
+
+/* ---- files ---- */
+
+static int file_create(struct rjob *rj, struct rfile *f)
+{
+	int flags = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC;
+
+	f->fd = open(f->full, flags, (mode_t)(f->mode & 07777));
+	if (f->fd < 0 && errno == ENOENT && parent_dirs(f->full) == 0)
+		f->fd = open(f->full, flags, (mode_t)(f->mode & 07777));
+	if (f->fd < 0) {
+		tv_warn(rj->h, "%s: cannot create: %s", f->full, strerror(errno));
+		return TV_ERR_IO;
+	}
+	return 0;
+}
+
+static void file_discard(struct rfile *f)
+{
+	if (f->fd >= 0) {
+		close(f->fd);
+		f->fd = -1;
+		unlink(f->full);
+	}
+}
+
+static int file_finish(struct rjob *rj, struct rfile *f)
+{
+	struct timespec ts[2];
+	int r = 0;
+
+	if (f->written != f->size) {
+		r = tv_errf(TV_ERR_FORMAT, "%s: restored %llu of %llu bytes", f->full,
+		            (unsigned long long)f->written, (unsigned long long)f->size);
+		file_discard(f);
+		return r;
+	}
+	if (geteuid() == 0 && fchown(f->fd, (uid_t)f->uid, (gid_t)f->gid) != 0)
+		tv_warn(rj->h, "%s: cannot set owner: %s", f->full, strerror(errno));
+	if ((f->mode & 07000) && fchmod(f->fd, (mode_t)(f->mode & 07777)) != 0)
+		tv_warn(rj->h, "%s: cannot set mode: %s", f->full, strerror(errno));
+	ts[0].tv_sec = f->mtime_sec;
+	ts[0].tv_nsec = (long)f->mtime_nsec;
+	ts[1] = ts[0];
+	if (futimens(f->fd, ts) != 0)
+		tv_warn(rj->h, "%s: cannot set times: %s", f->full, strerror(errno));
+	if (close(f->fd) != 0) {
+		f->fd = -1;
+		r = tv_errf(TV_ERR_IO, "%s: %s", f->full, strerror(errno));
+		unlink(f->full);
+		return r;
+	}
+	f->fd = -1;
+	return 0;
+}
+
+/* Writes the data of the entry under the cursor (a part starting at
+ * offset) into f; *cont: the part ended early, continuing in a later one. */
+static int part_data(struct rjob *rj, struct rfile *f, uint64_t offset, int *cont)
+{
+	struct rtape *rt = &rj->rt;
+	uint64_t done = 0;
+	const uint8_t *p;
+	size_t n;
+	int r;
+
+	*cont = 0;
+	while ((r = tv_ecursor_data(rt->c, &p, &n, cont)) == 1) {
+		size_t off = 0;
+		while (off < n) {
+			ssize_t w = pwrite(f->fd, p + off, n - off, (off_t)(offset + done + off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return tv_errf(TV_ERR_IO, "%s: write: %s", f->full,
+				               w < 0 ? strerror(errno) : "no space");
+			off += (size_t)w;
+		}
+		done += n;
+		if (rj->prog.active) {
+			rj->pbytes += n;
+			tv_progress_update(&rj->prog, rj->pbytes);
+		}
+	}
+	f->written += done;
+	if (r == TV_ERR_EOF) {
+		tv_errclear();
+		rt->at_next = 0;
+		rt_close_file(rt);
+		if (*cont)
+			return 0;
+		return tv_errf(TV_ERR_FORMAT, "tape %s file %llu: the tape file ends inside "
+		               "the entry (cut off)", rt->barcode,
+		               (unsigned long long)rt->file_no);
+	}
+	if (r < 0) {
+		rt_close_file(rt);
+		return tv_errctx(r, "tape %s file %llu", rt->barcode,
+		                 (unsigned long long)rt->file_no);
+	}
+	rt->at_next = 1;
+	return 0;
+}
+
+/* One part: position, check the entry, write its data. */
+static int restore_part(struct rjob *rj, struct rfile *f, uint64_t part, uint64_t offset,
+                        const struct tv_loc *loc)
+{
+	int r, cont;
+
+	rj->parts_read++;
+	if ((r = rt_position(rj, loc, loc->entry_off + TV_ENTRY_HDR + TV_ENTRY_MAX +
+	                     (f->size - offset))) != 0)
+		return r;
+	if ((r = rt_entry(rj, f, part, offset, loc)) != 0)
+		return r;
+	if ((r = part_data(rj, f, offset, &cont)) != 0)
+		return r;
+	if (cont && part >= f->nparts)
+		return tv_errf(TV_ERR_FORMAT, "%s: part %llu continues on a later tape that is "
+		               "not cataloged here", f->path, (unsigned long long)part);
+	return 0;
+}
+
+/* Every part of a regular file, then its metadata. */
+static int restore_file(struct rjob *rj, struct rfile *f)
+{
+	int r;
+
+	if ((r = file_create(rj, f)) != 0)
+		return r;
+	if ((r = restore_part(rj, f, 1, 0, &f->loc)) != 0)
+		goto fail;
+	if (f->nparts > 1) {
+		struct tv_stmt *q = rj->q_part;
+		if ((r = tv_stmt_bind(q, "ii", rj->set_id, f->idx)) != 0)
+			goto fail;
+		for (uint64_t k = 2; k <= f->nparts; k++) {
+			struct tv_loc loc;
+			uint64_t off;
+			if ((r = tv_stmt_step(q)) <= 0) {
+				if (r == 0)
+					r = tv_errf(TV_ERR_NOTFOUND, "%s: part %llu is on a tape that was "
+					            "not cataloged here", f->full, (unsigned long long)k);
+				goto fail;
+			}
+			if ((uint64_t)tv_stmt_int(q, 0) != k) {
+				r = tv_errf(TV_ERR_NOTFOUND, "%s: part %llu is missing", f->full,
+				            (unsigned long long)k);
+				goto fail;
+			}
+			off = (uint64_t)tv_stmt_int(q, 1);
+			loc.tseq = (uint64_t)tv_stmt_int(q, 2);
+			loc.file_no = (uint64_t)tv_stmt_int(q, 3);
+			loc.frame_off = (uint64_t)tv_stmt_int(q, 4);
+			loc.entry_off = (uint64_t)tv_stmt_int(q, 5);
+			if (off != f->written) {
+				r = tv_errf(TV_ERR_FORMAT, "%s: part %llu starts at byte %llu, the earlier "
+				            "parts end at %llu", f->full, (unsigned long long)k,
+				            (unsigned long long)off, (unsigned long long)f->written);
+				goto fail;
+			}
+			if ((r = restore_part(rj, f, k, off, &loc)) != 0)
+				goto fail;
+		}
+	}
+	return file_finish(rj, f);
+fail:
+	file_discard(f);
+	return r;
+}
+
+static int phase_files(struct rjob *rj)
+{
+	struct tv_stmt *st = NULL;
+	struct rfile *f;
 	int r, rr;
 
-	memset(&f, 0, sizeof(f));
-	f.fd = -1;
-	snprintf(h->job, sizeof(h->job), "restore");
-	if ((r = tv_set_lookup(h, setref, &set_id, set_uuid)) != 0)
-		return r;
-	if ((r = tv_mkdir_p(o->to, 0700, 0755)) != 0)
-		return r;
-
-	/* 1. directories (and a selected file's parents) */
-	if ((r = tv_db_query(h->db, &st,
-	                     "SELECT path, mode, uid, gid, mtime_sec, mtime_nsec FROM files "
-	                     "WHERE set_id=? AND ftype=? ORDER BY file_index", "ii", set_id,
-	                     (int64_t)TV_FT_DIR)) != 0)
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return TV_ERR_NOMEM;
+	f->fd = -1;
+	if ((r = tv_db_query(rj->h->db, &st,
+	                     "SELECT idx, path, size, mode, uid, gid, mtime_sec, mtime_nsec,"
+	                     " eflags, nparts, tseq, file_no, frame_off, entry_off "
+	                     "FROM files WHERE set_id=? AND ftype=? ORDER BY idx", "ii",
+	                     rj->set_id, (int64_t)TV_FT_REG)) != 0)
 		goto out;
 	while ((rr = tv_stmt_step(st)) == 1) {
-		const char *p = tv_stmt_text(st, 0);
-		char full[PATH_MAX];
-		if (!matches(p, o->paths, o->npaths))
-			continue;
-		if (!tv_restore_safe_path(p)) {
-			tv_warn(h, "unsafe path on tape skipped: %s", p);
-			nfailed++;
-			continue;
-		}
-		snprintf(full, sizeof(full), "%s/%s", o->to, p);
-		if ((r = tv_mkdir_p(full, 0700, 0700)) != 0)
-			goto out;
-		if (ndirs == capdirs) {
-			struct dirfix *nd;
-			capdirs = capdirs ? capdirs * 2 : 64;
-			if ((nd = realloc(dirs, capdirs * sizeof(*dirs))) == NULL) {
-				r = TV_ERR_NOMEM;
-				goto out;
-			}
-			dirs = nd;
-		}
-		dirs[ndirs].full = strdup(full);
-		dirs[ndirs].mode = (uint64_t)tv_stmt_int(st, 1);
-		dirs[ndirs].uid = (uint64_t)tv_stmt_int(st, 2);
-		dirs[ndirs].gid = (uint64_t)tv_stmt_int(st, 3);
-		dirs[ndirs].mtime_sec = tv_stmt_int(st, 4);
-		dirs[ndirs].mtime_nsec = (uint64_t)tv_stmt_int(st, 5);
-		if (dirs[ndirs].full == NULL) {
-			r = TV_ERR_NOMEM;
-			goto out;
-		}
-		ndirs++;
-	}
-	tv_stmt_free(st);
-	st = NULL;
-	if (rr < 0) {
-		r = rr;
-		goto out;
-	}
-
-	/* 2. regular files, part by part, tape by tape */
-	tv_db_get_int(h->db, &total, "SELECT COALESCE(SUM(size),0) FROM files WHERE set_id=? AND "
-	              "ftype=?", "ii", set_id, (int64_t)TV_FT_REG);
-	tv_progress_start(&prog, h, "restoring", o->npaths ? 0 : (uint64_t)total);
-	if ((r = tv_db_query(h->db, &st,
-	                     "SELECT f.id, f.path, f.size, f.mode, f.uid, f.gid, f.mtime_sec,"
-	                     " f.mtime_nsec, f.eflags, p.part_no, p.last_part, p.tape_uuid,"
-	                     " p.file_no, p.content_uuid, p.offset, p.length, p.crc,"
-	                     " t.barcode, t.locked, t.encrypted, t.seq "
-	                     "FROM files f JOIN parts p ON p.file_id=f.id "
-	                     "LEFT JOIN tapes t ON t.uuid=p.tape_uuid "
-	                     "WHERE f.set_id=? AND f.ftype=? "
-	                     "ORDER BY t.seq, p.file_no", "ii", set_id, (int64_t)TV_FT_REG)) != 0)
-		goto out;
-	while ((rr = tv_stmt_step(st)) == 1) {
-		int64_t file_id = tv_stmt_int(st, 0);
 		const char *path = tv_stmt_text(st, 1);
-		int64_t part_no = tv_stmt_int(st, 9);
-		int last = (int)tv_stmt_int(st, 10);
-		const char *barcode = tv_stmt_isnull(st, 17) ? NULL : tv_stmt_text(st, 17);
-		uint8_t tuuid[16], cuuid[16];
-		size_t ln;
-		const void *bp;
-
-		if (matches(path, o->paths, o->npaths) != 1)
+		if (matches(path, rj->o->paths, rj->o->npaths) != 1)
 			continue;
-		if (file_id != f.file_id) {
-			/* a new file: the previous one must be complete */
-			if (f.file_id != 0 && f.fd >= 0) {
-				tv_warn(h, "%s: the rest of it is on a later tape of the set that is not "
-				        "cataloged (or locked) here", f.full);
-				rfile_fail(&f);
-				nfailed++;
-			}
-			memset(&f, 0, sizeof(f));
-			f.fd = -1;
-			f.file_id = file_id;
-			f.prog = &prog;
-			f.progress_bytes = &pbytes;
-			if (part_no != 1) {
-				tv_warn(h, "%s: its first part is missing", path);
-				f.failed = 1;
-				nfailed++;
-				continue;
-			}
-			if (!tv_restore_safe_path(path)) {
-				tv_warn(h, "unsafe path on tape skipped: %s", path);
-				f.failed = 1;
-				nfailed++;
-				continue;
-			}
-			snprintf(f.full, sizeof(f.full), "%s/%s", o->to, path);
-			f.size = (uint64_t)tv_stmt_int(st, 2);
-			f.mode = (uint64_t)tv_stmt_int(st, 3);
-			f.uid = (uint64_t)tv_stmt_int(st, 4);
-			f.gid = (uint64_t)tv_stmt_int(st, 5);
-			f.mtime_sec = tv_stmt_int(st, 6);
-			f.mtime_nsec = (uint64_t)tv_stmt_int(st, 7);
-			f.eflags = (uint64_t)tv_stmt_int(st, 8);
-			if ((r = parent_dirs(f.full)) != 0)
+		if (!tv_restore_safe_path(path) || strlen(path) >= sizeof(f->path)) {
+			tv_warn(rj->h, "unsafe path on tape skipped: %s", path);
+			rj->nfailed++;
+			continue;
+		}
+		f->idx = tv_stmt_int(st, 0);
+		memcpy(f->path, path, strlen(path) + 1);
+		snprintf(f->full, sizeof(f->full), "%s/%s", rj->o->to, path);
+		f->size = (uint64_t)tv_stmt_int(st, 2);
+		f->mode = (uint64_t)tv_stmt_int(st, 3);
+		f->uid = (uint64_t)tv_stmt_int(st, 4);
+		f->gid = (uint64_t)tv_stmt_int(st, 5);
+		f->mtime_sec = tv_stmt_int(st, 6);
+		f->mtime_nsec = (uint64_t)tv_stmt_int(st, 7);
+		f->eflags = (uint64_t)tv_stmt_int(st, 8);
+		f->nparts = (uint64_t)tv_stmt_int(st, 9);
+		f->loc.tseq = (uint64_t)tv_stmt_int(st, 10);
+		f->loc.file_no = (uint64_t)tv_stmt_int(st, 11);
+		f->loc.frame_off = (uint64_t)tv_stmt_int(st, 12);
+		f->loc.entry_off = (uint64_t)tv_stmt_int(st, 13);
+		f->written = 0;
+		if ((r = restore_file(rj, f)) != 0) {
+			if (r == TV_ERR_NOMEM || r == TV_ERR_DB)
 				goto out;
-			f.fd = open(f.full, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-			if (f.fd < 0) {
-				tv_warn(h, "%s: cannot create: %s", f.full, strerror(errno));
-				f.failed = 1;
-				nfailed++;
-				continue;
-			}
-		}
-		if (f.failed)
-			continue;
-		if (barcode == NULL) {
-			tv_warn(h, "%s: part %lld is on a tape that was never cataloged here", f.full,
-			        (long long)part_no);
-			rfile_fail(&f);
-			nfailed++;
-			continue;
-		}
-		if (tv_stmt_int(st, 18)) {
-			tv_warn(h, "%s: tape %s is locked: unlock it with 'tapevault decrypt %s'", f.full,
-			        barcode, barcode);
-			rfile_fail(&f);
-			nfailed++;
-			continue;
-		}
-		if (strcmp(cur_tape, barcode) != 0) {
-			if (rd != NULL) {
-				tv_verbose(h, "tape %s: %llu records read, %llu bytes", cur_tape,
-				           (unsigned long long)t->stats.records_read,
-				           (unsigned long long)t->stats.bytes_read);
-				tv_treader_close(rd);
-				rd = NULL;
-			}
-			tv_tape_close(t);
-			t = NULL;
-			if (lib != NULL) {
-				tv_lib_unload_quiet(lib, 0);
-				tv_vlib_close(lib);
-				lib = NULL;
-			}
-			tv_keys_wipe(dek, sizeof(dek));
-			have_dek = 0;
-			snprintf(cur_tape, sizeof(cur_tape), "%s", barcode);
-			cur_failed = 0;
-			{
-				int64_t lib_id;
-				if ((r = tv_lib_open_for_tape(h, barcode, &lib, &lib_id)) != 0 ||
-				    (r = tv_vlib_load(lib, barcode, 0, TV_TAPE_RDONLY, &t, NULL)) != 0) {
-					tv_warn(h, "tape %s: %s", barcode, tv_errmsg(r));
-					tv_errclear();
-					cur_failed = 1;
-				}
-			}
-			if (!cur_failed && tv_stmt_int(st, 19)) {
-				bp = tv_stmt_blob(st, 11, &ln);
-				if (bp == NULL || ln != 16 || tv_keys_load_dek(h, bp, dek) != 0) {
-					tv_warn(h, "tape %s: its data key is not unlocked here", barcode);
-					tv_errclear();
-					cur_failed = 1;
-				} else {
-					have_dek = 1;
-				}
-			}
-			if (!cur_failed) {
-				bp = tv_stmt_blob(st, 11, &ln);
-				if ((r = tv_treader_open(&rd, t, barcode, bp, TV_RECORD_SIZE_MAX)) != 0)
-					goto out;
-				tv_info(h, "reading tape %s", barcode);
-			}
-		}
-		if (cur_failed) {
-			rfile_fail(&f);
-			nfailed++;
-			continue;
-		}
-		bp = tv_stmt_blob(st, 11, &ln);
-		memcpy(tuuid, bp, 16);
-		bp = tv_stmt_blob(st, 13, &ln);
-		memcpy(cuuid, bp, 16);
-		(void)tuuid;
-		r = restore_part(h, t, rd, barcode, (uint64_t)tv_stmt_int(st, 12), cuuid,
-		                 have_dek ? dek : NULL, (uint64_t)tv_stmt_int(st, 14),
-		                 (uint64_t)tv_stmt_int(st, 15), (uint32_t)tv_stmt_int(st, 16), &f);
-		parts_read++;
-		if (r != 0) {
-			tv_warn(h, "%s: %s", path, tv_errmsg(r));
+			tv_warn(rj->h, "%s: %s", path, tv_errmsg(r));
 			tv_errclear();
-			rfile_fail(&f);
-			nfailed++;
+			rj->nfailed++;
 			r = 0;
 			continue;
 		}
-		if (last) {
-			if ((r = rfile_finish(h, &f)) != 0) {
-				tv_warn(h, "%s", tv_errmsg(r));
-				tv_errclear();
-				nfailed++;
-				r = 0;
-				continue;
-			}
-			nfiles++;
-			nbytes += f.size;
-			if ((f.eflags & TV_EF_INNER_ENCRYPTED) && o->extract) {
-				char **ni = realloc(inner, (ninner + 1) * sizeof(*inner));
-				if (ni != NULL) {
-					inner = ni;
-					if ((inner[ninner] = strdup(f.full)) != NULL)
-						ninner++;
-				}
+		rj->nfiles++;
+		rj->nbytes += f->size;
+		if ((f->eflags & TV_EF_INNER_ENCRYPTED) && rj->o->extract) {
+			char **ni = realloc(rj->inner, (rj->ninner + 1) * sizeof(*rj->inner));
+			if (ni != NULL) {
+				rj->inner = ni;
+				if ((rj->inner[rj->ninner] = strdup(f->full)) != NULL)
+					rj->ninner++;
 			}
 		}
 	}
-	tv_stmt_free(st);
-	st = NULL;
-	tv_progress_end(&prog);
-	if (rr < 0) {
+	if (rr < 0)
 		r = rr;
-		goto out;
-	}
-	if (f.fd >= 0) {
-		tv_warn(h, "%s: the rest of it is on a later tape of the set that is not "
-		        "cataloged (or locked) here", f.full);
-		rfile_fail(&f);
-		nfailed++;
-	}
-	if (rd != NULL)
-		tv_verbose(h, "tape %s: %llu records read, %llu bytes", cur_tape,
-		           (unsigned long long)t->stats.records_read,
-		           (unsigned long long)t->stats.bytes_read);
+out:
+	file_discard(f);
+	free(f);
+	tv_stmt_free(st);
+	return r;
+}
 
-	/* 3. symbolic links, last */
-	if ((r = tv_db_query(h->db, &st,
+/* ---- directories and links ---- */
+
+static int phase_dirs(struct rjob *rj)
+{
+	struct tv_stmt *st;
+	int r, rr;
+
+	if ((r = tv_db_query(rj->h->db, &st, "SELECT path FROM files WHERE set_id=? AND "
+	                     "ftype=? ORDER BY idx", "ii", rj->set_id, (int64_t)TV_FT_DIR)) != 0)
+		return r;
+	while ((rr = tv_stmt_step(st)) == 1) {
+		const char *p = tv_stmt_text(st, 0);
+		char full[PATH_MAX];
+		if (!matches(p, rj->o->paths, rj->o->npaths))
+			continue;
+		if (!tv_restore_safe_path(p)) {
+			tv_warn(rj->h, "unsafe path on tape skipped: %s", p);
+			rj->nfailed++;
+			continue;
+		}
+		snprintf(full, sizeof(full), "%s/%s", rj->o->to, p);
+		if ((r = tv_mkdir_p(full, 0700, 0700)) != 0)
+			break;
+	}
+	tv_stmt_free(st);
+	return r != 0 ? r : rr < 0 ? rr : 0;
+}
+
+static int phase_links(struct rjob *rj)
+{
+	struct tv_stmt *st;
+	int r, rr;
+
+	if ((r = tv_db_query(rj->h->db, &st,
 	                     "SELECT path, link, uid, gid, mtime_sec, mtime_nsec FROM files "
-	                     "WHERE set_id=? AND ftype=? ORDER BY file_index", "ii", set_id,
+	                     "WHERE set_id=? AND ftype=? ORDER BY idx", "ii", rj->set_id,
 	                     (int64_t)TV_FT_SYMLINK)) != 0)
-		goto out;
+		return r;
 	while ((rr = tv_stmt_step(st)) == 1) {
 		const char *p = tv_stmt_text(st, 0);
 		char full[PATH_MAX];
 		struct timespec ts[2];
-		if (matches(p, o->paths, o->npaths) != 1)
+		if (matches(p, rj->o->paths, rj->o->npaths) != 1)
 			continue;
 		if (!tv_restore_safe_path(p)) {
-			tv_warn(h, "unsafe path on tape skipped: %s", p);
-			nfailed++;
+			tv_warn(rj->h, "unsafe path on tape skipped: %s", p);
+			rj->nfailed++;
 			continue;
 		}
-		snprintf(full, sizeof(full), "%s/%s", o->to, p);
+		snprintf(full, sizeof(full), "%s/%s", rj->o->to, p);
 		if ((r = parent_dirs(full)) != 0)
-			goto out;
+			break;
 		unlink(full);
 		if (symlink(tv_stmt_text(st, 1), full) != 0) {
-			tv_warn(h, "%s: cannot create symbolic link: %s", full, strerror(errno));
-			nfailed++;
+			tv_warn(rj->h, "%s: cannot create symbolic link: %s", full, strerror(errno));
+			rj->nfailed++;
 			continue;
 		}
-		if (geteuid() == 0)
-			lchown(full, (uid_t)tv_stmt_int(st, 2), (gid_t)tv_stmt_int(st, 3));
+		if (geteuid() == 0 && lchown(full, (uid_t)tv_stmt_int(st, 2),
+		                             (gid_t)tv_stmt_int(st, 3)) != 0)
+			tv_warn(rj->h, "%s: cannot set owner: %s", full, strerror(errno));
 		ts[0].tv_sec = tv_stmt_int(st, 4);
 		ts[0].tv_nsec = (long)tv_stmt_int(st, 5);
 		ts[1] = ts[0];
 		utimensat(AT_FDCWD, full, ts, AT_SYMLINK_NOFOLLOW);
-		nfiles++;
+		rj->nfiles++;
 	}
 	tv_stmt_free(st);
-	st = NULL;
-	if (rr < 0) {
-		r = rr;
-		goto out;
-	}
-	/* 4. directory metadata, deepest first */
-	for (size_t i = ndirs; i-- > 0;) {
+	return r != 0 ? r : rr < 0 ? rr : 0;
+}
+
+/* Directory modes and times, deepest first (after their contents). */
+static int phase_dir_meta(struct rjob *rj)
+{
+	struct tv_stmt *st;
+	int r, rr;
+
+	if ((r = tv_db_query(rj->h->db, &st,
+	                     "SELECT path, mode, uid, gid, mtime_sec, mtime_nsec FROM files "
+	                     "WHERE set_id=? AND ftype=? ORDER BY idx DESC", "ii", rj->set_id,
+	                     (int64_t)TV_FT_DIR)) != 0)
+		return r;
+	while ((rr = tv_stmt_step(st)) == 1) {
+		const char *p = tv_stmt_text(st, 0);
+		char full[PATH_MAX];
 		struct timespec ts[2];
+		if (!matches(p, rj->o->paths, rj->o->npaths) || !tv_restore_safe_path(p))
+			continue;
+		snprintf(full, sizeof(full), "%s/%s", rj->o->to, p);
 		if (geteuid() == 0)
-			lchown(dirs[i].full, (uid_t)dirs[i].uid, (gid_t)dirs[i].gid);
-		chmod(dirs[i].full, (mode_t)(dirs[i].mode & 07777));
-		ts[0].tv_sec = dirs[i].mtime_sec;
-		ts[0].tv_nsec = (long)dirs[i].mtime_nsec;
+			lchown(full, (uid_t)tv_stmt_int(st, 2), (gid_t)tv_stmt_int(st, 3));
+		chmod(full, (mode_t)(tv_stmt_int(st, 1) & 07777));
+		ts[0].tv_sec = tv_stmt_int(st, 4);
+		ts[0].tv_nsec = (long)tv_stmt_int(st, 5);
 		ts[1] = ts[0];
-		utimensat(AT_FDCWD, dirs[i].full, ts, AT_SYMLINK_NOFOLLOW);
-		nfiles++;
+		utimensat(AT_FDCWD, full, ts, AT_SYMLINK_NOFOLLOW);
+		rj->nfiles++;
 	}
-	tv_info(h, "restored %llu item(s), %llu bytes of file data into %s (%llu part(s) read "
-	        "from tape)", (unsigned long long)nfiles, (unsigned long long)nbytes, o->to,
-	        (unsigned long long)parts_read);
-	if (ninner > 0 && (r = extract_inner(h, inner, ninner, o->password_file)) != 0)
+	tv_stmt_free(st);
+	return rr < 0 ? rr : 0;
+}
+
+static int prepare(struct rjob *rj)
+{
+	struct tv_db *db = rj->h->db;
+	int r;
+
+	if ((r = tv_db_prepare(db, &rj->q_part,
+	                       "SELECT part, off, tseq, file_no, frame_off, entry_off FROM "
+	                       "parts WHERE set_id=? AND idx=? ORDER BY part")) != 0 ||
+	    (r = tv_db_prepare(db, &rj->q_tape,
+	                       "SELECT barcode, uuid, locked, encrypted, "
+	                       "COALESCE(record_size, 262144) FROM tapes WHERE "
+	                       "media_set_id=? AND seq=?")) != 0 ||
+	    (r = tv_db_prepare(db, &rj->q_data,
+	                       "SELECT content_uuid FROM data_files WHERE set_id=? AND tseq=? "
+	                       "AND file_no=?")) != 0)
+		return r;
+	return 0;
+}
+
+int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restore_opts *o)
+{
+	struct rjob rj;
+	uint8_t set_uuid[16];
+	int64_t total = 0;
+	int r;
+
+	memset(&rj, 0, sizeof(rj));
+	rj.h = h;
+	rj.o = o;
+	rj.whole = o->npaths == 0;
+	snprintf(h->job, sizeof(h->job), "restore");
+	if ((r = tv_set_lookup(h, setref, &rj.set_id, set_uuid)) != 0)
+		return r;
+	if ((r = tv_db_get_int(h->db, &rj.ms_id, "SELECT media_set_id FROM backup_sets "
+	                       "WHERE id=?", "i", rj.set_id)) != 0)
+		return r;
+	if ((r = tv_mkdir_p(o->to, 0700, 0755)) != 0)
+		return r;
+	if ((rj.e = malloc(sizeof(*rj.e))) == NULL)
+		return TV_ERR_NOMEM;
+	/* modes are given to open(2) as they are on tape */
+	rj.old_umask = umask(0);
+	if ((r = prepare(&rj)) != 0)
 		goto out;
-	if (o->extract && ninner == 0)
+	if ((r = phase_dirs(&rj)) != 0)
+		goto out;
+	tv_db_get_int(h->db, &total, "SELECT COALESCE(SUM(size),0) FROM files WHERE set_id=? "
+	              "AND ftype=?", "ii", rj.set_id, (int64_t)TV_FT_REG);
+	tv_progress_start(&rj.prog, h, "restoring", o->npaths ? 0 : (uint64_t)total);
+	r = phase_files(&rj);
+	tv_progress_end(&rj.prog);
+	rt_close(&rj);
+	if (r != 0)
+		goto out;
+	if ((r = phase_links(&rj)) != 0 || (r = phase_dir_meta(&rj)) != 0)
+		goto out;
+	tv_info(h, "restored %llu item(s), %llu bytes of file data into %s (%llu part(s) read "
+	        "from tape)", (unsigned long long)rj.nfiles, (unsigned long long)rj.nbytes,
+	        o->to, (unsigned long long)rj.parts_read);
+	if (rj.ninner > 0 && (r = extract_inner(h, rj.inner, rj.ninner, o->password_file)) != 0)
+		goto out;
+	if (o->extract && rj.ninner == 0)
 		tv_info(h, "--extract: the restored files hold no job-encrypted backup file");
-	if (nfailed > 0)
+	if (rj.nfailed > 0)
 		r = tv_errf(o->allow_partial ? 0 : TV_ERR_PARTIAL,
 		            "%llu item(s) could not be restored (see the messages above)",
-		            (unsigned long long)nfailed);
-	if (nfiles == 0 && nfailed == 0 && o->npaths > 0)
+		            (unsigned long long)rj.nfailed);
+	if (rj.nfiles == 0 && rj.nfailed == 0 && o->npaths > 0)
 		r = tv_errf(TV_ERR_NOTFOUND, "no file of the backup set matches the given path(s)");
 out:
-	if (f.fd >= 0)
-		rfile_fail(&f);
-	tv_stmt_free(st);
-	tv_treader_close(rd);
-	tv_tape_close(t);
-	if (lib != NULL) {
-		tv_lib_unload_quiet(lib, 0);
-		tv_vlib_close(lib);
-	}
-	tv_keys_wipe(dek, sizeof(dek));
-	for (size_t i = 0; i < ninner; i++)
-		free(inner[i]);
-	free(inner);
-	for (size_t i = 0; i < ndirs; i++)
-		free(dirs[i].full);
-	free(dirs);
+	umask(rj.old_umask);
+	rt_close(&rj);
+	tv_stmt_free(rj.q_part);
+	tv_stmt_free(rj.q_tape);
+	tv_stmt_free(rj.q_data);
+	for (size_t i = 0; i < rj.ninner; i++)
+		free(rj.inner[i]);
+	free(rj.inner);
+	free(rj.e);
 	return r;
 }

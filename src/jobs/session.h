@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "format/format.h"
+#include "format/record.h"
 #include "jobs/home.h"
 #include "jobs/jobs.h"
 
@@ -21,23 +22,27 @@ struct tv_session {
 	uint8_t dek[TV_DEK_LEN];
 	int encrypted;
 	uint32_t file_no;            /* next tape file number */
-	uint64_t seq;
+	uint64_t seq;                /* the tape's sequence in its media set */
+	uint64_t session_no;         /* this write session on the tape */
 	int64_t pool_id, ms_id;
 	uint8_t ms_uuid[16];
 	size_t record_size;
+	struct tv_twriter_opts wo;   /* compression, frame callback */
 };
 
 /* Loads the tape into drive; when append, checks its labels against the
- * catalog, loads its data key and positions at its old catalog file. */
+ * catalog, loads its data key and positions at its old catalog file.  wo:
+ * the writer's options (record_size is taken from the tape's label when
+ * appending). */
 int tv_session_open(struct tv_session *s, struct tv_home *h, struct tv_vlib *lib,
                     int drive, int64_t tape_id, const char *barcode, int append,
-                    size_t record_size);
+                    const struct tv_twriter_opts *wo);
 /* New tape: fresh UUID and data key, key slots per the pool's encryption,
  * writes volume label and media set label, records the tape in the pool. */
 int tv_session_label(struct tv_session *s, const struct tv_pool *pool, int64_t ms_id,
                      const uint8_t ms_uuid[16], uint64_t seq);
 /* Writes the session catalog file and closes the tape. */
-int tv_session_finish(struct tv_session *s, int64_t set_id, int set_complete);
+int tv_session_finish(struct tv_session *s);
 void tv_session_abort(struct tv_session *s);
 
 #endif

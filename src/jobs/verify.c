@@ -1,8 +1,9 @@
 /* tapevault: verify job: read back every record of a tape and check it:
- * CRC32C of every record (works on locked tapes too: the CRC covers the
- * ciphertext), AES-GCM authentication where the data key is unlocked,
- * record sequence, file completeness, and each file's checksum against the
- * catalog. */
+ * CRC32C of every record and the frame structure (this works on locked
+ * tapes too: the CRC covers what is on tape), and where the data key is
+ * unlocked the authentication of every header and frame, decompression,
+ * and the structure of every entry and catalog item.  Damage is reported
+ * once per position, named by tape, file and record. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,48 +14,134 @@
 #include "tape/tape.h"
 #include "util/err.h"
 
-static int verify_one(struct tv_home *h, const char *barcode, uint64_t *nerr)
+struct vstats {
+	uint64_t files, entries, items, bytes, errors;
+};
+
+static void report(struct tv_home *h, struct vstats *vs, int r)
+{
+	tv_warn(h, "%s", tv_errmsg(r));
+	tv_errclear();
+	vs->errors++;
+}
+
+/* Reads a data file to its end through the entry cursor. */
+static void verify_data(struct tv_home *h, struct tv_treader *rd, struct vstats *vs)
+{
+	struct tv_ecursor *c = NULL;
+	struct tv_entry *e = malloc(sizeof(*e));
+	int r;
+
+	if (e == NULL || (r = tv_ecursor_open(&c, rd, TV_CT_DATA, 0)) != 0) {
+		report(h, vs, e == NULL ? TV_ERR_NOMEM : r);
+		free(e);
+		return;
+	}
+	for (;;) {
+		const uint8_t *p;
+		size_t n;
+		int cont;
+		r = tv_ecursor_next(c, e, NULL);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			report(h, vs, r);
+			continue;
+		}
+		vs->entries++;
+		while ((r = tv_ecursor_data(c, &p, &n, &cont)) == 1)
+			vs->bytes += n;
+		if (r == TV_ERR_EOF && cont)
+			r = 0;   /* continues in the next part */
+		if (r != 0)
+			report(h, vs, r);
+	}
+	tv_ecursor_close(c);
+	free(e);
+}
+
+static void verify_catalog(struct tv_home *h, struct tv_treader *rd, struct vstats *vs)
+{
+	struct tv_ecursor *c = NULL;
+	struct tv_cat_item_v *it = malloc(sizeof(*it));
+	int r;
+
+	if (it == NULL || (r = tv_ecursor_open(&c, rd, TV_CT_CATALOG, 0)) != 0) {
+		report(h, vs, it == NULL ? TV_ERR_NOMEM : r);
+		free(it);
+		return;
+	}
+	while ((r = tv_ecursor_item(c, it, NULL)) != 0) {
+		if (r < 0)
+			report(h, vs, r);
+		else
+			vs->items++;
+	}
+	tv_ecursor_close(c);
+	tv_keys_wipe(it, sizeof(*it));
+	free(it);
+}
+
+/* Without the key: records and frame headers only. */
+static void verify_crc_only(struct tv_home *h, struct tv_treader *rd, struct vstats *vs)
+{
+	struct tv_frame_info fi;
+	const uint8_t *p;
+	size_t n;
+	int r;
+
+	while ((r = tv_treader_next(rd, &p, &n, &fi)) != 0) {
+		if (r < 0)
+			report(h, vs, r);
+	}
+}
+
+static int verify_one(struct tv_home *h, const char *barcode, struct vstats *vs)
 {
 	struct tv_vlib *lib = NULL;
 	struct tv_tape *t = NULL;
 	struct tv_treader *rd = NULL;
-	struct tv_volume_label vol;
-	struct tv_media_set_label *ms = NULL;
+	struct tv_tape_labels lab;
 	struct tv_content_header ch;
 	uint8_t dek[TV_DEK_LEN];
-	uint8_t *chunk = NULL;
 	int64_t lib_id;
-	int have_dek = 0, r;
-	uint64_t files = 0, bytes = 0, file_no;
+	int have_dek = 0, enc, r;
+	uint64_t file_no;
 
-	if ((ms = calloc(1, sizeof(*ms))) == NULL || (chunk = malloc(1 << 20)) == NULL) {
-		r = TV_ERR_NOMEM;
-		goto out;
-	}
+	memset(&lab, 0, sizeof(lab));
 	if ((r = tv_lib_open_for_tape(h, barcode, &lib, &lib_id)) != 0 ||
 	    (r = tv_vlib_load(lib, barcode, 0, TV_TAPE_RDONLY, &t, NULL)) != 0)
 		goto out;
-	if ((r = tv_media_read_labels(t, barcode, &vol, ms)) != 0)
+	if ((r = tv_labels_read(t, barcode, &lab, 1)) != 0)
 		goto out;
-	if (ms->enc.alg != TV_ENC_NONE) {
-		if (tv_keys_load_dek(h, vol.tape_uuid, dek) == 0)
+	if (!lab.has_ms) {
+		r = tv_errf(TV_ERR_STATE, "tape %s is labeled but holds no data", barcode);
+		goto out;
+	}
+	enc = lab.ms.enc.alg != TV_ENC_NONE;
+	if (enc) {
+		if (tv_keys_load_dek(h, lab.vol.tape_uuid, dek) == 0 &&
+		    tv_labels_verify(&lab, barcode, dek) == 0) {
 			have_dek = 1;
-		else {
+		} else {
+			if (tv_errdetail()[0] != '\0' && strstr(tv_errdetail(), "authenticate"))
+				report(h, vs, TV_ERR_AUTH);
 			tv_errclear();
 			tv_info(h, "%s: locked: checking record checksums only (unlock it to check "
 			        "authentication too)", barcode);
 		}
 	}
-	if ((r = tv_tape_goto_file(t, 2)) != 0)
+	if ((r = tv_tape_goto_file(t, 2)) != 0) {
+		if (r == TV_ERR_EOD)
+			r = 0;   /* labeled, nothing written yet */
+		goto summary;
+	}
+	if ((r = tv_treader_open(&rd, t, barcode, lab.vol.tape_uuid, NULL)) != 0)
 		goto out;
-	if ((r = tv_treader_open(&rd, t, barcode, vol.tape_uuid, TV_RECORD_SIZE_MAX)) != 0)
-		goto out;
+	tv_treader_set_record_size(rd, lab.vol.record_size);
 	for (;;) {
-		int enc = 0, fr;
-		uint32_t crc = 0;
-		size_t got;
-
-		r = tv_treader_begin_file(rd, &ch, &file_no);
+		int sealed;
+		r = tv_treader_begin_file(rd, &ch, &file_no, &sealed);
 		if (r == TV_ERR_EOD) {
 			r = 0;
 			break;
@@ -62,66 +149,41 @@ static int verify_one(struct tv_home *h, const char *barcode, uint64_t *nerr)
 		if (r == TV_ERR_FILEMARK)
 			continue;
 		if (r != 0) {
-			tv_warn(h, "%s", tv_errmsg(r));
-			tv_errclear();
-			(*nerr)++;
-			if (tv_treader_end_file(rd) != 0)
-				break;
-			continue;
-		}
-		if (ch.type == TV_CT_FILE_DATA) {
-			struct tv_file_header fh;
-			if (tv_file_header_decode(ch.body, ch.body_len, &fh) == 0)
-				enc = (int)fh.encrypted;
-		} else if (ch.type == TV_CT_CATALOG) {
-			struct tv_catalog_header cat;
-			if (tv_catalog_header_decode(ch.body, ch.body_len, &cat) == 0)
-				enc = (int)cat.encrypted;
-		}
-		if (enc && !have_dek)
-			tv_treader_set_crc_only(rd, 1);
-		else
-			tv_treader_set_dek(rd, enc ? dek : NULL);
-		for (;;) {
-			fr = tv_treader_read(rd, chunk, 1 << 20, &got);
-			if (fr != 0 || got == 0)
-				break;
-			crc = tv_crc32c(crc, chunk, got);
-			bytes += got;
-		}
-		tv_treader_set_crc_only(rd, 0);
-		if (fr != 0) {
-			tv_warn(h, "%s", tv_errmsg(fr));
-			tv_errclear();
-			(*nerr)++;
-		} else if (tv_treader_truncated(rd)) {
-			tv_warn(h, "tape %s file %llu: cut off (no end record): written by a session "
-			        "that did not finish", barcode, (unsigned long long)file_no);
-			(*nerr)++;
-		} else if (ch.type == TV_CT_FILE_DATA && (!enc || have_dek)) {
-			int64_t want;
-			if (tv_db_get_int(h->db, &want, "SELECT crc FROM parts WHERE tape_uuid=? AND "
-			                  "file_no=? AND content_uuid=?", "bib", vol.tape_uuid,
-			                  (size_t)16, (int64_t)file_no, ch.uuid, (size_t)16) == 0 &&
-			    (uint32_t)want != crc) {
-				tv_warn(h, "tape %s file %llu: file checksum differs from the catalog",
-				        barcode, (unsigned long long)file_no);
-				(*nerr)++;
+			report(h, vs, r);
+		} else if (ch.type == TV_CT_DATA || ch.type == TV_CT_CATALOG) {
+			vs->files++;
+			if (enc && !have_dek) {
+				tv_treader_set_crc_only(rd, 1);
+				verify_crc_only(h, rd, vs);
+				tv_treader_set_crc_only(rd, 0);
+			} else if ((r = tv_treader_set_key(rd, enc ? dek : NULL, NULL, 0)) != 0) {
+				report(h, vs, r);
+			} else if (ch.type == TV_CT_DATA) {
+				verify_data(h, rd, vs);
+			} else {
+				verify_catalog(h, rd, vs);
+			}
+			if (tv_treader_truncated(rd)) {
+				tv_warn(h, "tape %s file %llu: cut off (no end record): written by a "
+				        "session that did not finish", barcode,
+				        (unsigned long long)file_no);
+				vs->errors++;
 			}
 		}
-		files++;
 		r = tv_treader_end_file(rd);
 		if (r == TV_ERR_EOD) {
 			r = 0;
 			break;
 		}
 		if (r != 0)
-			break;
+			goto out;
 	}
-	tv_info(h, "%s: %llu tape file(s), %llu bytes checked, %llu record(s) read%s", barcode,
-	        (unsigned long long)files, (unsigned long long)bytes,
+summary:
+	tv_info(h, "%s: %llu tape file(s), %llu entries, %llu bytes checked, %llu record(s) "
+	        "read%s", barcode, (unsigned long long)vs->files,
+	        (unsigned long long)vs->entries, (unsigned long long)vs->bytes,
 	        (unsigned long long)t->stats.records_read,
-	        ms->enc.alg != TV_ENC_NONE && !have_dek ? " (checksums only)" : "");
+	        enc && !have_dek ? " (checksums only)" : "");
 out:
 	tv_keys_wipe(dek, sizeof(dek));
 	tv_treader_close(rd);
@@ -130,8 +192,7 @@ out:
 		tv_lib_unload_quiet(lib, 0);
 		tv_vlib_close(lib);
 	}
-	free(ms);
-	free(chunk);
+	tv_labels_free(&lab);
 	return r;
 }
 
@@ -142,14 +203,16 @@ int tv_job_verify(struct tv_home *h, char *const *barcodes, size_t n)
 
 	snprintf(h->job, sizeof(h->job), "verify");
 	for (size_t i = 0; i < n; i++) {
-		uint64_t e = 0;
-		int r = verify_one(h, barcodes[i], &e);
+		struct vstats vs;
+		int r;
+		memset(&vs, 0, sizeof(vs));
+		r = verify_one(h, barcodes[i], &vs);
 		if (r != 0) {
 			tv_warn(h, "%s: %s", barcodes[i], tv_errmsg(r));
 			tv_errclear();
 			failed++;
 		}
-		nerr += e;
+		nerr += vs.errors;
 	}
 	if (nerr > 0 || failed > 0)
 		return tv_errf(TV_ERR_CRC, "verify found %llu error(s)%s", (unsigned long long)nerr,

@@ -1,11 +1,19 @@
 /* tapevault: the backup-to-tape job.
  *
- * Walks the source paths, writes one tape file per file (or file part),
- * spans to the next tape of the pool at early warning, writes the session
- * catalog at the end of every tape it used, and records everything in the
- * catalog database (one transaction per tape, so a crash loses at most
- * the tape in progress — and that tape can still be recovered by the
- * catalog job's scan). */
+ * Walks the source paths (directory by directory, names sorted, through
+ * directory descriptors) and writes every item as an entry into the byte
+ * stream of a data tape file: entries are packed back to back into frames
+ * and records (format v2), so small files cost neither a record nor a
+ * filemark.  A data tape file ends at a size threshold, at the end of the
+ * job or at the end of the tape; an item that does not fit continues as
+ * its next part in the next data file, on the same or the next tape.
+ *
+ * The catalog rows of the entries are inserted by the tape writer's I/O
+ * thread once each frame's place on tape is known (the `placed`
+ * callback), with prepared statements inside one transaction per tape; the
+ * walking thread never waits for the database.  A crash loses at most the
+ * tape in progress, and that tape can still be recovered by the catalog
+ * job's scan. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,27 +31,91 @@
 #include "library/vlib.h"
 #include "util/err.h"
 
+#define SMALL_FILE (64u * 1024u)        /* read whole before its header */
+#define TAPE_FILE_SIZE_DEFAULT ((uint64_t)4 << 30)
+
+/* Side data of an entry, attached to the frame it begins in; the path and
+ * the link target (NUL-terminated) follow it. */
+struct wside {
+	uint64_t idx, part, off, size, mode, uid, gid, nsec, eflags;
+	int64_t mtime;
+	uint32_t entry_off, ftype, path_len, link_len;
+};
 
 struct wjob {
 	struct tv_home *h;
 	struct tv_pool pool;
+	struct tv_twriter_opts wo;
 	struct tv_vlib *lib;
-	int64_t lib_id;
-	int64_t ms_id;
-	uint8_t ms_uuid[16];
-	int64_t set_id;
-	uint8_t set_uuid[16];
+	int64_t lib_id, ms_id, set_id;
+	uint8_t ms_uuid[16], set_uuid[16];
 	char set_name[TV_NAME_MAX];
+	uint64_t created;
 	uint64_t file_index;
 	struct tv_session s;         /* the tape being written */
 	int have_tape;
 	int started_new_ms;
 	uint64_t first_seq;
-	size_t record_size;
-	uint64_t files, bytes, tapes, skipped;
+	uint64_t tape_file_size;
+	int in_data;                 /* a data tape file is open */
+	uint8_t cuuid[16];
+	uint64_t files, bytes, tapes, skipped, stored;
 	struct tv_progress prog;
-	uint64_t total_bytes;
+	/* reused for every item: no allocation per file */
+	struct tv_entry *e;
+	struct tv_buf eb;
+	uint8_t *side;
+	size_t side_cap;
+	uint8_t *small;
+	char rel[TV_PATH_MAX];
+	/* prepared once */
+	struct tv_stmt *ins_file, *ins_part, *upd_nparts;
 };
+
+/* ---- catalog rows, on the writer's I/O thread ---- */
+
+static int on_placed(void *ctx, uint32_t file_no, uint64_t frame_index,
+                     uint64_t frame_off, const uint8_t *side, size_t len)
+{
+	struct wjob *j = ctx;
+	size_t o = 0;
+	int r = 0;
+
+	(void)frame_index;
+	while (o < len && r == 0) {
+		struct wside ws;
+		const char *path, *link;
+		if (len - o < sizeof(ws))
+			return tv_errf(TV_ERR_INTERNAL, "write: side data cut");
+		memcpy(&ws, side + o, sizeof(ws));
+		o += sizeof(ws);
+		if (len - o < (size_t)ws.path_len + ws.link_len)
+			return tv_errf(TV_ERR_INTERNAL, "write: side data cut");
+		path = (const char *)side + o;
+		o += ws.path_len;
+		link = ws.link_len ? (const char *)side + o : NULL;
+		o += ws.link_len;
+		if (ws.part == 1) {
+			r = tv_stmt_run(j->ins_file, "iitiiiiiiitiiiii", j->set_id,
+			                (int64_t)ws.idx, path, (int64_t)ws.ftype,
+			                (int64_t)ws.mode, (int64_t)ws.uid, (int64_t)ws.gid,
+			                ws.mtime, (int64_t)ws.nsec, (int64_t)ws.size, link,
+			                (int64_t)ws.eflags, (int64_t)j->s.seq, (int64_t)file_no,
+			                (int64_t)frame_off, (int64_t)ws.entry_off);
+		} else {
+			r = tv_stmt_run(j->ins_part, "iiiiiiii", j->set_id, (int64_t)ws.idx,
+			                (int64_t)ws.part, (int64_t)ws.off, (int64_t)j->s.seq,
+			                (int64_t)file_no, (int64_t)frame_off,
+			                (int64_t)ws.entry_off);
+			if (r == 0)
+				r = tv_stmt_run(j->upd_nparts, "iii", (int64_t)ws.part, j->set_id,
+				                (int64_t)ws.idx);
+		}
+	}
+	return r;
+}
+
+/* ---- media sets and tapes ---- */
 
 static int open_media_set(struct wjob *j)
 {
@@ -61,23 +133,25 @@ static int open_media_set(struct wjob *j)
 			if ((r = tv_db_query(j->h->db, &st, "SELECT uuid FROM media_sets WHERE id=?",
 			                     "i", id)) != 0)
 				return r;
-			if (tv_stmt_step(st) == 1) {
+			if ((r = tv_stmt_step(st)) == 1) {
 				const void *u = tv_stmt_blob(st, 0, &n);
 				if (u && n == 16)
 					memcpy(j->ms_uuid, u, 16);
 			}
 			tv_stmt_free(st);
-			return 0;
+			return r < 0 ? r : 0;
 		}
 		if (r != TV_ERR_NOTFOUND)
 			return r;
+		tv_errclear();
 	} else {
 		/* per-job: close the pool's open media set */
 		if ((r = tv_db_exec(j->h->db, "UPDATE media_sets SET closed=1 WHERE pool_id=?",
 		                    "i", j->pool.id)) != 0)
 			return r;
 	}
-	tv_uuid_new(j->ms_uuid);
+	if ((r = tv_uuid_new(j->ms_uuid)) != 0)
+		return r;
 	if ((r = tv_db_exec(j->h->db,
 	                    "INSERT INTO media_sets(uuid, pool_id, created) VALUES(?,?,?)",
 	                    "bii", j->ms_uuid, (size_t)16, j->pool.id, (int64_t)tv_now())) != 0)
@@ -85,6 +159,43 @@ static int open_media_set(struct wjob *j)
 	j->ms_id = tv_db_last_id(j->h->db);
 	j->started_new_ms = 1;
 	return 0;
+}
+
+/* Ends the open data tape file (cont: the last item continues in the next
+ * one) and records its figures. */
+static int end_data(struct wjob *j, int cont)
+{
+	struct tv_file_result res;
+	int r;
+
+	if (!j->in_data)
+		return 0;
+	j->in_data = 0;
+	if ((r = tv_twriter_end_file(j->s.w, cont, &res)) != 0)
+		return r;
+	j->stored += res.stored_bytes;
+	r = tv_db_exec(j->h->db, "UPDATE data_files SET raw_bytes=?, stored_bytes=? WHERE "
+	               "set_id=? AND tseq=? AND file_no=?", "iiiii", (int64_t)res.raw_bytes,
+	               (int64_t)res.stored_bytes, j->set_id, (int64_t)j->s.seq,
+	               (int64_t)j->s.file_no);
+	j->s.file_no++;
+	return r;
+}
+
+/* Writes the session catalog and lets the tape go. */
+static int finish_tape(struct wjob *j)
+{
+	int r;
+
+	if ((r = end_data(j, 0)) != 0)
+		return r;
+	if ((r = tv_session_finish(&j->s)) != 0)
+		return r;
+	j->have_tape = 0;
+	tv_lib_unload_quiet(j->lib, 0);
+	if ((r = tv_db_commit(j->h->db)) != 0)
+		return r;
+	return tv_db_begin(j->h->db);
 }
 
 /* Pick the tape to continue on (policy continue, last tape not full) or a
@@ -96,20 +207,11 @@ static int next_tape(struct wjob *j)
 	int64_t tape_id = 0, seq = 0;
 	int append = 0, r;
 
-	if (j->have_tape) {
-		if ((r = tv_session_finish(&j->s, j->set_id, 0)) != 0)
-			return r;
-		j->have_tape = 0;
-		tv_lib_unload_quiet(j->lib, 0);
-		if ((r = tv_db_commit(j->h->db)) != 0)
-			return r;
-		if ((r = tv_db_begin(j->h->db)) != 0)
-			return r;
-		/* a full tape: the media set continues on a new tape */
-	} else {
+	if (j->tapes == 0) {
 		/* start of job: continue the media set's last tape if it has room */
 		r = tv_db_query(j->h->db, &st,
-		                "SELECT id, barcode, seq, full, COALESCE(enc_spec,'') FROM tapes WHERE media_set_id=? "
+		                "SELECT id, barcode, seq, full, COALESCE(enc_spec,''), "
+		                "COALESCE(format,0) FROM tapes WHERE media_set_id=? "
 		                "ORDER BY seq DESC LIMIT 1", "i", j->ms_id);
 		if (r != 0)
 			return r;
@@ -118,6 +220,7 @@ static int next_tape(struct wjob *j)
 		struct tv_vlib_elem el;
 		if ((r = tv_stmt_step(st)) == 1 && tv_stmt_int(st, 3) == 0 &&
 		    strcmp(tv_stmt_text(st, 4), j->pool.encryption) == 0 &&
+		    tv_stmt_int(st, 5) == TV_FORMAT_VERSION &&
 		    tv_vlib_find(j->lib, tv_stmt_text(st, 1), &el) == 0) {
 			tape_id = tv_stmt_int(st, 0);
 			snprintf(barcode, sizeof(barcode), "%s", tv_stmt_text(st, 1));
@@ -126,9 +229,9 @@ static int next_tape(struct wjob *j)
 		}
 		tv_stmt_free(st);
 		st = NULL;
-		tv_errclear();   /* a last tape that left the library is not appended to */
 		if (r < 0)
 			return r;
+		tv_errclear();   /* a last tape that left the library is not appended to */
 	}
 	if (!append) {
 		r = tv_db_get_int(j->h->db, &seq,
@@ -156,7 +259,7 @@ static int next_tape(struct wjob *j)
 			               "'tapevault tape new' and run the job again",
 			               j->pool.name, (long long)seq);
 	}
-	r = tv_session_open(&j->s, j->h, j->lib, 0, tape_id, barcode, append, j->record_size);
+	r = tv_session_open(&j->s, j->h, j->lib, 0, tape_id, barcode, append, &j->wo);
 	if (r != 0)
 		return r;
 	if (!append) {
@@ -171,65 +274,188 @@ static int next_tape(struct wjob *j)
 	j->tapes++;
 	if (j->first_seq == 0) {
 		j->first_seq = j->s.seq;
-		tv_db_exec(j->h->db, "UPDATE backup_sets SET first_seq=? WHERE id=?", "ii",
-		           (int64_t)j->s.seq, j->set_id);
+		if ((r = tv_db_exec(j->h->db, "UPDATE backup_sets SET first_seq=? WHERE id=?",
+		                    "ii", (int64_t)j->s.seq, j->set_id)) != 0)
+			return r;
 	}
-	tv_db_exec(j->h->db, "UPDATE backup_sets SET last_seq=? WHERE id=?", "ii",
-	           (int64_t)j->s.seq, j->set_id);
+	if ((r = tv_db_exec(j->h->db, "UPDATE backup_sets SET last_seq=? WHERE id=?", "ii",
+	                    (int64_t)j->s.seq, j->set_id)) != 0)
+		return r;
 	tv_info(j->h, "%s tape %s (pool %s, media set sequence %llu)",
 	        append ? "appending to" : "writing", j->s.barcode, j->pool.name,
 	        (unsigned long long)j->s.seq);
 	return 0;
 }
 
-static int ensure_room(struct wjob *j)
+/* A tape with room and an open data tape file. */
+static int ensure_data(struct wjob *j)
 {
-	if (!j->have_tape || tv_twriter_ew(j->s.w))
-		return next_tape(j);
+	struct tv_data_header dh;
+	int r;
+
+	if (j->have_tape && tv_twriter_ew(j->s.w) && (r = finish_tape(j)) != 0)
+		return r;
+	if (!j->have_tape && (r = next_tape(j)) != 0)
+		return r;
+	if (j->in_data)
+		return 0;
+	memset(&dh, 0, sizeof(dh));
+	memcpy(dh.set_uuid, j->set_uuid, 16);
+	snprintf(dh.set_name, sizeof(dh.set_name), "%s", j->set_name);
+	dh.created = j->created;
+	dh.session = j->s.session_no;
+	tv_buf_reset(&j->eb);
+	if ((r = tv_data_header_encode(&j->eb, &dh)) != 0 ||
+	    (r = tv_uuid_new(j->cuuid)) != 0)
+		return r;
+	if ((r = tv_twriter_begin_file(j->s.w, j->s.file_no, TV_CT_DATA, j->cuuid,
+	                               tv_buf_ptr(&j->eb), tv_buf_avail(&j->eb),
+	                               j->s.encrypted ? j->s.dek : NULL)) != 0)
+		return r;
+	j->in_data = 1;
+	return tv_db_exec(j->h->db, "INSERT INTO data_files(set_id, tseq, file_no, content_uuid)"
+	                  " VALUES(?,?,?,?)", "iiib", j->set_id, (int64_t)j->s.seq,
+	                  (int64_t)j->s.file_no, j->cuuid, (size_t)16);
+}
+
+/* The data file should end: the tape's early warning, or the threshold. */
+static int want_split(struct wjob *j)
+{
+	return tv_twriter_ew(j->s.w) || tv_twriter_file_bytes(j->s.w) >= j->tape_file_size;
+}
+
+/* Writes the header of entry j->e (part, offset already set) with its
+ * catalog side data. */
+static int put_header(struct wjob *j)
+{
+	struct tv_entry *e = j->e;
+	struct wside ws;
+	uint64_t fi;
+	uint32_t eo;
+	size_t pl = strlen(e->path) + 1, ll = e->link[0] ? strlen(e->link) + 1 : 0;
+	size_t need = sizeof(ws) + pl + ll;
+	int r;
+
+	e->length = e->ftype == TV_FT_REG ? e->size - e->offset : 0;
+	tv_buf_reset(&j->eb);
+	if ((r = tv_entry_encode(&j->eb, e)) != 0 ||
+	    (r = tv_twriter_mark(j->s.w, &fi, &eo)) != 0)
+		return r;
+	memset(&ws, 0, sizeof(ws));
+	ws.idx = e->file_index;
+	ws.part = e->part;
+	ws.off = e->offset;
+	ws.size = e->size;
+	ws.mode = e->mode;
+	ws.uid = e->uid;
+	ws.gid = e->gid;
+	ws.mtime = e->mtime_sec;
+	ws.nsec = e->mtime_nsec;
+	ws.eflags = e->flags;
+	ws.entry_off = eo;
+	ws.ftype = (uint32_t)e->ftype;
+	ws.path_len = (uint32_t)pl;
+	ws.link_len = (uint32_t)ll;
+	if (need > j->side_cap) {
+		uint8_t *p = realloc(j->side, need);
+		if (p == NULL)
+			return TV_ERR_NOMEM;
+		j->side = p;
+		j->side_cap = need;
+	}
+	memcpy(j->side, &ws, sizeof(ws));
+	memcpy(j->side + sizeof(ws), e->path, pl);
+	if (ll)
+		memcpy(j->side + sizeof(ws) + pl, e->link, ll);
+	if ((r = tv_twriter_side(j->s.w, j->side, need)) != 0)
+		return r;
+	return tv_twriter_write(j->s.w, tv_buf_ptr(&j->eb), tv_buf_avail(&j->eb));
+}
+
+/* The data file (and maybe the tape) ends inside the current item: the
+ * rest follows as its next part. */
+static int split_item(struct wjob *j, uint64_t done)
+{
+	int r;
+
+	if ((r = end_data(j, 1)) != 0)
+		return r;
+	if (tv_twriter_ew(j->s.w) && (r = finish_tape(j)) != 0)
+		return r;
+	if ((r = ensure_data(j)) != 0)
+		return r;
+	j->e->part++;
+	j->e->offset = done;
+	tv_verbose(j->h, "%s continues in tape file %u of tape %s (part %llu)", j->e->path,
+	           (unsigned)j->s.file_no, j->s.barcode, (unsigned long long)j->e->part);
+	return put_header(j);
+}
+
+static int read_full(int fd, uint8_t *p, size_t n, size_t *got)
+{
+	*got = 0;
+	while (*got < n) {
+		ssize_t k = read(fd, p + *got, n - *got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -1;
+		if (k == 0)
+			break;
+		*got += (size_t)k;
+	}
 	return 0;
 }
 
-static int write_entry(struct wjob *j, const char *src, const char *rel,
-                       const struct stat *sb)
+/* One item (regular file, directory or symbolic link). */
+static int write_item(struct wjob *j, int dfd, const char *name, const struct stat *sb)
 {
-	struct tv_entry *e;
-	struct tv_buf eb;
-	int fd = -1, r = 0, last, shrank = 0;
-	uint64_t part = 1, done = 0, part_start;
-	struct tv_file_result fr;
-	int64_t file_id = 0;
+	struct tv_entry *e = j->e;
+	const char *src = j->rel;
+	uint64_t done = 0;
+	size_t small_len = 0;
+	int fd = -1, r = 0, shrank = 0, small = 0;
 
-	if ((e = calloc(1, sizeof(*e))) == NULL)
-		return TV_ERR_NOMEM;
-	tv_buf_init(&eb);
-	if (strlen(rel) >= sizeof(e->path)) {
-		tv_warn(j->h, "%s: path too long, skipped", src);
-		j->skipped++;
-		goto out;
-	}
-	snprintf(e->path, sizeof(e->path), "%s", rel);
-	if (j->file_index == 0)
-		snprintf(e->set_name, sizeof(e->set_name), "%s", j->set_name);
+	e->path[0] = '\0';
+	e->link[0] = '\0';
+	e->flags = 0;
+	e->offset = 0;
+	e->part = 1;
+	e->size = 0;
 	e->mode = sb->st_mode & 07777;
 	e->uid = sb->st_uid;
 	e->gid = sb->st_gid;
 	e->mtime_sec = sb->st_mtim.tv_sec;
 	e->mtime_nsec = (uint64_t)sb->st_mtim.tv_nsec;
+	if (strlen(j->rel) >= sizeof(e->path)) {
+		tv_warn(j->h, "%s: path too long, skipped", src);
+		j->skipped++;
+		return 0;
+	}
+	memcpy(e->path, j->rel, strlen(j->rel) + 1);
 	if (S_ISREG(sb->st_mode)) {
+		uint8_t magic[8];
 		e->ftype = TV_FT_REG;
 		e->size = (uint64_t)sb->st_size;
-		fd = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 		if (fd < 0) {
 			tv_warn(j->h, "%s: cannot open: %s (skipped)", src, strerror(errno));
 			j->skipped++;
-			goto out;
+			return 0;
 		}
-		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-		{
-			/* a job-encrypted backup file (inner layer of double encryption)
-			 * is marked so the catalog can show "backup encrypted" */
-			uint8_t magic[8];
+		if (e->size <= SMALL_FILE) {
+			/* whole, now: the header can say what it is, one read(2) */
+			if (read_full(fd, j->small, (size_t)e->size, &small_len) != 0) {
+				tv_warn(j->h, "%s: read error: %s (skipped)", src, strerror(errno));
+				j->skipped++;
+				goto out;
+			}
+			small = 1;
+			if (small_len >= 4 && tv_backup_probe(j->small, small_len))
+				e->flags |= TV_EF_INNER_ENCRYPTED;
+		} else {
 			ssize_t m = pread(fd, magic, sizeof(magic), 0);
+			posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 			if (m >= 4 && tv_backup_probe(magic, (size_t)m))
 				e->flags |= TV_EF_INNER_ENCRYPTED;
 		}
@@ -238,122 +464,77 @@ static int write_entry(struct wjob *j, const char *src, const char *rel,
 	} else if (S_ISLNK(sb->st_mode)) {
 		ssize_t n;
 		e->ftype = TV_FT_SYMLINK;
-		n = readlink(src, e->link, sizeof(e->link) - 1);
-		if (n < 0) {
-			tv_warn(j->h, "%s: cannot read link: %s (skipped)", src, strerror(errno));
+		n = readlinkat(dfd, name, e->link, sizeof(e->link) - 1);
+		if (n <= 0) {
+			tv_warn(j->h, "%s: cannot read link: %s (skipped)", src,
+			        n < 0 ? strerror(errno) : "empty target");
 			j->skipped++;
-			goto out;
+			return 0;
 		}
 		e->link[n] = '\0';
 	} else {
 		tv_warn(j->h, "%s: not a regular file, directory or symbolic link (skipped)", src);
 		j->skipped++;
-		goto out;
+		return 0;
 	}
-
-	for (;;) {
-		struct tv_file_header fh;
-		uint8_t cuuid[16];
-		int incomplete = 0;
-
-		if ((r = ensure_room(j)) != 0)
-			goto out;
-		memset(&fh, 0, sizeof(fh));
-		memcpy(fh.set_uuid, j->set_uuid, 16);
-		fh.file_index = j->file_index;
-		fh.part_no = part;
-		fh.offset = done;
-		fh.encrypted = j->s.encrypted;
-		e->offset = done;
-		tv_buf_reset(&eb);
-		if ((r = tv_file_header_encode(&eb, &fh)) != 0)
-			goto out;
-		tv_uuid_new(cuuid);
-		if ((r = tv_twriter_begin_file(j->s.w, j->s.file_no, TV_CT_FILE_DATA, cuuid,
-		                               tv_buf_ptr(&eb), tv_buf_avail(&eb),
-		                               j->s.encrypted ? j->s.dek : NULL)) != 0)
-			goto out;
-		tv_buf_reset(&eb);
-		if ((r = tv_entry_encode(&eb, e)) != 0 ||
-		    (r = tv_twriter_write(j->s.w, tv_buf_ptr(&eb), tv_buf_avail(&eb))) != 0)
-			goto out;
-		part_start = done;
-		while (e->ftype == TV_FT_REG && done < e->size) {
-			/* read(2) straight into the record buffer: no extra copy */
-			uint8_t *dst;
-			size_t room, want;
-			ssize_t n;
-			if ((r = tv_twriter_reserve(j->s.w, &dst, &room)) != 0)
-				goto out;
-			want = e->size - done < room ? (size_t)(e->size - done) : room;
-			n = read(fd, dst, want);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
-				r = tv_errf(TV_ERR_IO, "%s: read error: %s", src, strerror(errno));
-				goto out;
-			}
-			if (n == 0) {
-				/* file shrank while we read it: keep the promised size */
-				if (!shrank) {
-					tv_warn(j->h, "%s: file shrank during backup; padded with zeros", src);
-					j->skipped++;
-					shrank = 1;
-				}
-				memset(dst, 0, want);
-				n = (ssize_t)want;
-			}
-			if ((r = tv_twriter_commit(j->s.w, (size_t)n)) != 0)
-				goto out;
-			done += (uint64_t)n;
-			j->bytes += (uint64_t)n;
-			tv_progress_update(&j->prog, j->bytes);
-			if (done < e->size && tv_twriter_ew(j->s.w)) {
-				incomplete = 1;
-				break;
-			}
+	e->file_index = j->file_index;
+	if ((r = ensure_data(j)) != 0 || (r = put_header(j)) != 0)
+		goto out;
+	if (small) {
+		if (small_len < e->size) {
+			tv_warn(j->h, "%s: file shrank during backup; padded with zeros", src);
+			j->skipped++;
+			memset(j->small + small_len, 0, (size_t)e->size - small_len);
 		}
-		if ((r = tv_twriter_end_file(j->s.w, incomplete, &fr)) != 0)
+		if ((r = tv_twriter_write(j->s.w, j->small, (size_t)e->size)) != 0)
 			goto out;
-		last = !incomplete;
-		if (part == 1) {
-			r = tv_db_exec(j->h->db,
-			               "INSERT INTO files(set_id, file_index, path, ftype, mode, uid, gid,"
-			               " mtime_sec, mtime_nsec, size, link, eflags) "
-			               "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
-			               "iitiiiiiiiti", j->set_id, (int64_t)j->file_index, e->path,
-			               (int64_t)e->ftype, (int64_t)e->mode, (int64_t)e->uid,
-			               (int64_t)e->gid, (int64_t)e->mtime_sec, (int64_t)e->mtime_nsec,
-			               (int64_t)e->size, e->ftype == TV_FT_SYMLINK ? e->link : NULL,
-			               (int64_t)e->flags);
-			if (r != 0)
-				goto out;
-			file_id = tv_db_last_id(j->h->db);
+		done = e->size;
+		j->bytes += e->size;
+	}
+	while (e->ftype == TV_FT_REG && done < e->size) {
+		/* read(2) straight into the frame: no extra copy */
+		uint8_t *dst;
+		size_t room, want;
+		ssize_t n;
+		if ((r = tv_twriter_reserve(j->s.w, &dst, &room)) != 0)
+			goto out;
+		want = e->size - done < room ? (size_t)(e->size - done) : room;
+		n = read(fd, dst, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = tv_errf(TV_ERR_IO, "%s: read error: %s", src, strerror(errno));
+			goto out;
 		}
-		r = tv_db_exec(j->h->db,
-		               "INSERT INTO parts(file_id, part_no, last_part, tape_uuid, file_no,"
-		               " content_uuid, offset, length, records, crc) "
-		               "VALUES(?,?,?,?,?,?,?,?,?,?)",
-		               "iiibibiiii", file_id, (int64_t)part, (int64_t)last, j->s.uuid,
-		               (size_t)16, (int64_t)j->s.file_no, cuuid, (size_t)16,
-		               (int64_t)part_start, (int64_t)(done - part_start),
-		               (int64_t)fr.records, (int64_t)fr.crc);
-		if (r != 0)
+		if (n == 0) {
+			/* file shrank while we read it: keep the promised size */
+			if (!shrank) {
+				tv_warn(j->h, "%s: file shrank during backup; padded with zeros", src);
+				j->skipped++;
+				shrank = 1;
+			}
+			memset(dst, 0, want);
+			n = (ssize_t)want;
+		}
+		if ((r = tv_twriter_commit(j->s.w, (size_t)n)) != 0)
 			goto out;
-		j->s.file_no++;
-		if (last)
-			break;
-		tv_verbose(j->h, "%s continues on the next tape (part %llu)", rel,
-		           (unsigned long long)part + 1);
-		part++;
+		done += (uint64_t)n;
+		j->bytes += (uint64_t)n;
+		tv_progress_update(&j->prog, j->bytes);
+		if (done < e->size && want_split(j) && (r = split_item(j, done)) != 0)
+			goto out;
 	}
 	j->file_index++;
 	j->files++;
+	if (want_split(j)) {
+		/* the next item begins a new data file (or a new tape) */
+		r = end_data(j, 0);
+		if (r == 0 && tv_twriter_ew(j->s.w))
+			r = finish_tape(j);
+	}
 out:
 	if (fd >= 0)
 		close(fd);
-	tv_buf_free(&eb);
-	free(e);
 	return r;
 }
 
@@ -362,33 +543,57 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Depth-first, names sorted (deterministic tape order). */
-static int walk(struct wjob *j, const char *src, const char *rel)
+/* Item `name` in directory dfd, stored as j->rel; then, for a directory,
+ * its entries, names sorted (a deterministic tape order). */
+static int walk(struct wjob *j, int dfd, const char *name, int depth)
 {
 	struct stat sb;
 	DIR *d;
 	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	int r = 0;
+	char **names = NULL, *arena = NULL;
+	size_t n = 0, cap = 0, alen = 0, acap = 0, rl;
+	int r = 0, cfd;
 
-	if (lstat(src, &sb) != 0) {
-		tv_warn(j->h, "%s: %s (skipped)", src, strerror(errno));
+	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+		tv_warn(j->h, "%s: %s (skipped)", j->rel, strerror(errno));
 		j->skipped++;
 		return 0;
 	}
-	if ((r = write_entry(j, src, rel, &sb)) != 0)
+	if ((r = write_item(j, dfd, name, &sb)) != 0)
 		return r;
 	if (!S_ISDIR(sb.st_mode))
 		return 0;
-	if ((d = opendir(src)) == NULL) {
-		tv_warn(j->h, "%s: cannot read directory: %s (skipped)", src, strerror(errno));
+	if (depth > 4000) {
+		tv_warn(j->h, "%s: directories nested too deep (skipped)", j->rel);
 		j->skipped++;
 		return 0;
 	}
+	cfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (cfd < 0 || (d = fdopendir(cfd)) == NULL) {
+		tv_warn(j->h, "%s: cannot read directory: %s (skipped)", j->rel, strerror(errno));
+		if (cfd >= 0)
+			close(cfd);
+		j->skipped++;
+		return 0;
+	}
+	/* the names of one directory in one arena: no allocation per file */
 	while ((de = readdir(d)) != NULL) {
+		size_t l;
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
+		l = strlen(de->d_name) + 1;
+		if (alen + l > acap) {
+			char *na;
+			acap = acap ? acap * 2 : 4096;
+			while (acap < alen + l)
+				acap *= 2;
+			if ((na = realloc(arena, acap)) == NULL) {
+				r = TV_ERR_NOMEM;
+				goto out;
+			}
+			arena = na;
+		}
+		memcpy(arena + alen, de->d_name, l);
 		if (n == cap) {
 			char **nn;
 			cap = cap ? cap * 2 : 64;
@@ -398,58 +603,55 @@ static int walk(struct wjob *j, const char *src, const char *rel)
 			}
 			names = nn;
 		}
-		if ((names[n] = strdup(de->d_name)) == NULL) {
-			r = TV_ERR_NOMEM;
-			goto out;
-		}
-		n++;
+		names[n++] = (char *)(uintptr_t)alen;   /* an offset until the arena settles */
+		alen += l;
 	}
+	for (size_t i = 0; i < n; i++)
+		names[i] = arena + (uintptr_t)names[i];
 	qsort(names, n, sizeof(*names), cmp_names);
+	rl = strlen(j->rel);
 	for (size_t i = 0; i < n && r == 0; i++) {
-		char *s2, *r2;
-		if (asprintf(&s2, "%s/%s", src, names[i]) < 0) {
-			r = TV_ERR_NOMEM;
-			break;
+		size_t l = strlen(names[i]);
+		if (rl + 1 + l >= sizeof(j->rel)) {
+			tv_warn(j->h, "%s/%s: path too long, skipped", j->rel, names[i]);
+			j->skipped++;
+			continue;
 		}
-		if (asprintf(&r2, "%s/%s", rel, names[i]) < 0) {
-			free(s2);
-			r = TV_ERR_NOMEM;
-			break;
-		}
-		r = walk(j, s2, r2);
-		free(s2);
-		free(r2);
+		j->rel[rl] = '/';
+		memcpy(j->rel + rl + 1, names[i], l + 1);
+		r = walk(j, dirfd(d), names[i], depth + 1);
+		j->rel[rl] = '\0';
 	}
 out:
 	closedir(d);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
 	free(names);
+	free(arena);
 	return r;
 }
 
-static uint64_t tree_bytes(const char *path, int depth)
+static uint64_t tree_bytes(int dfd, const char *name, int depth)
 {
 	struct stat sb;
 	uint64_t sum = 0;
-	DIR *d;
 	struct dirent *de;
+	DIR *d;
+	int cfd;
 
-	if (lstat(path, &sb) != 0)
+	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
 		return 0;
 	if (!S_ISDIR(sb.st_mode))
 		return S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
-	if (depth > 64 || (d = opendir(path)) == NULL)
+	if (depth > 64)
 		return 0;
-	while ((de = readdir(d)) != NULL) {
-		char *p;
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (asprintf(&p, "%s/%s", path, de->d_name) < 0)
-			break;
-		sum += tree_bytes(p, depth + 1);
-		free(p);
+	cfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (cfd < 0 || (d = fdopendir(cfd)) == NULL) {
+		if (cfd >= 0)
+			close(cfd);
+		return 0;
 	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			sum += tree_bytes(dirfd(d), de->d_name, depth + 1);
 	closedir(d);
 	return sum;
 }
@@ -471,6 +673,24 @@ static const char *stored_name(const char *path, char *buf, size_t bufsz)
 	return buf;
 }
 
+static int prepare_rows(struct wjob *j)
+{
+	int r;
+
+	if ((r = tv_db_prepare(j->h->db, &j->ins_file,
+	                       "INSERT INTO files(set_id, idx, path, ftype, mode, uid, gid,"
+	                       " mtime_sec, mtime_nsec, size, link, eflags, tseq, file_no,"
+	                       " frame_off, entry_off) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
+	    != 0 ||
+	    (r = tv_db_prepare(j->h->db, &j->ins_part,
+	                       "INSERT INTO parts(set_id, idx, part, off, tseq, file_no,"
+	                       " frame_off, entry_off) VALUES(?,?,?,?,?,?,?,?)")) != 0 ||
+	    (r = tv_db_prepare(j->h->db, &j->upd_nparts,
+	                       "UPDATE files SET nparts=? WHERE set_id=? AND idx=?")) != 0)
+		return r;
+	return 0;
+}
+
 int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t npaths,
                  const struct tv_write_opts *o, struct tv_write_result *res)
 {
@@ -480,72 +700,90 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
 
 	memset(&j, 0, sizeof(j));
 	memset(res, 0, sizeof(*res));
+	tv_buf_init(&j.eb);
 	j.h = h;
 	snprintf(h->job, sizeof(h->job), "write");
-	j.record_size = o && o->record_size ? o->record_size : TV_RECORD_SIZE_DEFAULT;
+	j.wo.record_size = o && o->record_size ? o->record_size : TV_RECORD_SIZE_DEFAULT;
+	j.wo.placed = on_placed;
+	j.wo.placed_ctx = &j;
+	j.tape_file_size = o && o->tape_file_size ? o->tape_file_size : TAPE_FILE_SIZE_DEFAULT;
 	if ((r = tv_pool_get(h, pool, &j.pool)) != 0)
 		return r;
 	if (j.pool.imported)
 		return tv_errf(TV_ERR_STATE, "pool '%s' was imported from tapes written elsewhere: "
 		               "create a pool of this installation to write to", pool);
+	if ((r = tv_compression_parse(j.pool.compression, &j.wo.comp)) != 0)
+		return tv_errctx(r, "pool '%s'", pool);
 	for (size_t i = 0; i < npaths; i++) {
 		struct stat sb;
 		if (lstat(paths[i], &sb) != 0)
 			return tv_errf(TV_ERR_NOTFOUND, "%s: %s", paths[i], strerror(errno));
+	}
+	if ((j.e = calloc(1, sizeof(*j.e))) == NULL || (j.small = malloc(SMALL_FILE)) == NULL) {
+		r = TV_ERR_NOMEM;
+		goto out;
 	}
 	{
 		struct tv_stmt *st;
 		char libname[TV_NAME_MAX] = "";
 		if ((r = tv_db_query(h->db, &st, "SELECT name FROM libraries WHERE id=?", "i",
 		                     j.pool.library_id)) != 0)
-			return r;
-		if (tv_stmt_step(st) == 1)
+			goto out;
+		if ((r = tv_stmt_step(st)) == 1)
 			snprintf(libname, sizeof(libname), "%s", tv_stmt_text(st, 0));
 		tv_stmt_free(st);
-		if ((r = tv_lib_open_by_name(h, libname, &j.lib, &j.lib_id)) != 0)
-			return r;
+		if (r < 0 || (r = tv_lib_open_by_name(h, libname, &j.lib, &j.lib_id)) != 0)
+			goto out;
 	}
+	if ((r = prepare_rows(&j)) != 0)
+		goto out;
 	if ((r = tv_db_begin(h->db)) != 0)
 		goto out;
 	in_tx = 1;
 	if ((r = open_media_set(&j)) != 0)
 		goto out;
-	tv_uuid_new(j.set_uuid);
+	if ((r = tv_uuid_new(j.set_uuid)) != 0)
+		goto out;
 	tv_uuid_to_str(j.set_uuid, uuidstr);
+	j.created = tv_now();
 	if (o && o->set_name && *o->set_name)
 		snprintf(j.set_name, sizeof(j.set_name), "%s", o->set_name);
 	else
 		snprintf(j.set_name, sizeof(j.set_name), "%s-%llu", pool,
-		         (unsigned long long)tv_now());
+		         (unsigned long long)j.created);
 	r = tv_db_exec(h->db,
 	               "INSERT INTO backup_sets(uuid, name, pool_id, media_set_id, created) "
 	               "VALUES(?,?,?,?,?)",
 	               "btiii", j.set_uuid, (size_t)16, j.set_name, j.pool.id, j.ms_id,
-	               (int64_t)tv_now());
+	               (int64_t)j.created);
 	if (r != 0)
 		goto out;
 	j.set_id = tv_db_last_id(h->db);
 	tv_log(h, "backup set %s '%s' to pool %s", uuidstr, j.set_name, pool);
 
-	for (size_t i = 0; i < npaths; i++)
-		j.total_bytes += tree_bytes(paths[i], 0);
-	tv_progress_start(&j.prog, h, "writing", j.total_bytes);
+	tv_progress_start(&j.prog, h, "writing", 0);
+	if (j.prog.active)
+		for (size_t i = 0; i < npaths; i++)
+			j.prog.total += tree_bytes(AT_FDCWD, paths[i], 0);
 	for (size_t i = 0; i < npaths && r == 0; i++) {
 		char nb[PATH_MAX];
-		r = walk(&j, paths[i], stored_name(paths[i], nb, sizeof(nb)));
+		snprintf(j.rel, sizeof(j.rel), "%s", stored_name(paths[i], nb, sizeof(nb)));
+		r = walk(&j, AT_FDCWD, paths[i], 0);
 	}
 	tv_progress_end(&j.prog);
 	if (r != 0)
 		goto out;
 	if (!j.have_tape && (r = next_tape(&j)) != 0)
 		goto out;      /* empty source: still a (empty) set on tape */
+	if ((r = end_data(&j, 0)) != 0 || (r = tv_twriter_sync(j.s.w)) != 0)
+		goto out;
 	r = tv_db_exec(h->db,
-	               "UPDATE backup_sets SET complete=1, nfiles=?, nbytes=?, last_seq=? "
-	               "WHERE id=?", "iiii", (int64_t)j.files, (int64_t)j.bytes,
-	               (int64_t)j.s.seq, j.set_id);
+	               "UPDATE backup_sets SET complete=1, nfiles=?, nbytes=?, last_seq=?,"
+	               " stored_bytes=? WHERE id=?", "iiiii", (int64_t)j.files,
+	               (int64_t)j.bytes, (int64_t)j.s.seq, (int64_t)j.stored, j.set_id);
 	if (r != 0)
 		goto out;
-	if ((r = tv_session_finish(&j.s, j.set_id, 1)) != 0)
+	if ((r = tv_session_finish(&j.s)) != 0)
 		goto out;
 	j.have_tape = 0;
 	tv_lib_unload_quiet(j.lib, 0);
@@ -556,9 +794,10 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
 	res->files = j.files;
 	res->bytes = j.bytes;
 	res->tapes = j.tapes;
-	tv_log(h, "backup set %s: %llu files, %llu bytes, %llu tape(s)", uuidstr,
-	       (unsigned long long)j.files, (unsigned long long)j.bytes,
-	       (unsigned long long)j.tapes);
+	res->stored = j.stored;
+	tv_log(h, "backup set %s: %llu files, %llu bytes, %llu bytes on tape, %llu tape(s)",
+	       uuidstr, (unsigned long long)j.files, (unsigned long long)j.bytes,
+	       (unsigned long long)j.stored, (unsigned long long)j.tapes);
 	if (j.skipped > 0)
 		r = tv_errf(TV_ERR_PARTIAL, "%llu item(s) were skipped or changed during the "
 		            "backup (see the warnings above)", (unsigned long long)j.skipped);
@@ -569,6 +808,13 @@ out:
 	}
 	if (in_tx)
 		tv_db_rollback(h->db);
+	tv_stmt_free(j.ins_file);
+	tv_stmt_free(j.ins_part);
+	tv_stmt_free(j.upd_nparts);
 	tv_vlib_close(j.lib);
+	tv_buf_free(&j.eb);
+	free(j.e);
+	free(j.side);
+	free(j.small);
 	return r;
 }
