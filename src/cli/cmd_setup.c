@@ -434,9 +434,13 @@ int cmd_tape_show(struct cli *c, int argc, char **argv)
 	                " t.ms_label, COALESCE(l.name,'offline'), t.uuid, t.full, t.sessions,"
 	                " t.next_file, t.used, t.capacity, t.written, t.cataloged,"
 	                " t.contents_cataloged, (SELECT source FROM tape_keys k WHERE"
-	                " k.tape_uuid=t.uuid), (SELECT COUNT(*) FROM parts WHERE tape_uuid=t.uuid),"
-	                " (SELECT COUNT(DISTINCT f.set_id) FROM parts x JOIN files f ON"
-	                " f.id=x.file_id WHERE x.tape_uuid=t.uuid) "
+	                " k.tape_uuid=t.uuid), (SELECT COUNT(*) FROM data_files d JOIN backup_sets b"
+	                " ON b.id=d.set_id WHERE b.media_set_id=t.media_set_id AND d.tseq=t.seq),"
+	                " (SELECT COUNT(DISTINCT d.set_id) FROM data_files d JOIN backup_sets b"
+	                " ON b.id=d.set_id WHERE b.media_set_id=t.media_set_id AND d.tseq=t.seq),"
+	                " (SELECT COALESCE(SUM(d.stored_bytes),0) FROM data_files d JOIN"
+	                " backup_sets b ON b.id=d.set_id WHERE b.media_set_id=t.media_set_id AND"
+	                " d.tseq=t.seq), COALESCE(t.record_size,0), COALESCE(t.format,0) "
 	                "FROM tapes t LEFT JOIN pools p ON p.id=t.pool_id "
 	                "LEFT JOIN libraries l ON l.id=t.library_id WHERE t.barcode=?", "t", argv[1]);
 	if (r != 0)
@@ -463,8 +467,11 @@ int cmd_tape_show(struct cli *c, int argc, char **argv)
 		              "used", (json_int_t)tv_stmt_int(st, 12),
 		              "capacity", (json_int_t)tv_stmt_int(st, 13),
 		              "contents_cataloged", (int)tv_stmt_int(st, 16),
-		              "file_parts", (json_int_t)tv_stmt_int(st, 18),
+		              "data_files", (json_int_t)tv_stmt_int(st, 18),
 		              "backup_sets", (json_int_t)tv_stmt_int(st, 19));
+		json_object_set_new(o, "bytes_on_tape", json_integer(tv_stmt_int(st, 20)));
+		json_object_set_new(o, "record_size", json_integer(tv_stmt_int(st, 21)));
+		json_object_set_new(o, "format", json_integer(tv_stmt_int(st, 22)));
 		if (tv_stmt_int(st, 4)) {
 			json_object_set_new(o, "key", json_string(keyd));
 			json_object_set_new(o, "key_fingerprint", json_string(fpr));

@@ -126,13 +126,13 @@ check "no partial output" test ! -e "$WORK/xt/s1"
 cp "$WORK/box/VT0002L9.tap" "$WORK/t2.tap"; cp "$WORK/box/VT0002L9.tap.json" "$WORK/t2.tap.json"
 G=$WORK/g; new_home g lib 30
 tv "$G" password add p2 --hint x --password-file pw2
-$SIMH flip "$WORK/t2.tap" 3 1 >/dev/null
+$SIMH flip "$WORK/t2.tap" 2 1 >/dev/null   # the data file (file 3 is the catalog)
 tv "$G" tape insert lib "$WORK/t2.tap"
 tv "$G" catalog lib;                 expect_rc 0 "catalog the tampered tape (catalog file intact)"
 tv "$G" verify VT0002L9;             expect_rc 1 "verify detects the flipped bit"
-expect_err "VT0002L9 file 3 record 1" "verify names tape, file and record"
+expect_err "VT0002L9 file 2 record 1" "verify names tape, file and record"
 tv "$G" restore w2 --to "$WORK/rg";  expect_rc 1 "restore reports the tampered file"
-expect_err "file 3 record 1" "restore names the record"
+expect_err "file 2 record 1" "restore names the record"
 
 # --- a label edited to carry another pool's key slot does not decrypt
 python3 - "$WORK/box/VT0004L9.tap" "$WORK/box/VT0001L9.tap" "$WORK/swap.tap" <<'PY'
