@@ -4,11 +4,12 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "format/record.h"
 #include "jobs/jobs.h"
 #include "util/err.h"
 
 struct jopts {
-	const char *name, *to, *password_file, *kms, *key_id, *record_size;
+	const char *name, *to, *password_file, *kms, *key_id, *record_size, *file_size;
 	int allow_partial, yes, extract;
 };
 
@@ -22,6 +23,7 @@ static int j_opt(int o, const char *arg, void *ctx)
 	case 'k': j->kms = arg; break;
 	case 'i': j->key_id = arg; break;
 	case 'R': j->record_size = arg; break;
+	case 'F': j->file_size = arg; break;
 	case 'a': j->allow_partial = 1; break;
 	case 'y': j->yes = 1; break;
 	case 'x': j->extract = 1; break;
@@ -41,6 +43,7 @@ int cmd_write(struct cli *c, int argc, char **argv)
 {
 	static const struct option o[] = {{"name", required_argument, NULL, 'n'},
 	                                  {"record-size", required_argument, NULL, 'R'},
+	                                  {"tape-file-size", required_argument, NULL, 'F'},
 	                                  {"allow-partial", no_argument, NULL, 'a'},
 	                                  {0, 0, 0, 0}};
 	const struct cli_cmd *cmd = cli_find("write");
@@ -56,10 +59,17 @@ int cmd_write(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd, "write needs a pool and at least one path");
 	if (j.record_size) {
 		uint64_t rs;
-		if (cli_parse_size(j.record_size, &rs) != 0 || rs < 4096 || rs > 4 * 1024 * 1024 ||
-		    rs % 4096 != 0)
-			return cli_usage(cmd, "--record-size must be a multiple of 4K between 4K and 4M");
+		if (cli_parse_size(j.record_size, &rs) != 0 || rs < TV_RECORD_SIZE_MIN ||
+		    rs > TV_RECORD_SIZE_MAX || rs % 4096 != 0)
+			return cli_usage(cmd, "--record-size must be a multiple of 4K between 64K "
+			                 "and 4M");
 		wo.record_size = (size_t)rs;
+	}
+	if (j.file_size) {
+		uint64_t fs;
+		if (cli_parse_size(j.file_size, &fs) != 0 || fs < (1u << 20))
+			return cli_usage(cmd, "--tape-file-size must be a size of 1M or more");
+		wo.tape_file_size = fs;
 	}
 	if (cli_open(c))
 		return EXIT_FAIL;
@@ -78,13 +88,16 @@ int cmd_write(struct cli *c, int argc, char **argv)
 		cli_json_set(c, "files", json_integer((json_int_t)res.files));
 		cli_json_set(c, "bytes", json_integer((json_int_t)res.bytes));
 		cli_json_set(c, "tapes", json_integer((json_int_t)res.tapes));
+		cli_json_set(c, "bytes_on_tape", json_integer((json_int_t)res.stored));
 	} else {
 		printf("%s\n", u);
 	}
 	if (!c->quiet)
-		fprintf(stderr, "backup set %s: %llu item(s), %llu bytes on %llu tape(s)\n", u,
-		        (unsigned long long)res.files, (unsigned long long)res.bytes,
-		        (unsigned long long)res.tapes);
+		fprintf(stderr, "backup set %s: %llu item(s), %llu bytes in, %llu bytes on %llu "
+		        "tape(s) (%.2f:1)\n", u, (unsigned long long)res.files,
+		        (unsigned long long)res.bytes, (unsigned long long)res.stored,
+		        (unsigned long long)res.tapes,
+		        res.stored ? (double)res.bytes / (double)res.stored : 1.0);
 	return r ? cli_fail(c, r, "write") : EXIT_OK;
 }
 
@@ -177,7 +190,9 @@ int cmd_backups(struct cli *c, int argc, char **argv)
 	                " (SELECT COUNT(*) FROM files f WHERE f.set_id=b.id AND (f.eflags & 1)),"
 	                " COALESCE(p.name,''), b.nfiles,"
 	                " (SELECT COUNT(*) FROM tapes t WHERE t.media_set_id=b.media_set_id AND"
-	                "   t.seq BETWEEN b.first_seq AND b.last_seq AND t.library_id IS NULL)"
+	                "   t.seq BETWEEN b.first_seq AND b.last_seq AND t.library_id IS NULL),"
+	                " (SELECT COALESCE(SUM(d.stored_bytes),0) FROM data_files d WHERE"
+	                "   d.set_id=b.id)"
 	                " FROM backup_sets b LEFT JOIN pools p ON p.id=b.pool_id ORDER BY b.created, b.id",
 	                "");
 	if (r != 0)
@@ -185,8 +200,8 @@ int cmd_backups(struct cli *c, int argc, char **argv)
 	if (c->json)
 		arr = json_array();
 	else
-		printf("%-36s %-20s %-12s %-8s %-14s %-17s %s\n", "ID", "NAME", "POOL", "FILES", "BYTES",
-		       "STATE", "TAPES");
+		printf("%-36s %-20s %-12s %-8s %-14s %-14s %-17s %s\n", "ID", "NAME", "POOL", "FILES",
+		       "BYTES", "ON-TAPE", "STATE", "TAPES");
 	while (tv_stmt_step(st) == 1) {
 		char u[37];
 		size_t un;
@@ -217,10 +232,13 @@ int cmd_backups(struct cli *c, int argc, char **argv)
 				"bytes", (json_int_t)tv_stmt_int(st, 7), "state", state, "tapes",
 				tv_stmt_text(st, 8), "complete", (int)tv_stmt_int(st, 4), "recovered",
 				(int)tv_stmt_int(st, 5)));
+			json_object_set_new(json_array_get(arr, json_array_size(arr) - 1),
+			                    "bytes_on_tape", json_integer(tv_stmt_int(st, 16)));
 		} else {
-			printf("%-36s %-20s %-12s %-8lld %-14lld %-17s %s\n", u, tv_stmt_text(st, 2),
-			       tv_stmt_text(st, 13), (long long)tv_stmt_int(st, 6),
-			       (long long)tv_stmt_int(st, 7), state, tv_stmt_text(st, 8));
+			printf("%-36s %-20s %-12s %-8lld %-14lld %-14lld %-17s %s\n", u,
+			       tv_stmt_text(st, 2), tv_stmt_text(st, 13), (long long)tv_stmt_int(st, 6),
+			       (long long)tv_stmt_int(st, 7), (long long)tv_stmt_int(st, 16), state,
+			       tv_stmt_text(st, 8));
 		}
 	}
 	tv_stmt_free(st);

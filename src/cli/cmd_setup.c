@@ -15,10 +15,27 @@
 
 struct kv {
 	const char *catalog, *path, *to, *capacity, *pool, *state, *library, *encryption,
-		*media_set;
+		*media_set, *compression;
 	long slots, drives, mailslots;
 	int copy;
 };
+
+/* "1.5G" style, for columns */
+static void human_size(uint64_t n, char *out, size_t outsz)
+{
+	static const char units[] = "BKMGTP";
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, outsz, "%lluB", (unsigned long long)n);
+	else
+		snprintf(out, outsz, "%.1f%c", v, units[u]);
+}
 
 static int kv_opt(int o, const char *arg, void *ctx)
 {
@@ -35,6 +52,7 @@ static int kv_opt(int o, const char *arg, void *ctx)
 	case 'l': kv->library = arg; break;
 	case 'e': kv->encryption = arg; break;
 	case 'm': kv->media_set = arg; break;
+	case 'Z': kv->compression = arg; break;
 	case 'y': kv->copy = 1; break;
 	case 's': case 'd': case 'M': {
 		long v = strtol(arg, &end, 10);
@@ -365,7 +383,7 @@ int cmd_tape_list(struct cli *c, int argc, char **argv)
 		return EXIT_FAIL;
 	r = tv_db_query(c->h->db, &st,
 	                "SELECT t.barcode, t.state, COALESCE(p.name,''), t.seq, t.encrypted, t.locked,"
-	                " t.ms_label, COALESCE(l.name,''), m.uuid, t.full "
+	                " t.ms_label, COALESCE(l.name,''), m.uuid, t.full, COALESCE(t.used,0) "
 	                "FROM tapes t LEFT JOIN pools p ON p.id=t.pool_id "
 	                "LEFT JOIN libraries l ON l.id=t.library_id "
 	                "LEFT JOIN media_sets m ON m.id=t.media_set_id "
@@ -377,8 +395,8 @@ int cmd_tape_list(struct cli *c, int argc, char **argv)
 	if (c->json)
 		arr = json_array();
 	else
-		printf("%-9s %-12s %-14s %-14s %-18s %-10s %s\n", "BARCODE", "STATE", "POOL",
-		       "MEDIA-SET:SEQ", "ENCRYPTION", "LOCATION", "KEY");
+		printf("%-9s %-12s %-14s %-14s %-18s %-10s %-9s %s\n", "BARCODE", "STATE", "POOL",
+		       "MEDIA-SET:SEQ", "ENCRYPTION", "LOCATION", "ON-TAPE", "KEY");
 	while (tv_stmt_step(st) == 1) {
 		char keyd[800], fpr[64], ms[48] = "-", enc[24];
 		size_t un;
@@ -400,15 +418,20 @@ int cmd_tape_list(struct cli *c, int argc, char **argv)
 				"locked", locked, "location",
 				tv_stmt_text(st, 7)[0] ? tv_stmt_text(st, 7) : "offline", "key", keyd,
 				"key_fingerprint", fpr, "full", (int)tv_stmt_int(st, 9)));
+			json_object_set_new(json_array_get(arr, json_array_size(arr) - 1),
+			                    "bytes_on_tape", json_integer(tv_stmt_int(st, 10)));
 		} else {
+			char used[24];
 			char keycol[900];
 			if (encd)
 				snprintf(keycol, sizeof(keycol), "%s [fpr %.16s]", keyd, fpr);
 			else
 				snprintf(keycol, sizeof(keycol), "-");
-			printf("%-9s %-12s %-14s %-14s %-18s %-10s %s\n", tv_stmt_text(st, 0),
+			human_size((uint64_t)tv_stmt_int(st, 10), used, sizeof(used));
+			printf("%-9s %-12s %-14s %-14s %-18s %-10s %-9s %s\n", tv_stmt_text(st, 0),
 			       tv_stmt_text(st, 1), tv_stmt_text(st, 2)[0] ? tv_stmt_text(st, 2) : "-", ms,
-			       enc, tv_stmt_text(st, 7)[0] ? tv_stmt_text(st, 7) : "offline", keycol);
+			       enc, tv_stmt_text(st, 7)[0] ? tv_stmt_text(st, 7) : "offline", used,
+			       keycol);
 		}
 	}
 	tv_stmt_free(st);
@@ -644,6 +667,7 @@ int cmd_pool_create(struct cli *c, int argc, char **argv)
 	static const struct option o[] = {{"library", required_argument, NULL, 'l'},
 	                                  {"encryption", required_argument, NULL, 'e'},
 	                                  {"media-set", required_argument, NULL, 'm'},
+	                                  {"compression", required_argument, NULL, 'Z'},
 	                                  {0, 0, 0, 0}};
 	const struct cli_cmd *cmd = cli_find("pool create");
 	struct kv kv = {0};
@@ -655,7 +679,15 @@ int cmd_pool_create(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd, "pool create needs NAME and --library LIB");
 	if (cli_open(c))
 		return EXIT_FAIL;
+	if (kv.compression != NULL) {
+		struct tv_compression comp;
+		if (tv_compression_parse(kv.compression, &comp) != 0)
+			return cli_usage(cmd, "%s", tv_errdetail());
+	}
 	if ((r = tv_pool_create(c->h, argv[1], kv.library, kv.encryption, kv.media_set)) != 0)
+		return cli_fail(c, r, "pool create");
+	if (kv.compression != NULL && (r = tv_pool_set_compression(c->h, argv[1],
+	                                                           kv.compression)) != 0)
 		return cli_fail(c, r, "pool create");
 	if (kv.encryption && strcmp(kv.encryption, "none") != 0) {
 		int64_t esc = 0;
@@ -673,6 +705,7 @@ int cmd_pool_create(struct cli *c, int argc, char **argv)
 int cmd_pool_set(struct cli *c, int argc, char **argv)
 {
 	static const struct option o[] = {{"encryption", required_argument, NULL, 'e'},
+	                                  {"compression", required_argument, NULL, 'Z'},
 	                                  {0, 0, 0, 0}};
 	const struct cli_cmd *cmd = cli_find("pool set");
 	struct kv kv = {0};
@@ -680,15 +713,29 @@ int cmd_pool_set(struct cli *c, int argc, char **argv)
 
 	if ((n = cli_getopt(cmd, argc, argv, o, kv_opt, &kv)) < 0)
 		return CLI_GETOPT_RETURN(n);
-	if (n != 2 || kv.encryption == NULL)
-		return cli_usage(cmd, "pool set needs NAME and --encryption");
+	if (n != 2 || (kv.encryption == NULL && kv.compression == NULL))
+		return cli_usage(cmd, "pool set needs NAME and --encryption or --compression");
+	if (kv.compression != NULL) {
+		struct tv_compression comp;
+		if (tv_compression_parse(kv.compression, &comp) != 0)
+			return cli_usage(cmd, "%s", tv_errdetail());
+	}
 	if (cli_open(c))
 		return EXIT_FAIL;
-	if ((r = tv_pool_set_encryption(c->h, argv[1], kv.encryption)) != 0)
-		return cli_fail(c, r, "pool set");
-	if (!c->quiet)
-		fprintf(stderr, "pool %s: encryption is now %s for tapes written from now on\n",
-		        argv[1], kv.encryption);
+	if (kv.encryption != NULL) {
+		if ((r = tv_pool_set_encryption(c->h, argv[1], kv.encryption)) != 0)
+			return cli_fail(c, r, "pool set");
+		if (!c->quiet)
+			fprintf(stderr, "pool %s: encryption is now %s for tapes written from now "
+			        "on\n", argv[1], kv.encryption);
+	}
+	if (kv.compression != NULL) {
+		if ((r = tv_pool_set_compression(c->h, argv[1], kv.compression)) != 0)
+			return cli_fail(c, r, "pool set");
+		if (!c->quiet)
+			fprintf(stderr, "pool %s: compression is now %s for data written from now "
+			        "on\n", argv[1], kv.compression);
+	}
 	return EXIT_OK;
 }
 
@@ -701,7 +748,8 @@ static int pool_print(struct cli *c, const char *only)
 	r = tv_db_query(c->h->db, &st,
 	                "SELECT p.name, COALESCE(l.name,''), p.encryption, p.media_set_policy,"
 	                " p.imported, (SELECT COUNT(*) FROM tapes t WHERE t.pool_id=p.id),"
-	                " (SELECT COUNT(*) FROM backup_sets b WHERE b.pool_id=p.id) "
+	                " (SELECT COUNT(*) FROM backup_sets b WHERE b.pool_id=p.id),"
+	                " p.compression "
 	                "FROM pools p LEFT JOIN libraries l ON l.id=p.library_id "
 	                "WHERE (?1 IS NULL OR p.name=?1) ORDER BY p.name", "t", only);
 	if (r != 0) {
@@ -709,22 +757,23 @@ static int pool_print(struct cli *c, const char *only)
 		return cli_fail(c, r, NULL);
 	}
 	if (!c->json)
-		printf("%-16s %-12s %-32s %-9s %-6s %s\n", "POOL", "LIBRARY", "ENCRYPTION", "MEDIA-SET",
-		       "TAPES", "BACKUP-SETS");
+		printf("%-16s %-12s %-32s %-9s %-11s %-6s %s\n", "POOL", "LIBRARY", "ENCRYPTION",
+		       "MEDIA-SET", "COMPRESSION", "TAPES", "BACKUP-SETS");
 	int any = 0;
 	while (tv_stmt_step(st) == 1) {
 		any = 1;
 		if (c->json)
-			json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:b,s:I,s:I}", "name",
+			json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:I,s:I}", "name",
 			                      tv_stmt_text(st, 0), "library", tv_stmt_text(st, 1),
 			                      "encryption", tv_stmt_text(st, 2), "media_set",
-			                      tv_stmt_text(st, 3), "imported", (int)tv_stmt_int(st, 4),
+			                      tv_stmt_text(st, 3), "compression", tv_stmt_text(st, 7),
+			                      "imported", (int)tv_stmt_int(st, 4),
 			                      "tapes", (json_int_t)tv_stmt_int(st, 5), "backup_sets",
 			                      (json_int_t)tv_stmt_int(st, 6)));
 		else
-			printf("%-16s %-12s %-32s %-9s %-6lld %lld%s\n", tv_stmt_text(st, 0),
+			printf("%-16s %-12s %-32s %-9s %-11s %-6lld %lld%s\n", tv_stmt_text(st, 0),
 			       tv_stmt_text(st, 1)[0] ? tv_stmt_text(st, 1) : "-", tv_stmt_text(st, 2),
-			       tv_stmt_text(st, 3), (long long)tv_stmt_int(st, 5),
+			       tv_stmt_text(st, 3), tv_stmt_text(st, 7), (long long)tv_stmt_int(st, 5),
 			       (long long)tv_stmt_int(st, 6), tv_stmt_int(st, 4) ? "  (imported)" : "");
 	}
 	tv_stmt_free(st);

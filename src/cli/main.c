@@ -65,14 +65,22 @@ const struct cli_cmd cli_commands[] = {
 	 "Break-glass recovery on the authority's own machine."},
 	{"audit", cmd_audit, "", "Who used which key path on which tapes, when."},
 	{"pool create", cmd_pool_create,
-	 "NAME --library LIB [--encryption none|password:NAME|kms:SERVER[:KEYID]] [--media-set continue|per-job]",
-	 "Create a media pool."},
-	{"pool set", cmd_pool_set, "NAME --encryption ...",
-	 "Change the pool's key or encryption method (applies to tapes written from now on)."},
+	 "NAME --library LIB [--encryption none|password:NAME|kms:SERVER[:KEYID]] [--media-set continue|per-job]\n"
+	 "     [--compression zstd[:LEVEL]|none]",
+	 "Create a media pool.  Data is compressed before it is encrypted (default zstd:1, a\n"
+	 "level two cores keep up with at LTO speed; data that does not compress is stored as\n"
+	 "it is)."},
+	{"pool set", cmd_pool_set, "NAME [--encryption ...] [--compression zstd[:LEVEL]|none]",
+	 "Change the pool's key or encryption method (applies to tapes written from now on), or\n"
+	 "its compression."},
 	{"pool list", cmd_pool_list, "", "List media pools."},
 	{"pool show", cmd_pool_show, "NAME", "Show one media pool and its tapes."},
-	{"write", cmd_write, "POOL PATH... [--name SETNAME]",
-	 "Backup-to-tape job: write files and directories to the pool; prints the backup set id."},
+	{"write", cmd_write,
+	 "POOL PATH... [--name SETNAME] [--allow-partial] [--record-size SIZE] [--tape-file-size SIZE]",
+	 "Backup-to-tape job: write files and directories to the pool; prints the backup set id.\n"
+	 "Entries are packed into full records; a tape file ends after --tape-file-size bytes\n"
+	 "(default 4G: a drive streams between filemarks), and --record-size (default 256K,\n"
+	 "64K..4M) applies to new tapes."},
 	{"inventory", cmd_inventory, "LIBRARY [BARCODE...]", "Read tape labels only."},
 	{"catalog", cmd_catalog, "LIBRARY [BARCODE...] [--allow-partial]",
 	 "Catalog job: read labels and on-tape catalogs, decrypt what can be, report the rest."},

@@ -206,6 +206,7 @@ struct rfile {
 	int64_t idx;
 	char path[TV_PATH_MAX];
 	char full[PATH_MAX];
+	const char *base;           /* last component of full */
 	uint64_t size, mode, uid, gid, eflags, nparts;
 	int64_t mtime_sec;
 	uint64_t mtime_nsec;
@@ -228,6 +229,10 @@ struct rjob {
 	char **inner;
 	size_t ninner;
 	mode_t old_umask;
+	uid_t euid;
+	gid_t egid;
+	char dir[PATH_MAX];         /* the directory files are being created in */
+	int dfd;                    /* open on it (files come in directory order) */
 };
 
 static int matches(const char *path, char *const *paths, size_t n)
@@ -438,26 +443,49 @@ static int rt_entry(struct rjob *rj, const struct rfile *f, uint64_t part,
 
 /* ---- files ---- */
 
+/* The directory of f, open (one open(2) per directory, not per file). */
+static int file_dir(struct rjob *rj, struct rfile *f)
+{
+	size_t dl = (size_t)(f->base - f->full) - 1;
+
+	if (rj->dfd >= 0 && strlen(rj->dir) == dl && memcmp(rj->dir, f->full, dl) == 0)
+		return rj->dfd;
+	if (rj->dfd >= 0)
+		close(rj->dfd);
+	rj->dir[0] = '\0';
+	memcpy(rj->dir, f->full, dl);
+	rj->dir[dl] = '\0';
+	rj->dfd = open(rj->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rj->dfd < 0 && errno == ENOENT && tv_mkdir_p(rj->dir, 0700, 0700) == 0)
+		rj->dfd = open(rj->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rj->dfd < 0)
+		rj->dir[0] = '\0';
+	return rj->dfd;
+}
+
 static int file_create(struct rjob *rj, struct rfile *f)
 {
 	int flags = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC;
+	int dfd = file_dir(rj, f);
 
-	f->fd = open(f->full, flags, (mode_t)(f->mode & 07777));
-	if (f->fd < 0 && errno == ENOENT && parent_dirs(f->full) == 0)
-		f->fd = open(f->full, flags, (mode_t)(f->mode & 07777));
-	if (f->fd < 0) {
+	if (dfd >= 0)
+		f->fd = openat(dfd, f->base, flags, (mode_t)(f->mode & 07777));
+	if (dfd < 0 || f->fd < 0) {
 		tv_warn(rj->h, "%s: cannot create: %s", f->full, strerror(errno));
 		return TV_ERR_IO;
 	}
 	return 0;
 }
 
-static void file_discard(struct rfile *f)
+static void file_discard(struct rjob *rj, struct rfile *f)
 {
 	if (f->fd >= 0) {
 		close(f->fd);
 		f->fd = -1;
-		unlink(f->full);
+		if (rj->dfd >= 0 && strncmp(rj->dir, f->full, strlen(rj->dir)) == 0)
+			unlinkat(rj->dfd, f->base, 0);
+		else
+			unlink(f->full);
 	}
 }
 
@@ -469,10 +497,11 @@ static int file_finish(struct rjob *rj, struct rfile *f)
 	if (f->written != f->size) {
 		r = tv_errf(TV_ERR_FORMAT, "%s: restored %llu of %llu bytes", f->full,
 		            (unsigned long long)f->written, (unsigned long long)f->size);
-		file_discard(f);
+		file_discard(rj, f);
 		return r;
 	}
-	if (geteuid() == 0 && fchown(f->fd, (uid_t)f->uid, (gid_t)f->gid) != 0)
+	if (rj->euid == 0 && (f->uid != rj->euid || f->gid != rj->egid) &&
+	    fchown(f->fd, (uid_t)f->uid, (gid_t)f->gid) != 0)
 		tv_warn(rj->h, "%s: cannot set owner: %s", f->full, strerror(errno));
 	if ((f->mode & 07000) && fchmod(f->fd, (mode_t)(f->mode & 07777)) != 0)
 		tv_warn(rj->h, "%s: cannot set mode: %s", f->full, strerror(errno));
@@ -603,7 +632,7 @@ static int restore_file(struct rjob *rj, struct rfile *f)
 	}
 	return file_finish(rj, f);
 fail:
-	file_discard(f);
+	file_discard(rj, f);
 	return r;
 }
 
@@ -634,6 +663,7 @@ static int phase_files(struct rjob *rj)
 		f->idx = tv_stmt_int(st, 0);
 		memcpy(f->path, path, strlen(path) + 1);
 		snprintf(f->full, sizeof(f->full), "%s/%s", rj->o->to, path);
+		f->base = strrchr(f->full, '/') + 1;
 		f->size = (uint64_t)tv_stmt_int(st, 2);
 		f->mode = (uint64_t)tv_stmt_int(st, 3);
 		f->uid = (uint64_t)tv_stmt_int(st, 4);
@@ -670,7 +700,7 @@ static int phase_files(struct rjob *rj)
 	if (rr < 0)
 		r = rr;
 out:
-	file_discard(f);
+	file_discard(rj, f);
 	free(f);
 	tv_stmt_free(st);
 	return r;
@@ -807,6 +837,9 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 	memset(&rj, 0, sizeof(rj));
 	rj.h = h;
 	rj.o = o;
+	rj.dfd = -1;
+	rj.euid = geteuid();
+	rj.egid = getegid();
 	rj.whole = o->npaths == 0;
 	snprintf(h->job, sizeof(h->job), "restore");
 	if ((r = tv_set_lookup(h, setref, &rj.set_id, set_uuid)) != 0)
@@ -848,6 +881,8 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 	if (rj.nfiles == 0 && rj.nfailed == 0 && o->npaths > 0)
 		r = tv_errf(TV_ERR_NOTFOUND, "no file of the backup set matches the given path(s)");
 out:
+	if (rj.dfd >= 0)
+		close(rj.dfd);
 	umask(rj.old_umask);
 	rt_close(&rj);
 	tv_stmt_free(rj.q_part);
