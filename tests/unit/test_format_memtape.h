@@ -1,6 +1,7 @@
 /* tapevault tests: an in-memory tape implementing the tape.h semantics (a
  * test double for the format layer), with capacity, early warning, write
- * errors after N writes and helpers to inspect or modify stored records.
+ * errors after N writes, helpers to inspect or modify stored records, and
+ * a byte-string form of a whole tape (seed corpora and fuzz targets).
  * Header-only: every function is static inline. */
 #ifndef TEST_FORMAT_MEMTAPE_H
 #define TEST_FORMAT_MEMTAPE_H
@@ -11,7 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "format/record.h"
 #include "tape/tape.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 struct mt_item {
@@ -225,6 +228,63 @@ static inline struct memtape *memtape_new(void)
 	m->base.ops = &memtape_ops;
 	snprintf(m->base.name, sizeof(m->base.name), "memtape");
 	return m;
+}
+
+/* ---- tape images as bytes (seed corpora, fuzz targets) ----
+ *
+ * A memtape as one byte string: items "u8 kind | u24 length | bytes",
+ * kind 0 a filemark (length 0, no bytes), any other kind a record of
+ * `length` bytes.  mt_load is total: a length running past the input is
+ * cut to what is left, empty records are dropped. */
+#define MT_IMAGE_ITEM_HDR 4
+
+static inline int mt_image(const struct memtape *m, struct tv_buf *out)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < m->n && r == 0; i++) {
+		const struct mt_item *it = &m->it[i];
+		if (it->len > 0xFFFFFF)
+			return tv_errf(TV_ERR_RANGE, "memtape image: record of %zu bytes",
+			               it->len);
+		if ((r = tv_buf_put_u8(out, it->data != NULL ? 1 : 0)) == 0 &&
+		    (r = tv_buf_put_u8(out, (uint8_t)(it->len >> 16))) == 0 &&
+		    (r = tv_buf_put_u16(out, (uint16_t)it->len)) == 0 && it->data != NULL)
+			r = tv_buf_put(out, it->data, it->len);
+	}
+	return r;
+}
+
+/* Appends the items of an image; the position is left at BOT. */
+static inline void mt_load(struct memtape *m, const uint8_t *p, size_t n)
+{
+	size_t off = 0;
+
+	while (n - off >= MT_IMAGE_ITEM_HDR) {
+		size_t len = (size_t)p[off + 1] << 16 | (size_t)p[off + 2] << 8 | p[off + 3];
+		int fm = p[off] == 0;
+		off += MT_IMAGE_ITEM_HDR;
+		if (fm) {
+			mt_append(m, NULL, 0, 1);
+			continue;
+		}
+		if (len > n - off)
+			len = n - off;
+		if (len > 0)
+			mt_append(m, p + off, len, 0);
+		off += len;
+	}
+	m->pos = 0;
+}
+
+/* Recomputes the CRC of the record in item i (after an edit, as an
+ * attacker would), when it is long enough to have a header. */
+static inline void mt_fix_rec_crc(struct memtape *m, size_t i)
+{
+	struct mt_item *it = &m->it[i];
+
+	if (it->data != NULL && it->len >= TV_REC_HDR)
+		tv_put_be32(it->data + 28, tv_rec_crc(it->data, it->len - TV_REC_HDR));
 }
 
 /* Index of the item that holds record `rec` (0-based, counting records
