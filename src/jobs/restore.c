@@ -200,6 +200,7 @@ struct rtape {                  /* the tape being read */
 	uint8_t cuuid[16];
 	uint64_t last_frame_off;    /* frame of the last entry read */
 	int at_next;                /* the cursor is right after an entry */
+	uint64_t checked_file;      /* a data file whose record 0 was checked, +1 */
 };
 
 struct rfile {
@@ -297,6 +298,7 @@ static void rt_close(struct rjob *rj)
 	rt->barcode[0] = '\0';
 	rt->tseq = 0;
 	rt->failed = 0;
+	rt->checked_file = 0;
 }
 
 /* Makes tape tseq of the set's media set the one being read. */
@@ -376,8 +378,34 @@ static int data_file_uuid(struct rjob *rj, uint64_t tseq, uint64_t file_no,
 	               "catalog", rj->rt.barcode, (unsigned long long)file_no);
 }
 
+/* Reads a data file from its start: its content header is authenticated
+ * and must be the one the catalog names (a whole set is read this way). */
+static int rt_open_file(struct rjob *rj, uint64_t file_no)
+{
+	struct rtape *rt = &rj->rt;
+	struct tv_content_header ch;
+	uint64_t got;
+	int r, sealed;
+
+	if ((r = tv_tape_goto_file(rt->t, file_no)) != 0)
+		return tv_errctx(r, "tape %s: positioning at file %llu", rt->barcode,
+		                 (unsigned long long)file_no);
+	if ((r = tv_treader_begin_file(rt->rd, &ch, &got, &sealed)) != 0)
+		return r;
+	if (ch.type != TV_CT_DATA || memcmp(ch.uuid, rt->cuuid, 16) != 0)
+		return tv_errf(TV_ERR_FORMAT, "tape %s file %llu record 0: not the data file the "
+		               "catalog names (tape overwritten since it was cataloged?)",
+		               rt->barcode, (unsigned long long)file_no);
+	if ((r = tv_treader_set_key(rt->rd, rt->have_dek ? rt->dek : NULL, NULL, 0)) != 0)
+		return r;
+	return tv_ecursor_open(&rt->c, rt->rd, TV_CT_DATA, 0);
+}
+
 /* Puts the cursor at the entry at loc (need: raw bytes it needs from the
- * frame's start), reading on when it follows closely on the last one. */
+ * frame's start), reading on when it follows closely on the last one.  A
+ * whole set reads each data file from its start; a selection seeks to the
+ * entry's frame, reading only the records it covers (the frames then
+ * authenticate themselves: key and content UUID come from the catalog). */
 static int rt_position(struct rjob *rj, const struct tv_loc *loc, uint64_t need)
 {
 	struct rtape *rt = &rj->rt;
@@ -392,6 +420,16 @@ static int rt_position(struct rjob *rj, const struct tv_loc *loc, uint64_t need)
 	rt_close_file(rt);
 	if ((r = data_file_uuid(rj, loc->tseq, loc->file_no, rt->cuuid)) != 0)
 		return r;
+	if (rj->whole && rt->checked_file != loc->file_no + 1) {
+		/* once per data file: after damage, the next entries are sought */
+		rt->checked_file = loc->file_no + 1;
+		if ((r = rt_open_file(rj, loc->file_no)) != 0)
+			return r;
+		rt->file_no = loc->file_no;
+		rt->last_frame_off = 0;
+		rt->at_next = 1;
+		return 0;
+	}
 	if ((r = tv_treader_seek(rt->rd, loc->file_no, loc->frame_off, rt->cuuid,
 	                         rt->have_dek ? rt->dek : NULL,
 	                         rj->whole ? UINT64_MAX : need)) != 0)
