@@ -200,6 +200,13 @@ int tv_ecursor_next(struct tv_ecursor *c, struct tv_entry *e, struct tv_loc *loc
 	                      loc)) <= 0)
 		return rc;
 	if ((rc = tv_entry_decode(h, len, e, &used, NULL)) != 0) {
+		if (rc == TV_ERR_UNSUPPORTED) {
+			/* a newer kind of entry: its length says how far to skip */
+			c->in_entry = 1;
+			c->data_left = e->length;
+			return tv_errctx(rc, "frame %" PRIu64 " (record %" PRIu64 ")",
+			                 c->fi.index, c->fi.record);
+		}
 		if (rc == TV_ERR_EOF)
 			rc = TV_ERR_FORMAT;
 		c->resync = 1;
@@ -253,6 +260,10 @@ int tv_ecursor_item(struct tv_ecursor *c, struct tv_cat_item_v *it, struct tv_lo
 	rc = tv_cat_item_decode(h, len, it, &used);
 	if (h == c->hbuf)
 		OPENSSL_cleanse(c->hbuf, len);
+	if (rc == TV_ERR_UNSUPPORTED)
+		/* a newer kind of item: passed over, the caller reports it */
+		return tv_errctx(rc, "frame %" PRIu64 " (record %" PRIu64 ")", c->fi.index,
+		                 c->fi.record);
 	if (rc != 0) {
 		if (rc == TV_ERR_EOF)
 			rc = TV_ERR_FORMAT;

@@ -453,7 +453,16 @@ static int read_items(struct ingest *in, struct tv_treader *rd)
 	if ((r = tv_ecursor_open(&c, rd, TV_CT_CATALOG, 0)) != 0)
 		goto out;
 	in->set_id = 0;
-	while ((r = tv_ecursor_item(c, it, NULL)) == 1) {
+	while ((r = tv_ecursor_item(c, it, NULL)) != 0) {
+		if (r == TV_ERR_UNSUPPORTED) {
+			/* written by a newer version: counted, reported, passed over */
+			in->items++;
+			tv_warn(in->h, "tape %s: %s (skipped)", in->ti->barcode, tv_errmsg(r));
+			tv_errclear();
+			continue;
+		}
+		if (r < 0)
+			break;
 		if (saw_end) {
 			r = tv_errf(TV_ERR_FORMAT, "tape %s: catalog items after its end marker",
 			            in->ti->barcode);

@@ -189,6 +189,11 @@ static int finish_tape(struct wjob *j)
 
 	if ((r = end_data(j, 0)) != 0)
 		return r;
+	/* the set so far: what this tape's catalog tells of it */
+	if ((r = tv_db_exec(j->h->db, "UPDATE backup_sets SET nfiles=?, nbytes=?, "
+	                    "stored_bytes=? WHERE id=?", "iiii", (int64_t)j->files,
+	                    (int64_t)j->bytes, (int64_t)j->stored, j->set_id)) != 0)
+		return r;
 	if ((r = tv_session_finish(&j->s)) != 0)
 		return r;
 	j->have_tape = 0;
