@@ -1,9 +1,14 @@
-/* Fuzz target: the catalog item stream and entry headers.
+/* Fuzz target: catalog items and entry headers (format v2, format.h).
  *
- * The input is decoded as a stream of catalog items (as the catalog job
- * reads them, fed in pieces so that "need more bytes" paths run) and as an
- * entry header.  Every decoded item must re-encode to a form that decodes
- * to the same item.  Errors are fine; crashes, sanitizer reports, broken
+ * The input is decoded three ways:
+ *   - as a catalog file's byte stream, arriving in pieces of 1..64 bytes
+ *     (byte 0 says how big) so that the "need more bytes" paths run, item
+ *     by item until the first error;
+ *   - as a data file's byte stream: entry header, its data, the next entry
+ *     header, ... until the first error;
+ *   - as one entry header at the start.
+ * Whatever decodes must re-encode, and the re-encoding must decode to the
+ * same structure.  Errors are fine; crashes, sanitizer reports, broken
  * round trips and reads past the input are not. */
 #include <stdint.h>
 #include <stdio.h>
@@ -21,61 +26,111 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct tv_cat_item_v it, it2;
 static struct tv_entry e, e2;
 
+static size_t member_size(enum tv_cat_item t)
+{
+	switch (t) {
+	case TV_CI_TAPE: return sizeof(struct tv_ci_tape);
+	case TV_CI_SET: return sizeof(struct tv_ci_set);
+	case TV_CI_ENTRY: return sizeof(struct tv_ci_entry);
+	case TV_CI_KEYRING: return sizeof(struct tv_ci_keyring);
+	case TV_CI_DATA: return sizeof(struct tv_ci_data);
+	case TV_CI_END: return sizeof(uint64_t);
+	}
+	return 0;
+}
+
 static void roundtrip_item(void)
 {
-	struct tv_buf b, r;
+	struct tv_buf b;
+	size_t used;
 
-	if (it.type < TV_CI_TAPE || it.type > TV_CI_END)
-		return;   /* unknown type: returned without content */
+	if (member_size(it.type) == 0)
+		return;   /* an unknown type: returned without content */
 	tv_buf_init(&b);
 	CHECK(tv_cat_item_encode(&b, &it) == 0);
-	tv_buf_view(&r, b.d, b.len);
-	CHECK(tv_cat_item_decode(&r, &it2) == 0);
-	CHECK(tv_buf_avail(&r) == 0);
-	CHECK(memcmp(&it, &it2, sizeof(it)) == 0);
+	memset(&it2, 0x55, sizeof(it2));
+	CHECK(tv_cat_item_decode(b.d, b.len, &it2, &used) == 0);
+	CHECK(used == b.len);
+	CHECK(it2.type == it.type);
+	CHECK(memcmp(&it.u, &it2.u, member_size(it.type)) == 0);
 	tv_buf_free(&b);
+}
+
+static void roundtrip_entry(void)
+{
+	struct tv_buf o;
+	size_t used, need;
+
+	tv_buf_init(&o);
+	CHECK(tv_entry_encode(&o, &e) == 0);
+	CHECK(o.len - TV_ENTRY_HDR <= TV_ENTRY_MAX);
+	CHECK(tv_entry_decode(o.d, o.len, &e2, &used, &need) == 0);
+	CHECK(used == o.len && need == o.len);
+	CHECK(memcmp(&e, &e2, sizeof(e)) == 0);
+	/* what decodes satisfies the rules the encoder enforces */
+	CHECK(e.path[0] != '\0' && e.path[0] != '/');
+	CHECK(e.ftype >= TV_FT_REG && e.ftype <= TV_FT_SYMLINK);
+	CHECK(e.part >= 1);
+	CHECK(e.ftype != TV_FT_REG || (e.offset <= e.size && e.length == e.size - e.offset));
+	tv_buf_free(&o);
+}
+
+static void catalog_stream(const uint8_t *data, size_t size)
+{
+	size_t have = 0, off = 0, step = size > 0 ? (size_t)data[0] % 64 + 1 : 1;
+
+	for (;;) {
+		size_t used = 99;
+		int r;
+		memset(&it, 0xee, sizeof(it));   /* decode must set what it returns */
+		r = tv_cat_item_decode(data + off, have - off, &it, &used);
+		if (r == 0) {
+			CHECK(used >= 5 && used <= have - off);
+			CHECK(used - 5 == ((size_t)data[off + 1] << 24 | (size_t)data[off + 2] << 16 |
+			                   (size_t)data[off + 3] << 8 | data[off + 4]));
+			CHECK((int)it.type == data[off]);
+			roundtrip_item();
+			off += used;
+			continue;
+		}
+		CHECK(used == 0);
+		if (r != TV_ERR_EOF || have == size)
+			break;
+		have += step < size - have ? step : size - have;
+	}
+}
+
+static void data_stream(const uint8_t *data, size_t size)
+{
+	size_t off = 0;
+
+	for (int k = 0; k < 10000 && off < size; k++) {
+		size_t used = 99, need = 0;
+		int r = tv_entry_decode(data + off, size - off, &e, &used, &need);
+		if (r == TV_ERR_EOF) {
+			CHECK(used == 0 && need > size - off);
+			CHECK(need <= TV_ENTRY_HDR + TV_ENTRY_MAX);
+			break;
+		}
+		if (r != 0) {
+			CHECK(used == 0);
+			break;
+		}
+		CHECK(used >= TV_ENTRY_HDR && used <= size - off && need == used);
+		roundtrip_entry();
+		off += used;
+		if (e.length > size - off)
+			break;
+		off += (size_t)e.length;
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct tv_buf b;
-	size_t have = 0, step = size > 0 ? (size_t)data[0] % 64 + 1 : 1;
-	int r;
-
-	/* a stream arriving in pieces */
-	tv_buf_init_max(&b, 1u << 24);
-	for (;;) {
-		size_t save = b.off;
-		memset(&it, 0xee, sizeof(it));   /* decode must set what it returns */
-		r = tv_cat_item_decode(&b, &it);
-		if (r == 0) {
-			CHECK(b.off > save);
-			roundtrip_item();
-			continue;
-		}
-		CHECK(b.off == save);
-		if (r != TV_ERR_EOF || have == size)
-			break;
-		{
-			size_t k = step < size - have ? step : size - have;
-			CHECK(tv_buf_put(&b, data + have, k) == 0);
-			have += k;
-		}
-	}
-	tv_buf_free(&b);
-
-	/* an entry header at the start of a record stream */
-	tv_buf_view(&b, data, size);
-	if (tv_entry_decode(&b, &e) == 0) {
-		struct tv_buf o, r2;
-		CHECK(b.off <= size);
-		tv_buf_init(&o);
-		CHECK(tv_entry_encode(&o, &e) == 0);
-		tv_buf_view(&r2, o.d, o.len);
-		CHECK(tv_entry_decode(&r2, &e2) == 0);
-		CHECK(memcmp(&e, &e2, sizeof(e)) == 0);
-		tv_buf_free(&o);
-	}
+	catalog_stream(data, size);
+	data_stream(data, size);
+	if (size > 0)
+		data_stream(data + 1, size - 1);
 	tv_errclear();
 	return 0;
 }
