@@ -34,6 +34,7 @@
 #include <cmocka.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <zstd.h>
 
@@ -738,6 +739,142 @@ static void test_slot_aad(void **state)
 	tv_buf_free(&a);
 }
 
+static const char *const ms_tags[] = { NULL, "pool_name", "pool_uuid", "media_set_uuid",
+                                       "seq", "created", "encryption" };
+static const char *const enc_tags[] = { NULL, "alg", "dek_fpr", "key slot" };
+
+/* 12.x: the media set label of an encrypted tape (tape file 1, record 0),
+ * sealed with the fixed DEK, binding the volume label. */
+static void test_ms_label_sealed(void **state)
+{
+	struct tv_volume_label vol;
+	struct tv_media_set_label ms;
+	struct tv_keyslot *sl;
+	struct tv_tape_labels l;
+	struct memtape *m = memtape_new();
+	struct tv_twriter *w;
+	struct tv_buf vb, mb, vh, aad;
+	const struct mt_item *r1;
+	uint8_t key[32], nonce[12] = { 0 }, tag[16], fpr[32];
+	unsigned fl = 0;
+	size_t hl;
+	(void)state;
+
+	tv_buf_init(&vb);
+	tv_buf_init(&mb);
+	tv_buf_init(&vh);
+	tv_buf_init(&aad);
+	example_volume_label(&vol);
+	memcpy(vol.tape_uuid, TAPE, 16);
+	memset(&ms, 0, sizeof(ms));
+	strcpy(ms.pool_name, "offsite");
+	fill(ms.pool_uuid, 16, 0x20);
+	fill(ms.media_set_uuid, 16, 0x40);
+	ms.seq = 1;
+	ms.created = 1710343552;
+	ms.enc.alg = TV_ENC_AES256GCM_HKDF;
+	/* dek_fpr = HMAC-SHA256(DEK, "tapevault dek fingerprint v1")[0..15] */
+	assert_non_null(HMAC(EVP_sha256(), DEK, 32,
+	                     (const unsigned char *)"tapevault dek fingerprint v1", 28, fpr,
+	                     &fl));
+	memcpy(ms.enc.dek_fpr, fpr, 16);
+	ms.enc.nslots = 1;
+	sl = &ms.enc.slots[0];      /* the slot of the key slot AAD example */
+	sl->type = TV_SLOT_PASSWORD;
+	sl->wrap = TV_WRAP_AES256GCM;
+	fill(sl->wrapped, 48, 0x60);
+	sl->wrapped_len = 48;
+	fill(sl->iv, 12, 0x90);
+	sl->iv_len = 12;
+	sl->kdf = TV_KDF_PBKDF2_SHA256;
+	fill(sl->salt, 16, 0);
+	sl->salt_len = 16;
+	sl->kdf_iter = 600000;
+	strcpy(sl->name, "weekly");
+	strcpy(sl->hint, "usual");
+	/* as tv_labels_write writes them, with the content UUID d0d1..df */
+	w = open_writer(m, TAPE);
+	assert_int_equal(tv_vol_label_encode(&vb, &vol), 0);
+	assert_int_equal(tv_ms_label_encode(&mb, &ms), 0);
+	assert_int_equal(tv_hdr_encode(&vh, TV_CT_VOLUME_LABEL, TAPE, vb.d, vb.len), 0);
+	assert_int_equal(tv_twriter_header_file(w, 0, TV_CT_VOLUME_LABEL, TAPE, vb.d, vb.len,
+	                                        NULL, NULL, 0), 0);
+	assert_int_equal(tv_twriter_header_file(w, 1, TV_CT_MEDIA_SET_LABEL, CU_MS, mb.d,
+	                                        mb.len, DEK, vh.d, vh.len), 0);
+	assert_int_equal(tv_twriter_close(w), 0);
+	assert_int_equal(m->n, 4);
+	r1 = &m->it[2];
+	hl = TV_HDR_FIXED + mb.len;
+	assert_int_equal(r1->len, TV_REC_HDR + hl + 16);
+	assert_int_equal(r1->data[4], TV_RF_END | TV_RF_SEALED);
+	assert_int_equal(tv_get_be32(r1->data + 12), 1);
+	/* the tag, independently: AAD = tape UUID || record header 0..23 ||
+	 * content header || the volume label's content header */
+	ref_file_key(key, DEK, CU_MS);
+	assert_int_equal(tv_buf_put(&aad, TAPE, 16), 0);
+	assert_int_equal(tv_buf_put(&aad, r1->data, 24), 0);
+	assert_int_equal(tv_buf_put(&aad, r1->data + 32, hl), 0);
+	assert_int_equal(m->it[0].len - TV_REC_HDR, vh.len);
+	assert_memory_equal(m->it[0].data + TV_REC_HDR, vh.d, vh.len);
+	assert_int_equal(tv_buf_put(&aad, vh.d, vh.len), 0);
+	ref_gcm(key, nonce, aad.d, aad.len, NULL, 0, NULL, tag);
+	assert_memory_equal(r1->data + 32 + hl, tag, 16);
+	/* and what the label reader makes of it */
+	assert_int_equal(tv_labels_read(&m->base, "VT0001L9", &l, 1), 0);
+	assert_int_equal(tv_labels_verify(&l, "VT0001L9", DEK), 0);
+	assert_memory_equal(&l.ms, &ms, sizeof(ms));
+	tv_labels_free(&l);
+
+	say("\n== Media set label of an encrypted tape: record 0 of tape file 1 (%zu "
+	    "bytes) ==\n", r1->len);
+	say("tape UUID a0a1..af; volume label as in the first example but for its tape "
+	    "UUID;\ncontent UUID d0d1..df; pool \"offsite\" 2021..2f, media set 4041..4f, "
+	    "sequence 1,\ncreated 1710343552; AES-256-GCM with HKDF file keys, one "
+	    "password slot\n(the one of the key slot AAD example, wrapped key 6061..8f, "
+	    "IV 9091..9b); DEK 000102..1f\n\n");
+	hex("dek_fpr = HMAC-SHA256(DEK, \"tapevault dek fingerprint v1\")[0..15]", fpr, 16);
+	hex("file key = HKDF-SHA256(DEK, salt = content UUID, info = \"tapevault v2 file "
+	    "key\")", key, 32);
+	print_rec_hdr(r1->data);
+	print_content_hdr(r1->data + 32, "media set label, SHA-256(\"tapevault media set "
+	                  "label v2\")[0..7]");
+	print_tlv(r1->data + 72, mb.len, ms_tags, 7);
+	{
+		/* the encryption descriptor (tag 6), and the slot in it (tag 3) */
+		struct tv_buf b;
+		struct tv_tlv t, e;
+		tv_buf_view(&b, r1->data + 72, mb.len);
+		while (tv_tlv_next(&b, &t) == 0) {
+			struct tv_buf eb;
+			if (t.tag != 6)
+				continue;
+			say("encryption descriptor (tag 6):\n");
+			print_tlv(t.val, t.len, enc_tags, 4);
+			tv_buf_view(&eb, t.val, t.len);
+			while (tv_tlv_next(&eb, &e) == 0)
+				if (e.tag == 3) {
+					say("key slot (tag 3 of the descriptor):\n");
+					print_tlv(e.val, e.len, slot_tags, 12);
+				}
+		}
+	}
+	hex("nonce of record 0", nonce, 12);
+	say("AAD = tape UUID || record header bytes 0..23 || this content header ||\n"
+	    "      the volume label's content header (tape file 0's payload):\n");
+	hex(NULL, aad.d, aad.len);
+	hex("tag", r1->data + 32 + hl, 16);
+	say("\nas one string:\n");
+	hex(NULL, r1->data, r1->len);
+
+	seed(T_REC, "ms_label_record_sealed", 0x08, r1->data, r1->len);
+	seed_tape(T_LAB, "tape_example_sealed", 0x80, m);
+	tv_buf_free(&vb);
+	tv_buf_free(&mb);
+	tv_buf_free(&vh);
+	tv_buf_free(&aad);
+	tv_tape_close(&m->base);
+}
+
 /* ---- label seeds ---- */
 
 static void sample_ms(struct tv_media_set_label *l, int enc)
@@ -1265,6 +1402,7 @@ int main(void)
 		cmocka_unit_test_setup(test_plain_data_record, setup),
 		cmocka_unit_test_setup(test_sealed_data_file, setup),
 		cmocka_unit_test_setup(test_slot_aad, setup),
+		cmocka_unit_test_setup(test_ms_label_sealed, setup),
 		cmocka_unit_test_setup(test_label_seeds, setup),
 		cmocka_unit_test_setup(test_catitem_seeds, setup),
 		cmocka_unit_test_setup(test_record_seeds, setup),
