@@ -75,7 +75,7 @@ static int entry_check(const struct tv_entry *e, const char *what, int code)
 		if (*p == '/')
 			p++;
 	}
-	if (e->ftype < TV_FT_REG || e->ftype > TV_FT_SYMLINK)
+	if (e->ftype < TV_FT_REG || e->ftype > TV_FT_HARDLINK)
 		return tv_errf(code == TV_ERR_FORMAT ? TV_ERR_UNSUPPORTED : code,
 		               "%s: field ftype (tag 2): unknown type %d (written by a "
 		               "newer tapevault?)", what, (int)e->ftype);
@@ -83,12 +83,10 @@ static int entry_check(const struct tv_entry *e, const char *what, int code)
 		return tv_errf(code == TV_ERR_FORMAT ? TV_ERR_UNSUPPORTED : code,
 		               "%s: field flags (tag 11): unknown flags 0x%llx", what,
 		               (unsigned long long)(e->flags & ~ENTRY_FLAGS_KNOWN));
-	if (e->ftype == TV_FT_SYMLINK && e->link[0] == '\0')
-		return tv_errf(code, "%s: field link (tag 10): symlink without target",
-		               what);
-	if (e->ftype != TV_FT_SYMLINK && e->link[0] != '\0')
-		return tv_errf(code, "%s: field link (tag 10): only symlinks have one",
-		               what);
+	if ((e->ftype == TV_FT_SYMLINK || e->ftype == TV_FT_HARDLINK) && e->link[0] == '\0')
+		return tv_errf(code, "%s: field link (tag 10): link without target", what);
+	if (e->ftype != TV_FT_SYMLINK && e->ftype != TV_FT_HARDLINK && e->link[0] != '\0')
+		return tv_errf(code, "%s: field link (tag 10): only links have one", what);
 	if (e->ftype == TV_FT_REG) {
 		if (e->offset > e->size || e->length != e->size - e->offset)
 			return tv_errf(code, "%s: offset %llu and length %llu do not fit a "
@@ -98,7 +96,7 @@ static int entry_check(const struct tv_entry *e, const char *what, int code)
 			               (unsigned long long)e->size);
 	} else if (e->length != 0 || e->offset != 0 || e->part != 1) {
 		return tv_errf(code, "%s: data in a %s entry", what,
-		               e->ftype == TV_FT_DIR ? "directory" : "symlink");
+		               e->ftype == TV_FT_DIR ? "directory" : "link");
 	}
 	return 0;
 }

@@ -189,7 +189,11 @@ int tv_catalog_header_decode(const uint8_t *body, size_t len, struct tv_catalog_
  * A tape file that ends with the CONT flag cuts its last entry short: the
  * rest follows as the next part (an entry with part + 1 and offset moved
  * on) at the start of the set's next data file. */
-enum tv_ftype { TV_FT_REG = 1, TV_FT_DIR = 2, TV_FT_SYMLINK = 3 };
+enum tv_ftype {
+	TV_FT_REG = 1, TV_FT_DIR = 2, TV_FT_SYMLINK = 3,
+	TV_FT_HARDLINK = 4,    /* another name of an earlier regular file of the set
+	                        * (link = its path); no data */
+};
 #define TV_PATH_MAX 4096
 struct tv_entry {
 	char path[TV_PATH_MAX];            /* relative, '/'-separated */
@@ -199,7 +203,7 @@ struct tv_entry {
 	uint64_t mtime_nsec;
 	uint64_t size;                     /* whole file */
 	uint64_t offset;                   /* this part's first byte in the file */
-	char link[TV_PATH_MAX];            /* symlink target */
+	char link[TV_PATH_MAX];            /* symlink target; hard link: first name */
 	uint64_t flags;                    /* TV_EF_* */
 	uint64_t file_index;               /* index of the item in its backup set */
 	uint64_t part;                     /* 1-based */

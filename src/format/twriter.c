@@ -81,6 +81,7 @@ struct tv_twriter {
 	atomic_int err;
 	char errmsg[1024];
 	atomic_int ew;
+	atomic_int incompressible;    /* frames in a row that did not compress */
 
 	/* caller's side */
 	unsigned tail;
@@ -187,10 +188,21 @@ static void *worker_main(void *arg)
 
 		r = init;
 		if (r == 0 && atomic_load(&w->err) == 0) {
+			/* data that does not compress (already compressed, encrypted,
+			 * random) is stored as it is without trying every frame: after
+			 * a run of misses only every 16th frame is tried */
+			int skip = w->comp.method == TV_COMP_STORED ||
+			           (atomic_load(&w->incompressible) >= 4 && s->fh.index % 16 != 0);
 			tv_errclear();
-			r = tv_frame_seal(&codec, &w->comp, s->sealed ? s->key : NULL,
+			r = tv_frame_seal(&codec, skip ? NULL : &w->comp, s->sealed ? s->key : NULL,
 			                  w->tape_uuid, &s->fh, s->raw, s->fill, s->hdr,
 			                  s->out, s->out_cap, &s->stored);
+			if (r == 0 && !skip && s->fill >= 4096) {
+				if (s->fh.method == TV_COMP_ZSTD)
+					atomic_store(&w->incompressible, 0);
+				else
+					atomic_fetch_add(&w->incompressible, 1);
+			}
 		}
 		if (s->sealed)
 			OPENSSL_cleanse(s->key, sizeof(s->key));

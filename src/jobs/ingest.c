@@ -274,7 +274,7 @@ static int add_entry(struct ingest *in, const struct tv_entry *e, const struct t
 		                   (int64_t)e->file_index, e->path, (int64_t)e->ftype,
 		                   (int64_t)e->mode, (int64_t)e->uid, (int64_t)e->gid,
 		                   e->mtime_sec, (int64_t)e->mtime_nsec, (int64_t)e->size,
-		                   e->ftype == TV_FT_SYMLINK ? e->link : NULL, (int64_t)e->flags,
+		                   e->link[0] ? e->link : NULL, (int64_t)e->flags,
 		                   (int64_t)l->tseq, (int64_t)l->file_no, (int64_t)l->frame_off,
 		                   (int64_t)l->entry_off);
 	if ((r = tv_stmt_run(in->ins_part, "iiiiiiii", in->set_id, (int64_t)e->file_index,

@@ -674,6 +674,35 @@ fail:
 	return r;
 }
 
+/* Fills f from a files row (columns as phase_files selects them). */
+static void rfile_row(struct rjob *rj, struct tv_stmt *st, struct rfile *f,
+                      const char *full_path)
+{
+	const char *path = tv_stmt_text(st, 1);
+
+	f->idx = tv_stmt_int(st, 0);
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	snprintf(f->full, sizeof(f->full), "%s/%s", rj->o->to, full_path ? full_path : path);
+	f->base = strrchr(f->full, '/') + 1;
+	f->size = (uint64_t)tv_stmt_int(st, 2);
+	f->mode = (uint64_t)tv_stmt_int(st, 3);
+	f->uid = (uint64_t)tv_stmt_int(st, 4);
+	f->gid = (uint64_t)tv_stmt_int(st, 5);
+	f->mtime_sec = tv_stmt_int(st, 6);
+	f->mtime_nsec = (uint64_t)tv_stmt_int(st, 7);
+	f->eflags = (uint64_t)tv_stmt_int(st, 8);
+	f->nparts = (uint64_t)tv_stmt_int(st, 9);
+	f->loc.tseq = (uint64_t)tv_stmt_int(st, 10);
+	f->loc.file_no = (uint64_t)tv_stmt_int(st, 11);
+	f->loc.frame_off = (uint64_t)tv_stmt_int(st, 12);
+	f->loc.entry_off = (uint64_t)tv_stmt_int(st, 13);
+	f->written = 0;
+	f->fd = -1;
+}
+
+#define FILE_COLUMNS "idx, path, size, mode, uid, gid, mtime_sec, mtime_nsec, eflags, " \
+                     "nparts, tseq, file_no, frame_off, entry_off"
+
 static int phase_files(struct rjob *rj)
 {
 	struct tv_stmt *st = NULL;
@@ -683,11 +712,9 @@ static int phase_files(struct rjob *rj)
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return TV_ERR_NOMEM;
 	f->fd = -1;
-	if ((r = tv_db_query(rj->h->db, &st,
-	                     "SELECT idx, path, size, mode, uid, gid, mtime_sec, mtime_nsec,"
-	                     " eflags, nparts, tseq, file_no, frame_off, entry_off "
-	                     "FROM files WHERE set_id=? AND ftype=? ORDER BY idx", "ii",
-	                     rj->set_id, (int64_t)TV_FT_REG)) != 0)
+	if ((r = tv_db_query(rj->h->db, &st, "SELECT " FILE_COLUMNS " FROM files WHERE "
+	                     "set_id=? AND ftype=? ORDER BY idx", "ii", rj->set_id,
+	                     (int64_t)TV_FT_REG)) != 0)
 		goto out;
 	while ((rr = tv_stmt_step(st)) == 1) {
 		const char *path = tv_stmt_text(st, 1);
@@ -698,23 +725,7 @@ static int phase_files(struct rjob *rj)
 			rj->nfailed++;
 			continue;
 		}
-		f->idx = tv_stmt_int(st, 0);
-		memcpy(f->path, path, strlen(path) + 1);
-		snprintf(f->full, sizeof(f->full), "%s/%s", rj->o->to, path);
-		f->base = strrchr(f->full, '/') + 1;
-		f->size = (uint64_t)tv_stmt_int(st, 2);
-		f->mode = (uint64_t)tv_stmt_int(st, 3);
-		f->uid = (uint64_t)tv_stmt_int(st, 4);
-		f->gid = (uint64_t)tv_stmt_int(st, 5);
-		f->mtime_sec = tv_stmt_int(st, 6);
-		f->mtime_nsec = (uint64_t)tv_stmt_int(st, 7);
-		f->eflags = (uint64_t)tv_stmt_int(st, 8);
-		f->nparts = (uint64_t)tv_stmt_int(st, 9);
-		f->loc.tseq = (uint64_t)tv_stmt_int(st, 10);
-		f->loc.file_no = (uint64_t)tv_stmt_int(st, 11);
-		f->loc.frame_off = (uint64_t)tv_stmt_int(st, 12);
-		f->loc.entry_off = (uint64_t)tv_stmt_int(st, 13);
-		f->written = 0;
+		rfile_row(rj, st, f, NULL);
 		if ((r = restore_file(rj, f)) != 0) {
 			if (r == TV_ERR_NOMEM || r == TV_ERR_DB)
 				goto out;
@@ -742,6 +753,79 @@ out:
 	free(f);
 	tv_stmt_free(st);
 	return r;
+}
+
+/* Hard links: a link to the first name when that was restored here, else
+ * the first name's data under this name (the first restored name of a
+ * file gets its data). */
+static int phase_hardlinks(struct rjob *rj)
+{
+	struct tv_stmt *st, *q = NULL;
+	struct rfile *f = NULL;
+	int r, rr;
+
+	if ((r = tv_db_query(rj->h->db, &st, "SELECT path, link FROM files WHERE set_id=? "
+	                     "AND ftype=? ORDER BY idx", "ii", rj->set_id,
+	                     (int64_t)TV_FT_HARDLINK)) != 0)
+		return r;
+	while ((rr = tv_stmt_step(st)) == 1) {
+		const char *p = tv_stmt_text(st, 0), *first = tv_stmt_text(st, 1);
+		char full[PATH_MAX], target[PATH_MAX];
+		if (matches(p, rj->o->paths, rj->o->npaths) != 1)
+			continue;
+		if (!tv_restore_safe_path(p) || !tv_restore_safe_path(first)) {
+			tv_warn(rj->h, "unsafe path on tape skipped: %s", p);
+			rj->nfailed++;
+			continue;
+		}
+		snprintf(full, sizeof(full), "%s/%s", rj->o->to, p);
+		snprintf(target, sizeof(target), "%s/%s", rj->o->to, first);
+		if (matches(first, rj->o->paths, rj->o->npaths) == 1) {
+			if ((r = parent_dirs(full)) != 0)
+				break;
+			unlink(full);
+			if (link(target, full) != 0) {
+				tv_warn(rj->h, "%s: cannot link to %s: %s", full, target, strerror(errno));
+				rj->nfailed++;
+				continue;
+			}
+			rj->nfiles++;
+			continue;
+		}
+		/* the first name is not being restored: its data goes here */
+		if (f == NULL && (f = calloc(1, sizeof(*f))) == NULL) {
+			r = TV_ERR_NOMEM;
+			break;
+		}
+		if (q == NULL && (r = tv_db_prepare(rj->h->db, &q, "SELECT " FILE_COLUMNS
+		                                    " FROM files WHERE set_id=? AND path=? AND "
+		                                    "ftype=1")) != 0)
+			break;
+		if ((r = tv_stmt_bind(q, "it", rj->set_id, first)) != 0 ||
+		    (r = tv_stmt_step(q)) < 0)
+			break;
+		if (r == 0) {
+			tv_warn(rj->h, "%s: the file it is a hard link of (%s) is not in the set", p,
+			        first);
+			rj->nfailed++;
+			r = 0;
+			continue;
+		}
+		rfile_row(rj, q, f, p);
+		if ((r = restore_file(rj, f)) != 0) {
+			tv_warn(rj->h, "%s: %s", p, tv_errmsg(r));
+			tv_errclear();
+			rj->nfailed++;
+			r = 0;
+			continue;
+		}
+		rj->nfiles++;
+		rj->nbytes += f->size;
+	}
+	tv_stmt_free(st);
+	tv_stmt_free(q);
+	free(f);
+	return r != 0 ? r : rr < 0 ? rr : 0;
 }
 
 /* ---- directories and links ---- */
@@ -903,6 +987,9 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 	rt_close(&rj);
 	if (r != 0)
 		goto out;
+	if ((r = phase_hardlinks(&rj)) != 0)
+		goto out;
+	rt_close(&rj);
 	if ((r = phase_links(&rj)) != 0 || (r = phase_dir_meta(&rj)) != 0)
 		goto out;
 	tv_info(h, "restored %llu item(s), %llu bytes of file data into %s (%llu part(s) read "

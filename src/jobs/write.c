@@ -42,8 +42,71 @@ struct wside {
 	uint32_t entry_off, ftype, path_len, link_len;
 };
 
+/* Files with more than one link seen so far: (device, inode) -> the stored
+ * path of the first name, an open-addressing table that grows. */
+struct hlink {
+	dev_t dev;
+	ino_t ino;
+	char *path;
+};
+struct hltab {
+	struct hlink *t;
+	size_t n, cap;
+};
+
+static size_t hl_slot(const struct hltab *h, dev_t dev, ino_t ino)
+{
+	uint64_t k = ((uint64_t)dev * 0x9e3779b97f4a7c15u) ^ (uint64_t)ino;
+	size_t i;
+
+	k ^= k >> 29;
+	for (i = (size_t)(k * 0xbf58476d1ce4e5b9u) & (h->cap - 1); h->t[i].path != NULL &&
+	     !(h->t[i].dev == dev && h->t[i].ino == ino); i = (i + 1) & (h->cap - 1))
+		;
+	return i;
+}
+
+/* The first name of (dev, ino), or NULL after recording path as it. */
+static const char *hl_first(struct hltab *h, dev_t dev, ino_t ino, const char *path, int *err)
+{
+	size_t i;
+
+	*err = 0;
+	if (h->n + 1 > h->cap / 2) {
+		struct hltab nh = { NULL, h->n, h->cap ? h->cap * 2 : 64 };
+		if ((nh.t = calloc(nh.cap, sizeof(*nh.t))) == NULL) {
+			*err = TV_ERR_NOMEM;
+			return NULL;
+		}
+		for (size_t k = 0; k < h->cap; k++)
+			if (h->t[k].path != NULL)
+				nh.t[hl_slot(&nh, h->t[k].dev, h->t[k].ino)] = h->t[k];
+		free(h->t);
+		*h = nh;
+	}
+	i = hl_slot(h, dev, ino);
+	if (h->t[i].path != NULL)
+		return h->t[i].path;
+	if ((h->t[i].path = strdup(path)) == NULL) {
+		*err = TV_ERR_NOMEM;
+		return NULL;
+	}
+	h->t[i].dev = dev;
+	h->t[i].ino = ino;
+	h->n++;
+	return NULL;
+}
+
+static void hl_free(struct hltab *h)
+{
+	for (size_t k = 0; k < h->cap; k++)
+		free(h->t[k].path);
+	free(h->t);
+}
+
 struct wjob {
 	struct tv_home *h;
+	struct hltab links;
 	struct tv_pool pool;
 	struct tv_twriter_opts wo;
 	struct tv_vlib *lib;
@@ -438,6 +501,19 @@ static int write_item(struct wjob *j, int dfd, const char *name, const struct st
 		return 0;
 	}
 	memcpy(e->path, j->rel, strlen(j->rel) + 1);
+	if (S_ISREG(sb->st_mode) && sb->st_nlink > 1) {
+		/* a name of a file met before: a hard link to its first name */
+		int err;
+		const char *first = hl_first(&j->links, sb->st_dev, sb->st_ino, e->path, &err);
+		if (err != 0)
+			return err;
+		if (first != NULL) {
+			e->ftype = TV_FT_HARDLINK;
+			e->size = (uint64_t)sb->st_size;
+			snprintf(e->link, sizeof(e->link), "%s", first);
+			goto entry;
+		}
+	}
 	if (S_ISREG(sb->st_mode)) {
 		uint8_t magic[8];
 		e->ftype = TV_FT_REG;
@@ -482,6 +558,7 @@ static int write_item(struct wjob *j, int dfd, const char *name, const struct st
 		j->skipped++;
 		return 0;
 	}
+entry:
 	e->file_index = j->file_index;
 	if ((r = ensure_data(j)) != 0 || (r = put_header(j)) != 0)
 		goto out;
@@ -818,6 +895,7 @@ out:
 	tv_stmt_free(j.upd_nparts);
 	tv_vlib_close(j.lib);
 	tv_buf_free(&j.eb);
+	hl_free(&j.links);
 	free(j.e);
 	free(j.side);
 	free(j.small);

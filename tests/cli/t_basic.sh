@@ -47,4 +47,30 @@ tv "$H" password add h2 --hint "correct horse here" --password-file "$WORK/pw"; 
 tv "$H" password list;              expect_out "weekly .*the usual" "password list shows name and hint"
 check "password not in catalog" bash -c "! grep -q 'correct horse' '$H/catalog.db'"
 check "password not in job log" bash -c "! grep -rq 'correct horse' '$H/log'"
+
+# --- hard links: stored once, restored as links (or with the data, when the
+# first name is not restored); compression on and off
+mkdir -p "$WORK/hl/a" "$WORK/hl/b"
+head -c 300000 /dev/urandom > "$WORK/hl/a/f"
+ln "$WORK/hl/a/f" "$WORK/hl/b/g"; ln "$WORK/hl/a/f" "$WORK/hl/h"
+yes tapevault | head -c 2000000 > "$WORK/hl/text"
+tv "$H" tape new lib VT0004L9 VT0005L9;  expect_rc 0 "two more tapes"
+tv "$H" pool create hl --library lib --compression zstd:3; expect_rc 0 "pool with zstd:3"
+tv "$H" pool create raw --library lib --compression none; expect_rc 0 "pool without compression"
+tv "$H" pool create bad --library lib --compression lzma; expect_rc 2 "unknown compression is a usage error"
+expect_err "use none, zstd or zstd:LEVEL" "says what compression takes"
+tv "$H" pool list;                  expect_out "hl .*zstd:3" "pool list shows the compression"
+tv "$H" write hl "$WORK/hl" --name links; expect_rc 0 "write hard links"
+expect_err "bytes in, [0-9]+ bytes on 1 tape" "the summary says bytes in and on tape"
+tv "$H" --json backups
+check "the linked data is stored once, the text compressed" python3 -c 'import json,sys; s=[b for b in json.loads(sys.argv[1])["backups"] if b["name"]=="links"][0]; assert s["bytes"] == 2300000 and s["bytes_on_tape"] < 400000, s' "$OUT"
+tv "$H" restore links --to "$WORK/hlr"; expect_rc 0 "restore hard links"
+check "the three names are one file" test "$(stat -c %i "$WORK/hlr/hl/a/f")" = "$(stat -c %i "$WORK/hlr/hl/b/g")" -a "$(stat -c %i "$WORK/hlr/hl/h")" = "$(stat -c %i "$WORK/hlr/hl/a/f")"
+check "with the data" cmp "$WORK/hl/a/f" "$WORK/hlr/hl/h"
+check "the compressed text is back" cmp "$WORK/hl/text" "$WORK/hlr/hl/text"
+tv "$H" restore links hl/b/g --to "$WORK/hlg"; expect_rc 0 "restore only a later name"
+check "it gets the data" cmp "$WORK/hl/a/f" "$WORK/hlg/hl/b/g"
+tv "$H" write raw "$WORK/hl/text" --name plaintext; expect_rc 0 "write without compression"
+tv "$H" --json backups
+check "stored as it is" python3 -c 'import json,sys; s=[b for b in json.loads(sys.argv[1])["backups"] if b["name"]=="plaintext"][0]; assert s["bytes_on_tape"] >= 2000000, s' "$OUT"
 finish
