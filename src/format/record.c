@@ -195,8 +195,6 @@ void tv_compression_format(const struct tv_compression *c, char *out, size_t out
 unsigned tv_default_workers(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	const char *e = getenv("TV_EXPERIMENT_WORKERS");
-	if (e) return (unsigned)atoi(e);
 	return n < 1 ? 1 : n > 8 ? 8 : (unsigned)n;
 }
 
