@@ -153,8 +153,16 @@ static void test_entry_layout(void **state)
 	tv_buf_init(&body);
 	tv_buf_init(&want);
 	sample_entry(e);
-	for (int v = 0; v < 4; v++) {
+	for (int v = 0; v < 5; v++) {
 		switch (v) {
+		case 4:   /* a hard link: another name of file 2 */
+			strcpy(e->path, "etc/zoneinfo-link");
+			e->ftype = TV_FT_HARDLINK;
+			e->mode = 0644;
+			strcpy(e->link, "etc/localtime");
+			e->size = 1234;
+			e->file_index = 3;
+			break;
 		case 1:   /* the first part of a file: offset, part left out */
 			e->offset = 0;
 			e->part = 1;
@@ -189,7 +197,7 @@ static void test_entry_layout(void **state)
 	assert_memory_equal(got.d, "TVE2", 4);
 	assert_int_equal(tv_get_be32(got.d + 4), got.len - 8);
 	assert_int_equal(tv_get_be16(got.d + 8), 1);
-	assert_int_equal(tv_get_be32(got.d + 10), strlen("etc/localtime"));
+	assert_int_equal(tv_get_be32(got.d + 10), strlen("etc/zoneinfo-link"));
 	tv_buf_free(&got);
 	tv_buf_free(&body);
 	tv_buf_free(&want);
@@ -290,7 +298,7 @@ static int entry_with_path(const char *path, int ftype, struct tv_entry *out)
 	sample_entry(e);
 	snprintf(e->path, sizeof(e->path), "%s", path);
 	e->ftype = (enum tv_ftype)ftype;
-	if (ftype == TV_FT_SYMLINK)
+	if (ftype == TV_FT_SYMLINK || ftype == TV_FT_HARDLINK)
 		strcpy(e->link, "t");
 	if (ftype != TV_FT_REG) {
 		e->size = e->offset = e->length = 0;
@@ -313,12 +321,12 @@ static void test_entry_paths(void **state)
 	(void)state;
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-		for (int ft = TV_FT_REG; ft <= TV_FT_SYMLINK; ft++)
+		for (int ft = TV_FT_REG; ft <= TV_FT_HARDLINK; ft++)
 			if (entry_with_path(ok[i], ft, e) != 0)
 				fail_msg("path \"%s\" (type %d) refused: %s", ok[i], ft,
 				         tv_errdetail());
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		for (int ft = TV_FT_REG; ft <= TV_FT_SYMLINK; ft++) {
+		for (int ft = TV_FT_REG; ft <= TV_FT_HARDLINK; ft++) {
 			struct tv_buf b;
 			int rc = entry_with_path(bad[i], ft, e);
 			if (rc != TV_ERR_FORMAT)
@@ -381,7 +389,7 @@ static void test_entry_hostile(void **state)
 	/* unknown file types and flags change what the data means (a newer
 	 * writer): unsupported, not malformed */
 	{
-		static const int ft[] = { 0, 4, 99, INT32_MAX };
+		static const int ft[] = { 0, TV_FT_HARDLINK + 1, 99, INT32_MAX };
 		for (size_t i = 0; i < 4; i++) {
 			sample_entry(e);
 			e->ftype = (enum tv_ftype)ft[i];
@@ -461,16 +469,16 @@ static void test_entry_hostile(void **state)
 			assert_int_equal(tv_entry_encode(&b, e), c[i].ok ? 0 : TV_ERR_INVAL);
 		}
 	}
-	/* directories and symlinks carry no data and have one part; symlinks
-	 * have a target, nothing else does */
+	/* directories and links carry no data and have one part; symbolic and
+	 * hard links have a target, nothing else does */
 	{
-		for (int v = 0; v < 7; v++) {
+		for (int v = 0; v < 11; v++) {
 			sample_entry(e);
-			e->ftype = v < 4 ? TV_FT_DIR : TV_FT_SYMLINK;
+			e->ftype = v < 4 ? TV_FT_DIR : v < 7 ? TV_FT_SYMLINK : TV_FT_HARDLINK;
 			e->size = e->offset = e->length = 0;
 			e->part = 1;
 			e->flags = 0;
-			if (e->ftype == TV_FT_SYMLINK)
+			if (e->ftype != TV_FT_DIR)
 				strcpy(e->link, "target");
 			switch (v) {
 			case 0: e->length = 1; e->size = 1; break;
@@ -480,6 +488,10 @@ static void test_entry_hostile(void **state)
 			case 4: e->link[0] = '\0'; break;
 			case 5: e->length = 5; e->size = 5; break;
 			case 6: e->part = 3; break;
+			case 7: e->link[0] = '\0'; break;
+			case 8: e->length = 5; e->size = 5; break;
+			case 9: e->offset = 2; e->size = 5; break;
+			case 10: e->part = 2; break;
 			}
 			assert_int_equal(decode_fields(e, mask_of(e) | BIT(F_OFFSET) | BIT(F_PART),
 			                               0, NULL, o), TV_ERR_FORMAT);
@@ -490,6 +502,16 @@ static void test_entry_hostile(void **state)
 		strcpy(e->link, "x");
 		assert_int_equal(decode_fields(e, mask_of(e), 0, NULL, o), TV_ERR_FORMAT);
 		assert_non_null(strstr(tv_errdetail(), "link"));
+		/* a hard link: the size of the file it names, no data of its own */
+		sample_entry(e);
+		e->ftype = TV_FT_HARDLINK;
+		strcpy(e->link, "srv/backups/job1/first-name.tvb");
+		e->offset = e->length = 0;
+		e->part = 1;
+		assert_int_equal(decode_fields(e, mask_of(e), 0, NULL, o), 0);
+		assert_memory_equal(e, o, sizeof(*e));
+		tv_buf_reset(&b);
+		assert_int_equal(tv_entry_encode(&b, e), 0);
 	}
 	/* strings: NUL inside, too long for the field */
 	sample_entry(e);
@@ -935,7 +957,7 @@ static void test_items_hostile(void **state)
 	assert_int_equal(item_with(&v[7], 1, UINT64_MAX, got), 0);               /* END */
 	assert_int_equal(got->u.end_count, UINT64_MAX);
 	/* an entry item follows the entry rules */
-	assert_int_equal(item_with(&v[4], 2, 4, got), TV_ERR_UNSUPPORTED);       /* ftype */
+	assert_int_equal(item_with(&v[4], 2, 5, got), TV_ERR_UNSUPPORTED);       /* ftype */
 	assert_int_equal(item_with(&v[4], 11, 0x10, got), TV_ERR_UNSUPPORTED);   /* flags */
 	assert_int_equal(item_with(&v[4], 15, 1, got), TV_ERR_FORMAT);           /* length */
 	assert_int_equal(item_with(&v[4], 14, 0, got), TV_ERR_FORMAT);           /* part */
@@ -1318,6 +1340,103 @@ static void test_cursor_cont(void **state)
 	tv_tape_close(&m->base);
 }
 
+/* Entries and items of a newer kind (an unknown file type or flag): each
+ * is reported once, unsupported, and passed over by its length; the ones
+ * after it come back. */
+static void test_cursor_newer_kinds(void **state)
+{
+	struct memtape *m = memtape_new();
+	struct placed pl = { .n = 0 };
+	struct tv_twriter *w = writer(m, &pl, 0);
+	struct tv_treader *r;
+	struct tv_ecursor *c;
+	struct tv_entry *e = malloc(sizeof(*e));
+	struct tv_cat_item_v *v = calloc(NITEMS, sizeof(*v)), *got = calloc(1, sizeof(*got));
+	struct tv_buf b, body;
+	uint8_t content[16] = { 5 }, data[100];
+	const uint8_t *p;
+	size_t n;
+	uint64_t fi;
+	uint32_t eo;
+	int cont;
+	(void)state;
+
+	tv_buf_init(&b);
+	tv_buf_init(&body);
+	fill(data, sizeof(data), 0x41);
+	assert_int_equal(tv_twriter_begin_file(w, 0, TV_CT_DATA, content, NULL, 0, NULL), 0);
+	for (int k = 0; k < 3; k++) {
+		sample_entry(e);
+		e->size = e->length = sizeof(data);
+		e->offset = 0;
+		e->part = 1;
+		e->file_index = (uint64_t)k;
+		if (k == 1)
+			e->ftype = (enum tv_ftype)(TV_FT_HARDLINK + 1);   /* from the future */
+		tv_buf_reset(&body);
+		tv_buf_reset(&b);
+		put_entry_fields(&body, e, mask_of(e), 0);
+		wrap_entry(&b, &body);
+		assert_int_equal(tv_twriter_mark(w, &fi, &eo), 0);
+		assert_int_equal(tv_twriter_write(w, b.d, b.len), 0);
+		assert_int_equal(tv_twriter_write(w, data, sizeof(data)), 0);
+	}
+	assert_int_equal(tv_twriter_end_file(w, 0, NULL), 0);
+	assert_int_equal(tv_twriter_close(w), 0);
+	r = reader(m);
+	begin(r, NULL, TV_CT_DATA);
+	assert_int_equal(tv_ecursor_open(&c, r, TV_CT_DATA, 0), 0);
+	assert_int_equal(tv_ecursor_next(c, e, NULL), 1);
+	assert_int_equal(e->file_index, 0);
+	assert_int_equal(tv_ecursor_next(c, e, NULL), TV_ERR_UNSUPPORTED);
+	assert_non_null(strstr(tv_errdetail(), "ftype"));
+	assert_int_equal(tv_ecursor_next(c, e, NULL), 1);   /* its data passed over */
+	assert_int_equal(e->file_index, 2);
+	assert_int_equal(tv_ecursor_data(c, &p, &n, &cont), 1);
+	assert_int_equal(n, sizeof(data));
+	assert_memory_equal(p, data, n);
+	assert_int_equal(tv_ecursor_next(c, e, NULL), 0);
+	tv_ecursor_close(c);
+	tv_treader_close(r);
+	tv_tape_close(&m->base);
+
+	/* a catalog: an entry item with an unknown flag between two others */
+	sample_items(v);
+	m = memtape_new();
+	w = writer(m, &pl, 0);
+	assert_int_equal(tv_twriter_begin_file(w, 0, TV_CT_CATALOG, content, NULL, 0, NULL), 0);
+	for (int k = 0; k < 3; k++) {
+		struct tv_cat_item_v it = v[4];
+		tv_buf_reset(&body);
+		tv_buf_reset(&b);
+		if (k == 1)
+			it.u.entry.e.flags |= 0x100;
+		put_item_fields(&body, &it);
+		wrap_item(&b, TV_CI_ENTRY, &body);
+		assert_int_equal(tv_twriter_mark(w, &fi, &eo), 0);
+		assert_int_equal(tv_twriter_write(w, b.d, b.len), 0);
+	}
+	assert_int_equal(tv_twriter_end_file(w, 0, NULL), 0);
+	assert_int_equal(tv_twriter_close(w), 0);
+	r = reader(m);
+	begin(r, NULL, TV_CT_CATALOG);
+	assert_int_equal(tv_ecursor_open(&c, r, TV_CT_CATALOG, 0), 0);
+	assert_int_equal(tv_ecursor_item(c, got, NULL), 1);
+	assert_int_equal(tv_ecursor_item(c, got, NULL), TV_ERR_UNSUPPORTED);
+	assert_non_null(strstr(tv_errdetail(), "flags"));
+	assert_int_equal(tv_ecursor_item(c, got, NULL), 1);
+	assert_item_equal(got, &v[4]);
+	assert_int_equal(tv_ecursor_item(c, got, NULL), 0);
+	tv_ecursor_close(c);
+	tv_treader_close(r);
+	tv_tape_close(&m->base);
+	tv_buf_free(&b);
+	tv_buf_free(&body);
+	free(e);
+	free(v);
+	free(got);
+}
+
 /* A catalog file: every item type, unknown ones in between, large items
  * straddling frames; then damage: an item that does not decode, a header
  * over its limit, a lying frame header. */
@@ -1461,6 +1580,7 @@ int main(void)
 		cmocka_unit_test(test_cursor_entries_sealed),
 		cmocka_unit_test(test_cursor_entries_zstd),
 		cmocka_unit_test(test_cursor_cont),
+		cmocka_unit_test(test_cursor_newer_kinds),
 		cmocka_unit_test(test_cursor_catalog),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
