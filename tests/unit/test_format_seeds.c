@@ -1116,8 +1116,9 @@ static void catalog_items(struct tv_buf *b)
 	free(v);
 }
 
-/* A data file's byte stream: a regular file in two parts (the second a
- * continuation), a directory, a symlink, a job-encrypted file. */
+/* A data file's byte stream: a regular file, a directory, a symbolic
+ * link, a hard link to the first file, the second part of a job-encrypted
+ * file. */
 static void data_stream(struct tv_buf *b)
 {
 	struct tv_entry *e = malloc(sizeof(*e));
@@ -1140,6 +1141,13 @@ static void data_stream(struct tv_buf *b)
 	strcpy(e->link, "../etc/motd");
 	e->file_index = 2;
 	assert_int_equal(tv_entry_encode(b, e), 0);
+	strcpy(e->path, "srv/motd");
+	e->ftype = TV_FT_HARDLINK;
+	e->mode = 0644;
+	strcpy(e->link, "etc/motd");
+	e->size = 9;
+	e->file_index = 3;
+	assert_int_equal(tv_entry_encode(b, e), 0);
 	memset(e, 0, sizeof(*e));
 	strcpy(e->path, "srv/backups/vm-100.tvb");
 	e->ftype = TV_FT_REG;
@@ -1152,7 +1160,7 @@ static void data_stream(struct tv_buf *b)
 	e->offset = 200;
 	e->length = 300;
 	e->flags = TV_EF_INNER_ENCRYPTED;
-	e->file_index = 3;
+	e->file_index = 4;
 	e->part = 2;
 	assert_int_equal(tv_entry_encode(b, e), 0);
 	assert_int_equal(tv_buf_put(b, data, sizeof(data)), 0);
