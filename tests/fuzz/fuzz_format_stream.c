@@ -154,18 +154,26 @@ static void read_frames(struct tv_treader *r, struct result *res, int *steps, in
 	}
 }
 
-/* Reads up to 8 tape files from the tape's start.  frames_only: every file
- * frame by frame (keeping the raw stream of the first). */
-static void read_tape(struct memtape *m, int keymode, int frames_only,
-                      struct result *res, size_t nres)
+static struct tv_treader *open_reader(struct memtape *m)
 {
 	struct tv_treader_opts o = { .workers = 1 };
 	struct tv_treader *r;
-	int steps = 0;
 
-	m->pos = 0;
 	CHECK(tv_treader_open(&r, &m->base, "FUZZ00L9", tape_uuid, &o) == 0);
 	tv_treader_set_record_size(r, RS);
+	return r;
+}
+
+/* Reads up to 8 tape files from the tape's start.  frames_only: every file
+ * frame by frame (keeping the raw stream of the first).  One reader serves
+ * every pass over a tape (opening one costs two 4 MiB buffers). */
+static void read_tape(struct tv_treader *r, struct memtape *m, int keymode,
+                      int frames_only, struct result *res, size_t nres)
+{
+	int steps = 0;
+
+	(void)tv_treader_end_file(r);
+	m->pos = 0;
 	tv_treader_set_crc_only(r, keymode == 2);
 	for (size_t f = 0; f < 8 && steps < STEPS_MAX; f++) {
 		struct tv_content_header ch;
@@ -202,12 +210,12 @@ static void read_tape(struct memtape *m, int keymode, int frames_only,
 			rs->errors++;
 			/* the stream cannot be read now; next() says so too */
 			CHECK(tv_treader_next(r, &(const uint8_t *){ NULL }, &(size_t){ 0 },
-			                      NULL) < 0 || rc == TV_ERR_LOCKED);
+			                      NULL) < 0);
 		}
 		if (tv_treader_end_file(r) != 0)
 			break;
 	}
-	tv_treader_close(r);
+	tv_treader_set_crc_only(r, 0);
 }
 
 /* ---- tape image mode ---- */
@@ -231,13 +239,16 @@ static void fix_crcs(struct memtape *m)
 static void image_mode(int mode, const uint8_t *p, size_t n)
 {
 	struct memtape *m = memtape_new();
+	struct tv_treader *r;
 	struct result res[8];
 
 	memset(res, 0, sizeof(res));
 	mt_load(m, p, n);
 	if (mode & 4)
 		fix_crcs(m);
-	read_tape(m, mode & 3, 0, res, 8);
+	r = open_reader(m);
+	read_tape(r, m, mode & 3, 0, res, 8);
+	tv_treader_close(r);
 	tv_tape_close(&m->base);
 }
 
@@ -352,16 +363,12 @@ static void write_file(struct memtape *m, int mode, const uint8_t *s, size_t len
 
 /* Positioned at each of a few marks (as a restore is): the unit there
  * decodes, and is the one the walk found. */
-static void seek_marks(struct memtape *m, int mode, const uint8_t *s, size_t len,
+static void seek_marks(struct tv_treader *r, int mode, const uint8_t *s, size_t len,
                        const struct walk *w, const struct placed *pl,
                        const uint64_t *fidx, const uint32_t *eoff, int damaged)
 {
-	struct tv_treader_opts o = { .workers = 1 };
-	struct tv_treader *r;
 	int catalog = (mode & 8) != 0;
 
-	CHECK(tv_treader_open(&r, &m->base, "FUZZ00L9", tape_uuid, &o) == 0);
-	tv_treader_set_record_size(r, RS);
 	for (size_t k = 0; k < w->n; k += 1 + w->n / 4) {
 		struct tv_ecursor *c;
 		struct tv_loc loc;
@@ -401,7 +408,6 @@ static void seek_marks(struct memtape *m, int mode, const uint8_t *s, size_t len
 		}
 		tv_ecursor_close(c);
 	}
-	tv_treader_close(r);
 }
 
 static void damage(struct memtape *m, const uint8_t *d, size_t nd, int fix)
@@ -425,6 +431,7 @@ static void writer_mode(int mode, const uint8_t *p, size_t n)
 	static struct walk w;
 	static struct placed pl;
 	struct memtape *m;
+	struct tv_treader *r;
 	struct result res[1];
 	size_t nd, rep, len;
 	uint8_t *s;
@@ -455,10 +462,11 @@ static void writer_mode(int mode, const uint8_t *p, size_t n)
 	m = memtape_new();
 	write_file(m, mode, s, len, &w, &pl, fidx, eoff);
 	damage(m, p, nd, (mode & 32) != 0);
+	r = open_reader(m);
 
 	/* frame by frame: the stream, as written */
 	memset(res, 0, sizeof(res));
-	read_tape(m, keymode, 1, res, 1);
+	read_tape(r, m, keymode, 1, res, 1);
 	if (nd == 0 && keymode != 2 && (keymode == 3 || !!keymode == sealed)) {
 		CHECK(res[0].errors == 0);
 		CHECK(res[0].raw_len == len);
@@ -467,7 +475,7 @@ static void writer_mode(int mode, const uint8_t *p, size_t n)
 	free(res[0].raw);
 	/* unit by unit */
 	memset(res, 0, sizeof(res));
-	read_tape(m, keymode, 0, res, 1);
+	read_tape(r, m, keymode, 0, res, 1);
 	if (nd == 0 && keymode != 2 && (keymode == 3 || !!keymode == sealed) && w.clean) {
 		CHECK(res[0].errors == 0);
 		CHECK(res[0].units == w.n);
@@ -481,7 +489,8 @@ static void writer_mode(int mode, const uint8_t *p, size_t n)
 	free(res[0].raw);
 	/* by location */
 	if (keymode != 2 && (keymode == 3 || !!keymode == sealed))
-		seek_marks(m, mode, s, len, &w, &pl, fidx, eoff, nd > 0);
+		seek_marks(r, mode, s, len, &w, &pl, fidx, eoff, nd > 0);
+	tv_treader_close(r);
 	tv_tape_close(&m->base);
 	free(s);
 }
