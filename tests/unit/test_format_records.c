@@ -1067,6 +1067,105 @@ static void test_tape_flips_plain(void **state) { (void)state; tape_flips(NULL, 
 static void test_tape_flips_sealed(void **state) { (void)state; tape_flips(dek, 0); }
 static void test_tape_flips_sealed_zstd(void **state) { (void)state; tape_flips(dek, 1); }
 
+/* Cuts the first `drop` bytes off the data stream of tape file 0 (record 0
+ * kept) and packs the rest into records again, headers and CRCs as a
+ * writer makes them: what someone can do who can write the tape but does
+ * not hold the key (records are only checksummed). */
+static struct memtape *drop_stream_head(const struct memtape *m, size_t drop)
+{
+	struct memtape *n = memtape_new();
+	size_t pay = RS - TV_REC_HDR, len = 0, nrec = 0, pos;
+	uint8_t *s = malloc(RS * 16), *rec = malloc(RS), *starts = NULL;
+	uint32_t file_no = tv_get_be32(m->it[0].data + 12);
+
+	for (size_t i = 1; i < m->n && m->it[i].data != NULL; i++) {
+		memcpy(s + len, m->it[i].data + TV_REC_HDR, m->it[i].len - TV_REC_HDR);
+		len += m->it[i].len - TV_REC_HDR;
+	}
+	assert_true(drop < len);
+	memmove(s, s + drop, len - drop);
+	len -= drop;
+	starts = calloc(len, 1);
+	for (pos = 0; pos + TV_FRAME_HDR <= len; pos += TV_FRAME_HDR + tv_get_be32(s + pos + 8))
+		starts[pos] = 1;   /* frame headers, walked by their stored lengths */
+	assert_int_equal(pos, len);
+	assert_int_equal(mt_write(&n->base, m->it[0].data, m->it[0].len), 0);
+	for (size_t off = 0; off < len; off += pay, nrec++) {
+		size_t k = len - off < pay ? len - off : pay;
+		struct tv_rec_hdr h = { .flags = off + k == len ? TV_RF_END : 0,
+		                        .payload_len = (uint32_t)k, .file_no = file_no,
+		                        .seq = nrec + 1, .first_frame = TV_NO_OFFSET };
+		for (size_t j = 0; j < k; j++)
+			if (starts[off + j]) {
+				h.first_frame = (uint32_t)j;
+				break;
+			}
+		memcpy(rec + TV_REC_HDR, s + off, k);
+		tv_rec_hdr_encode(rec, &h);
+		tv_put_be32(rec + 28, tv_rec_crc(rec, k));
+		assert_int_equal(mt_write(&n->base, rec, TV_REC_HDR + k), 0);
+	}
+	assert_int_equal(mt_write_fm(&n->base, 1), 0);
+	n->pos = 0;
+	free(s);
+	free(rec);
+	free(starts);
+	return n;
+}
+
+/* Frames moved to the front of a sealed tape file must not read as the
+ * whole file (docs/FORMAT.md 8.2: "a frame moved ... fails
+ * authentication"; record.h binds "offset of this header in the data
+ * stream" into every frame header, hence into the AAD).  Fails while the
+ * frame header does not carry the stream offset (test_frame_hdr_layout)
+ * and the reader takes any index for the first frame of a file: the
+ * frames after a dropped head are delivered without an error, and the
+ * entries of the dropped frames vanish silently. */
+static void test_sealed_stream_head_dropped(void **state)
+{
+	struct tv_twriter_opts o = { .record_size = RS, .workers = 1 };
+	struct memtape *m = memtape_new(), *cut;
+	struct tv_twriter *w;
+	struct tv_treader *r;
+	struct tv_content_header ch;
+	struct tv_frame_info fi;
+	size_t fsize = tv_frame_raw_size(RS), n, frames = 0;
+	uint8_t *data = malloc(3 * fsize);
+	const uint8_t *p;
+	uint64_t fno, first_index = UINT64_MAX;
+	int sealed, rc, errors = 0;
+	(void)state;
+
+	noise(data, 3 * fsize, 77);
+	assert_int_equal(tv_twriter_open(&w, &m->base, "T1", tape, &o), 0);
+	assert_int_equal(tv_twriter_begin_file(w, 0, TV_CT_DATA, content, "b", 1, dek), 0);
+	assert_int_equal(tv_twriter_write(w, data, 3 * fsize - 100), 0);
+	assert_int_equal(tv_twriter_end_file(w, 0, NULL), 0);
+	assert_int_equal(tv_twriter_close(w), 0);
+	/* frame 0 (sealed, stored: header, raw bytes, tag) dropped */
+	cut = drop_stream_head(m, TV_FRAME_HDR + fsize + TV_TAG_LEN);
+	assert_int_equal(tv_treader_open(&r, &cut->base, "T1", tape, NULL), 0);
+	tv_treader_set_record_size(r, RS);
+	assert_int_equal(tv_treader_begin_file(r, &ch, &fno, &sealed), 0);
+	assert_int_equal(tv_treader_set_key(r, dek, NULL, 0), 0);
+	while ((rc = tv_treader_next(r, &p, &n, &fi)) != 0) {
+		if (rc < 0) {
+			errors++;
+			continue;
+		}
+		if (frames++ == 0)
+			first_index = fi.index;
+	}
+	tv_treader_close(r);
+	if (errors == 0)
+		fail_msg("a sealed tape file without its first frame read without an error: "
+		         "%zu frames, the first with index %llu at stream offset 0", frames,
+		         (unsigned long long)first_index);
+	tv_tape_close(&cut->base);
+	tv_tape_close(&m->base);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1084,6 +1183,7 @@ int main(void)
 		cmocka_unit_test(test_tape_flips_plain),
 		cmocka_unit_test(test_tape_flips_sealed),
 		cmocka_unit_test(test_tape_flips_sealed_zstd),
+		cmocka_unit_test(test_sealed_stream_head_dropped),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
