@@ -19,7 +19,7 @@
  * the last record of a tape file may be shorter.  Their payloads, in
  * sequence, form the file's data stream: frames back to back.
  *
- * Frame = 56-byte header + stored bytes:
+ * Frame = 48-byte header + stored bytes:
  *  0  4  magic "TVF2"
  *  4  1  method: 0 stored, 1 zstd
  *  5  1  flags: LAST 0x01 (last frame of the tape file), CONT 0x02 (with
@@ -29,16 +29,16 @@
  * 12  4  raw length U (<= 1 MiB): bytes of the file's byte stream
  * 16  4  first entry: offset in the raw bytes of the first entry (or catalog
  *        item) that begins in this frame; 0xFFFFFFFF when none does
- * 20  4  CRC32C of the U raw bytes
- * 24  8  frame index in the tape file (0, 1, ...)
- * 32  8  offset of this header in the data stream
- * 40 16  content UUID of the tape file
+ * 20  4  CRC32C of the U raw bytes (0 when sealed)
+ * 24  8  frame index in the tape file (0, 1, ...): a file read from its
+ *        start must begin with frame 0 and go on without gaps
+ * 32 16  content UUID of the tape file
  *
  * Sealed (encrypted tape):
  *   file key = HKDF-SHA256(IKM = DEK, salt = content UUID,
  *                          info = "tapevault v2 file key"), 32 bytes
  *   frame:  nonce = 00000001 || frame index (8 bytes BE);
- *           AAD = tape UUID || frame header (56 bytes, S including the tag);
+ *           AAD = tape UUID || frame header (48 bytes, S including the tag);
  *           stored bytes = AES-256-GCM(compressed or raw bytes) || tag
  *   record 0: payload = content header || tag, tag = GCM with nonce
  *           00000000 || 0 (8 bytes), empty plaintext, AAD = tape UUID ||
@@ -91,7 +91,6 @@ struct tv_frame_hdr {
 	uint32_t first_entry;
 	uint32_t crc;
 	uint64_t index;
-	uint64_t stream_off;
 	uint8_t content_uuid[TV_UUID_LEN];
 };
 void tv_frame_hdr_encode(uint8_t p[TV_FRAME_HDR], const struct tv_frame_hdr *h);

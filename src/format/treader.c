@@ -16,27 +16,30 @@
  * damaged record it resynchronises on the next record whose header points
  * at a frame; the caller sees one error for the damage, then frames again. */
 #include "format/record_int.h"
+#include "util/crc32c.h"
 #include "util/err.h"
 
 #include <inttypes.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <sys/uio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum { S_FREE, S_FILLING, S_READY, S_BUSY, S_DONE };
-enum { K_FRAME = 1, K_END, K_ERROR };
+enum { K_FRAME = 1, K_END, K_ERROR, K_NONE };
 enum { RS_IDLE, RS_HDR, RS_READING, RS_ENDED, RS_FAILED };
 
 struct rslot {
 	int state, kind;
-	uint8_t hdr[TV_FRAME_HDR];
-	size_t hdr_fill;
+	/* the frame as on tape: header (48 bytes), then its stored bytes; the
+	 * read-ahead reads records straight into it where it can */
+	uint8_t *frm;
+	size_t frm_cap, fill;
+	uint8_t *hdr, *stored;        /* frm, frm + TV_FRAME_HDR */
 	struct tv_frame_hdr fh;
-	uint8_t *stored;
-	size_t stored_cap, stored_fill;
 	uint8_t *out;
 	size_t out_cap;
 	const uint8_t *raw;
@@ -109,17 +112,23 @@ static struct rslot *slot_at(struct tv_treader *r, unsigned i)
 	return &r->slots[(r->head + i) % r->nslots];
 }
 
-static int slot_room(struct rslot *s, size_t stored, size_t raw)
+/* Room for a frame of `frm` bytes (its first `keep` bytes are kept) and
+ * its raw output. */
+static int slot_room(struct rslot *s, size_t frm, size_t raw, size_t keep)
 {
-	if (stored > s->stored_cap) {
-		uint8_t *p = malloc(stored);
+	if (frm > s->frm_cap) {
+		uint8_t *p = malloc(frm);
 		if (p == NULL)
 			return TV_ERR_NOMEM;
-		if (s->stored != NULL)
-			OPENSSL_cleanse(s->stored, s->stored_cap);
-		free(s->stored);
-		s->stored = p;
-		s->stored_cap = stored;
+		if (s->frm != NULL) {
+			memcpy(p, s->frm, keep < s->frm_cap ? keep : s->frm_cap);
+			OPENSSL_cleanse(s->frm, s->frm_cap);
+		}
+		free(s->frm);
+		s->frm = p;
+		s->frm_cap = frm;
+		s->hdr = p;
+		s->stored = p + TV_FRAME_HDR;
 	}
 	if (raw > s->out_cap) {
 		uint8_t *p = malloc(raw);
@@ -152,14 +161,29 @@ static struct rslot *ra_slot(struct tv_treader *r)
 	s->state = S_FILLING;
 	r->count++;
 	pthread_mutex_unlock(&r->mu);
-	s->hdr_fill = 0;
-	s->stored_fill = 0;
+	s->fill = 0;
 	s->err = 0;
 	s->errmsg[0] = '\0';
 	s->cont = s->truncated = 0;
 	s->raw = NULL;
 	s->sealed = 0;
 	return s;
+}
+
+/* Gives back a slot taken and not used: the last one goes back; one with
+ * slots after it becomes a no-op the caller passes over. */
+static void ra_unslot(struct tv_treader *r, struct rslot *s)
+{
+	pthread_mutex_lock(&r->mu);
+	if (r->count > 0 && slot_at(r, r->count - 1) == s && s->state == S_FILLING) {
+		s->state = S_FREE;
+		r->count--;
+	} else if (s->state == S_FILLING) {
+		s->kind = K_NONE;
+		s->state = S_DONE;
+		pthread_cond_broadcast(&r->cv_main);
+	}
+	pthread_mutex_unlock(&r->mu);
 }
 
 static void ra_post(struct tv_treader *r, struct rslot *s, int state)
@@ -202,17 +226,27 @@ static void ra_msg(struct tv_treader *r, char *out, size_t outsz, uint64_t rec,
 }
 
 /* Checks a record as read; "" when good, else the problem in msg. */
-static int ra_check(struct tv_treader *r, size_t got, struct tv_rec_hdr *h, char *msg,
-                    size_t msgsz)
+static int ra_check(struct tv_treader *r, const struct iovec *iov, int n, size_t got,
+                    struct tv_rec_hdr *h, char *msg, size_t msgsz)
 {
 	uint64_t seq = r->ra_seq;
+	uint32_t crc;
+	size_t left;
 
 	msg[0] = '\0';
 	if (got < TV_REC_HDR || memcmp(r->rbuf, TV_REC_MAGIC, 4) != 0) {
 		ra_msg(r, msg, msgsz, seq, "not a tapevault v2 record");
 		return TV_ERR_FORMAT;
 	}
-	if (tv_rec_crc(r->rbuf, got - TV_REC_HDR) != tv_get_be32(r->rbuf + 28)) {
+	/* iov[0] is the header, in rbuf; the payload is in the other pieces */
+	crc = tv_crc32c(0, r->rbuf, 28);
+	left = got - TV_REC_HDR;
+	for (int i = 1; i < n && left > 0; i++) {
+		size_t k = iov[i].iov_len < left ? iov[i].iov_len : left;
+		crc = tv_crc32c(crc, iov[i].iov_base, k);
+		left -= k;
+	}
+	if (crc != tv_get_be32(r->rbuf + 28)) {
 		ra_msg(r, msg, msgsz, seq, "checksum mismatch: the record is damaged");
 		return TV_ERR_CRC;
 	}
@@ -233,7 +267,8 @@ static int ra_check(struct tv_treader *r, size_t got, struct tv_rec_hdr *h, char
 }
 
 /* Checks a frame header just completed in s; "" when good. */
-static int ra_check_frame(struct tv_treader *r, struct rslot *s, char *msg, size_t msgsz)
+static int ra_check_frame(struct tv_treader *r, struct rslot *s, size_t keep, char *msg,
+                          size_t msgsz)
 {
 	int dr = tv_frame_hdr_decode(s->hdr, &s->fh);
 
@@ -253,7 +288,8 @@ static int ra_check_frame(struct tv_treader *r, struct rslot *s, char *msg, size
 	else if (!r->expect_sealed && !r->crc_only && (s->fh.flags & TV_FF_SEALED))
 		ra_msg(r, msg, msgsz, s->record, "encrypted frame %" PRIu64 " in a "
 		       "tape file read as plaintext", s->fh.index);
-	else if ((dr = slot_room(s, s->fh.stored_len, s->fh.raw_len)) != 0)
+	else if ((dr = slot_room(s, TV_FRAME_HDR + s->fh.stored_len, s->fh.raw_len,
+	                         keep)) != 0)
 		ra_msg(r, msg, msgsz, s->record, "out of memory");
 	if (msg[0] == '\0')
 		return 0;
@@ -261,207 +297,334 @@ static int ra_check_frame(struct tv_treader *r, struct rslot *s, char *msg, size
 	       ? TV_ERR_NOMEM : TV_ERR_FORMAT;
 }
 
+/* Feeds n payload bytes of the current record (at offset pos of its
+ * payload) into frame assembly.  in_place: they already sit where *sp's
+ * next bytes go (a record read straight into the frame), else they are
+ * copied.  New frames get new slots.  Returns 1 when the tape file ended
+ * (LAST frame, or an error that ends it), 0 to go on, -1 when stopped. */
+static int ra_feed(struct tv_treader *r, struct rslot **sp, const uint8_t *p, size_t n,
+                   size_t pos, const struct tv_rec_hdr *h, int in_place)
+{
+	size_t pay_size = r->rs ? r->rs - TV_REC_HDR : 0;
+	struct rslot *s = *sp;
+	char msg[768];
+	int rc;
+
+	while (n > 0) {
+		size_t k, total;
+		if (s == NULL) {
+			if (h->first_frame == TV_NO_OFFSET) {
+				ra_msg(r, msg, sizeof(msg), r->ra_seq, "a frame begins at "
+				       "offset %zu, but the record header says none does", pos);
+				ra_event(r, NULL, K_ERROR, TV_ERR_FORMAT, msg, 0);
+				r->ra_resync = 1;
+				return 0;
+			}
+			if (pos < h->first_frame) {
+				ra_msg(r, msg, sizeof(msg), r->ra_seq, "a frame begins at "
+				       "offset %zu, but the record header says %" PRIu32, pos,
+				       h->first_frame);
+				ra_event(r, NULL, K_ERROR, TV_ERR_FORMAT, msg, 0);
+				p += h->first_frame - pos;
+				n -= h->first_frame - pos;
+				pos = h->first_frame;
+				r->ra_index_known = 0;
+				in_place = 0;
+				continue;
+			}
+			if ((s = ra_slot(r)) == NULL)
+				return -1;
+			if (slot_room(s, r->rs ? r->rs : TV_FRAME_HDR + 4096, 0, 0) != 0) {
+				ra_unslot(r, s);
+				s = NULL;
+				ra_msg(r, msg, sizeof(msg), r->ra_seq, "out of memory");
+				ra_event(r, NULL, K_ERROR, TV_ERR_NOMEM, msg, 0);
+				return 1;
+			}
+			s->kind = K_FRAME;
+			s->record = r->ra_seq;
+			s->stream_off = (r->ra_seq - 1) * pay_size + pos;
+			in_place = 0;
+		}
+		if (s->fill < TV_FRAME_HDR) {
+			k = TV_FRAME_HDR - s->fill;
+			if (k > n)
+				k = n;
+			if (!in_place)
+				memcpy(s->frm + s->fill, p, k);
+			s->fill += k;
+			p += k;
+			n -= k;
+			pos += k;
+			if (s->fill < TV_FRAME_HDR)
+				break;
+			/* in place, the bytes after the header are in the buffer too */
+			if ((rc = ra_check_frame(r, s, s->fill + (in_place ? n : 0), msg,
+			                         sizeof(msg))) != 0) {
+				ra_event(r, s, K_ERROR, rc, msg, 0);
+				*sp = NULL;
+				r->ra_resync = 1;
+				return 0;
+			}
+			r->ra_index = s->fh.index + 1;
+			r->ra_index_known = 1;
+			if (in_place)
+				p = s->frm + s->fill;   /* the buffer may have moved */
+		}
+		total = TV_FRAME_HDR + s->fh.stored_len;
+		k = total - s->fill;
+		if (k > n)
+			k = n;
+		if (!in_place)
+			memcpy(s->frm + s->fill, p, k);
+		s->fill += k;
+		p += k;
+		n -= k;
+		pos += k;
+		if (s->fill < total)
+			break;
+		/* a whole frame */
+		if (s->fh.flags & TV_FF_LAST) {
+			msg[0] = '\0';
+			if (pos != h->payload_len)
+				ra_msg(r, msg, sizeof(msg), r->ra_seq, "bytes after the last frame");
+			else if (!(h->flags & TV_RF_END))
+				ra_msg(r, msg, sizeof(msg), r->ra_seq, "the last frame ends in a "
+				       "record without the END flag");
+			else if (!!(h->flags & TV_RF_CONT) != !!(s->fh.flags & TV_FF_CONT))
+				ra_msg(r, msg, sizeof(msg), r->ra_seq, "record and frame disagree "
+				       "on CONT");
+			if (msg[0] != '\0') {
+				ra_event(r, s, K_ERROR, TV_ERR_FORMAT, msg, 0);
+				*sp = NULL;
+				ra_event(r, NULL, K_END, 0, NULL, 0);
+				return 1;
+			}
+		}
+		if (r->keyed) {
+			memcpy(s->key, r->key, sizeof(s->key));
+			s->sealed = 1;
+		}
+		{
+			int last = (s->fh.flags & TV_FF_LAST) != 0;
+			pthread_mutex_lock(&r->mu);
+			r->ra_got += s->fh.raw_len;
+			pthread_mutex_unlock(&r->mu);
+			ra_post(r, s, r->crc_only ? S_DONE : S_READY);
+			s = NULL;
+			*sp = NULL;
+			in_place = 0;   /* what follows is another frame's */
+			if (last) {
+				ra_event(r, NULL, K_END, 0, NULL, 0);
+				return 1;
+			}
+		}
+	}
+	*sp = s;
+	return 0;
+}
+
 /* Reads one file's data stream; returns when it ended, failed or was
- * stopped.  A record stays in rbuf (from pos on) while the read-ahead
- * pauses between two frames. */
+ * stopped.  A record is read, where it can be, straight into the frames it
+ * carries: the rest of the frame being assembled, then the beginning of
+ * the next one (in a fresh slot), so the payload is not copied again. */
 static void ra_file(struct tv_treader *r)
 {
 	struct rslot *s = NULL;       /* frame being assembled */
+	struct rslot *spare = NULL;   /* a slot read into before it is known */
 	size_t pay_size = r->rs ? r->rs - TV_REC_HDR : 0;
 	struct tv_rec_hdr h;
-	size_t pos = 0, plen = 0;     /* the record in rbuf, and where we are */
-	int have_rec = 0;
 	char msg[768];
 
 	for (;;) {
-		const uint8_t *pay;
-		size_t got = 0;
-		int rc;
+		struct iovec iov[3];
+		size_t got = 0, skip, pay, k1 = 0;
+		int rc, n, direct = 0;
 
-		/* pause once what was asked for is read (between frames only) */
+		/* pause once what was asked for is read (a frame begun in the
+		 * record just read waits in its slot) */
 		pthread_mutex_lock(&r->mu);
-		if (s == NULL) {
-			while (r->ra_run && !r->quit && r->ra_got >= r->ra_need) {
-				r->ra_waiting = 1;
-				pthread_cond_broadcast(&r->cv_main);
-				pthread_cond_wait(&r->cv_ra, &r->mu);
-			}
-			r->ra_waiting = 0;
+		while (r->ra_run && !r->quit && r->ra_got >= r->ra_need) {
+			r->ra_waiting = 1;
+			pthread_cond_broadcast(&r->cv_main);
+			pthread_cond_wait(&r->cv_ra, &r->mu);
 		}
+		r->ra_waiting = 0;
 		if (!r->ra_run || r->quit) {
 			pthread_mutex_unlock(&r->mu);
 			break;
 		}
 		pthread_mutex_unlock(&r->mu);
 
-		if (!have_rec) {
-			tv_errclear();
-			rc = tv_tape_read(r->t, r->rbuf, r->maxrec, &got);
-			if (rc == TV_ERR_FILEMARK || rc == TV_ERR_EOD) {
-				if (rc == TV_ERR_FILEMARK)
-					r->fm_seen = 1;
-				else
-					r->eod_seen = 1;
-				if (s != NULL) {
-					ra_msg(r, msg, sizeof(msg), r->ra_seq, "the tape file ends "
-					       "inside frame %" PRIu64 " (cut off)", s->fh.index);
-					ra_event(r, s, K_ERROR, TV_ERR_FORMAT, msg, 0);
-					s = NULL;
+		/* plan the read: header into rbuf; the payload straight into the
+		 * frames when we know where they are, else into rbuf */
+		skip = r->ra_skip;
+		iov[0].iov_base = r->rbuf;
+		iov[0].iov_len = TV_REC_HDR;
+		n = 1;
+		if (pay_size > 0 && !r->ra_resync && skip == 0 &&
+		    (s == NULL || (s->fill >= TV_FRAME_HDR &&
+		                   s->frm_cap >= TV_FRAME_HDR + s->fh.stored_len))) {
+			if (s != NULL) {
+				k1 = TV_FRAME_HDR + s->fh.stored_len - s->fill;
+				if (k1 > pay_size)
+					k1 = pay_size;
+				iov[n].iov_base = s->frm + s->fill;
+				iov[n].iov_len = k1;
+				n++;
+			}
+			if (k1 < pay_size && spare == NULL) {
+				if ((spare = ra_slot(r)) == NULL)
+					break;
+				if (slot_room(spare, r->rs, 0, 0) != 0) {
+					ra_unslot(r, spare);
+					spare = NULL;
 				}
-				ra_event(r, NULL, K_END, 0, NULL, 1);
-				return;
 			}
-			if (rc != 0) {
-				if (rc == TV_ERR_RANGE)
-					ra_msg(r, msg, sizeof(msg), r->ra_seq, "record longer than "
-					       "%zu bytes", r->maxrec);
-				else if (rc == TV_ERR_BADREC)
-					ra_msg(r, msg, sizeof(msg), r->ra_seq, "record marked bad on "
-					       "the medium");
-				else
-					ra_msg(r, msg, sizeof(msg), r->ra_seq, "%s", tv_errmsg(rc));
-				ra_event(r, s, K_ERROR, rc == TV_ERR_RANGE ? TV_ERR_FORMAT : rc,
-				         msg, 0);
-				s = NULL;
-				if (rc != TV_ERR_RANGE && rc != TV_ERR_BADREC) {
-					ra_event(r, NULL, K_END, 0, NULL, 1);
-					return;   /* a drive error: do not read on blindly */
-				}
-				r->ra_seq++;
-				r->ra_resync = 1;
-				r->ra_skip = 0;
-				continue;
+			if (k1 < pay_size && spare != NULL) {
+				iov[n].iov_base = spare->frm;
+				iov[n].iov_len = pay_size - k1;
+				n++;
 			}
-			pthread_mutex_lock(&r->mu);
-			r->records++;
-			pthread_mutex_unlock(&r->mu);
-			if ((rc = ra_check(r, got, &h, msg, sizeof(msg))) != 0) {
-				ra_event(r, s, K_ERROR, rc, msg, 0);
-				s = NULL;
-				r->ra_seq++;
-				r->ra_resync = 1;
-				r->ra_skip = 0;
-				continue;
+			direct = k1 == pay_size || (k1 < pay_size && spare != NULL);
+		}
+		if (!direct) {
+			n = 1;
+			k1 = 0;
+			iov[1].iov_base = r->rbuf + TV_REC_HDR;
+			iov[1].iov_len = r->maxrec - TV_REC_HDR;
+			n = 2;
+		}
+		tv_errclear();
+		rc = tv_tape_readv(r->t, iov, n, &got);
+		if (rc == TV_ERR_FILEMARK || rc == TV_ERR_EOD) {
+			if (rc == TV_ERR_FILEMARK)
+				r->fm_seen = 1;
+			else
+				r->eod_seen = 1;
+			if (spare != NULL) {
+				ra_unslot(r, spare);
+				spare = NULL;
 			}
-			if (h.seq == 0) {
-				ra_msg(r, msg, sizeof(msg), r->ra_seq, "a content header record "
-				       "in the data stream");
+			if (s != NULL) {
+				ra_msg(r, msg, sizeof(msg), r->ra_seq, "the tape file ends inside "
+				       "frame %" PRIu64 " (cut off)", s->fh.index);
 				ra_event(r, s, K_ERROR, TV_ERR_FORMAT, msg, 0);
+				s = NULL;
+			}
+			ra_event(r, NULL, K_END, 0, NULL, 1);
+			return;
+		}
+		if (rc != 0 || (rc = ra_check(r, iov, n, got, &h, msg, sizeof(msg))) != 0 ||
+		    h.seq == 0) {
+			int end = 0;
+			if (rc == 0) {
+				ra_msg(r, msg, sizeof(msg), r->ra_seq, "a content header record in "
+				       "the data stream");
+				rc = TV_ERR_FORMAT;
+				end = 1;
+			} else if (rc == TV_ERR_RANGE) {
+				ra_msg(r, msg, sizeof(msg), r->ra_seq, "record longer than %zu "
+				       "bytes", r->maxrec);
+				rc = TV_ERR_FORMAT;
+			} else if (rc == TV_ERR_BADREC) {
+				ra_msg(r, msg, sizeof(msg), r->ra_seq, "record marked bad on the "
+				       "medium");
+			} else if (rc != TV_ERR_CRC && rc != TV_ERR_FORMAT) {
+				ra_msg(r, msg, sizeof(msg), r->ra_seq, "%s", tv_errmsg(rc));
+				end = 1;   /* a drive error: do not read on blindly */
+			}
+			if (rc != TV_ERR_RANGE && rc != TV_ERR_BADREC && got > 0) {
+				pthread_mutex_lock(&r->mu);
+				r->records++;
+				pthread_mutex_unlock(&r->mu);
+			}
+			if (spare != NULL) {
+				ra_unslot(r, spare);
+				spare = NULL;
+			}
+			ra_event(r, s, K_ERROR, rc, msg, 0);
+			s = NULL;
+			if (end) {
 				ra_event(r, NULL, K_END, 0, NULL, 1);
 				return;
 			}
-			have_rec = 1;
-			plen = h.payload_len;
-			pos = r->ra_skip;
+			r->ra_seq++;
+			r->ra_resync = 1;
 			r->ra_skip = 0;
+			continue;
+		}
+		pthread_mutex_lock(&r->mu);
+		r->records++;
+		pthread_mutex_unlock(&r->mu);
+		pay = h.payload_len;
+		r->ra_skip = 0;
+		if (direct) {
+			/* the first k1 bytes went on s, the rest into the spare slot */
+			size_t a = k1 < pay ? k1 : pay, rest = pay - a;
+			int fin = 0;
+			if (rest == 0 && spare != NULL) {
+				ra_unslot(r, spare);
+				spare = NULL;
+			}
+			if (a > 0 && (fin = ra_feed(r, &s, (const uint8_t *)iov[1].iov_base, a, 0,
+			                            &h, 1)) != 0) {
+				if (spare != NULL)
+					ra_unslot(r, spare);
+				return;
+			}
+			if (rest > 0) {
+				struct rslot *adopt = spare;
+				spare = NULL;
+				if (s != NULL || a != h.first_frame) {
+					/* not where a frame should begin (a damaged or forged
+					 * header): give the slot back, go on as usual */
+					memcpy(r->rbuf + TV_REC_HDR + a, adopt->frm, rest);
+					ra_unslot(r, adopt);
+					fin = ra_feed(r, &s, r->rbuf + TV_REC_HDR + a, rest, a, &h, 0);
+				} else {
+					adopt->kind = K_FRAME;
+					adopt->record = r->ra_seq;
+					adopt->stream_off = (r->ra_seq - 1) * pay_size + a;
+					s = adopt;
+					fin = ra_feed(r, &s, adopt->frm, rest, a, &h, 1);
+				}
+				if (fin != 0)
+					return;
+			} else if (spare != NULL) {
+				ra_unslot(r, spare);
+				spare = NULL;
+			}
+		} else {
+			size_t pos = skip;
 			if (r->ra_resync) {
-				pos = h.first_frame;
-				if (h.first_frame == TV_NO_OFFSET)
-					pos = plen;     /* nothing begins here: next record */
-				else
+				pos = h.first_frame == TV_NO_OFFSET ? pay : h.first_frame;
+				if (h.first_frame != TV_NO_OFFSET)
 					r->ra_resync = 0;
 				r->ra_index_known = 0;
 			}
-		}
-		pay = r->rbuf + TV_REC_HDR;
-		while (pos < plen) {
-			size_t k;
-			if (s == NULL) {
-				if (h.first_frame == TV_NO_OFFSET) {
-					ra_msg(r, msg, sizeof(msg), r->ra_seq, "a frame begins at "
-					       "offset %zu, but the record header says none does", pos);
-					ra_event(r, NULL, K_ERROR, TV_ERR_FORMAT, msg, 0);
-					r->ra_resync = 1;
-					pos = plen;
-					break;
-				}
-				if (pos < h.first_frame) {
-					ra_msg(r, msg, sizeof(msg), r->ra_seq, "a frame begins at "
-					       "offset %zu, but the record header says %" PRIu32, pos,
-					       h.first_frame);
-					ra_event(r, NULL, K_ERROR, TV_ERR_FORMAT, msg, 0);
-					pos = h.first_frame;
-					r->ra_index_known = 0;
-				}
-				if ((s = ra_slot(r)) == NULL)
-					return;
-				s->kind = K_FRAME;
-				s->record = r->ra_seq;
-				s->stream_off = (r->ra_seq - 1) * pay_size + pos;
-			}
-			if (s->hdr_fill < TV_FRAME_HDR) {
-				k = TV_FRAME_HDR - s->hdr_fill;
-				if (k > plen - pos)
-					k = plen - pos;
-				memcpy(s->hdr + s->hdr_fill, pay + pos, k);
-				s->hdr_fill += k;
-				pos += k;
-				if (s->hdr_fill < TV_FRAME_HDR)
-					break;
-				if ((rc = ra_check_frame(r, s, msg, sizeof(msg))) != 0) {
-					ra_event(r, s, K_ERROR, rc, msg, 0);
-					s = NULL;
-					r->ra_resync = 1;
-					pos = plen;
-					break;
-				}
-				r->ra_index = s->fh.index + 1;
-				r->ra_index_known = 1;
-			}
-			k = s->fh.stored_len - s->stored_fill;
-			if (k > plen - pos)
-				k = plen - pos;
-			memcpy(s->stored + s->stored_fill, pay + pos, k);
-			s->stored_fill += k;
-			pos += k;
-			if (s->stored_fill < s->fh.stored_len)
-				break;
-			/* a whole frame */
-			if (s->fh.flags & TV_FF_LAST) {
-				msg[0] = '\0';
-				if (pos != plen)
-					ra_msg(r, msg, sizeof(msg), r->ra_seq, "bytes after the last "
-					       "frame");
-				else if (!(h.flags & TV_RF_END))
-					ra_msg(r, msg, sizeof(msg), r->ra_seq, "the last frame ends in "
-					       "a record without the END flag");
-				else if (!!(h.flags & TV_RF_CONT) != !!(s->fh.flags & TV_FF_CONT))
-					ra_msg(r, msg, sizeof(msg), r->ra_seq, "record and frame "
-					       "disagree on CONT");
-				if (msg[0] != '\0') {
-					ra_event(r, s, K_ERROR, TV_ERR_FORMAT, msg, 0);
-					ra_event(r, NULL, K_END, 0, NULL, 0);
-					return;
-				}
-			}
-			if (r->keyed) {
-				memcpy(s->key, r->key, sizeof(s->key));
-				s->sealed = 1;
-			}
-			pthread_mutex_lock(&r->mu);
-			r->ra_got += s->fh.raw_len;
-			pthread_mutex_unlock(&r->mu);
-			ra_post(r, s, r->crc_only ? S_DONE : S_READY);
-			if (s->fh.flags & TV_FF_LAST) {
-				ra_event(r, NULL, K_END, 0, NULL, 0);
+			if (pos < pay && ra_feed(r, &s, r->rbuf + TV_REC_HDR + pos, pay - pos, pos,
+			                         &h, 0) != 0) {
+				if (spare != NULL)
+					ra_unslot(r, spare);
 				return;
 			}
-			s = NULL;
-			break;   /* back to the top: maybe pause before the next frame */
 		}
-		if (pos < plen)
-			continue;
-		/* the record is used up */
-		have_rec = 0;
 		r->ra_seq++;
 		if (h.flags & TV_RF_END) {
 			ra_msg(r, msg, sizeof(msg), r->ra_seq - 1, "END record before the "
 			       "last frame");
+			if (spare != NULL) {
+				ra_unslot(r, spare);
+				spare = NULL;
+			}
 			ra_event(r, s, K_ERROR, TV_ERR_FORMAT, msg, 0);
 			ra_event(r, NULL, K_END, 0, NULL, 0);
 			return;
 		}
 	}
+	if (spare != NULL)
+		ra_unslot(r, spare);
 	if (s != NULL) {
 		/* stopped in the middle of a frame: drop it */
 		pthread_mutex_lock(&r->mu);
@@ -595,6 +758,12 @@ static void start(struct tv_treader *r, uint64_t seq, size_t skip, uint64_t need
 	r->ra_seq = seq;
 	r->ra_skip = skip;
 	r->ra_resync = 0;
+	/* read from its start, a file begins with frame 0: frames cut off the
+	 * front are missing frames, not a shorter file */
+	r->ra_index = 0;
+	r->ra_index_known = seq == 1 && skip == 0;
+	r->next_index = 0;
+	r->index_known = r->ra_index_known;
 	r->ra_need = need;
 	r->ra_got = 0;
 	r->ra_done = 0;
@@ -908,7 +1077,7 @@ int tv_treader_next(struct tv_treader *r, const uint8_t **p, size_t *n,
 			break;
 		if (r->count == 0 && r->ra_done)
 			break;
-		if (r->count == 0 && r->ra_waiting) {
+		if (r->ra_waiting && (r->count == 0 || slot_at(r, 0)->state == S_FILLING)) {
 			/* the caller wants more than the seek asked for: one more
 			 * frame (tv_treader_want asks for more at once) */
 			r->ra_need = r->ra_got + 1;
@@ -925,6 +1094,10 @@ int tv_treader_next(struct tv_treader *r, const uint8_t **p, size_t *n,
 		return 0;
 	}
 	r->cur = s;
+	if (s->kind == K_NONE) {
+		release_cur(r);
+		return tv_treader_next(r, p, n, fi);
+	}
 	if (s->kind == K_END) {
 		r->state = RS_ENDED;
 		r->truncated = s->truncated;
@@ -999,12 +1172,12 @@ void tv_treader_close(struct tv_treader *r)
 	if (r->slots != NULL) {
 		for (unsigned i = 0; i < r->nslots; i++) {
 			struct rslot *s = &r->slots[i];
-			if (s->stored != NULL)
-				OPENSSL_cleanse(s->stored, s->stored_cap);
+			if (s->frm != NULL)
+				OPENSSL_cleanse(s->frm, s->frm_cap);
 			if (s->out != NULL)
 				OPENSSL_cleanse(s->out, s->out_cap);
 			OPENSSL_cleanse(s->key, sizeof(s->key));
-			free(s->stored);
+			free(s->frm);
 			free(s->out);
 		}
 		free(r->slots);

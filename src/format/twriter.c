@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 enum { S_FREE, S_FILLING, S_READY, S_BUSY, S_DONE };
 enum { K_FRAME = 1, K_HEADER, K_END };
@@ -75,8 +76,10 @@ struct tv_twriter {
 	pthread_cond_t cv_work;       /* a slot became READY, or quit */
 	pthread_cond_t cv_io;         /* the head slot may be DONE, or quit */
 	pthread_cond_t cv_free;       /* a slot became FREE */
-	unsigned head;                /* next slot for the I/O thread */
+	unsigned head;                /* oldest slot not FREE */
 	unsigned pending;             /* slots submitted, not yet FREE */
+	unsigned held;                /* of those, packed by the I/O thread (their
+	                               * bytes may still be in its record) */
 	int quit;
 	atomic_int err;
 	char errmsg[1024];
@@ -97,10 +100,12 @@ struct tv_twriter {
 	atomic_uint_fast64_t file_raw_placed, file_stored_placed;
 	uint64_t tot_raw, tot_frames;
 
-	/* I/O side */
+	/* I/O side: the record being built is a header (rec) and pieces of the
+	 * packed slots' buffers (no copy), or its payload copied into rec */
 	uint8_t *rec;
-	size_t rec_fill;              /* payload bytes in rec */
-	int rec_full;                 /* rec is full, not yet written */
+	size_t rec_fill;              /* payload bytes in the record */
+	struct iovec piece[TV_TAPE_IOV_MAX];
+	int npieces;                  /* piece[0] is the header */
 	uint32_t rec_first;
 	uint64_t rec_seq;
 	uint64_t stream_off;
@@ -223,104 +228,162 @@ static void *worker_main(void *arg)
 
 /* ---- I/O thread ---- */
 
-static int io_write(struct tv_twriter *w, const void *p, size_t n, uint64_t seq)
+/* Frees the packed slots (their bytes are all written, or copied). */
+static void io_release(struct tv_twriter *w)
 {
-	int r;
+	pthread_mutex_lock(&w->mu);
+	while (w->held > 0) {
+		struct wslot *s = &w->slots[w->head];
+		if (s->kind == K_HEADER)
+			OPENSSL_cleanse(s->raw, s->fill);
+		s->state = S_FREE;
+		s->side.len = 0;
+		s->err = 0;
+		w->head = (w->head + 1) % w->nslots;
+		w->pending--;
+		w->held--;
+	}
+	pthread_cond_broadcast(&w->cv_free);
+	pthread_mutex_unlock(&w->mu);
+}
 
-	tv_errclear();
-	r = tv_tape_write(w->t, p, n);
+static int io_result(struct tv_twriter *w, int r, uint64_t seq)
+{
+	char msg[1024];
+
 	if (r == TV_ERR_EW) {
 		atomic_store(&w->ew, 1);
 		return 0;
 	}
-	if (r != 0) {
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "tape %s file %" PRIu32 " record %" PRIu64
-		         " not written: %s", w->name, w->io_file_no, seq, tv_errmsg(r));
-		return set_err(w, r, msg);
-	}
-	return 0;
+	if (r == 0)
+		return 0;
+	snprintf(msg, sizeof(msg), "tape %s file %" PRIu32 " record %" PRIu64
+	         " not written: %s", w->name, w->io_file_no, seq, tv_errmsg(r));
+	return set_err(w, r, msg);
 }
 
-/* Writes the pending record with flags. */
+/* Writes the record being built with flags, then frees what it held. */
 static int io_flush(struct tv_twriter *w, uint8_t flags)
 {
 	struct tv_rec_hdr h = {
 		.flags = flags, .payload_len = (uint32_t)w->rec_fill,
 		.file_no = w->io_file_no, .seq = w->rec_seq, .first_frame = w->rec_first,
 	};
+	uint32_t crc;
 	int r;
 
 	tv_rec_hdr_encode(w->rec, &h);
-	tv_put_be32(w->rec + 28, tv_rec_crc(w->rec, w->rec_fill));
-	r = io_write(w, w->rec, TV_REC_HDR + w->rec_fill, w->rec_seq);
+	crc = tv_crc32c(0, w->rec, 28);
+	for (int i = 1; i < w->npieces; i++)
+		crc = tv_crc32c(crc, w->piece[i].iov_base, w->piece[i].iov_len);
+	tv_put_be32(w->rec + 28, crc);
+	tv_errclear();
+	r = io_result(w, tv_tape_writev(w->t, w->piece, w->npieces), w->rec_seq);
 	w->rec_seq++;
 	w->io_records++;
 	w->rec_fill = 0;
-	w->rec_full = 0;
+	w->npieces = 1;
 	w->rec_first = TV_NO_OFFSET;
+	io_release(w);
 	return r;
 }
 
-/* Appends bytes to the data stream; frame_start: p begins a frame. */
-static int io_put(struct tv_twriter *w, const uint8_t *p, size_t n, int frame_start)
+/* Too many pieces, or too many slots held for one record (small frames):
+ * copy the payload so far into rec and let the slots go. */
+static void io_gather(struct tv_twriter *w)
+{
+	size_t off = 0;
+
+	for (int i = 1; i < w->npieces; i++) {
+		if (w->piece[i].iov_base != w->rec + TV_REC_HDR + off)
+			memmove(w->rec + TV_REC_HDR + off, w->piece[i].iov_base,
+			        w->piece[i].iov_len);
+		off += w->piece[i].iov_len;
+	}
+	w->npieces = 1;
+	if (off > 0) {
+		w->piece[1].iov_base = w->rec + TV_REC_HDR;
+		w->piece[1].iov_len = off;
+		w->npieces = 2;
+	}
+	io_release(w);
+}
+
+/* Appends n bytes of the data stream (in a packed slot's buffer).
+ * frame_start: they begin a frame; end_flags: they end the tape file's last
+ * frame (END, and CONT when it continues): the record that takes the last
+ * byte is written with them. */
+static int io_put(struct tv_twriter *w, const uint8_t *p, size_t n, int frame_start,
+                  uint8_t end_flags)
 {
 	size_t cap = w->rs - TV_REC_HDR;
 	int r;
 
 	while (n > 0) {
 		size_t k;
-		if (w->rec_full && (r = io_flush(w, 0)) != 0)
-			return r;
 		if (frame_start && w->rec_first == TV_NO_OFFSET)
 			w->rec_first = (uint32_t)w->rec_fill;
 		frame_start = 0;
+		if (w->npieces >= TV_TAPE_IOV_MAX || w->held + 3 >= w->nslots)
+			io_gather(w);
 		k = cap - w->rec_fill;
 		if (k > n)
 			k = n;
-		memcpy(w->rec + TV_REC_HDR + w->rec_fill, p, k);
+		w->piece[w->npieces].iov_base = (void *)(uintptr_t)p;
+		w->piece[w->npieces].iov_len = k;
+		w->npieces++;
 		w->rec_fill += k;
 		w->stream_off += k;
 		p += k;
 		n -= k;
-		if (w->rec_fill == cap)
-			w->rec_full = 1;   /* written when more follows, or with END */
+		if (w->rec_fill == cap && (r = io_flush(w, n == 0 ? end_flags : 0)) != 0)
+			return r;
 	}
 	return 0;
 }
 
+static int io_filemark(struct tv_twriter *w, uint32_t file_no)
+{
+	char msg[1024];
+	int r;
+
+	tv_errclear();
+	r = tv_tape_write_filemarks(w->t, 1);
+	if (r == TV_ERR_EW) {
+		atomic_store(&w->ew, 1);
+		r = 0;
+	}
+	if (r != 0) {
+		snprintf(msg, sizeof(msg), "tape %s: filemark after file %" PRIu32
+		         " not written: %s", w->name, file_no, tv_errmsg(r));
+		return set_err(w, r, msg);
+	}
+	return 0;
+}
+
+/* Packs slot s (just counted as held). */
 static int io_slot(struct tv_twriter *w, struct wslot *s)
 {
 	char msg[1024];
+	uint8_t end;
 	int r;
 
 	switch (s->kind) {
 	case K_HEADER:
 		w->io_file_no = s->file_no;
-		w->rec_seq = 0;
-		if ((r = io_write(w, s->raw, s->fill, 0)) != 0)
-			return r;
+		tv_errclear();
+		r = io_result(w, tv_tape_write(w->t, s->raw, s->fill), 0);
 		w->rec_seq = 1;
 		w->rec_fill = 0;
-		w->rec_full = 0;
+		w->npieces = 1;
 		w->rec_first = TV_NO_OFFSET;
 		w->stream_off = 0;
 		w->io_records = 0;
 		memset(&w->last_res, 0, sizeof(w->last_res));
-		if (s->end_cont) {   /* a label file: one record, then a filemark */
-			tv_errclear();
-			r = tv_tape_write_filemarks(w->t, 1);
-			if (r == TV_ERR_EW) {
-				atomic_store(&w->ew, 1);
-				r = 0;
-			}
-			if (r != 0) {
-				snprintf(msg, sizeof(msg), "tape %s: filemark after file %" PRIu32
-				         " not written: %s", w->name, s->file_no, tv_errmsg(r));
-				return set_err(w, r, msg);
-			}
-		}
-		return 0;
+		io_release(w);
+		if (r == 0 && s->end_cont)   /* a label file: one record, then a filemark */
+			r = io_filemark(w, s->file_no);
+		return r;
 	case K_FRAME:
 		if (s->err != 0) {
 			snprintf(msg, sizeof(msg), "tape %.200s file %" PRIu32 " frame %"
@@ -336,8 +399,11 @@ static int io_slot(struct tv_twriter *w, struct wslot *s)
 				return set_err(w, r, msg);
 			}
 		}
-		if ((r = io_put(w, s->hdr, TV_FRAME_HDR, 1)) != 0 ||
-		    (r = io_put(w, s->stored, s->fh.stored_len, 0)) != 0)
+		end = (s->fh.flags & TV_FF_LAST) ?
+		      (uint8_t)(TV_RF_END | ((s->fh.flags & TV_FF_CONT) ? TV_RF_CONT : 0)) : 0;
+		if ((r = io_put(w, s->hdr, TV_FRAME_HDR, 1,
+		                s->fh.stored_len == 0 ? end : 0)) != 0 ||
+		    (r = io_put(w, s->stored, s->fh.stored_len, 0, end)) != 0)
 			return r;
 		atomic_fetch_add(&w->file_raw_placed, s->fh.raw_len);
 		atomic_fetch_add(&w->file_stored_placed, TV_FRAME_HDR + s->fh.stored_len);
@@ -349,21 +415,13 @@ static int io_slot(struct tv_twriter *w, struct wslot *s)
 		w->last_res.stored_bytes += TV_FRAME_HDR + s->fh.stored_len;
 		return 0;
 	case K_END:
-		if ((r = io_flush(w, TV_RF_END | (s->end_cont ? TV_RF_CONT : 0))) != 0)
+		/* the last record, unless the last frame filled it exactly */
+		if (w->rec_fill > 0 &&
+		    (r = io_flush(w, TV_RF_END | (s->end_cont ? TV_RF_CONT : 0))) != 0)
 			return r;
+		io_release(w);
 		w->last_res.records = w->io_records;
-		tv_errclear();
-		r = tv_tape_write_filemarks(w->t, 1);
-		if (r == TV_ERR_EW) {
-			atomic_store(&w->ew, 1);
-			r = 0;
-		}
-		if (r != 0) {
-			snprintf(msg, sizeof(msg), "tape %s: filemark after file %" PRIu32
-			         " not written: %s", w->name, s->file_no, tv_errmsg(r));
-			return set_err(w, r, msg);
-		}
-		return 0;
+		return io_filemark(w, s->file_no);
 	}
 	return set_err(w, TV_ERR_INTERNAL, "tape writer: bad slot");
 }
@@ -376,24 +434,30 @@ static void *io_main(void *arg)
 	for (;;) {
 		struct wslot *s;
 
-		while (!w->quit && !(w->pending > 0 && w->slots[w->head].state == S_DONE))
+		while (!w->quit && !(w->pending > w->held &&
+		                     w->slots[(w->head + w->held) % w->nslots].state == S_DONE))
 			pthread_cond_wait(&w->cv_io, &w->mu);
-		if (!(w->pending > 0 && w->slots[w->head].state == S_DONE))
+		if (!(w->pending > w->held &&
+		      w->slots[(w->head + w->held) % w->nslots].state == S_DONE))
 			break;   /* quit with nothing left */
-		s = &w->slots[w->head];
+		/* the slot being packed is not counted as held until it is packed:
+		 * records written meanwhile free the held ones, never it */
+		s = &w->slots[(w->head + w->held) % w->nslots];
 		pthread_mutex_unlock(&w->mu);
 
 		if (atomic_load(&w->err) == 0)
 			io_slot(w, s);
-		if (s->kind == K_HEADER)
-			OPENSSL_cleanse(s->raw, s->fill);
 
 		pthread_mutex_lock(&w->mu);
-		s->state = S_FREE;
-		s->side.len = 0;
-		s->err = 0;
-		w->head = (w->head + 1) % w->nslots;
-		w->pending--;
+		w->held++;
+		pthread_mutex_unlock(&w->mu);
+		if (atomic_load(&w->err) != 0) {
+			/* nothing more is written: drop the record being built */
+			w->npieces = 1;
+			w->rec_fill = 0;
+			io_release(w);
+		}
+		pthread_mutex_lock(&w->mu);
 		pthread_cond_broadcast(&w->cv_free);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -502,6 +566,7 @@ int tv_twriter_open(struct tv_twriter **out, struct tv_tape *t, const char *name
 	memcpy(w->tape_uuid, tape_uuid, TV_UUID_LEN);
 	w->rs = rs;
 	w->fsize = tv_frame_raw_size(rs);
+	w->npieces = 1;
 	if (o != NULL) {
 		w->comp = o->comp;
 		w->placed = o->placed;
@@ -517,7 +582,8 @@ int tv_twriter_open(struct tv_twriter **out, struct tv_tape *t, const char *name
 	if ((r = tv_fcodec_init(&w->codec)) != 0)
 		goto fail;
 	r = TV_ERR_NOMEM;
-	if ((w->rec = malloc(rs)) == NULL ||
+	if ((w->rec = malloc(rs)) == NULL || ((w->piece[0].iov_base = w->rec),
+	                                      (w->piece[0].iov_len = TV_REC_HDR), 0) ||
 	    (w->slots = calloc(w->nslots, sizeof(*w->slots))) == NULL ||
 	    (w->workers = calloc(w->nworkers, sizeof(*w->workers))) == NULL)
 		goto fail;
@@ -755,8 +821,10 @@ uint64_t tv_twriter_file_bytes(struct tv_twriter *w)
 
 int tv_twriter_sync(struct tv_twriter *w)
 {
+	/* every submitted slot packed; what still sits in an unfinished record
+	 * goes out with that record (a tape file always ends with END) */
 	pthread_mutex_lock(&w->mu);
-	while (w->pending > 0)
+	while (w->pending > w->held)
 		pthread_cond_wait(&w->cv_free, &w->mu);
 	pthread_mutex_unlock(&w->mu);
 	return sticky(w);

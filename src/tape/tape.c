@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 static int check(struct tv_tape *t, const char *op)
 {
@@ -72,6 +73,94 @@ int tv_tape_write(struct tv_tape *t, const void *buf, size_t len)
 		t->stats.bytes_written += len;
 	}
 	return rc;
+}
+
+static size_t iov_total(const struct iovec *iov, int n)
+{
+	size_t total = 0;
+
+	for (int i = 0; i < n; i++)
+		total += iov[i].iov_len;
+	return total;
+}
+
+static int bounce(struct tv_tape *t, size_t n)
+{
+	if (n <= t->bounce_cap)
+		return 0;
+	free(t->bounce);
+	t->bounce_cap = 0;
+	if ((t->bounce = malloc(n)) == NULL)
+		return tv_errf(TV_ERR_NOMEM, "tape %s: no memory for a %zu-byte record",
+		               t->name, n);
+	t->bounce_cap = n;
+	return 0;
+}
+
+int tv_tape_readv(struct tv_tape *t, const struct iovec *iov, int n, size_t *got)
+{
+	size_t cap, k = 0;
+	int rc;
+
+	if (got != NULL)
+		*got = 0;
+	if ((rc = check(t, "read")) != 0)
+		return rc;
+	if (got == NULL || iov == NULL || n < 1 || n > TV_TAPE_IOV_MAX)
+		return tv_errf(TV_ERR_INVAL, "read from tape %s: bad buffers", t->name);
+	cap = iov_total(iov, n);
+	if (t->ops->readv != NULL) {
+		rc = t->ops->readv(t, iov, n, &k);
+		if (rc == 0) {
+			if (k > cap)
+				return tv_errf(TV_ERR_INTERNAL, "tape %s: backend returned %zu "
+				               "bytes for %zu", t->name, k, cap);
+			t->stats.records_read++;
+			t->stats.bytes_read += k;
+			*got = k;
+		} else if (rc == TV_ERR_RANGE || rc == TV_ERR_BADREC) {
+			t->stats.records_spaced++;
+		}
+		return rc;
+	}
+	if ((rc = bounce(t, cap)) != 0)
+		return rc;
+	if ((rc = tv_tape_read(t, t->bounce, cap, &k)) != 0)
+		return rc;
+	*got = k;
+	for (int i = 0; i < n && k > 0; i++) {
+		size_t c = iov[i].iov_len < k ? iov[i].iov_len : k;
+		memcpy(iov[i].iov_base, (uint8_t *)t->bounce + (*got - k), c);
+		k -= c;
+	}
+	return 0;
+}
+
+int tv_tape_writev(struct tv_tape *t, const struct iovec *iov, int n)
+{
+	size_t len, off = 0;
+	int rc = check_writable(t, "write");
+
+	if (rc != 0)
+		return rc;
+	if (iov == NULL || n < 1 || n > TV_TAPE_IOV_MAX || (len = iov_total(iov, n)) == 0)
+		return tv_errf(TV_ERR_INVAL, "write to tape %s: empty record (a tape "
+		               "record holds at least one byte)", t->name);
+	if (t->ops->writev != NULL) {
+		rc = t->ops->writev(t, iov, n);
+		if (rc == 0 || rc == TV_ERR_EW) {
+			t->stats.records_written++;
+			t->stats.bytes_written += len;
+		}
+		return rc;
+	}
+	if ((rc = bounce(t, len)) != 0)
+		return rc;
+	for (int i = 0; i < n; i++) {
+		memcpy((uint8_t *)t->bounce + off, iov[i].iov_base, iov[i].iov_len);
+		off += iov[i].iov_len;
+	}
+	return tv_tape_write(t, t->bounce, len);
 }
 
 int tv_tape_write_filemarks(struct tv_tape *t, unsigned count)
@@ -199,6 +288,9 @@ int tv_tape_close(struct tv_tape *t)
 {
 	if (t == NULL)
 		return 0;
+	free(t->bounce);
+	t->bounce = NULL;
+	t->bounce_cap = 0;
 	if (t->ops == NULL || t->ops->close == NULL) {
 		free(t);
 		return tv_errf(TV_ERR_INTERNAL, "close: tape without ops");

@@ -83,7 +83,9 @@ struct tv_tape_stats {
 	uint64_t files_spaced;   /* filemarks crossed by space ops */
 };
 
-#define TV_TAPE_OPS_VERSION 1
+#define TV_TAPE_OPS_VERSION 2
+
+struct iovec;
 
 struct tv_tape_ops {
 	int version;             /* TV_TAPE_OPS_VERSION */
@@ -97,6 +99,12 @@ struct tv_tape_ops {
 	int (*seek_eod)(struct tv_tape *t);
 	int (*status)(struct tv_tape *t, struct tv_tape_status *st);
 	int (*close)(struct tv_tape *t); /* frees t */
+	/* Optional (version 2): one record read into / written from several
+	 * pieces, as read/write do with one buffer.  Without them the generic
+	 * entry points go through a bounce buffer (a real drive needs the
+	 * record in one piece anyway). */
+	int (*readv)(struct tv_tape *t, const struct iovec *iov, int n, size_t *got);
+	int (*writev)(struct tv_tape *t, const struct iovec *iov, int n);
 };
 
 /* Base object: backends allocate a struct starting with this. */
@@ -105,11 +113,19 @@ struct tv_tape {
 	char name[512];          /* device path or image path, for messages */
 	int readonly;
 	struct tv_tape_stats stats;
+	void *bounce;            /* generic code only: readv/writev fallback */
+	size_t bounce_cap;
 };
 
 /* Generic entry points: check state, dispatch, count stats. */
 int tv_tape_read(struct tv_tape *t, void *buf, size_t cap, size_t *got);
 int tv_tape_write(struct tv_tape *t, const void *buf, size_t len);
+/* The same, for a record in pieces (at most TV_TAPE_IOV_MAX): readv fills
+ * the pieces in order (cap = their total); writev writes their
+ * concatenation as one record. */
+#define TV_TAPE_IOV_MAX 16
+int tv_tape_readv(struct tv_tape *t, const struct iovec *iov, int n, size_t *got);
+int tv_tape_writev(struct tv_tape *t, const struct iovec *iov, int n);
 int tv_tape_write_filemarks(struct tv_tape *t, unsigned count);
 int tv_tape_rewind(struct tv_tape *t);
 int tv_tape_space_files(struct tv_tape *t, long count);

@@ -472,14 +472,16 @@ static int vt_count_block(struct vtape *v, uint64_t *blocks)
 /* ------------------------------------------------------------------ */
 /* ops                                                                 */
 
-static int vt_read(struct tv_tape *t, void *buf, size_t cap, size_t *got)
+/* One record into the pieces uiov[0..un) (cap bytes in all). */
+static int vt_read_iov(struct tv_tape *t, const struct iovec *uiov, int un, size_t cap,
+                       size_t *got)
 {
 	struct vtape *v = VT(t);
 	struct vt_obj o;
 	uint8_t tail[9];
-	struct iovec iov[2];
-	size_t tlen;
-	int rc;
+	struct iovec iov[TV_TAPE_IOV_MAX + 1];
+	size_t tlen, left;
+	int rc, n = 0;
 
 	*got = 0;
 	rc = vt_probe(v, v->pos, &o);
@@ -515,12 +517,14 @@ static int vt_read(struct tv_tape *t, void *buf, size_t cap, size_t *got)
 		               ull(v->file_no), (unsigned)o.len, cap);
 	}
 	tlen = vt_tail_len(v, &o);
-	iov[0].iov_base = buf;
-	iov[0].iov_len = o.len;
-	iov[1].iov_base = tail;
-	iov[1].iov_len = tlen;
-	rc = vt_preadv(v, o.len > 0 ? iov : iov + 1, o.len > 0 ? 2 : 1,
-	               o.start + 4, o.len + tlen);
+	for (left = o.len; n < un && left > 0; n++) {
+		iov[n].iov_base = uiov[n].iov_base;
+		iov[n].iov_len = uiov[n].iov_len < left ? uiov[n].iov_len : left;
+		left -= iov[n].iov_len;
+	}
+	iov[n].iov_base = tail;
+	iov[n].iov_len = tlen;
+	rc = vt_preadv(v, iov, n + 1, o.start + 4, o.len + tlen);
 	if (rc == 0)
 		rc = vt_check_tail(v, &o, tail, tlen);
 	if (rc != 0)
@@ -528,6 +532,22 @@ static int vt_read(struct tv_tape *t, void *buf, size_t cap, size_t *got)
 	vt_fwd_record(v, &o);
 	*got = o.len;
 	return 0;
+}
+
+static int vt_read(struct tv_tape *t, void *buf, size_t cap, size_t *got)
+{
+	struct iovec iov = { buf, cap };
+
+	return vt_read_iov(t, &iov, 1, cap, got);
+}
+
+static int vt_readv(struct tv_tape *t, const struct iovec *iov, int n, size_t *got)
+{
+	size_t cap = 0;
+
+	for (int i = 0; i < n; i++)
+		cap += iov[i].iov_len;
+	return vt_read_iov(t, iov, n, cap, got);
 }
 
 /* Common part of writing `total` bytes at the position: checks, discards
@@ -603,32 +623,46 @@ static int vt_after_write(struct vtape *v, const char *what)
 	return 0;
 }
 
-static int vt_write(struct tv_tape *t, const void *buf, size_t len)
+static int vt_writev(struct tv_tape *t, const struct iovec *uiov, int un)
 {
 	struct vtape *v = VT(t);
 	uint8_t head[4], tail[5] = { 0 };
-	struct iovec iov[3];
-	size_t pad = len & 1u;
+	struct iovec iov[TV_TAPE_IOV_MAX + 2];
+	size_t len = 0, pad;
 	int rc;
 
+	if (un < 1 || un > TV_TAPE_IOV_MAX)
+		return tv_errf(TV_ERR_INVAL, "tape image %s: %d pieces for a record",
+		               v->base.name, un);
+	for (int i = 0; i < un; i++) {
+		iov[1 + i].iov_base = uiov[i].iov_base;
+		iov[1 + i].iov_len = uiov[i].iov_len;
+		len += uiov[i].iov_len;
+	}
 	if (len == 0 || len > VT_MAX_REC)
 		return tv_errf(TV_ERR_RANGE, "tape image %s: cannot write a record of "
 		               "%zu bytes (a SIMH record holds 1 to %u bytes)",
 		               v->base.name, len, VT_MAX_REC);
+	pad = len & 1u;
 	tv_put_le32(head, (uint32_t)len);
 	tv_put_le32(tail + pad, (uint32_t)len);
 	iov[0].iov_base = head;
 	iov[0].iov_len = 4;
-	iov[1].iov_base = (void *)(uintptr_t)buf;
-	iov[1].iov_len = len;
-	iov[2].iov_base = tail;
-	iov[2].iov_len = pad + 4;
-	rc = vt_put(v, iov, 3, 8 + len + pad, "a record");
+	iov[1 + un].iov_base = tail;
+	iov[1 + un].iov_len = pad + 4;
+	rc = vt_put(v, iov, un + 2, 8 + len + pad, "a record");
 	if (rc != 0)
 		return rc;
 	if (v->block_known)
 		v->block_no++;
 	return vt_after_write(v, "record");
+}
+
+static int vt_write(struct tv_tape *t, const void *buf, size_t len)
+{
+	struct iovec iov = { (void *)(uintptr_t)buf, len };
+
+	return vt_writev(t, &iov, 1);
 }
 
 static int vt_write_filemarks(struct tv_tape *t, unsigned count)
@@ -890,6 +924,8 @@ static const struct tv_tape_ops vtape_ops = {
 	.seek_eod = vt_seek_eod,
 	.status = vt_status,
 	.close = vt_close,
+	.readv = vt_readv,
+	.writev = vt_writev,
 };
 
 /* ------------------------------------------------------------------ */

@@ -107,7 +107,6 @@ static void reseal(const struct tv_frame_hdr *h, const uint8_t *raw, const uint8
 	h2.flags = h->flags & (TV_FF_LAST | TV_FF_CONT);
 	h2.first_entry = h->first_entry;
 	h2.index = h->index;
-	h2.stream_off = h->stream_off;
 	memcpy(h2.content_uuid, h->content_uuid, TV_UUID_LEN);
 	CHECK(tv_frame_seal(&codec, &comp, key, tape_uuid, &h2, raw, h->raw_len, hdr, out,
 	                    tv_frame_stored_bound(h->raw_len), &stored) == 0);
