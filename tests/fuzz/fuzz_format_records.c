@@ -6,7 +6,8 @@
  *           header (and, when sealed, its tag under the fixed key), or a
  *           data record's frames from its first frame offset on, each
  *           opened with tv_frame_open
- *   mode 1  one frame: 56-byte header, then the stored bytes; opened, and
+ *   mode 1  one frame: its header (TV_FRAME_HDR bytes), then the stored
+ *           bytes; opened, and
  *           what opens is sealed again and must open to the same bytes
  *   mode 2  a seal-and-tamper property: byte 1 frame flags, bytes 2-3 the
  *           position of one byte to flip (in header || stored bytes),

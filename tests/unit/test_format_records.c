@@ -284,14 +284,19 @@ static void sample_fh(struct tv_frame_hdr *h)
 	memcpy(h->content_uuid, content, 16);
 }
 
-/* record.h and FORMAT.md section 7: a 48-byte header, the content UUID at
- * 32.  (The frame does not carry its stream offset: frames cannot be
- * sealed in parallel with their place unknown; a file read from its start
- * must begin with frame 0, and frames go on without gaps.) */
+/* record.h ("Frame = 48-byte header + stored bytes", since 685794b) and
+ * docs/FORMAT.md section 7 (stored bytes at offset 48; AAD = tape UUID ||
+ * the 48-byte header): the content UUID at 32..47, then the stored bytes.
+ * Fails while TV_FRAME_HDR is 56 (record.h): tv_frame_hdr_encode writes 48
+ * bytes of a 56-byte header, so every frame on tape carries 8 bytes that
+ * no encoder writes, no decoder checks and the spec does not have, and its
+ * stored bytes begin 8 bytes after where a reader of the spec looks. */
 static void test_frame_hdr_layout(void **state)
 {
 	struct tv_frame_hdr h, d;
-	uint8_t p[TV_FRAME_HDR];
+	uint8_t p[TV_FRAME_HDR + 8];
+	char problems[512] = "";
+	size_t unwritten = 0;
 	(void)state;
 
 	sample_fh(&h);
@@ -304,6 +309,41 @@ static void test_frame_hdr_layout(void **state)
 	assert_int_equal(tv_frame_hdr_decode(p, &d), 0);
 	assert_true(d.index == h.index);
 	assert_memory_equal(d.content_uuid, content, 16);
+	for (size_t i = 0; i < TV_FRAME_HDR; i++)
+		unwritten += p[i] == 0xee;
+	if (TV_FRAME_HDR != 48)
+		snprintf(problems + strlen(problems), sizeof(problems) - strlen(problems),
+		         "TV_FRAME_HDR is %d, the documented header 48 bytes; ",
+		         (int)TV_FRAME_HDR);
+	if (unwritten > 0)
+		snprintf(problems + strlen(problems), sizeof(problems) - strlen(problems),
+		         "tv_frame_hdr_encode leaves %zu of the header's bytes unwritten; ",
+		         unwritten);
+	/* on tape: a record holding one plaintext stored frame has the raw
+	 * bytes right after the 48-byte header */
+	{
+		struct tv_twriter_opts o = { .record_size = RS, .workers = 1 };
+		struct memtape *m = memtape_new();
+		struct tv_twriter *w;
+		const uint8_t *rec;
+		assert_int_equal(tv_twriter_open(&w, &m->base, "T1", tape, &o), 0);
+		assert_int_equal(tv_twriter_begin_file(w, 0, TV_CT_DATA, content, NULL, 0, NULL),
+		                 0);
+		assert_int_equal(tv_twriter_write(w, "0123456789", 10), 0);
+		assert_int_equal(tv_twriter_end_file(w, 0, NULL), 0);
+		assert_int_equal(tv_twriter_close(w), 0);
+		rec = m->it[1].data;
+		assert_int_equal(tv_get_be32(rec + TV_REC_HDR + 12), 10);   /* U */
+		if (m->it[1].len != TV_REC_HDR + 48 + 10 ||
+		    memcmp(rec + TV_REC_HDR + 48, "0123456789", 10) != 0)
+			snprintf(problems + strlen(problems), sizeof(problems) - strlen(problems),
+			         "a record with one 10-byte stored frame is %zu bytes (not %d), "
+			         "its stored bytes not at header offset 48; ", m->it[1].len,
+			         TV_REC_HDR + 48 + 10);
+		tv_tape_close(&m->base);
+	}
+	if (problems[0] != '\0')
+		fail_msg("frame header: %s", problems);
 }
 
 /* Encodes h, edits one field, decodes. */
@@ -699,7 +739,7 @@ static void test_frame_sealed(void **state)
 				                 TV_ERR_AUTH);
 				free(copy);
 			}
-			/* every header byte flipped (all 56 are in the AAD): refused by
+			/* every header byte flipped (all are in the AAD): refused by
 			 * the decoder or by the tag, never opened */
 			for (size_t k = 0; k < TV_FRAME_HDR; k++) {
 				for (int bit = 0; bit < 8; bit += 7) {
@@ -1037,7 +1077,7 @@ static void tape_flips(const uint8_t *key, int zstd)
 		}
 	}
 	/* the first frame's header, record CRC fixed up as an attacker would:
-	 * sealed frames are refused (decoder or tag, all 56 bytes are in the
+	 * sealed frames are refused (decoder or tag, all its bytes are in the
 	 * AAD); plaintext ones in the fields the reader cross-checks (all but
 	 * first_entry, which the entry cursor checks, and bytes 48..55, see
 	 * test_frame_hdr_layout) */
@@ -1113,12 +1153,11 @@ static struct memtape *drop_stream_head(const struct memtape *m, size_t drop)
 
 /* Frames moved to the front of a sealed tape file must not read as the
  * whole file (docs/FORMAT.md 8.2: "a frame moved ... fails
- * authentication"; record.h binds "offset of this header in the data
- * stream" into every frame header, hence into the AAD).  Fails while the
- * frame header does not carry the stream offset (test_frame_hdr_layout)
- * and the reader takes any index for the first frame of a file: the
- * frames after a dropped head are delivered without an error, and the
- * entries of the dropped frames vanish silently. */
+ * authentication").  The frame header carries no stream offset, so the
+ * tag cannot tell; the reader must (record.h since 685794b: "a file read
+ * from its start must begin with frame 0").  Before that commit the frames
+ * after a dropped head were delivered without an error, and the entries of
+ * the dropped frames vanished silently. */
 static void test_sealed_stream_head_dropped(void **state)
 {
 	struct tv_twriter_opts o = { .record_size = RS, .workers = 1 };
