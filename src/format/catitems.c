@@ -66,6 +66,9 @@ static int entry_check(const struct tv_entry *e, const char *what, int code)
 	if (p[0] == '/')
 		return tv_errf(code, "%s: field path (tag 1): absolute path \"%.200s\"",
 		               what, p);
+	if (p[strlen(p) - 1] == '/')
+		return tv_errf(code, "%s: field path (tag 1): trailing '/' in \"%.200s\"",
+		               what, p);
 	while (*p != '\0') {
 		size_t n = strcspn(p, "/");
 		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))

@@ -26,6 +26,7 @@ struct tv_ecursor {
 	uint32_t skip;
 	uint8_t *hbuf;
 	int in_entry;
+	int skipping;                 /* the entry is of a newer kind: no data */
 	uint64_t data_left;
 };
 
@@ -196,6 +197,7 @@ int tv_ecursor_next(struct tv_ecursor *c, struct tv_entry *e, struct tv_loc *loc
 		c->data_left -= k;
 	}
 	c->in_entry = 0;
+	c->skipping = 0;
 	if ((rc = read_header(c, TV_ENTRY_HDR, 4, TV_ENTRY_HDR + TV_ENTRY_MAX, &h, &len,
 	                      loc)) <= 0)
 		return rc;
@@ -203,6 +205,7 @@ int tv_ecursor_next(struct tv_ecursor *c, struct tv_entry *e, struct tv_loc *loc
 		if (rc == TV_ERR_UNSUPPORTED) {
 			/* a newer kind of entry: its length says how far to skip */
 			c->in_entry = 1;
+			c->skipping = 1;
 			c->data_left = e->length;
 			return tv_errctx(rc, "frame %" PRIu64 " (record %" PRIu64 ")",
 			                 c->fi.index, c->fi.record);
@@ -227,7 +230,7 @@ int tv_ecursor_data(struct tv_ecursor *c, const uint8_t **p, size_t *n, int *con
 	*p = NULL;
 	*n = 0;
 	*cont = 0;
-	if (!c->in_entry || c->data_left == 0)
+	if (!c->in_entry || c->skipping || c->data_left == 0)
 		return 0;
 	rc = fill(c);
 	if (rc == 0) {

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -190,6 +192,12 @@ void tv_compression_format(const struct tv_compression *c, char *out, size_t out
 		snprintf(out, outsz, "zstd:%d", c->level);
 	else
 		snprintf(out, outsz, "none");
+}
+
+void tv_worker_yield(void)
+{
+	/* a nicer thread: no privilege needed to lower one's own priority */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 5);
 }
 
 unsigned tv_default_workers(void)

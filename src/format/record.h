@@ -62,7 +62,7 @@
 enum { TV_RF_END = 0x01, TV_RF_CONT = 0x02, TV_RF_SEALED = 0x04 };
 
 #define TV_FRAME_MAGIC "TVF2"
-#define TV_FRAME_HDR 56
+#define TV_FRAME_HDR 48
 #define TV_FRAME_RAW_MAX (1024u * 1024u)
 enum { TV_FF_LAST = 0x01, TV_FF_CONT = 0x02, TV_FF_SEALED = 0x04 };
 enum tv_comp { TV_COMP_STORED = 0, TV_COMP_ZSTD = 1 };
@@ -265,7 +265,8 @@ void tv_ecursor_close(struct tv_ecursor *c);
  * The rest of the previous entry's data is passed over. */
 int tv_ecursor_next(struct tv_ecursor *c, struct tv_entry *e, struct tv_loc *loc);
 /* The current entry's data: 1 with a chunk (in place, valid until the next
- * call), 0 when all of it was read, TV_ERR_EOF when the tape file ended
+ * call), 0 when all of it was read (or the entry was refused, e.g. of a
+ * newer kind: its data is passed over), TV_ERR_EOF when the tape file ended
  * first: *cont says whether it continues in a later part (CONT) or was cut
  * off.  Other errors: damage, named. */
 int tv_ecursor_data(struct tv_ecursor *c, const uint8_t **p, size_t *n, int *cont);

@@ -66,5 +66,10 @@ int tv_frame_open(struct tv_fcodec *c, const uint8_t *key,
 
 /* Number of CPUs for worker pools (1..8). */
 unsigned tv_default_workers(void);
+/* Called by a worker thread as it starts: it runs at a lower priority
+ * than the threads that move data to and from the tape and the disk, so
+ * that those (the pipeline's sequential stages) keep a core when there are
+ * more busy threads than cores. */
+void tv_worker_yield(void);
 
 #endif

@@ -91,6 +91,8 @@ struct tv_treader {
 	int quit;
 	/* read-ahead parameters (under mu) */
 	int ra_run, ra_busy, ra_done;
+	/* who sleeps, so that wake-ups come in batches (see twriter.c) */
+	int ra_slot_waiting, main_waiting, stop_waiting;
 	uint64_t ra_need, ra_got;     /* raw bytes wanted / read since start */
 	int ra_waiting;               /* paused: need satisfied */
 	/* read-ahead state (its thread only while ra_run) */
@@ -145,14 +147,50 @@ static int slot_room(struct rslot *s, size_t frm, size_t raw, size_t keep)
 
 /* ---- read-ahead thread ---- */
 
+/* ---- wake-ups (under mu) ---- */
+
+/* The caller waits for the head slot: wake it when two are done, or when
+ * no more will come soon (an event, the read-ahead paused or done). */
+static void wake_main(struct tv_treader *r)
+{
+	unsigned done = 0;
+
+	if (r->stop_waiting) {
+		pthread_cond_broadcast(&r->cv_main);
+		return;
+	}
+	if (!r->main_waiting || r->count == 0) {
+		if (r->main_waiting && (r->ra_done || r->ra_waiting))
+			pthread_cond_broadcast(&r->cv_main);
+		return;
+	}
+	while (done < r->count && done < 2 && slot_at(r, done)->state == S_DONE)
+		done++;
+	if (done > 0 && (done >= 2 || r->ra_waiting || r->ra_done ||
+	                 slot_at(r, 0)->kind != K_FRAME))
+		pthread_cond_broadcast(&r->cv_main);
+	else if (done == 0 && (r->ra_waiting || r->ra_done))
+		pthread_cond_broadcast(&r->cv_main);   /* it may want more */
+}
+
+/* The read-ahead waits for free slots: wake it when half the ring is. */
+static void wake_ra(struct tv_treader *r)
+{
+	if (r->ra_slot_waiting && r->nslots - r->count >= r->nslots / 2)
+		pthread_cond_broadcast(&r->cv_ra);
+}
+
 /* A free slot at the end of the queue (waits); NULL when stopped. */
 static struct rslot *ra_slot(struct tv_treader *r)
 {
 	struct rslot *s;
 
 	pthread_mutex_lock(&r->mu);
-	while (r->ra_run && !r->quit && r->count == r->nslots)
+	while (r->ra_run && !r->quit && r->count == r->nslots) {
+		r->ra_slot_waiting = 1;
 		pthread_cond_wait(&r->cv_ra, &r->mu);
+	}
+	r->ra_slot_waiting = 0;
 	if (!r->ra_run || r->quit) {
 		pthread_mutex_unlock(&r->mu);
 		return NULL;
@@ -181,7 +219,7 @@ static void ra_unslot(struct tv_treader *r, struct rslot *s)
 	} else if (s->state == S_FILLING) {
 		s->kind = K_NONE;
 		s->state = S_DONE;
-		pthread_cond_broadcast(&r->cv_main);
+		wake_main(r);
 	}
 	pthread_mutex_unlock(&r->mu);
 }
@@ -192,7 +230,8 @@ static void ra_post(struct tv_treader *r, struct rslot *s, int state)
 	s->state = state;
 	if (state == S_READY)
 		pthread_cond_signal(&r->cv_work);
-	pthread_cond_broadcast(&r->cv_main);
+	else
+		wake_main(r);
 	pthread_mutex_unlock(&r->mu);
 }
 
@@ -446,7 +485,7 @@ static void ra_file(struct tv_treader *r)
 		pthread_mutex_lock(&r->mu);
 		while (r->ra_run && !r->quit && r->ra_got >= r->ra_need) {
 			r->ra_waiting = 1;
-			pthread_cond_broadcast(&r->cv_main);
+			wake_main(r);
 			pthread_cond_wait(&r->cv_ra, &r->mu);
 		}
 		r->ra_waiting = 0;
@@ -650,7 +689,7 @@ static void *ra_main(void *arg)
 		pthread_mutex_lock(&r->mu);
 		r->ra_busy = 0;
 		r->ra_done = 1;
-		pthread_cond_broadcast(&r->cv_main);
+		wake_main(r);
 	}
 	pthread_mutex_unlock(&r->mu);
 	return NULL;
@@ -663,6 +702,8 @@ static void *worker_main(void *arg)
 	struct tv_treader *r = arg;
 	struct tv_fcodec codec;
 	int init = tv_fcodec_init(&codec);
+
+	tv_worker_yield();
 
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
@@ -699,7 +740,7 @@ static void *worker_main(void *arg)
 
 		pthread_mutex_lock(&r->mu);
 		s->state = S_DONE;
-		pthread_cond_broadcast(&r->cv_main);
+		wake_main(r);
 	}
 	pthread_mutex_unlock(&r->mu);
 	if (init == 0)
@@ -719,7 +760,7 @@ static void release_cur(struct tv_treader *r)
 	r->cur->state = S_FREE;
 	r->head = (r->head + 1) % r->nslots;
 	r->count--;
-	pthread_cond_broadcast(&r->cv_ra);
+	wake_ra(r);
 	pthread_mutex_unlock(&r->mu);
 	r->cur = NULL;
 }
@@ -730,6 +771,7 @@ static void stop(struct tv_treader *r)
 	release_cur(r);
 	pthread_mutex_lock(&r->mu);
 	r->ra_run = 0;
+	r->stop_waiting = 1;
 	pthread_cond_broadcast(&r->cv_ra);
 	while (r->ra_busy)
 		pthread_cond_wait(&r->cv_main, &r->mu);
@@ -747,6 +789,7 @@ static void stop(struct tv_treader *r)
 		OPENSSL_cleanse(s->key, sizeof(s->key));
 		s->state = S_FREE;
 	}
+	r->stop_waiting = 0;
 	r->head = r->count = 0;
 	r->ra_done = 0;
 	pthread_mutex_unlock(&r->mu);
@@ -800,7 +843,7 @@ int tv_treader_open(struct tv_treader **out, struct tv_tape *t, const char *name
 	}
 	r->maxrec = TV_RECORD_SIZE_MAX;
 	r->nworkers = o != NULL && o->workers ? o->workers : tv_default_workers();
-	r->nslots = 2 * r->nworkers + 4;
+	r->nslots = 4 * r->nworkers + 16;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv_ra, NULL);
 	pthread_cond_init(&r->cv_work, NULL);
@@ -1083,8 +1126,10 @@ int tv_treader_next(struct tv_treader *r, const uint8_t **p, size_t *n,
 			r->ra_need = r->ra_got + 1;
 			pthread_cond_broadcast(&r->cv_ra);
 		}
+		r->main_waiting = 1;
 		pthread_cond_wait(&r->cv_main, &r->mu);
 	}
+	r->main_waiting = 0;
 	s = r->count > 0 ? slot_at(r, 0) : NULL;
 	pthread_mutex_unlock(&r->mu);
 	if (s == NULL) {

@@ -80,6 +80,9 @@ struct tv_twriter {
 	unsigned pending;             /* slots submitted, not yet FREE */
 	unsigned held;                /* of those, packed by the I/O thread (their
 	                               * bytes may still be in its record) */
+	/* who sleeps, so that wake-ups come in batches: waking a thread on
+	 * another core costs an interrupt (and in a VM an exit) per frame */
+	int prod_waiting, io_waiting, sync_waiting;
 	int quit;
 	atomic_int err;
 	char errmsg[1024];
@@ -163,6 +166,33 @@ static int side_put(struct side *s, const void *p, size_t n)
 	return 0;
 }
 
+/* ---- wake-ups (under mu) ---- */
+
+/* The caller waits for a free slot: wake it once half the ring is free,
+ * or when the I/O thread runs dry; sync waits until all is packed. */
+static void wake_free(struct tv_twriter *w)
+{
+	if ((w->prod_waiting && (w->nslots - w->pending >= w->nslots / 2 ||
+	                         w->pending == w->held)) ||
+	    (w->sync_waiting && w->pending == w->held) || atomic_load(&w->err) != 0)
+		pthread_cond_broadcast(&w->cv_free);
+}
+
+/* The I/O thread waits for the next slot to pack: wake it when two are
+ * done (or all that remain), or at once when someone waits on it. */
+static void wake_io(struct tv_twriter *w)
+{
+	unsigned todo = w->pending - w->held, done = 0;
+
+	if (!w->io_waiting)
+		return;
+	while (done < todo && done < 2 &&
+	       w->slots[(w->head + w->held + done) % w->nslots].state == S_DONE)
+		done++;
+	if (done > 0 && (done >= 2 || done == todo || w->prod_waiting || w->sync_waiting))
+		pthread_cond_signal(&w->cv_io);
+}
+
 /* ---- workers ---- */
 
 static void *worker_main(void *arg)
@@ -170,6 +200,8 @@ static void *worker_main(void *arg)
 	struct tv_twriter *w = arg;
 	struct tv_fcodec codec;
 	int init = tv_fcodec_init(&codec);
+
+	tv_worker_yield();
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
@@ -218,7 +250,7 @@ static void *worker_main(void *arg)
 
 		pthread_mutex_lock(&w->mu);
 		s->state = S_DONE;
-		pthread_cond_broadcast(&w->cv_io);
+		wake_io(w);
 	}
 	pthread_mutex_unlock(&w->mu);
 	if (init == 0)
@@ -243,7 +275,7 @@ static void io_release(struct tv_twriter *w)
 		w->pending--;
 		w->held--;
 	}
-	pthread_cond_broadcast(&w->cv_free);
+	wake_free(w);
 	pthread_mutex_unlock(&w->mu);
 }
 
@@ -435,8 +467,12 @@ static void *io_main(void *arg)
 		struct wslot *s;
 
 		while (!w->quit && !(w->pending > w->held &&
-		                     w->slots[(w->head + w->held) % w->nslots].state == S_DONE))
+		                     w->slots[(w->head + w->held) % w->nslots].state == S_DONE)) {
+			w->io_waiting = 1;
+			wake_free(w);   /* running dry: let the caller fill what is free */
 			pthread_cond_wait(&w->cv_io, &w->mu);
+		}
+		w->io_waiting = 0;
 		if (!(w->pending > w->held &&
 		      w->slots[(w->head + w->held) % w->nslots].state == S_DONE))
 			break;   /* quit with nothing left */
@@ -458,7 +494,7 @@ static void *io_main(void *arg)
 			io_release(w);
 		}
 		pthread_mutex_lock(&w->mu);
-		pthread_cond_broadcast(&w->cv_free);
+		wake_free(w);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
@@ -475,8 +511,12 @@ static int acquire(struct tv_twriter *w)
 	if (w->have_cur)
 		return 0;
 	pthread_mutex_lock(&w->mu);
-	while (s->state != S_FREE && atomic_load(&w->err) == 0)
+	while (s->state != S_FREE && atomic_load(&w->err) == 0) {
+		w->prod_waiting = 1;
+		wake_io(w);
 		pthread_cond_wait(&w->cv_free, &w->mu);
+	}
+	w->prod_waiting = 0;
 	pthread_mutex_unlock(&w->mu);
 	if ((r = sticky(w)) != 0)
 		return r;
@@ -506,7 +546,7 @@ static void submit(struct tv_twriter *w, int state)
 	if (state == S_READY)
 		pthread_cond_signal(&w->cv_work);
 	else
-		pthread_cond_broadcast(&w->cv_io);
+		wake_io(w);
 	pthread_mutex_unlock(&w->mu);
 }
 
@@ -574,7 +614,7 @@ int tv_twriter_open(struct tv_twriter **out, struct tv_tape *t, const char *name
 	}
 	w->nworkers = o != NULL && o->workers ? o->workers : tv_default_workers();
 	/* enough frames to keep every worker and the I/O thread busy */
-	w->nslots = 2 * w->nworkers + 4;
+	w->nslots = 4 * w->nworkers + 16;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv_work, NULL);
 	pthread_cond_init(&w->cv_io, NULL);
@@ -824,8 +864,12 @@ int tv_twriter_sync(struct tv_twriter *w)
 	/* every submitted slot packed; what still sits in an unfinished record
 	 * goes out with that record (a tape file always ends with END) */
 	pthread_mutex_lock(&w->mu);
-	while (w->pending > w->held)
+	while (w->pending > w->held && atomic_load(&w->err) == 0) {
+		w->sync_waiting = 1;
+		wake_io(w);
 		pthread_cond_wait(&w->cv_free, &w->mu);
+	}
+	w->sync_waiting = 0;
 	pthread_mutex_unlock(&w->mu);
 	return sticky(w);
 }

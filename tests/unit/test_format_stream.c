@@ -249,7 +249,7 @@ static void test_roundtrip_zstd_random(void **state) { (void)state; roundtrip(1,
  * frame covers, and gives the stream from the mark on. */
 static void test_seek(void **state)
 {
-	struct memtape *m = memtape_new();
+	struct memtape *m;
 	struct placed_log log = { .n = 0 };
 	struct tv_twriter *w;
 	struct tv_treader *r;
