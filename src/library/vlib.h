@@ -97,7 +97,7 @@ int tv_vlib_new_tape(struct tv_vlib *l, const char *barcode, uint64_t capacity,
 
 /* Moves the cartridge from its slot (or mail slot) into `drive`
  * (TV_VLIB_ANY_DRIVE: the first empty one) and opens it with
- * tv_tape_open(mode) (so TAPEVAULT_TEST_FAULT applies).  If the cartridge
+ * tv_tape_open(mode) (so a test build's fault wrapper applies).  If the cartridge
  * already sits in that drive it is just opened.  *drive_out (may be NULL)
  * gets the drive.  The caller closes the tape, then unloads.
  * Errors: TV_ERR_NOTFOUND, TV_ERR_STATE (drive full, cartridge in another

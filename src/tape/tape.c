@@ -298,15 +298,31 @@ int tv_tape_close(struct tv_tape *t)
 	return t->ops->close(t);
 }
 
-static int is_st_path(const char *path)
+/* ---- backends by name, and the test hook ---- */
+
+#define MAX_BACKENDS 8
+static const struct tv_tape_backend *backends[MAX_BACKENDS];
+static int nbackends;
+static tv_tape_wrap_fn wrapper;
+
+int tv_tape_register(const struct tv_tape_backend *b)
 {
-	return strncmp(path, "/dev/nst", 8) == 0 || strncmp(path, "/dev/st", 7) == 0;
+	for (int i = 0; i < nbackends; i++)
+		if (backends[i] == b)
+			return 0;
+	if (nbackends == MAX_BACKENDS)
+		return tv_errf(TV_ERR_RANGE, "tape backends: at most %d", MAX_BACKENDS);
+	backends[nbackends++] = b;
+	return 0;
+}
+
+void tv_tape_set_wrapper(tv_tape_wrap_fn fn)
+{
+	wrapper = fn;
 }
 
 int tv_tape_open(const char *path, int mode, struct tv_tape **out)
 {
-	struct tv_fault_spec spec;
-	const char *fault = getenv("TAPEVAULT_TEST_FAULT");
 	struct tv_tape *t = NULL;
 	int rc;
 
@@ -314,22 +330,18 @@ int tv_tape_open(const char *path, int mode, struct tv_tape **out)
 		*out = NULL;
 	if (path == NULL || out == NULL || path[0] == '\0')
 		return tv_errf(TV_ERR_INVAL, "open tape: no device or image name");
-	if (fault != NULL && fault[0] != '\0') {
-		rc = tv_fault_parse(fault, &spec);
-		if (rc != 0)
-			return tv_errctx(rc, "environment TAPEVAULT_TEST_FAULT");
-	}
-	if (is_st_path(path))
-		rc = tv_st_open(path, mode, &t);
-	else
-		rc = tv_vtape_open(path, mode, &t);
-	if (rc != 0)
-		return rc;
-	if (fault != NULL && fault[0] != '\0') {
-		rc = tv_faulty_wrap(t, &spec, &t);
-		if (rc != 0)
+	if (nbackends == 0)
+		tv_tape_register_builtin();
+	for (int i = 0; i < nbackends; i++) {
+		if (!backends[i]->claims(path))
+			continue;
+		if ((rc = backends[i]->open(path, mode, &t)) != 0)
+			return rc;
+		if (wrapper != NULL && (rc = wrapper(t, &t)) != 0)
 			return rc;   /* the wrapper closed the tape */
+		*out = t;
+		return 0;
 	}
-	*out = t;
-	return 0;
+	return tv_errf(TV_ERR_UNSUPPORTED, "open tape %s: no tape backend for this name",
+	               path);
 }

@@ -1,7 +1,7 @@
 /* tapevault: tape device layer.
  *
- * One ops table, several backends (vtape: SIMH .tap images; faulty: a
- * fault-injecting wrapper; st: Linux SCSI tape).  Every backend presents
+ * One ops table, several backends (vtape: SIMH .tap images; st: Linux SCSI
+ * tape; in test builds a fault-injecting wrapper).  Every backend presents
  * the same semantics, described here; backend quirks (st's ENOSPC
  * alternation, EIO after EOD, ENOMEM on short buffers) are mapped into
  * these by the backend, never seen by callers.
@@ -89,7 +89,7 @@ struct iovec;
 
 struct tv_tape_ops {
 	int version;             /* TV_TAPE_OPS_VERSION */
-	const char *kind;        /* "vtape", "st", "faulty" */
+	const char *kind;        /* "vtape", "st" ("faulty" in tests) */
 	int (*read)(struct tv_tape *t, void *buf, size_t cap, size_t *got);
 	int (*write)(struct tv_tape *t, const void *buf, size_t len);
 	int (*write_filemarks)(struct tv_tape *t, unsigned count);
@@ -169,30 +169,27 @@ int tv_vtape_write_attrs(const char *path, const struct tv_vtape_attrs *a);
  * never below capacity/2. */
 uint64_t tv_vtape_default_ew(uint64_t capacity);
 
-/* ---- fault injection (SQLite test-VFS style) ---- */
-struct tv_fault_spec {
-	long read_eio;           /* Nth read (1-based) fails with TV_ERR_IO; 0 off */
-	long write_eio;          /* Nth write fails with TV_ERR_IO */
-	long powerloss;          /* after the Nth successful write (records and
-	                          * filemark calls both count) the "power" goes:
-	                          * every later op fails with TV_ERR_IO and close
-	                          * writes nothing; the image ends there */
-	long flip_record;        /* Nth record read gets one byte flipped */
-	long flip_offset;        /* which byte of it (mod length) */
-};
-/* Parse "read_eio=N,write_eio=N,powerloss=N,flip_record=N[,flip_offset=K]". */
-int tv_fault_parse(const char *s, struct tv_fault_spec *spec);
-/* Wraps inner; the wrapper owns inner and closes it (also when wrapping
- * fails).  Semantics of each fault: see faulty.c. */
-int tv_faulty_wrap(struct tv_tape *inner, const struct tv_fault_spec *spec,
-                   struct tv_tape **out);
-
 /* ---- st: Linux SCSI tape (/dev/nstN), variable block mode ---- */
 int tv_st_open(const char *dev, int mode, struct tv_tape **out);
 
-/* Open by name: "/dev/nst*" -> st, anything else -> vtape image.  When the
- * environment has TAPEVAULT_TEST_FAULT, the tape is wrapped in the fault
- * injector with that spec (a test hook, documented in docs/TESTING.md). */
+/* ---- backends by name ----
+ * A backend says which names it claims and opens them; tv_tape_open asks
+ * each registered backend in turn (the built-in ones, st and vtape, are
+ * registered by tape/backends.c, so this layer's core names none). */
+struct tv_tape_backend {
+	const char *kind;
+	int (*claims)(const char *path);     /* 1: this name is mine */
+	int (*open)(const char *path, int mode, struct tv_tape **out);
+};
+int tv_tape_register(const struct tv_tape_backend *b);
+void tv_tape_register_builtin(void);     /* tape/backends.c */
+/* Open by name: the first backend that claims it ("/dev/nst*" -> st,
+ * anything else -> vtape image). */
 int tv_tape_open(const char *path, int mode, struct tv_tape **out);
+/* A hook that wraps every tape tv_tape_open opens (NULL: none).  Only test
+ * builds set one (the fault injector, tests/support/tape_faulty.c); the
+ * product never does. */
+typedef int (*tv_tape_wrap_fn)(struct tv_tape *t, struct tv_tape **out);
+void tv_tape_set_wrapper(tv_tape_wrap_fn fn);
 
 #endif

@@ -3,6 +3,8 @@ set -u
 : "${TAPEVAULT:?TAPEVAULT must point at the binary (ctest sets it)}"
 TV_SOURCE_DIR=${TV_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 T=$TAPEVAULT
+# the same CLI with the test-only fault-injecting tape (tests/support/)
+TAPEVAULT_TEST=${TAPEVAULT_TEST:-$(dirname "$TAPEVAULT")/tapevault-test}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tvtest.XXXXXX")
 PASSES=0
 FAILS=0

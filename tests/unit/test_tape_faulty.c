@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include "tape/tape.h"
+#include "tape_faulty.h"
 #include "util/err.h"
 
 #include "test_tape_common.h"

@@ -1,6 +1,6 @@
-/* tapevault: fault-injecting tape wrapper (a test hook, like SQLite's test
- * VFS).  Enabled for every tape opened through tv_tape_open() when the
- * environment has TAPEVAULT_TEST_FAULT, e.g.
+/* tapevault tests: fault-injecting tape wrapper (a test hook, like SQLite's
+ * test VFS; built into test binaries only).  Enabled for every tape opened
+ * through tv_tape_open() when the environment has TAPEVAULT_TEST_FAULT, e.g.
  *   TAPEVAULT_TEST_FAULT=powerloss=12
  *   TAPEVAULT_TEST_FAULT=flip_record=3,flip_offset=100
  *
@@ -21,7 +21,7 @@
  *                  flip_offset (modulo the record length) inverted, as a
  *                  medium error that the drive did not notice would.
  *                  Zero-length records count but cannot be flipped. */
-#include "tape/tape.h"
+#include "tape_faulty.h"
 
 #include "util/err.h"
 
@@ -305,4 +305,28 @@ int tv_fault_parse(const char *s, struct tv_fault_spec *spec)
 			return tv_errf(TV_ERR_INVAL, "fault spec \"%s\": trailing comma", s);
 	}
 	return 0;
+}
+
+/* ---- the hook: installed when a test binary starts ---- */
+
+static int env_wrap(struct tv_tape *t, struct tv_tape **out)
+{
+	struct tv_fault_spec spec;
+	const char *fault = getenv("TAPEVAULT_TEST_FAULT");
+	int rc;
+
+	*out = t;
+	if (fault == NULL || fault[0] == '\0')
+		return 0;
+	if ((rc = tv_fault_parse(fault, &spec)) != 0) {
+		tv_tape_close(t);
+		*out = NULL;
+		return tv_errctx(rc, "environment TAPEVAULT_TEST_FAULT");
+	}
+	return tv_faulty_wrap(t, &spec, out);   /* closes t on failure */
+}
+
+__attribute__((constructor)) static void install(void)
+{
+	tv_tape_set_wrapper(env_wrap);
 }
