@@ -2,11 +2,13 @@
  * (files, directories, symlinks, hard links, modes, mtimes), plaintext
  * backups, wrong password, truncation, bit flips, reordered chunks,
  * hostile archive paths, no partial output on failure. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -20,27 +22,14 @@
 #include "crypto/rand.h"
 #include "crypto/slot.h"
 #include "util/err.h"
-#include "test_crypto_helpers.h"
 
-static char *dir;
+#include "testlib.h"
+
+static const char *dir;
 static struct tv_kek kek;          /* cheap Argon2id KEK for "pw" */
 static char *src;                  /* the standard source tree */
 static const struct timespec T1 = { 1500000000, 123456789 };
 static const struct timespec T2 = { 1600000000, 0 };
-
-static char *P(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *P(const char *fmt, ...)
-{
-	char *rel, *p;
-	va_list ap;
-
-	va_start(ap, fmt);
-	assert_true(vasprintf(&rel, fmt, ap) > 0);
-	va_end(ap);
-	assert_true(asprintf(&p, "%s/%s", dir, rel) > 0);
-	free(rel);
-	return p;
-}
 
 static void set_mtime(const char *path, struct timespec t)
 {
@@ -50,7 +39,7 @@ static void set_mtime(const char *path, struct timespec t)
 
 static void put(const char *path, const void *data, size_t n, mode_t mode)
 {
-	assert_int_equal(th_write_file(path, data, n, mode), 0);
+	tl_write_file(path, data, n, mode);
 }
 
 static uint8_t *big;
@@ -61,19 +50,19 @@ static void make_tree(const char *root)
 	char *p;
 
 	assert_int_equal(mkdir(root, 0755), 0);
-	p = P("src/a.txt"); put(p, "hello tapevault\n", 16, 0640); set_mtime(p, T1); free(p);
-	p = P("src/empty"); put(p, "", 0, 0600); free(p);
-	p = P("src/big.bin"); put(p, big, BIG_LEN, 0644); free(p);
-	p = P("src/sub"); assert_int_equal(mkdir(p, 0750), 0); free(p);
-	p = P("src/sub/deep"); assert_int_equal(mkdir(p, 0700), 0); free(p);
-	p = P("src/sub/deep/f"); put(p, "deep", 4, 0444); set_mtime(p, T2); free(p);
-	p = P("src/link"); assert_int_equal(symlink("a.txt", p), 0); free(p);
-	p = P("src/dangling"); assert_int_equal(symlink("/nonexistent/target", p), 0); free(p);
-	p = P("src/hard"); { char *a = P("src/a.txt"); assert_int_equal(link(a, p), 0); free(a); } free(p);
-	p = P("src/ro"); assert_int_equal(mkdir(p, 0755), 0); free(p);
-	p = P("src/ro/x"); put(p, "x", 1, 0644); free(p);
-	p = P("src/ro"); assert_int_equal(chmod(p, 0555), 0); set_mtime(p, T2); free(p);
-	p = P("src/sub"); set_mtime(p, T1); free(p);
+	p = tl_path(dir, "src/a.txt"); put(p, "hello tapevault\n", 16, 0640); set_mtime(p, T1); free(p);
+	p = tl_path(dir, "src/empty"); put(p, "", 0, 0600); free(p);
+	p = tl_path(dir, "src/big.bin"); put(p, big, BIG_LEN, 0644); free(p);
+	p = tl_path(dir, "src/sub"); assert_int_equal(mkdir(p, 0750), 0); free(p);
+	p = tl_path(dir, "src/sub/deep"); assert_int_equal(mkdir(p, 0700), 0); free(p);
+	p = tl_path(dir, "src/sub/deep/f"); put(p, "deep", 4, 0444); set_mtime(p, T2); free(p);
+	p = tl_path(dir, "src/link"); assert_int_equal(symlink("a.txt", p), 0); free(p);
+	p = tl_path(dir, "src/dangling"); assert_int_equal(symlink("/nonexistent/target", p), 0); free(p);
+	p = tl_path(dir, "src/hard"); { char *a = tl_path(dir, "src/a.txt"); assert_int_equal(link(a, p), 0); free(a); } free(p);
+	p = tl_path(dir, "src/ro"); assert_int_equal(mkdir(p, 0755), 0); free(p);
+	p = tl_path(dir, "src/ro/x"); put(p, "x", 1, 0644); free(p);
+	p = tl_path(dir, "src/ro"); assert_int_equal(chmod(p, 0555), 0); set_mtime(p, T2); free(p);
+	p = tl_path(dir, "src/sub"); set_mtime(p, T1); free(p);
 }
 
 static int setup(void **state)
@@ -81,9 +70,7 @@ static int setup(void **state)
 	struct tv_kdf_params p;
 	(void)state;
 
-	dir = th_tmpdir("backup");
-	if (dir == NULL)
-		return -1;
+	dir = tl_tmpdir("backup");
 	unsetenv("TAPEVAULT_PASSWORD");
 	big = malloc(BIG_LEN);
 	tv_random(big, BIG_LEN);
@@ -92,7 +79,7 @@ static int setup(void **state)
 	p.mem_kib = TV_ARGON2_M_MIN;
 	if (tv_kek_derive(&kek, TV_KDF_ARGON2ID, &p, "pw", 2) != 0)
 		return -1;
-	src = P("src");
+	src = tl_path(dir, "src");
 	make_tree(src);
 	return 0;
 }
@@ -100,8 +87,6 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	th_rmtree(dir);
-	free(dir);
 	free(src);
 	free(big);
 	tv_kek_wipe(&kek);
@@ -110,11 +95,12 @@ static int teardown(void **state)
 
 static void check_file(const char *path, const void *data, size_t n, mode_t mode)
 {
-	uint8_t *got;
 	struct stat st;
-	long len = th_read_file(path, &got);
+	size_t len;
+	uint8_t *got = tl_read_file(path, &len);
 
-	assert_int_equal(len, (long)n);
+	assert_non_null(got);
+	assert_int_equal(len, n);
 	if (n > 0)
 		assert_memory_equal(got, data, n);
 	free(got);
@@ -211,13 +197,13 @@ static const struct tv_unlocker unlock_ok = { tv_unlock_password, &pu_ok };
 
 static void test_roundtrip_encrypted(void **state)
 {
-	char *out = P("enc.tvb"), *dest = P("restore-enc");
+	char *out = tl_path(dir, "enc.tvb"), *dest = tl_path(dir, "restore-enc");
 	const char *srcs[] = { src };
 	struct tv_backup_keys k = pw_keys();
 	struct tv_backup_stats st, xs;
 	struct tv_backup_info info;
 	uint8_t *data;
-	long n;
+	size_t n;
 	(void)state;
 
 	assert_int_equal(tv_backup_create(srcs, 1, out, &k, &st), 0);
@@ -227,8 +213,9 @@ static void test_roundtrip_encrypted(void **state)
 	assert_int_equal(st.skipped, 0);
 	assert_true(st.chunks >= 3);
 	/* the file is encrypted: no plaintext visible */
-	n = th_read_file(out, &data);
-	assert_int_equal(n, (long)st.file_bytes);
+	data = tl_read_file(out, &n);
+	assert_non_null(data);
+	assert_int_equal(n, st.file_bytes);
 	assert_true(tv_backup_probe(data, (size_t)n));
 	assert_null(memmem(data, (size_t)n, "hello tapevault", 15));
 	assert_null(memmem(data, (size_t)n, big + 1000, 64));
@@ -269,7 +256,7 @@ static void test_roundtrip_encrypted(void **state)
 
 static void test_real_password_and_wrong(void **state)
 {
-	char *out = P("realpw.tvb"), *dest = P("restore-realpw");
+	char *out = tl_path(dir, "realpw.tvb"), *dest = tl_path(dir, "restore-realpw");
 	const char *srcs[] = { src };
 	struct tv_backup_keys k;
 	struct tv_password_unlock bad = { "wrong", 5, NULL }, good = { "hunter2", 7, NULL };
@@ -295,7 +282,7 @@ static void test_real_password_and_wrong(void **state)
 
 static void test_roundtrip_plaintext(void **state)
 {
-	char *out = P("plain.tvb"), *dest = P("restore-plain"), *e = P("emptydir");
+	char *out = tl_path(dir, "plain.tvb"), *dest = tl_path(dir, "restore-plain"), *e = tl_path(dir, "emptydir");
 	const char *srcs[] = { src, e };
 	struct tv_backup_info info;
 	struct tv_backup_stats st;
@@ -322,7 +309,7 @@ static void test_roundtrip_plaintext(void **state)
 	}
 	/* the same base name twice is refused */
 	{
-		char *o2 = P("dup.tvb");
+		char *o2 = tl_path(dir, "dup.tvb");
 		const char *dup[] = { src, src };
 		assert_int_equal(tv_backup_create(dup, 2, o2, NULL, NULL), TV_ERR_INVAL);
 		assert_int_equal(access(o2, F_OK), -1);
@@ -335,7 +322,7 @@ static void test_roundtrip_plaintext(void **state)
 
 static void test_empty_source(void **state)
 {
-	char *e = P("only-empty"), *out = P("empty.tvb"), *dest = P("restore-empty"), *p;
+	char *e = tl_path(dir, "only-empty"), *out = tl_path(dir, "empty.tvb"), *dest = tl_path(dir, "restore-empty"), *p;
 	const char *srcs[] = { e };
 	struct tv_backup_keys k = pw_keys();
 	struct tv_backup_stats st;
@@ -354,7 +341,7 @@ static void test_empty_source(void **state)
 	free(p);
 	/* sources that do not exist */
 	{
-		char *o2 = P("missing.tvb"), *m = P("no-such-dir");
+		char *o2 = tl_path(dir, "missing.tvb"), *m = tl_path(dir, "no-such-dir");
 		const char *ms[] = { m };
 		assert_int_equal(tv_backup_create(ms, 1, o2, NULL, NULL), TV_ERR_NOTFOUND);
 		assert_int_equal(access(o2, F_OK), -1);
@@ -375,19 +362,20 @@ static void write_prefix(const char *path, const uint8_t *in, size_t n)
 
 static void test_truncated(void **state)
 {
-	char *out = P("trunc.tvb"), *cut = P("cut.tvb"), *dest = P("restore-trunc");
+	char *out = tl_path(dir, "trunc.tvb"), *cut = tl_path(dir, "cut.tvb"), *dest = tl_path(dir, "restore-trunc");
 	const char *srcs[] = { src };
 	struct tv_backup_keys k = pw_keys();
 	struct tv_backup_info info;
 	struct tv_backup_stats st;
 	uint8_t *data;
-	long n;
+	size_t n;
 	size_t chunk = TV_BF_CHUNK_HDR + TV_BACKUP_CHUNK_DEFAULT + TV_BF_TAG;
 	(void)state;
 
 	assert_int_equal(tv_backup_create(srcs, 1, out, &k, &st), 0);
 	assert_int_equal(tv_backup_inspect(out, &info), 0);
-	n = th_read_file(out, &data);
+	data = tl_read_file(out, &n);
+	assert_non_null(data);
 	assert_true(n > 0);
 	/* the last chunk removed: an exact chunk boundary */
 	write_prefix(cut, data, info.header_len + 2 * chunk);
@@ -441,12 +429,12 @@ static void test_truncated(void **state)
 
 static void test_bitflips(void **state)
 {
-	char *out = P("flip.tvb"), *bad = P("bad.tvb"), *dest = P("restore-flip");
+	char *out = tl_path(dir, "flip.tvb"), *bad = tl_path(dir, "bad.tvb"), *dest = tl_path(dir, "restore-flip");
 	const char *srcs[] = { src };
 	struct tv_backup_keys k = pw_keys();
 	struct tv_backup_info info;
 	uint8_t *data;
-	long n;
+	size_t n;
 	size_t chunk = TV_BF_CHUNK_HDR + TV_BACKUP_CHUNK_DEFAULT + TV_BF_TAG;
 	size_t at[] = { 0, 0, 0, 0, 0, 0 };
 	int want[] = { TV_ERR_AUTH, TV_ERR_AUTH, TV_ERR_AUTH, TV_ERR_FORMAT, TV_ERR_CRC,
@@ -455,7 +443,8 @@ static void test_bitflips(void **state)
 
 	assert_int_equal(tv_backup_create(srcs, 1, out, &k, NULL), 0);
 	assert_int_equal(tv_backup_inspect(out, &info), 0);
-	n = th_read_file(out, &data);
+	data = tl_read_file(out, &n);
+	assert_non_null(data);
 	at[0] = info.header_len + 8 + 100;               /* chunk 0 payload */
 	at[1] = info.header_len + chunk + 8 + 5000;      /* chunk 1 payload */
 	at[2] = (size_t)n - 3;                           /* last chunk's tag */
@@ -489,11 +478,12 @@ static void test_bitflips(void **state)
 	free(data);
 	/* plaintext backups detect damage too (checksum) */
 	{
-		char *pl = P("flip-plain.tvb");
+		char *pl = tl_path(dir, "flip-plain.tvb");
 		const char *s2[] = { src };
 		assert_int_equal(tv_backup_create(s2, 1, pl, NULL, NULL), 0);
 		assert_int_equal(tv_backup_inspect(pl, &info), 0);
-		n = th_read_file(pl, &data);
+		data = tl_read_file(pl, &n);
+		assert_non_null(data);
 		data[info.header_len + 8 + 777] ^= 1;
 		write_prefix(bad, data, (size_t)n);
 		assert_int_equal(tv_backup_extract(bad, dest, NULL, NULL), TV_ERR_CRC);
@@ -509,7 +499,7 @@ static void test_bitflips(void **state)
 
 static void test_escrow_and_extra_slots(void **state)
 {
-	char *out = P("escrow.tvb"), *dest = P("restore-escrow");
+	char *out = tl_path(dir, "escrow.tvb"), *dest = tl_path(dir, "restore-escrow");
 	const char *srcs[] = { src };
 	EVP_PKEY *auth = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 	EVP_PKEY *keys[1] = { auth };
@@ -532,7 +522,7 @@ static void test_escrow_and_extra_slots(void **state)
 	/* no protector at all is refused */
 	{
 		struct tv_backup_keys none;
-		char *o2 = P("nokeys.tvb");
+		char *o2 = tl_path(dir, "nokeys.tvb");
 		memset(&none, 0, sizeof(none));
 		assert_int_equal(tv_backup_create(srcs, 1, o2, &none, NULL), TV_ERR_INVAL);
 		assert_int_equal(access(o2, F_OK), -1);
@@ -544,8 +534,8 @@ static void test_escrow_and_extra_slots(void **state)
 
 static void test_partial_socket_and_self(void **state)
 {
-	char *s = P("withsock"), *sock = P("withsock/sock"), *out = P("withsock/self.tvb");
-	char *dest = P("restore-sock"), *p;
+	char *s = tl_path(dir, "withsock"), *sock = tl_path(dir, "withsock/sock"), *out = tl_path(dir, "withsock/self.tvb");
+	char *dest = tl_path(dir, "restore-sock"), *p;
 	const char *srcs[] = { s };
 	struct sockaddr_un sa;
 	struct tv_backup_stats st;
@@ -553,7 +543,7 @@ static void test_partial_socket_and_self(void **state)
 	(void)state;
 
 	assert_int_equal(mkdir(s, 0755), 0);
-	p = P("withsock/file"); put(p, "data", 4, 0644); free(p);
+	p = tl_path(dir, "withsock/file"); put(p, "data", 4, 0644); free(p);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	assert_true(fd >= 0);
 	memset(&sa, 0, sizeof(sa));
@@ -574,7 +564,7 @@ static void test_partial_socket_and_self(void **state)
 	assert_int_equal(access(out, F_OK), 0);
 	assert_int_equal(tv_backup_extract(out, dest, NULL, &st), 0);
 	assert_int_equal(st.files, 1);
-	p = P("restore-sock/withsock/self.tvb");
+	p = tl_path(dir, "restore-sock/withsock/self.tvb");
 	assert_int_equal(access(p, F_OK), -1);
 	free(p);
 	free(s);
@@ -615,7 +605,7 @@ static int fd_write_cb(void *ctx, const void *p, size_t n)
 
 static void test_hostile_paths(void **state)
 {
-	char *out = P("hostile.tvb"), *dest = P("restore-hostile"), *p, *evil;
+	char *out = tl_path(dir, "hostile.tvb"), *dest = tl_path(dir, "restore-hostile"), *p, *evil;
 	struct tv_backup_info info;
 	struct tv_bwriter *w;
 	struct tv_backup_stats st;
@@ -647,11 +637,11 @@ static void test_hostile_paths(void **state)
 
 	assert_int_equal(tv_backup_extract(out, dest, NULL, &st), TV_ERR_PARTIAL);
 	assert_int_equal(st.skipped, 3);
-	p = P("evil-dotdot"); assert_int_equal(access(p, F_OK), -1); free(p);
+	p = tl_path(dir, "evil-dotdot"); assert_int_equal(access(p, F_OK), -1); free(p);
 	assert_int_equal(access(evil, F_OK), -1);
-	p = P("evil-link"); assert_int_equal(access(p, F_OK), -1); free(p);
-	p = P("restore-hostile/ok.txt"); check_file(p, "fine", 4, 0644); free(p);
-	p = P("restore-hostile/ok2.txt"); check_file(p, "fine too", 8, 0644); free(p);
+	p = tl_path(dir, "evil-link"); assert_int_equal(access(p, F_OK), -1); free(p);
+	p = tl_path(dir, "restore-hostile/ok.txt"); check_file(p, "fine", 4, 0644); free(p);
+	p = tl_path(dir, "restore-hostile/ok2.txt"); check_file(p, "fine too", 8, 0644); free(p);
 	free(evil);
 	free(out);
 	free(dest);
@@ -676,7 +666,7 @@ static int mem_read(void *ctx, void *p, size_t n, size_t *got)
 /* The streaming reader gives the tar stream; a known DEK via set_dek. */
 static void test_stream_reader_known_dek(void **state)
 {
-	char *out = P("stream.tvb");
+	char *out = tl_path(dir, "stream.tvb");
 	struct tv_backup_info info;
 	struct tv_bwriter *w;
 	struct tv_backup_reader *r;
@@ -706,10 +696,10 @@ static void test_stream_reader_known_dek(void **state)
 	/* read it back through the streaming API from memory */
 	{
 		struct memsrc m;
-		long n = th_read_file(out, &m.p);
+		m.p = tl_read_file(out, &m.n);
 
-		assert_true(n > 0);
-		m.n = (size_t)n;
+		assert_non_null(m.p);
+		assert_true(m.n > 0);
 		m.off = 0;
 		assert_int_equal(tv_backup_reader_open(&r, "mem", mem_read, &m), 0);
 		assert_true(tv_backup_reader_info(r)->encrypted);
@@ -743,7 +733,7 @@ static void test_stream_reader_known_dek(void **state)
 	free(out);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_encrypted),
@@ -757,5 +747,5 @@ int main(void)
 		cmocka_unit_test(test_hostile_paths),
 		cmocka_unit_test(test_stream_reader_known_dek),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return tl_run(argc, argv, tests, setup, teardown);
 }

@@ -1,11 +1,13 @@
 /* tapevault: escrow authority key sets: generation (mode 0600, no
  * overwrite), loading with right and wrong passphrases, public key export
  * and fingerprints, interoperability with `openssl pkey`. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -16,53 +18,48 @@
 #include "crypto/rand.h"
 #include "crypto/slot.h"
 #include "util/err.h"
-#include "test_crypto_helpers.h"
 
-static char *dir;
+#include "testlib.h"
+
+static const char *dir;
 
 static int setup(void **state)
 {
 	(void)state;
-	dir = th_tmpdir("escrow");
-	return dir ? 0 : -1;
+	dir = tl_tmpdir("escrow");
+	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	th_rmtree(dir);
-	free(dir);
 	return 0;
-}
-
-static char *path_in(const char *name)
-{
-	char *p;
-	assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
-	return p;
 }
 
 static void test_keygen_load_export(void **state)
 {
-	char *ks = path_in("keyset.pem"), *pub = path_in("pub.pem");
+	char *ks = tl_path(dir, "keyset.pem"), *pub = tl_path(dir, "pub.pem");
 	uint8_t fpr[32], fpr2[32], fpr3[32], uuid[16], dek[32], out[32];
 	char fs[TV_PKFPR_STR_LEN];
 	EVP_PKEY *priv = NULL, *pk = NULL;
 	struct tv_keyslot s;
 	struct stat st;
 	uint8_t *data;
+	size_t n;
 	(void)state;
 
 	assert_int_equal(tv_escrow_keygen_bits(ks, "authority pass", 14, 2048, fpr), 0);
 	assert_int_equal(stat(ks, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_true(th_read_file(ks, &data) > 0);
+	data = tl_read_file(ks, &n);
+	assert_non_null(data);
+	assert_true(n > 0);
 	assert_non_null(strstr((char *)data, "-----BEGIN ENCRYPTED PRIVATE KEY-----"));
 	free(data);
 	/* never overwritten */
 	assert_int_equal(tv_escrow_keygen_bits(ks, "x", 1, 2048, NULL), TV_ERR_EXISTS);
 	{
-		char *k2 = path_in("k2.pem");
+		char *k2 = tl_path(dir, "k2.pem");
 		assert_int_equal(tv_escrow_keygen_bits(k2, "", 0, 2048, NULL), TV_ERR_INVAL);
 		assert_int_equal(tv_escrow_keygen_bits(k2, "x", 1, 1024, NULL), TV_ERR_INVAL);
 		assert_int_equal(access(k2, F_OK), -1);
@@ -88,7 +85,7 @@ static void test_keygen_load_export(void **state)
 		EVP_PKEY *x = NULL;
 		assert_int_equal(tv_escrow_load_keyset(pub, "authority pass", 14, &x), TV_ERR_FORMAT);
 		assert_int_equal(tv_pubkey_load(ks, &x), TV_ERR_FORMAT);
-		char *m = path_in("missing.pem");
+		char *m = tl_path(dir, "missing.pem");
 		assert_int_equal(tv_pubkey_load(m, &x), TV_ERR_NOTFOUND);
 		free(m);
 	}
@@ -124,10 +121,10 @@ static void test_openssl_interop(void **state)
 
 	if (system("openssl version >/dev/null 2>&1") != 0)
 		skip();
-	ks = path_in("interop.pem");
-	ppf = path_in("pp.txt");
+	ks = tl_path(dir, "interop.pem");
+	ppf = tl_path(dir, "pp.txt");
 	assert_int_equal(tv_escrow_keygen_bits(ks, "s3cret", 6, 2048, NULL), 0);
-	assert_int_equal(th_write_file(ppf, "s3cret\n", 7, 0600), 0);
+	tl_write_file(ppf, "s3cret\n", 7, 0600);
 	assert_true(asprintf(&cmd, "openssl pkey -in %s -passin file:%s -noout 2>/dev/null",
 	                     ks, ppf) > 0);
 	rc = system(cmd);
@@ -145,7 +142,7 @@ static void test_openssl_interop(void **state)
 
 static void test_unencrypted_refused(void **state)
 {
-	char *p = path_in("plain.pem");
+	char *p = tl_path(dir, "plain.pem");
 	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048), *x = NULL;
 	FILE *f;
 	(void)state;
@@ -171,9 +168,9 @@ static void test_keygen_4096(void **state)
 	time_t t0 = time(NULL);
 	(void)state;
 
-	if (th_sanitized())
+	if (tl_sanitized())
 		skip();
-	ks = path_in("k4096.pem");
+	ks = tl_path(dir, "k4096.pem");
 	assert_int_equal(tv_escrow_keygen(ks, "pp", 2, fpr), 0);
 	assert_int_equal(tv_escrow_load_keyset(ks, "pp", 2, &priv), 0);
 	assert_int_equal(EVP_PKEY_get_bits(priv), 4096);
@@ -182,7 +179,7 @@ static void test_keygen_4096(void **state)
 	free(ks);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keygen_load_export),
@@ -190,5 +187,5 @@ int main(void)
 		cmocka_unit_test(test_unencrypted_refused),
 		cmocka_unit_test(test_keygen_4096),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return tl_run(argc, argv, tests, setup, teardown);
 }

@@ -6,13 +6,13 @@
  * the fuzz targets (fuzz_escrow_request, fuzz_escrow_response).
  *
  * With TV_ESCROW_WRITE_SEEDS=1 in the environment the seed files are
- * (re)written; normally the committed seeds must still parse / open.
- * Needs TV_SOURCE_DIR (set by CTest) for the seed test. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+ * (re)written; normally the committed seeds must still parse / open (the
+ * seed test finds them through tl_srcdir() and fails when it cannot). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -26,7 +26,8 @@
 #include "crypto/secmem.h"
 #include "crypto/slot.h"
 #include "util/err.h"
-#include "test_crypto_helpers.h"
+
+#include "testlib.h"
 
 /* Shared with tests/fuzz/fuzz_escrow_response.c: the response seeds are
  * made for this one-time key and this request hash. */
@@ -237,8 +238,10 @@ static void assert_detail(const char *needle)
 
 static void test_identity(void **state)
 {
-	char *home = th_tmpdir("ident"), path[4096], dir[4096], link[4200];
+	const char *home = tl_tmpdir("ident");
+	char path[4096], dir[4096], link[4200];
 	uint8_t fpr[32], fpr2[32], *data;
+	size_t n;
 	EVP_PKEY *k = NULL;
 	struct stat st;
 	FILE *f;
@@ -254,7 +257,9 @@ static void test_identity(void **state)
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(stat(dir, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
-	assert_true(th_read_file(path, &data) > 0);
+	data = tl_read_file(path, &n);
+	assert_non_null(data);
+	assert_true(n > 0);
 	assert_non_null(strstr((char *)data, "-----BEGIN PRIVATE KEY-----"));
 	free(data);
 	assert_int_equal(tv_identity_create(home, NULL), TV_ERR_EXISTS);
@@ -291,7 +296,7 @@ static void test_identity(void **state)
 	k = NULL;
 
 	/* not a key, and a key of another type */
-	assert_int_equal(th_write_file(path, "garbage\n", 8, 0600), 0);
+	tl_write_file(path, "garbage\n", 8, 0600);
 	assert_int_equal(tv_identity_load(home, &k), TV_ERR_FORMAT);
 	f = fopen(path, "w");
 	assert_non_null(f);
@@ -309,8 +314,6 @@ static void test_identity(void **state)
 	assert_null(k);
 
 	assert_int_equal(tv_identity_create("", NULL), TV_ERR_INVAL);
-	th_rmtree(home);
-	free(home);
 }
 
 /* ---- round trip ---- */
@@ -1116,20 +1119,17 @@ static void test_make_args(void **state)
 
 /* ---- seed corpora of the fuzz targets ---- */
 
-static const char *srcdir;
 static int writing;
 
 static char *seed_path(const char *target, const char *name)
 {
-	char *p;
-	assert_true(asprintf(&p, "%s/tests/fuzz/corpus/%s/%s", srcdir, target, name) > 0);
-	return p;
+	return tl_strf("%s/tests/fuzz/corpus/%s/%s", tl_srcdir(), target, name);
 }
 
 static void seed_write_bytes(const char *target, const char *name, const void *p, size_t n)
 {
 	char *path = seed_path(target, name);
-	assert_int_equal(th_write_file(path, p, n, 0644), 0);
+	tl_write_file(path, p, n, 0644);
 	free(path);
 }
 
@@ -1154,19 +1154,19 @@ static void seed_write(const char *target, const char *name, const char *text)
 static char *seed_read(const char *target, const char *name, size_t *n)
 {
 	char *p = seed_path(target, name), *t;
-	uint8_t *d;
-	long l = th_read_file(p, &d);
+	size_t l;
+	uint8_t *d = tl_read_file(p, &l);
 
-	if (l < 0)
+	if (d == NULL)
 		fail_msg("%s is missing: run this test with TV_ESCROW_WRITE_SEEDS=1", p);
 	free(p);
 	if (l > 0 && d[0] == 'T') {
-		t = armor(d, (size_t)l, strstr(target, "response") != NULL, "1");
+		t = armor(d, l, strstr(target, "response") != NULL, "1");
 		free(d);
 		*n = strlen(t);
 		return t;
 	}
-	*n = (size_t)l;
+	*n = l;
 	return (char *)d;
 }
 
@@ -1198,13 +1198,8 @@ static void test_seeds(void **state)
 	EVP_PKEY *fixed;
 	(void)state;
 
-	srcdir = getenv("TV_SOURCE_DIR");
 	writing = getenv("TV_ESCROW_WRITE_SEEDS") != NULL &&
 	          strcmp(getenv("TV_ESCROW_WRITE_SEEDS"), "1") == 0;
-	if (srcdir == NULL) {
-		print_message("TV_SOURCE_DIR not set: seed check skipped\n");
-		skip();
-	}
 	if (writing) {
 		EVP_PKEY *ot = NULL;
 		char *t = make_req(items, 1, &ot), *crlf, *o;
@@ -1267,7 +1262,7 @@ static void test_seeds(void **state)
 	EVP_PKEY_free(fixed);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_identity),
@@ -1282,5 +1277,5 @@ int main(void)
 		cmocka_unit_test(test_make_args),
 		cmocka_unit_test(test_seeds),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return tl_run(argc, argv, tests, setup, teardown);
 }

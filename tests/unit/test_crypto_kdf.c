@@ -1,18 +1,16 @@
 /* tapevault: crypto primitives: random, UUIDs, HKDF and PBKDF2 known
  * answers, DEK fingerprints, KDF parameter policy, Argon2id, KEK cache,
  * AES-256-GCM helpers. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "crypto/aead.h"
 #include "crypto/kdf.h"
 #include "crypto/rand.h"
 #include "crypto/secmem.h"
 #include "util/err.h"
-#include "test_crypto_helpers.h"
+
+#include "testlib.h"
 
 static void test_random_and_uuid(void **state)
 {
@@ -60,14 +58,14 @@ static void test_hkdf_rfc5869(void **state)
 		salt[i] = (uint8_t)i;
 	for (int i = 0; i < 10; i++)
 		info[i] = (uint8_t)(0xf0 + i);
-	th_hex2bin("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
-	           "34007208d5b887185865", want, sizeof(want));
+	tl_unhex("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
+	        "34007208d5b887185865", want, sizeof(want));
 	assert_int_equal(tv_hkdf_sha256(ikm, sizeof(ikm), salt, sizeof(salt), info,
 	                                sizeof(info), okm, sizeof(okm)), 0);
 	assert_memory_equal(okm, want, sizeof(want));
 	/* RFC 5869 A.3: no salt, no info */
-	th_hex2bin("8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
-	           "9d201395faa4b61a96c8", want, sizeof(want));
+	tl_unhex("8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
+	        "9d201395faa4b61a96c8", want, sizeof(want));
 	assert_int_equal(tv_hkdf_sha256(ikm, sizeof(ikm), NULL, 0, NULL, 0, okm, 42), 0);
 	assert_memory_equal(okm, want, 42);
 	assert_int_equal(tv_hkdf_sha256(ikm, sizeof(ikm), NULL, 0, NULL, 0, okm, 0),
@@ -106,7 +104,7 @@ static void test_pbkdf2_kat(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(kats) / sizeof(kats[0]); i++) {
 		uint8_t want[64], got[64];
-		int n = th_hex2bin(kats[i].dk, want, sizeof(want));
+		int n = (int)tl_unhex(kats[i].dk, want, sizeof(want));
 
 		assert_true(n > 0);
 		assert_int_equal(tv_pbkdf2_sha256(kats[i].pw, kats[i].pwlen, kats[i].salt,
@@ -124,7 +122,7 @@ static void test_dek_fingerprint(void **state)
 
 	memset(dek, 0x42, sizeof(dek));
 	/* HMAC-SHA256(key = 32 x 0x42, "tapevault dek fingerprint v1")[0..16) */
-	th_hex2bin("f90a000a027540a891a90b06e7924648", want, sizeof(want));
+	tl_unhex("f90a000a027540a891a90b06e7924648", want, sizeof(want));
 	assert_int_equal(tv_dek_fingerprint(dek, fpr), 0);
 	assert_memory_equal(fpr, want, 16);
 	tv_dek_fpr_hex(fpr, hex);
@@ -297,7 +295,7 @@ static void test_secmem(void **state)
 	tv_wipe(NULL, 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_and_uuid),
@@ -310,5 +308,5 @@ int main(void)
 		cmocka_unit_test(test_gcm),
 		cmocka_unit_test(test_secmem),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tl_run(argc, argv, tests, NULL, NULL);
 }

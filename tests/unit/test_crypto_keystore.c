@@ -1,10 +1,12 @@
 /* tapevault: the local key store (master key file, seal/open, tamper,
  * permissions) and password input (file, environment). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <poll.h>
 #include <sys/prctl.h>
@@ -15,36 +17,28 @@
 #include "crypto/password.h"
 #include "crypto/secmem.h"
 #include "util/err.h"
-#include "test_crypto_helpers.h"
 
-static char *dir;
+#include "testlib.h"
+
+static const char *dir;
 
 static int setup(void **state)
 {
 	(void)state;
-	dir = th_tmpdir("ks");
+	dir = tl_tmpdir("ks");
 	unsetenv(TV_PASSWORD_ENV);
-	return dir ? 0 : -1;
+	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	th_rmtree(dir);
-	free(dir);
 	return 0;
-}
-
-static char *sub(const char *name)
-{
-	char *p;
-	assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
-	return p;
 }
 
 static void test_create_load_seal_open(void **state)
 {
-	char *home = sub("home1"), *keyf, *keyd;
+	char *home = tl_path(dir, "home1"), *keyf, *keyd;
 	struct tv_keystore *ks = NULL, *ks2 = NULL;
 	struct tv_buf blob, pt;
 	struct stat st;
@@ -122,7 +116,7 @@ static void test_create_load_seal_open(void **state)
 
 static void test_other_keystore(void **state)
 {
-	char *h1 = sub("h1"), *h2 = sub("h2");
+	char *h1 = tl_path(dir, "h1"), *h2 = tl_path(dir, "h2");
 	struct tv_keystore *a, *b;
 	struct tv_buf blob, pt;
 	(void)state;
@@ -147,10 +141,10 @@ static void test_other_keystore(void **state)
 
 static void test_permissions_and_damage(void **state)
 {
-	char *home = sub("home3"), *keyf, *keyd;
+	char *home = tl_path(dir, "home3"), *keyf, *keyd;
 	struct tv_keystore *ks = NULL;
 	uint8_t *data;
-	long n;
+	size_t n;
 	(void)state;
 
 	mkdir(home, 0700);
@@ -169,19 +163,20 @@ static void test_permissions_and_damage(void **state)
 	assert_int_equal(tv_keystore_load(home, &ks), 0);
 	tv_keystore_free(ks);
 	/* damaged key file */
-	n = th_read_file(keyf, &data);
+	data = tl_read_file(keyf, &n);
+	assert_non_null(data);
 	assert_int_equal(n, 48);
 	data[20] ^= 1;
-	assert_int_equal(th_write_file(keyf, data, (size_t)n, 0600), 0);
+	tl_write_file(keyf, data, n, 0600);
 	assert_int_equal(tv_keystore_load(home, &ks), TV_ERR_FORMAT);
-	assert_int_equal(th_write_file(keyf, data, 10, 0600), 0);
+	tl_write_file(keyf, data, 10, 0600);
 	assert_int_equal(tv_keystore_load(home, &ks), TV_ERR_FORMAT);
 	/* a symlinked key file is refused */
 	unlink(keyf);
 	data[20] ^= 1;
 	{
-		char *real = sub("realkey");
-		assert_int_equal(th_write_file(real, data, 48, 0600), 0);
+		char *real = tl_path(dir, "realkey");
+		tl_write_file(real, data, 48, 0600);
 		assert_int_equal(symlink(real, keyf), 0);
 		assert_int_equal(tv_keystore_load(home, &ks), TV_ERR_PERM);
 		free(real);
@@ -194,46 +189,46 @@ static void test_permissions_and_damage(void **state)
 
 static void test_password_file(void **state)
 {
-	char *f = sub("pw.txt"), *pw = NULL;
+	char *f = tl_path(dir, "pw.txt"), *pw = NULL;
 	size_t len = 0;
 	(void)state;
 
-	assert_int_equal(th_write_file(f, "s3cret pass\nsecond line\n", 24, 0600), 0);
+	tl_write_file(f, "s3cret pass\nsecond line\n", 24, 0600);
 	assert_int_equal(tv_password_read(f, NULL, 0, &pw, &len), 0);
 	assert_string_equal(pw, "s3cret pass");
 	assert_int_equal(len, 11);
 	tv_freezero(pw, len + 1);
 
-	assert_int_equal(th_write_file(f, "dos\r\n", 5, 0600), 0);
+	tl_write_file(f, "dos\r\n", 5, 0600);
 	assert_int_equal(tv_password_read(f, NULL, 0, &pw, &len), 0);
 	assert_string_equal(pw, "dos");
 	tv_freezero_str(pw);
 
-	assert_int_equal(th_write_file(f, "no newline", 10, 0644), 0);   /* warns only */
+	tl_write_file(f, "no newline", 10, 0644);   /* warns only */
 	assert_int_equal(tv_password_read(f, NULL, 0, &pw, &len), 0);
 	assert_string_equal(pw, "no newline");
 	tv_freezero_str(pw);
 
-	assert_int_equal(th_write_file(f, "\nafter", 6, 0600), 0);
+	tl_write_file(f, "\nafter", 6, 0600);
 	assert_int_equal(tv_password_read(f, NULL, 0, &pw, &len), TV_ERR_INVAL);
 	assert_null(pw);
 	assert_non_null(strstr(tv_errdetail(), "empty"));
-	assert_int_equal(th_write_file(f, "", 0, 0600), 0);
+	tl_write_file(f, "", 0, 0600);
 	assert_int_equal(tv_password_read(f, NULL, 0, &pw, &len), TV_ERR_INVAL);
 
 	{
 		char big[TV_PASSWORD_MAX + 10];
 		memset(big, 'a', sizeof(big));
-		assert_int_equal(th_write_file(f, big, sizeof(big), 0600), 0);
+		tl_write_file(f, big, sizeof(big), 0600);
 		assert_int_equal(tv_password_read(f, NULL, 0, &pw, &len), TV_ERR_INVAL);
 		big[TV_PASSWORD_MAX] = '\n';
-		assert_int_equal(th_write_file(f, big, sizeof(big), 0600), 0);
+		tl_write_file(f, big, sizeof(big), 0600);
 		assert_int_equal(tv_password_read(f, NULL, 0, &pw, &len), 0);
 		assert_int_equal(len, TV_PASSWORD_MAX);
 		tv_freezero(pw, len + 1);
 	}
 	free(f);
-	f = sub("missing");
+	f = tl_path(dir, "missing");
 	assert_int_equal(tv_password_read(f, NULL, 0, &pw, &len), TV_ERR_NOTFOUND);
 	free(f);
 }
@@ -362,7 +357,7 @@ static void test_secure_init(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_load_seal_open),
@@ -373,5 +368,5 @@ int main(void)
 		cmocka_unit_test(test_password_tty),
 		cmocka_unit_test(test_secure_init),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return tl_run(argc, argv, tests, setup, teardown);
 }

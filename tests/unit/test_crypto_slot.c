@@ -1,11 +1,8 @@
 /* tapevault: key slots: password (PBKDF2, Argon2id, pre-derived KEK,
  * KEK cache), escrow, KMS RSA and KMS AES, binding to the tape UUID,
  * tampering, hostile KDF parameters, TLV round trip, unlockers. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <openssl/evp.h>
 
@@ -15,7 +12,8 @@
 #include "crypto/rand.h"
 #include "crypto/slot.h"
 #include "util/err.h"
-#include "test_crypto_helpers.h"
+
+#include "testlib.h"
 
 static EVP_PKEY *rsa2048;       /* escrow authority */
 static EVP_PKEY *rsa2048b;      /* another key */
@@ -430,7 +428,7 @@ static void test_describe_sanitizes(void **state)
 	tv_kek_wipe(&k);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_password_pbkdf2_default),
@@ -444,5 +442,5 @@ int main(void)
 		cmocka_unit_test(test_unlockers),
 		cmocka_unit_test(test_describe_sanitizes),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return tl_run(argc, argv, tests, setup, teardown);
 }

@@ -1,21 +1,22 @@
 /* Unit tests: the virtual tape library. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testlib.h"
 
 #include "library/vlib.h"
 #include "tape/tape.h"
 #include "util/err.h"
 
-#include "test_tape_common.h"
 
 #include <sys/wait.h>
 
-#define WS(p, s) tt_write_file((p), (s), strlen(s))
+#define WS(p, s) tl_write_file((p), (s), strlen(s), 0644)
 
 struct fx {
-	char *tmp;
+	const char *tmp;
 	char *dir;
 	struct tv_vlib *l;
 };
@@ -25,8 +26,8 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 
 	unsetenv("TAPEVAULT_TEST_FAULT");
-	f->tmp = tt_mkdtemp();
-	f->dir = tt_path(f->tmp, "libs/lib1");    /* parents created */
+	f->tmp = tl_tmpdir("vlib");
+	f->dir = tl_path(f->tmp, "libs/lib1");    /* parents created */
 	assert_int_equal(tv_vlib_create(f->dir, "lib1", 4, 2, 1, &f->l), 0);
 	*state = f;
 	return 0;
@@ -38,7 +39,6 @@ static int teardown(void **state)
 
 	tv_vlib_close(f->l);
 	free(f->dir);
-	tt_rmtree(f->tmp);
 	free(f);
 	return 0;
 }
@@ -116,9 +116,9 @@ static void test_create_open(void **state)
 	            "      Storage Element 5 IMPORT/EXPORT:Empty\n");
 	/* errors */
 	{
-		char *nd = tt_path(f->tmp, "nolib");
+		char *nd = tl_path(f->tmp, "nolib");
 		assert_int_equal(tv_vlib_open(nd, &l2), TV_ERR_NOTFOUND);
-		assert_int_equal(tt_exists(nd), 0);
+		assert_int_equal(tl_exists(nd), 0);
 		assert_int_equal(tv_vlib_create(nd, "bad name", 1, 1, 0, NULL), TV_ERR_INVAL);
 		assert_int_equal(tv_vlib_create(nd, "x", 1, 0, 0, NULL), TV_ERR_INVAL);
 		assert_int_equal(tv_vlib_create(nd, "x", TV_VLIB_MAX_SLOTS + 1, 1, 0, NULL),
@@ -144,7 +144,7 @@ static void test_new_tape(void **state)
 	assert_int_equal(tv_vlib_new_tape(f->l, "VT0002L9", 1 << 20, 0, &slot), 0);
 	assert_int_equal(slot, 2);
 	assert_int_equal(tv_vlib_tape_path(f->l, "VT0002L9", path, sizeof(path)), 0);
-	assert_true(tt_exists(path));
+	assert_true(tl_exists(path));
 	assert_int_equal(tv_vtape_read_attrs(path, &a), 0);
 	assert_string_equal(a.barcode, "VT0002L9");
 	assert_int_equal(a.capacity, 1 << 20);
@@ -282,7 +282,7 @@ static void test_load_fault_hook(void **state)
 		char path[4096];
 		struct tv_vlib_elem e;
 		assert_int_equal(tv_vlib_tape_path(f->l, "VT0001L9", path, sizeof(path)), 0);
-		tt_write_file(strcat(path, ".json"), "{bad", 4);
+		tl_write_file(strcat(path, ".json"), "{bad", 4, 0644);
 		assert_int_equal(tv_vlib_load(f->l, "VT0001L9", 0, TV_TAPE_RDWR, &t, NULL),
 		                 TV_ERR_FORMAT);
 		assert_null(t);
@@ -294,9 +294,9 @@ static void test_load_fault_hook(void **state)
 static void test_export_insert(void **state)
 {
 	struct fx *f = *state;
-	char *out = tt_path(f->tmp, "vault/shelf");
-	char *img = tt_path(out, "VT0002L9.tap");
-	char *sc = tt_path(out, "VT0002L9.tap.json");
+	char *out = tl_path(f->tmp, "vault/shelf");
+	char *img = tl_path(out, "VT0002L9.tap");
+	char *sc = tl_path(out, "VT0002L9.tap.json");
 	char bc[32];
 	struct tv_vlib_elem e;
 	struct tv_tape *t = NULL;
@@ -312,11 +312,11 @@ static void test_export_insert(void **state)
 	assert_int_equal(tv_vlib_unload(f->l, 0, NULL), 0);
 
 	assert_int_equal(tv_vlib_export(f->l, "VT0002L9", out), 0);
-	assert_true(tt_exists(img));
-	assert_true(tt_exists(sc));
+	assert_true(tl_exists(img));
+	assert_true(tl_exists(sc));
 	{
-		char *gone = tt_path(f->dir, "VT0002L9.tap");
-		assert_false(tt_exists(gone));
+		char *gone = tl_path(f->dir, "VT0002L9.tap");
+		assert_false(tl_exists(gone));
 		free(gone);
 	}
 	assert_int_equal(tv_vlib_find(f->l, "VT0002L9", &e), TV_ERR_NOTFOUND);
@@ -326,7 +326,7 @@ static void test_export_insert(void **state)
 	assert_int_equal(tv_vlib_insert(f->l, img, 0, bc, &slot), 0);
 	assert_string_equal(bc, "VT0002L9");
 	assert_int_equal(slot, 2);
-	assert_false(tt_exists(img));
+	assert_false(tl_exists(img));
 	assert_int_equal(tv_vlib_load(f->l, "VT0002L9", 1, TV_TAPE_RDONLY, &t, NULL), 0);
 	assert_int_equal(tv_tape_read(t, b, sizeof(b), &got), 0);
 	assert_memory_equal(b, "data!", 5);
@@ -340,10 +340,10 @@ static void test_export_insert(void **state)
 	/* duplicate insert */
 	assert_int_equal(tv_vlib_export(f->l, "VT0002L9", out), 0);
 	assert_int_equal(tv_vlib_insert(f->l, img, TV_VLIB_INSERT_COPY, bc, &slot), 0);
-	assert_true(tt_exists(img));          /* copied, not moved */
+	assert_true(tl_exists(img));          /* copied, not moved */
 	assert_int_equal(tv_vlib_insert(f->l, img, 0, bc, &slot), TV_ERR_EXISTS);
 	assert_non_null(strstr(tv_errdetail(), "already in library lib1"));
-	assert_true(tt_exists(img));
+	assert_true(tl_exists(img));
 	free(out);
 	free(img);
 	free(sc);
@@ -352,9 +352,9 @@ static void test_export_insert(void **state)
 static void test_insert_foreign(void **state)
 {
 	struct fx *f = *state;
-	char *bare = tt_path(f->tmp, "VT0007L9.tap");
-	char *odd = tt_path(f->tmp, "backup.img");
-	char *oddsc = tt_path(f->tmp, "backup.img.json");
+	char *bare = tl_path(f->tmp, "VT0007L9.tap");
+	char *odd = tl_path(f->tmp, "backup.img");
+	char *oddsc = tl_path(f->tmp, "backup.img.json");
 	char bc[32], path[4096];
 	unsigned slot;
 	struct tv_vtape_attrs a;
@@ -362,7 +362,7 @@ static void test_insert_foreign(void **state)
 	unsigned char rec[] = { 3, 0, 0, 0, 'a', 'b', 'c', 0, 3, 0, 0, 0 };
 
 	/* a bare SIMH image named BARCODE.tap */
-	tt_write_file(bare, rec, sizeof(rec));
+	tl_write_file(bare, rec, sizeof(rec), 0644);
 	assert_int_equal(tv_vlib_insert(f->l, bare, 0, bc, &slot), 0);
 	assert_string_equal(bc, "VT0007L9");
 	assert_int_equal(slot, 1);
@@ -377,17 +377,17 @@ static void test_insert_foreign(void **state)
 		free(txt);
 	}
 	/* a file with neither sidecar nor barcode name */
-	tt_write_file(odd, rec, sizeof(rec));
+	tl_write_file(odd, rec, sizeof(rec), 0644);
 	assert_int_equal(tv_vlib_insert(f->l, odd, 0, bc, &slot), TV_ERR_INVAL);
 	assert_non_null(strstr(tv_errdetail(), "cannot tell the barcode"));
-	assert_true(tt_exists(odd));
+	assert_true(tl_exists(odd));
 	/* with a sidecar naming the barcode it goes in */
 	WS(oddsc, "{\"barcode\":\"XY0001L8\",\"capacity\":5000}");
 	assert_int_equal(tv_vlib_insert(f->l, odd, 0, bc, &slot), 0);
 	assert_string_equal(bc, "XY0001L8");
 	assert_int_equal(slot, 2);
-	assert_false(tt_exists(odd));
-	assert_false(tt_exists(oddsc));
+	assert_false(tl_exists(odd));
+	assert_false(tl_exists(oddsc));
 	assert_int_equal(tv_vlib_tape_path(f->l, "XY0001L8", path, sizeof(path)), 0);
 	assert_int_equal(tv_vtape_read_attrs(path, &a), 0);
 	assert_int_equal(a.capacity, 5000);
@@ -395,7 +395,7 @@ static void test_insert_foreign(void **state)
 	tv_tape_close(t);
 	assert_int_equal(tv_vlib_unload(f->l, 0, NULL), 0);
 	/* a sidecar with an invalid barcode */
-	tt_write_file(odd, rec, sizeof(rec));
+	tl_write_file(odd, rec, sizeof(rec), 0644);
 	WS(oddsc, "{\"barcode\":\"bad one\"}");
 	assert_int_equal(tv_vlib_insert(f->l, odd, 0, bc, &slot), TV_ERR_FORMAT);
 	WS(oddsc, "{\"barcode\":\"short\"}");
@@ -404,18 +404,18 @@ static void test_insert_foreign(void **state)
 	/* fill the library, then: full */
 	assert_int_equal(tv_vlib_new_tape(f->l, "VT0003L9", 0, 0, NULL), 0);
 	assert_int_equal(tv_vlib_new_tape(f->l, "VT0004L9", 0, 0, NULL), 0);
-	tt_write_file(bare, rec, sizeof(rec));
+	tl_write_file(bare, rec, sizeof(rec), 0644);
 	{
-		char *b2 = tt_path(f->tmp, "VT0008L9.tap");
-		tt_write_file(b2, rec, sizeof(rec));
+		char *b2 = tl_path(f->tmp, "VT0008L9.tap");
+		tl_write_file(b2, rec, sizeof(rec), 0644);
 		assert_int_equal(tv_vlib_insert(f->l, b2, 0, bc, &slot), TV_ERR_NOSPC);
 		assert_non_null(strstr(tv_errdetail(), "no free slot"));
-		assert_true(tt_exists(b2));
+		assert_true(tl_exists(b2));
 		free(b2);
 	}
 	assert_int_equal(tv_vlib_insert(f->l, f->tmp, 0, bc, &slot), TV_ERR_INVAL);
 	{
-		char *nx = tt_path(f->tmp, "nothing.tap");
+		char *nx = tl_path(f->tmp, "nothing.tap");
 		assert_int_equal(tv_vlib_insert(f->l, nx, 0, bc, &slot), TV_ERR_NOTFOUND);
 		free(nx);
 	}
@@ -427,7 +427,7 @@ static void test_insert_foreign(void **state)
 static void test_corrupt_library_json(void **state)
 {
 	struct fx *f = *state;
-	char *js = tt_path(f->dir, "library.json");
+	char *js = tl_path(f->dir, "library.json");
 	struct tv_vlib *l2 = NULL;
 	static const char *bad[] = {
 		"{",
@@ -451,7 +451,7 @@ static void test_corrupt_library_json(void **state)
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		tt_write_file(js, bad[i], strlen(bad[i]));
+		tl_write_file(js, bad[i], strlen(bad[i]), 0644);
 		assert_int_equal(tv_vlib_open(f->dir, &l2), TV_ERR_FORMAT);
 		assert_non_null(strstr(tv_errdetail(), "library.json"));
 	}
@@ -464,13 +464,13 @@ static void test_not_a_library(void **state)
 {
 	struct fx *f = *state;
 	struct tv_vlib *l2 = NULL;
-	char *lock = tt_path(f->tmp, "library.lock");
+	char *lock = tl_path(f->tmp, "library.lock");
 
 	/* probing a directory that holds no library leaves nothing there */
 	assert_int_equal(tv_vlib_open(f->tmp, &l2), TV_ERR_NOTFOUND);
 	assert_non_null(strstr(tv_errdetail(), "library create"));
 	assert_null(l2);
-	assert_false(tt_exists(lock));
+	assert_false(tl_exists(lock));
 	free(lock);
 }
 
@@ -479,7 +479,7 @@ static void test_not_a_library(void **state)
 static void test_concurrent(void **state)
 {
 	struct fx *f = *state;
-	char *dir = tt_path(f->tmp, "busy");
+	char *dir = tl_path(f->tmp, "busy");
 	struct tv_vlib *l2 = NULL;
 	char **list = NULL;
 	size_t n = 0;
@@ -537,7 +537,7 @@ static void test_persistence(void **state)
 	tv_vlib_close(NULL);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_barcodes),
@@ -553,5 +553,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tl_run(argc, argv, tests, NULL, NULL);
 }

@@ -1,17 +1,18 @@
 /* Unit tests: the fault-injecting tape wrapper and its spec parser. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testlib.h"
 
 #include "tape/tape.h"
 #include "tape_faulty.h"
 #include "util/err.h"
 
-#include "test_tape_common.h"
 
 struct fx {
-	char *dir;
+	const char *dir;
 	char *img;
 };
 
@@ -20,8 +21,8 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 	struct tv_vtape_attrs a;
 
-	f->dir = tt_mkdtemp();
-	f->img = tt_path(f->dir, "VT0001L9.tap");
+	f->dir = tl_tmpdir("faulty");
+	f->img = tl_path(f->dir, "VT0001L9.tap");
 	memset(&a, 0, sizeof(a));
 	strcpy(a.barcode, "VT0001L9");
 	assert_int_equal(tv_vtape_create(f->img, &a), 0);
@@ -35,7 +36,6 @@ static int teardown(void **state)
 	struct fx *f = *state;
 
 	unsetenv("TAPEVAULT_TEST_FAULT");
-	tt_rmtree(f->dir);
 	free(f->img);
 	free(f);
 	return 0;
@@ -194,7 +194,7 @@ static void test_powerloss(void **state)
 	assert_int_equal(tv_tape_seek_eod(t), TV_ERR_IO);
 	assert_int_equal(tv_tape_close(t), TV_ERR_IO);
 	/* the image ends exactly after the 3rd write */
-	assert_int_equal(tt_file_size(f->img), 18 + 4 + 18);
+	assert_int_equal(tl_file_size(f->img), 18 + 4 + 18);
 	assert_int_equal(tv_tape_open(f->img, TV_TAPE_RDONLY, &t), 0);
 	assert_int_equal(tv_tape_read(t, b, sizeof(b), &got), 0);
 	assert_int_equal(tv_tape_read(t, b, sizeof(b), &got), TV_ERR_FILEMARK);
@@ -270,7 +270,7 @@ static void test_passthrough(void **state)
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
@@ -282,5 +282,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_passthrough, setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tl_run(argc, argv, tests, NULL, NULL);
 }

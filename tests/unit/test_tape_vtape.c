@@ -1,18 +1,19 @@
 /* Unit tests: vtape (SIMH images) and the generic tape layer. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testlib.h"
 
 #include "tape/tape.h"
 #include "util/err.h"
 
-#include "test_tape_common.h"
 
-#define WS(p, s) tt_write_file((p), (s), strlen(s))
+#define WS(p, s) tl_write_file((p), (s), strlen(s), 0644)
 
 struct fx {
-	char *dir;
+	const char *dir;
 	char *img;
 };
 
@@ -20,8 +21,8 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	f->dir = tt_mkdtemp();
-	f->img = tt_path(f->dir, "VT0001L9.tap");
+	f->dir = tl_tmpdir("vtape");
+	f->img = tl_path(f->dir, "VT0001L9.tap");
 	unsetenv("TAPEVAULT_TEST_FAULT");
 	*state = f;
 	return 0;
@@ -31,7 +32,6 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	tt_rmtree(f->dir);
 	free(f->img);
 	free(f);
 	return 0;
@@ -64,7 +64,7 @@ static void wr(struct tv_tape *t, size_t len, unsigned seed)
 {
 	unsigned char *b = malloc(len);
 
-	tt_fill(b, len, seed);
+	tl_fill_random(b, len, seed);
 	assert_int_equal(tv_tape_write(t, b, len), 0);
 	free(b);
 }
@@ -78,7 +78,7 @@ static void rd_expect(struct tv_tape *t, size_t len, unsigned seed)
 	if (rc != 0)
 		fail_msg("read: %s", tv_errmsg(rc));
 	assert_int_equal(got, len);
-	tt_fill(e, len, seed);
+	tl_fill_random(e, len, seed);
 	assert_memory_equal(b, e, len);
 	free(b);
 	free(e);
@@ -149,7 +149,8 @@ static void test_roundtrip(void **state)
 	/* exact SIMH layout of the first record: LEN | data | pad | LEN */
 	{
 		size_t n;
-		unsigned char *img = tt_read_file(f->img, &n);
+		unsigned char *img = tl_read_file(f->img, &n);
+		assert_non_null(img);
 		assert_int_equal(img[0], 1);
 		assert_int_equal(img[1] | img[2] | img[3], 0);
 		assert_int_equal(img[5], 0);               /* pad */
@@ -186,13 +187,14 @@ static void test_sidecar(void **state)
 	struct fx *f = *state;
 	struct tv_vtape_attrs a;
 	struct tv_tape *t = mk(f, 5000, 4000);
-	char *sc = tt_path(f->dir, "VT0001L9.tap.json");
+	char *sc = tl_path(f->dir, "VT0001L9.tap.json");
 	size_t n;
 	char *txt;
 
 	tv_tape_close(t);
 	/* unknown keys survive a rewrite */
-	txt = (char *)tt_read_file(sc, &n);
+	txt = (char *)tl_read_file(sc, &n);
+	assert_non_null(txt);
 	assert_non_null(strstr(txt, "\"created\""));
 	free(txt);
 	WS(sc, "{\"barcode\":\"VT0001L9\",\"capacity\":5000,"
@@ -200,7 +202,8 @@ static void test_sidecar(void **state)
 	assert_int_equal(tv_vtape_read_attrs(f->img, &a), 0);
 	a.write_protected = 1;
 	assert_int_equal(tv_vtape_write_attrs(f->img, &a), 0);
-	txt = (char *)tt_read_file(sc, &n);
+	txt = (char *)tl_read_file(sc, &n);
+	assert_non_null(txt);
 	assert_non_null(strstr(txt, "\"owner\": \"bob\""));
 	assert_non_null(strstr(txt, "\"write_protected\": true"));
 	free(txt);
@@ -255,7 +258,7 @@ static void test_truncate_on_write(void **state)
 	assert_int_equal(tv_tape_rewind(t), 0);
 	assert_int_equal(tv_tape_space_records(t, 2), 0);
 	wr(t, 333, 77);
-	assert_int_equal(tt_file_size(f->img), 2 * 1008 + 342);
+	assert_int_equal(tl_file_size(f->img), 2 * 1008 + 342);
 	assert_int_equal(tv_tape_rewind(t), 0);
 	rd_expect(t, 1000, 0);
 	rd_expect(t, 1000, 1);
@@ -265,13 +268,13 @@ static void test_truncate_on_write(void **state)
 	assert_int_equal(tv_tape_rewind(t), 0);
 	assert_int_equal(tv_tape_space_records(t, 1), 0);
 	assert_int_equal(tv_tape_write_filemarks(t, 1), 0);
-	assert_int_equal(tt_file_size(f->img), 1008 + 4);
+	assert_int_equal(tl_file_size(f->img), 1008 + 4);
 	status(t, 1, 0);
 	assert_int_equal(rd_code(t), TV_ERR_EOD);
 	/* write_filemarks(0) is a no-op that discards nothing */
 	assert_int_equal(tv_tape_rewind(t), 0);
 	assert_int_equal(tv_tape_write_filemarks(t, 0), 0);
-	assert_int_equal(tt_file_size(f->img), 1008 + 4);
+	assert_int_equal(tl_file_size(f->img), 1008 + 4);
 	tv_tape_close(t);
 }
 
@@ -394,7 +397,7 @@ static void test_ew_nospc(void **state)
 	unsigned char b[1000];
 	int rc;
 
-	tt_fill(b, sizeof(b), 1);
+	tl_fill_random(b, sizeof(b), 1);
 	for (int i = 1; i <= 5; i++)
 		assert_int_equal(tv_tape_write(t, b, 1000), 0);   /* ends at 5040 */
 	assert_int_equal(tv_tape_status(t, &st), 0);
@@ -409,11 +412,11 @@ static void test_ew_nospc(void **state)
 	assert_int_equal(tv_tape_status(t, &st), 0);
 	assert_true(st.ew);
 	assert_int_equal(t->stats.records_written, 9);
-	assert_int_equal(tt_file_size(f->img), 9072);
+	assert_int_equal(tl_file_size(f->img), 9072);
 	rc = tv_tape_write(t, b, 1000);                         /* would end 10080 */
 	assert_int_equal(rc, TV_ERR_NOSPC);
 	assert_non_null(strstr(tv_errdetail(), "capacity"));
-	assert_int_equal(tt_file_size(f->img), 9072);          /* nothing written */
+	assert_int_equal(tl_file_size(f->img), 9072);          /* nothing written */
 	assert_int_equal(t->stats.records_written, 9);
 	assert_int_equal(tv_tape_write_filemarks(t, 1), TV_ERR_EW);
 	assert_int_equal(tv_tape_write(t, b, 900), TV_ERR_EW);  /* 9076+908 = 9984 */
@@ -448,7 +451,7 @@ static void test_write_protect(void **state)
 	assert_int_equal(tv_tape_write_filemarks(t, 1), TV_ERR_WPROT);
 	rd_expect(t, 10, 1);
 	tv_tape_close(t);
-	assert_int_equal(tt_file_size(f->img), 18);
+	assert_int_equal(tl_file_size(f->img), 18);
 	/* an image file the user may not write opens write protected */
 	a.write_protected = 0;
 	assert_int_equal(tv_vtape_write_attrs(f->img, &a), 0);
@@ -481,7 +484,7 @@ static void test_open_errors(void **state)
 {
 	struct fx *f = *state;
 	struct tv_tape *t = NULL;
-	char *nx = tt_path(f->dir, "nope.tap");
+	char *nx = tl_path(f->dir, "nope.tap");
 
 	assert_int_equal(tv_vtape_open(nx, TV_TAPE_RDONLY, &t), TV_ERR_NOTFOUND);
 	assert_non_null(strstr(tv_errdetail(), nx));
@@ -533,23 +536,59 @@ static void test_append_after_reopen(void **state)
 	tv_tape_close(t);
 }
 
-static void write_image(struct fx *f, const struct tt_img *im, size_t n)
+/* A SIMH image built by hand: records (length word, data, pad byte to an
+ * even length, length word), filemarks and raw words. */
+struct simh_img {
+	unsigned char *d;
+	size_t n, cap;
+};
+
+static void img_raw(struct simh_img *im, const void *p, size_t n)
 {
-	tt_write_file(f->img, im->d, n);
+	if (im->n + n > im->cap) {
+		im->cap = (im->n + n) * 2 + 64;
+		im->d = realloc(im->d, im->cap);
+		assert_non_null(im->d);
+	}
+	memcpy(im->d + im->n, p, n);
+	im->n += n;
+}
+
+static void img_word(struct simh_img *im, uint32_t w)
+{
+	unsigned char b[4] = { (unsigned char)w, (unsigned char)(w >> 8),
+	                       (unsigned char)(w >> 16), (unsigned char)(w >> 24) };
+	img_raw(im, b, 4);
+}
+
+static void img_rec(struct simh_img *im, uint32_t word, const void *p, size_t n)
+{
+	static const unsigned char zero = 0;
+
+	img_word(im, word);
+	img_raw(im, p, n);
+	if (n & 1)
+		img_raw(im, &zero, 1);
+	img_word(im, word);
+}
+
+static void write_image(struct fx *f, const struct simh_img *im, size_t n)
+{
+	tl_write_file(f->img, im->d, n, 0644);
 }
 
 static void test_bad_record(void **state)
 {
 	struct fx *f = *state;
-	struct tt_img im = { 0 };
+	struct simh_img im = { 0 };
 	struct tv_tape *t = NULL;
 	unsigned char d[8] = "abcdefg";
 
-	tt_img_rec(&im, 5, d, 5);
-	tt_img_rec(&im, 0x80000000u | 3, d, 3);   /* bad record */
-	tt_img_rec(&im, 0x80000000u, d, 0);       /* bad, empty */
-	tt_img_rec(&im, 7, d, 7);
-	tt_img_word(&im, 0);
+	img_rec(&im, 5, d, 5);
+	img_rec(&im, 0x80000000u | 3, d, 3);   /* bad record */
+	img_rec(&im, 0x80000000u, d, 0);       /* bad, empty */
+	img_rec(&im, 7, d, 7);
+	img_word(&im, 0);
 	write_image(f, &im, im.n);
 	assert_int_equal(tv_vtape_open(f->img, TV_TAPE_RDONLY, &t), 0);
 	{
@@ -578,13 +617,13 @@ static void test_bad_record(void **state)
 static void test_eom_marker(void **state)
 {
 	struct fx *f = *state;
-	struct tt_img im = { 0 };
+	struct simh_img im = { 0 };
 	struct tv_tape *t = NULL;
 	unsigned char d[4] = "abc";
 
-	tt_img_rec(&im, 3, d, 3);
-	tt_img_word(&im, 0xFFFFFFFFu);
-	tt_img_raw(&im, "garbage!", 8);
+	img_rec(&im, 3, d, 3);
+	img_word(&im, 0xFFFFFFFFu);
+	img_raw(&im, "garbage!", 8);
 	write_image(f, &im, im.n);
 	assert_int_equal(tv_vtape_open(f->img, TV_TAPE_RDWR, &t), 0);
 	assert_int_equal(rd_code(t), 0);
@@ -594,7 +633,7 @@ static void test_eom_marker(void **state)
 	status(t, 0, 1);
 	/* appending replaces the marker and what follows */
 	wr(t, 9, 3);
-	assert_int_equal(tt_file_size(f->img), 12 + 18);
+	assert_int_equal(tl_file_size(f->img), 12 + 18);
 	assert_int_equal(tv_tape_rewind(t), 0);
 	assert_int_equal(rd_code(t), 0);
 	rd_expect(t, 9, 3);
@@ -608,7 +647,7 @@ static void test_eom_marker(void **state)
 static void test_torn_every_offset(void **state)
 {
 	struct fx *f = *state;
-	struct tt_img im = { 0 };
+	struct simh_img im = { 0 };
 	static const size_t lens[] = { 5, 1, 8, 0 /* FM */, 3, 0, 0, 12 };
 	size_t bounds[16], nb = 0;
 	unsigned char d[16];
@@ -616,10 +655,10 @@ static void test_torn_every_offset(void **state)
 	bounds[nb++] = 0;
 	for (size_t i = 0; i < 8; i++) {
 		if (lens[i] == 0) {
-			tt_img_word(&im, 0);
+			img_word(&im, 0);
 		} else {
-			tt_fill(d, lens[i], (unsigned)i);
-			tt_img_rec(&im, (uint32_t)lens[i], d, lens[i]);
+			tl_fill_random(d, lens[i], (unsigned)i);
+			img_rec(&im, (uint32_t)lens[i], d, lens[i]);
 		}
 		bounds[nb++] = im.n;
 	}
@@ -643,7 +682,7 @@ static void test_torn_every_offset(void **state)
 			} else {
 				assert_int_equal(rc, 0);
 				assert_int_equal(got, lens[i]);
-				tt_fill(e, lens[i], (unsigned)i);
+				tl_fill_random(e, lens[i], (unsigned)i);
 				assert_memory_equal(b, e, got);
 			}
 		}
@@ -662,7 +701,7 @@ static void test_torn_every_offset(void **state)
 		assert_int_equal(tv_tape_seek_eod(t), 0);
 		/* append: the torn tail goes */
 		wr(t, 6, 99);
-		assert_int_equal(tt_file_size(f->img), bounds[whole] + 14);
+		assert_int_equal(tl_file_size(f->img), bounds[whole] + 14);
 		assert_int_equal(tv_tape_space_records(t, -1), 0);
 		rd_expect(t, 6, 99);
 		assert_int_equal(rd_code(t), TV_ERR_EOD);
@@ -673,7 +712,7 @@ static void test_torn_every_offset(void **state)
 	free(im.d);
 }
 
-static void expect_format(struct fx *f, const struct tt_img *im, int reads_ok)
+static void expect_format(struct fx *f, const struct simh_img *im, int reads_ok)
 {
 	struct tv_tape *t = NULL;
 	int rc;
@@ -697,35 +736,35 @@ static void test_corrupt_lengths(void **state)
 {
 	struct fx *f = *state;
 	unsigned char d[32];
-	struct tt_img im = { 0 };
+	struct simh_img im = { 0 };
 
 	memset(d, 'x', sizeof(d));
 	/* leading LEN does not match the trailer */
-	tt_img_rec(&im, 4, d, 4);
-	tt_img_word(&im, 6);
-	tt_img_raw(&im, d, 6);
-	tt_img_word(&im, 7);
-	tt_img_rec(&im, 4, d, 4);
+	img_rec(&im, 4, d, 4);
+	img_word(&im, 6);
+	img_raw(&im, d, 6);
+	img_word(&im, 7);
+	img_rec(&im, 4, d, 4);
 	expect_format(f, &im, 1);
 	/* a length far beyond the end of the file */
 	im.n = 0;
-	tt_img_rec(&im, 4, d, 4);
-	tt_img_word(&im, 0x00FFFFF0u + 0x0F000000u);
-	tt_img_raw(&im, d, 20);
+	img_rec(&im, 4, d, 4);
+	img_word(&im, 0x00FFFFF0u + 0x0F000000u);
+	img_raw(&im, d, 20);
 	expect_format(f, &im, 1);
 	/* an unsupported record class */
 	im.n = 0;
-	tt_img_rec(&im, 0x40000004u, d, 4);
+	img_rec(&im, 0x40000004u, d, 4);
 	expect_format(f, &im, 0);
 	/* SIMH erase gap marker */
 	im.n = 0;
-	tt_img_word(&im, 0xFFFFFFFEu);
-	tt_img_rec(&im, 4, d, 4);
+	img_word(&im, 0xFFFFFFFEu);
+	img_rec(&im, 4, d, 4);
 	expect_format(f, &im, 0);
 	/* a trailer word corrupted: found reading forward */
 	im.n = 0;
-	tt_img_rec(&im, 4, d, 4);
-	tt_img_rec(&im, 8, d, 8);
+	img_rec(&im, 4, d, 4);
+	img_rec(&im, 8, d, 8);
 	im.d[im.n - 1] = 0x12;
 	expect_format(f, &im, 1);
 	free(im.d);
@@ -735,13 +774,13 @@ static void test_corrupt_backward(void **state)
 {
 	struct fx *f = *state;
 	unsigned char d[32];
-	struct tt_img im = { 0 };
+	struct simh_img im = { 0 };
 	struct tv_tape *t = NULL;
 
 	memset(d, 'y', sizeof(d));
-	tt_img_rec(&im, 4, d, 4);
-	tt_img_word(&im, 0);
-	tt_img_rec(&im, 8, d, 8);
+	img_rec(&im, 4, d, 4);
+	img_word(&im, 0);
+	img_rec(&im, 8, d, 8);
 	write_image(f, &im, im.n);
 	assert_int_equal(tv_vtape_open(f->img, TV_TAPE_RDWR, &t), 0);
 	assert_int_equal(tv_tape_seek_eod(t), 0);
@@ -757,9 +796,9 @@ static void test_corrupt_backward(void **state)
 	tv_tape_close(t);
 	/* trailer consistent with a record that is not there */
 	im.n = 0;
-	tt_img_rec(&im, 4, d, 4);
-	tt_img_rec(&im, 8, d, 8);
-	tt_img_rec(&im, 8, d, 8);
+	img_rec(&im, 4, d, 4);
+	img_rec(&im, 8, d, 8);
+	img_rec(&im, 8, d, 8);
 	im.d[12] = 4;              /* leading LEN of record 2 := 4 ... */
 	memcpy(im.d + 20, "\4\0\0\0", 4);  /* ... with a matching fake trailer */
 	write_image(f, &im, im.n);
@@ -779,7 +818,7 @@ static void test_large_fast(void **state)
 	unsigned char *b = malloc(rec);
 	size_t got;
 
-	tt_fill(b, rec, 7);
+	tl_fill_random(b, rec, 7);
 	for (int i = 0; i < 64; i++) {
 		b[0] = (unsigned char)i;
 		assert_int_equal(tv_tape_write(t, b, rec), 0);
@@ -792,7 +831,7 @@ static void test_large_fast(void **state)
 	assert_int_equal(tv_tape_space_records(t, -11), 0);
 	assert_int_equal(tv_tape_read(t, b, rec, &got), 0);
 	assert_int_equal(b[0], 50);
-	assert_int_equal(tt_file_size(f->img), 64 * (rec + 8));
+	assert_int_equal(tl_file_size(f->img), 64 * (rec + 8));
 	tv_tape_close(t);
 	free(b);
 }
@@ -813,7 +852,7 @@ static void test_max_record(void **state)
 	free(b);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
@@ -839,5 +878,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_max_record, setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tl_run(argc, argv, tests, NULL, NULL);
 }
