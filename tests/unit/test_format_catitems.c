@@ -5,27 +5,17 @@
  * tags, unknown item types, unknown file types and flags, path rules,
  * offset and length consistency), and both read back through the writer
  * and the entry cursor, straddling frames, with damage in between. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
 
 #include "format/record_int.h"
 #include "util/err.h"
 
 #include "test_format_memtape.h"
+#include "testlib.h"
 
 #define RS TV_RECORD_SIZE_MIN
-
-static void fill(uint8_t *p, size_t n, uint8_t start)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(start + i);
-}
 
 static void sample_entry(struct tv_entry *e)
 {
@@ -593,23 +583,23 @@ static void sample_items(struct tv_cat_item_v *v)
 
 	memset(v, 0, NITEMS * sizeof(*v));
 	v[k].type = TV_CI_TAPE;
-	fill(v[k].u.tape.tape_uuid, 16, 1);
+	tl_fill_seq(v[k].u.tape.tape_uuid, 16, 1);
 	strcpy(v[k].u.tape.barcode, "VT0001L9");
 	v[k].u.tape.seq = 1;
 	strcpy(v[k].u.tape.pool_name, "daily");
-	fill(v[k].u.tape.pool_uuid, 16, 2);
-	fill(v[k].u.tape.media_set_uuid, 16, 3);
-	fill(v[k].u.tape.dek_fpr, 16, 4);
+	tl_fill_seq(v[k].u.tape.pool_uuid, 16, 2);
+	tl_fill_seq(v[k].u.tape.media_set_uuid, 16, 3);
+	tl_fill_seq(v[k].u.tape.dek_fpr, 16, 4);
 	v[k].u.tape.record_size = TV_RECORD_SIZE_DEFAULT;
 	k++;
 	v[k].type = TV_CI_TAPE;             /* unencrypted: no fingerprint */
-	fill(v[k].u.tape.tape_uuid, 16, 0x11);
+	tl_fill_seq(v[k].u.tape.tape_uuid, 16, 0x11);
 	v[k].u.tape.seq = 2;
-	fill(v[k].u.tape.media_set_uuid, 16, 3);
+	tl_fill_seq(v[k].u.tape.media_set_uuid, 16, 3);
 	v[k].u.tape.record_size = TV_RECORD_SIZE_MAX;
 	k++;
 	v[k].type = TV_CI_SET;
-	fill(v[k].u.set.set_uuid, 16, 5);
+	tl_fill_seq(v[k].u.set.set_uuid, 16, 5);
 	strcpy(v[k].u.set.name, "job1 2024-03-13 02:00");
 	v[k].u.set.created = 1710295200;
 	v[k].u.set.first_seq = 1;
@@ -621,7 +611,7 @@ static void sample_items(struct tv_cat_item_v *v)
 	v[k].type = TV_CI_DATA;
 	v[k].u.data.tseq = 1;
 	v[k].u.data.file_no = 2;
-	fill(v[k].u.data.content_uuid, 16, 6);
+	tl_fill_seq(v[k].u.data.content_uuid, 16, 6);
 	v[k].u.data.raw_bytes = 1ull << 34;
 	v[k].u.data.stored_bytes = (1ull << 34) + 4096;
 	v[k].u.data.complete = 1;
@@ -642,9 +632,9 @@ static void sample_items(struct tv_cat_item_v *v)
 	v[k].u.entry.loc.file_no = 2;
 	k++;
 	v[k].type = TV_CI_KEYRING;
-	fill(v[k].u.ring.tape_uuid, 16, 9);
-	fill(v[k].u.ring.dek_fpr, 16, 10);
-	fill(v[k].u.ring.dek, 32, 11);
+	tl_fill_seq(v[k].u.ring.tape_uuid, 16, 9);
+	tl_fill_seq(v[k].u.ring.dek_fpr, 16, 10);
+	tl_fill_seq(v[k].u.ring.dek, 32, 11);
 	k++;
 	v[k].type = TV_CI_END;
 	v[k].u.end_count = 7;
@@ -1163,7 +1153,7 @@ static void write_entries(struct memtape *m, const uint8_t *key, int zstd,
 	int straddling = 0;
 
 	tv_buf_init(&b);
-	fill(content, 16, 0xc0);
+	tl_fill_seq(content, 16, 0xc0);
 	assert_int_equal(tv_twriter_begin_file(w, 2, TV_CT_DATA, content, "h", 1, key), 0);
 	for (unsigned i = 0; i < NENT; i++) {
 		uint32_t eo;
@@ -1308,7 +1298,7 @@ static void test_cursor_cont(void **state)
 	e->part = 1;
 	e->flags = 0;
 	assert_int_equal(tv_entry_encode(&b, e), 0);
-	fill(data, sizeof(data), 1);
+	tl_fill_seq(data, sizeof(data), 1);
 	for (int cut = 0; cut < 2; cut++) {
 		m->pos = 0;
 		assert_int_equal(tv_twriter_begin_file(w, 0, TV_CT_DATA, content, NULL, 0, NULL),
@@ -1363,7 +1353,7 @@ static void test_cursor_newer_kinds(void **state)
 
 	tv_buf_init(&b);
 	tv_buf_init(&body);
-	fill(data, sizeof(data), 0x41);
+	tl_fill_seq(data, sizeof(data), 0x41);
 	assert_int_equal(tv_twriter_begin_file(w, 0, TV_CT_DATA, content, NULL, 0, NULL), 0);
 	for (int k = 0; k < 3; k++) {
 		sample_entry(e);
@@ -1567,7 +1557,7 @@ static void test_cursor_catalog(void **state)
 	free(big);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_entry_layout),
@@ -1583,5 +1573,5 @@ int main(void)
 		cmocka_unit_test(test_cursor_newer_kinds),
 		cmocka_unit_test(test_cursor_catalog),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tl_run(argc, argv, tests, NULL, NULL);
 }

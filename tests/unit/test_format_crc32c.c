@@ -1,14 +1,11 @@
 /* tapevault: CRC-32C (util/crc32c.c): check values, chaining, and the
  * SSE4.2 and portable implementations against each other. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
 
 #include "util/crc32c.h"
+
+#include "testlib.h"
 
 /* Bitwise reference: reflected Castagnoli, the definition itself. */
 static uint32_t ref_crc(uint32_t crc, const uint8_t *p, size_t n)
@@ -94,12 +91,12 @@ static void test_hw_vs_sw(void **state)
 	free(buf);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_values),
 		cmocka_unit_test(test_chaining),
 		cmocka_unit_test(test_hw_vs_sw),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tl_run(argc, argv, tests, NULL, NULL);
 }

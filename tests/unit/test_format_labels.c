@@ -6,14 +6,9 @@
  * edited one (CRCs fixed up) does not, a v1 tape is named as another
  * format version.  (The worked examples of docs/FORMAT.md are in
  * test_format_seeds.c.) */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
 
 #include <openssl/evp.h>
 
@@ -22,12 +17,7 @@
 #include "util/err.h"
 
 #include "test_format_memtape.h"
-
-static void fill(uint8_t *p, size_t n, uint8_t start)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(start + i);
-}
+#include "testlib.h"
 
 /* ---- content header ---- */
 
@@ -82,8 +72,8 @@ static void test_ch_roundtrip(void **state)
 	uint8_t uuid[16], body[300];
 	(void)state;
 
-	fill(uuid, 16, 0x10);
-	fill(body, sizeof(body), 0);
+	tl_fill_seq(uuid, 16, 0x10);
+	tl_fill_seq(body, sizeof(body), 0);
 	tv_buf_init(&b);
 	tv_buf_init(&want);
 	assert_int_equal(tv_hdr_encode(&b, TV_CT_DATA, uuid, body, sizeof(body)), 0);
@@ -246,7 +236,7 @@ static void test_tlv(void **state)
 static void sample_vol(struct tv_volume_label *l)
 {
 	memset(l, 0, sizeof(*l));
-	fill(l->tape_uuid, 16, 0xa0);
+	tl_fill_seq(l->tape_uuid, 16, 0xa0);
 	strcpy(l->barcode, "VT0042L9");
 	l->created = 1700000000;
 	strcpy(l->writer, "tapevault 0.2.0");
@@ -259,17 +249,17 @@ static void sample_slots(struct tv_encdesc *e)
 
 	memset(e, 0, sizeof(*e));
 	e->alg = TV_ENC_AES256GCM_HKDF;
-	fill(e->dek_fpr, 16, 0x55);
+	tl_fill_seq(e->dek_fpr, 16, 0x55);
 	e->nslots = 5;
 	s = &e->slots[0];          /* password, PBKDF2 */
 	s->type = TV_SLOT_PASSWORD;
 	s->wrap = TV_WRAP_AES256GCM;
-	fill(s->wrapped, 48, 1);
+	tl_fill_seq(s->wrapped, 48, 1);
 	s->wrapped_len = 48;
-	fill(s->iv, 12, 2);
+	tl_fill_seq(s->iv, 12, 2);
 	s->iv_len = 12;
 	s->kdf = TV_KDF_PBKDF2_SHA256;
-	fill(s->salt, 64, 3);
+	tl_fill_seq(s->salt, 64, 3);
 	s->salt_len = 64;
 	s->kdf_iter = 600000;
 	strcpy(s->name, "weekly");
@@ -277,12 +267,12 @@ static void sample_slots(struct tv_encdesc *e)
 	s = &e->slots[1];          /* password, Argon2id */
 	s->type = TV_SLOT_PASSWORD;
 	s->wrap = TV_WRAP_AES256GCM;
-	fill(s->wrapped, 48, 4);
+	tl_fill_seq(s->wrapped, 48, 4);
 	s->wrapped_len = 48;
-	fill(s->iv, 12, 5);
+	tl_fill_seq(s->iv, 12, 5);
 	s->iv_len = 12;
 	s->kdf = TV_KDF_ARGON2ID;
-	fill(s->salt, 16, 6);
+	tl_fill_seq(s->salt, 16, 6);
 	s->salt_len = 16;
 	s->kdf_iter = 3;
 	s->kdf_mem_kib = 65536;
@@ -292,7 +282,7 @@ static void sample_slots(struct tv_encdesc *e)
 	s->type = TV_SLOT_KMS;
 	s->wrap = TV_WRAP_RSA_OAEP_SHA256;
 	s->kms_kind = TV_KMS_RSA;
-	fill(s->wrapped, 512, 7);
+	tl_fill_seq(s->wrapped, 512, 7);
 	s->wrapped_len = 512;
 	strcpy(s->name, "pool-key");
 	strcpy(s->kms_name, "corp-kms");
@@ -303,9 +293,9 @@ static void sample_slots(struct tv_encdesc *e)
 	s->type = TV_SLOT_KMS;
 	s->wrap = TV_WRAP_KMIP_AESGCM;
 	s->kms_kind = TV_KMS_AES;
-	fill(s->wrapped, 48, 8);
+	tl_fill_seq(s->wrapped, 48, 8);
 	s->wrapped_len = 48;
-	fill(s->iv, 12, 9);
+	tl_fill_seq(s->iv, 12, 9);
 	s->iv_len = 12;
 	strcpy(s->kms_name, "pykmip");
 	strcpy(s->kms_host, "127.0.0.1");
@@ -314,9 +304,9 @@ static void sample_slots(struct tv_encdesc *e)
 	s = &e->slots[4];          /* escrow */
 	s->type = TV_SLOT_ESCROW;
 	s->wrap = TV_WRAP_RSA_OAEP_SHA256;
-	fill(s->wrapped, 512, 10);
+	tl_fill_seq(s->wrapped, 512, 10);
 	s->wrapped_len = 512;
-	fill(s->escrow_fpr, 32, 11);
+	tl_fill_seq(s->escrow_fpr, 32, 11);
 	strcpy(s->name, "escrow authority");
 }
 
@@ -324,8 +314,8 @@ static void sample_ms(struct tv_media_set_label *l)
 {
 	memset(l, 0, sizeof(*l));
 	strcpy(l->pool_name, "offsite");
-	fill(l->pool_uuid, 16, 0x20);
-	fill(l->media_set_uuid, 16, 0x30);
+	tl_fill_seq(l->pool_uuid, 16, 0x20);
+	tl_fill_seq(l->media_set_uuid, 16, 0x30);
 	l->seq = 3;
 	l->created = 1700000001;
 	sample_slots(&l->enc);
@@ -618,8 +608,8 @@ static void test_keyslot_aad(void **state)
 	uint8_t tape[16], tape2[16];
 	(void)state;
 
-	fill(tape, 16, 0x77);
-	fill(tape2, 16, 0x78);
+	tl_fill_seq(tape, 16, 0x77);
+	tl_fill_seq(tape2, 16, 0x78);
 	sample_ms(&m);
 	tv_buf_init(&b);
 	tv_buf_init(&a1);
@@ -691,7 +681,7 @@ static void test_data_and_catalog_headers(void **state)
 	(void)state;
 
 	memset(&h, 0, sizeof(h));
-	fill(h.set_uuid, 16, 0x40);
+	tl_fill_seq(h.set_uuid, 16, 0x40);
 	strcpy(h.set_name, "nightly");
 	h.created = 1710000000;
 	h.session = 3;
@@ -724,8 +714,8 @@ static void test_data_and_catalog_headers(void **state)
 	assert_non_null(strstr(tv_errdetail(), "set_uuid"));
 
 	memset(&c, 0, sizeof(c));
-	fill(c.tape_uuid, 16, 0x50);
-	fill(c.media_set_uuid, 16, 0x60);
+	tl_fill_seq(c.tape_uuid, 16, 0x50);
+	tl_fill_seq(c.media_set_uuid, 16, 0x60);
 	c.session = 4;
 	tv_buf_reset(&b);
 	assert_int_equal(tv_catalog_header_encode(&b, &c), 0);
@@ -1061,7 +1051,7 @@ static void test_label_files_hostile(void **state)
 	{
 		uint8_t junk[512];
 		uint8_t *big = calloc(1, TV_RECORD_SIZE_MAX + 1);
-		fill(junk, sizeof(junk), 0x20);
+		tl_fill_seq(junk, sizeof(junk), 0x20);
 		m = memtape_new();
 		assert_int_equal(mt_write(&m->base, junk, sizeof(junk)), 0);
 		m->pos = 0;
@@ -1118,7 +1108,7 @@ static void test_label_files_hostile(void **state)
 	tv_buf_free(&body);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_magics),
@@ -1134,5 +1124,5 @@ int main(void)
 		cmocka_unit_test(test_label_files),
 		cmocka_unit_test(test_label_files_hostile),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tl_run(argc, argv, tests, NULL, NULL);
 }

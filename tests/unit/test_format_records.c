@@ -7,14 +7,9 @@
  * The cryptography is checked against an independent implementation of
  * record.h written here with plain OpenSSL calls (HMAC for HKDF, EVP
  * AES-256-GCM), and zstd frames against libzstd's one-shot API. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -25,6 +20,7 @@
 #include "util/err.h"
 
 #include "test_format_memtape.h"
+#include "testlib.h"
 
 #define RS TV_RECORD_SIZE_MIN
 
@@ -34,18 +30,6 @@ static void fill(uint8_t *p, size_t n, uint8_t start)
 {
 	for (size_t i = 0; i < n; i++)
 		p[i] = (uint8_t)(start + i * 13);
-}
-
-/* incompressible: xorshift noise */
-static void noise(uint8_t *p, size_t n, uint32_t seed)
-{
-	uint32_t x = seed * 2654435761u + 1;
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		p[i] = (uint8_t)x;
-	}
 }
 
 /* compressible text */
@@ -557,7 +541,7 @@ static void test_frame_plain(void **state)
 			if (kind == 1)
 				text(raw, len);
 			else
-				noise(raw, len, (uint32_t)(len + kind));
+				tl_fill_random(raw, len, (uint32_t)(len + kind));
 			assert_int_equal(seal(&c, kind > 0, NULL, raw, len,
 			                      TV_FF_LAST | TV_FF_CONT | TV_FF_SEALED, 5, &s), 0);
 			/* the header: SEALED is the sealer's to set, not the caller's */
@@ -681,7 +665,7 @@ static void test_frame_sealed(void **state)
 			if (kind == 1)
 				text(raw, len);
 			else
-				noise(raw, len, (uint32_t)(3 * len + kind));
+				tl_fill_random(raw, len, (uint32_t)(3 * len + kind));
 			assert_int_equal(seal(&c, kind > 0, fkey, raw, len, TV_FF_LAST,
 			                      1000 + i, &s), 0);
 			assert_int_equal(s.h.flags, TV_FF_LAST | TV_FF_SEALED);
@@ -1173,7 +1157,7 @@ static void test_sealed_stream_head_dropped(void **state)
 	int sealed, rc, errors = 0;
 	(void)state;
 
-	noise(data, 3 * fsize, 77);
+	tl_fill_random(data, 3 * fsize, 77);
 	assert_int_equal(tv_twriter_open(&w, &m->base, "T1", tape, &o), 0);
 	assert_int_equal(tv_twriter_begin_file(w, 0, TV_CT_DATA, content, "b", 1, dek), 0);
 	assert_int_equal(tv_twriter_write(w, data, 3 * fsize - 100), 0);
@@ -1203,7 +1187,7 @@ static void test_sealed_stream_head_dropped(void **state)
 	free(data);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rec_hdr_layout),
@@ -1222,5 +1206,5 @@ int main(void)
 		cmocka_unit_test(test_tape_flips_sealed_zstd),
 		cmocka_unit_test(test_sealed_stream_head_dropped),
 	};
-	return cmocka_run_group_tests(tests, setup, NULL);
+	return tl_run(argc, argv, tests, setup, NULL);
 }

@@ -23,15 +23,9 @@
  * from record.h and format.h, and their cryptography against plain
  * OpenSSL EVP calls (HKDF through EVP_PKEY, AES-256-GCM through
  * EVP_aes_256_gcm), independent of src/format. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <cmocka.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -43,28 +37,22 @@
 #include "util/err.h"
 
 #include "test_format_memtape.h"
+#include "testlib.h"
 
 #define RS TV_RECORD_SIZE_MIN
 
-static char srcdir[1024];
 static int writing, printing;
 
 static uint8_t DEK[32], TAPE[16], CU_DATA[16], CU_MS[16], CU_CAT[16];
 
-static void fill(uint8_t *p, size_t n, uint8_t start)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(start + i);
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	fill(DEK, 32, 0x00);
-	fill(TAPE, 16, 0xa0);
-	fill(CU_DATA, 16, 0xc0);
-	fill(CU_MS, 16, 0xd0);
-	fill(CU_CAT, 16, 0xe0);
+	tl_fill_seq(DEK, 32, 0x00);
+	tl_fill_seq(TAPE, 16, 0xa0);
+	tl_fill_seq(CU_DATA, 16, 0xc0);
+	tl_fill_seq(CU_MS, 16, 0xd0);
+	tl_fill_seq(CU_CAT, 16, 0xe0);
 	return 0;
 }
 
@@ -73,36 +61,23 @@ static int setup(void **state)
 static char *seed_path(const char *target, const char *name)
 {
 	static char path[2048];
-	snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/%s/%s", srcdir, target, name);
+	snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/%s/%s", tl_srcdir(), target, name);
 	return path;
 }
 
 static uint8_t *read_seed(const char *target, const char *name, size_t *n)
 {
 	const char *path = seed_path(target, name);
-	FILE *f = fopen(path, "rb");
-	uint8_t *p;
-	long l;
+	uint8_t *p = tl_read_file(path, n);
 
-	if (f == NULL)
+	if (p == NULL)
 		fail_msg("%s is missing: run this test with TV_FORMAT_WRITE_SEEDS=1", path);
-	fseek(f, 0, SEEK_END);
-	l = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	p = malloc(l > 0 ? (size_t)l : 1);
-	assert_non_null(p);
-	assert_int_equal(fread(p, 1, (size_t)l, f), (size_t)l);
-	fclose(f);
-	*n = (size_t)l;
 	return p;
 }
 
 static void write_seed(const char *target, const char *name, const void *p, size_t n)
 {
-	FILE *f = fopen(seed_path(target, name), "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(p, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
+	tl_write_file(seed_path(target, name), p, n, 0644);
 }
 
 /* A seed: mode byte (or -1 for none), then the bytes. */
@@ -450,7 +425,7 @@ static void example_data_header(struct tv_buf *body)
 {
 	struct tv_data_header h;
 	memset(&h, 0, sizeof(h));
-	fill(h.set_uuid, 16, 0x50);
+	tl_fill_seq(h.set_uuid, 16, 0x50);
 	strcpy(h.set_name, "nightly");
 	h.created = 1710343552;
 	h.session = 1;
@@ -713,12 +688,12 @@ static void test_slot_aad(void **state)
 	memset(&s, 0, sizeof(s));
 	s.type = TV_SLOT_PASSWORD;
 	s.wrap = TV_WRAP_AES256GCM;
-	fill(s.wrapped, 48, 0x99);     /* not part of the AAD */
+	tl_fill_seq(s.wrapped, 48, 0x99);     /* not part of the AAD */
 	s.wrapped_len = 48;
-	fill(s.iv, 12, 0x77);
+	tl_fill_seq(s.iv, 12, 0x77);
 	s.iv_len = 12;
 	s.kdf = TV_KDF_PBKDF2_SHA256;
-	fill(s.salt, 16, 0);
+	tl_fill_seq(s.salt, 16, 0);
 	s.salt_len = 16;
 	s.kdf_iter = 600000;
 	strcpy(s.name, "weekly");
@@ -769,8 +744,8 @@ static void test_ms_label_sealed(void **state)
 	memcpy(vol.tape_uuid, TAPE, 16);
 	memset(&ms, 0, sizeof(ms));
 	strcpy(ms.pool_name, "offsite");
-	fill(ms.pool_uuid, 16, 0x20);
-	fill(ms.media_set_uuid, 16, 0x40);
+	tl_fill_seq(ms.pool_uuid, 16, 0x20);
+	tl_fill_seq(ms.media_set_uuid, 16, 0x40);
 	ms.seq = 1;
 	ms.created = 1710343552;
 	ms.enc.alg = TV_ENC_AES256GCM_HKDF;
@@ -783,12 +758,12 @@ static void test_ms_label_sealed(void **state)
 	sl = &ms.enc.slots[0];      /* the slot of the key slot AAD example */
 	sl->type = TV_SLOT_PASSWORD;
 	sl->wrap = TV_WRAP_AES256GCM;
-	fill(sl->wrapped, 48, 0x60);
+	tl_fill_seq(sl->wrapped, 48, 0x60);
 	sl->wrapped_len = 48;
-	fill(sl->iv, 12, 0x90);
+	tl_fill_seq(sl->iv, 12, 0x90);
 	sl->iv_len = 12;
 	sl->kdf = TV_KDF_PBKDF2_SHA256;
-	fill(sl->salt, 16, 0);
+	tl_fill_seq(sl->salt, 16, 0);
 	sl->salt_len = 16;
 	sl->kdf_iter = 600000;
 	strcpy(sl->name, "weekly");
@@ -884,24 +859,24 @@ static void sample_ms(struct tv_media_set_label *l, int enc)
 
 	memset(l, 0, sizeof(*l));
 	strcpy(l->pool_name, "offsite");
-	fill(l->pool_uuid, 16, 0x20);
-	fill(l->media_set_uuid, 16, 0x40);
+	tl_fill_seq(l->pool_uuid, 16, 0x20);
+	tl_fill_seq(l->media_set_uuid, 16, 0x40);
 	l->seq = 2;
 	l->created = 1710000000;
 	if (!enc)
 		return;
 	l->enc.alg = TV_ENC_AES256GCM_HKDF;
-	fill(l->enc.dek_fpr, 16, 0x50);
+	tl_fill_seq(l->enc.dek_fpr, 16, 0x50);
 	l->enc.nslots = 4;
 	s = &l->enc.slots[0];
 	s->type = TV_SLOT_PASSWORD;
 	s->wrap = TV_WRAP_AES256GCM;
-	fill(s->wrapped, 48, 1);
+	tl_fill_seq(s->wrapped, 48, 1);
 	s->wrapped_len = 48;
-	fill(s->iv, 12, 2);
+	tl_fill_seq(s->iv, 12, 2);
 	s->iv_len = 12;
 	s->kdf = TV_KDF_ARGON2ID;
-	fill(s->salt, 64, 3);
+	tl_fill_seq(s->salt, 64, 3);
 	s->salt_len = 64;
 	s->kdf_iter = 3;
 	s->kdf_mem_kib = 65536;
@@ -912,9 +887,9 @@ static void sample_ms(struct tv_media_set_label *l, int enc)
 	s->type = TV_SLOT_KMS;
 	s->wrap = TV_WRAP_KMIP_AESGCM;
 	s->kms_kind = TV_KMS_AES;
-	fill(s->wrapped, 48, 4);
+	tl_fill_seq(s->wrapped, 48, 4);
 	s->wrapped_len = 48;
-	fill(s->iv, 12, 5);
+	tl_fill_seq(s->iv, 12, 5);
 	s->iv_len = 12;
 	strcpy(s->kms_name, "corp-kms");
 	strcpy(s->kms_host, "kms.example");
@@ -924,7 +899,7 @@ static void sample_ms(struct tv_media_set_label *l, int enc)
 	s->type = TV_SLOT_KMS;
 	s->wrap = TV_WRAP_RSA_OAEP_SHA256;
 	s->kms_kind = TV_KMS_RSA;
-	fill(s->wrapped, 256, 6);
+	tl_fill_seq(s->wrapped, 256, 6);
 	s->wrapped_len = 256;
 	strcpy(s->name, "pool-key");
 	strcpy(s->kms_name, "corp-kms");
@@ -934,9 +909,9 @@ static void sample_ms(struct tv_media_set_label *l, int enc)
 	s = &l->enc.slots[3];
 	s->type = TV_SLOT_ESCROW;
 	s->wrap = TV_WRAP_RSA_OAEP_SHA256;
-	fill(s->wrapped, 512, 7);
+	tl_fill_seq(s->wrapped, 512, 7);
 	s->wrapped_len = 512;
-	fill(s->escrow_fpr, 32, 8);
+	tl_fill_seq(s->escrow_fpr, 32, 8);
 }
 
 static void sample_vol(struct tv_volume_label *l)
@@ -1020,7 +995,7 @@ static void test_label_seeds(void **state)
 	tv_buf_reset(&h);
 	memset(&cat, 0, sizeof(cat));
 	memcpy(cat.tape_uuid, TAPE, 16);
-	fill(cat.media_set_uuid, 16, 0x40);
+	tl_fill_seq(cat.media_set_uuid, 16, 0x40);
 	cat.session = 1;
 	assert_int_equal(tv_catalog_header_encode(&b, &cat), 0);
 	assert_int_equal(tv_hdr_encode(&h, TV_CT_CATALOG, CU_CAT, b.d, b.len), 0);
@@ -1052,15 +1027,15 @@ static void catalog_items(struct tv_buf *b)
 	strcpy(v->u.tape.barcode, "FUZZ00L9");
 	v->u.tape.seq = 1;
 	strcpy(v->u.tape.pool_name, "offsite");
-	fill(v->u.tape.pool_uuid, 16, 0x20);
-	fill(v->u.tape.media_set_uuid, 16, 0x40);
-	fill(v->u.tape.dek_fpr, 16, 0x50);
+	tl_fill_seq(v->u.tape.pool_uuid, 16, 0x20);
+	tl_fill_seq(v->u.tape.media_set_uuid, 16, 0x40);
+	tl_fill_seq(v->u.tape.dek_fpr, 16, 0x50);
 	v->u.tape.record_size = RS;
 	assert_int_equal(tv_cat_item_encode(b, v), 0);
 	count++;
 	memset(v, 0, sizeof(*v));
 	v->type = TV_CI_SET;
-	fill(v->u.set.set_uuid, 16, 0x50);
+	tl_fill_seq(v->u.set.set_uuid, 16, 0x50);
 	strcpy(v->u.set.name, "nightly");
 	v->u.set.created = 1710343552;
 	v->u.set.first_seq = 1;
@@ -1102,9 +1077,9 @@ static void catalog_items(struct tv_buf *b)
 	count++;
 	memset(v, 0, sizeof(*v));
 	v->type = TV_CI_KEYRING;
-	fill(v->u.ring.tape_uuid, 16, 0x11);
-	fill(v->u.ring.dek_fpr, 16, 0x51);
-	fill(v->u.ring.dek, 32, 0x90);
+	tl_fill_seq(v->u.ring.tape_uuid, 16, 0x11);
+	tl_fill_seq(v->u.ring.dek_fpr, 16, 0x51);
+	tl_fill_seq(v->u.ring.dek, 32, 0x90);
 	assert_int_equal(tv_cat_item_encode(b, v), 0);
 	count++;
 	/* an item of a type from the future: skipped, counted */
@@ -1125,7 +1100,7 @@ static void data_stream(struct tv_buf *b)
 	struct tv_entry *e = malloc(sizeof(*e));
 	uint8_t data[300];
 
-	fill(data, sizeof(data), 0x30);
+	tl_fill_seq(data, sizeof(data), 0x30);
 	example_entry(e);
 	assert_int_equal(tv_entry_encode(b, e), 0);
 	assert_int_equal(tv_buf_put(b, "tapevault", 9), 0);
@@ -1312,7 +1287,7 @@ static struct memtape *stream_tape(const uint8_t *dek)
 	tv_buf_reset(&h);
 	memset(&cat, 0, sizeof(cat));
 	memcpy(cat.tape_uuid, TAPE, 16);
-	fill(cat.media_set_uuid, 16, 0x40);
+	tl_fill_seq(cat.media_set_uuid, 16, 0x40);
 	cat.session = 1;
 	assert_int_equal(tv_catalog_header_encode(&h, &cat), 0);
 	assert_int_equal(tv_twriter_begin_file(w, 3, TV_CT_CATALOG, CU_CAT, h.d, h.len, dek), 0);
@@ -1385,26 +1360,7 @@ static void test_stream_seeds(void **state)
 	tv_buf_free(&s);
 }
 
-/* The source tree: TV_SOURCE_DIR (CTest sets it), else where this file was
- * compiled from. */
-static int find_srcdir(void)
-{
-	const char *env = getenv("TV_SOURCE_DIR");
-	const char *self = __FILE__, *cut = strstr(self, "/tests/unit/");
-	struct stat st;
-	char probe[1200];
-
-	if (env != NULL && env[0] != '\0')
-		snprintf(srcdir, sizeof(srcdir), "%s", env);
-	else if (self[0] == '/' && cut != NULL)
-		snprintf(srcdir, sizeof(srcdir), "%.*s", (int)(cut - self), self);
-	else
-		return -1;
-	snprintf(probe, sizeof(probe), "%s/tests/fuzz/corpus", srcdir);
-	return stat(probe, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
-}
-
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_volume_label_record, setup),
@@ -1421,10 +1377,5 @@ int main(void)
 
 	writing = w != NULL && strcmp(w, "1") == 0;
 	printing = p != NULL && strcmp(p, "1") == 0;
-	if (find_srcdir() != 0) {
-		fprintf(stderr, "test_format_seeds: the source tree (tests/fuzz/corpus) is not "
-		        "found: set TV_SOURCE_DIR\n");
-		return 1;
-	}
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tl_run(argc, argv, tests, NULL, NULL);
 }

@@ -4,12 +4,6 @@
  * Without python3-pykmip the first test FAILS with an explanation and the
  * others are skipped: a missing KMS must never look like a pass.
  * Timings (connect, Decrypt round trip) are printed, not asserted. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -33,9 +27,11 @@
 #include "kms/client.h"
 #include "util/err.h"
 
+#include "testlib.h"
+
 static struct {
-	char src[4096];           /* repository root */
-	char dir[256];            /* server directory (mkdtemp) */
+	const char *src;          /* repository root */
+	char dir[256];            /* server directory (tl_tmpdir; "" once stopped) */
 	char out[8192];           /* output of the last script run */
 	int status;               /* -1 not tried, 0 up, 3 not installed, else failed */
 	char host[64], port[16], ca[512], cert[512], key[512];
@@ -43,20 +39,6 @@ static struct {
 	char server_cert[512], server_key[512], wrong_cert[512], wrong_key[512];
 	char aes_uid[TV_KMS_UID_MAX];
 } S = { .status = -1 };
-
-static void find_source(void)
-{
-	const char *src = getenv("TV_SOURCE_DIR");
-	char *p;
-
-	if (src != NULL) {
-		snprintf(S.src, sizeof(S.src), "%s", src);
-		return;
-	}
-	snprintf(S.src, sizeof(S.src), "%s", __FILE__);
-	if ((p = strstr(S.src, "/tests/unit/")) != NULL)
-		*p = '\0';
-}
 
 /* Run a shell command, capture stdout+stderr into S.out; exit status. */
 static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -140,17 +122,13 @@ static void server_stop(void)
 		fprintf(stderr, "warning: stopping the PyKMIP server failed\n");
 }
 
+/* Stops the server; the harness removes its directory (or keeps it when a
+ * test failed, or with TV_TEST_KEEP=1). */
 static void cleanup(void)
 {
-	char cmd[600];
 	if (S.dir[0] == '\0')
 		return;
 	server_stop();
-	if (getenv("TV_KEEP_KMS_DIR") == NULL && strncmp(S.dir, "/tmp/tv-kms-", 12) == 0) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", S.dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "warning: cannot remove %s\n", S.dir);
-	}
 	S.dir[0] = '\0';
 }
 
@@ -164,14 +142,9 @@ static void on_signal(int sig)
 static int group_setup(void **state)
 {
 	(void)state;
-	find_source();
-	snprintf(S.dir, sizeof(S.dir), "/tmp/tv-kms-XXXXXX");
-	if (mkdtemp(S.dir) == NULL) {
-		S.dir[0] = '\0';
-		S.status = 1;
-		snprintf(S.out, sizeof(S.out), "mkdtemp: %s", strerror(errno));
-		return 0;
-	}
+	S.src = tl_srcdir();
+	assert_true((size_t)snprintf(S.dir, sizeof(S.dir), "%s", tl_tmpdir("kms")) <
+	            sizeof(S.dir));
 	atexit(cleanup);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -792,7 +765,7 @@ static void test_unreachable_and_timeout(void **state)
 	tv_kms_close(k);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_server_available),
@@ -810,5 +783,5 @@ int main(void)
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return tl_run(argc, argv, tests, group_setup, group_teardown);
 }

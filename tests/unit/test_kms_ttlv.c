@@ -3,11 +3,6 @@
  * re-encodes to identical bytes, our request builders produce the exact
  * requests PyKMIP accepted, response parsers extract what matters, and the
  * decoder rejects hostile input. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 
 #include <dirent.h>
 #include <stdio.h>
@@ -21,51 +16,35 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-static char vdir[4096];
+#include "testlib.h"
 
-static void find_vectors(void)
+/* The captured exchanges: tests/kms/vectors in the source tree, else the
+ * shared kmip-vectors folder they were copied from.  Caller frees. */
+static char *vector_path(const char *rel)
 {
-	const char *src = getenv("TV_SOURCE_DIR"), *shared = getenv("TV_SHARED_DIR");
-	char probe[4200];
-	FILE *f;
+	static char *vdir;
 
-	if (src != NULL) {
-		snprintf(vdir, sizeof(vdir), "%s/tests/kms/vectors", src);
-	} else {
-		/* __FILE__ is .../tests/unit/test_kms_ttlv.c */
-		snprintf(vdir, sizeof(vdir), "%s", __FILE__);
-		char *p = strstr(vdir, "/tests/unit/");
-		if (p != NULL)
-			snprintf(p, sizeof(vdir) - (size_t)(p - vdir), "/tests/kms/vectors");
+	if (vdir == NULL) {
+		char *probe;
+		vdir = tl_src_path("tests/kms/vectors");
+		probe = tl_path(vdir, "raw/01-discover-versions.resp.bin");
+		if (!tl_exists(probe)) {
+			free(vdir);
+			vdir = tl_path(tl_shared_dir(), "kmip-vectors");
+		}
+		free(probe);
 	}
-	snprintf(probe, sizeof(probe), "%s/raw/01-discover-versions.resp.bin", vdir);
-	if ((f = fopen(probe, "rb")) != NULL) {
-		fclose(f);
-		return;
-	}
-	if (shared != NULL)
-		snprintf(vdir, sizeof(vdir), "%s/kmip-vectors", shared);
+	return tl_path(vdir, rel);
 }
 
 static uint8_t *load(const char *rel, size_t *n)
 {
-	char path[4400];
-	FILE *f;
-	long sz;
-	uint8_t *p;
+	char *path = vector_path(rel);
+	uint8_t *p = tl_read_file(path, n);
 
-	snprintf(path, sizeof(path), "%s/%s", vdir, rel);
-	f = fopen(path, "rb");
-	if (f == NULL)
+	if (p == NULL)
 		fail_msg("cannot open test vector %s", path);
-	fseek(f, 0, SEEK_END);
-	sz = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	p = malloc(sz > 0 ? (size_t)sz : 1);
-	assert_non_null(p);
-	assert_int_equal(fread(p, 1, (size_t)sz, f), (size_t)sz);
-	fclose(f);
-	*n = (size_t)sz;
+	free(path);
 	return p;
 }
 
@@ -97,14 +76,14 @@ static void test_all_vectors_roundtrip(void **state)
 
 	(void)state;
 	for (size_t d = 0; d < 2; d++) {
-		char path[4200];
+		char *path = vector_path(dirs[d]);
 		DIR *dh;
 		struct dirent *de;
 
-		snprintf(path, sizeof(path), "%s/%s", vdir, dirs[d]);
 		dh = opendir(path);
 		if (dh == NULL)
 			fail_msg("no test vectors in %s", path);
+		free(path);
 		while ((de = readdir(dh)) != NULL) {
 			char rel[600];
 			size_t n, len = strlen(de->d_name);
@@ -169,17 +148,6 @@ static const uint8_t dek[32] = {
 static const uint8_t iv12[12] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 };
 static const char aad[] = "VOL001L8";
 
-static int hexval(char c)
-{
-	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-}
-
-static void unhex(const char *h, uint8_t *out, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		out[i] = (uint8_t)(hexval(h[2 * i]) << 4 | hexval(h[2 * i + 1]));
-}
-
 /* single-item request with the given op; payload written by the caller */
 #define REQ(b, e, minor, op) \
 	tv_buf_init(&(b)); tv_kmip_req_begin(&(e), &(b), 1, (minor), 1); \
@@ -198,8 +166,8 @@ static void test_requests_match_raw(void **state)
 	struct tv_buf b;
 
 	(void)state;
-	unhex("58fb26963ac06eae6fd00c80b87c4f8f090ce35a7b2d72ae658b84deed51836b", ct, 32);
-	unhex("e3d84796feca4243a7e4305125a16e00", tag, 16);
+	tl_unhex("58fb26963ac06eae6fd00c80b87c4f8f090ce35a7b2d72ae658b84deed51836b", ct, 32);
+	tl_unhex("e3d84796feca4243a7e4305125a16e00", tag, 16);
 
 	REQ(b, e, 4, TV_KOP_DISCOVER_VERSIONS); END(e);
 	expect_req(&b, "raw/01-discover-versions.req.bin");
@@ -310,8 +278,8 @@ static void test_requests_match_proxy(void **state)
 
 	(void)state;
 	memcpy(pt, "0123456789abcdef0123456789abcdef", 32);
-	unhex("a34d293415ef03be1bbd73574c5e7f585e499e24bb306c8a77fc40b2893746a8"
-	      "13ae62b5181cac0b7e1c7a34b3ae7b31", ct, 48);
+	tl_unhex("a34d293415ef03be1bbd73574c5e7f585e499e24bb306c8a77fc40b2893746a8"
+	         "13ae62b5181cac0b7e1c7a34b3ae7b31", ct, 48);
 
 	REQ(b, e, 2, TV_KOP_CREATE);
 	tv_kmip_pl_create_symmetric(&e, TV_KALG_AES, 256, 12, "captured-kek"); END(e);
@@ -409,7 +377,7 @@ static void test_response_semantics(void **state)
 	assert_int_equal(key.bits, 256);
 	assert_int_equal(key.wrapped, 0);
 	assert_int_equal(key.material_len, 32);
-	unhex("a2cb98d082a80c0a423596a4b86f703e5c2fe917aac3dcc7f96b4717cd68f32e", kek, 32);
+	tl_unhex("a2cb98d082a80c0a423596a4b86f703e5c2fe917aac3dcc7f96b4717cd68f32e", kek, 32);
 	assert_memory_equal(key.material, kek, 32);
 	unload(&l);
 
@@ -550,12 +518,10 @@ static void test_response_semantics(void **state)
 static int decode_hex(const char *hex)
 {
 	uint8_t buf[512];
-	size_t n = strlen(hex) / 2;
+	size_t n = tl_unhex(hex, buf, sizeof(buf));
 	struct tv_ttlv_doc doc;
 	int r;
 
-	assert_true(n <= sizeof(buf));
-	unhex(hex, buf, n);
 	r = tv_ttlv_decode(buf, n, &doc);
 	tv_ttlv_doc_free(&doc);
 	return r;
@@ -841,7 +807,7 @@ static void test_response_structure_errors(void **state)
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_all_vectors_roundtrip),
@@ -855,6 +821,5 @@ int main(void)
 		cmocka_unit_test(test_response_structure_errors),
 	};
 
-	find_vectors();
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tl_run(argc, argv, tests, NULL, NULL);
 }

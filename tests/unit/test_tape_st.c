@@ -1,10 +1,5 @@
 /* Unit tests: the Linux st result mapping (st_map.c), without a drive.
  * The sequences follow Documentation/scsi/st.rst and BRIEF §6. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <cmocka.h>
-
 #include <errno.h>
 #include <string.h>
 #include <sys/mtio.h>
@@ -12,6 +7,8 @@
 #include "tape/st_map.h"
 #include "tape/tape.h"
 #include "util/err.h"
+
+#include "testlib.h"
 
 #define S_EOD  0x08000000UL
 #define S_EOF  0x80000000UL
@@ -262,7 +259,7 @@ static void test_open_no_device(void **state)
 	assert_non_null(strstr(tv_errdetail(), "/dev/nst-tapevault-test-none"));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gstat_bits),
@@ -275,5 +272,5 @@ int main(void)
 		cmocka_unit_test(test_open_no_device),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tl_run(argc, argv, tests, NULL, NULL);
 }
