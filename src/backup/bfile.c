@@ -51,7 +51,7 @@ int tv_backup_header_encode(struct tv_buf *out, struct tv_backup_info *info)
 	struct tv_buf body, slot;
 	uint8_t fixed[TV_BF_FIXED];
 	int enc = info->alg != TV_ENC_NONE;
-	size_t start = out->len;
+	size_t start = tv_buf_avail(out);
 	int r;
 
 	tv_buf_init_max(&body, TV_BACKUP_HDR_MAX);
@@ -75,7 +75,8 @@ int tv_backup_header_encode(struct tv_buf *out, struct tv_backup_info *info)
 	for (size_t i = 0; i < info->nslots; i++) {
 		tv_buf_reset(&slot);
 		if ((r = tv_slot_encode(&slot, &info->slots[i])) != 0 ||
-		    (r = tv_tlv_put_bytes(&body, BT_SLOT, slot.d, slot.len)) != 0)
+		    (r = tv_tlv_put_bytes(&body, BT_SLOT, tv_buf_ptr(&slot),
+		                          tv_buf_avail(&slot))) != 0)
 			goto out;
 	}
 	if (memchr(info->writer, '\0', sizeof(info->writer)) == NULL) {
@@ -88,15 +89,15 @@ int tv_backup_header_encode(struct tv_buf *out, struct tv_backup_info *info)
 	memcpy(fixed, TV_BACKUP_MAGIC, 4);
 	tv_put_be16(fixed + 4, TV_BACKUP_VERSION);
 	tv_put_be16(fixed + 6, enc ? TV_BF_ENCRYPTED : 0);
-	tv_put_be32(fixed + 8, (uint32_t)body.len);
-	if ((r = sha256(fixed, sizeof(fixed), body.d, body.len, NULL, 0,
-	                info->header_hash)) != 0)
+	tv_put_be32(fixed + 8, (uint32_t)tv_buf_avail(&body));
+	if ((r = sha256(fixed, sizeof(fixed), tv_buf_ptr(&body), tv_buf_avail(&body), NULL,
+	                0, info->header_hash)) != 0)
 		goto out;
 	if ((r = tv_buf_put(out, fixed, sizeof(fixed))) != 0 ||
-	    (r = tv_buf_put(out, body.d, body.len)) != 0 ||
+	    (r = tv_buf_put(out, tv_buf_ptr(&body), tv_buf_avail(&body))) != 0 ||
 	    (r = tv_buf_put(out, info->header_hash, TV_BF_HASH)) != 0)
 		goto out;
-	info->header_len = out->len - start;
+	info->header_len = tv_buf_avail(out) - start;
 out:
 	tv_buf_free(&body);
 	tv_buf_free(&slot);
@@ -106,11 +107,12 @@ out:
 int tv_backup_header_parse(const uint8_t *p, size_t n, struct tv_backup_info *info,
                            size_t *hdr_len)
 {
-	struct tv_buf b;
+	struct tv_buf all, b;
 	struct tv_tlv it;
+	const uint8_t *stored = NULL;
 	uint8_t hash[32];
-	uint16_t version, flags;
-	uint32_t blen;
+	uint16_t version = 0, flags = 0;
+	uint32_t blen = 0;
 	unsigned seen = 0;
 	int r;
 
@@ -126,10 +128,13 @@ int tv_backup_header_parse(const uint8_t *p, size_t n, struct tv_backup_info *in
 	if (!tv_backup_probe(p, n))
 		return tv_errf(TV_ERR_FORMAT, "not a tapevault backup file");
 	if (n < TV_BF_FIXED)
-		return TV_ERR_EOF;
-	version = tv_get_be16(p + 4);
-	flags = tv_get_be16(p + 6);
-	blen = tv_get_be32(p + 8);
+		return TV_ERR_EOF;   /* no detail: the caller reads more */
+	tv_buf_view(&all, p, n);
+	if ((r = tv_buf_consume(&all, 4)) != 0 ||
+	    (r = tv_buf_get_u16(&all, &version)) != 0 ||
+	    (r = tv_buf_get_u16(&all, &flags)) != 0 ||
+	    (r = tv_buf_get_u32(&all, &blen)) != 0)
+		return r;
 	if (version != TV_BACKUP_VERSION)
 		return tv_errf(TV_ERR_UNSUPPORTED, "backup file format version %u "
 		               "(this tapevault reads version %d)", version, TV_BACKUP_VERSION);
@@ -141,13 +146,16 @@ int tv_backup_header_parse(const uint8_t *p, size_t n, struct tv_backup_info *in
 	*hdr_len = TV_BF_FIXED + (size_t)blen + TV_BF_HASH;
 	if (n < *hdr_len)
 		return TV_ERR_EOF;
-	if ((r = sha256(p, TV_BF_FIXED + (size_t)blen, NULL, 0, NULL, 0, hash)) != 0)
+	if ((r = tv_buf_froms(&all, &b, blen)) != 0 ||
+	    (r = tv_buf_get_ptr(&all, &stored, TV_BF_HASH)) != 0)
 		return r;
-	if (memcmp(hash, p + TV_BF_FIXED + blen, TV_BF_HASH) != 0)
+	/* the hash covers the fixed part and the body: all bytes before it */
+	if ((r = sha256(p, tv_buf_tell(&all) - TV_BF_HASH, NULL, 0, NULL, 0, hash)) != 0)
+		return r;
+	if (memcmp(hash, stored, TV_BF_HASH) != 0)
 		return tv_errf(TV_ERR_CRC, "backup header damaged (checksum mismatch)");
 	memcpy(info->header_hash, hash, TV_BF_HASH);
 	info->header_len = *hdr_len;
-	tv_buf_view(&b, p + TV_BF_FIXED, blen);
 	while ((r = tv_tlv_next(&b, &it)) == 0) {
 		uint64_t v;
 
@@ -307,9 +315,9 @@ int tv_bwriter_open(struct tv_bwriter **out, const char *name, tv_backup_write_f
 		r = TV_ERR_NOMEM;
 		goto fail;
 	}
-	if ((r = fn(ctx, hdr.d, hdr.len)) != 0)
+	if ((r = fn(ctx, tv_buf_ptr(&hdr), tv_buf_avail(&hdr))) != 0)
 		goto fail;
-	w->bytes = hdr.len;
+	w->bytes = tv_buf_avail(&hdr);
 	tv_buf_free(&hdr);
 	*out = w;
 	return 0;
@@ -561,9 +569,11 @@ int tv_backup_reader_unlock(struct tv_backup_reader *r, const struct tv_unlocker
 
 int tv_backup_reader_next(struct tv_backup_reader *r, const uint8_t **p, size_t *n)
 {
-	uint8_t aad[48], iv[TV_GCM_IV_LEN], extra;
+	uint8_t aad[48], iv[TV_GCM_IV_LEN], extra, flags = 0, rsv[3] = { 0 };
 	uint8_t *payload = r->buf + TV_BF_CHUNK_HDR;
 	unsigned long long idx = (unsigned long long)r->index;
+	struct tv_buf ch;
+	uint32_t len32 = 0;
 	size_t got, len, plen;
 	int e, last;
 
@@ -579,9 +589,13 @@ int tv_backup_reader_next(struct tv_backup_reader *r, const uint8_t **p, size_t 
 		return e;
 	if (got < TV_BF_CHUNK_HDR)
 		return rfail(r, TV_ERR_EOF, TRUNCATED_MSG, idx);
-	last = r->buf[0] & TV_BF_LAST;
-	len = tv_get_be32(r->buf + 4);
-	if ((r->buf[0] & ~TV_BF_LAST) != 0 || r->buf[1] || r->buf[2] || r->buf[3] ||
+	tv_buf_view(&ch, r->buf, TV_BF_CHUNK_HDR);
+	if ((e = tv_buf_get_u8(&ch, &flags)) != 0 || (e = tv_buf_get(&ch, rsv, 3)) != 0 ||
+	    (e = tv_buf_get_u32(&ch, &len32)) != 0)
+		return e;
+	last = flags & TV_BF_LAST;
+	len = len32;
+	if ((flags & ~TV_BF_LAST) != 0 || rsv[0] || rsv[1] || rsv[2] ||
 	    len < TV_BF_TAG || len - TV_BF_TAG > r->info.chunk_size ||
 	    (!last && len - TV_BF_TAG != r->info.chunk_size))
 		return rfail(r, TV_ERR_FORMAT, "chunk %llu: malformed chunk header "

@@ -157,13 +157,19 @@ static int put_key16(struct tv_buf *b, EVP_PKEY *key, const uint8_t prefix[12])
 	return 0;
 }
 
+/* SPKI DER of exactly prefix || raw key (the caller words the error) */
 static int key_from_spki(const uint8_t *p, size_t n, const uint8_t prefix[12], int type,
                          EVP_PKEY **out)
 {
+	struct tv_buf b;
+	const uint8_t *pre = NULL, *raw = NULL;
+
 	*out = NULL;
-	if (n != SPKI_LEN || memcmp(p, prefix, 12) != 0)
+	tv_buf_view(&b, p, n);
+	if (n != SPKI_LEN || tv_buf_get_ptr(&b, &pre, 12) != 0 ||
+	    memcmp(pre, prefix, 12) != 0 || tv_buf_get_ptr(&b, &raw, RAWKEY_LEN) != 0)
 		return TV_ERR_FORMAT;
-	*out = EVP_PKEY_new_raw_public_key(type, NULL, p + 12, RAWKEY_LEN);
+	*out = EVP_PKEY_new_raw_public_key(type, NULL, raw, RAWKEY_LEN);
 	if (*out == NULL) {
 		ERR_clear_error();
 		return TV_ERR_FORMAT;
@@ -209,11 +215,17 @@ int tv_x25519_priv_to_der(EVP_PKEY *key, uint8_t **der, size_t *len)
 
 int tv_x25519_priv_from_der(const uint8_t *der, size_t len, EVP_PKEY **key)
 {
+	struct tv_buf b;
+	const uint8_t *pre = NULL, *raw = NULL;
+
 	*key = NULL;
-	if (der == NULL || len != P8_LEN || memcmp(der, p8_x25519, sizeof(p8_x25519)) != 0)
+	tv_buf_view(&b, der, der != NULL ? len : 0);
+	if (der == NULL || len != P8_LEN ||
+	    tv_buf_get_ptr(&b, &pre, sizeof(p8_x25519)) != 0 ||
+	    memcmp(pre, p8_x25519, sizeof(p8_x25519)) != 0 ||
+	    tv_buf_get_ptr(&b, &raw, RAWKEY_LEN) != 0)
 		return tv_errf(TV_ERR_FORMAT, "not an X25519 private key (PKCS#8 DER)");
-	*key = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, der + sizeof(p8_x25519),
-	                                    RAWKEY_LEN);
+	*key = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, raw, RAWKEY_LEN);
 	if (*key == NULL)
 		return tv_ossl_err(TV_ERR_CRYPTO, "X25519 private key");
 	return 0;
@@ -322,7 +334,8 @@ static int armor_encode(const struct kind *k, const uint8_t *p, size_t n, char *
 {
 	struct tv_buf b;
 	char line[B64_LINE + 1];
-	size_t col = 0;
+	uint8_t *text;
+	size_t col = 0, tlen;
 	int r;
 
 	*out = NULL;
@@ -365,9 +378,9 @@ static int armor_encode(const struct kind *k, const uint8_t *p, size_t n, char *
 	    (r = tv_buf_put(&b, k->label, strlen(k->label))) != 0 ||
 	    (r = tv_buf_put(&b, "-----\n", 7)) != 0)   /* with the NUL */
 		goto out;
-	*out = (char *)b.d;
-	b.d = NULL;
-	b.len = b.cap = 0;
+	if ((r = tv_buf_steal(&b, &text, &tlen)) != 0)
+		goto out;
+	*out = (char *)text;   /* NUL-terminated: the NUL was put last */
 out:
 	tv_buf_free(&b);
 	if (r == TV_ERR_RANGE)
@@ -375,24 +388,19 @@ out:
 	return r;
 }
 
-struct lines {
-	const char *p;
-	size_t len, off;
-};
-
-/* Next line without its end (LF, CRLF) and trailing spaces/tabs.
- * 0 at end of text, 1 with a line. */
-static int next_line(struct lines *l, const char **s, size_t *n)
+/* Next line of the text in l, without its end (LF, CRLF) and trailing
+ * spaces/tabs.  0 at end of text, 1 with a line. */
+static int next_line(struct tv_buf *l, const char **s, size_t *n)
 {
-	const char *start, *nl;
-	size_t m;
+	const char *start = (const char *)tv_buf_ptr(l), *nl;
+	size_t avail = tv_buf_avail(l), m;
 
-	if (l->off >= l->len)
+	if (avail == 0)
 		return 0;
-	start = l->p + l->off;
-	nl = memchr(start, '\n', l->len - l->off);
-	m = nl != NULL ? (size_t)(nl - start) : l->len - l->off;
-	l->off += m + (nl != NULL);
+	nl = memchr(start, '\n', avail);
+	m = nl != NULL ? (size_t)(nl - start) : avail;
+	if (tv_buf_consume(l, m + (nl != NULL)) != 0)
+		return 0;
 	while (m > 0 && (start[m - 1] == '\r' || start[m - 1] == ' ' || start[m - 1] == '\t'))
 		m--;
 	*s = start;
@@ -452,7 +460,7 @@ static int b64_decode(const struct kind *k, const char *s, size_t n, uint8_t *ou
 static int armor_decode(const struct kind *k, const void *text, size_t len,
                         uint8_t **payload, size_t *plen)
 {
-	struct lines l = { text, len, 0 };
+	struct tv_buf l;
 	uint8_t *out = NULL;
 	char *b64 = NULL;
 	size_t nb = 0, o = 0, n;
@@ -470,6 +478,7 @@ static int armor_decode(const struct kind *k, const void *text, size_t len,
 	if (memchr(text, '\0', len) != NULL)
 		return tv_errf(TV_ERR_FORMAT, "%s: contains NUL bytes: binary data, not a "
 		               "tapevault escrow %s", k->what, k->what);
+	tv_buf_view(&l, text, len);
 	/* BEGIN line, after empty lines */
 	do {
 		if (!next_line(&l, &s, &n))
@@ -581,11 +590,7 @@ static int c_get(struct cur *c, void *p, size_t n)
 
 static int c_ptr(struct cur *c, const uint8_t **p, size_t n)
 {
-	if (tv_buf_avail(&c->b) < n)
-		return trunc_err(c);
-	*p = tv_buf_ptr(&c->b);
-	c->b.off += n;
-	return 0;
+	return tv_buf_get_ptr(&c->b, p, n) == 0 ? 0 : trunc_err(c);
 }
 
 static int c_u8(struct cur *c, uint8_t *v)
@@ -812,15 +817,15 @@ int tv_escrow_request_make(const struct tv_escrow_item *items, size_t n,
 		    (r = put_str16(&body, it->pool)) != 0 ||
 		    (r = tv_buf_put_u64(&body, it->media_set_seq)) != 0 ||
 		    (r = tv_buf_put(&body, it->dek_fpr, TV_FPR_LEN)) != 0 ||
-		    (r = tv_buf_put_u16(&body, (uint16_t)slot.len)) != 0 ||
-		    (r = tv_buf_put(&body, slot.d, slot.len)) != 0)
+		    (r = tv_buf_put_u16(&body, (uint16_t)tv_buf_avail(&slot))) != 0 ||
+		    (r = tv_buf_put(&body, tv_buf_ptr(&slot), tv_buf_avail(&slot))) != 0)
 			goto out;
 	}
-	if ((r = request_digest(body.d, body.len, h)) != 0 ||
+	if ((r = request_digest(tv_buf_ptr(&body), tv_buf_avail(&body), h)) != 0 ||
 	    (r = ed25519_sign(identity_priv, h, sig)) != 0 ||
 	    (r = tv_buf_put(&body, sig, SIG_LEN)) != 0)
 		goto out;
-	if ((r = armor_encode(&K_REQ, body.d, body.len, text)) != 0)
+	if ((r = armor_encode(&K_REQ, tv_buf_ptr(&body), tv_buf_avail(&body), text)) != 0)
 		goto out;
 	*onetime_priv = ot;
 	ot = NULL;
@@ -893,8 +898,8 @@ static int parse_request_rest(struct cur *c, struct tv_escrow_request *req)
 			goto out;
 		}
 		tv_buf_reset(&re);
-		if (tv_slot_encode(&re, &it->slot) != 0 || re.len != sl ||
-		    memcmp(re.d, sp, sl) != 0) {
+		if (tv_slot_encode(&re, &it->slot) != 0 || tv_buf_avail(&re) != sl ||
+		    memcmp(tv_buf_ptr(&re), sp, sl) != 0) {
 			r = tv_errf(TV_ERR_FORMAT, "request: %s: key slot not in canonical form",
 			            what);
 			goto out;
@@ -922,15 +927,18 @@ out:
 static int parse_request(const uint8_t *p, size_t len, struct tv_escrow_request *req)
 {
 	struct cur c = { .what = "request" };
-	const uint8_t *sig;
+	struct tv_buf all;
+	const uint8_t *sig = NULL;
 	size_t blen;
 	int r, rs;
 
 	if (len < SIG_LEN + 4)
 		return tv_errf(TV_ERR_FORMAT, "request: truncated");
+	/* the signed body, then the signature */
 	blen = len - SIG_LEN;
-	sig = p + blen;
-	tv_buf_view(&c.b, p, blen);
+	tv_buf_view(&all, p, len);
+	if (tv_buf_froms(&all, &c.b, blen) != 0 || tv_buf_get_ptr(&all, &sig, SIG_LEN) != 0)
+		return trunc_err(&c);
 	if ((r = c_magic(&c, &K_REQ, REQ_MAGIC, RESP_MAGIC)) != 0 ||
 	    (r = c_get(&c, req->id, TV_ESCROW_ID_LEN)) != 0 ||
 	    (r = c_u64(&c, &req->created)) != 0 ||
@@ -1081,8 +1089,8 @@ int tv_escrow_response_make(const struct tv_escrow_request *req, EVP_PKEY *autho
 		if ((r = tv_random(sealed, TV_GCM_IV_LEN)) != 0 ||
 		    (r = tv_buf_put(&aad, req->hash, TV_ESCROW_HASH_LEN)) != 0 ||
 		    (r = tv_buf_put(&aad, it->tape_uuid, TV_UUID_LEN)) != 0 ||
-		    (r = tv_gcm_seal(key, sealed, aad.d, aad.len, dek, TV_DEK_LEN,
-		                     sealed + TV_GCM_IV_LEN,
+		    (r = tv_gcm_seal(key, sealed, tv_buf_ptr(&aad), tv_buf_avail(&aad), dek,
+		                     TV_DEK_LEN, sealed + TV_GCM_IV_LEN,
 		                     sealed + TV_GCM_IV_LEN + TV_DEK_LEN)) != 0)
 			goto out;
 		tv_wipe(dek, sizeof(dek));
@@ -1107,7 +1115,7 @@ int tv_escrow_response_make(const struct tv_escrow_request *req, EVP_PKEY *autho
 			            req->n, req->installation, rep.items[first].detail);
 		goto out;
 	}
-	r = armor_encode(&K_RESP, body.d, body.len, text);
+	r = armor_encode(&K_RESP, tv_buf_ptr(&body), tv_buf_avail(&body), text);
 out:
 	tv_wipe(dek, sizeof(dek));
 	tv_wipe(key, sizeof(key));

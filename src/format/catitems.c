@@ -133,7 +133,7 @@ int tv_entry_body_decode(const uint8_t *p, size_t len, struct tv_entry *e,
 
 int tv_entry_encode(struct tv_buf *out, const struct tv_entry *e)
 {
-	size_t start = out->len;
+	size_t start = tv_buf_avail(out);
 	size_t n;
 	int r;
 
@@ -141,45 +141,67 @@ int tv_entry_encode(struct tv_buf *out, const struct tv_entry *e)
 	    (r = tv_buf_put_u32(out, 0)) != 0 ||
 	    (r = tv_entry_body_encode(out, e)) != 0)
 		goto fail;
-	n = out->len - start - TV_ENTRY_HDR;
+	n = tv_buf_avail(out) - start - TV_ENTRY_HDR;
 	if (n > TV_ENTRY_MAX) {
 		r = tv_errf(TV_ERR_RANGE, "entry header of %zu bytes exceeds %u", n,
 		            TV_ENTRY_MAX);
 		goto fail;
 	}
-	tv_put_be32(out->d + start + 4, (uint32_t)n);
+	if ((r = tv_buf_poke_u32(out, start + 4, (uint32_t)n)) != 0)
+		goto fail;
 	return 0;
 fail:
-	if (out->len > start)
-		out->len = start;   /* leave the buffer as it was */
+	if (tv_buf_avail(out) > start)   /* leave the buffer as it was */
+		(void)tv_buf_consume_end(out, tv_buf_avail(out) - start);
 	return r;
+}
+
+/* The fixed part of an entry header or catalog item: the bytes after it
+ * (n), or TV_ERR_EOF without a detail when the whole item is not there
+ * yet (the caller reads more). */
+static int item_len(struct tv_buf *b, size_t fixed, size_t len_at, uint32_t *n)
+{
+	int r;
+
+	if (tv_buf_avail(b) < fixed)
+		return TV_ERR_EOF;
+	if ((r = tv_buf_peek_u32(b, len_at, n)) != 0)
+		return r;
+	return 0;
 }
 
 int tv_entry_decode(const uint8_t *p, size_t avail, struct tv_entry *e, size_t *used,
                     size_t *need)
 {
-	uint32_t n;
+	struct tv_buf b, body;
+	const uint8_t *magic = NULL;
+	uint32_t n = 0;
 	int r;
 
 	*used = 0;
 	if (need != NULL)
 		*need = TV_ENTRY_HDR;
-	if (avail < TV_ENTRY_HDR)
-		return TV_ERR_EOF;
-	if (memcmp(p, TV_ENTRY_MAGIC, 4) != 0)
+	tv_buf_view(&b, p, avail);
+	if ((r = item_len(&b, TV_ENTRY_HDR, 4, &n)) != 0)
+		return r;
+	if ((r = tv_buf_get_ptr(&b, &magic, 4)) != 0)
+		return r;
+	if (memcmp(magic, TV_ENTRY_MAGIC, 4) != 0)
 		return tv_errf(TV_ERR_FORMAT, "entry header: bad magic "
-		               "%02x%02x%02x%02x", p[0], p[1], p[2], p[3]);
-	n = tv_get_be32(p + 4);
+		               "%02x%02x%02x%02x", magic[0], magic[1], magic[2], magic[3]);
 	if (n > TV_ENTRY_MAX)
 		return tv_errf(TV_ERR_FORMAT, "entry header: length %u exceeds %u",
 		               (unsigned)n, TV_ENTRY_MAX);
 	if (need != NULL)
 		*need = TV_ENTRY_HDR + (size_t)n;
-	if (avail - TV_ENTRY_HDR < n)
+	if (tv_buf_avail(&b) - 4 < n)
 		return TV_ERR_EOF;
-	if ((r = tv_entry_body_decode(p + TV_ENTRY_HDR, n, e, "entry header")) != 0)
+	if ((r = tv_buf_consume(&b, 4)) != 0 || (r = tv_buf_froms(&b, &body, n)) != 0)
 		return r;
-	*used = TV_ENTRY_HDR + (size_t)n;
+	if ((r = tv_entry_body_decode(tv_buf_ptr(&body), tv_buf_avail(&body), e,
+	                              "entry header")) != 0)
+		return r;
+	*used = tv_buf_tell(&b);
 	return 0;
 }
 
@@ -293,7 +315,7 @@ static int set_check(const struct tv_ci_set *s, int code)
 
 int tv_cat_item_encode(struct tv_buf *out, const struct tv_cat_item_v *it)
 {
-	size_t start = out->len, n;
+	size_t start = tv_buf_avail(out), n;
 	struct end_item end;
 	uint64_t mask = TV_FIELD_ALL;
 	const void *obj;
@@ -329,19 +351,18 @@ int tv_cat_item_encode(struct tv_buf *out, const struct tv_cat_item_v *it)
 	    (r = tv_buf_put_u32(out, 0)) != 0 ||
 	    (r = tv_fields_encode(out, &ci_fs[it->type], obj, mask)) != 0)
 		goto fail;
-	n = out->len - start - 5;
+	n = tv_buf_avail(out) - start - 5;
 	if (n > TV_CI_MAX) {
 		r = tv_errf(TV_ERR_RANGE, "catalog item of %zu bytes exceeds %u", n,
 		            TV_CI_MAX);
 		goto fail;
 	}
-	tv_put_be32(out->d + start + 1, (uint32_t)n);
+	if ((r = tv_buf_poke_u32(out, start + 1, (uint32_t)n)) != 0)
+		goto fail;
 	return 0;
 fail:
-	if (out->len > start) {
-		OPENSSL_cleanse(out->d + start, out->len - start);
-		out->len = start;
-	}
+	if (tv_buf_avail(out) > start)   /* wiped: items may hold keys */
+		(void)tv_buf_consume_end(out, tv_buf_avail(out) - start);
 	return r;
 }
 
@@ -349,23 +370,27 @@ int tv_cat_item_decode(const uint8_t *p, size_t avail, struct tv_cat_item_v *it,
                        size_t *used)
 {
 	struct end_item end = { 0 };
+	struct tv_buf b, body;
 	uint64_t present = 0;
-	uint32_t n;
-	uint8_t type;
+	uint32_t n = 0;
+	uint8_t type = 0;
 	void *obj;
 	int r;
 
 	*used = 0;
 	it->type = (enum tv_cat_item)0;
-	if (avail < 5)
-		return TV_ERR_EOF;
-	type = p[0];
-	n = tv_get_be32(p + 1);
+	tv_buf_view(&b, p, avail);
+	if ((r = item_len(&b, 5, 1, &n)) != 0)
+		return r;
+	if ((r = tv_buf_get_u8(&b, &type)) != 0)
+		return r;
 	if (n > TV_CI_MAX)
 		return tv_errf(TV_ERR_FORMAT, "catalog item (type %u): length %u "
 		               "exceeds %u", (unsigned)type, (unsigned)n, TV_CI_MAX);
-	if (avail - 5 < n)
+	if (tv_buf_avail(&b) - 4 < n)
 		return TV_ERR_EOF;
+	if ((r = tv_buf_consume(&b, 4)) != 0 || (r = tv_buf_froms(&b, &body, n)) != 0)
+		return r;
 	switch (type) {
 	case TV_CI_TAPE: obj = &it->u.tape; memset(obj, 0, sizeof(it->u.tape)); break;
 	case TV_CI_SET: obj = &it->u.set; memset(obj, 0, sizeof(it->u.set)); break;
@@ -377,10 +402,11 @@ int tv_cat_item_decode(const uint8_t *p, size_t avail, struct tv_cat_item_v *it,
 		/* An item type of a newer version: returned with its type and
 		 * no content; readers skip it (but count it for the END item). */
 		it->type = (enum tv_cat_item)type;
-		*used = 5 + (size_t)n;
+		*used = tv_buf_tell(&b);
 		return 0;
 	}
-	r = tv_fields_decode(&ci_fs[type], p + 5, n, obj, NULL, NULL, &present);
+	r = tv_fields_decode(&ci_fs[type], tv_buf_ptr(&body), tv_buf_avail(&body), obj,
+	                     NULL, NULL, &present);
 	if (r == 0 && type == TV_CI_SET)
 		r = set_check(&it->u.set, TV_ERR_FORMAT);
 	if (r == 0 && type == TV_CI_ENTRY) {
@@ -395,6 +421,6 @@ int tv_cat_item_decode(const uint8_t *p, size_t avail, struct tv_cat_item_v *it,
 	it->type = (enum tv_cat_item)type;
 	if (type == TV_CI_END)
 		it->u.end_count = end.count;
-	*used = 5 + (size_t)n;
+	*used = tv_buf_tell(&b);
 	return 0;
 }

@@ -107,6 +107,20 @@ static int where(struct tv_ecursor *c, int code, const char *what)
 	               c->fi.record, what);
 }
 
+/* need = fixed + the u32 body length at len_at of a header's fixed part. */
+static int header_need(const uint8_t *p, size_t fixed, size_t len_at, size_t *need)
+{
+	struct tv_buf b;
+	uint32_t n = 0;
+	int rc;
+
+	tv_buf_view(&b, p, fixed);
+	if ((rc = tv_buf_peek_u32(&b, len_at, &n)) != 0)
+		return rc;
+	*need = fixed + (size_t)n;
+	return 0;
+}
+
 /* Reads one header (an entry header or a catalog item): `fixed` bytes
  * hold, at len_at, the u32 length of the body that follows them; at most
  * max bytes in all.  *out points at the whole header (in place, or
@@ -140,7 +154,8 @@ static int read_header(struct tv_ecursor *c, size_t fixed, size_t len_at, size_t
 				loc->entry_off = c->pos;
 			}
 			if (avail >= fixed) {
-				need = fixed + tv_get_be32(c->p + c->pos + len_at);
+				if ((rc = header_need(c->p + c->pos, fixed, len_at, &need)) != 0)
+					return rc;
 				if (need > max) {
 					c->resync = 1;
 					c->pos = c->n;
@@ -161,7 +176,8 @@ static int read_header(struct tv_ecursor *c, size_t fixed, size_t len_at, size_t
 		fill_n += k;
 		c->pos += k;
 		if (need == 0 && fill_n == fixed) {
-			need = fixed + tv_get_be32(c->hbuf + len_at);
+			if ((rc = header_need(c->hbuf, fixed, len_at, &need)) != 0)
+				return rc;
 			if (need > max) {
 				c->resync = 1;
 				return where(c, TV_ERR_FORMAT, "header length over its limit");

@@ -81,34 +81,49 @@ int tv_hdr_encode(struct tv_buf *out, enum tv_content_type type,
 
 int tv_hdr_decode(const uint8_t *rec, size_t len, struct tv_content_header *ch)
 {
-	uint32_t blen, crc, want;
-	uint16_t ver, flags;
+	struct tv_buf b, fixed;
+	const uint8_t *head = NULL, *magic = NULL, *type = NULL, *uuid = NULL;
+	const uint8_t *body = NULL;
+	uint32_t blen = 0, crc, want = 0;
+	uint16_t ver = 0, flags = 0;
+	int r;
 
 	memset(ch, 0, sizeof(*ch));
 	if (len < TV_HDR_FIXED)
 		return tv_errf(TV_ERR_FORMAT, "content header: %zu bytes, shorter "
 		               "than its fixed part of 40", len);
-	if (memcmp(rec, "TVC", 3) == 0 && rec[3] != TV_HDR_MAGIC[3])
+	/* the 36 bytes the CRC covers, the CRC, the body */
+	tv_buf_view(&b, rec, len);
+	if ((r = tv_buf_froms(&b, &fixed, 36)) != 0 ||
+	    (r = tv_buf_get_u32(&b, &want)) != 0)
+		return r;
+	head = tv_buf_ptr(&fixed);
+	if ((r = tv_buf_get_ptr(&fixed, &magic, 4)) != 0 ||
+	    (r = tv_buf_get_u16(&fixed, &ver)) != 0 ||
+	    (r = tv_buf_get_u16(&fixed, &flags)) != 0 ||
+	    (r = tv_buf_get_ptr(&fixed, &type, 8)) != 0 ||
+	    (r = tv_buf_get_ptr(&fixed, &uuid, TV_UUID_LEN)) != 0 ||
+	    (r = tv_buf_get_u32(&fixed, &blen)) != 0)
+		return r;
+	if (memcmp(magic, "TVC", 3) == 0 && magic[3] != TV_HDR_MAGIC[3])
 		return tv_errf(TV_ERR_UNSUPPORTED, "content header of format version %c "
-		               "(this tapevault reads version %d)", rec[3],
+		               "(this tapevault reads version %d)", magic[3],
 		               TV_FORMAT_VERSION);
-	if (memcmp(rec, TV_HDR_MAGIC, 4) != 0)
+	if (memcmp(magic, TV_HDR_MAGIC, 4) != 0)
 		return tv_errf(TV_ERR_FORMAT, "content header: bad magic "
 		               "%02x%02x%02x%02x (not a tapevault tape file)",
-		               rec[0], rec[1], rec[2], rec[3]);
-	ver = tv_get_be16(rec + 4);
-	flags = tv_get_be16(rec + 6);
-	blen = tv_get_be32(rec + 32);
+		               magic[0], magic[1], magic[2], magic[3]);
 	if (blen > TV_HDR_BODY_MAX)
 		return tv_errf(TV_ERR_FORMAT, "content header: body length %" PRIu32
 		               " exceeds %u", blen, TV_HDR_BODY_MAX);
-	if (len != TV_HDR_FIXED + (size_t)blen)
+	if (tv_buf_avail(&b) != (size_t)blen)
 		return tv_errf(TV_ERR_FORMAT, "content header: body length %" PRIu32
 		               " but %zu bytes follow the fixed part", blen,
-		               len - TV_HDR_FIXED);
-	want = tv_get_be32(rec + 36);
-	crc = tv_crc32c(0, rec, 36);
-	crc = tv_crc32c(crc, rec + TV_HDR_FIXED, blen);
+		               tv_buf_avail(&b));
+	if ((r = tv_buf_get_ptr(&b, &body, blen)) != 0)
+		return r;
+	crc = tv_crc32c(0, head, 36);
+	crc = tv_crc32c(crc, body, blen);
 	if (crc != want)
 		return tv_errf(TV_ERR_CRC, "content header: CRC32C mismatch (stored "
 		               "%08" PRIx32 ", computed %08" PRIx32 ")", want, crc);
@@ -120,10 +135,10 @@ int tv_hdr_decode(const uint8_t *rec, size_t len, struct tv_content_header *ch)
 	if (flags != 0)
 		return tv_errf(TV_ERR_UNSUPPORTED, "content header: unknown flags "
 		               "0x%04x", (unsigned)flags);
-	memcpy(ch->magic, rec + 8, 8);
+	memcpy(ch->magic, type, 8);
 	ch->type = tv_content_type_of(ch->magic);
-	memcpy(ch->uuid, rec + 16, TV_UUID_LEN);
-	ch->body = rec + TV_HDR_FIXED;
+	memcpy(ch->uuid, uuid, TV_UUID_LEN);
+	ch->body = body;
 	ch->body_len = blen;
 	return 0;
 }
@@ -354,10 +369,9 @@ static int slot_peek_type(const struct tv_tlv *it, uint64_t *type, const char *w
 		if (found)
 			return tv_errf(TV_ERR_FORMAT, "%s: field type (tag 1): duplicated",
 			               what);
-		if (f.len != 8)
+		if ((r = tv_tlv_u64(&f, type)) != 0)
 			return tv_errf(TV_ERR_FORMAT, "%s: field type (tag 1): integer "
 			               "of %zu bytes (expected 8)", what, f.len);
-		*type = tv_get_be64(f.val);
 		found = 1;
 	}
 	if (r != TV_ERR_EOF)

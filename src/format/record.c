@@ -38,36 +38,49 @@ void tv_rec_hdr_encode(uint8_t rec[TV_REC_HDR], const struct tv_rec_hdr *h)
 
 int tv_rec_hdr_decode(const uint8_t *rec, size_t n, struct tv_rec_hdr *h)
 {
-	uint32_t plen;
+	struct tv_buf b;
+	const uint8_t *magic = NULL;
+	uint8_t flags = 0, rsv[3] = { 0 };
+	uint32_t plen = 0;
+	int r;
 
 	memset(h, 0, sizeof(*h));
 	if (n < TV_REC_HDR)
 		return tv_errf(TV_ERR_FORMAT, "record of %zu bytes is shorter than "
 		               "the 32-byte record header", n);
-	if (memcmp(rec, TV_REC_MAGIC, 4) != 0) {
-		if (memcmp(rec, "TVR", 3) == 0)
+	tv_buf_view(&b, rec, n);
+	if ((r = tv_buf_get_ptr(&b, &magic, 4)) != 0)
+		return r;
+	if (memcmp(magic, TV_REC_MAGIC, 4) != 0) {
+		if (memcmp(magic, "TVR", 3) == 0)
 			return tv_errf(TV_ERR_UNSUPPORTED, "record of format version %c "
-			               "(this tapevault reads version %d)", rec[3],
+			               "(this tapevault reads version %d)", magic[3],
 			               TV_FORMAT_VERSION);
 		return tv_errf(TV_ERR_FORMAT, "bad record magic %02x%02x%02x%02x "
-		               "(not a tapevault record)", rec[0], rec[1], rec[2], rec[3]);
+		               "(not a tapevault record)", magic[0], magic[1], magic[2],
+		               magic[3]);
 	}
-	if (rec[4] & ~REC_FLAGS_KNOWN)
+	if ((r = tv_buf_get_u8(&b, &flags)) != 0 ||
+	    (r = tv_buf_get(&b, rsv, sizeof(rsv))) != 0)
+		return r;
+	if (flags & ~REC_FLAGS_KNOWN)
 		return tv_errf(TV_ERR_FORMAT, "unknown record flags 0x%02x",
-		               (unsigned)rec[4]);
-	if (rec[5] != 0 || rec[6] != 0 || rec[7] != 0)
+		               (unsigned)flags);
+	if (rsv[0] != 0 || rsv[1] != 0 || rsv[2] != 0)
 		return tv_errf(TV_ERR_FORMAT, "reserved record header bytes are "
 		               "not zero");
-	plen = tv_get_be32(rec + 8);
+	if ((r = tv_buf_get_u32(&b, &plen)) != 0)
+		return r;
 	if ((size_t)plen != n - TV_REC_HDR)
 		return tv_errf(TV_ERR_FORMAT, "record payload length %" PRIu32
 		               " but the record carries %zu bytes", plen, n - TV_REC_HDR);
-	h->flags = rec[4];
+	h->flags = flags;
 	h->payload_len = plen;
-	h->file_no = tv_get_be32(rec + 12);
-	h->seq = tv_get_be64(rec + 16);
-	h->first_frame = tv_get_be32(rec + 24);
-	h->crc = tv_get_be32(rec + 28);
+	if ((r = tv_buf_get_u32(&b, &h->file_no)) != 0 ||
+	    (r = tv_buf_get_u64(&b, &h->seq)) != 0 ||
+	    (r = tv_buf_get_u32(&b, &h->first_frame)) != 0 ||
+	    (r = tv_buf_get_u32(&b, &h->crc)) != 0)
+		return r;
 	if (h->first_frame != TV_NO_OFFSET && h->first_frame >= plen &&
 	    !(h->seq == 0 && h->first_frame == 0))
 		return tv_errf(TV_ERR_FORMAT, "record first frame offset %" PRIu32
@@ -107,12 +120,22 @@ void tv_frame_hdr_encode(uint8_t p[TV_FRAME_HDR], const struct tv_frame_hdr *h)
 
 int tv_frame_hdr_decode(const uint8_t p[TV_FRAME_HDR], struct tv_frame_hdr *h)
 {
+	struct tv_buf b;
+	const uint8_t *magic = NULL;
+	uint8_t rsv[2] = { 0 };
+	int r;
+
 	memset(h, 0, sizeof(*h));
-	if (memcmp(p, TV_FRAME_MAGIC, 4) != 0)
+	tv_buf_view(&b, p, TV_FRAME_HDR);
+	if ((r = tv_buf_get_ptr(&b, &magic, 4)) != 0)
+		return r;
+	if (memcmp(magic, TV_FRAME_MAGIC, 4) != 0)
 		return tv_errf(TV_ERR_FORMAT, "bad frame magic %02x%02x%02x%02x",
-		               p[0], p[1], p[2], p[3]);
-	h->method = p[4];
-	h->flags = p[5];
+		               magic[0], magic[1], magic[2], magic[3]);
+	if ((r = tv_buf_get_u8(&b, &h->method)) != 0 ||
+	    (r = tv_buf_get_u8(&b, &h->flags)) != 0 ||
+	    (r = tv_buf_get(&b, rsv, sizeof(rsv))) != 0)
+		return r;
 	if (h->method != TV_COMP_STORED && h->method != TV_COMP_ZSTD)
 		return tv_errf(TV_ERR_UNSUPPORTED, "frame compression method %u "
 		               "unknown (written by a newer tapevault?)",
@@ -122,14 +145,15 @@ int tv_frame_hdr_decode(const uint8_t p[TV_FRAME_HDR], struct tv_frame_hdr *h)
 		               (unsigned)h->flags);
 	if ((h->flags & TV_FF_CONT) && !(h->flags & TV_FF_LAST))
 		return tv_errf(TV_ERR_FORMAT, "frame flag CONT without LAST");
-	if (p[6] != 0 || p[7] != 0)
+	if (rsv[0] != 0 || rsv[1] != 0)
 		return tv_errf(TV_ERR_FORMAT, "reserved frame header bytes are not zero");
-	h->stored_len = tv_get_be32(p + 8);
-	h->raw_len = tv_get_be32(p + 12);
-	h->first_entry = tv_get_be32(p + 16);
-	h->crc = tv_get_be32(p + 20);
-	h->index = tv_get_be64(p + 24);
-	memcpy(h->content_uuid, p + 32, TV_UUID_LEN);
+	if ((r = tv_buf_get_u32(&b, &h->stored_len)) != 0 ||
+	    (r = tv_buf_get_u32(&b, &h->raw_len)) != 0 ||
+	    (r = tv_buf_get_u32(&b, &h->first_entry)) != 0 ||
+	    (r = tv_buf_get_u32(&b, &h->crc)) != 0 ||
+	    (r = tv_buf_get_u64(&b, &h->index)) != 0 ||
+	    (r = tv_buf_get(&b, h->content_uuid, TV_UUID_LEN)) != 0)
+		return r;
 	if (h->raw_len > TV_FRAME_RAW_MAX)
 		return tv_errf(TV_ERR_FORMAT, "frame of %" PRIu32 " raw bytes (at most "
 		               "%u)", h->raw_len, TV_FRAME_RAW_MAX);

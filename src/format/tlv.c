@@ -46,7 +46,7 @@ int tv_tlv_begin_nested(struct tv_buf *b, uint16_t tag, size_t *mark)
 		return r;
 	tv_put_be16(d, tag);
 	tv_put_be32(d + 2, 0);
-	*mark = b->len;
+	*mark = tv_buf_avail(b);
 	return 0;
 }
 
@@ -54,37 +54,47 @@ int tv_tlv_end_nested(struct tv_buf *b, size_t mark)
 {
 	size_t n;
 
-	if (mark < TLV_HDR || mark > b->len)
+	if (mark < TLV_HDR || mark > tv_buf_avail(b))
 		return tv_errf(TV_ERR_INTERNAL, "bad nested TLV mark");
-	n = b->len - mark;
+	n = tv_buf_avail(b) - mark;
 	if (n > UINT32_MAX)
 		return tv_errf(TV_ERR_RANGE, "nested TLV too long");
-	tv_put_be32(b->d + mark - 4, (uint32_t)n);
-	return 0;
+	return tv_buf_poke_u32(b, mark - 4, (uint32_t)n);
 }
 
 int tv_tlv_next(struct tv_buf *b, struct tv_tlv *it)
 {
-	size_t avail = tv_buf_avail(b);
-	const uint8_t *p;
-	uint32_t n;
+	size_t avail = tv_buf_avail(b), at = tv_buf_tell(b);
+	const uint8_t *val = NULL;
+	uint16_t tag = 0;
+	uint32_t n = 0;
+	int r;
 
 	if (avail == 0)
-		return TV_ERR_EOF;
-	p = tv_buf_ptr(b);
-	if (avail < TLV_HDR)
+		return TV_ERR_EOF;   /* the end of the list, not an error */
+	if (tv_buf_peek_u16(b, 0, &tag) != 0 || tv_buf_peek_u32(b, 2, &n) != 0)
 		return tv_errf(TV_ERR_FORMAT, "TLV item at offset %zu truncated "
-		               "(%zu bytes left, header needs 6)", b->off, avail);
-	n = tv_get_be32(p + 2);
+		               "(%zu bytes left, header needs 6)", at, avail);
 	if (n > avail - TLV_HDR)
 		return tv_errf(TV_ERR_FORMAT, "TLV item tag %u at offset %zu: "
 		               "length %" PRIu32 " exceeds the %zu bytes left",
-		               (unsigned)tv_get_be16(p), b->off, n, avail - TLV_HDR);
-	it->tag = tv_get_be16(p);
-	it->val = p + TLV_HDR;
+		               (unsigned)tag, at, n, avail - TLV_HDR);
+	if ((r = tv_buf_consume(b, TLV_HDR)) != 0 ||
+	    (r = tv_buf_get_ptr(b, &val, n)) != 0)
+		return r;
+	it->tag = tag;
+	it->val = val;
 	it->len = n;
-	b->off += TLV_HDR + (size_t)n;
 	return 0;
+}
+
+/* The value of an item of exactly 8 bytes (the caller checked the length). */
+static int val_u64(const struct tv_tlv *it, uint64_t *v)
+{
+	struct tv_buf b;
+
+	tv_buf_view(&b, it->val, it->len);
+	return tv_buf_get_u64(&b, v);
 }
 
 int tv_tlv_u64(const struct tv_tlv *it, uint64_t *v)
@@ -92,8 +102,7 @@ int tv_tlv_u64(const struct tv_tlv *it, uint64_t *v)
 	if (it->len != 8)
 		return tv_errf(TV_ERR_FORMAT, "TLV tag %u: integer of %zu bytes "
 		               "(expected 8)", (unsigned)it->tag, it->len);
-	*v = tv_get_be64(it->val);
-	return 0;
+	return val_u64(it, v);
 }
 
 int tv_tlv_uuid(const struct tv_tlv *it, uint8_t out[TV_UUID_LEN])
@@ -146,7 +155,7 @@ static int decode_field(const struct tv_fields *fs, const struct tv_field *f,
 {
 	char msg[128];
 	uint64_t v;
-	int iv;
+	int iv, r;
 
 	switch (f->kind) {
 	case TV_FK_U64:
@@ -158,7 +167,8 @@ static int decode_field(const struct tv_fields *fs, const struct tv_field *f,
 			         it->len);
 			return field_fail(TV_ERR_FORMAT, fs, f, msg);
 		}
-		v = tv_get_be64(it->val);
+		if ((r = val_u64(it, &v)) != 0)
+			return r;
 		if (f->kind == TV_FK_I64) {
 			int64_t sv = (int64_t)v;   /* two's complement (C11 impl.) */
 			if (f->size != sizeof(int64_t))

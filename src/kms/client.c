@@ -624,7 +624,7 @@ static int exchange(struct tv_kms *k, const struct tv_buf *req, const char *op,
 			return r;
 		deadline = now_ms() + timeout_ms(k);
 		k->alert_recv = k->alert_sent = -1;
-		io = tls_write(k, req->d, req->len, deadline);
+		io = tls_write(k, tv_buf_ptr(req), tv_buf_avail(req), deadline);
 		if (io != IO_OK) {
 			/* incomplete request: the server cannot have executed it */
 			r = io_error(k, io, op, 1, 0);
@@ -706,7 +706,8 @@ static int call_run(struct tv_kms *k, struct call *c, int resend)
 		return tv_errctx(r, "building KMIP %s request", opn);
 	if ((r = exchange(k, &c->req, opn, resend, &c->resp)) != 0)
 		return r;
-	if ((r = tv_kmip_resp_parse(c->resp.d, c->resp.len, &c->r)) != 0) {
+	if ((r = tv_kmip_resp_parse(tv_buf_ptr(&c->resp), tv_buf_avail(&c->resp),
+	                              &c->r)) != 0) {
 		disconnect(k);
 		return tv_errctx(r, "%s answered %s", k->where, opn);
 	}

@@ -33,14 +33,32 @@ static int type_known(uint8_t type)
 	return type >= TV_TTLV_STRUCT && type <= TV_TTLV_DATETIME_EXT;
 }
 
+/* Tag (24 bits) and type of an item header. */
+static int get_tag_type(struct tv_buf *b, uint32_t *tag, uint8_t *type)
+{
+	uint32_t tt;
+	int r;
+
+	if ((r = tv_buf_get_u32(b, &tt)) != 0)
+		return r;
+	*tag = tt >> 8;
+	*type = (uint8_t)tt;
+	return 0;
+}
+
 int tv_ttlv_msg_len(const uint8_t hdr[TV_TTLV_HDR], size_t max, size_t *total)
 {
-	uint32_t tag = (uint32_t)hdr[0] << 16 | (uint32_t)hdr[1] << 8 | hdr[2];
-	uint32_t len = tv_get_be32(hdr + 4);
+	struct tv_buf b;
+	uint32_t tag = 0, len = 0;
+	uint8_t type = 0;
+	int r;
 
-	if (!tag_ok(tag) || hdr[3] != TV_TTLV_STRUCT)
+	tv_buf_view(&b, hdr, TV_TTLV_HDR);
+	if ((r = get_tag_type(&b, &tag, &type)) != 0 || (r = tv_buf_get_u32(&b, &len)) != 0)
+		return r;
+	if (!tag_ok(tag) || type != TV_TTLV_STRUCT)
 		return tv_errf(TV_ERR_PROTO, "not a KMIP message (tag 0x%06X type 0x%02X)",
-		               (unsigned)tag, hdr[3]);
+		               (unsigned)tag, type);
 	if (len % 8 != 0)
 		return tv_errf(TV_ERR_PROTO, "KMIP message length %u is not a multiple of 8",
 		               (unsigned)len);
@@ -53,29 +71,30 @@ int tv_ttlv_msg_len(const uint8_t hdr[TV_TTLV_HDR], size_t max, size_t *total)
 
 struct dctx {
 	struct tv_ttlv_doc *doc;
-	const uint8_t *base;
 };
 
-static int parse_seq(struct dctx *c, size_t off, size_t n, uint16_t depth,
+static int parse_seq(struct dctx *c, struct tv_buf *b, size_t base, uint16_t depth,
                      struct tv_ttlv *parent);
 
-/* Parse one item at base+off with `avail` bytes left; returns its node and
- * the bytes it occupies (header + padded value). */
-static int parse_item(struct dctx *c, size_t off, size_t avail, uint16_t depth,
-                      struct tv_ttlv **out, size_t *used)
+/* Parses the next item of b, which starts `base` bytes into the message
+ * (for the offsets in messages); consumes the item's header, value and
+ * padding. */
+static int parse_item(struct dctx *c, struct tv_buf *b, size_t base, uint16_t depth,
+                      struct tv_ttlv **out)
 {
-	const uint8_t *h = c->base + off;
+	size_t off = base + tv_buf_tell(b), avail = tv_buf_avail(b);
+	struct tv_buf val;
+	const uint8_t *pad = NULL;
 	struct tv_ttlv *nd;
-	uint32_t tag, len, fl;
-	uint8_t type;
+	uint32_t tag = 0, len = 0, fl;
+	uint8_t type = 0;
 	size_t padded;
 	int r;
 
 	if (avail < TV_TTLV_HDR)
 		return tv_errf(TV_ERR_FORMAT, "TTLV: truncated header at offset %zu", off);
-	tag = (uint32_t)h[0] << 16 | (uint32_t)h[1] << 8 | h[2];
-	type = h[3];
-	len = tv_get_be32(h + 4);
+	if ((r = get_tag_type(b, &tag, &type)) != 0 || (r = tv_buf_get_u32(b, &len)) != 0)
+		return r;
 	if (!tag_ok(tag))
 		return tv_errf(TV_ERR_FORMAT, "TTLV: invalid tag 0x%06X at offset %zu",
 		               (unsigned)tag, off);
@@ -89,19 +108,24 @@ static int parse_item(struct dctx *c, size_t off, size_t avail, uint16_t depth,
 	if ((type == TV_TTLV_STRUCT || type == TV_TTLV_BIGINT) && len % 8 != 0)
 		return tv_errf(TV_ERR_FORMAT, "TTLV: tag 0x%06X length %u not a multiple of 8",
 		               (unsigned)tag, (unsigned)len);
-	if ((size_t)len > avail - TV_TTLV_HDR)
+	if ((size_t)len > tv_buf_avail(b))
 		return tv_errf(TV_ERR_FORMAT, "TTLV: tag 0x%06X length %u exceeds the %zu bytes left",
-		               (unsigned)tag, (unsigned)len, avail - TV_TTLV_HDR);
+		               (unsigned)tag, (unsigned)len, tv_buf_avail(b));
 	padded = pad8(len);
-	if (padded > avail - TV_TTLV_HDR)
+	if (padded > tv_buf_avail(b))
 		return tv_errf(TV_ERR_FORMAT, "TTLV: tag 0x%06X padding runs past the end",
 		               (unsigned)tag);
-	for (size_t i = len; i < padded; i++)
-		if (h[TV_TTLV_HDR + i] != 0)
+	if ((r = tv_buf_froms(b, &val, len)) != 0 ||
+	    (r = tv_buf_get_ptr(b, &pad, padded - len)) != 0)
+		return r;
+	for (size_t i = 0; i < padded - len; i++)
+		if (pad[i] != 0)
 			return tv_errf(TV_ERR_FORMAT, "TTLV: nonzero padding after tag 0x%06X",
 			               (unsigned)tag);
 	if (type == TV_TTLV_BOOL) {
-		uint64_t v = tv_get_be64(h + TV_TTLV_HDR);
+		uint64_t v = 0;
+		if ((r = tv_buf_peek_u64(&val, 0, &v)) != 0)
+			return r;
 		if (v > 1)
 			return tv_errf(TV_ERR_FORMAT, "TTLV: boolean tag 0x%06X is not 0 or 1",
 			               (unsigned)tag);
@@ -113,29 +137,27 @@ static int parse_item(struct dctx *c, size_t off, size_t avail, uint16_t depth,
 	nd->tag = tag;
 	nd->type = type;
 	nd->len = len;
-	nd->val = h + TV_TTLV_HDR;
+	nd->val = tv_buf_ptr(&val);
 	nd->depth = depth;
 	if (type == TV_TTLV_STRUCT) {
 		if (depth + 1 >= TV_TTLV_MAX_DEPTH)
 			return tv_errf(TV_ERR_RANGE, "TTLV: nesting deeper than %d",
 			               TV_TTLV_MAX_DEPTH);
-		if ((r = parse_seq(c, off + TV_TTLV_HDR, len, (uint16_t)(depth + 1), nd)) != 0)
+		if ((r = parse_seq(c, &val, off + TV_TTLV_HDR, (uint16_t)(depth + 1), nd)) != 0)
 			return r;
 	}
 	*out = nd;
-	*used = TV_TTLV_HDR + padded;
 	return 0;
 }
 
-static int parse_seq(struct dctx *c, size_t off, size_t n, uint16_t depth,
+static int parse_seq(struct dctx *c, struct tv_buf *b, size_t base, uint16_t depth,
                      struct tv_ttlv *parent)
 {
 	struct tv_ttlv *last = NULL, *nd;
-	size_t pos = 0, used;
 	int r;
 
-	while (pos < n) {
-		if ((r = parse_item(c, off + pos, n - pos, depth, &nd, &used)) != 0)
+	while (tv_buf_avail(b) > 0) {
+		if ((r = parse_item(c, b, base, depth, &nd)) != 0)
 			return r;
 		if (last == NULL)
 			parent->child = nd;
@@ -143,7 +165,6 @@ static int parse_seq(struct dctx *c, size_t off, size_t n, uint16_t depth,
 			last->next = nd;
 		last = nd;
 		parent->nchild++;
-		pos += used;
 	}
 	return 0;
 }
@@ -152,7 +173,8 @@ int tv_ttlv_decode(const uint8_t *p, size_t n, struct tv_ttlv_doc *doc)
 {
 	struct dctx c;
 	struct tv_ttlv *root;
-	size_t used = 0, cap;
+	struct tv_buf b;
+	size_t cap;
 	int r;
 
 	memset(doc, 0, sizeof(*doc));
@@ -168,14 +190,15 @@ int tv_ttlv_decode(const uint8_t *p, size_t n, struct tv_ttlv_doc *doc)
 		cap = TV_TTLV_MAX_NODES;
 	doc->nodes = calloc(cap, sizeof(*doc->nodes));
 	if (doc->nodes == NULL)
-		return TV_ERR_NOMEM;
+		return tv_errf(TV_ERR_NOMEM, "TTLV: out of memory for %zu items", cap);
 	doc->cap = cap;
 	c.doc = doc;
-	c.base = p;
-	if ((r = parse_item(&c, 0, n, 0, &root, &used)) != 0)
+	tv_buf_view(&b, p, n);
+	if ((r = parse_item(&c, &b, 0, 0, &root)) != 0)
 		goto fail;
-	if (used != n) {
-		r = tv_errf(TV_ERR_FORMAT, "TTLV: %zu trailing bytes after the message", n - used);
+	if (tv_buf_avail(&b) != 0) {
+		r = tv_errf(TV_ERR_FORMAT, "TTLV: %zu trailing bytes after the message",
+		            tv_buf_avail(&b));
 		goto fail;
 	}
 	return 0;
@@ -230,51 +253,79 @@ static int want(const struct tv_ttlv *n, uint8_t type)
 	return 0;
 }
 
+/* The value of a node of a fixed-length type (the decoder checked its
+ * length; a node built by hand that is too short fails here). */
+static int node_u32(const struct tv_ttlv *n, uint32_t *v)
+{
+	struct tv_buf b;
+
+	tv_buf_view(&b, n->val, n->len);
+	return tv_buf_get_u32(&b, v);
+}
+
+static int node_u64(const struct tv_ttlv *n, uint64_t *v)
+{
+	struct tv_buf b;
+
+	tv_buf_view(&b, n->val, n->len);
+	return tv_buf_get_u64(&b, v);
+}
+
 int tv_ttlv_int(const struct tv_ttlv *n, int32_t *v)
 {
+	uint32_t u = 0;
 	int r = want(n, TV_TTLV_INT);
-	if (r == 0)
-		*v = (int32_t)tv_get_be32(n->val);
+
+	if (r == 0 && (r = node_u32(n, &u)) == 0)
+		*v = (int32_t)u;
 	return r;
 }
 
 int tv_ttlv_long(const struct tv_ttlv *n, int64_t *v)
 {
+	uint64_t u = 0;
 	int r = want(n, TV_TTLV_LONG);
-	if (r == 0)
-		*v = (int64_t)tv_get_be64(n->val);
+
+	if (r == 0 && (r = node_u64(n, &u)) == 0)
+		*v = (int64_t)u;
 	return r;
 }
 
 int tv_ttlv_enum(const struct tv_ttlv *n, uint32_t *v)
 {
 	int r = want(n, TV_TTLV_ENUM);
+
 	if (r == 0)
-		*v = tv_get_be32(n->val);
+		r = node_u32(n, v);
 	return r;
 }
 
 int tv_ttlv_bool(const struct tv_ttlv *n, int *v)
 {
+	uint64_t u = 0;
 	int r = want(n, TV_TTLV_BOOL);
-	if (r == 0)
-		*v = tv_get_be64(n->val) != 0;
+
+	if (r == 0 && (r = node_u64(n, &u)) == 0)
+		*v = u != 0;
 	return r;
 }
 
 int tv_ttlv_datetime(const struct tv_ttlv *n, int64_t *v)
 {
+	uint64_t u = 0;
 	int r = want(n, TV_TTLV_DATETIME);
-	if (r == 0)
-		*v = (int64_t)tv_get_be64(n->val);
+
+	if (r == 0 && (r = node_u64(n, &u)) == 0)
+		*v = (int64_t)u;
 	return r;
 }
 
 int tv_ttlv_interval(const struct tv_ttlv *n, uint32_t *v)
 {
 	int r = want(n, TV_TTLV_INTERVAL);
+
 	if (r == 0)
-		*v = tv_get_be32(n->val);
+		r = node_u32(n, v);
 	return r;
 }
 
@@ -286,8 +337,7 @@ int tv_ttlv_find_u32(const struct tv_ttlv *s, uint32_t tag, uint32_t *v)
 		return tv_errf(TV_ERR_NOTFOUND, "TTLV: no item with tag 0x%06X", (unsigned)tag);
 	if (n->type != TV_TTLV_INT && n->type != TV_TTLV_ENUM)
 		return tv_errf(TV_ERR_FORMAT, "TTLV: tag 0x%06X is not an integer", (unsigned)tag);
-	*v = tv_get_be32(n->val);
-	return 0;
+	return node_u32(n, v);
 }
 
 int tv_ttlv_text(const struct tv_ttlv *n, char *out, size_t outsz)
@@ -371,7 +421,7 @@ static int put_val(struct tv_ttlv_enc *e, uint32_t tag, uint8_t type,
 
 int tv_ttlv_begin(struct tv_ttlv_enc *e, uint32_t tag)
 {
-	size_t off = e->b->len;
+	size_t off = tv_buf_avail(e->b);   /* where the header goes */
 	int r;
 
 	if (e->err != 0)
@@ -388,16 +438,18 @@ int tv_ttlv_begin(struct tv_ttlv_enc *e, uint32_t tag)
 int tv_ttlv_end(struct tv_ttlv_enc *e)
 {
 	size_t off, len;
+	int r;
 
 	if (e->err != 0)
 		return e->err;
 	if (e->depth == 0)
 		return enc_fail(e, tv_errf(TV_ERR_INTERNAL, "TTLV: end without begin"));
 	off = e->open[--e->depth];
-	len = e->b->len - off - TV_TTLV_HDR;
+	len = tv_buf_avail(e->b) - off - TV_TTLV_HDR;
 	if (len > UINT32_MAX)
 		return enc_fail(e, tv_errf(TV_ERR_RANGE, "TTLV: structure too long"));
-	tv_put_be32(e->b->d + off + 4, (uint32_t)len);
+	if ((r = tv_buf_poke_u32(e->b, off + 4, (uint32_t)len)) != 0)
+		return enc_fail(e, r);
 	return 0;
 }
 
