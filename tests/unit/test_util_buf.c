@@ -2,14 +2,10 @@
  * put, sub-buffers, peek and poke, consume from either end, handing the
  * storage over; every failure leaves the buffer as it was and says what
  * was short. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
 
+#include "testlib.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -422,7 +418,7 @@ static void test_limits(void **state)
 	      "string too long");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_put_get_roundtrip),
@@ -438,5 +434,5 @@ int main(void)
 		cmocka_unit_test(test_steal),
 		cmocka_unit_test(test_limits),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tl_run(argc, argv, tests, NULL, NULL);
 }
