@@ -486,7 +486,7 @@ int tv_backup_reader_open(struct tv_backup_reader **out, const char *name,
 		goto fail;
 	}
 	if (e != TV_ERR_EOF || need <= sizeof(fixed)) {
-		e = rfail(r, e ? e : TV_ERR_FORMAT, "%s", e ? tv_errdetail() : "bad header");
+		e = rfail(r, e ? e : TV_ERR_FORMAT, "%s", e ? tv_errmsg(e) : "bad header");
 		goto fail;
 	}
 	if ((hdr = malloc(need)) == NULL) {
@@ -501,7 +501,7 @@ int tv_backup_reader_open(struct tv_backup_reader **out, const char *name,
 		goto fail;
 	}
 	if ((e = tv_backup_header_parse(hdr, need, &r->info, &need)) != 0) {
-		e = rfail(r, e, "%s", tv_errdetail());
+		e = rfail(r, e, "%s", tv_errmsg(e));
 		goto fail;
 	}
 	r->bufsz = TV_BF_CHUNK_HDR + (size_t)r->info.chunk_size + TV_BF_TAG;

@@ -32,8 +32,14 @@ static int j_opt(int o, const char *arg, void *ctx)
 	return 0;
 }
 
-static int job_result(struct cli *c, int r, const char *what)
+/* A job's result as an exit status: a partial result fails unless the user
+ * allowed it, and is said either way. */
+static int job_result(struct cli *c, int r, const char *what, int allow_partial)
 {
+	if (r == TV_ERR_PARTIAL && allow_partial) {
+		tv_warn(c->h, "%s: %s (allowed by --allow-partial)", what, tv_errmsg(r));
+		return EXIT_OK;
+	}
 	if (r == 0)
 		return EXIT_OK;
 	return cli_fail(c, r, what);
@@ -75,11 +81,6 @@ int cmd_write(struct cli *c, int argc, char **argv)
 		return EXIT_FAIL;
 	wo.set_name = j.name;
 	r = tv_job_write(c->h, argv[1], argv + 2, (size_t)(n - 2), &wo, &res);
-	if (r == TV_ERR_PARTIAL && j.allow_partial) {
-		tv_warn(c->h, "%s", tv_errmsg(r));
-		tv_errclear();
-		r = 0;
-	}
 	if (r != 0 && r != TV_ERR_PARTIAL)
 		return cli_fail(c, r, "write");
 	tv_uuid_to_str(res.set_uuid, u);
@@ -98,7 +99,7 @@ int cmd_write(struct cli *c, int argc, char **argv)
 		        (unsigned long long)res.bytes, (unsigned long long)res.stored,
 		        (unsigned long long)res.tapes,
 		        res.stored ? (double)res.bytes / (double)res.stored : 1.0);
-	return r ? cli_fail(c, r, "write") : EXIT_OK;
+	return job_result(c, r, "write", j.allow_partial);
 }
 
 static int catalog_common(struct cli *c, int argc, char **argv, int labels_only)
@@ -116,9 +117,8 @@ static int catalog_common(struct cli *c, int argc, char **argv, int labels_only)
 	if (cli_open(c))
 		return EXIT_FAIL;
 	co.labels_only = labels_only;
-	co.allow_partial = j.allow_partial;
 	return job_result(c, tv_job_catalog(c->h, argv[1], argv + 2, (size_t)(n - 2), &co),
-	                  cmd->name);
+	                  cmd->name, j.allow_partial);
 }
 
 int cmd_inventory(struct cli *c, int argc, char **argv) { return catalog_common(c, argc, argv, 1); }
@@ -161,7 +161,7 @@ int cmd_decrypt(struct cli *c, int argc, char **argv)
 		static char dash[] = "";
 		(void)dash;
 	}
-	return job_result(c, tv_job_decrypt(c->h, argv + 1, (size_t)(n - 1), &d), "decrypt");
+	return job_result(c, tv_job_decrypt(c->h, argv + 1, (size_t)(n - 1), &d), "decrypt", 0);
 }
 
 int cmd_backups(struct cli *c, int argc, char **argv)
@@ -287,10 +287,10 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 	ro.to = j.to;
 	ro.paths = argv + 2;
 	ro.npaths = (size_t)(n - 2);
-	ro.allow_partial = j.allow_partial;
 	ro.extract = j.extract;
 	ro.password_file = j.password_file;
-	return job_result(c, tv_job_restore(c->h, argv[1], &ro), "restore");
+	return job_result(c, tv_job_restore(c->h, argv[1], &ro), "restore",
+	                  j.allow_partial);
 }
 
 int cmd_verify(struct cli *c, int argc, char **argv)
@@ -304,5 +304,5 @@ int cmd_verify(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd, "verify needs at least one barcode");
 	if (cli_open(c))
 		return EXIT_FAIL;
-	return job_result(c, tv_job_verify(c->h, argv + 1, (size_t)(n - 1)), "verify");
+	return job_result(c, tv_job_verify(c->h, argv + 1, (size_t)(n - 1)), "verify", 0);
 }

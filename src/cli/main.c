@@ -143,17 +143,16 @@ int cli_open(struct cli *c)
 
 int cli_fail(struct cli *c, int err, const char *what)
 {
-	const char *d = tv_errdetail();
+	const char *d = tv_errmsg(err);
 
 	if (what != NULL)
-		fprintf(stderr, "tapevault: %s: %s\n", what, d[0] ? d : tv_strerror(err));
+		fprintf(stderr, "tapevault: %s: %s\n", what, d);
 	else
-		fprintf(stderr, "tapevault: %s\n", d[0] ? d : tv_strerror(err));
+		fprintf(stderr, "tapevault: %s\n", d);
 	if (c != NULL && c->h != NULL)
-		tv_log(c->h, "error: %s", d[0] ? d : tv_strerror(err));
-	if (c != NULL && c->json && c->out != NULL) {
-		json_object_set_new(c->out, "error", json_string(d[0] ? d : tv_strerror(err)));
-	}
+		tv_log(c->h, "error: %s", d);
+	if (c != NULL && c->json && c->out != NULL)
+		json_object_set_new(c->out, "error", json_string(d));
 	tv_errclear();
 	return EXIT_FAIL;
 }

@@ -1069,11 +1069,11 @@ int tv_escrow_response_make(const struct tv_escrow_request *req, EVP_PKEY *autho
 			if (r != TV_ERR_BADKEY && r != TV_ERR_FORMAT && r != TV_ERR_INVAL)
 				goto out;
 			ri->status = TV_ESCROW_SLOT_BAD;
-			snprintf(ri->detail, sizeof(ri->detail), "%s", tv_errdetail());
+			snprintf(ri->detail, sizeof(ri->detail), "%s", tv_errmsg(r));
 			rep.n_failed++;
-		} else if (tv_dek_verify(dek, it->dek_fpr) != 0) {
+		} else if ((r = tv_dek_verify(dek, it->dek_fpr)) != 0) {
 			ri->status = TV_ESCROW_KEY_MISMATCH;
-			snprintf(ri->detail, sizeof(ri->detail), "%s", tv_errdetail());
+			snprintf(ri->detail, sizeof(ri->detail), "%s", tv_errmsg(r));
 			rep.n_failed++;
 		} else {
 			ri->status = TV_ESCROW_OK;

@@ -159,7 +159,6 @@ int tv_labels_read(struct tv_tape *t, const char *name, struct tv_tape_labels *l
 		r = read_label(t, name, 1, TV_CT_MEDIA_SET_LABEL, &rec, &reclen, &ch, &hlen,
 		               &sealed);
 	if (r == TV_ERR_EOD || r == TV_ERR_FILEMARK) {
-		tv_errclear();
 		return 0;   /* labeled, not in a media set */
 	}
 	if (r != 0)

@@ -271,6 +271,7 @@ static int ra_check(struct tv_treader *r, const struct iovec *iov, int n, size_t
 	uint64_t seq = r->ra_seq;
 	uint32_t crc;
 	size_t left;
+	int rc;
 
 	msg[0] = '\0';
 	if (got < TV_REC_HDR || memcmp(r->rbuf, TV_REC_MAGIC, 4) != 0) {
@@ -289,8 +290,8 @@ static int ra_check(struct tv_treader *r, const struct iovec *iov, int n, size_t
 		ra_msg(r, msg, msgsz, seq, "checksum mismatch: the record is damaged");
 		return TV_ERR_CRC;
 	}
-	if (tv_rec_hdr_decode(r->rbuf, got, h) != 0) {
-		ra_msg(r, msg, msgsz, seq, "%s", tv_errdetail());
+	if ((rc = tv_rec_hdr_decode(r->rbuf, got, h)) != 0) {
+		ra_msg(r, msg, msgsz, seq, "%s", tv_errmsg(rc));
 		return TV_ERR_FORMAT;
 	}
 	if (h->file_no != r->file_no)
@@ -313,7 +314,7 @@ static int ra_check_frame(struct tv_treader *r, struct rslot *s, size_t keep, ch
 
 	msg[0] = '\0';
 	if (dr != 0)
-		ra_msg(r, msg, msgsz, s->record, "%s", tv_errdetail());
+		ra_msg(r, msg, msgsz, s->record, "%s", tv_errmsg(dr));
 	else if (memcmp(s->fh.content_uuid, r->cuuid, TV_UUID_LEN) != 0)
 		ra_msg(r, msg, msgsz, s->record, "frame of another tape file (content "
 		       "UUID differs)");
@@ -534,7 +535,6 @@ static void ra_file(struct tv_treader *r)
 			iov[1].iov_len = r->maxrec - TV_REC_HDR;
 			n = 2;
 		}
-		tv_errclear();
 		rc = tv_tape_readv(r->t, iov, n, &got);
 		if (rc == TV_ERR_FILEMARK || rc == TV_ERR_EOD) {
 			if (rc == TV_ERR_FILEMARK)
@@ -725,7 +725,6 @@ static void *worker_main(void *arg)
 
 		rc = init;
 		if (rc == 0) {
-			tv_errclear();
 			rc = tv_frame_open(&codec, s->sealed ? s->key : NULL, r->tape_uuid,
 			                   &s->fh, s->hdr, s->stored, s->out, &s->raw);
 		}
@@ -938,7 +937,6 @@ int tv_treader_begin_file(struct tv_treader *r, struct tv_content_header *ch,
 	known = tv_tape_status(r->t, &st) == 0 && st.file_no != TV_TAPE_POS_UNKNOWN;
 	fn = known ? st.file_no : 0;
 	*file_no = fn;
-	tv_errclear();
 	rc = tv_tape_read(r->t, r->hbuf, r->maxrec, &got);
 	if (rc == TV_ERR_EOD)
 		return tv_errf(TV_ERR_EOD, "tape %s: end of recorded data at file %"

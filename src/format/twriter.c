@@ -230,7 +230,6 @@ static void *worker_main(void *arg)
 			 * a run of misses only every 16th frame is tried */
 			int skip = w->comp.method == TV_COMP_STORED ||
 			           (atomic_load(&w->incompressible) >= 4 && s->fh.index % 16 != 0);
-			tv_errclear();
 			r = tv_frame_seal(&codec, skip ? NULL : &w->comp, s->sealed ? s->key : NULL,
 			                  w->tape_uuid, &s->fh, s->raw, s->fill, s->hdr,
 			                  s->out, s->out_cap, &s->stored);
@@ -309,7 +308,6 @@ static int io_flush(struct tv_twriter *w, uint8_t flags)
 	for (int i = 1; i < w->npieces; i++)
 		crc = tv_crc32c(crc, w->piece[i].iov_base, w->piece[i].iov_len);
 	tv_put_be32(w->rec + 28, crc);
-	tv_errclear();
 	r = io_result(w, tv_tape_writev(w->t, w->piece, w->npieces), w->rec_seq);
 	w->rec_seq++;
 	w->io_records++;
@@ -379,7 +377,6 @@ static int io_filemark(struct tv_twriter *w, uint32_t file_no)
 	char msg[1024];
 	int r;
 
-	tv_errclear();
 	r = tv_tape_write_filemarks(w->t, 1);
 	if (r == TV_ERR_EW) {
 		atomic_store(&w->ew, 1);
@@ -403,7 +400,6 @@ static int io_slot(struct tv_twriter *w, struct wslot *s)
 	switch (s->kind) {
 	case K_HEADER:
 		w->io_file_no = s->file_no;
-		tv_errclear();
 		r = io_result(w, tv_tape_write(w->t, s->raw, s->fill), 0);
 		w->rec_seq = 1;
 		w->rec_fill = 0;
@@ -423,7 +419,6 @@ static int io_slot(struct tv_twriter *w, struct wslot *s)
 			return set_err(w, s->err, msg);
 		}
 		if (w->placed != NULL) {
-			tv_errclear();
 			r = w->placed(w->placed_ctx, s->file_no, s->fh.index, w->stream_off,
 			              s->side.p, s->side.len);
 			if (r != 0) {

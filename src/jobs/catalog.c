@@ -43,7 +43,6 @@ static int catalog_one(struct cat_run *cr, const char *barcode, int *locked_out)
 	if (r == 0 && !ti->lab.has_ms)
 		r = tv_errf(TV_ERR_FORMAT, "tape %s is labeled but in no media set", barcode);
 	if (r == TV_ERR_EOD) {
-		tv_errclear();
 		cr->blank++;
 		tv_info(h, "%s: blank tape (free)", barcode);
 		r = tv_db_exec(h->db, "INSERT INTO tapes(barcode, library_id, state) VALUES(?,?,'free')"
@@ -55,7 +54,6 @@ static int catalog_one(struct cat_run *cr, const char *barcode, int *locked_out)
 	if (r != 0) {
 		cr->foreign++;
 		tv_warn(h, "%s: not a tapevault tape or unreadable labels: %s", barcode, tv_errmsg(r));
-		tv_errclear();
 		r = tv_db_exec(h->db, "INSERT INTO tapes(barcode, library_id, state) "
 		               "VALUES(?,?,'unrecognized') ON CONFLICT(barcode) DO UPDATE SET "
 		               "library_id=excluded.library_id, state='unrecognized'",
@@ -79,7 +77,6 @@ static int catalog_one(struct cat_run *cr, const char *barcode, int *locked_out)
 		if (r == TV_ERR_LOCKED || r == TV_ERR_BADKEY || r == TV_ERR_NET ||
 		    r == TV_ERR_TLS || r == TV_ERR_KMIP) {
 			char need[600];
-			tv_errclear();
 			tv_keys_describe(&ti->lab.ms.enc, need, sizeof(need));
 			tv_info(h, "%s: encrypted, locked (pool %s, sequence %llu): needs %s%s%s",
 			        barcode, ti->lab.ms.pool_name, (unsigned long long)ti->seq, need,
@@ -122,91 +119,90 @@ rollback:
 out:
 	tv_keys_wipe(dek, sizeof(dek));
 	tv_tape_close(t);
-	tv_lib_unload_quiet(cr->lib, 0);
+	r = tv_lib_unload(cr->lib, 0, r);
 	tv_labels_free(&ti->lab);
 	free(ti);
 	return r;
 }
 
-static void report_missing(struct tv_home *h)
+static int report_missing(struct tv_home *h)
 {
+	enum { B_NAME, B_MS, B_FIRST, B_LAST, B_COMPLETE };
+	enum { T_SEQ, T_BARCODE, T_LIB };
 	struct tv_stmt *st, *st2;
+	int r, r2;
 
 	/* backup sets whose tapes are not all here and readable */
-	if (tv_db_query(h->db, &st,
-	                "SELECT b.id, b.name, b.media_set_id, b.first_seq, b.last_seq, b.complete "
-	                "FROM backup_sets b ORDER BY b.id", "") != 0)
-		return;
-	while (tv_stmt_step(st) == 1) {
-		int64_t set_id = tv_stmt_int(st, 0);
+	if ((r = tv_db_query(h->db, &st,
+	                     "SELECT b.name, b.media_set_id, b.first_seq, b.last_seq, b.complete "
+	                     "FROM backup_sets b ORDER BY b.id", "")) != 0)
+		return r;
+	while ((r = tv_stmt_step(st)) == 1) {
 		char msg[2048] = "";
 		size_t used = 0;
-		int missing = 0, locked = 0;
+		int missing = 0;
 
-		if (tv_db_query(h->db, &st2,
-		                "SELECT s.seq, t.barcode, t.library_id, t.locked FROM "
-		                "(WITH RECURSIVE q(seq) AS (SELECT ? UNION ALL SELECT seq+1 FROM q "
-		                "  WHERE seq < ?) SELECT seq FROM q) s "
-		                "LEFT JOIN tapes t ON t.media_set_id=? AND t.seq=s.seq ORDER BY s.seq",
-		                "iii", tv_stmt_int(st, 3), tv_stmt_int(st, 4),
-		                tv_stmt_int(st, 2)) != 0)
-			continue;
-		while (tv_stmt_step(st2) == 1) {
-			if (tv_stmt_isnull(st2, 1) || tv_stmt_isnull(st2, 2)) {
-				int n = snprintf(msg + used, sizeof(msg) - used, "%s%s (sequence %lld)",
-				                 missing ? ", " : "",
-				                 tv_stmt_isnull(st2, 1) ? "unknown barcode"
-				                                        : tv_stmt_text(st2, 1),
-				                 (long long)tv_stmt_int(st2, 0));
-				if (n > 0 && (size_t)n < sizeof(msg) - used)
-					used += (size_t)n;
-				missing++;
-			} else if (tv_stmt_int(st2, 3)) {
-				locked++;
-			}
+		if ((r = tv_db_query(h->db, &st2,
+		                     "SELECT s.seq, t.barcode, t.library_id FROM "
+		                     "(WITH RECURSIVE q(seq) AS (SELECT ? UNION ALL SELECT seq+1 "
+		                     "  FROM q WHERE seq < ?) SELECT seq FROM q) s "
+		                     "LEFT JOIN tapes t ON t.media_set_id=? AND t.seq=s.seq "
+		                     "ORDER BY s.seq", "iii", tv_stmt_int(st, B_FIRST),
+		                     tv_stmt_int(st, B_LAST), tv_stmt_int(st, B_MS))) != 0)
+			break;
+		while ((r2 = tv_stmt_step(st2)) == 1) {
+			int n;
+			if (!tv_stmt_isnull(st2, T_BARCODE) && !tv_stmt_isnull(st2, T_LIB))
+				continue;
+			n = snprintf(msg + used, sizeof(msg) - used, "%s%s (sequence %lld)",
+			             missing ? ", " : "",
+			             tv_stmt_isnull(st2, T_BARCODE) ? "unknown barcode"
+			                                            : tv_stmt_text(st2, T_BARCODE),
+			             (long long)tv_stmt_int(st2, T_SEQ));
+			if (n > 0 && (size_t)n < sizeof(msg) - used)
+				used += (size_t)n;
+			missing++;
 		}
 		tv_stmt_free(st2);
+		if ((r = r2) < 0)
+			break;
 		if (missing)
-			tv_info(h, "backup set %s: missing tape(s): %s", tv_stmt_text(st, 1), msg);
-		if (!tv_stmt_int(st, 5))
+			tv_info(h, "backup set %s: missing tape(s): %s", tv_stmt_text(st, B_NAME), msg);
+		if (!tv_stmt_int(st, B_COMPLETE))
 			tv_info(h, "backup set %s: the tape where it ends (after sequence %lld) was not "
-			        "cataloged: files written after it are unknown", tv_stmt_text(st, 1),
-			        (long long)tv_stmt_int(st, 4));
-		(void)set_id;
-		(void)locked;
+			        "cataloged: files written after it are unknown", tv_stmt_text(st, B_NAME),
+			        (long long)tv_stmt_int(st, B_LAST));
 	}
 	tv_stmt_free(st);
+	return r < 0 ? r : 0;
 }
 
 /* Read all labels first, then catalog the newest tape of each pool first:
  * its key ring then unlocks the older tapes without asking the KMS or a
  * password again (one KMIP round trip per pool instead of one per tape). */
-static void newest_first(struct cat_run *cr, char **list, size_t n)
+static int newest_first(struct cat_run *cr, char **list, size_t n)
 {
 	struct tv_catalog_opts lo = *cr->o;
 	const struct tv_catalog_opts *saved = cr->o;
 	struct tv_stmt *st;
 	size_t k = 0;
-	int locked, quiet = cr->h->quiet;
+	int locked, quiet = cr->h->quiet, r;
 
 	lo.labels_only = 1;
 	cr->o = &lo;
 	cr->h->quiet = 1;
 	for (size_t i = 0; i < n; i++)
-		if (catalog_one(cr, list[i], &locked) != 0)
-			tv_errclear();
+		(void)catalog_one(cr, list[i], &locked);   /* quiet: labels only */
 	cr->h->quiet = quiet;
 	cr->o = saved;
 	cr->blank = cr->foreign = 0;
 	/* reorder list in place: known tapes newest first, the rest after */
-	if (tv_db_query(cr->h->db, &st,
-	                "SELECT t.barcode FROM tapes t LEFT JOIN media_sets m ON m.id=t.media_set_id "
-	                "ORDER BY t.pool_id IS NULL, t.pool_id, m.created DESC, m.id DESC, t.seq DESC",
-	                "") != 0) {
-		tv_errclear();
-		return;
-	}
-	while (tv_stmt_step(st) == 1 && k < n) {
+	if ((r = tv_db_query(cr->h->db, &st,
+	                     "SELECT t.barcode FROM tapes t LEFT JOIN media_sets m ON "
+	                     "m.id=t.media_set_id ORDER BY t.pool_id IS NULL, t.pool_id, "
+	                     "m.created DESC, m.id DESC, t.seq DESC", "")) != 0)
+		return r;
+	while (k < n && (r = tv_stmt_step(st)) == 1) {
 		const char *b = tv_stmt_text(st, 0);
 		for (size_t i = k; i < n; i++)
 			if (strcmp(list[i], b) == 0) {
@@ -218,6 +214,7 @@ static void newest_first(struct cat_run *cr, char **list, size_t n)
 			}
 	}
 	tv_stmt_free(st);
+	return r < 0 ? r : 0;
 }
 
 int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes,
@@ -228,6 +225,8 @@ int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes
 	size_t n = 0;
 	int *locked = NULL;
 	int r, progress;
+
+	tv_errclear();   /* a new job: no earlier failure's detail */
 
 	memset(&cr, 0, sizeof(cr));
 	cr.h = h;
@@ -272,13 +271,12 @@ int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes
 		r = TV_ERR_NOMEM;
 		goto out;
 	}
-	if (!o->labels_only && n > 1)
-		newest_first(&cr, list, n);
+	if (!o->labels_only && n > 1 && (r = newest_first(&cr, list, n)) != 0)
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		if ((r = catalog_one(&cr, list[i], &locked[i])) != 0) {
 			cr.failed++;
 			tv_warn(h, "%s: %s", list[i], tv_errmsg(r));
-			tv_errclear();
 		}
 	}
 	/* key rings read in this run may have unlocked tapes that were read
@@ -291,10 +289,10 @@ int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes
 			int got = 0;
 			if (!locked[i])
 				continue;
-			if (tv_db_query(h->db, &st, "SELECT uuid FROM tapes WHERE barcode=?", "t",
-			                list[i]) != 0)
-				continue;
-			if (tv_stmt_step(st) == 1) {
+			if ((r = tv_db_query(h->db, &st, "SELECT uuid FROM tapes WHERE barcode=?",
+			                     "t", list[i])) != 0)
+				goto out;
+			if ((r = tv_stmt_step(st)) == 1) {
 				size_t ln;
 				const void *u = tv_stmt_blob(st, 0, &ln);
 				if (u && ln == 16) {
@@ -303,6 +301,8 @@ int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes
 				}
 			}
 			tv_stmt_free(st);
+			if (r < 0)
+				goto out;
 			if (!got || tv_keys_load_dek(h, uuid, dek) != 0)
 				continue;
 			tv_keys_wipe(dek, sizeof(dek));
@@ -310,7 +310,6 @@ int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes
 			if ((r = catalog_one(&cr, list[i], &locked[i])) != 0) {
 				cr.failed++;
 				tv_warn(h, "%s: %s", list[i], tv_errmsg(r));
-				tv_errclear();
 				locked[i] = 0;
 				continue;
 			}
@@ -318,8 +317,10 @@ int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes
 				progress = 1;
 		}
 	} while (progress);
-	if (!o->labels_only)
-		report_missing(h);
+	if (!o->labels_only && (r = report_missing(h)) != 0) {
+		tv_warn(h, "the report of missing tapes is incomplete: %s", tv_errmsg(r));
+		cr.failed++;
+	}
 	tv_info(h, "%s: %zu tape(s): %d cataloged, %d locked, %d blank, %d unrecognized, %d failed",
 	        o->labels_only ? "inventory" : "catalog", n, cr.cataloged, cr.locked, cr.blank,
 	        cr.foreign, cr.failed);

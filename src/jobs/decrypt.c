@@ -68,7 +68,7 @@ out:
 	OPENSSL_cleanse(dek, sizeof(dek));
 	tv_tape_close(t);
 	if (lib != NULL) {
-		tv_lib_unload_quiet(lib, 0);
+		r = tv_lib_unload(lib, 0, r);
 		tv_vlib_close(lib);
 	}
 	tv_labels_free(&ti->lab);
@@ -82,7 +82,7 @@ static int follow_keyrings(struct tv_home *h, int64_t pool_id)
 {
 	struct tv_stmt *st;
 	char **todo = NULL;
-	size_t n = 0;
+	size_t n = 0, failed = 0;
 	int r;
 
 	if ((r = tv_db_query(h->db, &st,
@@ -90,22 +90,33 @@ static int follow_keyrings(struct tv_home *h, int64_t pool_id)
 	                     "WHERE t.pool_id=? AND t.contents_cataloged=0 AND t.library_id IS NOT "
 	                     "NULL ORDER BY t.seq", "i", pool_id)) != 0)
 		return r;
-	while (tv_stmt_step(st) == 1) {
+	while ((r = tv_stmt_step(st)) == 1) {
 		char **nt = realloc(todo, (n + 1) * sizeof(*todo));
-		if (nt == NULL)
+		if (nt == NULL || (nt[n] = strdup(tv_stmt_text(st, 0))) == NULL) {
+			r = TV_ERR_NOMEM;
+			if (nt != NULL)
+				todo = nt;
 			break;
+		}
 		todo = nt;
-		todo[n++] = strdup(tv_stmt_text(st, 0));
+		n++;
 	}
 	tv_stmt_free(st);
-	for (size_t i = 0; i < n; i++) {
-		if (todo[i] && (r = tv_catalog_tape_contents(h, todo[i])) != 0) {
-			tv_warn(h, "%s: %s", todo[i], tv_errmsg(r));
-			tv_errclear();
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		int cr = tv_catalog_tape_contents(h, todo[i]);
+		if (cr != 0) {
+			tv_warn(h, "%s: %s", todo[i], tv_errmsg(cr));
+			failed++;
 		}
-		free(todo[i]);
 	}
+	for (size_t i = 0; i < n; i++)
+		free(todo[i]);
 	free(todo);
+	if (r < 0)
+		return r;
+	if (failed > 0)
+		return tv_errf(TV_ERR_PARTIAL, "%zu tape(s) unlocked by a key ring could not be "
+		               "cataloged (see above)", failed);
 	return 0;
 }
 
@@ -113,7 +124,6 @@ static int64_t setting_int(struct tv_home *h, const char *key)
 {
 	char v[64] = "0";
 	tv_db_get_text(h->db, v, sizeof(v), "SELECT value FROM settings WHERE key=?", "t", key);
-	tv_errclear();
 	return strtoll(v, NULL, 10);
 }
 
@@ -229,7 +239,6 @@ static int unlock_with_password(struct tv_home *h, struct tape_row *tr, const ch
 			snprintf(how, howsz, "password '%s'", s->name);
 			return 0;
 		}
-		tv_errclear();
 	}
 	if (!any) {
 		char need[700];
@@ -252,7 +261,9 @@ int tv_job_decrypt(struct tv_home *h, char *const *barcodes, size_t n,
 	struct tv_kek_cache *cache = NULL;
 	char *pw = NULL;
 	size_t pwlen = 0;
-	int r = 0, failed = 0;
+	int r = 0, failed = 0, ring_failed = 0;
+
+	tv_errclear();   /* a new job: no earlier failure's detail */
 
 	snprintf(h->job, sizeof(h->job), "decrypt");
 	if ((o->password_file == NULL) == (o->kms == NULL))
@@ -280,7 +291,6 @@ int tv_job_decrypt(struct tv_home *h, char *const *barcodes, size_t n,
 				goto fail_one;
 			continue;
 		}
-		tv_errclear();
 		tv_keys_describe(&tr->ms.enc, desc, sizeof(desc));
 		if (o->kms != NULL) {
 			const struct tv_keyslot *ks = NULL;
@@ -361,17 +371,23 @@ int tv_job_decrypt(struct tv_home *h, char *const *barcodes, size_t n,
 		/* the tape's contents, now readable, go into the catalog */
 		if ((r = tv_catalog_tape_contents(h, barcodes[i])) != 0)
 			goto fail_one;
-		follow_keyrings(h, tr->pool_id);
+		if ((r = follow_keyrings(h, tr->pool_id)) != 0) {
+			if (r != TV_ERR_PARTIAL)
+				tv_warn(h, "%s", tv_errmsg(r));
+			ring_failed++;
+		}
 		continue;
 fail_one:
 		failed++;
 		if (n > 1) {
 			tv_warn(h, "%s", tv_errmsg(r));
-			tv_errclear();
 		}
 	}
 	if (failed > 0 && n > 1)
 		r = tv_errf(TV_ERR_PARTIAL, "%d of %zu tape(s) could not be decrypted", failed, n);
+	else if (failed == 0 && ring_failed > 0)
+		r = tv_errf(TV_ERR_PARTIAL, "tapes unlocked by the key ring of %d tape(s) could "
+		            "not all be cataloged (see above)", ring_failed);
 	else if (failed == 0)
 		r = 0;
 out:

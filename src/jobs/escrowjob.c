@@ -27,6 +27,8 @@ int tv_escrow_enable(struct tv_home *h, const char *pub_path, char *fpr_out, siz
 	size_t pemlen = 0;
 	int r;
 
+	tv_errclear();   /* a new job: no earlier failure's detail */
+
 	if ((r = tv_pubkey_load(pub_path, &pub)) != 0)
 		return r;
 	if ((r = tv_pubkey_check_rsa(pub)) != 0 || (r = tv_pubkey_fingerprint(pub, fpr)) != 0 ||
@@ -55,6 +57,8 @@ int tv_escrow_recover_tapes(struct tv_home *h, const char *keyset, const char *p
 	struct tv_media_set_label *ms = NULL;
 	int r, failed = 0;
 
+	tv_errclear();   /* a new job: no earlier failure's detail */
+
 	snprintf(h->job, sizeof(h->job), "escrow-recover");
 	if ((r = tv_escrow_load_keyset(keyset, pp, pplen, &priv)) != 0)
 		return r;
@@ -70,9 +74,10 @@ int tv_escrow_recover_tapes(struct tv_home *h, const char *keyset, const char *p
 		uint8_t uuid[16], dek[TV_DEK_LEN];
 		int have = 0, found_slot = 0, opened = 0;
 
-		r = tv_db_query(h->db, &st, "SELECT uuid, ms_label FROM tapes WHERE barcode=?", "t",
-		                barcodes[i]);
-		if (r == 0 && tv_stmt_step(st) == 1) {
+		if ((r = tv_db_query(h->db, &st, "SELECT uuid, ms_label FROM tapes WHERE barcode=?",
+		                     "t", barcodes[i])) != 0)
+			goto out;
+		if ((r = tv_stmt_step(st)) == 1) {
 			size_t ul, ml;
 			const void *u = tv_stmt_blob(st, 0, &ul), *m = tv_stmt_blob(st, 1, &ml);
 			if (u && ul == 16 && m && tv_ms_label_decode(m, ml, ms) == 0) {
@@ -81,10 +86,11 @@ int tv_escrow_recover_tapes(struct tv_home *h, const char *keyset, const char *p
 			}
 		}
 		tv_stmt_free(st);
+		if (r < 0)
+			goto out;
 		if (!have) {
 			tv_warn(h, "%s: not cataloged here (insert it and run 'tapevault catalog' first)",
 			        barcodes[i]);
-			tv_errclear();
 			failed++;
 			continue;
 		}
@@ -98,7 +104,6 @@ int tv_escrow_recover_tapes(struct tv_home *h, const char *keyset, const char *p
 			if (tv_slot_escrow_open(s, uuid, priv, dek) == 0 &&
 			    tv_dek_verify(dek, ms->enc.dek_fpr) == 0)
 				opened = 1;
-			tv_errclear();
 		}
 		if (!opened) {
 			tv_warn(h, "%s: %s", barcodes[i],
@@ -117,7 +122,6 @@ int tv_escrow_recover_tapes(struct tv_home *h, const char *keyset, const char *p
 		tv_info(h, "%s: unlocked through escrow key set %s", barcodes[i], fs);
 		if ((r = tv_catalog_tape_contents(h, barcodes[i])) != 0) {
 			tv_warn(h, "%s: %s", barcodes[i], tv_errmsg(r));
-			tv_errclear();
 			failed++;
 		}
 	}
@@ -205,6 +209,8 @@ int tv_escrow_make_request(struct tv_home *h, char *const *barcodes, size_t n,
 	char purpose[80], idhex[TV_ESCROW_ID_HEX_LEN], tapes[1024] = "";
 	int r;
 
+	tv_errclear();   /* a new job: no earlier failure's detail */
+
 	tv_buf_init(&sealed);
 	*skipped = 0;
 	snprintf(h->job, sizeof(h->job), "escrow-request");
@@ -221,7 +227,7 @@ int tv_escrow_make_request(struct tv_home *h, char *const *barcodes, size_t n,
 		                "t", barcodes[i]);
 		if (r != 0)
 			goto out;
-		if (tv_stmt_step(st) == 1) {
+		if ((r = tv_stmt_step(st)) == 1) {
 			size_t ul, ml;
 			const void *u = tv_stmt_blob(st, 0, &ul), *m = tv_stmt_blob(st, 1, &ml);
 			if (u && ul == 16 && m && tv_ms_label_decode(m, ml, ms) == 0) {
@@ -240,7 +246,8 @@ int tv_escrow_make_request(struct tv_home *h, char *const *barcodes, size_t n,
 			}
 		}
 		tv_stmt_free(st);
-		tv_errclear();
+		if (r < 0)
+			goto out;
 		if (!known) {
 			tv_warn(h, "%s: not cataloged here: insert it and run 'tapevault catalog' first",
 			        barcodes[i]);
@@ -261,7 +268,6 @@ int tv_escrow_make_request(struct tv_home *h, char *const *barcodes, size_t n,
 		goto out;
 	}
 	if ((r = tv_identity_load(h->dir, &ident)) == TV_ERR_NOTFOUND) {
-		tv_errclear();
 		if ((r = tv_identity_create(h->dir, NULL)) == 0)
 			r = tv_identity_load(h->dir, &ident);
 	}
@@ -325,6 +331,8 @@ int tv_escrow_answer_request(struct tv_home *h, char *const *keysets, size_t nke
 	uint8_t afpr[TV_PKFPR_LEN];
 	size_t len = 0;
 	int r;
+
+	tv_errclear();   /* a new job: no earlier failure's detail */
 
 	memset(&rep, 0, sizeof(rep));
 	if ((r = read_text(request_path, &text, &len)) != 0)
@@ -433,6 +441,8 @@ int tv_escrow_apply_response(struct tv_home *h, const char *response_path)
 	size_t len = 0;
 	int r, failed = 0, found = 0;
 
+	tv_errclear();   /* a new job: no earlier failure's detail */
+
 	tv_buf_init(&der);
 	snprintf(h->job, sizeof(h->job), "escrow-apply");
 	if ((r = read_text(response_path, &text, &len)) != 0)
@@ -446,7 +456,7 @@ int tv_escrow_apply_response(struct tv_home *h, const char *response_path)
 	if ((r = tv_db_query(h->db, &st, "SELECT hash, request, sealed_key, applied FROM "
 	                     "escrow_requests WHERE id=?", "b", id, (size_t)TV_ESCROW_ID_LEN)) != 0)
 		goto out;
-	if (tv_stmt_step(st) == 1) {
+	if ((r = tv_stmt_step(st)) == 1) {
 		size_t hl, sl;
 		const void *hp = tv_stmt_blob(st, 0, &hl), *sp = tv_stmt_blob(st, 2, &sl);
 		found = 1;
@@ -454,17 +464,25 @@ int tv_escrow_apply_response(struct tv_home *h, const char *response_path)
 			memcpy(hash, hp, sizeof(hash));
 		reqtext = strdup(tv_stmt_text(st, 1));
 		id_purpose(id, purpose);
-		r = sp ? tv_keys_unseal(h, purpose, sp, sl, &der) : TV_ERR_FORMAT;
+		if (reqtext == NULL)
+			r = TV_ERR_NOMEM;
+		else if (sp == NULL)
+			r = tv_errf(TV_ERR_FORMAT, "request %s: the catalog holds no sealed one-time "
+			            "key for it", idhex);
+		else
+			r = tv_keys_unseal(h, purpose, sp, sl, &der);
 	}
 	tv_stmt_free(st);
 	st = NULL;
+	if (r < 0)
+		goto out;
 	if (!found) {
 		r = tv_errf(TV_ERR_STATE, "response answers request %s made by installation '%s': "
 		            "this installation did not make it (apply it where the request was made)",
 		            idhex, info.installation);
 		goto out;
 	}
-	if (r != 0 || reqtext == NULL)
+	if (r != 0)
 		goto out;
 	if ((r = tv_x25519_priv_from_der(tv_buf_ptr(&der), tv_buf_avail(&der), &onetime)) != 0 ||
 	    (r = tv_escrow_response_open(text, len, onetime, id, hash, &ans)) != 0 ||
@@ -490,7 +508,6 @@ int tv_escrow_apply_response(struct tv_home *h, const char *response_path)
 		tv_info(h, "%s: unlocked through escrow", bc);
 		if ((r = tv_catalog_tape_contents(h, bc)) != 0) {
 			tv_warn(h, "%s: %s", bc, tv_errmsg(r));
-			tv_errclear();
 			failed++;
 		}
 	}

@@ -55,6 +55,8 @@ int tv_home_init(const char *dir, const char *catalog_url)
 	struct stat st;
 	int r;
 
+	tv_errclear();   /* a new job: no earlier failure's detail */
+
 	if (catalog_url != NULL && *catalog_url && strncmp(catalog_url, "sqlite:", 7) != 0)
 		return tv_errf(TV_ERR_UNSUPPORTED,
 		               "catalog URL '%s': only sqlite:PATH is supported in this version",
@@ -99,6 +101,8 @@ int tv_home_open(const char *dir, struct tv_home **out)
 	char path[PATH_MAX + 32];
 	struct stat st;
 	int r;
+
+	tv_errclear();   /* a new job: no earlier failure's detail */
 
 	*out = NULL;
 	snprintf(path, sizeof(path), "%s/catalog.db", dir);

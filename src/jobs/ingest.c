@@ -33,7 +33,6 @@ static int ensure_pool(struct tv_home *h, const char *name, const uint8_t uuid[1
 	                  (size_t)16);
 	if (r != TV_ERR_NOTFOUND)
 		return r;
-	tv_errclear();
 	snprintf(nm, sizeof(nm), "%s", name[0] ? name : "imported");
 	r = tv_db_get_int(h->db, &other, "SELECT id FROM pools WHERE name=?", "t", nm);
 	if (r == 0) {
@@ -43,7 +42,6 @@ static int ensure_pool(struct tv_home *h, const char *name, const uint8_t uuid[1
 	} else if (r != TV_ERR_NOTFOUND) {
 		return r;
 	}
-	tv_errclear();
 	r = tv_db_exec(h->db,
 	               "INSERT INTO pools(uuid, name, library_id, encryption, imported, created)"
 	               " VALUES(?,?,?, 'imported', 1, ?)",
@@ -62,7 +60,6 @@ static int ensure_ms(struct tv_home *h, const uint8_t uuid[16], int64_t pool_id,
 	                      uuid, (size_t)16);
 	if (r != TV_ERR_NOTFOUND)
 		return r;
-	tv_errclear();
 	r = tv_db_exec(h->db, "INSERT INTO media_sets(uuid, pool_id, created) VALUES(?,?,?)",
 	               "bii", uuid, (size_t)16, pool_id, (int64_t)created);
 	if (r == 0)
@@ -86,7 +83,6 @@ static int ensure_tape(struct tv_home *h, const uint8_t uuid[16], const char *ba
 		                  barcode, *tape_id, barcode, *tape_id);
 	if (r != TV_ERR_NOTFOUND)
 		return r;
-	tv_errclear();
 	if ((r = tv_db_query(h->db, &st, "SELECT id, uuid IS NOT NULL AND encrypted=1 FROM "
 	                     "tapes WHERE barcode=?", "t", barcode)) != 0)
 		return r;
@@ -239,7 +235,6 @@ static int set_of(struct ingest *in, const uint8_t set_uuid[16], const char *nam
 	                  "b", set_uuid, (size_t)16);
 	if (r == TV_ERR_NOTFOUND) {
 		char u[37], nm[TV_NAME_MAX];
-		tv_errclear();
 		tv_uuid_to_str(set_uuid, u);
 		if (name != NULL && name[0])
 			snprintf(nm, sizeof(nm), "%s", name);
@@ -302,7 +297,6 @@ static int add_tape(struct ingest *in, const struct tv_ci_tape *t)
 	                  t->tape_uuid, (size_t)16);
 	if (r != TV_ERR_NOTFOUND)
 		return r;
-	tv_errclear();
 	/* known from another tape's catalog only: not (yet) in a library */
 	enc = memcmp(t->dek_fpr, zero, TV_FPR_LEN) != 0;
 	if ((r = tv_db_get_int(h->db, &imported, "SELECT imported FROM pools WHERE id=?", "i",
@@ -327,7 +321,6 @@ static int add_set(struct ingest *in, const struct tv_ci_set *s)
 	r = tv_db_get_int(h->db, &in->set_id, "SELECT id FROM backup_sets WHERE uuid=?", "b",
 	                  s->set_uuid, (size_t)16);
 	if (r == TV_ERR_NOTFOUND) {
-		tv_errclear();
 		r = tv_db_exec(h->db,
 		               "INSERT INTO backup_sets(uuid, name, pool_id, media_set_id,"
 		               " created, first_seq, last_seq, complete, nfiles, nbytes)"
@@ -405,7 +398,6 @@ static int add_keyring(struct ingest *in, const struct tv_ci_keyring *k)
 		tv_keys_wipe(have, sizeof(have));
 		return 0;
 	}
-	tv_errclear();
 	snprintf(src, sizeof(src), "key ring of tape %s", in->ti->barcode);
 	if ((r = tv_keys_save_dek(h, k->tape_uuid, k->dek, src)) != 0)
 		return r;
@@ -458,7 +450,6 @@ static int read_items(struct ingest *in, struct tv_treader *rd)
 			/* written by a newer version: counted, reported, passed over */
 			in->items++;
 			tv_warn(in->h, "tape %s: %s (skipped)", in->ti->barcode, tv_errmsg(r));
-			tv_errclear();
 			continue;
 		}
 		if (r < 0)
@@ -528,7 +519,6 @@ static int scan_data_file(struct ingest *in, struct tv_treader *rd,
 			complete = 0;
 			tv_warn(in->h, "tape %s file %llu: %s", in->ti->barcode,
 			        (unsigned long long)file_no, tv_errmsg(r));
-			tv_errclear();
 			continue;
 		}
 		/* the whole entry must be there (or continue in a later part) */
@@ -539,7 +529,6 @@ static int scan_data_file(struct ingest *in, struct tv_treader *rd,
 			complete = 0;
 			tv_verbose(in->h, "tape %s file %llu: %s was cut off", in->ti->barcode,
 			           (unsigned long long)file_no, e->path);
-			tv_errclear();
 			break;
 		}
 		if (r < 0 && r != TV_ERR_EOF) {
@@ -547,7 +536,6 @@ static int scan_data_file(struct ingest *in, struct tv_treader *rd,
 			complete = 0;
 			tv_warn(in->h, "tape %s file %llu: %s: %s", in->ti->barcode,
 			        (unsigned long long)file_no, e->path, tv_errmsg(r));
-			tv_errclear();
 			continue;
 		}
 		if ((r = add_entry(in, e, &loc)) != 0)
@@ -594,7 +582,6 @@ static int scan_tape(struct ingest *in, struct tv_tape *t, const uint8_t *dek,
 			(*lost)++;
 			in->ti->refused++;
 			tv_warn(in->h, "%s", tv_errmsg(r));
-			tv_errclear();
 		} else if (ch.type == TV_CT_DATA) {
 			if ((r = scan_data_file(in, rd, &ch, file_no, recovered, lost)) != 0)
 				break;
@@ -604,7 +591,6 @@ static int scan_tape(struct ingest *in, struct tv_tape *t, const uint8_t *dek,
 				tv_verbose(in->h, "tape %s file %llu: an earlier catalog: %s",
 				           in->ti->barcode, (unsigned long long)file_no,
 				           tv_errmsg(TV_ERR_FORMAT));
-				tv_errclear();
 			}
 		}
 		if ((r = tv_treader_end_file(rd)) != 0) {
@@ -696,7 +682,6 @@ int tv_ingest_contents(struct tv_home *h, struct tv_tape *t, struct tv_tape_info
 	           (unsigned long long)in.items, (unsigned long long)in.entries);
 	goto out;
 scan:
-	tv_errclear();
 	tv_treader_close(rd);
 	rd = NULL;
 	*scanned = 1;

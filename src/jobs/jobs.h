@@ -20,8 +20,10 @@ int tv_lib_open_by_name(struct tv_home *h, const char *name, struct tv_vlib **li
 int tv_lib_open_for_tape(struct tv_home *h, const char *barcode, struct tv_vlib **lib,
                          int64_t *lib_id);
 
-/* Unload drive, keeping the current error detail (for cleanup paths). */
-void tv_lib_unload_quiet(struct tv_vlib *lib, unsigned drive);
+/* Unloads drive (if loaded) at the end of a job step and returns the step's
+ * result rc: its error and detail stand.  An unload that fails after a
+ * success is the result; after a failure both are said, under rc. */
+int tv_lib_unload(struct tv_vlib *lib, unsigned drive, int rc);
 
 /* ---- pools (jobs/pool.c) ---- */
 struct tv_pool {
@@ -62,7 +64,6 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
 /* ---- inventory / catalog (jobs/catalog.c) ---- */
 struct tv_catalog_opts {
 	int labels_only;             /* inventory */
-	int allow_partial;
 };
 int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes,
                    size_t nbarcodes, const struct tv_catalog_opts *o);
@@ -86,7 +87,6 @@ struct tv_restore_opts {
 	const char *to;
 	char *const *paths;
 	size_t npaths;
-	int allow_partial;
 	int extract;                 /* open job-encrypted backup files */
 	const char *password_file;
 };

@@ -179,6 +179,8 @@ int tv_keys_password_add(struct tv_home *h, const char *name, const char *hint,
 	struct tv_kek kek;
 	int r;
 
+	tv_errclear();   /* a new job: no earlier failure's detail */
+
 	if (name == NULL || *name == '\0' || strlen(name) >= TV_NAME_MAX)
 		return tv_errf(TV_ERR_INVAL, "password name must be 1 to %d characters",
 		               TV_NAME_MAX - 1);
@@ -306,7 +308,6 @@ static int write_kek(struct tv_home *h, const char *name, const struct tv_kek **
 	r = stored_kek(h, name, &h->kc->wk[free_slot].kek);
 	if (r == TV_ERR_NOTFOUND) {
 		/* no stored KEK: derive one for this job */
-		tv_errclear();
 		if ((r = tv_keys_password_get(h, name, &pw, &len)) != 0)
 			return r;
 		r = tv_kek_derive(&h->kc->wk[free_slot].kek, TV_KDF_PBKDF2_SHA256, NULL, pw, len);
@@ -428,20 +429,18 @@ static int try_passwords(struct tv_home *h, const struct tv_keyslot *s,
                          size_t howsz)
 {
 	struct tv_stmt *st;
-	int r, found = TV_ERR_LOCKED;
+	int r, sr, found = TV_ERR_LOCKED;
 
 	if ((r = tv_db_query(h->db, &st, "SELECT name FROM passwords ORDER BY name<>?, id", "t",
 	                     s->name)) != 0)
 		return r;
-	while (tv_stmt_step(st) == 1) {
+	while ((sr = tv_stmt_step(st)) == 1) {
 		char *pw = NULL;
 		size_t len = 0;
 		char name[TV_NAME_MAX];
 		snprintf(name, sizeof(name), "%s", tv_stmt_text(st, 0));
-		if (tv_keys_password_get(h, name, &pw, &len) != 0) {
-			tv_errclear();
+		if (tv_keys_password_get(h, name, &pw, &len) != 0)
 			continue;
-		}
 		r = tv_slot_password_open(s, tape_uuid, pw, len, h->kc->cache, dek);
 		free_pw(pw, len);
 		if (r == 0) {
@@ -449,10 +448,9 @@ static int try_passwords(struct tv_home *h, const struct tv_keyslot *s,
 			found = 0;
 			break;
 		}
-		tv_errclear();
 	}
 	tv_stmt_free(st);
-	return found;
+	return sr < 0 ? sr : found;
 }
 
 int tv_keys_unlock(struct tv_home *h, const uint8_t tape_uuid[16],
@@ -473,7 +471,6 @@ int tv_keys_unlock(struct tv_home *h, const uint8_t tape_uuid[16],
 		}
 		OPENSSL_cleanse(dek, TV_DEK_LEN);
 	}
-	tv_errclear();
 	for (size_t i = 0; i < enc->nslots; i++) {
 		const struct tv_keyslot *s = &enc->slots[i];
 		if (s->type == TV_SLOT_PASSWORD) {
@@ -488,7 +485,6 @@ int tv_keys_unlock(struct tv_home *h, const uint8_t tape_uuid[16],
 			}
 			if (why[0] == '\0')
 				snprintf(why, sizeof(why), "%s", tv_errmsg(r));
-			tv_errclear();
 		}
 	}
 	snprintf(how, howsz, "%s", why);

@@ -137,6 +137,8 @@ int tv_kmsglue_create_key(struct tv_home *h, const char *server, const char *nam
 	char uid[TV_KMS_UID_MAX], pub[TV_KMS_UID_MAX] = "";
 	int r;
 
+	tv_errclear();   /* a new job: no earlier failure's detail */
+
 	if ((r = load_conf(h, server, &conf, &server_id)) != 0 || (r = get_conn(h, server, &k)) != 0)
 		return r;
 	if (strcmp(kind, "aes") == 0)
@@ -246,7 +248,7 @@ int tv_kmsglue_make_slot(struct tv_home *h, const char *server, const char *keyi
 	if ((r = tv_db_query(h->db, &st, "SELECT kind, name, public_der FROM kms_keys WHERE "
 	                     "server_id=? AND uid=?", "it", server_id, keyid)) != 0)
 		return r;
-	if (tv_stmt_step(st) == 1) {
+	if ((r = tv_stmt_step(st)) == 1) {
 		const void *p;
 		snprintf(kind, sizeof(kind), "%s", tv_stmt_text(st, 0));
 		snprintf(name, sizeof(name), "%s", tv_stmt_text(st, 1));
@@ -255,6 +257,8 @@ int tv_kmsglue_make_slot(struct tv_home *h, const char *server, const char *keyi
 			memcpy(der, p, derlen);
 	}
 	tv_stmt_free(st);
+	if (r < 0)
+		goto out;
 	memset(&id, 0, sizeof(id));
 	id.server = conf.name;
 	id.host = conf.host;
@@ -317,7 +321,6 @@ static int open_with(struct tv_home *h, const char *server, const struct tv_keys
 		}
 		if (r != TV_ERR_UNSUPPORTED)
 			return r;
-		tv_errclear();
 		if ((r = tv_kms_get_private_key(k, keyid, &priv)) != 0)
 			return r;
 		tv_log(h, "%s cannot decrypt with RSA keys: private key %s fetched into memory only, "
@@ -351,7 +354,7 @@ int tv_kmsglue_open_slot(struct tv_home *h, const struct tv_keyslot *slot,
 	struct tv_stmt *st;
 	const char *keyid = keyid_override && *keyid_override ? keyid_override : slot->key_id;
 	char first_err[1024] = "";
-	int r, first_rc = 0, tried = 0;
+	int r, sr, first_rc = 0, tried = 0;
 
 	if (server_override != NULL) {
 		r = open_with(h, server_override, slot, tape_uuid, keyid, dek);
@@ -372,7 +375,7 @@ int tv_kmsglue_open_slot(struct tv_home *h, const struct tv_keyslot *slot,
 	                     " (host=? AND port=?) DESC, id", "tti", slot->kms_name,
 	                     slot->kms_host, (int64_t)slot->kms_port)) != 0)
 		return r;
-	while (tv_stmt_step(st) == 1) {
+	while ((sr = tv_stmt_step(st)) == 1) {
 		char name[TV_NAME_MAX];
 		snprintf(name, sizeof(name), "%s", tv_stmt_text(st, 0));
 		tried++;
@@ -386,9 +389,10 @@ int tv_kmsglue_open_slot(struct tv_home *h, const struct tv_keyslot *slot,
 			first_rc = r;
 			snprintf(first_err, sizeof(first_err), "%s", tv_errmsg(r));
 		}
-		tv_errclear();
 	}
 	tv_stmt_free(st);
+	if (sr < 0)
+		return sr;
 	if (tried == 0)
 		return tv_errf(TV_ERR_LOCKED, "KMS %s (%s:%llu) is not registered here: add it with "
 		               "'tapevault kms add'", slot->kms_name, slot->kms_host,
@@ -404,6 +408,8 @@ int tv_kmsglue_retire_key(struct tv_home *h, const char *server, const char *uid
 {
 	struct tv_kms *k;
 	int r;
+
+	tv_errclear();   /* a new job: no earlier failure's detail */
 
 	if ((r = get_conn(h, server, &k)) != 0)
 		return r;

@@ -71,20 +71,21 @@ int tv_lib_open_for_tape(struct tv_home *h, const char *barcode, struct tv_vlib 
 	tv_stmt_free(st);
 	if (r < 0)
 		return r;
-	tv_errclear();
 	return tv_errf(TV_ERR_NOTFOUND, "tape %s is in no library: insert it with "
 	               "'tapevault tape insert LIBRARY FILE'", barcode);
 }
 
-void tv_lib_unload_quiet(struct tv_vlib *lib, unsigned drive)
+int tv_lib_unload(struct tv_vlib *lib, unsigned drive, int rc)
 {
-	char saved[1024];
+	char first[1024];
+	int r;
 
 	if (lib == NULL)
-		return;
-	snprintf(saved, sizeof(saved), "%s", tv_errdetail());
-	(void)tv_vlib_unload(lib, drive, NULL);
-	tv_errclear();
-	if (saved[0] != '\0')
-		tv_errf(0, "%s", saved);
+		return rc;
+	if (rc != 0)
+		snprintf(first, sizeof(first), "%s", tv_errmsg(rc));
+	if ((r = tv_vlib_unload_if_loaded(lib, drive)) == 0 || rc == 0)
+		return r == 0 ? rc : r;
+	return tv_errf(rc, "%s; and unloading drive %u failed too: %s", first, drive,
+	               tv_errmsg(r));
 }

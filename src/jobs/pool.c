@@ -78,6 +78,8 @@ int tv_pool_create(struct tv_home *h, const char *name, const char *library,
 	char enc[512];
 	int r;
 
+	tv_errclear();   /* a new job: no earlier failure's detail */
+
 	if (name == NULL || *name == '\0' || strlen(name) >= TV_NAME_MAX)
 		return tv_errf(TV_ERR_INVAL, "pool name must be 1 to %d characters", TV_NAME_MAX - 1);
 	if (policy == NULL)
@@ -112,6 +114,8 @@ int tv_pool_set_encryption(struct tv_home *h, const char *name, const char *encr
 	char enc[512];
 	int r;
 
+	tv_errclear();   /* a new job: no earlier failure's detail */
+
 	if ((r = tv_pool_get(h, name, &p)) != 0)
 		return r;
 	if (p.imported)
@@ -133,6 +137,8 @@ int tv_pool_set_compression(struct tv_home *h, const char *name, const char *spe
 	struct tv_pool p;
 	char norm[32];
 	int r;
+
+	tv_errclear();   /* a new job: no earlier failure's detail */
 
 	if ((r = tv_compression_parse(spec, &c)) != 0)
 		return r;

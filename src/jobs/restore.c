@@ -122,19 +122,16 @@ static int inner_unlock_cb(void *ctx, const struct tv_keyslot *slots, size_t n,
 			if (u->pw != NULL &&
 			    tv_slot_password_open(s, uuid, u->pw, u->pwlen, NULL, dek_out) == 0)
 				return 0;
-			tv_errclear();
 			if (tv_keys_password_get(u->h, s->name, &pw, &len) == 0) {
 				int r = tv_slot_password_open(s, uuid, pw, len, NULL, dek_out);
 				tv_freezero(pw, len + 1);
 				if (r == 0)
 					return 0;
 			}
-			tv_errclear();
 		} else if (s->type == TV_SLOT_KMS) {
 			if (tv_kmsglue_open_slot(u->h, s, uuid, NULL, NULL, dek_out, used,
 			                         sizeof(used)) == 0)
 				return 0;
-			tv_errclear();
 		}
 	}
 	{
@@ -167,7 +164,6 @@ static int extract_inner(struct tv_home *h, char **files, size_t n, const char *
 		r = tv_backup_extract(files[i], dest, &un, &st);
 		if (r != 0) {
 			tv_warn(h, "%s: %s", files[i], tv_errmsg(r));
-			tv_errclear();
 			failed++;
 			continue;
 		}
@@ -223,7 +219,7 @@ struct rjob {
 	int whole;                  /* no selection: read the set's stream on */
 	struct rtape rt;
 	struct tv_entry *e;         /* entry header as read */
-	struct tv_stmt *q_part, *q_tape, *q_data;
+	struct tv_stmt *q_part, *q_tape, *q_data;   /* Q_PART, Q_TAPE, Q_DATA */   /* columns: PC_*, TC_*, one */
 	uint64_t nfiles, nfailed, nbytes, parts_read;
 	struct tv_progress prog;
 	uint64_t pbytes;
@@ -235,6 +231,15 @@ struct rjob {
 	char dir[PATH_MAX];         /* the directory files are being created in */
 	int dfd;                    /* open on it (files come in directory order) */
 };
+
+/* The prepared statements and the names of their columns. */
+#define Q_PART "SELECT part, off, tseq, file_no, frame_off, entry_off FROM parts " \
+               "WHERE set_id=? AND idx=? ORDER BY part"
+enum { PC_PART, PC_OFF, PC_TSEQ, PC_FILE_NO, PC_FRAME_OFF, PC_ENTRY_OFF };
+#define Q_TAPE "SELECT barcode, uuid, locked, encrypted, COALESCE(record_size, 262144) " \
+               "FROM tapes WHERE media_set_id=? AND seq=?"
+enum { TC_BARCODE, TC_UUID, TC_LOCKED, TC_ENCRYPTED, TC_RECORD_SIZE };
+#define Q_DATA "SELECT content_uuid FROM data_files WHERE set_id=? AND tseq=? AND file_no=?"
 
 static int matches(const char *path, char *const *paths, size_t n)
 {
@@ -275,7 +280,7 @@ static void rt_close_file(struct rtape *rt)
 	rt->at_next = 0;
 }
 
-static void rt_close(struct rjob *rj)
+static int rt_close(struct rjob *rj, int rc)
 {
 	struct rtape *rt = &rj->rt;
 
@@ -289,7 +294,7 @@ static void rt_close(struct rjob *rj)
 	tv_tape_close(rt->t);
 	rt->t = NULL;
 	if (rt->lib != NULL) {
-		tv_lib_unload_quiet(rt->lib, 0);
+		rc = tv_lib_unload(rt->lib, 0, rc);
 		tv_vlib_close(rt->lib);
 		rt->lib = NULL;
 	}
@@ -299,6 +304,7 @@ static void rt_close(struct rjob *rj)
 	rt->tseq = 0;
 	rt->failed = 0;
 	rt->checked_file = 0;
+	return rc;
 }
 
 /* Makes tape tseq of the set's media set the one being read. */
@@ -311,7 +317,8 @@ static int rt_tape(struct rjob *rj, uint64_t tseq)
 
 	if (rt->tseq == tseq && (rt->rd != NULL || rt->failed))
 		return rt->failed ? TV_ERR_LOCKED : 0;
-	rt_close(rj);
+	if ((r = rt_close(rj, 0)) != 0)
+		return r;
 	rt->tseq = tseq;
 	if ((r = tv_stmt_bind(q, "ii", rj->ms_id, (int64_t)tseq)) != 0 ||
 	    (r = tv_stmt_step(q)) < 0)
@@ -323,17 +330,17 @@ static int rt_tape(struct rjob *rj, uint64_t tseq)
 	}
 	{
 		size_t n;
-		const void *u = tv_stmt_blob(q, 1, &n);
-		snprintf(rt->barcode, sizeof(rt->barcode), "%s", tv_stmt_text(q, 0));
+		const void *u = tv_stmt_blob(q, TC_UUID, &n);
+		snprintf(rt->barcode, sizeof(rt->barcode), "%s", tv_stmt_text(q, TC_BARCODE));
 		if (u == NULL || n != 16) {
 			rt->failed = 1;
 			return tv_errf(TV_ERR_DB, "tape %s: no UUID in the catalog", rt->barcode);
 		}
 		memcpy(rt->uuid, u, 16);
 	}
-	locked = (int)tv_stmt_int(q, 2);
-	enc = (int)tv_stmt_int(q, 3);
-	rs = tv_stmt_int(q, 4);
+	locked = (int)tv_stmt_int(q, TC_LOCKED);
+	enc = (int)tv_stmt_int(q, TC_ENCRYPTED);
+	rs = tv_stmt_int(q, TC_RECORD_SIZE);
 	if (locked) {
 		rt->failed = 1;
 		return tv_errf(TV_ERR_LOCKED, "tape %s is locked: unlock it with 'tapevault "
@@ -588,7 +595,6 @@ static int part_data(struct rjob *rj, struct rfile *f, uint64_t offset, int *con
 	}
 	f->written += done;
 	if (r == TV_ERR_EOF) {
-		tv_errclear();
 		rt->at_next = 0;
 		rt_close_file(rt);
 		if (*cont)
@@ -648,16 +654,16 @@ static int restore_file(struct rjob *rj, struct rfile *f)
 					            "not cataloged here", f->full, (unsigned long long)k);
 				goto fail;
 			}
-			if ((uint64_t)tv_stmt_int(q, 0) != k) {
+			if ((uint64_t)tv_stmt_int(q, PC_PART) != k) {
 				r = tv_errf(TV_ERR_NOTFOUND, "%s: part %llu is missing", f->full,
 				            (unsigned long long)k);
 				goto fail;
 			}
-			off = (uint64_t)tv_stmt_int(q, 1);
-			loc.tseq = (uint64_t)tv_stmt_int(q, 2);
-			loc.file_no = (uint64_t)tv_stmt_int(q, 3);
-			loc.frame_off = (uint64_t)tv_stmt_int(q, 4);
-			loc.entry_off = (uint64_t)tv_stmt_int(q, 5);
+			off = (uint64_t)tv_stmt_int(q, PC_OFF);
+			loc.tseq = (uint64_t)tv_stmt_int(q, PC_TSEQ);
+			loc.file_no = (uint64_t)tv_stmt_int(q, PC_FILE_NO);
+			loc.frame_off = (uint64_t)tv_stmt_int(q, PC_FRAME_OFF);
+			loc.entry_off = (uint64_t)tv_stmt_int(q, PC_ENTRY_OFF);
 			if (off != f->written) {
 				r = tv_errf(TV_ERR_FORMAT, "%s: part %llu starts at byte %llu, the earlier "
 				            "parts end at %llu", f->full, (unsigned long long)k,
@@ -674,34 +680,39 @@ fail:
 	return r;
 }
 
-/* Fills f from a files row (columns as phase_files selects them). */
+/* The columns of a files row as restore reads them, and their names. */
+#define FILE_COLUMNS "idx, path, size, mode, uid, gid, mtime_sec, mtime_nsec, eflags, " \
+                     "nparts, tseq, file_no, frame_off, entry_off"
+enum {
+	FC_IDX, FC_PATH, FC_SIZE, FC_MODE, FC_UID, FC_GID, FC_MTIME, FC_MTIME_NS, FC_EFLAGS,
+	FC_NPARTS, FC_TSEQ, FC_FILE_NO, FC_FRAME_OFF, FC_ENTRY_OFF
+};
+
+/* Fills f from a files row selected as FILE_COLUMNS. */
 static void rfile_row(struct rjob *rj, struct tv_stmt *st, struct rfile *f,
                       const char *full_path)
 {
-	const char *path = tv_stmt_text(st, 1);
+	const char *path = tv_stmt_text(st, FC_PATH);
 
-	f->idx = tv_stmt_int(st, 0);
+	f->idx = tv_stmt_int(st, FC_IDX);
 	snprintf(f->path, sizeof(f->path), "%s", path);
 	snprintf(f->full, sizeof(f->full), "%s/%s", rj->o->to, full_path ? full_path : path);
 	f->base = strrchr(f->full, '/') + 1;
-	f->size = (uint64_t)tv_stmt_int(st, 2);
-	f->mode = (uint64_t)tv_stmt_int(st, 3);
-	f->uid = (uint64_t)tv_stmt_int(st, 4);
-	f->gid = (uint64_t)tv_stmt_int(st, 5);
-	f->mtime_sec = tv_stmt_int(st, 6);
-	f->mtime_nsec = (uint64_t)tv_stmt_int(st, 7);
-	f->eflags = (uint64_t)tv_stmt_int(st, 8);
-	f->nparts = (uint64_t)tv_stmt_int(st, 9);
-	f->loc.tseq = (uint64_t)tv_stmt_int(st, 10);
-	f->loc.file_no = (uint64_t)tv_stmt_int(st, 11);
-	f->loc.frame_off = (uint64_t)tv_stmt_int(st, 12);
-	f->loc.entry_off = (uint64_t)tv_stmt_int(st, 13);
+	f->size = (uint64_t)tv_stmt_int(st, FC_SIZE);
+	f->mode = (uint64_t)tv_stmt_int(st, FC_MODE);
+	f->uid = (uint64_t)tv_stmt_int(st, FC_UID);
+	f->gid = (uint64_t)tv_stmt_int(st, FC_GID);
+	f->mtime_sec = tv_stmt_int(st, FC_MTIME);
+	f->mtime_nsec = (uint64_t)tv_stmt_int(st, FC_MTIME_NS);
+	f->eflags = (uint64_t)tv_stmt_int(st, FC_EFLAGS);
+	f->nparts = (uint64_t)tv_stmt_int(st, FC_NPARTS);
+	f->loc.tseq = (uint64_t)tv_stmt_int(st, FC_TSEQ);
+	f->loc.file_no = (uint64_t)tv_stmt_int(st, FC_FILE_NO);
+	f->loc.frame_off = (uint64_t)tv_stmt_int(st, FC_FRAME_OFF);
+	f->loc.entry_off = (uint64_t)tv_stmt_int(st, FC_ENTRY_OFF);
 	f->written = 0;
 	f->fd = -1;
 }
-
-#define FILE_COLUMNS "idx, path, size, mode, uid, gid, mtime_sec, mtime_nsec, eflags, " \
-                     "nparts, tseq, file_no, frame_off, entry_off"
 
 static int phase_files(struct rjob *rj)
 {
@@ -717,7 +728,7 @@ static int phase_files(struct rjob *rj)
 	                     (int64_t)TV_FT_REG)) != 0)
 		goto out;
 	while ((rr = tv_stmt_step(st)) == 1) {
-		const char *path = tv_stmt_text(st, 1);
+		const char *path = tv_stmt_text(st, FC_PATH);
 		if (matches(path, rj->o->paths, rj->o->npaths) != 1)
 			continue;
 		if (!tv_restore_safe_path(path) || strlen(path) >= sizeof(f->path)) {
@@ -730,7 +741,6 @@ static int phase_files(struct rjob *rj)
 			if (r == TV_ERR_NOMEM || r == TV_ERR_DB)
 				goto out;
 			tv_warn(rj->h, "%s: %s", path, tv_errmsg(r));
-			tv_errclear();
 			rj->nfailed++;
 			r = 0;
 			continue;
@@ -814,7 +824,6 @@ static int phase_hardlinks(struct rjob *rj)
 		rfile_row(rj, q, f, p);
 		if ((r = restore_file(rj, f)) != 0) {
 			tv_warn(rj->h, "%s: %s", p, tv_errmsg(r));
-			tv_errclear();
 			rj->nfailed++;
 			r = 0;
 			continue;
@@ -861,13 +870,15 @@ static int phase_links(struct rjob *rj)
 	struct tv_stmt *st;
 	int r, rr;
 
+	enum { L_PATH, L_LINK, L_UID, L_GID, L_MTIME, L_MTIME_NS };
+
 	if ((r = tv_db_query(rj->h->db, &st,
 	                     "SELECT path, link, uid, gid, mtime_sec, mtime_nsec FROM files "
 	                     "WHERE set_id=? AND ftype=? ORDER BY idx", "ii", rj->set_id,
 	                     (int64_t)TV_FT_SYMLINK)) != 0)
 		return r;
 	while ((rr = tv_stmt_step(st)) == 1) {
-		const char *p = tv_stmt_text(st, 0);
+		const char *p = tv_stmt_text(st, L_PATH);
 		char full[PATH_MAX];
 		struct timespec ts[2];
 		if (matches(p, rj->o->paths, rj->o->npaths) != 1)
@@ -881,16 +892,16 @@ static int phase_links(struct rjob *rj)
 		if ((r = parent_dirs(full)) != 0)
 			break;
 		unlink(full);
-		if (symlink(tv_stmt_text(st, 1), full) != 0) {
+		if (symlink(tv_stmt_text(st, L_LINK), full) != 0) {
 			tv_warn(rj->h, "%s: cannot create symbolic link: %s", full, strerror(errno));
 			rj->nfailed++;
 			continue;
 		}
-		if (geteuid() == 0 && lchown(full, (uid_t)tv_stmt_int(st, 2),
-		                             (gid_t)tv_stmt_int(st, 3)) != 0)
+		if (geteuid() == 0 && lchown(full, (uid_t)tv_stmt_int(st, L_UID),
+		                             (gid_t)tv_stmt_int(st, L_GID)) != 0)
 			tv_warn(rj->h, "%s: cannot set owner: %s", full, strerror(errno));
-		ts[0].tv_sec = tv_stmt_int(st, 4);
-		ts[0].tv_nsec = (long)tv_stmt_int(st, 5);
+		ts[0].tv_sec = tv_stmt_int(st, L_MTIME);
+		ts[0].tv_nsec = (long)tv_stmt_int(st, L_MTIME_NS);
 		ts[1] = ts[0];
 		utimensat(AT_FDCWD, full, ts, AT_SYMLINK_NOFOLLOW);
 		rj->nfiles++;
@@ -905,23 +916,25 @@ static int phase_dir_meta(struct rjob *rj)
 	struct tv_stmt *st;
 	int r, rr;
 
+	enum { D_PATH, D_MODE, D_UID, D_GID, D_MTIME, D_MTIME_NS };
+
 	if ((r = tv_db_query(rj->h->db, &st,
 	                     "SELECT path, mode, uid, gid, mtime_sec, mtime_nsec FROM files "
 	                     "WHERE set_id=? AND ftype=? ORDER BY idx DESC", "ii", rj->set_id,
 	                     (int64_t)TV_FT_DIR)) != 0)
 		return r;
 	while ((rr = tv_stmt_step(st)) == 1) {
-		const char *p = tv_stmt_text(st, 0);
+		const char *p = tv_stmt_text(st, D_PATH);
 		char full[PATH_MAX];
 		struct timespec ts[2];
 		if (!matches(p, rj->o->paths, rj->o->npaths) || !tv_restore_safe_path(p))
 			continue;
 		snprintf(full, sizeof(full), "%s/%s", rj->o->to, p);
 		if (geteuid() == 0)
-			lchown(full, (uid_t)tv_stmt_int(st, 2), (gid_t)tv_stmt_int(st, 3));
-		chmod(full, (mode_t)(tv_stmt_int(st, 1) & 07777));
-		ts[0].tv_sec = tv_stmt_int(st, 4);
-		ts[0].tv_nsec = (long)tv_stmt_int(st, 5);
+			lchown(full, (uid_t)tv_stmt_int(st, D_UID), (gid_t)tv_stmt_int(st, D_GID));
+		chmod(full, (mode_t)(tv_stmt_int(st, D_MODE) & 07777));
+		ts[0].tv_sec = tv_stmt_int(st, D_MTIME);
+		ts[0].tv_nsec = (long)tv_stmt_int(st, D_MTIME_NS);
 		ts[1] = ts[0];
 		utimensat(AT_FDCWD, full, ts, AT_SYMLINK_NOFOLLOW);
 		rj->nfiles++;
@@ -935,16 +948,9 @@ static int prepare(struct rjob *rj)
 	struct tv_db *db = rj->h->db;
 	int r;
 
-	if ((r = tv_db_prepare(db, &rj->q_part,
-	                       "SELECT part, off, tseq, file_no, frame_off, entry_off FROM "
-	                       "parts WHERE set_id=? AND idx=? ORDER BY part")) != 0 ||
-	    (r = tv_db_prepare(db, &rj->q_tape,
-	                       "SELECT barcode, uuid, locked, encrypted, "
-	                       "COALESCE(record_size, 262144) FROM tapes WHERE "
-	                       "media_set_id=? AND seq=?")) != 0 ||
-	    (r = tv_db_prepare(db, &rj->q_data,
-	                       "SELECT content_uuid FROM data_files WHERE set_id=? AND tseq=? "
-	                       "AND file_no=?")) != 0)
+	if ((r = tv_db_prepare(db, &rj->q_part, Q_PART)) != 0 ||
+	    (r = tv_db_prepare(db, &rj->q_tape, Q_TAPE)) != 0 ||
+	    (r = tv_db_prepare(db, &rj->q_data, Q_DATA)) != 0)
 		return r;
 	return 0;
 }
@@ -955,6 +961,8 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 	uint8_t set_uuid[16];
 	int64_t total = 0;
 	int r;
+
+	tv_errclear();   /* a new job: no earlier failure's detail */
 
 	memset(&rj, 0, sizeof(rj));
 	rj.h = h;
@@ -984,13 +992,12 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 	tv_progress_start(&rj.prog, h, "restoring", o->npaths ? 0 : (uint64_t)total);
 	r = phase_files(&rj);
 	tv_progress_end(&rj.prog);
-	rt_close(&rj);
+	r = rt_close(&rj, r);
 	if (r != 0)
 		goto out;
 	if ((r = phase_hardlinks(&rj)) != 0)
 		goto out;
-	rt_close(&rj);
-	if ((r = phase_links(&rj)) != 0 || (r = phase_dir_meta(&rj)) != 0)
+	if ((r = rt_close(&rj, r)) != 0 || (r = phase_links(&rj)) != 0 || (r = phase_dir_meta(&rj)) != 0)
 		goto out;
 	tv_info(h, "restored %llu item(s), %llu bytes of file data into %s (%llu part(s) read "
 	        "from tape)", (unsigned long long)rj.nfiles, (unsigned long long)rj.nbytes,
@@ -1000,7 +1007,7 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 	if (o->extract && rj.ninner == 0)
 		tv_info(h, "--extract: the restored files hold no job-encrypted backup file");
 	if (rj.nfailed > 0)
-		r = tv_errf(o->allow_partial ? 0 : TV_ERR_PARTIAL,
+		r = tv_errf(TV_ERR_PARTIAL,
 		            "%llu item(s) could not be restored (see the messages above)",
 		            (unsigned long long)rj.nfailed);
 	if (rj.nfiles == 0 && rj.nfailed == 0 && o->npaths > 0)
@@ -1009,7 +1016,7 @@ out:
 	if (rj.dfd >= 0)
 		close(rj.dfd);
 	umask(rj.old_umask);
-	rt_close(&rj);
+	r = rt_close(&rj, r);
 	tv_stmt_free(rj.q_part);
 	tv_stmt_free(rj.q_tape);
 	tv_stmt_free(rj.q_data);

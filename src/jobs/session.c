@@ -405,7 +405,6 @@ static int put_keyring(struct catw *c)
 		if ((f = tv_stmt_blob(st, 1, &n)) != NULL && n == TV_FPR_LEN)
 			memcpy(k->dek_fpr, f, TV_FPR_LEN);
 		if (tv_keys_load_dek(s->h, k->tape_uuid, k->dek) != 0) {
-			tv_errclear();
 			continue;
 		}
 		r = put_item(c);

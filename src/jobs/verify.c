@@ -21,7 +21,6 @@ struct vstats {
 static void report(struct tv_home *h, struct vstats *vs, int r)
 {
 	tv_warn(h, "%s", tv_errmsg(r));
-	tv_errclear();
 	vs->errors++;
 }
 
@@ -120,13 +119,12 @@ static int verify_one(struct tv_home *h, const char *barcode, struct vstats *vs)
 	}
 	enc = lab.ms.enc.alg != TV_ENC_NONE;
 	if (enc) {
-		if (tv_keys_load_dek(h, lab.vol.tape_uuid, dek) == 0 &&
-		    tv_labels_verify(&lab, barcode, dek) == 0) {
+		int vr = tv_keys_load_dek(h, lab.vol.tape_uuid, dek);
+		if (vr == 0 && (vr = tv_labels_verify(&lab, barcode, dek)) == 0) {
 			have_dek = 1;
 		} else {
-			if (tv_errdetail()[0] != '\0' && strstr(tv_errdetail(), "authenticate"))
-				report(h, vs, TV_ERR_AUTH);
-			tv_errclear();
+			if (vr == TV_ERR_AUTH)
+				report(h, vs, vr);   /* the key is ours: the labels were edited */
 			tv_info(h, "%s: locked: checking record checksums only (unlock it to check "
 			        "authentication too)", barcode);
 		}
@@ -189,7 +187,7 @@ out:
 	tv_treader_close(rd);
 	tv_tape_close(t);
 	if (lib != NULL) {
-		tv_lib_unload_quiet(lib, 0);
+		r = tv_lib_unload(lib, 0, r);
 		tv_vlib_close(lib);
 	}
 	tv_labels_free(&lab);
@@ -201,6 +199,8 @@ int tv_job_verify(struct tv_home *h, char *const *barcodes, size_t n)
 	uint64_t nerr = 0;
 	int failed = 0;
 
+	tv_errclear();   /* a new job: no earlier failure's detail */
+
 	snprintf(h->job, sizeof(h->job), "verify");
 	for (size_t i = 0; i < n; i++) {
 		struct vstats vs;
@@ -209,7 +209,6 @@ int tv_job_verify(struct tv_home *h, char *const *barcodes, size_t n)
 		r = verify_one(h, barcodes[i], &vs);
 		if (r != 0) {
 			tv_warn(h, "%s: %s", barcodes[i], tv_errmsg(r));
-			tv_errclear();
 			failed++;
 		}
 		nerr += vs.errors;

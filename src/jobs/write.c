@@ -206,7 +206,6 @@ static int open_media_set(struct wjob *j)
 		}
 		if (r != TV_ERR_NOTFOUND)
 			return r;
-		tv_errclear();
 	} else {
 		/* per-job: close the pool's open media set */
 		if ((r = tv_db_exec(j->h->db, "UPDATE media_sets SET closed=1 WHERE pool_id=?",
@@ -226,6 +225,16 @@ static int open_media_set(struct wjob *j)
 
 /* Ends the open data tape file (cont: the last item continues in the next
  * one) and records its figures. */
+/* A tape whose session finished leaves the drive; if it cannot, the data
+ * is safe and cataloged, so the job goes on and says so. */
+static void unload_done(struct tv_home *h, struct tv_vlib *lib)
+{
+	int r = tv_lib_unload(lib, 0, 0);
+
+	if (r != 0)
+		tv_warn(h, "%s (the tape stays in the drive)", tv_errmsg(r));
+}
+
 static int end_data(struct wjob *j, int cont)
 {
 	struct tv_file_result res;
@@ -260,7 +269,7 @@ static int finish_tape(struct wjob *j)
 	if ((r = tv_session_finish(&j->s)) != 0)
 		return r;
 	j->have_tape = 0;
-	tv_lib_unload_quiet(j->lib, 0);
+	unload_done(j->h, j->lib);
 	if ((r = tv_db_commit(j->h->db)) != 0)
 		return r;
 	return tv_db_begin(j->h->db);
@@ -299,7 +308,6 @@ static int next_tape(struct wjob *j)
 		st = NULL;
 		if (r < 0)
 			return r;
-		tv_errclear();   /* a last tape that left the library is not appended to */
 	}
 	if (!append) {
 		r = tv_db_get_int(j->h->db, &seq,
@@ -334,8 +342,7 @@ static int next_tape(struct wjob *j)
 		r = tv_session_label(&j->s, &j->pool, j->ms_id, j->ms_uuid, (uint64_t)seq);
 		if (r != 0) {
 			tv_session_abort(&j->s);
-			tv_lib_unload_quiet(j->lib, 0);
-			return r;
+			return tv_lib_unload(j->lib, 0, r);
 		}
 	}
 	j->have_tape = 1;
@@ -780,6 +787,8 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
 	char uuidstr[37];
 	int r, in_tx = 0;
 
+	tv_errclear();   /* a new job: no earlier failure's detail */
+
 	memset(&j, 0, sizeof(j));
 	memset(res, 0, sizeof(*res));
 	tv_buf_init(&j.eb);
@@ -868,7 +877,7 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
 	if ((r = tv_session_finish(&j.s)) != 0)
 		goto out;
 	j.have_tape = 0;
-	tv_lib_unload_quiet(j.lib, 0);
+	unload_done(h, j.lib);
 	if ((r = tv_db_commit(h->db)) != 0)
 		goto out;
 	in_tx = 0;
@@ -886,7 +895,7 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
 out:
 	if (j.have_tape) {
 		tv_session_abort(&j.s);
-		tv_lib_unload_quiet(j.lib, 0);
+		r = tv_lib_unload(j.lib, 0, r);
 	}
 	if (in_tx)
 		tv_db_rollback(h->db);

@@ -1241,7 +1241,7 @@ static int explain_state(struct tv_kms *k, int r, const char *uid, const char *u
 
 	if (r != TV_ERR_PERM)
 		return r;
-	snprintf(saved, sizeof(saved), "%s", tv_errdetail());
+	snprintf(saved, sizeof(saved), "%s", tv_errmsg(r));   /* the denial, said again below */
 	kmip_why(it, why, sizeof(why));
 	if (do_get_attributes(k, uid, &a) != 0 || !(a.have & TV_KATTR_STATE) ||
 	    a.state == TV_KSTATE_ACTIVE) {

@@ -945,7 +945,7 @@ out:
 	return rc;
 }
 
-int tv_vlib_unload(struct tv_vlib *l, unsigned drive, unsigned *slot)
+static int vl_unload(struct tv_vlib *l, unsigned drive, unsigned *slot, int if_loaded)
 {
 	struct vl_state s;
 	char path[PATH_MAX];
@@ -964,6 +964,8 @@ int tv_vlib_unload(struct tv_vlib *l, unsigned drive, unsigned *slot)
 		             "numbered 0 to %u)", s.name, drive, s.ndrives - 1);
 		goto out;
 	}
+	if (!s.drive[drive].bc[0] && if_loaded)
+		goto out;
 	if (!s.drive[drive].bc[0]) {
 		rc = tv_errf(TV_ERR_STATE, "drive %u of library %s is empty; nothing "
 		             "to unload", drive, s.name);
@@ -1026,7 +1028,7 @@ static int move_cartridge(const char *img_from, const char *img_to)
 		rc = tv_tfile_move(sc_from, sc_to);
 		if (rc != 0) {
 			char keep[1024];
-			snprintf(keep, sizeof(keep), "%s", tv_errdetail());
+			snprintf(keep, sizeof(keep), "%s", tv_errmsg(rc));
 			if (tv_tfile_move(img_to, img_from) != 0)
 				return tv_errf(rc, "%s; and moving the image back failed too: "
 				               "it is now at %s", keep, img_to);
@@ -1034,6 +1036,16 @@ static int move_cartridge(const char *img_from, const char *img_to)
 		}
 	}
 	return 0;
+}
+
+int tv_vlib_unload(struct tv_vlib *l, unsigned drive, unsigned *slot)
+{
+	return vl_unload(l, drive, slot, 0);
+}
+
+int tv_vlib_unload_if_loaded(struct tv_vlib *l, unsigned drive)
+{
+	return vl_unload(l, drive, NULL, 1);
 }
 
 int tv_vlib_export(struct tv_vlib *l, const char *barcode, const char *to_dir)
@@ -1093,7 +1105,7 @@ int tv_vlib_export(struct tv_vlib *l, const char *barcode, const char *to_dir)
 	rc = st_write(l, &s);
 	if (rc != 0) {
 		char keep[1024];
-		snprintf(keep, sizeof(keep), "%s", tv_errdetail());
+		snprintf(keep, sizeof(keep), "%s", tv_errmsg(rc));
 		if (move_cartridge(to, from) != 0)
 			rc = tv_errf(rc, "%s; the cartridge files are now in %s but the "
 			             "library still lists %s: remove it from %s/%s by "
@@ -1249,7 +1261,7 @@ out:
 	if (rc != 0 && moved) {
 		/* Give the cartridge back where it came from. */
 		char keep[1024];
-		snprintf(keep, sizeof(keep), "%s", tv_errdetail());
+		snprintf(keep, sizeof(keep), "%s", tv_errmsg(rc));
 		if (flags & TV_VLIB_INSERT_COPY) {
 			char sc[PATH_MAX];
 			unlink(dst);

@@ -108,6 +108,8 @@ int tv_vlib_load(struct tv_vlib *l, const char *barcode, int drive, int mode,
  * free slot if that one was taken).  *slot (may be NULL) gets the slot.
  * The tape must be closed first.  TV_ERR_STATE if the drive is empty. */
 int tv_vlib_unload(struct tv_vlib *l, unsigned drive, unsigned *slot);
+/* The same at the end of a job: an empty drive is no error. */
+int tv_vlib_unload_if_loaded(struct tv_vlib *l, unsigned drive);
 
 /* Takes a cartridge out of the library: its image and sidecar move to
  * to_dir (created if missing; rename, or copy + fsync + unlink across file

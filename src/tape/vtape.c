@@ -1177,7 +1177,6 @@ int tv_vtape_open(const char *path, int mode, struct tv_tape **out)
 	if (rc == TV_ERR_NOTFOUND) {
 		/* A bare SIMH image: no limits, not protected. */
 		memset(&v->attrs, 0, sizeof(v->attrs));
-		tv_errclear();
 	} else if (rc != 0) {
 		goto out;
 	}

@@ -4,6 +4,7 @@
 #include <string.h>
 
 static _Thread_local char detail[1024];
+static _Thread_local int detail_err;   /* the code the detail belongs to */
 
 static const char *const msgs[] = {
 	[0] = "success",
@@ -51,6 +52,7 @@ const char *tv_strerror(int err)
 int tv_verrf(int err, const char *fmt, va_list ap)
 {
 	vsnprintf(detail, sizeof(detail), fmt, ap);
+	detail_err = err;
 	return err;
 }
 
@@ -71,7 +73,7 @@ int tv_errctx(int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(ctx, sizeof(ctx), fmt, ap);
 	va_end(ap);
-	if (detail[0] != '\0')
+	if (detail[0] != '\0' && detail_err == err)
 		memcpy(old, detail, sizeof(old));
 	else
 		snprintf(old, sizeof(old), "%s", tv_strerror(err));
@@ -87,13 +89,19 @@ int tv_errctx(int err, const char *fmt, ...)
 		memcpy(detail + lc + 2, old, lo);
 		detail[lc + 2 + lo] = '\0';
 	}
+	detail_err = err;
 	return err;
 }
 
 const char *tv_errdetail(void) { return detail; }
-void tv_errclear(void) { detail[0] = '\0'; }
+
+void tv_errclear(void)
+{
+	detail[0] = '\0';
+	detail_err = 0;
+}
 
 const char *tv_errmsg(int err)
 {
-	return detail[0] != '\0' ? detail : tv_strerror(err);
+	return detail[0] != '\0' && detail_err == err ? detail : tv_strerror(err);
 }

@@ -45,19 +45,28 @@ enum tv_err {
 /* Static description of a code ("checksum mismatch"). Never NULL. */
 const char *tv_strerror(int err);
 
-/* Record a detail message for the calling thread and return err, so that
+/* The detail is owned by the failing call (as libarchive keeps it on the
+ * handle): every error return sets one, or passes up a code whose callee
+ * set one.  Each detail is recorded with its code, and tv_errmsg(err) shows
+ * it only for that code, so a detail left by an error that was handled
+ * (a lookup's NOTFOUND, a slot that did not open) is never shown for a later,
+ * different failure.  Jobs and the library's public entry points reset it
+ * (tv_errclear) as they start.
+ *
+ * Record a detail message for the calling thread and return err, so that
  * callers can write `return tv_errf(TV_ERR_CRC, "tape %s file %u", ...)`. */
 int tv_errf(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int tv_verrf(int err, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
-/* Prefix the current detail with more context: "ctx: old detail". */
+/* Prefix the detail with more context: "ctx: old detail" (when the current
+ * detail belongs to another code: "ctx: tv_strerror(err)"). */
 int tv_errctx(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Current detail (empty string when none). */
+/* Current detail, whatever its code (empty string when none). */
 const char *tv_errdetail(void);
 void tv_errclear(void);
-/* "detail" if set else tv_strerror(err). */
+/* The detail if it was recorded for err, else tv_strerror(err). */
 const char *tv_errmsg(int err);
 
 #endif
