@@ -28,15 +28,15 @@
 /* ---- small helpers ---- */
 
 __attribute__((format(printf, 2, 3)))
-static void problem(struct tv_backup_stats *st, const char *fmt, ...)
+static void problem(struct tv_backup_stats *bs, const char *fmt, ...)
 {
 	va_list ap;
 
-	st->skipped++;
-	if (st->skipped > 1)
+	bs->skipped++;
+	if (bs->skipped > 1)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(st->first_problem, sizeof(st->first_problem), fmt, ap);
+	vsnprintf(bs->first_problem, sizeof(bs->first_problem), fmt, ap);
 	va_end(ap);
 }
 
@@ -121,7 +121,7 @@ static void sources_free(struct source *s, size_t n)
 
 static int source_prepare(const char *given, struct source *s)
 {
-	struct stat st;
+	struct stat sb;
 	const char *slash;
 	size_t n = strlen(given);
 
@@ -136,7 +136,7 @@ static int source_prepare(const char *given, struct source *s)
 	if (strcmp(s->path, "/") == 0)
 		return tv_errf(TV_ERR_INVAL, "source /: back up the directories under it "
 		               "instead (each source is stored under its own name)");
-	if (lstat(s->path, &st) != 0)
+	if (lstat(s->path, &sb) != 0)
 		return tv_errf(errno == ENOENT ? TV_ERR_NOTFOUND : TV_ERR_IO, "%s: %s",
 		               s->path, strerror(errno));
 	slash = strrchr(s->path, '/');
@@ -216,7 +216,7 @@ static int make_slots(const struct tv_backup_keys *k, struct tv_backup_info *inf
 /* Copies the file data of the current entry.  Returns 0 (maybe after
  * recording a problem) or a fatal error (output side). */
 static int copy_data(struct archive *disk, struct archive *a, struct archive_entry *e,
-                     const char *name, struct tv_backup_stats *st, struct wctx *wc)
+                     const char *name, struct tv_backup_stats *bs, struct wctx *wc)
 {
 	static const uint8_t zeros[16384];
 	la_int64_t size = archive_entry_size(e), expect = 0;
@@ -230,7 +230,7 @@ static int copy_data(struct archive *disk, struct archive *a, struct archive_ent
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN) {
-			problem(st, "%s: read error, content incomplete in the backup: %s",
+			problem(bs, "%s: read error, content incomplete in the backup: %s",
 			        name, archive_error_string(disk));
 			return 0;
 		}
@@ -246,7 +246,7 @@ static int copy_data(struct archive *disk, struct archive *a, struct archive_ent
 		expect += (la_int64_t)len;
 	}
 	if (expect < size)
-		problem(st, "%s: file shrank while it was read, content incomplete in the "
+		problem(bs, "%s: file shrank while it was read, content incomplete in the "
 		        "backup", name);
 	return 0;
 wfail:
@@ -256,7 +256,7 @@ wfail:
 
 static int walk_source(struct archive *disk, struct archive *a,
                        struct archive_entry_linkresolver *lr, const struct source *src,
-                       dev_t skip_dev, ino_t skip_ino, struct tv_backup_stats *st,
+                       dev_t skip_dev, ino_t skip_ino, struct tv_backup_stats *bs,
                        struct wctx *wc)
 {
 	struct archive_entry *e = NULL, *spare = NULL;
@@ -283,7 +283,7 @@ static int walk_source(struct archive *disk, struct archive *a,
 		}
 		p = archive_entry_pathname(e);
 		if (r == ARCHIVE_FAILED) {
-			problem(st, "%s: %s", p ? p : src->path, archive_error_string(disk));
+			problem(bs, "%s: %s", p ? p : src->path, archive_error_string(disk));
 			continue;
 		}
 		if (archive_entry_dev(e) == skip_dev && (ino_t)archive_entry_ino(e) == skip_ino)
@@ -292,7 +292,7 @@ static int walk_source(struct archive *disk, struct archive *a,
 			archive_read_disk_descend(disk);
 		if (p == NULL || strncmp(p, src->path, src->plen) != 0 ||
 		    (p[src->plen] != '\0' && p[src->plen] != '/')) {
-			problem(st, "%s: unexpected path from the directory walk", p ? p : "?");
+			problem(bs, "%s: unexpected path from the directory walk", p ? p : "?");
 			continue;
 		}
 		nlen = strlen(src->base) + strlen(p + src->plen) + 1;
@@ -320,21 +320,21 @@ static int walk_source(struct archive *disk, struct archive *a,
 			goto out;
 		}
 		if (r == ARCHIVE_FAILED) {
-			problem(st, "%s: not stored: %s", name, archive_error_string(a));
+			problem(bs, "%s: not stored: %s", name, archive_error_string(a));
 			continue;
 		}
 		switch (archive_entry_filetype(e)) {
 		case AE_IFREG:
-			st->files++;
+			bs->files++;
 			if (archive_entry_size(e) > 0) {
-				st->bytes += (uint64_t)archive_entry_size(e);
-				if ((r = copy_data(disk, a, e, name, st, wc)) != 0)
+				bs->bytes += (uint64_t)archive_entry_size(e);
+				if ((r = copy_data(disk, a, e, name, bs, wc)) != 0)
 					goto out;
 			}
 			break;
-		case AE_IFDIR: st->dirs++; break;
-		case AE_IFLNK: st->symlinks++; break;
-		default: st->others++; break;
+		case AE_IFDIR: bs->dirs++; break;
+		case AE_IFLNK: bs->symlinks++; break;
+		default: bs->others++; break;
 		}
 		if (archive_write_finish_entry(a) < ARCHIVE_WARN) {
 			r = wc->err ? wc->err : tv_errf(TV_ERR_IO, "writing the archive: %s",
@@ -351,10 +351,10 @@ out:
 }
 
 int tv_backup_create(const char *const *sources, size_t nsrc, const char *out_path,
-                     const struct tv_backup_keys *keys, struct tv_backup_stats *stp)
+                     const struct tv_backup_keys *keys, struct tv_backup_stats *bsp)
 {
 	struct tv_backup_stats local;
-	struct tv_backup_stats *st = stp ? stp : &local;
+	struct tv_backup_stats *bs = bsp ? bsp : &local;
 	struct tv_backup_info *info = NULL;
 	struct source *srcs = NULL;
 	struct tv_bwriter *w = NULL;
@@ -366,7 +366,7 @@ int tv_backup_create(const char *const *sources, size_t nsrc, const char *out_pa
 	struct stat sb;
 	int fd = -1, r;
 
-	memset(st, 0, sizeof(*st));
+	memset(bs, 0, sizeof(*bs));
 	memset(dek, 0, sizeof(dek));
 	if (nsrc == 0)
 		return tv_errf(TV_ERR_INVAL, "nothing to back up");
@@ -391,7 +391,7 @@ int tv_backup_create(const char *const *sources, size_t nsrc, const char *out_pa
 	/* header */
 	if ((r = tv_uuid_new(info->uuid)) != 0)
 		goto out;
-	memcpy(st->uuid, info->uuid, TV_UUID_LEN);
+	memcpy(bs->uuid, info->uuid, TV_UUID_LEN);
 	info->created = (uint64_t)time(NULL);
 	info->chunk_size = TV_BACKUP_CHUNK_DEFAULT;
 	snprintf(info->writer, sizeof(info->writer), "tapevault %s", TV_VERSION);
@@ -445,7 +445,7 @@ int tv_backup_create(const char *const *sources, size_t nsrc, const char *out_pa
 	                               ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS |
 	                               ARCHIVE_READDISK_NO_SPARSE);
 	for (size_t i = 0; i < nsrc; i++)
-		if ((r = walk_source(disk, a, lr, &srcs[i], sb.st_dev, sb.st_ino, st, &wc)) != 0)
+		if ((r = walk_source(disk, a, lr, &srcs[i], sb.st_dev, sb.st_ino, bs, &wc)) != 0)
 			goto out;
 	if (archive_write_close(a) != ARCHIVE_OK) {
 		r = wc.err ? wc.err : tv_errf(TV_ERR_IO, "finishing the archive: %s",
@@ -454,8 +454,8 @@ int tv_backup_create(const char *const *sources, size_t nsrc, const char *out_pa
 	}
 	if ((r = tv_bwriter_finish(w)) != 0)
 		goto out;
-	st->chunks = tv_bwriter_chunks(w);
-	st->file_bytes = tv_bwriter_bytes(w);
+	bs->chunks = tv_bwriter_chunks(w);
+	bs->file_bytes = tv_bwriter_bytes(w);
 	if (fsync(fd) != 0) {
 		r = tv_errf(TV_ERR_IO, "%s: fsync: %s", tmp, strerror(errno));
 		goto out;
@@ -476,9 +476,9 @@ int tv_backup_create(const char *const *sources, size_t nsrc, const char *out_pa
 	tmp = NULL;
 	fsync_parent(out_path);
 	r = 0;
-	if (st->skipped > 0)
+	if (bs->skipped > 0)
 		r = tv_errf(TV_ERR_PARTIAL, "%s: %llu entries not stored (first: %s)",
-		            out_path, (unsigned long long)st->skipped, st->first_problem);
+		            out_path, (unsigned long long)bs->skipped, bs->first_problem);
 out:
 	if (r != 0 && r != TV_ERR_PARTIAL)
 		tv_errctx(r, "backup %s", out_path);
@@ -547,11 +547,11 @@ static int safe_relpath(const char *p)
 
 static void rmtree_at(int dfd, const char *name, int depth)
 {
-	struct stat st;
+	struct stat sb;
 
-	if (depth > 4096 || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+	if (depth > 4096 || fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
 		return;
-	if (S_ISDIR(st.st_mode)) {
+	if (S_ISDIR(sb.st_mode)) {
 		int fd;
 		DIR *d;
 		struct dirent *de;
@@ -594,18 +594,18 @@ static mode_t current_umask(void)
 /* dest must not exist, or be an empty directory (*exists = 1, *mode). */
 static int check_dest(const char *dest, int *exists, mode_t *mode)
 {
-	struct stat st;
+	struct stat sb;
 	DIR *d;
 	struct dirent *de;
 	int empty = 1;
 
 	*exists = 0;
-	if (lstat(dest, &st) != 0) {
+	if (lstat(dest, &sb) != 0) {
 		if (errno == ENOENT)
 			return 0;
 		return tv_errf(TV_ERR_IO, "%s: %s", dest, strerror(errno));
 	}
-	if (!S_ISDIR(st.st_mode))
+	if (!S_ISDIR(sb.st_mode))
 		return tv_errf(TV_ERR_EXISTS, "%s exists and is not a directory", dest);
 	if ((d = opendir(dest)) == NULL)
 		return tv_errf(TV_ERR_IO, "%s: %s", dest, strerror(errno));
@@ -619,7 +619,7 @@ static int check_dest(const char *dest, int *exists, mode_t *mode)
 		return tv_errf(TV_ERR_EXISTS, "%s exists and is not empty (extract into a new "
 		               "or empty directory)", dest);
 	*exists = 1;
-	*mode = st.st_mode & 07777;
+	*mode = sb.st_mode & 07777;
 	return 0;
 }
 
@@ -643,7 +643,7 @@ static int fatal_read(struct archive *ar, struct rctx *rc, const char *what)
 }
 
 static int extract_entries(struct archive *ar, struct archive *ext, const char *root,
-                           struct rctx *rc, const char *name, struct tv_backup_stats *st)
+                           struct rctx *rc, const char *name, struct tv_backup_stats *bs)
 {
 	struct archive_entry *e;
 	char *full = NULL, *lfull = NULL;
@@ -666,7 +666,7 @@ static int extract_entries(struct archive *ar, struct archive *ext, const char *
 		p = archive_entry_pathname(e);
 		hl = archive_entry_hardlink(e);
 		if (!safe_relpath(p) || (hl != NULL && !safe_relpath(hl))) {
-			problem(st, "%s: unsafe path in the archive, not restored", p ? p : "?");
+			problem(bs, "%s: unsafe path in the archive, not restored", p ? p : "?");
 			continue;
 		}
 		ftype = hl != NULL ? (int)AE_IFREG : (int)archive_entry_filetype(e);
@@ -682,7 +682,7 @@ static int extract_entries(struct archive *ar, struct archive *ext, const char *
 				r = tv_errf(TV_ERR_IO, "%s: %s", p, archive_error_string(ext));
 				goto out;
 			}
-			problem(st, "%s: not restored: %s", p, archive_error_string(ext));
+			problem(bs, "%s: not restored: %s", p, archive_error_string(ext));
 			continue;
 		}
 		if (archive_entry_size(e) > 0) {
@@ -699,24 +699,24 @@ static int extract_entries(struct archive *ar, struct archive *ext, const char *
 					goto out;
 				}
 				if (archive_write_data_block(ext, buf, len, off) < ARCHIVE_WARN) {
-					problem(st, "%s: not fully restored: %s", p,
+					problem(bs, "%s: not fully restored: %s", p,
 					        archive_error_string(ext));
 					break;
 				}
 			}
 		}
 		if (archive_write_finish_entry(ext) < ARCHIVE_WARN) {
-			problem(st, "%s: %s", p, archive_error_string(ext));
+			problem(bs, "%s: %s", p, archive_error_string(ext));
 			continue;
 		}
 		switch (ftype) {
 		case AE_IFREG:
-			st->files++;
-			st->bytes += (uint64_t)archive_entry_size(e);
+			bs->files++;
+			bs->bytes += (uint64_t)archive_entry_size(e);
 			break;
-		case AE_IFDIR: st->dirs++; break;
-		case AE_IFLNK: st->symlinks++; break;
-		default: st->others++; break;
+		case AE_IFDIR: bs->dirs++; break;
+		case AE_IFLNK: bs->symlinks++; break;
+		default: bs->others++; break;
 		}
 	}
 	r = 0;
@@ -727,10 +727,10 @@ out:
 }
 
 int tv_backup_extract_stream(struct tv_backup_reader *rd, const char *dest_dir,
-                             struct tv_backup_stats *stp)
+                             struct tv_backup_stats *bsp)
 {
 	struct tv_backup_stats local;
-	struct tv_backup_stats *st = stp ? stp : &local;
+	struct tv_backup_stats *bs = bsp ? bsp : &local;
 	const struct tv_backup_info *info = tv_backup_reader_info(rd);
 	struct archive *ar = NULL, *ext = NULL;
 	struct rctx rc = { rd, 0, "" };
@@ -739,8 +739,8 @@ int tv_backup_extract_stream(struct tv_backup_reader *rd, const char *dest_dir,
 	int exists = 0, flags, r;
 	mode_t mode = 0;
 
-	memset(st, 0, sizeof(*st));
-	memcpy(st->uuid, info->uuid, TV_UUID_LEN);
+	memset(bs, 0, sizeof(*bs));
+	memcpy(bs->uuid, info->uuid, TV_UUID_LEN);
 	if (dest_dir == NULL || dest_dir[0] == '\0')
 		return tv_errf(TV_ERR_INVAL, "no destination directory");
 	if ((dest = strdup(dest_dir)) == NULL)
@@ -793,7 +793,7 @@ int tv_backup_extract_stream(struct tv_backup_reader *rd, const char *dest_dir,
 		flags |= ARCHIVE_EXTRACT_OWNER;
 	archive_write_disk_set_options(ext, flags);
 	archive_write_disk_set_standard_lookup(ext);
-	if ((r = extract_entries(ar, ext, root, &rc, dest, st)) != 0)
+	if ((r = extract_entries(ar, ext, root, &rc, dest, bs)) != 0)
 		goto out;
 	/* Authenticate what follows the tar end marker, up to the LAST chunk. */
 	for (;;) {
@@ -805,10 +805,10 @@ int tv_backup_extract_stream(struct tv_backup_reader *rd, const char *dest_dir,
 		if (n == 0)
 			break;
 	}
-	st->chunks = tv_backup_reader_chunks(rd);
+	bs->chunks = tv_backup_reader_chunks(rd);
 	/* directory modes and times are applied on close */
 	if (archive_write_close(ext) < ARCHIVE_WARN)
-		problem(st, "%s: %s", dest, archive_error_string(ext));
+		problem(bs, "%s: %s", dest, archive_error_string(ext));
 	if (chmod(tmp, exists ? mode : (0777 & ~current_umask())) != 0) {
 		r = tv_errf(TV_ERR_IO, "%s: chmod: %s", tmp, strerror(errno));
 		goto out;
@@ -824,9 +824,9 @@ int tv_backup_extract_stream(struct tv_backup_reader *rd, const char *dest_dir,
 	tmp = NULL;
 	fsync_parent(dest);
 	r = 0;
-	if (st->skipped > 0)
+	if (bs->skipped > 0)
 		r = tv_errf(TV_ERR_PARTIAL, "%s: %llu entries not restored (first: %s)", dest,
-		            (unsigned long long)st->skipped, st->first_problem);
+		            (unsigned long long)bs->skipped, bs->first_problem);
 out:
 	if (ext != NULL)
 		archive_write_free(ext);
@@ -860,17 +860,17 @@ static int open_backup(const char *path, int *fd, struct tv_backup_reader **rd)
 }
 
 int tv_backup_extract(const char *path, const char *dest_dir,
-                      const struct tv_unlocker *unlocker, struct tv_backup_stats *st)
+                      const struct tv_unlocker *unlocker, struct tv_backup_stats *bs)
 {
 	struct tv_backup_reader *rd;
 	int fd, r;
 
-	if (st != NULL)
-		memset(st, 0, sizeof(*st));
+	if (bs != NULL)
+		memset(bs, 0, sizeof(*bs));
 	if ((r = open_backup(path, &fd, &rd)) != 0)
 		return r;
 	if ((r = tv_backup_reader_unlock(rd, unlocker)) == 0)
-		r = tv_backup_extract_stream(rd, dest_dir, st);
+		r = tv_backup_extract_stream(rd, dest_dir, bs);
 	tv_backup_reader_close(rd);
 	close(fd);
 	return r;

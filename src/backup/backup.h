@@ -95,13 +95,13 @@ struct tv_backup_info {
  * component ("/srv/data" -> "data/..."); two sources with the same name
  * are refused.  The file is written to a temporary sibling, fsynced and
  * renamed into place; an existing out_path is never replaced
- * (TV_ERR_EXISTS).  st may be NULL.
+ * (TV_ERR_EXISTS).  bs may be NULL.
  * Returns 0; TV_ERR_PARTIAL when entries could not be stored (socket,
  * unreadable file, file shrinking while read): the backup file is
- * complete but st->skipped > 0 and the detail names the first problem;
+ * complete but bs->skipped > 0 and the detail names the first problem;
  * other errors leave no file behind. */
 int tv_backup_create(const char *const *sources, size_t nsrc, const char *out_path,
-                     const struct tv_backup_keys *keys, struct tv_backup_stats *st);
+                     const struct tv_backup_keys *keys, struct tv_backup_stats *bs);
 
 /* Decrypts, authenticates and extracts path into dest_dir (must not
  * exist, or be an empty directory).  Extraction goes into a temporary
@@ -116,9 +116,9 @@ int tv_backup_create(const char *const *sources, size_t nsrc, const char *out_pa
  * no usable slot), TV_ERR_BADKEY ("wrong password for slot NAME (hint:
  * ...)"), TV_ERR_EXISTS (dest_dir not empty), TV_ERR_PARTIAL (some
  * entries could not be restored, e.g. device nodes as non-root: the
- * rest is in place, st->skipped > 0). */
+ * rest is in place, bs->skipped > 0). */
 int tv_backup_extract(const char *path, const char *dest_dir,
-                      const struct tv_unlocker *unlocker, struct tv_backup_stats *st);
+                      const struct tv_unlocker *unlocker, struct tv_backup_stats *bs);
 
 /* Reads only the header.  TV_ERR_FORMAT: not a backup file (detail
  * "PATH: not a tapevault backup file"). */
@@ -156,6 +156,6 @@ uint64_t tv_backup_reader_chunks(const struct tv_backup_reader *r);
 void tv_backup_reader_close(struct tv_backup_reader *r);   /* wipes; NULL ok */
 /* tv_backup_extract on an open, unlocked reader. */
 int tv_backup_extract_stream(struct tv_backup_reader *r, const char *dest_dir,
-                             struct tv_backup_stats *st);
+                             struct tv_backup_stats *bs);
 
 #endif

@@ -32,23 +32,23 @@ int64_t tv_db_last_id(struct tv_db *db);
 int tv_db_changes(struct tv_db *db);
 
 /* Query: tv_stmt_step returns 1 for a row, 0 when done, <0 on error. */
-int tv_db_query(struct tv_db *db, struct tv_stmt **st, const char *sql,
+int tv_db_query(struct tv_db *db, struct tv_stmt **q, const char *sql,
                 const char *types, ...);
-int tv_stmt_step(struct tv_stmt *st);
-int64_t tv_stmt_int(struct tv_stmt *st, int col);
-const char *tv_stmt_text(struct tv_stmt *st, int col);   /* "" for NULL */
-int tv_stmt_isnull(struct tv_stmt *st, int col);
-const void *tv_stmt_blob(struct tv_stmt *st, int col, size_t *len);
-void tv_stmt_free(struct tv_stmt *st);
+int tv_stmt_step(struct tv_stmt *q);
+int64_t tv_stmt_int(struct tv_stmt *q, int col);
+const char *tv_stmt_text(struct tv_stmt *q, int col);   /* "" for NULL */
+int tv_stmt_isnull(struct tv_stmt *q, int col);
+const void *tv_stmt_blob(struct tv_stmt *q, int col, size_t *len);
+void tv_stmt_free(struct tv_stmt *q);
 
 /* Prepared once, run many times (hot paths: one row per stored file).
  * tv_stmt_run resets the statement, binds (text and blobs are used in
  * place: valid for the call only) and steps it to completion; 0 or an
  * error (TV_ERR_EXISTS for a constraint).  tv_stmt_bind resets and binds
  * for a query to step through. */
-int tv_db_prepare(struct tv_db *db, struct tv_stmt **st, const char *sql);
-int tv_stmt_run(struct tv_stmt *st, const char *types, ...);
-int tv_stmt_bind(struct tv_stmt *st, const char *types, ...);
+int tv_db_prepare(struct tv_db *db, struct tv_stmt **q, const char *sql);
+int tv_stmt_run(struct tv_stmt *q, const char *types, ...);
+int tv_stmt_bind(struct tv_stmt *q, const char *types, ...);
 
 /* Single-value helpers: TV_ERR_NOTFOUND when no row. */
 int tv_db_get_int(struct tv_db *db, int64_t *out, const char *sql,

@@ -226,113 +226,113 @@ int tv_db_changes(struct tv_db *db) { return sqlite3_changes(db->h); }
 int tv_db_query(struct tv_db *db, struct tv_stmt **out, const char *sql,
                 const char *types, ...)
 {
-	struct tv_stmt *st;
+	struct tv_stmt *q;
 	va_list ap;
 	int r;
 
 	*out = NULL;
-	if ((st = calloc(1, sizeof(*st))) == NULL)
+	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return TV_ERR_NOMEM;
-	st->db = db;
+	q->db = db;
 	va_start(ap, types);
-	r = prepare(db, &st->s, sql, types, ap);
+	r = prepare(db, &q->s, sql, types, ap);
 	va_end(ap);
 	if (r != 0) {
-		free(st);
+		free(q);
 		return r;
 	}
-	*out = st;
+	*out = q;
 	return 0;
 }
 
-int tv_stmt_step(struct tv_stmt *st)
+int tv_stmt_step(struct tv_stmt *q)
 {
-	int rc = sqlite3_step(st->s);
+	int rc = sqlite3_step(q->s);
 
 	if (rc == SQLITE_ROW)
 		return 1;
 	if (rc == SQLITE_DONE)
 		return 0;
-	return db_err(st->db, "query");
+	return db_err(q->db, "query");
 }
 
-int64_t tv_stmt_int(struct tv_stmt *st, int col) { return sqlite3_column_int64(st->s, col); }
+int64_t tv_stmt_int(struct tv_stmt *q, int col) { return sqlite3_column_int64(q->s, col); }
 
-const char *tv_stmt_text(struct tv_stmt *st, int col)
+const char *tv_stmt_text(struct tv_stmt *q, int col)
 {
-	const unsigned char *t = sqlite3_column_text(st->s, col);
+	const unsigned char *t = sqlite3_column_text(q->s, col);
 	return t ? (const char *)t : "";
 }
 
-int tv_stmt_isnull(struct tv_stmt *st, int col)
+int tv_stmt_isnull(struct tv_stmt *q, int col)
 {
-	return sqlite3_column_type(st->s, col) == SQLITE_NULL;
+	return sqlite3_column_type(q->s, col) == SQLITE_NULL;
 }
 
-const void *tv_stmt_blob(struct tv_stmt *st, int col, size_t *len)
+const void *tv_stmt_blob(struct tv_stmt *q, int col, size_t *len)
 {
-	const void *p = sqlite3_column_blob(st->s, col);
-	*len = (size_t)sqlite3_column_bytes(st->s, col);
+	const void *p = sqlite3_column_blob(q->s, col);
+	*len = (size_t)sqlite3_column_bytes(q->s, col);
 	return p;
 }
 
-void tv_stmt_free(struct tv_stmt *st)
+void tv_stmt_free(struct tv_stmt *q)
 {
-	if (st == NULL)
+	if (q == NULL)
 		return;
-	sqlite3_finalize(st->s);
-	free(st);
+	sqlite3_finalize(q->s);
+	free(q);
 }
 
 int tv_db_prepare(struct tv_db *db, struct tv_stmt **out, const char *sql)
 {
-	struct tv_stmt *st;
+	struct tv_stmt *q;
 
 	*out = NULL;
-	if ((st = calloc(1, sizeof(*st))) == NULL)
+	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return TV_ERR_NOMEM;
-	st->db = db;
-	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->s,
+	q->db = db;
+	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &q->s,
 	                       NULL) != SQLITE_OK) {
-		free(st);
+		free(q);
 		return db_err(db, "prepare");
 	}
-	*out = st;
+	*out = q;
 	return 0;
 }
 
-int tv_stmt_run(struct tv_stmt *st, const char *types, ...)
+int tv_stmt_run(struct tv_stmt *q, const char *types, ...)
 {
 	va_list ap;
 	int r, rc;
 
-	sqlite3_reset(st->s);
+	sqlite3_reset(q->s);
 	va_start(ap, types);
-	r = bind_args_how(st->db, st->s, types, ap, SQLITE_STATIC);
+	r = bind_args_how(q->db, q->s, types, ap, SQLITE_STATIC);
 	va_end(ap);
 	if (r != 0)
 		return r;
-	rc = sqlite3_step(st->s);
+	rc = sqlite3_step(q->s);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		if ((rc & 0xff) == SQLITE_CONSTRAINT)
-			r = tv_errf(TV_ERR_EXISTS, "catalog: %s", sqlite3_errmsg(st->db->h));
+			r = tv_errf(TV_ERR_EXISTS, "catalog: %s", sqlite3_errmsg(q->db->h));
 		else
-			r = db_err(st->db, "step");
+			r = db_err(q->db, "step");
 	}
-	sqlite3_reset(st->s);
-	sqlite3_clear_bindings(st->s);
+	sqlite3_reset(q->s);
+	sqlite3_clear_bindings(q->s);
 	return r;
 }
 
-int tv_stmt_bind(struct tv_stmt *st, const char *types, ...)
+int tv_stmt_bind(struct tv_stmt *q, const char *types, ...)
 {
 	va_list ap;
 	int r;
 
-	sqlite3_reset(st->s);
-	sqlite3_clear_bindings(st->s);
+	sqlite3_reset(q->s);
+	sqlite3_clear_bindings(q->s);
 	va_start(ap, types);
-	r = bind_args(st->db, st->s, types, ap);
+	r = bind_args(q->db, q->s, types, ap);
 	va_end(ap);
 	return r;
 }

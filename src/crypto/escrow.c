@@ -130,7 +130,7 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
-static int read_small_file(const char *path, char **data, size_t *len, struct stat *st)
+static int read_small_file(const char *path, char **data, size_t *len, struct stat *sb)
 {
 	int fd;
 	char *buf;
@@ -142,20 +142,20 @@ static int read_small_file(const char *path, char **data, size_t *len, struct st
 		return tv_errf(errno == ENOENT ? TV_ERR_NOTFOUND :
 		               errno == EACCES ? TV_ERR_PERM : TV_ERR_IO,
 		               "%s: %s", path, strerror(errno));
-	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+	if (fstat(fd, sb) != 0 || !S_ISREG(sb->st_mode)) {
 		close(fd);
 		return tv_errf(TV_ERR_IO, "%s: not a regular file", path);
 	}
-	if (st->st_size > KEYSET_MAX) {
+	if (sb->st_size > KEYSET_MAX) {
 		close(fd);
 		return tv_errf(TV_ERR_FORMAT, "%s: too large for a key file", path);
 	}
-	if ((buf = malloc((size_t)st->st_size + 1)) == NULL) {
+	if ((buf = malloc((size_t)sb->st_size + 1)) == NULL) {
 		close(fd);
 		return TV_ERR_NOMEM;
 	}
-	while (n < (size_t)st->st_size) {
-		ssize_t got = read(fd, buf + n, (size_t)st->st_size - n);
+	while (n < (size_t)sb->st_size) {
+		ssize_t got = read(fd, buf + n, (size_t)sb->st_size - n);
 
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -167,7 +167,7 @@ static int read_small_file(const char *path, char **data, size_t *len, struct st
 	}
 	close(fd);
 	if (r != 0) {
-		tv_freezero(buf, (size_t)st->st_size + 1);
+		tv_freezero(buf, (size_t)sb->st_size + 1);
 		return r;
 	}
 	buf[n] = '\0';
@@ -178,7 +178,7 @@ static int read_small_file(const char *path, char **data, size_t *len, struct st
 
 int tv_escrow_load_keyset(const char *path, const void *pp, size_t pplen, EVP_PKEY **priv)
 {
-	struct stat st;
+	struct stat sb;
 	char *data = NULL;
 	size_t len = 0;
 	BIO *bio = NULL;
@@ -190,7 +190,7 @@ int tv_escrow_load_keyset(const char *path, const void *pp, size_t pplen, EVP_PK
 	*priv = NULL;
 	if (pplen > INT_MAX)
 		return tv_errf(TV_ERR_INVAL, "passphrase too long");
-	if ((r = read_small_file(path, &data, &len, &st)) != 0)
+	if ((r = read_small_file(path, &data, &len, &sb)) != 0)
 		return r;
 	if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL) {
 		r = TV_ERR_NOMEM;
@@ -223,10 +223,10 @@ int tv_escrow_load_keyset(const char *path, const void *pp, size_t pplen, EVP_PK
 		tv_errctx(r, "%s", path);
 		goto out;
 	}
-	if ((st.st_mode & 077) != 0)
+	if ((sb.st_mode & 077) != 0)
 		fprintf(stderr, "tapevault: warning: key set %s is accessible by group or "
 		        "others (mode %03o); run chmod 600 %s\n", path,
-		        (unsigned)(st.st_mode & 0777), path);
+		        (unsigned)(sb.st_mode & 0777), path);
 	*priv = key;
 	key = NULL;
 out:

@@ -58,7 +58,7 @@ int tv_identity_create(const char *home, uint8_t fpr_out[TV_PKFPR_LEN])
 	char dir[4096], file[4096];
 	EVP_PKEY *key = NULL;
 	BIO *bio = NULL;
-	struct stat st;
+	struct stat sb;
 	char *pem;
 	long n;
 	int fd, r;
@@ -67,11 +67,11 @@ int tv_identity_create(const char *home, uint8_t fpr_out[TV_PKFPR_LEN])
 		return r;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return tv_errf(TV_ERR_IO, "%s: %s", dir, strerror(errno));
-	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+	if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
 		return tv_errf(TV_ERR_IO, "%s is not a directory", dir);
-	if (st.st_uid == geteuid() && (st.st_mode & 077) != 0 && chmod(dir, 0700) != 0)
+	if (sb.st_uid == geteuid() && (sb.st_mode & 077) != 0 && chmod(dir, 0700) != 0)
 		return tv_errf(TV_ERR_IO, "%s: chmod: %s", dir, strerror(errno));
-	if (lstat(file, &st) == 0)
+	if (lstat(file, &sb) == 0)
 		return tv_errf(TV_ERR_EXISTS, "%s already exists: this installation has "
 		               "its identity (it is never replaced)", file);
 	if ((key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) == NULL)
@@ -125,7 +125,7 @@ int tv_identity_load(const char *home, EVP_PKEY **priv)
 	size_t len = 0;
 	EVP_PKEY *key = NULL;
 	BIO *bio = NULL;
-	struct stat st;
+	struct stat sb;
 	int fd = -1, r;
 
 	*priv = NULL;
@@ -134,21 +134,21 @@ int tv_identity_load(const char *home, EVP_PKEY **priv)
 	{
 		char missing[PATH_MAX + 96];
 		snprintf(missing, sizeof(missing), "this installation has no identity key (%s is missing): run tapevault init", file);
-		if ((r = tv_secret_file_open(dir, file, "identity key", missing, &fd, &st)) != 0)
+		if ((r = tv_secret_file_open(dir, file, "identity key", missing, &fd, &sb)) != 0)
 			return r;
 	}
-	if (st.st_size <= 0 || st.st_size > TV_IDENTITY_FILE_MAX) {
+	if (sb.st_size <= 0 || sb.st_size > TV_IDENTITY_FILE_MAX) {
 		r = tv_errf(TV_ERR_FORMAT, "%s: %lld bytes is not an identity key file",
-		            file, (long long)st.st_size);
+		            file, (long long)sb.st_size);
 		goto out;
 	}
-	if ((data = malloc((size_t)st.st_size + 1)) == NULL) {
+	if ((data = malloc((size_t)sb.st_size + 1)) == NULL) {
 		r = TV_ERR_NOMEM;
 		goto out;
 	}
 	/* read at most one byte more than fstat said, to notice growth */
-	while (len < (size_t)st.st_size + 1) {
-		ssize_t n = read(fd, data + len, (size_t)st.st_size + 1 - len);
+	while (len < (size_t)sb.st_size + 1) {
+		ssize_t n = read(fd, data + len, (size_t)sb.st_size + 1 - len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -160,7 +160,7 @@ int tv_identity_load(const char *home, EVP_PKEY **priv)
 			break;
 		len += (size_t)n;
 	}
-	if (len != (size_t)st.st_size) {
+	if (len != (size_t)sb.st_size) {
 		r = tv_errf(TV_ERR_IO, "%s changed while being read", file);
 		goto out;
 	}
@@ -188,7 +188,7 @@ out:
 	BIO_free(bio);
 	EVP_PKEY_free(key);
 	if (data != NULL)
-		tv_freezero(data, (size_t)st.st_size + 1);
+		tv_freezero(data, (size_t)sb.st_size + 1);
 	if (fd >= 0)
 		close(fd);
 	return r;

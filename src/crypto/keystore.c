@@ -56,7 +56,7 @@ int tv_keystore_create(const char *home)
 	char dir[4096], file[4096];
 	uint8_t mk[MK_LEN], h[32];
 	unsigned int hl = 0;
-	struct stat st;
+	struct stat sb;
 	size_t off = 0;
 	int fd = -1, r;
 
@@ -64,9 +64,9 @@ int tv_keystore_create(const char *home)
 		return r;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return tv_errf(TV_ERR_IO, "%s: %s", dir, strerror(errno));
-	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+	if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
 		return tv_errf(TV_ERR_IO, "%s is not a directory", dir);
-	if (st.st_uid == geteuid() && (st.st_mode & 077) != 0 && chmod(dir, 0700) != 0)
+	if (sb.st_uid == geteuid() && (sb.st_mode & 077) != 0 && chmod(dir, 0700) != 0)
 		return tv_errf(TV_ERR_IO, "%s: chmod: %s", dir, strerror(errno));
 	memcpy(mk, MK_MAGIC, 4);
 	tv_put_be32(mk + 4, 1);
@@ -121,7 +121,7 @@ int tv_keystore_load(const char *home, struct tv_keystore **out)
 	char dir[4096], file[4096];
 	uint8_t mk[MK_LEN + 1];
 	struct tv_keystore *ks = NULL;
-	struct stat st;
+	struct stat sb;
 	ssize_t n;
 	int fd = -1, r;
 
@@ -131,7 +131,7 @@ int tv_keystore_load(const char *home, struct tv_keystore **out)
 	{
 		char missing[PATH_MAX + 96];
 		snprintf(missing, sizeof(missing), "no key store in %s (run tapevault init)", home);
-		if ((r = tv_secret_file_open(dir, file, "master key", missing, &fd, &st)) != 0)
+		if ((r = tv_secret_file_open(dir, file, "master key", missing, &fd, &sb)) != 0)
 			return r;
 	}
 	do

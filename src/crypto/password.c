@@ -46,7 +46,7 @@ static size_t first_line(const char *buf, size_t n, int *complete)
 static int from_file(const char *path, char **pw, size_t *len)
 {
 	char buf[BUFSZ];
-	struct stat st;
+	struct stat sb;
 	size_t n = 0, l;
 	int fd, complete, r;
 
@@ -54,10 +54,10 @@ static int from_file(const char *path, char **pw, size_t *len)
 		return tv_errf(errno == ENOENT ? TV_ERR_NOTFOUND :
 		               errno == EACCES ? TV_ERR_PERM : TV_ERR_IO,
 		               "password file %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0)
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 077) != 0)
 		fprintf(stderr, "tapevault: warning: password file %s is accessible by "
 		        "group or others (mode %03o); run chmod 600 %s\n", path,
-		        (unsigned)(st.st_mode & 0777), path);
+		        (unsigned)(sb.st_mode & 0777), path);
 	while (n < sizeof(buf)) {
 		ssize_t got = read(fd, buf + n, sizeof(buf) - n);
 

@@ -46,15 +46,15 @@ int tv_secure_init(void)
 }
 
 int tv_secret_file_open(const char *dir, const char *file, const char *what,
-                        const char *missing, int *fd, struct stat *st)
+                        const char *missing, int *fd, struct stat *sb)
 {
 	int f, r;
 
 	*fd = -1;
-	if (stat(dir, st) == 0 && (st->st_mode & 077) != 0)
+	if (stat(dir, sb) == 0 && (sb->st_mode & 077) != 0)
 		return tv_errf(TV_ERR_PERM, "%s is accessible by group or others "
 		               "(mode %03o): run chmod 700 %s", dir,
-		               (unsigned)(st->st_mode & 0777), dir);
+		               (unsigned)(sb->st_mode & 0777), dir);
 	f = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (f < 0) {
 		if (errno == ENOENT)
@@ -64,19 +64,19 @@ int tv_secret_file_open(const char *dir, const char *file, const char *what,
 		return tv_errf(errno == EACCES ? TV_ERR_PERM : TV_ERR_IO, "%s: %s",
 		               file, strerror(errno));
 	}
-	if (fstat(f, st) != 0 || !S_ISREG(st->st_mode)) {
+	if (fstat(f, sb) != 0 || !S_ISREG(sb->st_mode)) {
 		r = tv_errf(TV_ERR_FORMAT, "%s is not a regular file", file);
 		goto fail;
 	}
-	if ((st->st_mode & 077) != 0) {
+	if ((sb->st_mode & 077) != 0) {
 		r = tv_errf(TV_ERR_PERM, "%s is accessible by group or others (mode %03o): "
 		            "refusing to use it; run chmod 600 %s and consider the %s exposed",
-		            file, (unsigned)(st->st_mode & 0777), file, what);
+		            file, (unsigned)(sb->st_mode & 0777), file, what);
 		goto fail;
 	}
-	if (st->st_uid != geteuid()) {
+	if (sb->st_uid != geteuid()) {
 		r = tv_errf(TV_ERR_PERM, "%s is owned by uid %u, not by us (uid %u): refused",
-		            file, (unsigned)st->st_uid, (unsigned)geteuid());
+		            file, (unsigned)sb->st_uid, (unsigned)geteuid());
 		goto fail;
 	}
 	*fd = f;

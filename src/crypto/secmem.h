@@ -32,9 +32,9 @@ int tv_secure_init(void);
  * others, a symbolic link, a non-regular file, a file owned by another user.
  * missing: the message for a missing file ("run tapevault init");
  * what: the key's name in messages ("master key").  On success *fd is open
- * and *st describes it. */
+ * and *sb describes it. */
 struct stat;
 int tv_secret_file_open(const char *dir, const char *file, const char *what,
-                        const char *missing, int *fd, struct stat *st);
+                        const char *missing, int *fd, struct stat *sb);
 
 #endif

@@ -46,21 +46,21 @@ struct tv_fields {
 #define TV_FIELD_ALL UINT64_MAX
 #define TV_FBIT(i) ((uint64_t)1 << (i))
 
-#define TVF_(st, m, tg, kd, md, lo_, hi_)                                    \
+#define TVF_(S, m, tg, kd, md, lo_, hi_)                                    \
 	{ .tag = (tg), .kind = (kd), .mand = (md), .name = #m,                \
-	  .off = offsetof(st, m), .size = sizeof(((st *)0)->m), .len_off = 0, \
+	  .off = offsetof(S, m), .size = sizeof(((S *)0)->m), .len_off = 0, \
 	  .lo = (lo_), .hi = (hi_) }
-#define TVF_U64(st, m, tg, md, lo, hi) TVF_(st, m, tg, TV_FK_U64, md, lo, hi)
-#define TVF_I64(st, m, tg, md) TVF_(st, m, tg, TV_FK_I64, md, 0, 0)
-#define TVF_U32(st, m, tg, md) TVF_(st, m, tg, TV_FK_U32, md, 0, UINT32_MAX)
-#define TVF_ENUM(st, m, tg, md, lo, hi) TVF_(st, m, tg, TV_FK_ENUM, md, lo, hi)
-#define TVF_UUID(st, m, tg, md) TVF_(st, m, tg, TV_FK_UUID, md, 0, 0)
-#define TVF_STR(st, m, tg, md) TVF_(st, m, tg, TV_FK_STR, md, 0, 0)
-#define TVF_FIXED(st, m, tg, md) TVF_(st, m, tg, TV_FK_FIXED, md, 0, 0)
-#define TVF_VAR(st, m, lm, tg, md)                                            \
+#define TVF_U64(S, m, tg, md, lo, hi) TVF_(S, m, tg, TV_FK_U64, md, lo, hi)
+#define TVF_I64(S, m, tg, md) TVF_(S, m, tg, TV_FK_I64, md, 0, 0)
+#define TVF_U32(S, m, tg, md) TVF_(S, m, tg, TV_FK_U32, md, 0, UINT32_MAX)
+#define TVF_ENUM(S, m, tg, md, lo, hi) TVF_(S, m, tg, TV_FK_ENUM, md, lo, hi)
+#define TVF_UUID(S, m, tg, md) TVF_(S, m, tg, TV_FK_UUID, md, 0, 0)
+#define TVF_STR(S, m, tg, md) TVF_(S, m, tg, TV_FK_STR, md, 0, 0)
+#define TVF_FIXED(S, m, tg, md) TVF_(S, m, tg, TV_FK_FIXED, md, 0, 0)
+#define TVF_VAR(S, m, lm, tg, md)                                            \
 	{ .tag = (tg), .kind = TV_FK_VAR, .mand = (md), .name = #m,           \
-	  .off = offsetof(st, m), .size = sizeof(((st *)0)->m),               \
-	  .len_off = offsetof(st, lm), .lo = 0, .hi = 0 }
+	  .off = offsetof(S, m), .size = sizeof(((S *)0)->m),               \
+	  .len_off = offsetof(S, lm), .lo = 0, .hi = 0 }
 
 /* Callback for tags that are not in the table: returns 1 when it consumed
  * the item, 0 to skip it as unknown, or a negative error. */

@@ -177,7 +177,7 @@ uint64_t tv_twriter_file_bytes(struct tv_twriter *w);
 int tv_twriter_sync(struct tv_twriter *w);
 /* 1 once the tape reported early warning for any record written so far. */
 int tv_twriter_ew(struct tv_twriter *w);
-void tv_twriter_stats(struct tv_twriter *w, struct tv_twriter_stats *st);
+void tv_twriter_stats(struct tv_twriter *w, struct tv_twriter_stats *ts);
 /* sync, stop the threads, free (the tape stays open).  NULL ok. */
 int tv_twriter_close(struct tv_twriter *w);
 

@@ -922,7 +922,7 @@ static void reset_file(struct tv_treader *r)
 int tv_treader_begin_file(struct tv_treader *r, struct tv_content_header *ch,
                           uint64_t *file_no, int *sealed)
 {
-	struct tv_tape_status st;
+	struct tv_tape_status ts;
 	struct tv_rec_hdr h;
 	size_t got = 0, hl;
 	uint64_t fn;
@@ -934,8 +934,8 @@ int tv_treader_begin_file(struct tv_treader *r, struct tv_content_header *ch,
 		return rc;
 	reset_file(r);
 	memset(&r->ch, 0, sizeof(r->ch));
-	known = tv_tape_status(r->t, &st) == 0 && st.file_no != TV_TAPE_POS_UNKNOWN;
-	fn = known ? st.file_no : 0;
+	known = tv_tape_status(r->t, &ts) == 0 && ts.file_no != TV_TAPE_POS_UNKNOWN;
+	fn = known ? ts.file_no : 0;
 	*file_no = fn;
 	rc = tv_tape_read(r->t, r->hbuf, r->maxrec, &got);
 	if (rc == TV_ERR_EOD)

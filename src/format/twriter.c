@@ -874,12 +874,12 @@ int tv_twriter_ew(struct tv_twriter *w)
 	return atomic_load(&w->ew);
 }
 
-void tv_twriter_stats(struct tv_twriter *w, struct tv_twriter_stats *st)
+void tv_twriter_stats(struct tv_twriter *w, struct tv_twriter_stats *ts)
 {
-	st->raw_bytes = w->tot_raw;
-	st->frames = w->tot_frames;
-	st->stored_bytes = atomic_load(&w->tot_stored);
-	st->frames_compressed = atomic_load(&w->tot_frames_z);
+	ts->raw_bytes = w->tot_raw;
+	ts->frames = w->tot_frames;
+	ts->stored_bytes = atomic_load(&w->tot_stored);
+	ts->frames_compressed = atomic_load(&w->tot_frames_z);
 }
 
 int tv_twriter_close(struct tv_twriter *w)

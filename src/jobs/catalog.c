@@ -129,15 +129,15 @@ static int report_missing(struct tv_home *h)
 {
 	enum { B_NAME, B_MS, B_FIRST, B_LAST, B_COMPLETE };
 	enum { T_SEQ, T_BARCODE, T_LIB };
-	struct tv_stmt *st, *st2;
+	struct tv_stmt *q, *st2;
 	int r, r2;
 
 	/* backup sets whose tapes are not all here and readable */
-	if ((r = tv_db_query(h->db, &st,
+	if ((r = tv_db_query(h->db, &q,
 	                     "SELECT b.name, b.media_set_id, b.first_seq, b.last_seq, b.complete "
 	                     "FROM backup_sets b ORDER BY b.id", "")) != 0)
 		return r;
-	while ((r = tv_stmt_step(st)) == 1) {
+	while ((r = tv_stmt_step(q)) == 1) {
 		char msg[2048] = "";
 		size_t used = 0;
 		int missing = 0;
@@ -147,8 +147,8 @@ static int report_missing(struct tv_home *h)
 		                     "(WITH RECURSIVE q(seq) AS (SELECT ? UNION ALL SELECT seq+1 "
 		                     "  FROM q WHERE seq < ?) SELECT seq FROM q) s "
 		                     "LEFT JOIN tapes t ON t.media_set_id=? AND t.seq=s.seq "
-		                     "ORDER BY s.seq", "iii", tv_stmt_int(st, B_FIRST),
-		                     tv_stmt_int(st, B_LAST), tv_stmt_int(st, B_MS))) != 0)
+		                     "ORDER BY s.seq", "iii", tv_stmt_int(q, B_FIRST),
+		                     tv_stmt_int(q, B_LAST), tv_stmt_int(q, B_MS))) != 0)
 			break;
 		while ((r2 = tv_stmt_step(st2)) == 1) {
 			int n;
@@ -167,13 +167,13 @@ static int report_missing(struct tv_home *h)
 		if ((r = r2) < 0)
 			break;
 		if (missing)
-			tv_info(h, "backup set %s: missing tape(s): %s", tv_stmt_text(st, B_NAME), msg);
-		if (!tv_stmt_int(st, B_COMPLETE))
+			tv_info(h, "backup set %s: missing tape(s): %s", tv_stmt_text(q, B_NAME), msg);
+		if (!tv_stmt_int(q, B_COMPLETE))
 			tv_info(h, "backup set %s: the tape where it ends (after sequence %lld) was not "
-			        "cataloged: files written after it are unknown", tv_stmt_text(st, B_NAME),
-			        (long long)tv_stmt_int(st, B_LAST));
+			        "cataloged: files written after it are unknown", tv_stmt_text(q, B_NAME),
+			        (long long)tv_stmt_int(q, B_LAST));
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	return r < 0 ? r : 0;
 }
 
@@ -184,7 +184,7 @@ static int newest_first(struct cat_run *cr, char **list, size_t n)
 {
 	struct tv_catalog_opts lo = *cr->o;
 	const struct tv_catalog_opts *saved = cr->o;
-	struct tv_stmt *st;
+	struct tv_stmt *q;
 	size_t k = 0;
 	int locked, quiet = cr->h->quiet, r;
 
@@ -197,13 +197,13 @@ static int newest_first(struct cat_run *cr, char **list, size_t n)
 	cr->o = saved;
 	cr->blank = cr->foreign = 0;
 	/* reorder list in place: known tapes newest first, the rest after */
-	if ((r = tv_db_query(cr->h->db, &st,
+	if ((r = tv_db_query(cr->h->db, &q,
 	                     "SELECT t.barcode FROM tapes t LEFT JOIN media_sets m ON "
 	                     "m.id=t.media_set_id ORDER BY t.pool_id IS NULL, t.pool_id, "
 	                     "m.created DESC, m.id DESC, t.seq DESC", "")) != 0)
 		return r;
-	while (k < n && (r = tv_stmt_step(st)) == 1) {
-		const char *b = tv_stmt_text(st, 0);
+	while (k < n && (r = tv_stmt_step(q)) == 1) {
+		const char *b = tv_stmt_text(q, 0);
 		for (size_t i = k; i < n; i++)
 			if (strcmp(list[i], b) == 0) {
 				char *tmp = list[k];
@@ -213,7 +213,7 @@ static int newest_first(struct cat_run *cr, char **list, size_t n)
 				break;
 			}
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	return r < 0 ? r : 0;
 }
 
@@ -285,22 +285,22 @@ int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes
 		progress = 0;
 		for (size_t i = 0; i < n && !o->labels_only; i++) {
 			uint8_t uuid[16], dek[TV_DEK_LEN];
-			struct tv_stmt *st;
+			struct tv_stmt *q;
 			int got = 0;
 			if (!locked[i])
 				continue;
-			if ((r = tv_db_query(h->db, &st, "SELECT uuid FROM tapes WHERE barcode=?",
+			if ((r = tv_db_query(h->db, &q, "SELECT uuid FROM tapes WHERE barcode=?",
 			                     "t", list[i])) != 0)
 				goto out;
-			if ((r = tv_stmt_step(st)) == 1) {
+			if ((r = tv_stmt_step(q)) == 1) {
 				size_t ln;
-				const void *u = tv_stmt_blob(st, 0, &ln);
+				const void *u = tv_stmt_blob(q, 0, &ln);
 				if (u && ln == 16) {
 					memcpy(uuid, u, 16);
 					got = 1;
 				}
 			}
-			tv_stmt_free(st);
+			tv_stmt_free(q);
 			if (r < 0)
 				goto out;
 			if (!got || tv_keys_load_dek(h, uuid, dek) != 0)

@@ -80,19 +80,19 @@ out:
  * that are in a library: catalog them now. */
 static int follow_keyrings(struct tv_home *h, int64_t pool_id)
 {
-	struct tv_stmt *st;
+	struct tv_stmt *q;
 	char **todo = NULL;
 	size_t n = 0, failed = 0;
 	int r;
 
-	if ((r = tv_db_query(h->db, &st,
+	if ((r = tv_db_query(h->db, &q,
 	                     "SELECT t.barcode FROM tapes t JOIN tape_keys k ON k.tape_uuid=t.uuid "
 	                     "WHERE t.pool_id=? AND t.contents_cataloged=0 AND t.library_id IS NOT "
 	                     "NULL ORDER BY t.seq", "i", pool_id)) != 0)
 		return r;
-	while ((r = tv_stmt_step(st)) == 1) {
+	while ((r = tv_stmt_step(q)) == 1) {
 		char **nt = realloc(todo, (n + 1) * sizeof(*todo));
-		if (nt == NULL || (nt[n] = strdup(tv_stmt_text(st, 0))) == NULL) {
+		if (nt == NULL || (nt[n] = strdup(tv_stmt_text(q, 0))) == NULL) {
 			r = TV_ERR_NOMEM;
 			if (nt != NULL)
 				todo = nt;
@@ -101,7 +101,7 @@ static int follow_keyrings(struct tv_home *h, int64_t pool_id)
 		todo = nt;
 		n++;
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		int cr = tv_catalog_tape_contents(h, todo[i]);
 		if (cr != 0) {
@@ -181,19 +181,19 @@ struct tape_row {
 
 static int load_tape_row(struct tv_home *h, const char *barcode, struct tape_row *tr)
 {
-	struct tv_stmt *st;
+	struct tv_stmt *q;
 	int r;
 
 	memset(tr, 0, sizeof(*tr));
-	if ((r = tv_db_query(h->db, &st,
+	if ((r = tv_db_query(h->db, &q,
 	                     "SELECT t.uuid, t.pool_id, t.seq, t.encrypted, t.locked,"
 	                     " t.contents_cataloged, t.ms_label, p.name FROM tapes t LEFT JOIN pools p"
 	                     " ON p.id=t.pool_id WHERE t.barcode=?", "t", barcode)) != 0)
 		return r;
-	r = tv_stmt_step(st);
+	r = tv_stmt_step(q);
 	if (r == 1) {
 		size_t n;
-		const void *p = tv_stmt_blob(st, 0, &n);
+		const void *p = tv_stmt_blob(q, 0, &n);
 		snprintf(tr->barcode, sizeof(tr->barcode), "%s", barcode);
 		if (p == NULL || n != 16) {
 			r = tv_errf(TV_ERR_STATE, "tape %s has not been cataloged: run 'tapevault catalog "
@@ -201,13 +201,13 @@ static int load_tape_row(struct tv_home *h, const char *barcode, struct tape_row
 			goto out;
 		}
 		memcpy(tr->uuid, p, 16);
-		tr->pool_id = tv_stmt_int(st, 1);
-		tr->seq = (uint64_t)tv_stmt_int(st, 2);
-		tr->encrypted = (int)tv_stmt_int(st, 3);
-		tr->locked = (int)tv_stmt_int(st, 4);
-		tr->cataloged = (int)tv_stmt_int(st, 5);
-		snprintf(tr->pool, sizeof(tr->pool), "%s", tv_stmt_text(st, 7));
-		p = tv_stmt_blob(st, 6, &n);
+		tr->pool_id = tv_stmt_int(q, 1);
+		tr->seq = (uint64_t)tv_stmt_int(q, 2);
+		tr->encrypted = (int)tv_stmt_int(q, 3);
+		tr->locked = (int)tv_stmt_int(q, 4);
+		tr->cataloged = (int)tv_stmt_int(q, 5);
+		snprintf(tr->pool, sizeof(tr->pool), "%s", tv_stmt_text(q, 7));
+		p = tv_stmt_blob(q, 6, &n);
 		if (p == NULL) {
 			r = tv_errf(TV_ERR_STATE, "tape %s: its labels were never read here: insert it and "
 			            "run 'tapevault catalog LIBRARY %s'", barcode, barcode);
@@ -219,7 +219,7 @@ static int load_tape_row(struct tv_home *h, const char *barcode, struct tape_row
 		            "'tapevault catalog LIBRARY'", barcode);
 	}
 out:
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	return r;
 }
 

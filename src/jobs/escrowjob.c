@@ -70,22 +70,22 @@ int tv_escrow_recover_tapes(struct tv_home *h, const char *keyset, const char *p
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct tv_stmt *st;
+		struct tv_stmt *q;
 		uint8_t uuid[16], dek[TV_DEK_LEN];
 		int have = 0, found_slot = 0, opened = 0;
 
-		if ((r = tv_db_query(h->db, &st, "SELECT uuid, ms_label FROM tapes WHERE barcode=?",
+		if ((r = tv_db_query(h->db, &q, "SELECT uuid, ms_label FROM tapes WHERE barcode=?",
 		                     "t", barcodes[i])) != 0)
 			goto out;
-		if ((r = tv_stmt_step(st)) == 1) {
+		if ((r = tv_stmt_step(q)) == 1) {
 			size_t ul, ml;
-			const void *u = tv_stmt_blob(st, 0, &ul), *m = tv_stmt_blob(st, 1, &ml);
+			const void *u = tv_stmt_blob(q, 0, &ul), *m = tv_stmt_blob(q, 1, &ml);
 			if (u && ul == 16 && m && tv_ms_label_decode(m, ml, ms) == 0) {
 				memcpy(uuid, u, 16);
 				have = 1;
 			}
 		}
-		tv_stmt_free(st);
+		tv_stmt_free(q);
 		if (r < 0)
 			goto out;
 		if (!have) {
@@ -220,16 +220,16 @@ int tv_escrow_make_request(struct tv_home *h, char *const *barcodes, size_t n,
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct tv_stmt *st;
+		struct tv_stmt *q;
 		int found = 0, known = 0;
-		r = tv_db_query(h->db, &st, "SELECT t.uuid, t.ms_label, t.seq, COALESCE(p.name,'') "
+		r = tv_db_query(h->db, &q, "SELECT t.uuid, t.ms_label, t.seq, COALESCE(p.name,'') "
 		                "FROM tapes t LEFT JOIN pools p ON p.id=t.pool_id WHERE t.barcode=?",
 		                "t", barcodes[i]);
 		if (r != 0)
 			goto out;
-		if ((r = tv_stmt_step(st)) == 1) {
+		if ((r = tv_stmt_step(q)) == 1) {
 			size_t ul, ml;
-			const void *u = tv_stmt_blob(st, 0, &ul), *m = tv_stmt_blob(st, 1, &ml);
+			const void *u = tv_stmt_blob(q, 0, &ul), *m = tv_stmt_blob(q, 1, &ml);
 			if (u && ul == 16 && m && tv_ms_label_decode(m, ml, ms) == 0) {
 				known = 1;
 				for (size_t s = 0; s < ms->enc.nslots && !found; s++) {
@@ -237,15 +237,15 @@ int tv_escrow_make_request(struct tv_home *h, char *const *barcodes, size_t n,
 						continue;
 					memcpy(items[k].tape_uuid, u, 16);
 					snprintf(items[k].barcode, sizeof(items[k].barcode), "%s", barcodes[i]);
-					snprintf(items[k].pool, sizeof(items[k].pool), "%s", tv_stmt_text(st, 3));
-					items[k].media_set_seq = (uint64_t)tv_stmt_int(st, 2);
+					snprintf(items[k].pool, sizeof(items[k].pool), "%s", tv_stmt_text(q, 3));
+					items[k].media_set_seq = (uint64_t)tv_stmt_int(q, 2);
 					memcpy(items[k].dek_fpr, ms->enc.dek_fpr, TV_FPR_LEN);
 					items[k].slot = ms->enc.slots[s];
 					found = 1;
 				}
 			}
 		}
-		tv_stmt_free(st);
+		tv_stmt_free(q);
 		if (r < 0)
 			goto out;
 		if (!known) {
@@ -432,7 +432,7 @@ int tv_escrow_apply_response(struct tv_home *h, const char *response_path)
 	struct tv_escrow_resp_info info;
 	struct tv_escrow_answer *ans = NULL;
 	struct tv_escrow_request *req = NULL;
-	struct tv_stmt *st = NULL;
+	struct tv_stmt *q = NULL;
 	struct tv_buf der;
 	EVP_PKEY *onetime = NULL;
 	uint8_t id[TV_ESCROW_ID_LEN], hash[TV_ESCROW_HASH_LEN];
@@ -453,16 +453,16 @@ int tv_escrow_apply_response(struct tv_home *h, const char *response_path)
 	}
 	memcpy(id, info.request_id, sizeof(id));
 	tv_escrow_id_hex(id, idhex);
-	if ((r = tv_db_query(h->db, &st, "SELECT hash, request, sealed_key, applied FROM "
+	if ((r = tv_db_query(h->db, &q, "SELECT hash, request, sealed_key, applied FROM "
 	                     "escrow_requests WHERE id=?", "b", id, (size_t)TV_ESCROW_ID_LEN)) != 0)
 		goto out;
-	if ((r = tv_stmt_step(st)) == 1) {
+	if ((r = tv_stmt_step(q)) == 1) {
 		size_t hl, sl;
-		const void *hp = tv_stmt_blob(st, 0, &hl), *sp = tv_stmt_blob(st, 2, &sl);
+		const void *hp = tv_stmt_blob(q, 0, &hl), *sp = tv_stmt_blob(q, 2, &sl);
 		found = 1;
 		if (hp && hl == sizeof(hash))
 			memcpy(hash, hp, sizeof(hash));
-		reqtext = strdup(tv_stmt_text(st, 1));
+		reqtext = strdup(tv_stmt_text(q, 1));
 		id_purpose(id, purpose);
 		if (reqtext == NULL)
 			r = TV_ERR_NOMEM;
@@ -472,8 +472,8 @@ int tv_escrow_apply_response(struct tv_home *h, const char *response_path)
 		else
 			r = tv_keys_unseal(h, purpose, sp, sl, &der);
 	}
-	tv_stmt_free(st);
-	st = NULL;
+	tv_stmt_free(q);
+	q = NULL;
 	if (r < 0)
 		goto out;
 	if (!found) {

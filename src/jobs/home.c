@@ -52,7 +52,7 @@ int tv_home_init(const char *dir, const char *catalog_url)
 {
 	char path[PATH_MAX + 32];
 	struct tv_db *db = NULL;
-	struct stat st;
+	struct stat sb;
 	int r;
 
 	tv_errclear();   /* a new job: no earlier failure's detail */
@@ -66,7 +66,7 @@ int tv_home_init(const char *dir, const char *catalog_url)
 	snprintf(path, sizeof(path), "%s/catalog.db", dir);
 	if (catalog_url != NULL && strncmp(catalog_url, "sqlite:", 7) == 0 && catalog_url[7])
 		snprintf(path, sizeof(path), "%s", catalog_url + 7);
-	if (stat(path, &st) == 0)
+	if (stat(path, &sb) == 0)
 		return tv_errf(TV_ERR_EXISTS, "%s is already initialized (catalog %s exists)",
 		               dir, path);
 	if ((r = tv_db_open(path, 1, &db)) != 0)
@@ -99,7 +99,7 @@ int tv_home_open(const char *dir, struct tv_home **out)
 {
 	struct tv_home *h;
 	char path[PATH_MAX + 32];
-	struct stat st;
+	struct stat sb;
 	int r;
 
 	tv_errclear();   /* a new job: no earlier failure's detail */
@@ -119,7 +119,7 @@ int tv_home_open(const char *dir, struct tv_home **out)
 			fclose(f);
 		}
 	}
-	if (stat(path, &st) != 0)
+	if (stat(path, &sb) != 0)
 		return tv_errf(TV_ERR_NOTFOUND,
 		               "no tapevault installation in %s: run 'tapevault --home %s init'",
 		               dir, dir);

@@ -72,7 +72,7 @@ static int ensure_ms(struct tv_home *h, const uint8_t uuid[16], int64_t pool_id,
 static int ensure_tape(struct tv_home *h, const uint8_t uuid[16], const char *barcode,
                        int64_t *tape_id)
 {
-	struct tv_stmt *st;
+	struct tv_stmt *q;
 	int r;
 
 	r = tv_db_get_int(h->db, tape_id, "SELECT id FROM tapes WHERE uuid=?", "b", uuid,
@@ -83,19 +83,19 @@ static int ensure_tape(struct tv_home *h, const uint8_t uuid[16], const char *ba
 		                  barcode, *tape_id, barcode, *tape_id);
 	if (r != TV_ERR_NOTFOUND)
 		return r;
-	if ((r = tv_db_query(h->db, &st, "SELECT id, uuid IS NOT NULL AND encrypted=1 FROM "
+	if ((r = tv_db_query(h->db, &q, "SELECT id, uuid IS NOT NULL AND encrypted=1 FROM "
 	                     "tapes WHERE barcode=?", "t", barcode)) != 0)
 		return r;
-	if ((r = tv_stmt_step(st)) == 1) {
-		*tape_id = tv_stmt_int(st, 0);
-		if (tv_stmt_int(st, 1)) {
-			tv_stmt_free(st);
+	if ((r = tv_stmt_step(q)) == 1) {
+		*tape_id = tv_stmt_int(q, 0);
+		if (tv_stmt_int(q, 1)) {
+			tv_stmt_free(q);
 			return tv_errf(TV_ERR_FORMAT, "tape %s: the cartridge carries another tape "
 			               "than the encrypted one this installation knows under that "
 			               "barcode (relabeled?): refused", barcode);
 		}
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	if (r < 0)
 		return r;
 	if (r == 1)
@@ -113,15 +113,15 @@ static int ensure_tape(struct tv_home *h, const uint8_t uuid[16], const char *ba
 static int check_known_state(struct tv_home *h, const char *barcode,
                              const struct tv_tape_info *ti)
 {
-	struct tv_stmt *st;
+	struct tv_stmt *q;
 	int r;
 
-	if ((r = tv_db_query(h->db, &st, "SELECT encrypted, dek_fpr FROM tapes WHERE uuid=?",
+	if ((r = tv_db_query(h->db, &q, "SELECT encrypted, dek_fpr FROM tapes WHERE uuid=?",
 	                     "b", ti->uuid, (size_t)16)) != 0)
 		return r;
-	if ((r = tv_stmt_step(st)) == 1 && tv_stmt_int(st, 0)) {
+	if ((r = tv_stmt_step(q)) == 1 && tv_stmt_int(q, 0)) {
 		size_t n;
-		const void *f = tv_stmt_blob(st, 1, &n);
+		const void *f = tv_stmt_blob(q, 1, &n);
 		if (ti->lab.ms.enc.alg == TV_ENC_NONE)
 			r = tv_errf(TV_ERR_FORMAT, "tape %s file 1 record 0: the label now says the "
 			            "tape is not encrypted, but this installation knows it as "
@@ -134,7 +134,7 @@ static int check_known_state(struct tv_home *h, const char *barcode,
 		else
 			r = 0;
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	return r < 0 ? r : 0;
 }
 
@@ -357,7 +357,7 @@ static int add_keyring(struct ingest *in, const struct tv_ci_keyring *k)
 {
 	struct tv_home *h = in->h;
 	uint8_t fpr[TV_FPR_LEN], have[TV_DEK_LEN];
-	struct tv_stmt *st;
+	struct tv_stmt *q;
 	char src[80];
 	int r, known = 0;
 
@@ -374,19 +374,19 @@ static int add_keyring(struct ingest *in, const struct tv_ci_keyring *k)
 		        in->ti->barcode);
 		return 0;
 	}
-	if ((r = tv_db_query(h->db, &st, "SELECT dek_fpr FROM tapes WHERE uuid=?", "b",
+	if ((r = tv_db_query(h->db, &q, "SELECT dek_fpr FROM tapes WHERE uuid=?", "b",
 	                     k->tape_uuid, (size_t)16)) != 0)
 		return r;
-	if ((r = tv_stmt_step(st)) == 1) {
+	if ((r = tv_stmt_step(q)) == 1) {
 		size_t n;
-		const void *f = tv_stmt_blob(st, 0, &n);
+		const void *f = tv_stmt_blob(q, 0, &n);
 		if (f != NULL && n == TV_FPR_LEN) {
 			known = 1;
 			if (memcmp(f, fpr, TV_FPR_LEN) != 0)
 				known = -1;
 		}
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	if (r < 0)
 		return r;
 	if (known < 0) {
@@ -607,7 +607,7 @@ int tv_ingest_contents(struct tv_home *h, struct tv_tape *t, struct tv_tape_info
                        const uint8_t *dek, int *scanned, int *unlocked)
 {
 	struct ingest in;
-	struct tv_tape_status st;
+	struct tv_tape_status ts;
 	struct tv_treader *rd = NULL;
 	struct tv_content_header ch;
 	struct tv_catalog_header cat;
@@ -633,15 +633,15 @@ int tv_ingest_contents(struct tv_home *h, struct tv_tape *t, struct tv_tape_info
 		dek = NULL;
 	}
 	/* the session catalog is the last file before end of data */
-	if ((r = tv_tape_seek_eod(t)) != 0 || (r = tv_tape_status(t, &st)) != 0)
+	if ((r = tv_tape_seek_eod(t)) != 0 || (r = tv_tape_status(t, &ts)) != 0)
 		goto scan;
-	if (st.block_no != 0 || st.file_no < 3) {
-		if (st.file_no >= 2)
+	if (ts.block_no != 0 || ts.file_no < 3) {
+		if (ts.file_no >= 2)
 			tv_warn(h, "tape %s: the last write session did not finish (no catalog at "
 			        "the end): scanning the tape", ti->barcode);
 		goto scan;
 	}
-	if ((r = tv_tape_goto_file(t, st.file_no - 1)) != 0)
+	if ((r = tv_tape_goto_file(t, ts.file_no - 1)) != 0)
 		goto scan;
 	if ((r = tv_treader_open(&rd, t, ti->barcode, ti->uuid, NULL)) != 0)
 		goto out;
@@ -676,7 +676,7 @@ int tv_ingest_contents(struct tv_home *h, struct tv_tape *t, struct tv_tape_info
 	rd = NULL;
 	*unlocked = (int)in.unlocked;
 	r = tv_db_exec(h->db, "UPDATE tapes SET contents_cataloged=1, locked=0, next_file=?,"
-	               " cataloged=? WHERE id=?", "iii", (int64_t)(st.file_no - 1),
+	               " cataloged=? WHERE id=?", "iii", (int64_t)(ts.file_no - 1),
 	               (int64_t)tv_now(), ti->tape_id);
 	tv_verbose(h, "tape %s: %llu catalog items, %llu entries", ti->barcode,
 	           (unsigned long long)in.items, (unsigned long long)in.entries);

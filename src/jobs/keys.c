@@ -105,20 +105,20 @@ out:
 
 int tv_keys_load_dek(struct tv_home *h, const uint8_t tape_uuid[16], uint8_t dek[TV_DEK_LEN])
 {
-	struct tv_stmt *st;
+	struct tv_stmt *q;
 	struct tv_buf out;
 	char purpose[64];
 	int r;
 
 	tv_buf_init(&out);
-	if ((r = tv_db_query(h->db, &st, "SELECT sealed, dek_fpr FROM tape_keys WHERE tape_uuid=?",
+	if ((r = tv_db_query(h->db, &q, "SELECT sealed, dek_fpr FROM tape_keys WHERE tape_uuid=?",
 	                     "b", tape_uuid, (size_t)16)) != 0)
 		return r;
-	r = tv_stmt_step(st);
+	r = tv_stmt_step(q);
 	if (r == 1) {
 		size_t n, fn;
-		const void *p = tv_stmt_blob(st, 0, &n);
-		const void *fp = tv_stmt_blob(st, 1, &fn);
+		const void *p = tv_stmt_blob(q, 0, &n);
+		const void *fp = tv_stmt_blob(q, 1, &fn);
 		dek_purpose(tape_uuid, purpose);
 		r = tv_keys_unseal(h, purpose, p, n, &out);
 		if (r == 0 && tv_buf_avail(&out) != TV_DEK_LEN)
@@ -133,7 +133,7 @@ int tv_keys_load_dek(struct tv_home *h, const uint8_t tape_uuid[16], uint8_t dek
 	} else if (r == 0) {
 		r = TV_ERR_NOTFOUND;
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	tv_buf_free(&out);
 	return r;
 }
@@ -219,19 +219,19 @@ out:
 /* The KEK stored at 'password add' (NOTFOUND for passwords without one). */
 static int stored_kek(struct tv_home *h, const char *name, struct tv_kek *k)
 {
-	struct tv_stmt *st;
+	struct tv_stmt *q;
 	struct tv_buf out;
 	char purpose[TV_NAME_MAX + 16];
 	int r;
 
 	tv_buf_init(&out);
-	if ((r = tv_db_query(h->db, &st, "SELECT sealed_kek FROM passwords WHERE name=? AND "
+	if ((r = tv_db_query(h->db, &q, "SELECT sealed_kek FROM passwords WHERE name=? AND "
 	                     "sealed_kek IS NOT NULL", "t", name)) != 0)
 		return r;
-	r = tv_stmt_step(st);
+	r = tv_stmt_step(q);
 	if (r == 1) {
 		size_t n;
-		const void *p = tv_stmt_blob(st, 0, &n);
+		const void *p = tv_stmt_blob(q, 0, &n);
 		snprintf(purpose, sizeof(purpose), "kek:%s", name);
 		r = tv_keys_unseal(h, purpose, p, n, &out);
 		if (r == 0)
@@ -239,27 +239,27 @@ static int stored_kek(struct tv_home *h, const char *name, struct tv_kek *k)
 	} else if (r == 0) {
 		r = TV_ERR_NOTFOUND;
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	tv_buf_free(&out);
 	return r;
 }
 
 int tv_keys_password_get(struct tv_home *h, const char *name, char **pw, size_t *len)
 {
-	struct tv_stmt *st;
+	struct tv_stmt *q;
 	struct tv_buf out;
 	char purpose[TV_NAME_MAX + 16];
 	int r;
 
 	*pw = NULL;
 	tv_buf_init(&out);
-	if ((r = tv_db_query(h->db, &st, "SELECT sealed FROM passwords WHERE name=?", "t",
+	if ((r = tv_db_query(h->db, &q, "SELECT sealed FROM passwords WHERE name=?", "t",
 	                     name)) != 0)
 		return r;
-	r = tv_stmt_step(st);
+	r = tv_stmt_step(q);
 	if (r == 1) {
 		size_t n;
-		const void *p = tv_stmt_blob(st, 0, &n);
+		const void *p = tv_stmt_blob(q, 0, &n);
 		snprintf(purpose, sizeof(purpose), "password:%s", name);
 		r = tv_keys_unseal(h, purpose, p, n, &out);
 		if (r == 0) {
@@ -274,7 +274,7 @@ int tv_keys_password_get(struct tv_home *h, const char *name, char **pw, size_t 
 	} else if (r == 0) {
 		r = tv_errf(TV_ERR_NOTFOUND, "no password named '%s'", name);
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	tv_buf_free(&out);
 	return r;
 }
@@ -324,15 +324,15 @@ static int write_kek(struct tv_home *h, const char *name, const struct tv_kek **
 static int add_escrow_slots(struct tv_home *h, const uint8_t tape_uuid[16],
                             const uint8_t dek[TV_DEK_LEN], struct tv_encdesc *enc)
 {
-	struct tv_stmt *st;
+	struct tv_stmt *q;
 	int r;
 
-	if ((r = tv_db_query(h->db, &st, "SELECT public_pem FROM escrow_keys WHERE enabled=1 "
+	if ((r = tv_db_query(h->db, &q, "SELECT public_pem FROM escrow_keys WHERE enabled=1 "
 	                     "ORDER BY id", "")) != 0)
 		return r;
-	while ((r = tv_stmt_step(st)) == 1) {
+	while ((r = tv_stmt_step(q)) == 1) {
 		EVP_PKEY *pub = NULL;
-		const char *pem = tv_stmt_text(st, 0);
+		const char *pem = tv_stmt_text(q, 0);
 		if (enc->nslots >= TV_MAX_SLOTS) {
 			r = tv_errf(TV_ERR_RANGE, "too many key slots");
 			break;
@@ -345,7 +345,7 @@ static int add_escrow_slots(struct tv_home *h, const uint8_t tape_uuid[16],
 			break;
 		enc->nslots++;
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	return r < 0 ? r : 0;
 }
 
@@ -428,17 +428,17 @@ static int try_passwords(struct tv_home *h, const struct tv_keyslot *s,
                          const uint8_t tape_uuid[16], uint8_t dek[TV_DEK_LEN], char *how,
                          size_t howsz)
 {
-	struct tv_stmt *st;
+	struct tv_stmt *q;
 	int r, sr, found = TV_ERR_LOCKED;
 
-	if ((r = tv_db_query(h->db, &st, "SELECT name FROM passwords ORDER BY name<>?, id", "t",
+	if ((r = tv_db_query(h->db, &q, "SELECT name FROM passwords ORDER BY name<>?, id", "t",
 	                     s->name)) != 0)
 		return r;
-	while ((sr = tv_stmt_step(st)) == 1) {
+	while ((sr = tv_stmt_step(q)) == 1) {
 		char *pw = NULL;
 		size_t len = 0;
 		char name[TV_NAME_MAX];
-		snprintf(name, sizeof(name), "%s", tv_stmt_text(st, 0));
+		snprintf(name, sizeof(name), "%s", tv_stmt_text(q, 0));
 		if (tv_keys_password_get(h, name, &pw, &len) != 0)
 			continue;
 		r = tv_slot_password_open(s, tape_uuid, pw, len, h->kc->cache, dek);
@@ -449,7 +449,7 @@ static int try_passwords(struct tv_home *h, const struct tv_keyslot *s,
 			break;
 		}
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	return sr < 0 ? sr : found;
 }
 

@@ -27,29 +27,29 @@ struct kms_conns {
 static int load_conf(struct tv_home *h, const char *name, struct tv_kms_conf *conf,
                      int64_t *server_id)
 {
-	struct tv_stmt *st;
+	struct tv_stmt *q;
 	int r;
 
 	memset(conf, 0, sizeof(*conf));
-	if ((r = tv_db_query(h->db, &st, "SELECT id, name, host, port, ca, cert, key FROM "
+	if ((r = tv_db_query(h->db, &q, "SELECT id, name, host, port, ca, cert, key FROM "
 	                     "kms_servers WHERE name=?", "t", name)) != 0)
 		return r;
-	r = tv_stmt_step(st);
+	r = tv_stmt_step(q);
 	if (r == 1) {
 		if (server_id)
-			*server_id = tv_stmt_int(st, 0);
-		snprintf(conf->name, sizeof(conf->name), "%s", tv_stmt_text(st, 1));
-		snprintf(conf->host, sizeof(conf->host), "%s", tv_stmt_text(st, 2));
-		conf->port = (unsigned)tv_stmt_int(st, 3);
-		snprintf(conf->ca, sizeof(conf->ca), "%s", tv_stmt_text(st, 4));
-		snprintf(conf->cert, sizeof(conf->cert), "%s", tv_stmt_text(st, 5));
-		snprintf(conf->key, sizeof(conf->key), "%s", tv_stmt_text(st, 6));
+			*server_id = tv_stmt_int(q, 0);
+		snprintf(conf->name, sizeof(conf->name), "%s", tv_stmt_text(q, 1));
+		snprintf(conf->host, sizeof(conf->host), "%s", tv_stmt_text(q, 2));
+		conf->port = (unsigned)tv_stmt_int(q, 3);
+		snprintf(conf->ca, sizeof(conf->ca), "%s", tv_stmt_text(q, 4));
+		snprintf(conf->cert, sizeof(conf->cert), "%s", tv_stmt_text(q, 5));
+		snprintf(conf->key, sizeof(conf->key), "%s", tv_stmt_text(q, 6));
 		r = 0;
 	} else if (r == 0) {
 		r = tv_errf(TV_ERR_NOTFOUND, "no KMS server named '%s' (register it with "
 		            "'tapevault kms add %s --host H --ca CA --cert C --key K')", name, name);
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	return r;
 }
 
@@ -232,7 +232,7 @@ int tv_kmsglue_make_slot(struct tv_home *h, const char *server, const char *keyi
 {
 	struct tv_kms_conf conf;
 	struct tv_kms_ident id;
-	struct tv_stmt *st = NULL;
+	struct tv_stmt *kq = NULL;
 	struct tv_buf aad;
 	int64_t server_id;
 	char kind[8] = "", name[256] = "";
@@ -245,18 +245,18 @@ int tv_kmsglue_make_slot(struct tv_home *h, const char *server, const char *keyi
 		return r;
 	if ((r = learn_key(h, server, keyid)) != 0)
 		return r;
-	if ((r = tv_db_query(h->db, &st, "SELECT kind, name, public_der FROM kms_keys WHERE "
+	if ((r = tv_db_query(h->db, &kq, "SELECT kind, name, public_der FROM kms_keys WHERE "
 	                     "server_id=? AND uid=?", "it", server_id, keyid)) != 0)
 		return r;
-	if ((r = tv_stmt_step(st)) == 1) {
+	if ((r = tv_stmt_step(kq)) == 1) {
 		const void *p;
-		snprintf(kind, sizeof(kind), "%s", tv_stmt_text(st, 0));
-		snprintf(name, sizeof(name), "%s", tv_stmt_text(st, 1));
-		if ((p = tv_stmt_blob(st, 2, &derlen)) != NULL && derlen > 0 &&
+		snprintf(kind, sizeof(kind), "%s", tv_stmt_text(kq, 0));
+		snprintf(name, sizeof(name), "%s", tv_stmt_text(kq, 1));
+		if ((p = tv_stmt_blob(kq, 2, &derlen)) != NULL && derlen > 0 &&
 		    (der = malloc(derlen)) != NULL)
 			memcpy(der, p, derlen);
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(kq);
 	if (r < 0)
 		goto out;
 	memset(&id, 0, sizeof(id));
@@ -351,7 +351,7 @@ int tv_kmsglue_open_slot(struct tv_home *h, const struct tv_keyslot *slot,
                          const char *keyid_override, uint8_t dek[TV_DEK_LEN],
                          char *used, size_t usedsz)
 {
-	struct tv_stmt *st;
+	struct tv_stmt *q;
 	const char *keyid = keyid_override && *keyid_override ? keyid_override : slot->key_id;
 	char first_err[1024] = "";
 	int r, sr, first_rc = 0, tried = 0;
@@ -370,19 +370,19 @@ int tv_kmsglue_open_slot(struct tv_home *h, const struct tv_keyslot *slot,
 		return r;
 	}
 	/* candidates: same name, then same host:port, then every other server */
-	if ((r = tv_db_query(h->db, &st,
+	if ((r = tv_db_query(h->db, &q,
 	                     "SELECT name FROM kms_servers ORDER BY (name=?) DESC,"
 	                     " (host=? AND port=?) DESC, id", "tti", slot->kms_name,
 	                     slot->kms_host, (int64_t)slot->kms_port)) != 0)
 		return r;
-	while ((sr = tv_stmt_step(st)) == 1) {
+	while ((sr = tv_stmt_step(q)) == 1) {
 		char name[TV_NAME_MAX];
-		snprintf(name, sizeof(name), "%s", tv_stmt_text(st, 0));
+		snprintf(name, sizeof(name), "%s", tv_stmt_text(q, 0));
 		tried++;
 		r = open_with(h, name, slot, tape_uuid, keyid, dek);
 		if (r == 0) {
 			snprintf(used, usedsz, "%s", name);
-			tv_stmt_free(st);
+			tv_stmt_free(q);
 			return 0;
 		}
 		if (first_rc == 0) {
@@ -390,7 +390,7 @@ int tv_kmsglue_open_slot(struct tv_home *h, const struct tv_keyslot *slot,
 			snprintf(first_err, sizeof(first_err), "%s", tv_errmsg(r));
 		}
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	if (sr < 0)
 		return sr;
 	if (tried == 0)

@@ -11,19 +11,19 @@
 int tv_lib_open_by_name(struct tv_home *h, const char *name, struct tv_vlib **lib,
                         int64_t *lib_id)
 {
-	struct tv_stmt *st;
+	struct tv_stmt *q;
 	char path[PATH_MAX] = "";
 	int r;
 
 	*lib = NULL;
-	if ((r = tv_db_query(h->db, &st, "SELECT id, path FROM libraries WHERE name=?", "t",
+	if ((r = tv_db_query(h->db, &q, "SELECT id, path FROM libraries WHERE name=?", "t",
 	                     name)) != 0)
 		return r;
-	if ((r = tv_stmt_step(st)) == 1) {
-		*lib_id = tv_stmt_int(st, 0);
-		snprintf(path, sizeof(path), "%s", tv_stmt_text(st, 1));
+	if ((r = tv_stmt_step(q)) == 1) {
+		*lib_id = tv_stmt_int(q, 0);
+		snprintf(path, sizeof(path), "%s", tv_stmt_text(q, 1));
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	if (r < 0)
 		return r;
 	if (r == 0)
@@ -37,7 +37,7 @@ int tv_lib_open_by_name(struct tv_home *h, const char *name, struct tv_vlib **li
 int tv_lib_open_for_tape(struct tv_home *h, const char *barcode, struct tv_vlib **lib,
                          int64_t *lib_id)
 {
-	struct tv_stmt *st;
+	struct tv_stmt *q;
 	struct tv_vlib_elem el;
 	char name[TV_NAME_MAX] = "";
 	int r;
@@ -53,14 +53,14 @@ int tv_lib_open_for_tape(struct tv_home *h, const char *barcode, struct tv_vlib 
 		*lib = NULL;
 	}
 	/* not where the catalog thinks: look in every library */
-	if ((r = tv_db_query(h->db, &st, "SELECT name FROM libraries ORDER BY id", "")) != 0)
+	if ((r = tv_db_query(h->db, &q, "SELECT name FROM libraries ORDER BY id", "")) != 0)
 		return r;
-	while ((r = tv_stmt_step(st)) == 1) {
-		snprintf(name, sizeof(name), "%s", tv_stmt_text(st, 0));
+	while ((r = tv_stmt_step(q)) == 1) {
+		snprintf(name, sizeof(name), "%s", tv_stmt_text(q, 0));
 		if (tv_lib_open_by_name(h, name, lib, lib_id) != 0)
 			continue;
 		if (tv_vlib_find(*lib, barcode, &el) == 0) {
-			tv_stmt_free(st);
+			tv_stmt_free(q);
 			tv_db_exec(h->db, "UPDATE tapes SET library_id=? WHERE barcode=?", "it",
 			           *lib_id, barcode);
 			return 0;
@@ -68,7 +68,7 @@ int tv_lib_open_for_tape(struct tv_home *h, const char *barcode, struct tv_vlib 
 		tv_vlib_close(*lib);
 		*lib = NULL;
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	if (r < 0)
 		return r;
 	return tv_errf(TV_ERR_NOTFOUND, "tape %s is in no library: insert it with "

@@ -10,29 +10,29 @@
 
 int tv_pool_get(struct tv_home *h, const char *name, struct tv_pool *p)
 {
-	struct tv_stmt *st;
+	struct tv_stmt *q;
 	int r;
 
 	memset(p, 0, sizeof(*p));
-	if ((r = tv_db_query(h->db, &st,
+	if ((r = tv_db_query(h->db, &q,
 	                     "SELECT id, uuid, name, COALESCE(library_id,0), encryption,"
 	                     " media_set_policy, imported, compression FROM pools WHERE name=?", "t",
 	                     name)) != 0)
 		return r;
-	if ((r = tv_stmt_step(st)) == 1) {
+	if ((r = tv_stmt_step(q)) == 1) {
 		size_t n;
-		const void *u = tv_stmt_blob(st, 1, &n);
-		p->id = tv_stmt_int(st, 0);
+		const void *u = tv_stmt_blob(q, 1, &n);
+		p->id = tv_stmt_int(q, 0);
 		if (u && n == 16)
 			memcpy(p->uuid, u, 16);
-		snprintf(p->name, sizeof(p->name), "%s", tv_stmt_text(st, 2));
-		p->library_id = tv_stmt_int(st, 3);
-		snprintf(p->encryption, sizeof(p->encryption), "%s", tv_stmt_text(st, 4));
-		snprintf(p->policy, sizeof(p->policy), "%s", tv_stmt_text(st, 5));
-		p->imported = (int)tv_stmt_int(st, 6);
-		snprintf(p->compression, sizeof(p->compression), "%s", tv_stmt_text(st, 7));
+		snprintf(p->name, sizeof(p->name), "%s", tv_stmt_text(q, 2));
+		p->library_id = tv_stmt_int(q, 3);
+		snprintf(p->encryption, sizeof(p->encryption), "%s", tv_stmt_text(q, 4));
+		snprintf(p->policy, sizeof(p->policy), "%s", tv_stmt_text(q, 5));
+		p->imported = (int)tv_stmt_int(q, 6);
+		snprintf(p->compression, sizeof(p->compression), "%s", tv_stmt_text(q, 7));
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	if (r < 0)
 		return r;
 	if (r == 0)

@@ -35,23 +35,23 @@
 static int set_query(struct tv_home *h, const char *sql, const char *ref, int64_t *set_id,
                      uint8_t uuid[16], int *n)
 {
-	struct tv_stmt *st;
+	struct tv_stmt *q;
 	int r;
 
 	*n = 0;
-	if ((r = tv_db_query(h->db, &st, sql, "t", ref)) != 0)
+	if ((r = tv_db_query(h->db, &q, sql, "t", ref)) != 0)
 		return r;
-	while ((r = tv_stmt_step(st)) == 1) {
+	while ((r = tv_stmt_step(q)) == 1) {
 		size_t len;
-		const void *u = tv_stmt_blob(st, 1, &len);
+		const void *u = tv_stmt_blob(q, 1, &len);
 		if (*n == 0) {
-			*set_id = tv_stmt_int(st, 0);
+			*set_id = tv_stmt_int(q, 0);
 			if (u && len == 16)
 				memcpy(uuid, u, 16);
 		}
 		(*n)++;
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	return r < 0 ? r : 0;
 }
 
@@ -157,18 +157,18 @@ static int extract_inner(struct tv_home *h, char **files, size_t n, const char *
 		u.pwlen = pwlen;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct tv_backup_stats st;
+		struct tv_backup_stats bs;
 		char dest[PATH_MAX + 16];
-		memset(&st, 0, sizeof(st));
+		memset(&bs, 0, sizeof(bs));
 		snprintf(dest, sizeof(dest), "%s.extracted", files[i]);
-		r = tv_backup_extract(files[i], dest, &un, &st);
+		r = tv_backup_extract(files[i], dest, &un, &bs);
 		if (r != 0) {
 			tv_warn(h, "%s: %s", files[i], tv_errmsg(r));
 			failed++;
 			continue;
 		}
 		tv_info(h, "%s: job-encrypted backup opened into %s (%llu file(s))", files[i], dest,
-		        (unsigned long long)st.files);
+		        (unsigned long long)bs.files);
 	}
 	if (pw != NULL)
 		tv_freezero(pw, pwlen + 1);
@@ -689,46 +689,46 @@ enum {
 };
 
 /* Fills f from a files row selected as FILE_COLUMNS. */
-static void rfile_row(struct rjob *rj, struct tv_stmt *st, struct rfile *f,
+static void rfile_row(struct rjob *rj, struct tv_stmt *q, struct rfile *f,
                       const char *full_path)
 {
-	const char *path = tv_stmt_text(st, FC_PATH);
+	const char *path = tv_stmt_text(q, FC_PATH);
 
-	f->idx = tv_stmt_int(st, FC_IDX);
+	f->idx = tv_stmt_int(q, FC_IDX);
 	snprintf(f->path, sizeof(f->path), "%s", path);
 	snprintf(f->full, sizeof(f->full), "%s/%s", rj->o->to, full_path ? full_path : path);
 	f->base = strrchr(f->full, '/') + 1;
-	f->size = (uint64_t)tv_stmt_int(st, FC_SIZE);
-	f->mode = (uint64_t)tv_stmt_int(st, FC_MODE);
-	f->uid = (uint64_t)tv_stmt_int(st, FC_UID);
-	f->gid = (uint64_t)tv_stmt_int(st, FC_GID);
-	f->mtime_sec = tv_stmt_int(st, FC_MTIME);
-	f->mtime_nsec = (uint64_t)tv_stmt_int(st, FC_MTIME_NS);
-	f->eflags = (uint64_t)tv_stmt_int(st, FC_EFLAGS);
-	f->nparts = (uint64_t)tv_stmt_int(st, FC_NPARTS);
-	f->loc.tseq = (uint64_t)tv_stmt_int(st, FC_TSEQ);
-	f->loc.file_no = (uint64_t)tv_stmt_int(st, FC_FILE_NO);
-	f->loc.frame_off = (uint64_t)tv_stmt_int(st, FC_FRAME_OFF);
-	f->loc.entry_off = (uint64_t)tv_stmt_int(st, FC_ENTRY_OFF);
+	f->size = (uint64_t)tv_stmt_int(q, FC_SIZE);
+	f->mode = (uint64_t)tv_stmt_int(q, FC_MODE);
+	f->uid = (uint64_t)tv_stmt_int(q, FC_UID);
+	f->gid = (uint64_t)tv_stmt_int(q, FC_GID);
+	f->mtime_sec = tv_stmt_int(q, FC_MTIME);
+	f->mtime_nsec = (uint64_t)tv_stmt_int(q, FC_MTIME_NS);
+	f->eflags = (uint64_t)tv_stmt_int(q, FC_EFLAGS);
+	f->nparts = (uint64_t)tv_stmt_int(q, FC_NPARTS);
+	f->loc.tseq = (uint64_t)tv_stmt_int(q, FC_TSEQ);
+	f->loc.file_no = (uint64_t)tv_stmt_int(q, FC_FILE_NO);
+	f->loc.frame_off = (uint64_t)tv_stmt_int(q, FC_FRAME_OFF);
+	f->loc.entry_off = (uint64_t)tv_stmt_int(q, FC_ENTRY_OFF);
 	f->written = 0;
 	f->fd = -1;
 }
 
 static int phase_files(struct rjob *rj)
 {
-	struct tv_stmt *st = NULL;
+	struct tv_stmt *q = NULL;
 	struct rfile *f;
 	int r, rr;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return TV_ERR_NOMEM;
 	f->fd = -1;
-	if ((r = tv_db_query(rj->h->db, &st, "SELECT " FILE_COLUMNS " FROM files WHERE "
+	if ((r = tv_db_query(rj->h->db, &q, "SELECT " FILE_COLUMNS " FROM files WHERE "
 	                     "set_id=? AND ftype=? ORDER BY idx", "ii", rj->set_id,
 	                     (int64_t)TV_FT_REG)) != 0)
 		goto out;
-	while ((rr = tv_stmt_step(st)) == 1) {
-		const char *path = tv_stmt_text(st, FC_PATH);
+	while ((rr = tv_stmt_step(q)) == 1) {
+		const char *path = tv_stmt_text(q, FC_PATH);
 		if (matches(path, rj->o->paths, rj->o->npaths) != 1)
 			continue;
 		if (!tv_restore_safe_path(path) || strlen(path) >= sizeof(f->path)) {
@@ -736,7 +736,7 @@ static int phase_files(struct rjob *rj)
 			rj->nfailed++;
 			continue;
 		}
-		rfile_row(rj, st, f, NULL);
+		rfile_row(rj, q, f, NULL);
 		if ((r = restore_file(rj, f)) != 0) {
 			if (r == TV_ERR_NOMEM || r == TV_ERR_DB)
 				goto out;
@@ -761,7 +761,7 @@ static int phase_files(struct rjob *rj)
 out:
 	file_discard(rj, f);
 	free(f);
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	return r;
 }
 
@@ -770,16 +770,16 @@ out:
  * file gets its data). */
 static int phase_hardlinks(struct rjob *rj)
 {
-	struct tv_stmt *st, *q = NULL;
+	struct tv_stmt *links, *q = NULL;
 	struct rfile *f = NULL;
 	int r, rr;
 
-	if ((r = tv_db_query(rj->h->db, &st, "SELECT path, link FROM files WHERE set_id=? "
+	if ((r = tv_db_query(rj->h->db, &links, "SELECT path, link FROM files WHERE set_id=? "
 	                     "AND ftype=? ORDER BY idx", "ii", rj->set_id,
 	                     (int64_t)TV_FT_HARDLINK)) != 0)
 		return r;
-	while ((rr = tv_stmt_step(st)) == 1) {
-		const char *p = tv_stmt_text(st, 0), *first = tv_stmt_text(st, 1);
+	while ((rr = tv_stmt_step(links)) == 1) {
+		const char *p = tv_stmt_text(links, 0), *first = tv_stmt_text(links, 1);
 		char full[PATH_MAX], target[PATH_MAX];
 		if (matches(p, rj->o->paths, rj->o->npaths) != 1)
 			continue;
@@ -831,7 +831,7 @@ static int phase_hardlinks(struct rjob *rj)
 		rj->nfiles++;
 		rj->nbytes += f->size;
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(links);
 	tv_stmt_free(q);
 	free(f);
 	return r != 0 ? r : rr < 0 ? rr : 0;
@@ -841,14 +841,14 @@ static int phase_hardlinks(struct rjob *rj)
 
 static int phase_dirs(struct rjob *rj)
 {
-	struct tv_stmt *st;
+	struct tv_stmt *q;
 	int r, rr;
 
-	if ((r = tv_db_query(rj->h->db, &st, "SELECT path FROM files WHERE set_id=? AND "
+	if ((r = tv_db_query(rj->h->db, &q, "SELECT path FROM files WHERE set_id=? AND "
 	                     "ftype=? ORDER BY idx", "ii", rj->set_id, (int64_t)TV_FT_DIR)) != 0)
 		return r;
-	while ((rr = tv_stmt_step(st)) == 1) {
-		const char *p = tv_stmt_text(st, 0);
+	while ((rr = tv_stmt_step(q)) == 1) {
+		const char *p = tv_stmt_text(q, 0);
 		char full[PATH_MAX];
 		if (!matches(p, rj->o->paths, rj->o->npaths))
 			continue;
@@ -861,24 +861,24 @@ static int phase_dirs(struct rjob *rj)
 		if ((r = tv_mkdir_p(full, 0700, 0700)) != 0)
 			break;
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	return r != 0 ? r : rr < 0 ? rr : 0;
 }
 
 static int phase_links(struct rjob *rj)
 {
-	struct tv_stmt *st;
+	struct tv_stmt *q;
 	int r, rr;
 
 	enum { L_PATH, L_LINK, L_UID, L_GID, L_MTIME, L_MTIME_NS };
 
-	if ((r = tv_db_query(rj->h->db, &st,
+	if ((r = tv_db_query(rj->h->db, &q,
 	                     "SELECT path, link, uid, gid, mtime_sec, mtime_nsec FROM files "
 	                     "WHERE set_id=? AND ftype=? ORDER BY idx", "ii", rj->set_id,
 	                     (int64_t)TV_FT_SYMLINK)) != 0)
 		return r;
-	while ((rr = tv_stmt_step(st)) == 1) {
-		const char *p = tv_stmt_text(st, L_PATH);
+	while ((rr = tv_stmt_step(q)) == 1) {
+		const char *p = tv_stmt_text(q, L_PATH);
 		char full[PATH_MAX];
 		struct timespec ts[2];
 		if (matches(p, rj->o->paths, rj->o->npaths) != 1)
@@ -892,54 +892,54 @@ static int phase_links(struct rjob *rj)
 		if ((r = parent_dirs(full)) != 0)
 			break;
 		unlink(full);
-		if (symlink(tv_stmt_text(st, L_LINK), full) != 0) {
+		if (symlink(tv_stmt_text(q, L_LINK), full) != 0) {
 			tv_warn(rj->h, "%s: cannot create symbolic link: %s", full, strerror(errno));
 			rj->nfailed++;
 			continue;
 		}
-		if (geteuid() == 0 && lchown(full, (uid_t)tv_stmt_int(st, L_UID),
-		                             (gid_t)tv_stmt_int(st, L_GID)) != 0)
+		if (geteuid() == 0 && lchown(full, (uid_t)tv_stmt_int(q, L_UID),
+		                             (gid_t)tv_stmt_int(q, L_GID)) != 0)
 			tv_warn(rj->h, "%s: cannot set owner: %s", full, strerror(errno));
-		ts[0].tv_sec = tv_stmt_int(st, L_MTIME);
-		ts[0].tv_nsec = (long)tv_stmt_int(st, L_MTIME_NS);
+		ts[0].tv_sec = tv_stmt_int(q, L_MTIME);
+		ts[0].tv_nsec = (long)tv_stmt_int(q, L_MTIME_NS);
 		ts[1] = ts[0];
 		utimensat(AT_FDCWD, full, ts, AT_SYMLINK_NOFOLLOW);
 		rj->nfiles++;
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	return r != 0 ? r : rr < 0 ? rr : 0;
 }
 
 /* Directory modes and times, deepest first (after their contents). */
 static int phase_dir_meta(struct rjob *rj)
 {
-	struct tv_stmt *st;
+	struct tv_stmt *q;
 	int r, rr;
 
 	enum { D_PATH, D_MODE, D_UID, D_GID, D_MTIME, D_MTIME_NS };
 
-	if ((r = tv_db_query(rj->h->db, &st,
+	if ((r = tv_db_query(rj->h->db, &q,
 	                     "SELECT path, mode, uid, gid, mtime_sec, mtime_nsec FROM files "
 	                     "WHERE set_id=? AND ftype=? ORDER BY idx DESC", "ii", rj->set_id,
 	                     (int64_t)TV_FT_DIR)) != 0)
 		return r;
-	while ((rr = tv_stmt_step(st)) == 1) {
-		const char *p = tv_stmt_text(st, D_PATH);
+	while ((rr = tv_stmt_step(q)) == 1) {
+		const char *p = tv_stmt_text(q, D_PATH);
 		char full[PATH_MAX];
 		struct timespec ts[2];
 		if (!matches(p, rj->o->paths, rj->o->npaths) || !tv_restore_safe_path(p))
 			continue;
 		snprintf(full, sizeof(full), "%s/%s", rj->o->to, p);
 		if (geteuid() == 0)
-			lchown(full, (uid_t)tv_stmt_int(st, D_UID), (gid_t)tv_stmt_int(st, D_GID));
-		chmod(full, (mode_t)(tv_stmt_int(st, D_MODE) & 07777));
-		ts[0].tv_sec = tv_stmt_int(st, D_MTIME);
-		ts[0].tv_nsec = (long)tv_stmt_int(st, D_MTIME_NS);
+			lchown(full, (uid_t)tv_stmt_int(q, D_UID), (gid_t)tv_stmt_int(q, D_GID));
+		chmod(full, (mode_t)(tv_stmt_int(q, D_MODE) & 07777));
+		ts[0].tv_sec = tv_stmt_int(q, D_MTIME);
+		ts[0].tv_nsec = (long)tv_stmt_int(q, D_MTIME_NS);
 		ts[1] = ts[0];
 		utimensat(AT_FDCWD, full, ts, AT_SYMLINK_NOFOLLOW);
 		rj->nfiles++;
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	return rr < 0 ? rr : 0;
 }
 

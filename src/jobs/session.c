@@ -10,10 +10,10 @@
 #include "tape/tape.h"
 #include "util/err.h"
 
-static int load_blob16(struct tv_stmt *st, int col, uint8_t out[16])
+static int load_blob16(struct tv_stmt *q, int col, uint8_t out[16])
 {
 	size_t n;
-	const void *p = tv_stmt_blob(st, col, &n);
+	const void *p = tv_stmt_blob(q, col, &n);
 
 	if (p == NULL || n != 16)
 		return TV_ERR_FORMAT;
@@ -26,7 +26,7 @@ int tv_session_open(struct tv_session *s, struct tv_home *h, struct tv_vlib *lib
                     const struct tv_twriter_opts *wo)
 {
 	struct tv_tape_labels lab;
-	struct tv_stmt *st = NULL;
+	struct tv_stmt *q = NULL;
 	int64_t next_file = 0;
 	int r;
 
@@ -43,27 +43,27 @@ int tv_session_open(struct tv_session *s, struct tv_home *h, struct tv_vlib *lib
 		return r;
 	if (!append)
 		return 0;
-	if ((r = tv_db_query(h->db, &st,
+	if ((r = tv_db_query(h->db, &q,
 	                     "SELECT uuid, encrypted, next_file, seq, pool_id, media_set_id,"
 	                     " (SELECT uuid FROM media_sets WHERE id=tapes.media_set_id),"
 	                     " sessions FROM tapes WHERE id=?", "i", tape_id)) != 0)
 		goto fail;
-	if ((r = tv_stmt_step(st)) != 1) {
+	if ((r = tv_stmt_step(q)) != 1) {
 		r = r < 0 ? r : tv_errf(TV_ERR_NOTFOUND, "tape %s vanished from the catalog", barcode);
 		goto fail;
 	}
-	if (load_blob16(st, 0, s->uuid) != 0 || load_blob16(st, 6, s->ms_uuid) != 0) {
+	if (load_blob16(q, 0, s->uuid) != 0 || load_blob16(q, 6, s->ms_uuid) != 0) {
 		r = tv_errf(TV_ERR_DB, "catalog entry of tape %s is damaged", barcode);
 		goto fail;
 	}
-	s->encrypted = (int)tv_stmt_int(st, 1);
-	next_file = tv_stmt_int(st, 2);
-	s->seq = (uint64_t)tv_stmt_int(st, 3);
-	s->pool_id = tv_stmt_int(st, 4);
-	s->ms_id = tv_stmt_int(st, 5);
-	s->session_no = (uint64_t)tv_stmt_int(st, 7) + 1;
-	tv_stmt_free(st);
-	st = NULL;
+	s->encrypted = (int)tv_stmt_int(q, 1);
+	next_file = tv_stmt_int(q, 2);
+	s->seq = (uint64_t)tv_stmt_int(q, 3);
+	s->pool_id = tv_stmt_int(q, 4);
+	s->ms_id = tv_stmt_int(q, 5);
+	s->session_no = (uint64_t)tv_stmt_int(q, 7) + 1;
+	tv_stmt_free(q);
+	q = NULL;
 	/* the tape in the drive must be the one the catalog describes */
 	if ((r = tv_labels_read(s->t, barcode, &lab, 1)) != 0) {
 		tv_errctx(r, "tape %s: cannot append", barcode);
@@ -105,7 +105,7 @@ int tv_session_open(struct tv_session *s, struct tv_home *h, struct tv_vlib *lib
 	return 0;
 fail:
 	tv_labels_free(&lab);
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	tv_session_abort(s);
 	return r;
 }
@@ -203,73 +203,73 @@ static int put_item(struct catw *c)
 static int put_tapes(struct catw *c)
 {
 	struct tv_session *s = c->s;
-	struct tv_stmt *st = NULL;
+	struct tv_stmt *q = NULL;
 	char pool_name[TV_NAME_MAX] = "";
 	uint8_t pool_uuid[16] = {0};
 	int r;
 
-	if ((r = tv_db_query(s->h->db, &st, "SELECT name, uuid FROM pools WHERE id=?", "i",
+	if ((r = tv_db_query(s->h->db, &q, "SELECT name, uuid FROM pools WHERE id=?", "i",
 	                     s->pool_id)) != 0)
 		return r;
-	if ((r = tv_stmt_step(st)) == 1) {
-		snprintf(pool_name, sizeof(pool_name), "%s", tv_stmt_text(st, 0));
-		load_blob16(st, 1, pool_uuid);
+	if ((r = tv_stmt_step(q)) == 1) {
+		snprintf(pool_name, sizeof(pool_name), "%s", tv_stmt_text(q, 0));
+		load_blob16(q, 1, pool_uuid);
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	if (r < 0)
 		return r;
-	if ((r = tv_db_query(s->h->db, &st,
+	if ((r = tv_db_query(s->h->db, &q,
 	                     "SELECT uuid, barcode, seq, dek_fpr, COALESCE(record_size, ?) "
 	                     "FROM tapes WHERE media_set_id=? AND seq<=? AND uuid IS NOT NULL "
 	                     "ORDER BY seq", "iii", (int64_t)s->record_size, s->ms_id,
 	                     (int64_t)s->seq)) != 0)
 		return r;
-	while ((r = tv_stmt_step(st)) == 1) {
+	while ((r = tv_stmt_step(q)) == 1) {
 		struct tv_ci_tape *t = &c->it->u.tape;
 		size_t n;
 		const void *f;
 		memset(c->it, 0, sizeof(*c->it));
 		c->it->type = TV_CI_TAPE;
-		load_blob16(st, 0, t->tape_uuid);
-		snprintf(t->barcode, sizeof(t->barcode), "%s", tv_stmt_text(st, 1));
-		t->seq = (uint64_t)tv_stmt_int(st, 2);
-		if ((f = tv_stmt_blob(st, 3, &n)) != NULL && n == TV_FPR_LEN)
+		load_blob16(q, 0, t->tape_uuid);
+		snprintf(t->barcode, sizeof(t->barcode), "%s", tv_stmt_text(q, 1));
+		t->seq = (uint64_t)tv_stmt_int(q, 2);
+		if ((f = tv_stmt_blob(q, 3, &n)) != NULL && n == TV_FPR_LEN)
 			memcpy(t->dek_fpr, f, TV_FPR_LEN);
-		t->record_size = (uint64_t)tv_stmt_int(st, 4);
+		t->record_size = (uint64_t)tv_stmt_int(q, 4);
 		snprintf(t->pool_name, sizeof(t->pool_name), "%s", pool_name);
 		memcpy(t->pool_uuid, pool_uuid, 16);
 		memcpy(t->media_set_uuid, s->ms_uuid, 16);
 		if ((r = put_item(c)) != 0)
 			break;
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	return r < 0 ? r : 0;
 }
 
 static int put_data_files(struct catw *c, int64_t set_id)
 {
-	struct tv_stmt *st = NULL;
+	struct tv_stmt *q = NULL;
 	int r;
 
-	if ((r = tv_db_query(c->s->h->db, &st,
+	if ((r = tv_db_query(c->s->h->db, &q,
 	                     "SELECT tseq, file_no, content_uuid, raw_bytes, stored_bytes, "
 	                     "complete FROM data_files WHERE set_id=? AND tseq<=? "
 	                     "ORDER BY tseq, file_no", "ii", set_id, (int64_t)c->s->seq)) != 0)
 		return r;
-	while ((r = tv_stmt_step(st)) == 1) {
+	while ((r = tv_stmt_step(q)) == 1) {
 		struct tv_ci_data *d = &c->it->u.data;
 		memset(c->it, 0, sizeof(*c->it));
 		c->it->type = TV_CI_DATA;
-		d->tseq = (uint64_t)tv_stmt_int(st, 0);
-		d->file_no = (uint64_t)tv_stmt_int(st, 1);
-		load_blob16(st, 2, d->content_uuid);
-		d->raw_bytes = (uint64_t)tv_stmt_int(st, 3);
-		d->stored_bytes = (uint64_t)tv_stmt_int(st, 4);
-		d->complete = (uint64_t)tv_stmt_int(st, 5);
+		d->tseq = (uint64_t)tv_stmt_int(q, 0);
+		d->file_no = (uint64_t)tv_stmt_int(q, 1);
+		load_blob16(q, 2, d->content_uuid);
+		d->raw_bytes = (uint64_t)tv_stmt_int(q, 3);
+		d->stored_bytes = (uint64_t)tv_stmt_int(q, 4);
+		d->complete = (uint64_t)tv_stmt_int(q, 5);
 		if ((r = put_item(c)) != 0)
 			break;
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	return r < 0 ? r : 0;
 }
 
@@ -346,37 +346,37 @@ out:
 static int put_sets(struct catw *c)
 {
 	struct tv_session *s = c->s;
-	struct tv_stmt *st = NULL;
+	struct tv_stmt *q = NULL;
 	int r;
 
-	if ((r = tv_db_query(s->h->db, &st,
+	if ((r = tv_db_query(s->h->db, &q,
 	                     "SELECT id, uuid, name, created, first_seq, last_seq, complete,"
 	                     " nfiles, nbytes FROM backup_sets WHERE media_set_id=? AND "
 	                     "first_seq<=? ORDER BY id", "ii", s->ms_id, (int64_t)s->seq)) != 0)
 		return r;
-	while ((r = tv_stmt_step(st)) == 1) {
+	while ((r = tv_stmt_step(q)) == 1) {
 		struct tv_ci_set *set = &c->it->u.set;
-		int64_t set_id = tv_stmt_int(st, 0);
+		int64_t set_id = tv_stmt_int(q, 0);
 		memset(c->it, 0, sizeof(*c->it));
 		c->it->type = TV_CI_SET;
-		load_blob16(st, 1, set->set_uuid);
-		snprintf(set->name, sizeof(set->name), "%s", tv_stmt_text(st, 2));
-		set->created = (uint64_t)tv_stmt_int(st, 3);
-		set->first_seq = (uint64_t)tv_stmt_int(st, 4);
-		set->last_seq = (uint64_t)tv_stmt_int(st, 5);
+		load_blob16(q, 1, set->set_uuid);
+		snprintf(set->name, sizeof(set->name), "%s", tv_stmt_text(q, 2));
+		set->created = (uint64_t)tv_stmt_int(q, 3);
+		set->first_seq = (uint64_t)tv_stmt_int(q, 4);
+		set->last_seq = (uint64_t)tv_stmt_int(q, 5);
 		/* complete: it ended on this tape or an earlier one */
-		set->complete = tv_stmt_int(st, 6) && set->last_seq <= s->seq ? 1 : 0;
+		set->complete = tv_stmt_int(q, 6) && set->last_seq <= s->seq ? 1 : 0;
 		if (set->last_seq > s->seq)
 			set->last_seq = s->seq;
 		if (set->last_seq < set->first_seq)
 			set->last_seq = set->first_seq;
-		set->nfiles = (uint64_t)tv_stmt_int(st, 7);
-		set->nbytes = (uint64_t)tv_stmt_int(st, 8);
+		set->nfiles = (uint64_t)tv_stmt_int(q, 7);
+		set->nbytes = (uint64_t)tv_stmt_int(q, 8);
 		if ((r = put_item(c)) != 0 || (r = put_data_files(c, set_id)) != 0 ||
 		    (r = put_entries(c, set_id)) != 0)
 			break;
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	return r < 0 ? r : 0;
 }
 
@@ -385,24 +385,24 @@ static int put_sets(struct catw *c)
 static int put_keyring(struct catw *c)
 {
 	struct tv_session *s = c->s;
-	struct tv_stmt *st = NULL;
+	struct tv_stmt *q = NULL;
 	int r;
 
 	if (!s->encrypted)
 		return 0;
-	if ((r = tv_db_query(s->h->db, &st,
+	if ((r = tv_db_query(s->h->db, &q,
 	                     "SELECT t.uuid, k.dek_fpr FROM tapes t JOIN tape_keys k "
 	                     "ON k.tape_uuid=t.uuid WHERE t.pool_id=? AND t.uuid<>? "
 	                     "ORDER BY t.id", "ib", s->pool_id, s->uuid, (size_t)16)) != 0)
 		return r;
-	while ((r = tv_stmt_step(st)) == 1) {
+	while ((r = tv_stmt_step(q)) == 1) {
 		struct tv_ci_keyring *k = &c->it->u.ring;
 		size_t n;
 		const void *f;
 		memset(c->it, 0, sizeof(*c->it));
 		c->it->type = TV_CI_KEYRING;
-		load_blob16(st, 0, k->tape_uuid);
-		if ((f = tv_stmt_blob(st, 1, &n)) != NULL && n == TV_FPR_LEN)
+		load_blob16(q, 0, k->tape_uuid);
+		if ((f = tv_stmt_blob(q, 1, &n)) != NULL && n == TV_FPR_LEN)
 			memcpy(k->dek_fpr, f, TV_FPR_LEN);
 		if (tv_keys_load_dek(s->h, k->tape_uuid, k->dek) != 0) {
 			continue;
@@ -412,7 +412,7 @@ static int put_keyring(struct catw *c)
 		if (r != 0)
 			break;
 	}
-	tv_stmt_free(st);
+	tv_stmt_free(q);
 	return r < 0 ? r : 0;
 }
 

@@ -191,17 +191,17 @@ static int open_media_set(struct wjob *j)
 		                  "ORDER BY id DESC LIMIT 1", "i", j->pool.id);
 		if (r == 0) {
 			size_t n;
-			struct tv_stmt *st;
+			struct tv_stmt *q;
 			j->ms_id = id;
-			if ((r = tv_db_query(j->h->db, &st, "SELECT uuid FROM media_sets WHERE id=?",
+			if ((r = tv_db_query(j->h->db, &q, "SELECT uuid FROM media_sets WHERE id=?",
 			                     "i", id)) != 0)
 				return r;
-			if ((r = tv_stmt_step(st)) == 1) {
-				const void *u = tv_stmt_blob(st, 0, &n);
+			if ((r = tv_stmt_step(q)) == 1) {
+				const void *u = tv_stmt_blob(q, 0, &n);
 				if (u && n == 16)
 					memcpy(j->ms_uuid, u, 16);
 			}
-			tv_stmt_free(st);
+			tv_stmt_free(q);
 			return r < 0 ? r : 0;
 		}
 		if (r != TV_ERR_NOTFOUND)
@@ -279,14 +279,14 @@ static int finish_tape(struct wjob *j)
  * free one, load it and prepare a session. */
 static int next_tape(struct wjob *j)
 {
-	struct tv_stmt *st = NULL;
+	struct tv_stmt *q = NULL;
 	char barcode[32] = "";
 	int64_t tape_id = 0, seq = 0;
 	int append = 0, r;
 
 	if (j->tapes == 0) {
 		/* start of job: continue the media set's last tape if it has room */
-		r = tv_db_query(j->h->db, &st,
+		r = tv_db_query(j->h->db, &q,
 		                "SELECT id, barcode, seq, full, COALESCE(enc_spec,''), "
 		                "COALESCE(format,0) FROM tapes WHERE media_set_id=? "
 		                "ORDER BY seq DESC LIMIT 1", "i", j->ms_id);
@@ -295,17 +295,17 @@ static int next_tape(struct wjob *j)
 		/* a tape labeled under another encryption setting is not appended
 		 * to: after a key change, new data goes under the new key */
 		struct tv_vlib_elem el;
-		if ((r = tv_stmt_step(st)) == 1 && tv_stmt_int(st, 3) == 0 &&
-		    strcmp(tv_stmt_text(st, 4), j->pool.encryption) == 0 &&
-		    tv_stmt_int(st, 5) == TV_FORMAT_VERSION &&
-		    tv_vlib_find(j->lib, tv_stmt_text(st, 1), &el) == 0) {
-			tape_id = tv_stmt_int(st, 0);
-			snprintf(barcode, sizeof(barcode), "%s", tv_stmt_text(st, 1));
-			seq = tv_stmt_int(st, 2);
+		if ((r = tv_stmt_step(q)) == 1 && tv_stmt_int(q, 3) == 0 &&
+		    strcmp(tv_stmt_text(q, 4), j->pool.encryption) == 0 &&
+		    tv_stmt_int(q, 5) == TV_FORMAT_VERSION &&
+		    tv_vlib_find(j->lib, tv_stmt_text(q, 1), &el) == 0) {
+			tape_id = tv_stmt_int(q, 0);
+			snprintf(barcode, sizeof(barcode), "%s", tv_stmt_text(q, 1));
+			seq = tv_stmt_int(q, 2);
 			append = 1;
 		}
-		tv_stmt_free(st);
-		st = NULL;
+		tv_stmt_free(q);
+		q = NULL;
 		if (r < 0)
 			return r;
 	}
@@ -315,17 +315,17 @@ static int next_tape(struct wjob *j)
 		                  "i", j->ms_id);
 		if (r != 0)
 			return r;
-		r = tv_db_query(j->h->db, &st,
+		r = tv_db_query(j->h->db, &q,
 		                "SELECT id, barcode FROM tapes WHERE state='free' AND library_id=? "
 		                "ORDER BY barcode LIMIT 1", "i", j->lib_id);
 		if (r != 0)
 			return r;
-		r = tv_stmt_step(st);
+		r = tv_stmt_step(q);
 		if (r == 1) {
-			tape_id = tv_stmt_int(st, 0);
-			snprintf(barcode, sizeof(barcode), "%s", tv_stmt_text(st, 1));
+			tape_id = tv_stmt_int(q, 0);
+			snprintf(barcode, sizeof(barcode), "%s", tv_stmt_text(q, 1));
 		}
-		tv_stmt_free(st);
+		tv_stmt_free(q);
 		if (r < 0)
 			return r;
 		if (r == 0)
@@ -815,14 +815,14 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
 		goto out;
 	}
 	{
-		struct tv_stmt *st;
+		struct tv_stmt *q;
 		char libname[TV_NAME_MAX] = "";
-		if ((r = tv_db_query(h->db, &st, "SELECT name FROM libraries WHERE id=?", "i",
+		if ((r = tv_db_query(h->db, &q, "SELECT name FROM libraries WHERE id=?", "i",
 		                     j.pool.library_id)) != 0)
 			goto out;
-		if ((r = tv_stmt_step(st)) == 1)
-			snprintf(libname, sizeof(libname), "%s", tv_stmt_text(st, 0));
-		tv_stmt_free(st);
+		if ((r = tv_stmt_step(q)) == 1)
+			snprintf(libname, sizeof(libname), "%s", tv_stmt_text(q, 0));
+		tv_stmt_free(q);
 		if (r < 0 || (r = tv_lib_open_by_name(h, libname, &j.lib, &j.lib_id)) != 0)
 			goto out;
 	}

@@ -144,19 +144,19 @@ static int check_readable(const char *what, const char *path)
 
 static int check_key_mode(const char *path)
 {
-	struct stat st;
+	struct stat sb;
 	int r;
 
 	if ((r = check_readable("client key", path)) != 0)
 		return r;
-	if (stat(path, &st) != 0)
+	if (stat(path, &sb) != 0)
 		return tv_errf(TV_ERR_IO, "cannot stat client key file %s: %s", path,
 		               strerror(errno));
-	if (st.st_mode & (S_IRWXG | S_IRWXO))
+	if (sb.st_mode & (S_IRWXG | S_IRWXO))
 		return tv_errf(TV_ERR_PERM,
 		               "client key file %s is accessible by group or others "
 		               "(mode %04o): refusing to use it; run: chmod 600 %s",
-		               path, (unsigned)(st.st_mode & 07777), path);
+		               path, (unsigned)(sb.st_mode & 07777), path);
 	return 0;
 }
 

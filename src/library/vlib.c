@@ -121,7 +121,7 @@ static int vl_image(const char *dir, const char *bc, char *buf, size_t sz)
 /* ------------------------------------------------------------------ */
 /* state                                                               */
 
-static void st_free(struct vl_state *s)
+static void state_free(struct vl_state *s)
 {
 	free(s->slot);
 	free(s->drive);
@@ -129,7 +129,7 @@ static void st_free(struct vl_state *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static int st_alloc(struct vl_state *s)
+static int state_alloc(struct vl_state *s)
 {
 	s->slot = calloc(s->nslots + 1, sizeof(*s->slot));
 	s->drive = calloc(s->ndrives + 1, sizeof(*s->drive));
@@ -145,7 +145,7 @@ static int cmp_bc(const void *a, const void *b)
 }
 
 /* All barcodes in the state, sorted (pointers into s). */
-static int st_barcodes(const struct vl_state *s, const char ***out, size_t *n)
+static int state_barcodes(const struct vl_state *s, const char ***out, size_t *n)
 {
 	size_t cap = (size_t)s->nslots + s->ndrives + s->nmail, k = 0;
 	const char **v = calloc(cap + 1, sizeof(*v));
@@ -213,7 +213,7 @@ static int json_array_n(json_t *root, const char *key, unsigned n,
 	return 0;
 }
 
-static int st_parse(json_t *root, struct vl_state *s, const char *path)
+static int state_parse(json_t *root, struct vl_state *s, const char *path)
 {
 	json_t *j, *a;
 	const char *str;
@@ -244,7 +244,7 @@ static int st_parse(json_t *root, struct vl_state *s, const char *path)
 	    (rc = json_count(root, "mailslots", TV_VLIB_MAX_MAILSLOTS, 0, &s->nmail,
 	                     path)))
 		return rc;
-	if ((rc = st_alloc(s)) != 0)
+	if ((rc = state_alloc(s)) != 0)
 		return rc;
 	if ((rc = json_array_n(root, "slot_contents", s->nslots, &a, path)) != 0)
 		return rc;
@@ -278,7 +278,7 @@ static int st_parse(json_t *root, struct vl_state *s, const char *path)
 			s->drive[i].source = (unsigned)v;
 		}
 	}
-	rc = st_barcodes(s, &bcs, &nbc);
+	rc = state_barcodes(s, &bcs, &nbc);
 	if (rc != 0)
 		return rc;
 	for (size_t i = 1; i < nbc; i++)
@@ -291,7 +291,7 @@ static int st_parse(json_t *root, struct vl_state *s, const char *path)
 	return rc;
 }
 
-static int st_read(const struct tv_vlib *l, struct vl_state *s)
+static int state_read(const struct tv_vlib *l, struct vl_state *s)
 {
 	char path[PATH_MAX];
 	json_error_t jerr;
@@ -315,10 +315,10 @@ static int st_read(const struct tv_vlib *l, struct vl_state *s)
 	if (root == NULL)
 		return tv_errf(TV_ERR_FORMAT, "%s: invalid JSON (line %d: %s)", path,
 		               jerr.line, jerr.text);
-	rc = st_parse(root, s, path);
+	rc = state_parse(root, s, path);
 	json_decref(root);
 	if (rc != 0)
-		st_free(s);
+		state_free(s);
 	return rc;
 }
 
@@ -327,7 +327,7 @@ static json_t *bc_json(const char *bc)
 	return bc[0] ? json_string(bc) : json_null();
 }
 
-static int st_write(const struct tv_vlib *l, const struct vl_state *s)
+static int state_write(const struct tv_vlib *l, const struct vl_state *s)
 {
 	char path[PATH_MAX];
 	json_t *root, *slots, *drives, *mail;
@@ -456,7 +456,7 @@ static int vl_begin(const struct tv_vlib *l, int excl, int *lk, struct vl_state 
 	memset(s, 0, sizeof(*s));
 	if (rc != 0)
 		return rc;
-	rc = st_read(l, s);
+	rc = state_read(l, s);
 	if (rc != 0) {
 		vl_unlock(*lk);
 		*lk = -1;
@@ -466,7 +466,7 @@ static int vl_begin(const struct tv_vlib *l, int excl, int *lk, struct vl_state 
 
 static void vl_end(int lk, struct vl_state *s)
 {
-	st_free(s);
+	state_free(s);
 	vl_unlock(lk);
 }
 
@@ -486,7 +486,7 @@ static int image_in_use(const char *path)
 /* ------------------------------------------------------------------ */
 /* lookups                                                             */
 
-static int st_find(const struct vl_state *s, const char *bc,
+static int state_find(const struct vl_state *s, const char *bc,
                    enum tv_vlib_elem_type *type, unsigned *idx)
 {
 	for (unsigned i = 0; i < s->ndrives; i++)
@@ -519,7 +519,7 @@ static int slot_reserved(const struct vl_state *s, unsigned slot)
 }
 
 /* First empty slot not promised to a loaded cartridge; 0 if none. */
-static unsigned st_free_slot(const struct vl_state *s)
+static unsigned state_free_slot(const struct vl_state *s)
 {
 	for (unsigned i = 0; i < s->nslots; i++)
 		if (!s->slot[i][0] && !slot_reserved(s, i + 1))
@@ -527,7 +527,7 @@ static unsigned st_free_slot(const struct vl_state *s)
 	return 0;
 }
 
-static unsigned st_count_full(const struct vl_state *s)
+static unsigned state_count_full(const struct vl_state *s)
 {
 	unsigned n = 0;
 
@@ -542,7 +542,7 @@ static int no_free_slot(const struct vl_state *s)
 		return tv_errf(TV_ERR_NOSPC, "library %s has no storage slots", s->name);
 	return tv_errf(TV_ERR_NOSPC, "no free slot in library %s (%u slots, %u "
 	               "full, the others reserved for loaded cartridges): export "
-	               "cartridges first", s->name, s->nslots, st_count_full(s));
+	               "cartridges first", s->name, s->nslots, state_count_full(s));
 }
 
 static int not_in_lib(const struct vl_state *s, const char *bc)
@@ -622,9 +622,9 @@ int tv_vlib_create(const char *dir, const char *name, unsigned slots,
 	s.nslots = slots;
 	s.ndrives = drives;
 	s.nmail = mailslots;
-	if ((rc = st_alloc(&s)) != 0)
+	if ((rc = state_alloc(&s)) != 0)
 		goto out;
-	rc = st_write(&tmp, &s);
+	rc = state_write(&tmp, &s);
 	if (rc == 0 && out != NULL)
 		rc = vl_handle(dir, name, out);
 out:
@@ -816,13 +816,13 @@ int tv_vlib_new_tape(struct tv_vlib *l, const char *barcode, uint64_t capacity,
 	rc = vl_begin(l, 1, &lk, &s);
 	if (rc != 0)
 		return rc;
-	if (st_find(&s, barcode, &type, &idx)) {
+	if (state_find(&s, barcode, &type, &idx)) {
 		elem_desc(type, idx, where, sizeof(where));
 		rc = tv_errf(TV_ERR_EXISTS, "cartridge %s is already in library %s "
 		             "(%s); choose another barcode", barcode, s.name, where);
 		goto out;
 	}
-	free_slot = st_free_slot(&s);
+	free_slot = state_free_slot(&s);
 	if (free_slot == 0) {
 		rc = no_free_slot(&s);
 		goto out;
@@ -839,7 +839,7 @@ int tv_vlib_new_tape(struct tv_vlib *l, const char *barcode, uint64_t capacity,
 	if (rc != 0)
 		goto out;
 	memcpy(s.slot[free_slot - 1], barcode, TV_BARCODE_LEN + 1);
-	rc = st_write(l, &s);
+	rc = state_write(l, &s);
 	if (rc != 0) {
 		char sc[PATH_MAX];
 		unlink(path);
@@ -880,7 +880,7 @@ int tv_vlib_load(struct tv_vlib *l, const char *barcode, int drive, int mode,
 		             "numbered 0 to %u)", s.name, drive, s.ndrives - 1);
 		goto out;
 	}
-	if (!st_find(&s, barcode, &type, &idx)) {
+	if (!state_find(&s, barcode, &type, &idx)) {
 		rc = not_in_lib(&s, barcode);
 		goto out;
 	}
@@ -932,7 +932,7 @@ int tv_vlib_load(struct tv_vlib *l, const char *barcode, int drive, int mode,
 	} else {
 		s.mail[idx - 1][0] = '\0';
 	}
-	rc = st_write(l, &s);
+	rc = state_write(l, &s);
 	if (rc != 0) {
 		tv_tape_close(t);
 		goto out;
@@ -982,7 +982,7 @@ static int vl_unload(struct tv_vlib *l, unsigned drive, unsigned *slot, int if_l
 	to = s.drive[drive].source;
 	if (to == 0 || to > s.nslots || s.slot[to - 1][0]) {
 		s.drive[drive].source = 0;   /* do not reserve it for ourselves */
-		to = st_free_slot(&s);
+		to = state_free_slot(&s);
 	}
 	if (to == 0) {
 		rc = tv_errf(TV_ERR_NOSPC, "cannot unload drive %u of library %s: no "
@@ -992,7 +992,7 @@ static int vl_unload(struct tv_vlib *l, unsigned drive, unsigned *slot, int if_l
 	}
 	memcpy(s.slot[to - 1], s.drive[drive].bc, BC_SZ);
 	memset(&s.drive[drive], 0, sizeof(s.drive[drive]));
-	rc = st_write(l, &s);
+	rc = state_write(l, &s);
 	if (rc == 0 && slot != NULL)
 		*slot = to;
 out:
@@ -1065,7 +1065,7 @@ int tv_vlib_export(struct tv_vlib *l, const char *barcode, const char *to_dir)
 	rc = vl_begin(l, 1, &lk, &s);
 	if (rc != 0)
 		return rc;
-	if (!st_find(&s, barcode, &type, &idx)) {
+	if (!state_find(&s, barcode, &type, &idx)) {
 		rc = not_in_lib(&s, barcode);
 		goto out;
 	}
@@ -1102,7 +1102,7 @@ int tv_vlib_export(struct tv_vlib *l, const char *barcode, const char *to_dir)
 		s.slot[idx - 1][0] = '\0';
 	else
 		s.mail[idx - 1][0] = '\0';
-	rc = st_write(l, &s);
+	rc = state_write(l, &s);
 	if (rc != 0) {
 		char keep[1024];
 		snprintf(keep, sizeof(keep), "%s", tv_errmsg(rc));
@@ -1183,13 +1183,13 @@ int tv_vlib_insert(struct tv_vlib *l, const char *file, int flags,
 	rc = vl_begin(l, 1, &lk, &s);
 	if (rc != 0)
 		return rc;
-	if (st_find(&s, bc, &type, &idx)) {
+	if (state_find(&s, bc, &type, &idx)) {
 		elem_desc(type, idx, where, sizeof(where));
 		rc = tv_errf(TV_ERR_EXISTS, "cannot insert %s: a cartridge with barcode "
 		             "%s is already in library %s (%s)", file, bc, s.name, where);
 		goto out;
 	}
-	to = st_free_slot(&s);
+	to = state_free_slot(&s);
 	if (to == 0) {
 		rc = no_free_slot(&s);
 		tv_errctx(rc, "cannot insert %s", file);
@@ -1242,14 +1242,14 @@ int tv_vlib_insert(struct tv_vlib *l, const char *file, int flags,
 	if (mail != 0) {
 		/* It arrives in the mail slot ... */
 		memcpy(s.mail[mail - 1], bc, BC_SZ);
-		rc = st_write(l, &s);
+		rc = state_write(l, &s);
 		if (rc != 0)
 			goto out;
 		s.mail[mail - 1][0] = '\0';
 	}
 	/* ... and the robot puts it away. */
 	memcpy(s.slot[to - 1], bc, BC_SZ);
-	rc = st_write(l, &s);
+	rc = state_write(l, &s);
 	if (rc != 0)
 		goto out;
 	moved = 0;
@@ -1294,7 +1294,7 @@ int tv_vlib_find(struct tv_vlib *l, const char *barcode, struct tv_vlib_elem *e)
 	rc = vl_begin(l, 0, &lk, &s);
 	if (rc != 0)
 		return rc;
-	if (!st_find(&s, barcode, &type, &idx)) {
+	if (!state_find(&s, barcode, &type, &idx)) {
 		rc = not_in_lib(&s, barcode);
 	} else {
 		e->type = type;
@@ -1322,7 +1322,7 @@ int tv_vlib_barcodes(struct tv_vlib *l, char ***list, size_t *n)
 	rc = vl_begin(l, 0, &lk, &s);
 	if (rc != 0)
 		return rc;
-	rc = st_barcodes(&s, &v, &k);
+	rc = state_barcodes(&s, &v, &k);
 	if (rc != 0)
 		goto out;
 	out = malloc((k + 1) * sizeof(char *) + k * BC_SZ);

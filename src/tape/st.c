@@ -249,7 +249,7 @@ static int st_seek_eod(struct tv_tape *t)
 	return 0;
 }
 
-static int st_status(struct tv_tape *t, struct tv_tape_status *st)
+static int st_status(struct tv_tape *t, struct tv_tape_status *ts)
 {
 	struct st_tape *s = ST(t);
 	struct tv_st_pos pos;
@@ -258,9 +258,9 @@ static int st_status(struct tv_tape *t, struct tv_tape_status *st)
 	if (!pos.valid)
 		return tv_errf(TV_ERR_IO, "tape drive %s: cannot read the drive status "
 		               "(MTIOCGET): %s", t->name, strerror(errno));
-	tv_st_map_status(&pos, &s->ms, st);
+	tv_st_map_status(&pos, &s->ms, ts);
 	if (s->wp)
-		st->write_protected = 1;
+		ts->write_protected = 1;
 	return 0;
 }
 

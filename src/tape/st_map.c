@@ -160,17 +160,17 @@ int tv_st_map_space(enum tv_st_space op, int err, const struct tv_st_pos *before
 }
 
 void tv_st_map_status(const struct tv_st_pos *pos, const struct tv_st_mstate *s,
-                      struct tv_tape_status *st)
+                      struct tv_tape_status *ts)
 {
-	memset(st, 0, sizeof(*st));
-	st->file_no = pos->fileno >= 0 ? (uint64_t)pos->fileno : TV_TAPE_POS_UNKNOWN;
-	st->block_no = pos->blkno >= 0 ? (uint64_t)pos->blkno : TV_TAPE_POS_UNKNOWN;
-	st->bot = GMT_BOT(pos->gstat) != 0;
-	st->eod = GMT_EOD(pos->gstat) != 0 || s->eod;
-	st->ew = GMT_EOT(pos->gstat) != 0 || s->ew;
-	st->write_protected = GMT_WR_PROT(pos->gstat) != 0;
-	st->capacity = 0;
-	st->used = 0;
+	memset(ts, 0, sizeof(*ts));
+	ts->file_no = pos->fileno >= 0 ? (uint64_t)pos->fileno : TV_TAPE_POS_UNKNOWN;
+	ts->block_no = pos->blkno >= 0 ? (uint64_t)pos->blkno : TV_TAPE_POS_UNKNOWN;
+	ts->bot = GMT_BOT(pos->gstat) != 0;
+	ts->eod = GMT_EOD(pos->gstat) != 0 || s->eod;
+	ts->ew = GMT_EOT(pos->gstat) != 0 || s->ew;
+	ts->write_protected = GMT_WR_PROT(pos->gstat) != 0;
+	ts->capacity = 0;
+	ts->used = 0;
 }
 
 int tv_st_map_open_errno(int err)

@@ -76,7 +76,7 @@ int tv_st_map_space(enum tv_st_space op, int err, const struct tv_st_pos *before
 
 /* Fill a tv_tape_status from MTIOCGET values and the mapping state. */
 void tv_st_map_status(const struct tv_st_pos *pos, const struct tv_st_mstate *s,
-                      struct tv_tape_status *st);
+                      struct tv_tape_status *ts);
 
 /* errno of a failed open() -> TV_ERR_* code. */
 int tv_st_map_open_errno(int err);

@@ -217,16 +217,16 @@ int tv_tape_seek_eod(struct tv_tape *t)
 	return rc != 0 ? rc : t->ops->seek_eod(t);
 }
 
-int tv_tape_status(struct tv_tape *t, struct tv_tape_status *st)
+int tv_tape_status(struct tv_tape *t, struct tv_tape_status *ts)
 {
 	int rc = check(t, "status");
 
 	if (rc != 0)
 		return rc;
-	if (st == NULL)
+	if (ts == NULL)
 		return tv_errf(TV_ERR_INVAL, "status of tape %s: no output", t->name);
-	memset(st, 0, sizeof(*st));
-	return t->ops->status(t, st);
+	memset(ts, 0, sizeof(*ts));
+	return t->ops->status(t, ts);
 }
 
 static int goto_forward(struct tv_tape *t, uint64_t n, uint64_t target)
@@ -254,7 +254,7 @@ static int goto_from_bot(struct tv_tape *t, uint64_t file_no)
 
 int tv_tape_goto_file(struct tv_tape *t, uint64_t file_no)
 {
-	struct tv_tape_status st;
+	struct tv_tape_status ts;
 	uint64_t back;
 	int rc = check(t, "go to file");
 
@@ -262,17 +262,17 @@ int tv_tape_goto_file(struct tv_tape *t, uint64_t file_no)
 		return rc;
 	if (file_no == 0)
 		return tv_tape_rewind(t);
-	rc = t->ops->status(t, &st);
-	if (rc != 0 || st.file_no == TV_TAPE_POS_UNKNOWN)
+	rc = t->ops->status(t, &ts);
+	if (rc != 0 || ts.file_no == TV_TAPE_POS_UNKNOWN)
 		return goto_from_bot(t, file_no);
-	if (file_no > st.file_no)
-		return goto_forward(t, file_no - st.file_no, file_no);
-	if (file_no == st.file_no && st.block_no == 0)
+	if (file_no > ts.file_no)
+		return goto_forward(t, file_no - ts.file_no, file_no);
+	if (file_no == ts.file_no && ts.block_no == 0)
 		return 0;
 	/* Backward: over (F - N + 1) filemarks lands just before the filemark
 	 * that ends file N-1; one forward crosses it.  Cheaper than rewinding
 	 * and spacing N forward when the target is closer than BOT. */
-	back = st.file_no - file_no + 1;
+	back = ts.file_no - file_no + 1;
 	if (back > file_no || back > LONG_MAX)
 		return goto_from_bot(t, file_no);
 	rc = tv_tape_space_files(t, -(long)back);

@@ -97,7 +97,7 @@ struct tv_tape_ops {
 	int (*space_files)(struct tv_tape *t, long count);
 	int (*space_records)(struct tv_tape *t, long count);
 	int (*seek_eod)(struct tv_tape *t);
-	int (*status)(struct tv_tape *t, struct tv_tape_status *st);
+	int (*status)(struct tv_tape *t, struct tv_tape_status *ts);
 	int (*close)(struct tv_tape *t); /* frees t */
 	/* Optional (version 2): one record read into / written from several
 	 * pieces, as read/write do with one buffer.  Without them the generic
@@ -131,7 +131,7 @@ int tv_tape_rewind(struct tv_tape *t);
 int tv_tape_space_files(struct tv_tape *t, long count);
 int tv_tape_space_records(struct tv_tape *t, long count);
 int tv_tape_seek_eod(struct tv_tape *t);
-int tv_tape_status(struct tv_tape *t, struct tv_tape_status *st);
+int tv_tape_status(struct tv_tape *t, struct tv_tape_status *ts);
 /* Position at the start of tape file `file_no` (rewind + space forward, or
  * a cheaper relative move when already nearby). */
 int tv_tape_goto_file(struct tv_tape *t, uint64_t file_no);

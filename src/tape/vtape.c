@@ -860,13 +860,13 @@ static int vt_seek_eod(struct tv_tape *t)
 	return 0;
 }
 
-static int vt_status(struct tv_tape *t, struct tv_tape_status *st)
+static int vt_status(struct tv_tape *t, struct tv_tape_status *ts)
 {
 	struct vtape *v = VT(t);
 	struct vt_obj o;
 	int rc;
 
-	memset(st, 0, sizeof(*st));
+	memset(ts, 0, sizeof(*ts));
 	if (!v->block_known) {
 		uint64_t b;
 		rc = vt_count_block(v, &b);
@@ -875,24 +875,24 @@ static int vt_status(struct tv_tape *t, struct tv_tape_status *st)
 		v->block_no = b;
 		v->block_known = 1;
 	}
-	st->file_no = v->file_no;
-	st->block_no = v->block_no;
-	st->bot = v->pos == 0;
+	ts->file_no = v->file_no;
+	ts->block_no = v->block_no;
+	ts->bot = v->pos == 0;
 	if (v->eod_known && v->eod_off == v->pos) {
-		st->eod = 1;
+		ts->eod = 1;
 	} else {
 		rc = vt_probe(v, v->pos, &o);
 		if (rc != 0)
 			return rc;
-		st->eod = o.kind == VT_EOD;
-		if (st->eod)
+		ts->eod = o.kind == VT_EOD;
+		if (ts->eod)
 			vt_note_eod(v);
 	}
-	st->ew = v->attrs.early_warning != 0 && v->pos > v->attrs.early_warning;
-	st->write_protected = v->wp;
-	st->capacity = v->attrs.capacity;
-	st->used = v->eod_known ? v->eod_off : v->size;
-	st->torn = v->torn;
+	ts->ew = v->attrs.early_warning != 0 && v->pos > v->attrs.early_warning;
+	ts->write_protected = v->wp;
+	ts->capacity = v->attrs.capacity;
+	ts->used = v->eod_known ? v->eod_off : v->size;
+	ts->torn = v->torn;
 	return 0;
 }
 

@@ -175,11 +175,11 @@ static int ft_seek_eod(struct tv_tape *t)
 	return f->dead ? ft_dead(f) : f->inner->ops->seek_eod(f->inner);
 }
 
-static int ft_status(struct tv_tape *t, struct tv_tape_status *st)
+static int ft_status(struct tv_tape *t, struct tv_tape_status *ts)
 {
 	struct faulty *f = FT(t);
 
-	return f->dead ? ft_dead(f) : f->inner->ops->status(f->inner, st);
+	return f->dead ? ft_dead(f) : f->inner->ops->status(f->inner, ts);
 }
 
 static int ft_close(struct tv_tape *t)
