@@ -11,26 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-void tv_wipe(void *p, size_t n)
-{
-	if (p != NULL && n > 0)
-		OPENSSL_cleanse(p, n);
-}
-
-void tv_freezero(void *p, size_t n)
-{
-	if (p == NULL)
-		return;
-	tv_wipe(p, n);
-	free(p);
-}
-
-void tv_freezero_str(char *s)
-{
-	if (s != NULL)
-		tv_freezero(s, strlen(s) + 1);
-}
-
 int tv_secure_init(void)
 {
 	struct rlimit rl = { 0, 0 };

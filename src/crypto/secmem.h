@@ -1,23 +1,11 @@
-/* tapevault: handling of secret memory, and process hardening.
- *
- * Every buffer that held a password, a KEK or a DEK is wiped with
- * tv_wipe() (OPENSSL_cleanse: not optimised away) before it goes out of
- * scope, or released with tv_freezero().  See docs/SECURITY.md. */
+/* tapevault: process hardening and secret key files.  Wiping secrets:
+ * util/wipe.h (included here for the callers of both). */
 #ifndef TV_CRYPTO_SECMEM_H
 #define TV_CRYPTO_SECMEM_H
 
 #include <stddef.h>
 
-/* Overwrite n bytes at p with zeros in a way the compiler keeps.
- * p may be NULL when n is 0. */
-void tv_wipe(void *p, size_t n);
-
-/* Wipe n bytes at p, then free(p).  NULL is fine.  n must not exceed the
- * allocation (pass the allocated size, or strlen()+1 for strings). */
-void tv_freezero(void *p, size_t n);
-
-/* Wipe and free a NUL-terminated secret string (n = strlen + 1). */
-void tv_freezero_str(char *s);
+#include "util/wipe.h"
 
 /* Process hardening for the CLI, called once at start-up before any
  * secret is read: no core dumps (RLIMIT_CORE 0, soft and hard) and not

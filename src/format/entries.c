@@ -4,6 +4,7 @@
  * buffer, else parsed in place. */
 #include "format/record_int.h"
 #include "util/err.h"
+#include "util/wipe.h"
 
 #include <inttypes.h>
 #include <openssl/crypto.h>
@@ -52,7 +53,7 @@ void tv_ecursor_close(struct tv_ecursor *c)
 	if (c == NULL)
 		return;
 	/* catalog items may hold key ring keys */
-	OPENSSL_cleanse(c->hbuf, HBUF_MAX);
+	tv_wipe(c->hbuf, HBUF_MAX);
 	free(c->hbuf);
 	free(c);
 }
@@ -278,7 +279,7 @@ int tv_ecursor_item(struct tv_ecursor *c, struct tv_cat_item_v *it, struct tv_lo
 		return rc;
 	rc = tv_cat_item_decode(h, len, it, &used);
 	if (h == c->hbuf)
-		OPENSSL_cleanse(c->hbuf, len);
+		tv_wipe(c->hbuf, len);
 	if (rc == TV_ERR_UNSUPPORTED)
 		/* a newer kind of item: passed over, the caller reports it */
 		return tv_errctx(rc, "frame %" PRIu64 " (record %" PRIu64 ")", c->fi.index,

@@ -2,6 +2,7 @@
  * them back, and authenticating them once the tape's key is known. */
 #include "format/record_int.h"
 #include "util/err.h"
+#include "util/wipe.h"
 
 #include <inttypes.h>
 #include <openssl/crypto.h>
@@ -203,7 +204,7 @@ int tv_labels_verify(const struct tv_tape_labels *l, const char *name,
 		r = tv_hdr_tag(&c, key, l->vol.tape_uuid, l->ms_rec, l->ms_rec + TV_REC_HDR,
 		               hlen, l->vol_hdr, l->vol_hdr_len,
 		               l->ms_rec + TV_REC_HDR + hlen, 1);
-	OPENSSL_cleanse(key, sizeof(key));
+	tv_wipe(key, sizeof(key));
 	tv_fcodec_free(&c);
 	if (r == TV_ERR_AUTH)
 		return tv_errf(TV_ERR_AUTH, "tape %s file 1 record 0: the labels do not "

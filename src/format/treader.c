@@ -18,6 +18,7 @@
 #include "format/record_int.h"
 #include "util/crc32c.h"
 #include "util/err.h"
+#include "util/wipe.h"
 
 #include <inttypes.h>
 #include <openssl/crypto.h>
@@ -124,7 +125,7 @@ static int slot_room(struct rslot *s, size_t frm, size_t raw, size_t keep)
 			return TV_ERR_NOMEM;
 		if (s->frm != NULL) {
 			memcpy(p, s->frm, keep < s->frm_cap ? keep : s->frm_cap);
-			OPENSSL_cleanse(s->frm, s->frm_cap);
+			tv_wipe(s->frm, s->frm_cap);
 		}
 		free(s->frm);
 		s->frm = p;
@@ -137,7 +138,7 @@ static int slot_room(struct rslot *s, size_t frm, size_t raw, size_t keep)
 		if (p == NULL)
 			return TV_ERR_NOMEM;
 		if (s->out != NULL)
-			OPENSSL_cleanse(s->out, s->out_cap);
+			tv_wipe(s->out, s->out_cap);
 		free(s->out);
 		s->out = p;
 		s->out_cap = raw;
@@ -729,7 +730,7 @@ static void *worker_main(void *arg)
 			                   &s->fh, s->hdr, s->stored, s->out, &s->raw);
 		}
 		if (s->sealed)
-			OPENSSL_cleanse(s->key, sizeof(s->key));
+			tv_wipe(s->key, sizeof(s->key));
 		if (rc != 0) {
 			s->err = rc;
 			snprintf(s->errmsg, sizeof(s->errmsg), "tape %s file %" PRIu32
@@ -755,7 +756,7 @@ static void release_cur(struct tv_treader *r)
 		return;
 	pthread_mutex_lock(&r->mu);
 	if (r->cur->raw != NULL && r->cur->raw == r->cur->out && r->keyed)
-		OPENSSL_cleanse(r->cur->out, r->cur->fh.raw_len);
+		tv_wipe(r->cur->out, r->cur->fh.raw_len);
 	r->cur->state = S_FREE;
 	r->head = (r->head + 1) % r->nslots;
 	r->count--;
@@ -785,7 +786,7 @@ static void stop(struct tv_treader *r)
 	}
 	for (unsigned i = 0; i < r->nslots; i++) {
 		struct rslot *s = &r->slots[i];
-		OPENSSL_cleanse(s->key, sizeof(s->key));
+		tv_wipe(s->key, sizeof(s->key));
 		s->state = S_FREE;
 	}
 	r->stop_waiting = 0;
@@ -893,7 +894,7 @@ int tv_treader_end_file(struct tv_treader *r)
 	r->state = RS_IDLE;
 	r->err = 0;
 	r->keyed = 0;
-	OPENSSL_cleanse(r->key, sizeof(r->key));
+	tv_wipe(r->key, sizeof(r->key));
 	if (r->fm_seen || r->eod_seen)
 		return 0;
 	rc = tv_tape_space_files(r->t, 1);
@@ -916,7 +917,7 @@ static void reset_file(struct tv_treader *r)
 	r->index_known = 0;
 	r->ra_index_known = 0;
 	r->err = 0;
-	OPENSSL_cleanse(r->key, sizeof(r->key));
+	tv_wipe(r->key, sizeof(r->key));
 }
 
 int tv_treader_begin_file(struct tv_treader *r, struct tv_content_header *ch,
@@ -1027,7 +1028,7 @@ int tv_treader_set_key(struct tv_treader *r, const uint8_t *dek,
 	rc = tv_hdr_tag(&r->codec, r->key, r->tape_uuid, r->hbuf, r->hbuf + TV_REC_HDR,
 	                r->hlen, extra, extra_len, r->hbuf + TV_REC_HDR + r->hlen, 1);
 	if (rc != 0) {
-		OPENSSL_cleanse(r->key, sizeof(r->key));
+		tv_wipe(r->key, sizeof(r->key));
 		return fail(r, tv_errctx(rc, "tape %s file %" PRIu32 " record 0", r->name,
 		                         r->file_no));
 	}
@@ -1216,10 +1217,10 @@ void tv_treader_close(struct tv_treader *r)
 		for (unsigned i = 0; i < r->nslots; i++) {
 			struct rslot *s = &r->slots[i];
 			if (s->frm != NULL)
-				OPENSSL_cleanse(s->frm, s->frm_cap);
+				tv_wipe(s->frm, s->frm_cap);
 			if (s->out != NULL)
-				OPENSSL_cleanse(s->out, s->out_cap);
-			OPENSSL_cleanse(s->key, sizeof(s->key));
+				tv_wipe(s->out, s->out_cap);
+			tv_wipe(s->key, sizeof(s->key));
 			free(s->frm);
 			free(s->out);
 		}
@@ -1228,13 +1229,13 @@ void tv_treader_close(struct tv_treader *r)
 	free(r->workers);
 	/* records may have held plaintext keys (key ring items) */
 	if (r->hbuf != NULL)
-		OPENSSL_cleanse(r->hbuf, r->maxrec);
+		tv_wipe(r->hbuf, r->maxrec);
 	if (r->rbuf != NULL)
-		OPENSSL_cleanse(r->rbuf, r->maxrec);
+		tv_wipe(r->rbuf, r->maxrec);
 	free(r->hbuf);
 	free(r->rbuf);
 	tv_fcodec_free(&r->codec);
-	OPENSSL_cleanse(r->key, sizeof(r->key));
+	tv_wipe(r->key, sizeof(r->key));
 	pthread_cond_destroy(&r->cv_ra);
 	pthread_cond_destroy(&r->cv_work);
 	pthread_cond_destroy(&r->cv_main);

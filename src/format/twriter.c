@@ -18,6 +18,7 @@
 #include "format/record_int.h"
 #include "util/crc32c.h"
 #include "util/err.h"
+#include "util/wipe.h"
 
 #include <inttypes.h>
 #include <openssl/crypto.h>
@@ -241,7 +242,7 @@ static void *worker_main(void *arg)
 			}
 		}
 		if (s->sealed)
-			OPENSSL_cleanse(s->key, sizeof(s->key));
+			tv_wipe(s->key, sizeof(s->key));
 		if (r != 0) {
 			s->err = r;
 			snprintf(s->errmsg, sizeof(s->errmsg), "%s", tv_errmsg(r));
@@ -266,7 +267,7 @@ static void io_release(struct tv_twriter *w)
 	while (w->held > 0) {
 		struct wslot *s = &w->slots[w->head];
 		if (s->kind == K_HEADER)
-			OPENSSL_cleanse(s->raw, s->fill);
+			tv_wipe(s->raw, s->fill);
 		s->state = S_FREE;
 		s->side.len = 0;
 		s->err = 0;
@@ -719,7 +720,7 @@ int tv_twriter_header_file(struct tv_twriter *w, uint32_t file_no,
 {
 	int r = queue_header(w, file_no, type, content_uuid, body, body_len, dek, extra,
 	                     extra_len, 1);
-	OPENSSL_cleanse(w->key, sizeof(w->key));
+	tv_wipe(w->key, sizeof(w->key));
 	w->keyed = 0;
 	return r;
 }
@@ -836,7 +837,7 @@ int tv_twriter_end_file(struct tv_twriter *w, int cont, struct tv_file_result *r
 	s->end_cont = cont != 0;
 	submit(w, S_DONE);
 	w->in_file = 0;
-	OPENSSL_cleanse(w->key, sizeof(w->key));
+	tv_wipe(w->key, sizeof(w->key));
 	w->keyed = 0;
 	if (res != NULL) {
 		if ((r = tv_twriter_sync(w)) != 0)
@@ -908,10 +909,10 @@ int tv_twriter_close(struct tv_twriter *w)
 		for (unsigned i = 0; i < w->nslots; i++) {
 			struct wslot *s = &w->slots[i];
 			if (s->raw != NULL)
-				OPENSSL_cleanse(s->raw, w->rs);
+				tv_wipe(s->raw, w->rs);
 			if (s->out != NULL)
-				OPENSSL_cleanse(s->out, s->out_cap);
-			OPENSSL_cleanse(s->key, sizeof(s->key));
+				tv_wipe(s->out, s->out_cap);
+			tv_wipe(s->key, sizeof(s->key));
 			free(s->raw);
 			free(s->out);
 			free(s->side.p);
@@ -920,10 +921,10 @@ int tv_twriter_close(struct tv_twriter *w)
 	}
 	free(w->workers);
 	if (w->rec != NULL)
-		OPENSSL_cleanse(w->rec, w->rs);
+		tv_wipe(w->rec, w->rs);
 	free(w->rec);
 	tv_fcodec_free(&w->codec);
-	OPENSSL_cleanse(w->key, sizeof(w->key));
+	tv_wipe(w->key, sizeof(w->key));
 	pthread_cond_destroy(&w->cv_work);
 	pthread_cond_destroy(&w->cv_io);
 	pthread_cond_destroy(&w->cv_free);

@@ -13,6 +13,7 @@
 #include "library/vlib.h"
 #include "tape/tape.h"
 #include "util/err.h"
+#include "util/wipe.h"
 
 struct cat_run {
 	struct tv_home *h;
@@ -117,7 +118,7 @@ commit:
 rollback:
 	tv_db_rollback(h->db);
 out:
-	tv_keys_wipe(dek, sizeof(dek));
+	tv_wipe(dek, sizeof(dek));
 	tv_tape_close(t);
 	r = tv_lib_unload(cr->lib, 0, r);
 	tv_labels_free(&ti->lab);
@@ -305,7 +306,7 @@ int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes
 				goto out;
 			if (!got || tv_keys_load_dek(h, uuid, dek) != 0)
 				continue;
-			tv_keys_wipe(dek, sizeof(dek));
+			tv_wipe(dek, sizeof(dek));
 			cr.locked--;
 			if ((r = catalog_one(&cr, list[i], &locked[i])) != 0) {
 				cr.failed++;

@@ -65,7 +65,7 @@ int tv_catalog_tape_contents(struct tv_home *h, const char *barcode)
 rollback:
 	tv_db_rollback(h->db);
 out:
-	OPENSSL_cleanse(dek, sizeof(dek));
+	tv_wipe(dek, sizeof(dek));
 	tv_tape_close(t);
 	if (lib != NULL) {
 		r = tv_lib_unload(lib, 0, r);
@@ -285,7 +285,7 @@ int tv_job_decrypt(struct tv_home *h, char *const *barcodes, size_t n,
 			continue;
 		}
 		if (!tr->locked && tv_keys_load_dek(h, tr->uuid, dek) == 0) {
-			OPENSSL_cleanse(dek, sizeof(dek));
+			tv_wipe(dek, sizeof(dek));
 			tv_info(h, "%s: already unlocked", barcodes[i]);
 			if (!tr->cataloged && (r = tv_catalog_tape_contents(h, barcodes[i])) != 0)
 				goto fail_one;
@@ -353,7 +353,7 @@ int tv_job_decrypt(struct tv_home *h, char *const *barcodes, size_t n,
 			setting_set(h, "unlock_failures", 0);
 		}
 		if ((r = tv_dek_verify(dek, tr->ms.enc.dek_fpr)) != 0) {
-			OPENSSL_cleanse(dek, sizeof(dek));
+			tv_wipe(dek, sizeof(dek));
 			tv_errctx(r, "%s: the unwrapped key does not match the tape's fingerprint",
 			          barcodes[i]);
 			goto fail_one;
@@ -363,7 +363,7 @@ int tv_job_decrypt(struct tv_home *h, char *const *barcodes, size_t n,
 			snprintf(src, sizeof(src), "decrypt: %s", how);
 			r = tv_keys_save_dek(h, tr->uuid, dek, src);
 		}
-		OPENSSL_cleanse(dek, sizeof(dek));
+		tv_wipe(dek, sizeof(dek));
 		if (r != 0)
 			goto fail_one;
 		tv_audit(h, "decrypt", how, barcodes[i], "unlocked");
@@ -395,7 +395,7 @@ out:
 		tv_freezero(pw, pwlen + 1);
 	tv_kek_cache_free(cache);
 	if (tr != NULL) {
-		OPENSSL_cleanse(tr, sizeof(*tr));
+		tv_wipe(tr, sizeof(*tr));
 		free(tr);
 	}
 	return r;

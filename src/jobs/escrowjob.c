@@ -115,7 +115,7 @@ int tv_escrow_recover_tapes(struct tv_home *h, const char *keyset, const char *p
 			continue;
 		}
 		r = tv_keys_save_dek(h, uuid, dek, "escrow break-glass recovery");
-		OPENSSL_cleanse(dek, sizeof(dek));
+		tv_wipe(dek, sizeof(dek));
 		if (r != 0)
 			goto out;
 		tv_audit(h, "escrow recover", fs, barcodes[i], "unlocked");

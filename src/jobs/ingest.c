@@ -20,6 +20,7 @@
 #include "jobs/keys.h"
 #include "tape/tape.h"
 #include "util/err.h"
+#include "util/wipe.h"
 
 /* pool by UUID, else a new imported pool named after the label */
 static int ensure_pool(struct tv_home *h, const char *name, const uint8_t uuid[16],
@@ -395,7 +396,7 @@ static int add_keyring(struct ingest *in, const struct tv_ci_keyring *k)
 		return 0;
 	}
 	if (tv_keys_load_dek(h, k->tape_uuid, have) == 0) {
-		tv_keys_wipe(have, sizeof(have));
+		tv_wipe(have, sizeof(have));
 		return 0;
 	}
 	snprintf(src, sizeof(src), "key ring of tape %s", in->ti->barcode);
@@ -478,7 +479,7 @@ static int read_items(struct ingest *in, struct tv_treader *rd)
 		            in->ti->barcode);
 out:
 	tv_ecursor_close(c);
-	tv_keys_wipe(it, sizeof(*it));
+	tv_wipe(it, sizeof(*it));
 	free(it);
 	return r;
 }

@@ -14,6 +14,7 @@
 #include "jobs/keys.h"
 #include "jobs/kmsglue.h"
 #include "util/err.h"
+#include "util/wipe.h"
 
 #define MAX_WRITE_KEKS 8
 
@@ -25,8 +26,6 @@ struct tv_keyctx {
 		int used;
 	} wk[MAX_WRITE_KEKS];                  /* one KDF run per password per job */
 };
-
-void tv_keys_wipe(void *p, size_t n) { OPENSSL_cleanse(p, n); }
 
 int tv_keys_init_store(const char *homedir) { return tv_keystore_create(homedir); }
 
@@ -48,7 +47,7 @@ void tv_keys_close_store(struct tv_home *h)
 		for (int i = 0; i < MAX_WRITE_KEKS; i++)
 			if (h->kc->wk[i].used)
 				tv_kek_wipe(&h->kc->wk[i].kek);
-		OPENSSL_cleanse(h->kc, sizeof(*h->kc));
+		tv_wipe(h->kc, sizeof(*h->kc));
 		free(h->kc);
 		h->kc = NULL;
 	}
@@ -126,7 +125,7 @@ int tv_keys_load_dek(struct tv_home *h, const uint8_t tape_uuid[16], uint8_t dek
 		if (r == 0) {
 			memcpy(dek, tv_buf_ptr(&out), TV_DEK_LEN);
 			if (fp == NULL || fn != TV_FPR_LEN || tv_dek_verify(dek, fp) != 0) {
-				OPENSSL_cleanse(dek, TV_DEK_LEN);
+				tv_wipe(dek, TV_DEK_LEN);
 				r = tv_errf(TV_ERR_BADKEY, "stored data key does not match its fingerprint");
 			}
 		}
@@ -282,7 +281,7 @@ int tv_keys_password_get(struct tv_home *h, const char *name, char **pw, size_t 
 static void free_pw(char *pw, size_t len)
 {
 	if (pw != NULL) {
-		OPENSSL_cleanse(pw, len + 1);
+		tv_wipe(pw, len + 1);
 		free(pw);
 	}
 }
@@ -397,8 +396,8 @@ int tv_keys_new_tape(struct tv_home *h, const char *spec, const uint8_t tape_uui
 		goto fail;
 	return 0;
 fail:
-	OPENSSL_cleanse(dek, TV_DEK_LEN);
-	OPENSSL_cleanse(enc, sizeof(*enc));
+	tv_wipe(dek, TV_DEK_LEN);
+	tv_wipe(enc, sizeof(*enc));
 	return r;
 }
 
@@ -469,7 +468,7 @@ int tv_keys_unlock(struct tv_home *h, const uint8_t tape_uuid[16],
 			snprintf(how, howsz, "its data key known to this installation");
 			return 0;
 		}
-		OPENSSL_cleanse(dek, TV_DEK_LEN);
+		tv_wipe(dek, TV_DEK_LEN);
 	}
 	for (size_t i = 0; i < enc->nslots; i++) {
 		const struct tv_keyslot *s = &enc->slots[i];
@@ -491,7 +490,7 @@ int tv_keys_unlock(struct tv_home *h, const uint8_t tape_uuid[16],
 	return TV_ERR_LOCKED;
 got:
 	if ((r = tv_dek_verify(dek, enc->dek_fpr)) != 0) {
-		OPENSSL_cleanse(dek, TV_DEK_LEN);
+		tv_wipe(dek, TV_DEK_LEN);
 		return tv_errf(TV_ERR_BADKEY, "a key slot opened but gave a key that does not match "
 		               "the tape's key fingerprint (label tampered with?)");
 	}

@@ -10,6 +10,7 @@
 #include "format/format.h"
 #include "jobs/home.h"
 #include "util/buf.h"
+#include "util/wipe.h"
 
 int tv_keys_init_store(const char *homedir);
 int tv_keys_open_store(struct tv_home *h);
@@ -53,7 +54,5 @@ int tv_keys_unlock(struct tv_home *h, const uint8_t tape_uuid[16],
 /* Human description of what unlocks a tape: "password 'p1' (hint: ...)",
  * "KMS key 42 'pool-key' on kms1 (127.0.0.1:5696)". */
 void tv_keys_describe(const struct tv_encdesc *enc, char *out, size_t outsz);
-
-void tv_keys_wipe(void *p, size_t n);
 
 #endif

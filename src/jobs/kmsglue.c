@@ -14,6 +14,7 @@
 #include "jobs/kmsglue.h"
 #include "kms/client.h"
 #include "util/err.h"
+#include "util/wipe.h"
 
 #define MAX_CONN 8
 
@@ -289,7 +290,7 @@ int tv_kmsglue_make_slot(struct tv_home *h, const char *server, const char *keyi
 		                       TV_DEK_LEN, ct, tag);
 		if (r == 0)
 			r = tv_slot_kms_aes_set_wrapped(slot, ct, sizeof(ct), tag, sizeof(tag));
-		OPENSSL_cleanse(ct, sizeof(ct));
+		tv_wipe(ct, sizeof(ct));
 	}
 out:
 	tv_buf_free(&aad);
@@ -316,7 +317,7 @@ static int open_with(struct tv_home *h, const char *server, const struct tv_keys
 		if (r == 0) {
 			/* server-side OAEP without our label is not how slots are
 			 * wrapped; tapevault slots need the label: fall through */
-			OPENSSL_cleanse(pt, sizeof(pt));
+			tv_wipe(pt, sizeof(pt));
 			r = TV_ERR_UNSUPPORTED;
 		}
 		if (r != TV_ERR_UNSUPPORTED)

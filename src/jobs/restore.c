@@ -298,7 +298,7 @@ static int rt_close(struct rjob *rj, int rc)
 		tv_vlib_close(rt->lib);
 		rt->lib = NULL;
 	}
-	tv_keys_wipe(rt->dek, sizeof(rt->dek));
+	tv_wipe(rt->dek, sizeof(rt->dek));
 	rt->have_dek = 0;
 	rt->barcode[0] = '\0';
 	rt->tseq = 0;

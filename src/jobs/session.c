@@ -9,6 +9,7 @@
 #include "library/vlib.h"
 #include "tape/tape.h"
 #include "util/err.h"
+#include "util/wipe.h"
 
 static int load_blob16(struct tv_stmt *q, int col, uint8_t out[16])
 {
@@ -408,7 +409,7 @@ static int put_keyring(struct catw *c)
 			continue;
 		}
 		r = put_item(c);
-		tv_keys_wipe(k->dek, sizeof(k->dek));
+		tv_wipe(k->dek, sizeof(k->dek));
 		if (r != 0)
 			break;
 	}
@@ -449,7 +450,7 @@ static int write_catalog(struct tv_session *s)
 	r = tv_twriter_end_file(s->w, 0, NULL);
 out:
 	tv_buf_free(&c.b);
-	tv_keys_wipe(c.it, sizeof(*c.it));
+	tv_wipe(c.it, sizeof(*c.it));
 	free(c.it);
 	return r;
 }
@@ -485,7 +486,7 @@ int tv_session_finish(struct tv_session *s)
 		goto fail;
 	r = tv_tape_close(s->t);
 	s->t = NULL;
-	tv_keys_wipe(s->dek, sizeof(s->dek));
+	tv_wipe(s->dek, sizeof(s->dek));
 	if (r != 0)
 		return tv_errctx(r, "tape %s: closing", s->barcode);
 	return 0;
@@ -502,5 +503,5 @@ void tv_session_abort(struct tv_session *s)
 	if (s->t != NULL)
 		tv_tape_close(s->t);
 	s->t = NULL;
-	tv_keys_wipe(s->dek, sizeof(s->dek));
+	tv_wipe(s->dek, sizeof(s->dek));
 }

@@ -13,6 +13,7 @@
 #include "library/vlib.h"
 #include "tape/tape.h"
 #include "util/err.h"
+#include "util/wipe.h"
 
 struct vstats {
 	uint64_t files, entries, items, bytes, errors;
@@ -77,7 +78,7 @@ static void verify_catalog(struct tv_home *h, struct tv_treader *rd, struct vsta
 			vs->items++;
 	}
 	tv_ecursor_close(c);
-	tv_keys_wipe(it, sizeof(*it));
+	tv_wipe(it, sizeof(*it));
 	free(it);
 }
 
@@ -183,7 +184,7 @@ summary:
 	        (unsigned long long)t->stats.records_read,
 	        enc && !have_dek ? " (checksums only)" : "");
 out:
-	tv_keys_wipe(dek, sizeof(dek));
+	tv_wipe(dek, sizeof(dek));
 	tv_treader_close(rd);
 	tv_tape_close(t);
 	if (lib != NULL) {

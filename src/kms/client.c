@@ -27,6 +27,7 @@
 #include "kms/kmip.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/wipe.h"
 
 #define KMIP_MAJOR 1
 #define KMIP_MINOR 4          /* AAD and tag on Encrypt/Decrypt need 1.4 */
@@ -862,7 +863,7 @@ void tv_kms_close(struct tv_kms *k)
 	disconnect(k);
 	sigpipe_restore(&g);
 	SSL_CTX_free(k->ctx);
-	OPENSSL_cleanse(k, sizeof(*k));
+	tv_wipe(k, sizeof(*k));
 	free(k);
 }
 

@@ -105,7 +105,7 @@ int tv_kms_get_public_key(struct tv_kms *k, const char *uid, EVP_PKEY **pub);
  * that carried it is wiped.  Free with EVP_PKEY_free. */
 int tv_kms_get_private_key(struct tv_kms *k, const char *uid, EVP_PKEY **priv);
 /* Raw bytes of a symmetric key (tests, key export).  The caller wipes
- * `key` with OPENSSL_cleanse. */
+ * `key` with tv_wipe. */
 int tv_kms_get_symmetric_key(struct tv_kms *k, const char *uid, uint8_t *key,
                              size_t cap, size_t *len);
 
