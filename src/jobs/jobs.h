@@ -61,7 +61,7 @@ struct tv_write_result {
 int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t npaths,
                  const struct tv_write_opts *o, struct tv_write_result *res);
 
-/* ---- inventory / catalog (jobs/catalog.c) ---- */
+/* ---- inventory / catalog (jobs/catalogjob.c) ---- */
 struct tv_catalog_opts {
 	int labels_only;             /* inventory */
 };
