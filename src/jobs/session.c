@@ -419,7 +419,7 @@ static int put_keyring(struct catw *c)
 
 static int write_catalog(struct tv_session *s)
 {
-	struct tv_catalog_header ch;
+	struct tv_catalog_header cat;
 	struct catw c;
 	uint8_t cuuid[16];
 	int r;
@@ -429,11 +429,11 @@ static int write_catalog(struct tv_session *s)
 	tv_buf_init(&c.b);
 	if ((c.it = calloc(1, sizeof(*c.it))) == NULL)
 		return TV_ERR_NOMEM;
-	memset(&ch, 0, sizeof(ch));
-	memcpy(ch.tape_uuid, s->uuid, 16);
-	memcpy(ch.media_set_uuid, s->ms_uuid, 16);
-	ch.session = s->session_no;
-	if ((r = tv_catalog_header_encode(&c.b, &ch)) != 0 || (r = tv_uuid_new(cuuid)) != 0)
+	memset(&cat, 0, sizeof(cat));
+	memcpy(cat.tape_uuid, s->uuid, 16);
+	memcpy(cat.media_set_uuid, s->ms_uuid, 16);
+	cat.session = s->session_no;
+	if ((r = tv_catalog_header_encode(&c.b, &cat)) != 0 || (r = tv_uuid_new(cuuid)) != 0)
 		goto out;
 	if ((r = tv_twriter_begin_file(s->w, s->file_no, TV_CT_CATALOG, cuuid,
 	                               tv_buf_ptr(&c.b), tv_buf_avail(&c.b),
