@@ -1,12 +1,16 @@
 # tapevault: the two commands the README promises.
 #   make demo    install what is missing (as root), build, run the demo
 #   make check   install what is missing (as root), build, run the whole
-#                test suite, then again under ASan+UBSan
+#                test suite, then again under ASan+UBSan (warnings are errors)
+#   make install build, then install the binary and its man page
+#                (PREFIX, default /usr/local; DESTDIR for staging)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX ?= /usr/local
+WERROR ?= OFF
 
-.PHONY: all deps build demo check check-plain check-asan fuzz bench clean
+.PHONY: all deps build demo check check-plain check-asan fuzz bench install clean
 
 all: build
 
@@ -14,7 +18,8 @@ deps:
 	@sh tools/install-deps.sh
 
 build: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTV_WERROR=$(WERROR) \
+	  -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
@@ -31,6 +36,10 @@ check-asan: deps
 	  ctest --output-on-failure -j $(JOBS)
 
 check: check-plain check-asan
+check check-plain check-asan: WERROR = ON
+
+install: build
+	cmake --install $(BUILD)
 
 fuzz: deps
 	CC=clang cmake -S . -B build-fuzz -DTV_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
