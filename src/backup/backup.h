@@ -1,4 +1,4 @@
-/* tapevault: disk backup files with job-level encryption (BRIEF §3,
+/* tapevault: disk backup files with job-level encryption (docs/SECURITY.md section 8,
  * "double encryption": the inner layer).
  *
  * `tapevault backup create SOURCE... --out FILE` archives the sources as

@@ -1,4 +1,4 @@
-/* tapevault: escrow recovery messages (BRIEF §4 rule 5), wire format v1.
+/* tapevault: escrow recovery messages, wire format v1 (docs/SECURITY.md section 6).
  *
  * When a tape's password is lost or its KMS is gone, the DEK can still be
  * recovered through the tape's escrow slot (RSA-OAEP to the escrow

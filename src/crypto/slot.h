@@ -1,4 +1,4 @@
-/* tapevault: key slots (BRIEF §3).
+/* tapevault: key slots (docs/FORMAT.md section 9.3).
  *
  * A DEK (32 random bytes, one per tape and one per job-encrypted backup
  * file) is stored only wrapped, once per protector, in a struct

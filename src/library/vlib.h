@@ -1,4 +1,4 @@
-/* tapevault: virtual tape library (BRIEF §2).
+/* tapevault: virtual tape library.
  *
  * A virtual library is a directory:
  *   DIR/library.json        name, element counts, what is where

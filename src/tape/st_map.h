@@ -3,7 +3,7 @@
  * a little state), kept apart from st.c so tests/unit/test_tape_st.c can
  * drive the state machine without a drive.  Internal to src/tape.
  *
- * The st quirks being mapped (BRIEF §6, Documentation/scsi/st.rst):
+ * The st quirks being mapped (the Linux kernel's Documentation/scsi/st.rst):
  * - variable block mode: one write() is one record;
  * - read() returning 0 is a filemark, or end of data (told apart with
  *   MTIOCGET's GMT_EOD); at EOD a second read returns 0 and later reads

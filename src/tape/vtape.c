@@ -1,4 +1,4 @@
-/* tapevault: virtual tapes as SIMH .tap images (BRIEF §6).
+/* tapevault: virtual tapes as SIMH .tap images (docs/FORMAT.md section 2).
  *
  * Image layout: a sequence of
  *   record    LEN (u32 LE) | data, padded to even length | LEN
