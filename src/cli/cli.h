@@ -44,6 +44,17 @@ int cli_parse_size(const char *s, uint64_t *out);
 int cli_confirm(struct cli *c, const char *question);   /* 1 yes */
 /* JSON output: commands add to c->out (an object); printed at exit. */
 void cli_json_set(struct cli *c, const char *key, json_t *v);
+/* A list being printed: rows go to stdout under a header line, or into a
+ * JSON array (--json).  cli_list_end takes the result of the query that
+ * filled it: on success the array goes under key, else the failure is said;
+ * returns the exit status. */
+struct cli_list {
+	struct cli *c;
+	json_t *arr;
+};
+void cli_list_start(struct cli_list *l, struct cli *c, const char *header_fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int cli_list_end(struct cli_list *l, int r, const char *key);
 
 extern const struct cli_cmd cli_commands[];
 const struct cli_cmd *cli_find(const char *name);

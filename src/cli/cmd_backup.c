@@ -6,11 +6,13 @@
 #include <openssl/evp.h>
 
 #include "backup/backup.h"
+#include "catalog/query.h"
 #include "cli/cli.h"
 #include "crypto/password.h"
 #include "crypto/pkey.h"
 #include "crypto/secmem.h"
 #include "crypto/slot.h"
+#include "jobs/admin.h"
 #include "jobs/audit.h"
 #include "jobs/jobs.h"
 #include "jobs/keys.h"
@@ -56,24 +58,6 @@ static int kms_add_slots(void *ctx, const uint8_t uuid[TV_UUID_LEN], const uint8
 	return 0;
 }
 
-static int load_escrow(struct tv_home *h, EVP_PKEY **keys, size_t max, size_t *n)
-{
-	struct tv_stmt *st;
-	int r;
-
-	*n = 0;
-	if ((r = tv_db_query(h->db, &st, "SELECT public_pem FROM escrow_keys WHERE enabled=1", "")) != 0)
-		return r;
-	while (*n < max && tv_stmt_step(st) == 1) {
-		const char *pem = tv_stmt_text(st, 0);
-		if ((r = tv_pubkey_from_pem(pem, strlen(pem), &keys[*n])) != 0)
-			break;
-		(*n)++;
-	}
-	tv_stmt_free(st);
-	return r;
-}
-
 int cmd_backup_create(struct cli *c, int argc, char **argv)
 {
 	static const struct option o[] = {{"out", required_argument, NULL, 'o'},
@@ -82,7 +66,7 @@ int cmd_backup_create(struct cli *c, int argc, char **argv)
 	const struct cli_cmd *cmd = cli_find("backup create");
 	struct bopts b = {0};
 	struct tv_backup_keys keys;
-	struct tv_backup_stats st;
+	struct tv_backup_stats bs;
 	struct kms_add_ctx kctx;
 	EVP_PKEY *esc[4] = {0};
 	size_t nesc = 0;
@@ -97,7 +81,7 @@ int cmd_backup_create(struct cli *c, int argc, char **argv)
 	if (n < 2 || b.out == NULL)
 		return cli_usage(cmd, "backup create needs SOURCE... and --out FILE");
 	memset(&keys, 0, sizeof(keys));
-	memset(&st, 0, sizeof(st));
+	memset(&bs, 0, sizeof(bs));
 	if (b.encryption && strcmp(b.encryption, "none") != 0) {
 		if (cli_open(c))
 			return EXIT_FAIL;
@@ -108,10 +92,10 @@ int cmd_backup_create(struct cli *c, int argc, char **argv)
 			const char *name = spec + 9;
 			if ((r = tv_keys_password_get(c->h, name, &pw, &pwlen)) != 0)
 				return cli_fail(c, r, "backup create");
-			tv_db_get_text(c->h->db, hint, sizeof(hint), "SELECT hint FROM passwords WHERE name=?",
-			               "t", name);
 			keys.password = pw;
 			keys.password_len = pwlen;
+			if ((r = tv_query_password_hint(c->h->db, name, hint, sizeof(hint))) != 0)
+				goto out;
 			keys.password_name = name;
 			keys.password_hint = hint;
 		} else {
@@ -126,28 +110,28 @@ int cmd_backup_create(struct cli *c, int argc, char **argv)
 			keys.add_slots = kms_add_slots;
 			keys.add_ctx = &kctx;
 		}
-		if ((r = load_escrow(c->h, esc, 4, &nesc)) != 0)
+		if ((r = tv_admin_escrow_keys(c->h, esc, 4, &nesc)) != 0)
 			goto out;
 		keys.escrow = esc;
 		keys.nescrow = nesc;
 	}
 	r = tv_backup_create((const char *const *)(argv + 1), (size_t)(n - 1), b.out,
-	                     encrypted ? &keys : NULL, &st);
+	                     encrypted ? &keys : NULL, &bs);
 	if (r == 0) {
-		tv_uuid_to_str(st.uuid, u);
+		tv_uuid_to_str(bs.uuid, u);
 		if (c->json) {
 			cli_json_set(c, "backup", json_string(u));
-			cli_json_set(c, "files", json_integer((json_int_t)st.files));
-			cli_json_set(c, "bytes", json_integer((json_int_t)st.bytes));
+			cli_json_set(c, "files", json_integer((json_int_t)bs.files));
+			cli_json_set(c, "bytes", json_integer((json_int_t)bs.bytes));
 		} else if (!c->quiet) {
 			fprintf(stderr, "%s: backup %s, %llu file(s), %llu dir(s), %llu link(s), %llu bytes%s\n",
-			        b.out, u, (unsigned long long)st.files, (unsigned long long)st.dirs,
-			        (unsigned long long)st.symlinks, (unsigned long long)st.bytes,
+			        b.out, u, (unsigned long long)bs.files, (unsigned long long)bs.dirs,
+			        (unsigned long long)bs.symlinks, (unsigned long long)bs.bytes,
 			        encrypted ? ", encrypted" : "");
 		}
-		if (st.skipped > 0)
+		if (bs.skipped > 0)
 			r = tv_errf(TV_ERR_PARTIAL, "%llu item(s) skipped: %s",
-			            (unsigned long long)st.skipped, st.first_problem);
+			            (unsigned long long)bs.skipped, bs.first_problem);
 	}
 out:
 	if (pw)
@@ -191,7 +175,7 @@ int cmd_backup_extract(struct cli *c, int argc, char **argv)
 	const struct cli_cmd *cmd = cli_find("backup extract");
 	struct bopts b = {0};
 	struct tv_backup_info *info = NULL;
-	struct tv_backup_stats st;
+	struct tv_backup_stats bs;
 	struct tv_unlocker un;
 	struct tv_password_unlock pu;
 	struct kms_unlock_ctx ku;
@@ -207,7 +191,7 @@ int cmd_backup_extract(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd, "give either --password-file or --kms");
 	if ((info = calloc(1, sizeof(*info))) == NULL)
 		return cli_fail(c, TV_ERR_NOMEM, NULL);
-	memset(&st, 0, sizeof(st));
+	memset(&bs, 0, sizeof(bs));
 	memset(&un, 0, sizeof(un));
 	if ((r = tv_backup_inspect(argv[1], info)) != 0)
 		goto out;
@@ -235,14 +219,14 @@ int cmd_backup_extract(struct cli *c, int argc, char **argv)
 			un.ctx = &pu;
 		}
 	}
-	r = tv_backup_extract(argv[1], b.to, info->encrypted ? &un : NULL, &st);
+	r = tv_backup_extract(argv[1], b.to, info->encrypted ? &un : NULL, &bs);
 	if (r == 0 && !c->quiet)
 		fprintf(stderr, "%s: extracted %llu file(s), %llu dir(s), %llu link(s), %llu bytes into %s\n",
-		        argv[1], (unsigned long long)st.files, (unsigned long long)st.dirs,
-		        (unsigned long long)st.symlinks, (unsigned long long)st.bytes, b.to);
-	if (r == 0 && st.skipped > 0)
+		        argv[1], (unsigned long long)bs.files, (unsigned long long)bs.dirs,
+		        (unsigned long long)bs.symlinks, (unsigned long long)bs.bytes, b.to);
+	if (r == 0 && bs.skipped > 0)
 		r = tv_errf(TV_ERR_PARTIAL, "%llu item(s) not restored: %s",
-		            (unsigned long long)st.skipped, st.first_problem);
+		            (unsigned long long)bs.skipped, bs.first_problem);
 	if (c->h != NULL && info->encrypted)
 		tv_audit(c->h, "backup extract", b.kms ? "kms" : "password", argv[1],
 		         r == 0 ? "extracted" : tv_errmsg(r));

@@ -211,7 +211,6 @@ int cmd_escrow_respond(struct cli *c, int argc, char **argv)
 			if (stat(dir, &sb) == 0 && cli_open(c) != 0)
 				return EXIT_FAIL;
 		}
-		tv_errclear();
 	}
 	if ((r = tv_password_read(e.password_file, "Key set passphrase: ", 0, &pp, &pplen)) != 0)
 		return cli_fail(c, r, "escrow respond");

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog/query.h"
 #include "cli/cli.h"
 #include "format/record.h"
 #include "jobs/jobs.h"
@@ -164,106 +165,65 @@ int cmd_decrypt(struct cli *c, int argc, char **argv)
 	return job_result(c, tv_job_decrypt(c->h, argv + 1, (size_t)(n - 1), &d), "decrypt", 0);
 }
 
+static int backup_print(void *ctx, const struct tv_backup_row *b)
+{
+	struct cli_list *o = ctx;
+	const char *state = tv_backup_state(b);
+	char u[37];
+
+	if (b->uuid != NULL)
+		tv_uuid_to_str(b->uuid, u);
+	else
+		snprintf(u, sizeof(u), "?");
+	if (o->c->json) {
+		json_t *row = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:b,s:b}", "id", u, "name",
+		                        b->name, "pool", b->pool, "created", (json_int_t)b->created,
+		                        "files", (json_int_t)b->files, "bytes", (json_int_t)b->bytes,
+		                        "state", state, "tapes", b->tapes, "complete", b->complete,
+		                        "recovered", b->recovered);
+		json_object_set_new(row, "bytes_on_tape", json_integer(b->bytes_on_tape));
+		json_array_append_new(o->arr, row);
+	} else {
+		printf("%-36s %-20s %-12s %-8lld %-14lld %-14lld %-17s %s\n", u, b->name, b->pool,
+		       (long long)b->files, (long long)b->bytes, (long long)b->bytes_on_tape, state,
+		       b->tapes);
+	}
+	return 0;
+}
+
+/* Locked tapes hide their backup sets: they show as "tape encrypted" until
+ * they are unlocked. */
+static int locked_tape_print(void *ctx, const struct tv_locked_tape_row *t)
+{
+	struct cli_list *o = ctx;
+	char name[64];
+
+	snprintf(name, sizeof(name), "(on locked %s)", t->barcode);
+	if (o->c->json)
+		json_array_append_new(o->arr, json_pack("{s:n,s:s,s:s,s:s,s:s}", "id", "name", name,
+		                                        "pool", t->pool, "state", "tape encrypted",
+		                                        "tapes", t->barcode));
+	else
+		printf("%-36s %-20s %-12s %-8s %-14s %-17s %s\n", "-", name, t->pool, "?", "?",
+		       "tape encrypted", t->barcode);
+	return 0;
+}
+
 int cmd_backups(struct cli *c, int argc, char **argv)
 {
 	const struct cli_cmd *cmd = cli_find("backups");
-	struct tv_stmt *st;
-	json_t *arr = NULL;
+	struct cli_list o;
 	int n, r;
 
 	if ((n = cli_getopt(cmd, argc, argv, NULL, j_opt, NULL)) < 0)
 		return CLI_GETOPT_RETURN(n);
 	if (cli_open(c))
 		return EXIT_FAIL;
-	r = tv_db_query(c->h->db, &st,
-	                "SELECT b.id, b.uuid, b.name, b.created, b.complete, b.recovered,"
-	                " (SELECT COUNT(*) FROM files f WHERE f.set_id=b.id),"
-	                " (SELECT COALESCE(SUM(f.size),0) FROM files f WHERE f.set_id=b.id AND f.ftype=1),"
-	                " (SELECT group_concat(barcode, ',') FROM (SELECT DISTINCT t.barcode FROM"
-	                "   tapes t WHERE t.media_set_id=b.media_set_id AND t.seq BETWEEN"
-	                "   b.first_seq AND b.last_seq ORDER BY t.seq)),"
-	                " (SELECT COUNT(*) FROM tapes t WHERE t.media_set_id=b.media_set_id AND"
-	                "   t.seq BETWEEN b.first_seq AND b.last_seq AND t.locked=1),"
-	                " (SELECT COUNT(*) FROM tapes t WHERE t.media_set_id=b.media_set_id AND"
-	                "   t.seq BETWEEN b.first_seq AND b.last_seq),"
-	                " b.last_seq - b.first_seq + 1,"
-	                " (SELECT COUNT(*) FROM files f WHERE f.set_id=b.id AND (f.eflags & 1)),"
-	                " COALESCE(p.name,''), b.nfiles,"
-	                " (SELECT COUNT(*) FROM tapes t WHERE t.media_set_id=b.media_set_id AND"
-	                "   t.seq BETWEEN b.first_seq AND b.last_seq AND t.library_id IS NULL),"
-	                " (SELECT COALESCE(SUM(d.stored_bytes),0) FROM data_files d WHERE"
-	                "   d.set_id=b.id)"
-	                " FROM backup_sets b LEFT JOIN pools p ON p.id=b.pool_id ORDER BY b.created, b.id",
-	                "");
-	if (r != 0)
-		return cli_fail(c, r, NULL);
-	if (c->json)
-		arr = json_array();
-	else
-		printf("%-36s %-20s %-12s %-8s %-14s %-14s %-17s %s\n", "ID", "NAME", "POOL", "FILES",
-		       "BYTES", "ON-TAPE", "STATE", "TAPES");
-	while (tv_stmt_step(st) == 1) {
-		char u[37];
-		size_t un;
-		const void *up = tv_stmt_blob(st, 1, &un);
-		const char *state;
-		int64_t locked = tv_stmt_int(st, 9), known = tv_stmt_int(st, 10),
-		        span = tv_stmt_int(st, 11), inner = tv_stmt_int(st, 12),
-		        offline = tv_stmt_int(st, 15);
-		if (up && un == 16)
-			tv_uuid_to_str(up, u);
-		else
-			snprintf(u, sizeof(u), "?");
-		if (locked > 0)
-			state = "tape encrypted";
-		else if (known < span || !tv_stmt_int(st, 4))
-			state = "incomplete";
-		else if (inner > 0)
-			state = "backup encrypted";
-		else if (offline > 0)
-			state = "offline";
-		else
-			state = "restorable";
-		if (c->json) {
-			json_array_append_new(arr, json_pack(
-				"{s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:b,s:b}", "id", u, "name",
-				tv_stmt_text(st, 2), "pool", tv_stmt_text(st, 13), "created",
-				(json_int_t)tv_stmt_int(st, 3), "files", (json_int_t)tv_stmt_int(st, 6),
-				"bytes", (json_int_t)tv_stmt_int(st, 7), "state", state, "tapes",
-				tv_stmt_text(st, 8), "complete", (int)tv_stmt_int(st, 4), "recovered",
-				(int)tv_stmt_int(st, 5)));
-			json_object_set_new(json_array_get(arr, json_array_size(arr) - 1),
-			                    "bytes_on_tape", json_integer(tv_stmt_int(st, 16)));
-		} else {
-			printf("%-36s %-20s %-12s %-8lld %-14lld %-14lld %-17s %s\n", u,
-			       tv_stmt_text(st, 2), tv_stmt_text(st, 13), (long long)tv_stmt_int(st, 6),
-			       (long long)tv_stmt_int(st, 7), (long long)tv_stmt_int(st, 16), state,
-			       tv_stmt_text(st, 8));
-		}
-	}
-	tv_stmt_free(st);
-	/* locked tapes hide their backup sets: show them as "tape encrypted"
-	 * until they are unlocked (the seed's "Tape (Encrypted)" node) */
-	if ((r = tv_db_query(c->h->db, &st,
-	                     "SELECT t.barcode, COALESCE(p.name,''), t.seq FROM tapes t LEFT JOIN"
-	                     " pools p ON p.id=t.pool_id WHERE t.locked=1 AND t.contents_cataloged=0"
-	                     " AND t.library_id IS NOT NULL ORDER BY t.barcode", "")) != 0)
-		return cli_fail(c, r, NULL);
-	while (tv_stmt_step(st) == 1) {
-		char name[64];
-		snprintf(name, sizeof(name), "(on locked %s)", tv_stmt_text(st, 0));
-		if (c->json)
-			json_array_append_new(arr, json_pack("{s:n,s:s,s:s,s:s,s:s}", "id", "name", name,
-			                      "pool", tv_stmt_text(st, 1), "state", "tape encrypted",
-			                      "tapes", tv_stmt_text(st, 0)));
-		else
-			printf("%-36s %-20s %-12s %-8s %-14s %-17s %s\n", "-", name, tv_stmt_text(st, 1), "?",
-			       "?", "tape encrypted", tv_stmt_text(st, 0));
-	}
-	tv_stmt_free(st);
-	if (c->json)
-		cli_json_set(c, "backups", arr);
-	return EXIT_OK;
+	cli_list_start(&o, c, "%-36s %-20s %-12s %-8s %-14s %-14s %-17s %s\n", "ID", "NAME", "POOL",
+	               "FILES", "BYTES", "ON-TAPE", "STATE", "TAPES");
+	if ((r = tv_query_backup_sets(c->h->db, backup_print, &o)) == 0)
+		r = tv_query_locked_tapes(c->h->db, locked_tape_print, &o);
+	return cli_list_end(&o, r, "backups");
 }
 
 int cmd_restore(struct cli *c, int argc, char **argv)

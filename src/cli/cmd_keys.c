@@ -5,9 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalog/query.h"
 #include "cli/cli.h"
 #include "crypto/password.h"
 #include "crypto/secmem.h"
+#include "jobs/admin.h"
 #include "jobs/jobs.h"
 #include "jobs/keys.h"
 #include "jobs/kmsglue.h"
@@ -87,41 +89,35 @@ int cmd_password_add(struct cli *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static int password_print(void *ctx, const struct tv_password_row *p)
+{
+	struct cli_list *o = ctx;
+	time_t t = (time_t)p->created;
+	char ts[32];
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M", &tm);
+	if (o->c->json)
+		json_array_append_new(o->arr, json_pack("{s:s,s:s,s:I,s:s}", "name", p->name, "hint",
+		                                        p->hint, "created", (json_int_t)p->created,
+		                                        "kdf", p->kdf));
+	else
+		printf("%-20s %-20s %-9s %s\n", p->name, ts, p->kdf, p->hint);
+	return 0;
+}
+
 int cmd_password_list(struct cli *c, int argc, char **argv)
 {
-	struct tv_stmt *st;
-	json_t *arr = NULL;
-	int n = cli_getopt(cli_find("password list"), argc, argv, NULL, k_opt, NULL), r;
+	struct cli_list o;
+	int n = cli_getopt(cli_find("password list"), argc, argv, NULL, k_opt, NULL);
 
 	if (n < 0)
 		return CLI_GETOPT_RETURN(n);
 	if (cli_open(c))
 		return EXIT_FAIL;
-	if ((r = tv_db_query(c->h->db, &st, "SELECT name, hint, created, kdf FROM passwords ORDER BY name",
-	                     "")) != 0)
-		return cli_fail(c, r, NULL);
-	if (c->json)
-		arr = json_array();
-	else
-		printf("%-20s %-20s %-9s %s\n", "NAME", "CREATED", "KDF", "HINT");
-	while (tv_stmt_step(st) == 1) {
-		time_t t = (time_t)tv_stmt_int(st, 2);
-		char ts[32];
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M", &tm);
-		if (c->json)
-			json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:s}", "name",
-			                      tv_stmt_text(st, 0), "hint", tv_stmt_text(st, 1), "created",
-			                      (json_int_t)tv_stmt_int(st, 2), "kdf", tv_stmt_text(st, 3)));
-		else
-			printf("%-20s %-20s %-9s %s\n", tv_stmt_text(st, 0), ts, tv_stmt_text(st, 3),
-			       tv_stmt_text(st, 1));
-	}
-	tv_stmt_free(st);
-	if (c->json)
-		cli_json_set(c, "passwords", arr);
-	return EXIT_OK;
+	cli_list_start(&o, c, "%-20s %-20s %-9s %s\n", "NAME", "CREATED", "KDF", "HINT");
+	return cli_list_end(&o, tv_query_passwords(c->h->db, password_print, &o), "passwords");
 }
 
 static int abs_file(const char *in, char *out, size_t outsz, const char *what)
@@ -160,15 +156,7 @@ int cmd_kms_add(struct cli *c, int argc, char **argv)
 	if (stat(key, &sb) == 0 && (sb.st_mode & 077))
 		return cli_fail(c, tv_errf(TV_ERR_PERM, "client key %s is readable by others: run "
 		                           "'chmod 600 %s'", key, key), "kms add");
-	r = tv_db_exec(c->h->db, "INSERT INTO kms_servers(name, host, port, ca, cert, key, created)"
-	               " VALUES(?,?,?,?,?,?,?)", "ttittti", argv[1],
-	               k.host, (int64_t)k.port, ca, cert, key, (int64_t)tv_now());
-	if (r == TV_ERR_EXISTS) {
-		tv_errclear();
-		return cli_fail(c, tv_errf(r, "a KMS server named '%s' is already registered", argv[1]),
-		                "kms add");
-	}
-	if (r != 0)
+	if ((r = tv_admin_kms_add(c->h, argv[1], k.host, (unsigned)k.port, ca, cert, key)) != 0)
 		return cli_fail(c, r, "kms add");
 	if (!c->quiet)
 		fprintf(stderr, "KMS %s (%s:%ld) registered; check it with 'tapevault kms test %s'\n",
@@ -176,47 +164,40 @@ int cmd_kms_add(struct cli *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static int kms_print(void *ctx, const struct tv_kms_server_row *s)
+{
+	struct cli_list *o = ctx;
+	char hp[300];
+
+	snprintf(hp, sizeof(hp), "%s:%lld", s->host, (long long)s->port);
+	if (o->c->json)
+		json_array_append_new(o->arr, json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:I}", "name",
+		                                        s->name, "host", s->host, "port",
+		                                        (json_int_t)s->port, "ca", s->ca, "cert",
+		                                        s->cert, "key", s->key, "keys",
+		                                        (json_int_t)s->keys));
+	else
+		printf("%-16s %-28s %-5lld %s\n", s->name, hp, (long long)s->keys, s->cert);
+	return 0;
+}
+
 int cmd_kms_list(struct cli *c, int argc, char **argv)
 {
-	struct tv_stmt *st;
-	json_t *arr = NULL;
-	int n = cli_getopt(cli_find("kms list"), argc, argv, NULL, k_opt, NULL), r;
+	struct cli_list o;
+	int n = cli_getopt(cli_find("kms list"), argc, argv, NULL, k_opt, NULL);
 
 	if (n < 0)
 		return CLI_GETOPT_RETURN(n);
 	if (cli_open(c))
 		return EXIT_FAIL;
-	if ((r = tv_db_query(c->h->db, &st, "SELECT name, host, port, ca, cert, key, "
-	                     "(SELECT COUNT(*) FROM kms_keys k WHERE k.server_id=s.id) "
-	                     "FROM kms_servers s ORDER BY name", "")) != 0)
-		return cli_fail(c, r, NULL);
-	if (c->json)
-		arr = json_array();
-	else
-		printf("%-16s %-28s %-5s %s\n", "NAME", "HOST:PORT", "KEYS", "CLIENT CERTIFICATE");
-	while (tv_stmt_step(st) == 1) {
-		char hp[300];
-		snprintf(hp, sizeof(hp), "%s:%lld", tv_stmt_text(st, 1), (long long)tv_stmt_int(st, 2));
-		if (c->json)
-			json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:I}", "name",
-			                      tv_stmt_text(st, 0), "host", tv_stmt_text(st, 1), "port",
-			                      (json_int_t)tv_stmt_int(st, 2), "ca", tv_stmt_text(st, 3),
-			                      "cert", tv_stmt_text(st, 4), "key", tv_stmt_text(st, 5),
-			                      "keys", (json_int_t)tv_stmt_int(st, 6)));
-		else
-			printf("%-16s %-28s %-5lld %s\n", tv_stmt_text(st, 0), hp,
-			       (long long)tv_stmt_int(st, 6), tv_stmt_text(st, 4));
-	}
-	tv_stmt_free(st);
-	if (c->json)
-		cli_json_set(c, "kms", arr);
-	return EXIT_OK;
+	cli_list_start(&o, c, "%-16s %-28s %-5s %s\n", "NAME", "HOST:PORT", "KEYS",
+	               "CLIENT CERTIFICATE");
+	return cli_list_end(&o, tv_query_kms_servers(c->h->db, kms_print, &o), "kms");
 }
 
 int cmd_kms_test(struct cli *c, int argc, char **argv)
 {
 	const struct cli_cmd *cmd = cli_find("kms test");
-	struct tv_stmt *st;
 	struct tv_kms_conf conf;
 	struct tv_kms *k = NULL;
 	char versions[256], ops[2048], vendor[256];
@@ -228,21 +209,8 @@ int cmd_kms_test(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd, "kms test needs a KMS name");
 	if (cli_open(c))
 		return EXIT_FAIL;
-	memset(&conf, 0, sizeof(conf));
-	if ((r = tv_db_query(c->h->db, &st, "SELECT name, host, port, ca, cert, key FROM kms_servers"
-	                     " WHERE name=?", "t", argv[1])) != 0)
+	if ((r = tv_admin_kms_conf(c->h, argv[1], &conf)) != 0)
 		return cli_fail(c, r, NULL);
-	if (tv_stmt_step(st) != 1) {
-		tv_stmt_free(st);
-		return cli_fail(c, tv_errf(TV_ERR_NOTFOUND, "no KMS server named '%s'", argv[1]), NULL);
-	}
-	snprintf(conf.name, sizeof(conf.name), "%s", tv_stmt_text(st, 0));
-	snprintf(conf.host, sizeof(conf.host), "%s", tv_stmt_text(st, 1));
-	conf.port = (unsigned)tv_stmt_int(st, 2);
-	snprintf(conf.ca, sizeof(conf.ca), "%s", tv_stmt_text(st, 3));
-	snprintf(conf.cert, sizeof(conf.cert), "%s", tv_stmt_text(st, 4));
-	snprintf(conf.key, sizeof(conf.key), "%s", tv_stmt_text(st, 5));
-	tv_stmt_free(st);
 	if ((r = tv_kms_connect(&conf, &k)) != 0)
 		return cli_fail(c, r, "kms test");
 	if ((r = tv_kms_discover_versions(k, versions, sizeof(versions))) != 0 ||
@@ -299,45 +267,38 @@ int cmd_kms_key_create(struct cli *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static int audit_print(void *ctx, const struct tv_audit_row *a)
+{
+	struct cli_list *o = ctx;
+	time_t t = (time_t)a->time;
+	char ts[32];
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
+	if (o->c->json)
+		json_array_append_new(o->arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "time",
+		                                        (json_int_t)a->time, "actor", a->actor,
+		                                        "action", a->action, "key_path", a->key_path,
+		                                        "tapes", a->tapes, "detail", a->detail));
+	else
+		printf("%-20s %-20s %-16s %-28s %-20s %s\n", ts, a->actor, a->action, a->key_path,
+		       a->tapes, a->detail);
+	return 0;
+}
+
 int cmd_audit(struct cli *c, int argc, char **argv)
 {
-	struct tv_stmt *st;
-	json_t *arr = NULL;
-	int n = cli_getopt(cli_find("audit"), argc, argv, NULL, k_opt, NULL), r;
+	struct cli_list o;
+	int n = cli_getopt(cli_find("audit"), argc, argv, NULL, k_opt, NULL);
 
 	if (n < 0)
 		return CLI_GETOPT_RETURN(n);
 	if (cli_open(c))
 		return EXIT_FAIL;
-	if ((r = tv_db_query(c->h->db, &st, "SELECT time, actor, action, key_path, tapes, detail "
-	                     "FROM audit ORDER BY id", "")) != 0)
-		return cli_fail(c, r, NULL);
-	if (c->json)
-		arr = json_array();
-	else
-		printf("%-20s %-20s %-16s %-28s %-20s %s\n", "TIME (UTC)", "WHO", "ACTION", "KEY PATH",
-		       "TAPES", "DETAIL");
-	while (tv_stmt_step(st) == 1) {
-		time_t t = (time_t)tv_stmt_int(st, 0);
-		char ts[32];
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
-		if (c->json)
-			json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "time",
-			                      (json_int_t)tv_stmt_int(st, 0), "actor", tv_stmt_text(st, 1),
-			                      "action", tv_stmt_text(st, 2), "key_path",
-			                      tv_stmt_text(st, 3), "tapes", tv_stmt_text(st, 4), "detail",
-			                      tv_stmt_text(st, 5)));
-		else
-			printf("%-20s %-20s %-16s %-28s %-20s %s\n", ts, tv_stmt_text(st, 1),
-			       tv_stmt_text(st, 2), tv_stmt_text(st, 3), tv_stmt_text(st, 4),
-			       tv_stmt_text(st, 5));
-	}
-	tv_stmt_free(st);
-	if (c->json)
-		cli_json_set(c, "audit", arr);
-	return EXIT_OK;
+	cli_list_start(&o, c, "%-20s %-20s %-16s %-28s %-20s %s\n", "TIME (UTC)", "WHO", "ACTION",
+	               "KEY PATH", "TAPES", "DETAIL");
+	return cli_list_end(&o, tv_query_audit(c->h->db, audit_print, &o), "audit");
 }
 
 static int retire(struct cli *c, int argc, char **argv, const char *name, int destroy)

@@ -3,14 +3,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "catalog/query.h"
 #include "cli/cli.h"
 #include "crypto/kdf.h"
 #include "crypto/slot.h"
 #include "format/record.h"
+#include "jobs/admin.h"
+#include "jobs/inspect.h"
 #include "jobs/jobs.h"
-#include "jobs/keys.h"
 #include "library/vlib.h"
-#include "tape/tape.h"
 #include "util/err.h"
 
 struct kv {
@@ -121,14 +122,7 @@ int cmd_library_create(struct cli *c, int argc, char **argv)
 	if (realpath(kv.path, abspath) == NULL)
 		snprintf(abspath, sizeof(abspath), "%s", kv.path);
 	tv_vlib_close(lib);
-	r = tv_db_exec(c->h->db, "INSERT INTO libraries(name, path, created) VALUES(?,?,?)", "tti",
-	               argv[1], abspath, (int64_t)tv_now());
-	if (r == TV_ERR_EXISTS) {
-		tv_errclear();
-		return cli_fail(c, tv_errf(r, "a library named '%s' is already registered", argv[1]),
-		                "library create");
-	}
-	if (r != 0)
+	if ((r = tv_admin_library_add(c->h, argv[1], abspath)) != 0)
 		return cli_fail(c, r, "library create");
 	if (!c->quiet)
 		fprintf(stderr, "library %s: %ld slots, %ld drive(s), %ld mail slot(s) in %s\n", argv[1],
@@ -136,40 +130,30 @@ int cmd_library_create(struct cli *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static int library_print(void *ctx, const struct tv_library_row *l)
+{
+	struct cli_list *o = ctx;
+
+	if (o->c->json)
+		json_array_append_new(o->arr, json_pack("{s:s,s:s}", "name", l->name, "path",
+		                                        l->path));
+	else
+		printf("%-20s %s\n", l->name, l->path);
+	return 0;
+}
+
 int cmd_library_list(struct cli *c, int argc, char **argv)
 {
 	const struct cli_cmd *cmd = cli_find("library list");
-	struct tv_stmt *st;
-	json_t *arr = json_array();
-	int n, r;
+	struct cli_list o;
+	int n;
 
-	if ((n = cli_getopt(cmd, argc, argv, NULL, kv_opt, NULL)) < 0) {
-		json_decref(arr);
+	if ((n = cli_getopt(cmd, argc, argv, NULL, kv_opt, NULL)) < 0)
 		return CLI_GETOPT_RETURN(n);
-	}
-	if (cli_open(c)) {
-		json_decref(arr);
+	if (cli_open(c))
 		return EXIT_FAIL;
-	}
-	if ((r = tv_db_query(c->h->db, &st, "SELECT name, path FROM libraries ORDER BY name", "")) != 0) {
-		json_decref(arr);
-		return cli_fail(c, r, NULL);
-	}
-	if (!c->json)
-		printf("%-20s %s\n", "NAME", "PATH");
-	while (tv_stmt_step(st) == 1) {
-		if (c->json)
-			json_array_append_new(arr, json_pack("{s:s,s:s}", "name", tv_stmt_text(st, 0),
-			                                     "path", tv_stmt_text(st, 1)));
-		else
-			printf("%-20s %s\n", tv_stmt_text(st, 0), tv_stmt_text(st, 1));
-	}
-	tv_stmt_free(st);
-	if (c->json)
-		cli_json_set(c, "libraries", arr);
-	else
-		json_decref(arr);
-	return EXIT_OK;
+	cli_list_start(&o, c, "%-20s %s\n", "NAME", "PATH");
+	return cli_list_end(&o, tv_query_libraries(c->h->db, library_print, &o), "libraries");
 }
 
 int cmd_library_status(struct cli *c, int argc, char **argv)
@@ -242,13 +226,7 @@ int cmd_tape_new(struct cli *c, int argc, char **argv)
 			failed++;
 			continue;
 		}
-		r = tv_db_exec(c->h->db,
-		               "INSERT INTO tapes(barcode, library_id, state, capacity) VALUES(?,?,"
-		               "'free',?) ON CONFLICT(barcode) DO UPDATE SET library_id=excluded.library_id,"
-		               " state='free', uuid=NULL, pool_id=NULL, media_set_id=NULL, seq=NULL,"
-		               " encrypted=0, locked=0, ms_label=NULL, dek_fpr=NULL",
-		               "tii", argv[i], lib_id, (int64_t)(cap ? cap : TV_VLIB_DEFAULT_CAPACITY));
-		if (r != 0) {
+		if ((r = tv_admin_tape_new(c->h, argv[i], lib_id, cap)) != 0) {
 			cli_fail(c, r, argv[i]);
 			failed++;
 			continue;
@@ -288,7 +266,11 @@ int cmd_tape_export(struct cli *c, int argc, char **argv)
 			failed++;
 			continue;
 		}
-		tv_db_exec(c->h->db, "UPDATE tapes SET library_id=NULL WHERE barcode=?", "t", argv[i]);
+		if ((r = tv_admin_tape_exported(c->h, argv[i])) != 0) {
+			cli_fail(c, r, argv[i]);
+			failed++;
+			continue;
+		}
 		if (!c->quiet)
 			fprintf(stderr, "%s: exported to %s\n", argv[i], kv.to);
 	}
@@ -321,11 +303,7 @@ int cmd_tape_insert(struct cli *c, int argc, char **argv)
 			failed++;
 			continue;
 		}
-		r = tv_db_exec(c->h->db,
-		               "INSERT INTO tapes(barcode, library_id, state) VALUES(?,?,'unrecognized')"
-		               " ON CONFLICT(barcode) DO UPDATE SET library_id=excluded.library_id",
-		               "ti", barcode, lib_id);
-		if (r != 0) {
+		if ((r = tv_admin_tape_inserted(c->h, barcode, lib_id)) != 0) {
 			cli_fail(c, r, argv[i]);
 			failed++;
 			continue;
@@ -338,26 +316,41 @@ int cmd_tape_insert(struct cli *c, int argc, char **argv)
 	return failed ? EXIT_FAIL : EXIT_OK;
 }
 
-/* "password 'x' (hint: ...)" / "KMS key 42 on kms1 (host:port)" from the
- * stored media set label */
-static void key_info(struct tv_stmt *st, int col, char *out, size_t outsz, char *fpr,
-                     size_t fprsz)
+static int tape_list_row(void *ctx, const struct tv_tape_row *t)
 {
-	size_t n;
-	const void *p = tv_stmt_blob(st, col, &n);
-	struct tv_media_set_label *ms;
+	struct cli_list *o = ctx;
+	char keyd[800], fpr[64], ms[48] = "-", enc[24];
+	const char *where = t->library[0] ? t->library : "offline";
 
-	out[0] = '\0';
-	fpr[0] = '\0';
-	if (p == NULL || (ms = calloc(1, sizeof(*ms))) == NULL)
-		return;
-	if (tv_ms_label_decode(p, n, ms) == 0 && ms->enc.alg != TV_ENC_NONE) {
-		tv_keys_describe(&ms->enc, out, outsz);
-		if (fprsz >= TV_FPR_HEX_LEN)
-			tv_dek_fpr_hex(ms->enc.dek_fpr, fpr);
+	/* a label that does not decode leaves the key columns empty */
+	(void)tv_inspect_key(t->ms_label, t->ms_label_len, keyd, sizeof(keyd), fpr, sizeof(fpr));
+	if (t->media_set_uuid != NULL) {
+		char us[37];
+		tv_uuid_to_str(t->media_set_uuid, us);
+		snprintf(ms, sizeof(ms), "%.8s:%lld", us, (long long)t->seq);
 	}
-	tv_errclear();
-	free(ms);
+	snprintf(enc, sizeof(enc), "%s", !t->encrypted ? "none" : t->locked ? "encrypted/locked"
+	                                                                    : "encrypted");
+	if (o->c->json) {
+		json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:I,s:b,s:b,s:s,s:s,s:s,s:b}", "barcode",
+		                        t->barcode, "state", t->state, "pool", t->pool, "media_set",
+		                        ms, "seq", (json_int_t)t->seq, "encrypted", t->encrypted,
+		                        "locked", t->locked, "location", where, "key", keyd,
+		                        "key_fingerprint", fpr, "full", t->full);
+		json_object_set_new(row, "bytes_on_tape", json_integer(t->used));
+		json_array_append_new(o->arr, row);
+	} else {
+		char used[24];
+		char keycol[900];
+		if (t->encrypted)
+			snprintf(keycol, sizeof(keycol), "%s [fpr %.16s]", keyd, fpr);
+		else
+			snprintf(keycol, sizeof(keycol), "-");
+		human_size((uint64_t)t->used, used, sizeof(used));
+		printf("%-9s %-12s %-14s %-14s %-18s %-10s %-9s %s\n", t->barcode, t->state,
+		       t->pool[0] ? t->pool : "-", ms, enc, where, used, keycol);
+	}
+	return 0;
 }
 
 int cmd_tape_list(struct cli *c, int argc, char **argv)
@@ -367,9 +360,8 @@ int cmd_tape_list(struct cli *c, int argc, char **argv)
 	                                  {0, 0, 0, 0}};
 	const struct cli_cmd *cmd = cli_find("tape list");
 	struct kv kv = {0};
-	struct tv_stmt *st;
-	json_t *arr = NULL;
-	int n, r;
+	struct cli_list out;
+	int n;
 
 	if ((n = cli_getopt(cmd, argc, argv, o, kv_opt, &kv)) < 0)
 		return CLI_GETOPT_RETURN(n);
@@ -381,69 +373,66 @@ int cmd_tape_list(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd, "--state is one of free, pool, imported, unrecognized, retired, locked");
 	if (cli_open(c))
 		return EXIT_FAIL;
-	r = tv_db_query(c->h->db, &st,
-	                "SELECT t.barcode, t.state, COALESCE(p.name,''), t.seq, t.encrypted, t.locked,"
-	                " t.ms_label, COALESCE(l.name,''), m.uuid, t.full, COALESCE(t.used,0) "
-	                "FROM tapes t LEFT JOIN pools p ON p.id=t.pool_id "
-	                "LEFT JOIN libraries l ON l.id=t.library_id "
-	                "LEFT JOIN media_sets m ON m.id=t.media_set_id "
-	                "WHERE (?1 IS NULL OR p.name=?1) AND (?2 IS NULL OR t.state=?2 OR"
-	                " (?2='locked' AND t.locked=1)) ORDER BY t.barcode",
-	                "tt", kv.pool, kv.state);
-	if (r != 0)
-		return cli_fail(c, r, NULL);
-	if (c->json)
-		arr = json_array();
-	else
-		printf("%-9s %-12s %-14s %-14s %-18s %-10s %-9s %s\n", "BARCODE", "STATE", "POOL",
-		       "MEDIA-SET:SEQ", "ENCRYPTION", "LOCATION", "ON-TAPE", "KEY");
-	while (tv_stmt_step(st) == 1) {
-		char keyd[800], fpr[64], ms[48] = "-", enc[24];
-		size_t un;
-		const void *u = tv_stmt_blob(st, 8, &un);
-		int encd = (int)tv_stmt_int(st, 4), locked = (int)tv_stmt_int(st, 5);
-		key_info(st, 6, keyd, sizeof(keyd), fpr, sizeof(fpr));
-		if (u && un == 16) {
-			char us[37];
-			tv_uuid_to_str(u, us);
-			snprintf(ms, sizeof(ms), "%.8s:%lld", us, (long long)tv_stmt_int(st, 3));
-		}
-		snprintf(enc, sizeof(enc), "%s", !encd ? "none" : locked ? "encrypted/locked"
-		                                                          : "encrypted");
-		if (c->json) {
-			json_array_append_new(arr, json_pack(
-				"{s:s,s:s,s:s,s:s,s:I,s:b,s:b,s:s,s:s,s:s,s:b}", "barcode",
-				tv_stmt_text(st, 0), "state", tv_stmt_text(st, 1), "pool", tv_stmt_text(st, 2),
-				"media_set", ms, "seq", (json_int_t)tv_stmt_int(st, 3), "encrypted", encd,
-				"locked", locked, "location",
-				tv_stmt_text(st, 7)[0] ? tv_stmt_text(st, 7) : "offline", "key", keyd,
-				"key_fingerprint", fpr, "full", (int)tv_stmt_int(st, 9)));
-			json_object_set_new(json_array_get(arr, json_array_size(arr) - 1),
-			                    "bytes_on_tape", json_integer(tv_stmt_int(st, 10)));
-		} else {
-			char used[24];
-			char keycol[900];
-			if (encd)
-				snprintf(keycol, sizeof(keycol), "%s [fpr %.16s]", keyd, fpr);
-			else
-				snprintf(keycol, sizeof(keycol), "-");
-			human_size((uint64_t)tv_stmt_int(st, 10), used, sizeof(used));
-			printf("%-9s %-12s %-14s %-14s %-18s %-10s %-9s %s\n", tv_stmt_text(st, 0),
-			       tv_stmt_text(st, 1), tv_stmt_text(st, 2)[0] ? tv_stmt_text(st, 2) : "-", ms,
-			       enc, tv_stmt_text(st, 7)[0] ? tv_stmt_text(st, 7) : "offline", used,
-			       keycol);
-		}
+	cli_list_start(&out, c, "%-9s %-12s %-14s %-14s %-18s %-10s %-9s %s\n", "BARCODE", "STATE",
+	               "POOL", "MEDIA-SET:SEQ", "ENCRYPTION", "LOCATION", "ON-TAPE", "KEY");
+	return cli_list_end(&out, tv_query_tapes(c->h->db, kv.pool, kv.state, tape_list_row, &out),
+	                    "tapes");
+}
+
+/* Everything known about one tape, as a JSON object (printed as such or
+ * as "name value" lines). */
+static int tape_show_row(void *ctx, const struct tv_tape_info *ti)
+{
+	const struct tv_tape_row *t = &ti->t;
+	json_t **out = ctx, *o;
+	char keyd[800], fpr[64], uuid[37] = "-";
+
+	if (ti->uuid != NULL)
+		tv_uuid_to_str(ti->uuid, uuid);
+	/* a label that does not decode leaves the key fields empty */
+	(void)tv_inspect_key(t->ms_label, t->ms_label_len, keyd, sizeof(keyd), fpr, sizeof(fpr));
+	o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:b,s:b,s:s,s:b,s:I,s:I,s:I,s:I,s:b,s:I,s:I}",
+	              "barcode", t->barcode, "uuid", uuid, "state", t->state, "pool", t->pool,
+	              "seq", (json_int_t)t->seq, "encrypted", t->encrypted, "locked", t->locked,
+	              "location", t->library[0] ? t->library : "offline", "full", t->full,
+	              "sessions", (json_int_t)ti->sessions,
+	              "append_file", (json_int_t)ti->next_file, "used", (json_int_t)t->used,
+	              "capacity", (json_int_t)ti->capacity,
+	              "contents_cataloged", ti->contents_cataloged,
+	              "data_files", (json_int_t)ti->data_files,
+	              "backup_sets", (json_int_t)ti->backup_sets);
+	json_object_set_new(o, "bytes_on_tape", json_integer(ti->bytes_on_tape));
+	json_object_set_new(o, "record_size", json_integer(ti->record_size));
+	json_object_set_new(o, "format", json_integer(ti->format));
+	if (t->encrypted) {
+		json_object_set_new(o, "key", json_string(keyd));
+		json_object_set_new(o, "key_fingerprint", json_string(fpr));
+		if (ti->unlocked_by != NULL)
+			json_object_set_new(o, "unlocked_by", json_string(ti->unlocked_by));
 	}
-	tv_stmt_free(st);
-	if (c->json)
-		cli_json_set(c, "tapes", arr);
-	return EXIT_OK;
+	*out = o;
+	return 0;
+}
+
+static void print_fields(json_t *o)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(o, k, v) {
+		if (json_is_string(v))
+			printf("%-20s %s\n", k, json_string_value(v));
+		else if (json_is_boolean(v))
+			printf("%-20s %s\n", k, json_is_true(v) ? "yes" : "no");
+		else
+			printf("%-20s %lld\n", k, (long long)json_integer_value(v));
+	}
 }
 
 int cmd_tape_show(struct cli *c, int argc, char **argv)
 {
 	const struct cli_cmd *cmd = cli_find("tape show");
-	struct tv_stmt *st;
+	json_t *o = NULL;
 	int n, r;
 
 	if ((n = cli_getopt(cmd, argc, argv, NULL, kv_opt, NULL)) < 0)
@@ -452,213 +441,112 @@ int cmd_tape_show(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd, "tape show needs one barcode");
 	if (cli_open(c))
 		return EXIT_FAIL;
-	r = tv_db_query(c->h->db, &st,
-	                "SELECT t.barcode, t.state, COALESCE(p.name,''), t.seq, t.encrypted, t.locked,"
-	                " t.ms_label, COALESCE(l.name,'offline'), t.uuid, t.full, t.sessions,"
-	                " t.next_file, t.used, t.capacity, t.written, t.cataloged,"
-	                " t.contents_cataloged, (SELECT source FROM tape_keys k WHERE"
-	                " k.tape_uuid=t.uuid), (SELECT COUNT(*) FROM data_files d JOIN backup_sets b"
-	                " ON b.id=d.set_id WHERE b.media_set_id=t.media_set_id AND d.tseq=t.seq),"
-	                " (SELECT COUNT(DISTINCT d.set_id) FROM data_files d JOIN backup_sets b"
-	                " ON b.id=d.set_id WHERE b.media_set_id=t.media_set_id AND d.tseq=t.seq),"
-	                " (SELECT COALESCE(SUM(d.stored_bytes),0) FROM data_files d JOIN"
-	                " backup_sets b ON b.id=d.set_id WHERE b.media_set_id=t.media_set_id AND"
-	                " d.tseq=t.seq), COALESCE(t.record_size,0), COALESCE(t.format,0) "
-	                "FROM tapes t LEFT JOIN pools p ON p.id=t.pool_id "
-	                "LEFT JOIN libraries l ON l.id=t.library_id WHERE t.barcode=?", "t", argv[1]);
-	if (r != 0)
+	if ((r = tv_query_tape(c->h->db, argv[1], tape_show_row, &o)) != 0)
 		return cli_fail(c, r, NULL);
-	if ((r = tv_stmt_step(st)) != 1) {
-		tv_stmt_free(st);
-		return cli_fail(c, tv_errf(TV_ERR_NOTFOUND, "no tape %s in the catalog", argv[1]), NULL);
+	if (c->json) {
+		cli_json_set(c, "tape", o);
+	} else {
+		print_fields(o);
+		json_decref(o);
 	}
-	{
-		char keyd[800], fpr[64], uuid[37] = "-";
-		size_t un;
-		const void *u = tv_stmt_blob(st, 8, &un);
-		json_t *o;
-		if (u && un == 16)
-			tv_uuid_to_str(u, uuid);
-		key_info(st, 6, keyd, sizeof(keyd), fpr, sizeof(fpr));
-		o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:b,s:b,s:s,s:b,s:I,s:I,s:I,s:I,s:b,s:I,s:I}",
-		              "barcode", tv_stmt_text(st, 0), "uuid", uuid, "state", tv_stmt_text(st, 1),
-		              "pool", tv_stmt_text(st, 2), "seq", (json_int_t)tv_stmt_int(st, 3),
-		              "encrypted", (int)tv_stmt_int(st, 4), "locked", (int)tv_stmt_int(st, 5),
-		              "location", tv_stmt_text(st, 7), "full", (int)tv_stmt_int(st, 9),
-		              "sessions", (json_int_t)tv_stmt_int(st, 10),
-		              "append_file", (json_int_t)tv_stmt_int(st, 11),
-		              "used", (json_int_t)tv_stmt_int(st, 12),
-		              "capacity", (json_int_t)tv_stmt_int(st, 13),
-		              "contents_cataloged", (int)tv_stmt_int(st, 16),
-		              "data_files", (json_int_t)tv_stmt_int(st, 18),
-		              "backup_sets", (json_int_t)tv_stmt_int(st, 19));
-		json_object_set_new(o, "bytes_on_tape", json_integer(tv_stmt_int(st, 20)));
-		json_object_set_new(o, "record_size", json_integer(tv_stmt_int(st, 21)));
-		json_object_set_new(o, "format", json_integer(tv_stmt_int(st, 22)));
-		if (tv_stmt_int(st, 4)) {
-			json_object_set_new(o, "key", json_string(keyd));
-			json_object_set_new(o, "key_fingerprint", json_string(fpr));
-			if (!tv_stmt_isnull(st, 17))
-				json_object_set_new(o, "unlocked_by", json_string(tv_stmt_text(st, 17)));
-		}
-		if (c->json) {
-			cli_json_set(c, "tape", o);
-		} else {
-			const char *k;
-			json_t *v;
-			json_object_foreach(o, k, v) {
-				if (json_is_string(v))
-					printf("%-20s %s\n", k, json_string_value(v));
-				else if (json_is_boolean(v))
-					printf("%-20s %s\n", k, json_is_true(v) ? "yes" : "no");
-				else
-					printf("%-20s %lld\n", k, (long long)json_integer_value(v));
-			}
-			json_decref(o);
-		}
-	}
-	tv_stmt_free(st);
 	return EXIT_OK;
 }
 
-/* Frames of a stream tape file (headers only: no key needed). */
-static int dump_stream(struct tv_treader *rd)
+/* tape dump: one tape file's header and its body, decoded */
+static void dump_file(const struct tv_inspect_item *it)
 {
-	struct tv_frame_info fi;
-	uint64_t frames = 0, zframes = 0, sealed = 0, raw = 0, errors = 0, entries = 0;
-	const uint8_t *p;
-	size_t n;
-	int r;
+	char u[37];
 
-	tv_treader_set_crc_only(rd, 1);
-	while ((r = tv_treader_next(rd, &p, &n, &fi)) != 0) {
-		if (r < 0) {
-			printf("  error: %s\n", tv_errmsg(r));
-			tv_errclear();
-			errors++;
-			continue;
+	tv_uuid_to_str(it->content_uuid, u);
+	printf("file %llu: %s (content %s, %zu byte header body%s)\n",
+	       (unsigned long long)it->file_no, tv_content_type_name(it->type), u, it->body_len,
+	       it->sealed ? ", sealed" : "");
+	if (it->vol != NULL) {
+		tv_uuid_to_str(it->vol->tape_uuid, u);
+		printf("  tape uuid %s, barcode %s, created %llu, writer %s, record size %llu\n", u,
+		       it->vol->barcode, (unsigned long long)it->vol->created, it->vol->writer,
+		       (unsigned long long)it->vol->record_size);
+	} else if (it->ms != NULL) {
+		const struct tv_media_set_label *ms = it->ms;
+		tv_uuid_to_str(ms->media_set_uuid, u);
+		printf("  pool %s, media set %s, sequence %llu, encryption %s\n", ms->pool_name, u,
+		       (unsigned long long)ms->seq,
+		       ms->enc.alg == TV_ENC_NONE ? "none" : "AES-256-GCM (HKDF per file)");
+		if (ms->enc.alg != TV_ENC_NONE) {
+			char fpr[TV_FPR_HEX_LEN];
+			tv_dek_fpr_hex(ms->enc.dek_fpr, fpr);
+			printf("  data key fingerprint %s\n", fpr);
 		}
-		frames++;
-		raw += fi.raw_len;
-		zframes += fi.method == TV_COMP_ZSTD;
-		sealed += fi.sealed != 0;
-		entries += fi.first_entry != TV_NO_OFFSET;
+		for (size_t i = 0; i < ms->enc.nslots; i++) {
+			char d[600];
+			tv_slot_describe(&ms->enc.slots[i], d, sizeof(d));
+			printf("  key slot %zu: %s\n", i, d);
+		}
+	} else if (it->data != NULL) {
+		tv_uuid_to_str(it->data->set_uuid, u);
+		printf("  backup set %s '%s', write session %llu\n", u, it->data->set_name,
+		       (unsigned long long)it->data->session);
+	} else if (it->cat != NULL) {
+		printf("  write session %llu\n", (unsigned long long)it->cat->session);
 	}
-	tv_treader_set_crc_only(rd, 0);
+}
+
+static void dump_stream(const struct tv_inspect_stream *s)
+{
 	printf("  %llu data record(s), %llu frame(s) (%llu zstd, %llu encrypted), %llu raw "
 	       "byte(s), %llu frame(s) where an entry begins%s%s\n",
-	       (unsigned long long)tv_treader_records(rd), (unsigned long long)frames,
-	       (unsigned long long)zframes, (unsigned long long)sealed,
-	       (unsigned long long)raw, (unsigned long long)entries,
-	       tv_treader_cont(rd) ? ", continues in a later part" : "",
-	       tv_treader_truncated(rd) ? ", CUT OFF (no END record)" : "");
-	return errors ? TV_ERR_FORMAT : 0;
+	       (unsigned long long)s->records, (unsigned long long)s->frames,
+	       (unsigned long long)s->zstd_frames, (unsigned long long)s->sealed_frames,
+	       (unsigned long long)s->raw_bytes, (unsigned long long)s->entry_frames,
+	       s->cont ? ", continues in a later part" : "",
+	       s->truncated ? ", CUT OFF (no END record)" : "");
+}
+
+static void dump_item(const struct tv_inspect_item *it)
+{
+	unsigned long long f = (unsigned long long)it->file_no;
+
+	switch (it->kind) {
+	case TV_INSPECT_FILE:
+		dump_file(it);
+		break;
+	case TV_INSPECT_FRAME_ERROR:
+		printf("  error: %s\n", tv_errmsg(it->err));
+		break;
+	case TV_INSPECT_STREAM:
+		dump_stream(&it->stream);
+		break;
+	case TV_INSPECT_EMPTY:
+		printf("file %llu: empty\n", f);
+		break;
+	case TV_INSPECT_BAD_FILE:
+		printf("file %llu: error: %s\n", f, tv_errmsg(it->err));
+		break;
+	case TV_INSPECT_END:
+		printf("%s\n", it->cut_off ? "end of data (no filemark after the last file: cut off?)"
+		                           : "end of data");
+		break;
+	}
 }
 
 int cmd_tape_dump(struct cli *c, int argc, char **argv)
 {
 	const struct cli_cmd *cmd = cli_find("tape dump");
-	struct tv_tape *t = NULL;
-	struct tv_treader *rd = NULL;
-	struct tv_content_header ch;
-	int n, r, errors = 0;
+	struct tv_inspect *in;
+	struct tv_inspect_item it;
+	int n, r;
 
 	if ((n = cli_getopt(cmd, argc, argv, NULL, kv_opt, NULL)) < 0)
 		return CLI_GETOPT_RETURN(n);
 	if (n != 2)
 		return cli_usage(cmd, "tape dump needs one tape image file");
-	if ((r = tv_vtape_open(argv[1], TV_TAPE_RDONLY, &t)) != 0)
+	if ((r = tv_inspect_open(argv[1], &in)) != 0)
 		return cli_fail(c, r, argv[1]);
-	if ((r = tv_treader_open(&rd, t, argv[1], NULL, NULL)) != 0)
-		goto out;
 	printf("format version %d (this tapevault writes and reads version %d)\n",
 	       TV_FORMAT_VERSION, TV_FORMAT_VERSION);
-	for (;;) {
-		uint64_t file_no;
-		int sealed;
-		char u[37];
-		r = tv_treader_begin_file(rd, &ch, &file_no, &sealed);
-		if (r == TV_ERR_EOD) {
-			r = 0;
-			printf("end of data\n");
-			break;
-		}
-		if (r == TV_ERR_FILEMARK) {
-			printf("file %llu: empty\n", (unsigned long long)file_no);
-			continue;
-		}
-		if (r != 0) {
-			printf("file %llu: error: %s\n", (unsigned long long)file_no, tv_errmsg(r));
-			tv_errclear();
-			errors++;
-			if ((r = tv_treader_end_file(rd)) != 0)
-				break;
-			continue;
-		}
-		tv_uuid_to_str(ch.uuid, u);
-		printf("file %llu: %s (content %s, %zu byte header body%s)\n",
-		       (unsigned long long)file_no, tv_content_type_name(ch.type), u, ch.body_len,
-		       sealed ? ", sealed" : "");
-		if (ch.type == TV_CT_VOLUME_LABEL) {
-			struct tv_volume_label v;
-			if (tv_vol_label_decode(ch.body, ch.body_len, &v) == 0) {
-				tv_uuid_to_str(v.tape_uuid, u);
-				printf("  tape uuid %s, barcode %s, created %llu, writer %s, record size %llu\n",
-				       u, v.barcode, (unsigned long long)v.created, v.writer,
-				       (unsigned long long)v.record_size);
-				tv_treader_set_tape_uuid(rd, v.tape_uuid);
-				tv_treader_set_record_size(rd, v.record_size);
-			}
-		} else if (ch.type == TV_CT_MEDIA_SET_LABEL) {
-			struct tv_media_set_label *ms = calloc(1, sizeof(*ms));
-			if (ms && tv_ms_label_decode(ch.body, ch.body_len, ms) == 0) {
-				char fpr[TV_FPR_HEX_LEN];
-				tv_uuid_to_str(ms->media_set_uuid, u);
-				printf("  pool %s, media set %s, sequence %llu, encryption %s\n", ms->pool_name,
-				       u, (unsigned long long)ms->seq,
-				       ms->enc.alg == TV_ENC_NONE ? "none" : "AES-256-GCM (HKDF per file)");
-				if (ms->enc.alg != TV_ENC_NONE) {
-					tv_dek_fpr_hex(ms->enc.dek_fpr, fpr);
-					printf("  data key fingerprint %s\n", fpr);
-				}
-				for (size_t i = 0; i < ms->enc.nslots; i++) {
-					char d[600];
-					tv_slot_describe(&ms->enc.slots[i], d, sizeof(d));
-					printf("  key slot %zu: %s\n", i, d);
-				}
-			}
-			free(ms);
-		} else if (ch.type == TV_CT_DATA) {
-			struct tv_data_header dh;
-			if (tv_data_header_decode(ch.body, ch.body_len, &dh) == 0) {
-				tv_uuid_to_str(dh.set_uuid, u);
-				printf("  backup set %s '%s', write session %llu\n", u, dh.set_name,
-				       (unsigned long long)dh.session);
-			}
-			if (dump_stream(rd) != 0)
-				errors++;
-		} else if (ch.type == TV_CT_CATALOG) {
-			struct tv_catalog_header cat;
-			if (tv_catalog_header_decode(ch.body, ch.body_len, &cat) == 0)
-				printf("  write session %llu\n", (unsigned long long)cat.session);
-			if (dump_stream(rd) != 0)
-				errors++;
-		}
-		tv_errclear();
-		r = tv_treader_end_file(rd);
-		if (r == TV_ERR_EOD) {
-			r = 0;
-			printf("end of data (no filemark after the last file: cut off?)\n");
-			break;
-		}
-		if (r != 0)
-			break;
-	}
-	if (r == 0 && errors)
-		r = tv_errf(TV_ERR_FORMAT, "%d tape file(s) with errors (see above)", errors);
-out:
-	tv_treader_close(rd);
-	tv_tape_close(t);
+	while ((r = tv_inspect_next(in, &it)) == 1)
+		dump_item(&it);
+	tv_inspect_close(in);
 	return r ? cli_fail(c, r, argv[1]) : EXIT_OK;
 }
 
@@ -691,7 +579,8 @@ int cmd_pool_create(struct cli *c, int argc, char **argv)
 		return cli_fail(c, r, "pool create");
 	if (kv.encryption && strcmp(kv.encryption, "none") != 0) {
 		int64_t esc = 0;
-		tv_db_get_int(c->h->db, &esc, "SELECT COUNT(*) FROM escrow_keys WHERE enabled=1", "");
+		/* when escrow cannot be counted, warn all the same */
+		(void)tv_query_escrow_enabled(c->h->db, &esc);
 		if (esc == 0)
 			tv_warn(c->h, "password loss protection is off: if the password is lost or the KMS "
 			        "key is gone, the tapes of pool %s cannot be recovered (see 'tapevault escrow "
@@ -739,49 +628,38 @@ int cmd_pool_set(struct cli *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static int pool_row_print(void *ctx, const struct tv_pool_row *p)
+{
+	struct cli_list *o = ctx;
+
+	if (o->c->json)
+		json_array_append_new(o->arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:I,s:I}", "name",
+		                      p->name, "library", p->library, "encryption", p->encryption,
+		                      "media_set", p->media_set_policy, "compression",
+		                      p->compression, "imported", p->imported, "tapes",
+		                      (json_int_t)p->tapes, "backup_sets",
+		                      (json_int_t)p->backup_sets));
+	else
+		printf("%-16s %-12s %-32s %-9s %-11s %-6lld %lld%s\n", p->name,
+		       p->library[0] ? p->library : "-", p->encryption, p->media_set_policy,
+		       p->compression, (long long)p->tapes, (long long)p->backup_sets,
+		       p->imported ? "  (imported)" : "");
+	return 0;
+}
+
+/* The pools, or the one named only (TV_ERR_NOTFOUND when there is none). */
 static int pool_print(struct cli *c, const char *only)
 {
-	struct tv_stmt *st;
-	json_t *arr = c->json ? json_array() : NULL;
+	struct cli_list o;
 	int r;
 
-	r = tv_db_query(c->h->db, &st,
-	                "SELECT p.name, COALESCE(l.name,''), p.encryption, p.media_set_policy,"
-	                " p.imported, (SELECT COUNT(*) FROM tapes t WHERE t.pool_id=p.id),"
-	                " (SELECT COUNT(*) FROM backup_sets b WHERE b.pool_id=p.id),"
-	                " p.compression "
-	                "FROM pools p LEFT JOIN libraries l ON l.id=p.library_id "
-	                "WHERE (?1 IS NULL OR p.name=?1) ORDER BY p.name", "t", only);
-	if (r != 0) {
-		json_decref(arr);
-		return cli_fail(c, r, NULL);
-	}
-	if (!c->json)
-		printf("%-16s %-12s %-32s %-9s %-11s %-6s %s\n", "POOL", "LIBRARY", "ENCRYPTION",
-		       "MEDIA-SET", "COMPRESSION", "TAPES", "BACKUP-SETS");
-	int any = 0;
-	while (tv_stmt_step(st) == 1) {
-		any = 1;
-		if (c->json)
-			json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:I,s:I}", "name",
-			                      tv_stmt_text(st, 0), "library", tv_stmt_text(st, 1),
-			                      "encryption", tv_stmt_text(st, 2), "media_set",
-			                      tv_stmt_text(st, 3), "compression", tv_stmt_text(st, 7),
-			                      "imported", (int)tv_stmt_int(st, 4),
-			                      "tapes", (json_int_t)tv_stmt_int(st, 5), "backup_sets",
-			                      (json_int_t)tv_stmt_int(st, 6)));
-		else
-			printf("%-16s %-12s %-32s %-9s %-11s %-6lld %lld%s\n", tv_stmt_text(st, 0),
-			       tv_stmt_text(st, 1)[0] ? tv_stmt_text(st, 1) : "-", tv_stmt_text(st, 2),
-			       tv_stmt_text(st, 3), tv_stmt_text(st, 7), (long long)tv_stmt_int(st, 5),
-			       (long long)tv_stmt_int(st, 6), tv_stmt_int(st, 4) ? "  (imported)" : "");
-	}
-	tv_stmt_free(st);
-	if (c->json)
-		cli_json_set(c, only ? "pool" : "pools", arr);
-	if (only && !any)
-		return cli_fail(c, tv_errf(TV_ERR_NOTFOUND, "no media pool named '%s'", only), NULL);
-	return EXIT_OK;
+	cli_list_start(&o, c, "%-16s %-12s %-32s %-9s %-11s %-6s %s\n", "POOL", "LIBRARY",
+	               "ENCRYPTION", "MEDIA-SET", "COMPRESSION", "TAPES", "BACKUP-SETS");
+	r = tv_query_pools(c->h->db, only, pool_row_print, &o);
+	/* --json: a pool show that finds none says so with an empty array */
+	if (r == TV_ERR_NOTFOUND && c->json)
+		cli_json_set(c, "pool", json_array());
+	return cli_list_end(&o, r, only ? "pool" : "pools");
 }
 
 int cmd_pool_list(struct cli *c, int argc, char **argv)

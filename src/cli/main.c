@@ -157,6 +157,32 @@ int cli_fail(struct cli *c, int err, const char *what)
 	return EXIT_FAIL;
 }
 
+void cli_list_start(struct cli_list *l, struct cli *c, const char *header_fmt, ...)
+{
+	va_list ap;
+
+	l->c = c;
+	l->arr = NULL;
+	if (c->json) {
+		l->arr = json_array();
+		return;
+	}
+	va_start(ap, header_fmt);
+	vprintf(header_fmt, ap);
+	va_end(ap);
+}
+
+int cli_list_end(struct cli_list *l, int r, const char *key)
+{
+	if (r != 0) {
+		json_decref(l->arr);
+		return cli_fail(l->c, r, NULL);
+	}
+	if (l->c->json)
+		cli_json_set(l->c, key, l->arr);
+	return EXIT_OK;
+}
+
 int cli_usage(const struct cli_cmd *cmd, const char *fmt, ...)
 {
 	va_list ap;
