@@ -328,9 +328,9 @@ int tv_query_password_hint(struct tv_db *db, const char *name, char *hint, size_
 
 static const char kms_servers_sql[] =
 	"SELECT s.name, s.host, s.port, s.ca, s.cert, s.key,"
-	" (SELECT COUNT(*) FROM kms_keys k WHERE k.server_id=s.id) "
+	" (SELECT COUNT(*) FROM kms_keys k WHERE k.server_id=s.id), s.id "
 	"FROM kms_servers s WHERE (?1 IS NULL OR s.name=?1) ORDER BY s.name";
-enum { KS_NAME, KS_HOST, KS_PORT, KS_CA, KS_CERT, KS_KEY, KS_KEYS };
+enum { KS_NAME, KS_HOST, KS_PORT, KS_CA, KS_CERT, KS_KEY, KS_KEYS, KS_ID };
 
 /* Servers named name (NULL: all); *found: whether there was one. */
 static int kms_servers(struct tv_db *db, const char *name, tv_kms_server_fn *fn, void *ctx,
@@ -352,6 +352,7 @@ static int kms_servers(struct tv_db *db, const char *name, tv_kms_server_fn *fn,
 		row.cert = tv_stmt_text(q, KS_CERT);
 		row.key = tv_stmt_text(q, KS_KEY);
 		row.keys = tv_stmt_int(q, KS_KEYS);
+		row.id = tv_stmt_int(q, KS_ID);
 		if ((r = fn(ctx, &row)) != 0)
 			break;
 	}
@@ -371,7 +372,8 @@ int tv_query_kms_server(struct tv_db *db, const char *name, tv_kms_server_fn *fn
 	int found, r = kms_servers(db, name, fn, ctx, &found);
 
 	if (r == 0 && !found)
-		return tv_errf(TV_ERR_NOTFOUND, "no KMS server named '%s'", name);
+		return tv_errf(TV_ERR_NOTFOUND, "no KMS server named '%s' (register it with "
+		               "'tapevault kms add %s --host H --ca CA --cert C --key K')", name, name);
 	return r;
 }
 

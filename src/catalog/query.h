@@ -138,6 +138,7 @@ struct tv_kms_server_row {
 	int64_t port;
 	const char *ca, *cert, *key;  /* PEM file paths */
 	int64_t keys;                 /* keys created through tapevault */
+	int64_t id;                   /* the catalog's id of the server */
 };
 typedef int tv_kms_server_fn(void *ctx, const struct tv_kms_server_row *row);
 /* By name. */

@@ -209,7 +209,7 @@ int cmd_kms_test(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd, "kms test needs a KMS name");
 	if (cli_open(c))
 		return EXIT_FAIL;
-	if ((r = tv_admin_kms_conf(c->h, argv[1], &conf)) != 0)
+	if ((r = tv_admin_kms_conf(c->h, argv[1], &conf, NULL)) != 0)
 		return cli_fail(c, r, NULL);
 	if ((r = tv_kms_connect(&conf, &k)) != 0)
 		return cli_fail(c, r, "kms test");

@@ -72,9 +72,15 @@ static int conf_field(char *out, size_t outsz, const char *src, const char *serv
 	return 0;
 }
 
+struct conf_out {
+	struct tv_kms_conf *conf;
+	int64_t *id;
+};
+
 static int conf_from_row(void *ctx, const struct tv_kms_server_row *row)
 {
-	struct tv_kms_conf *conf = ctx;
+	struct conf_out *o = ctx;
+	struct tv_kms_conf *conf = o->conf;
 	int r;
 
 	if ((r = conf_field(conf->name, sizeof(conf->name), row->name, row->name, "name")) != 0 ||
@@ -85,13 +91,18 @@ static int conf_from_row(void *ctx, const struct tv_kms_server_row *row)
 	    (r = conf_field(conf->key, sizeof(conf->key), row->key, row->name, "key path")) != 0)
 		return r;
 	conf->port = (unsigned)row->port;
+	if (o->id != NULL)
+		*o->id = row->id;
 	return 0;
 }
 
-int tv_admin_kms_conf(struct tv_home *h, const char *name, struct tv_kms_conf *conf)
+int tv_admin_kms_conf(struct tv_home *h, const char *name, struct tv_kms_conf *conf,
+                      int64_t *server_id)
 {
+	struct conf_out o = { conf, server_id };
+
 	memset(conf, 0, sizeof(*conf));
-	return tv_query_kms_server(h->db, name, conf_from_row, conf);
+	return tv_query_kms_server(h->db, name, conf_from_row, &o);
 }
 
 struct escrow_keys {

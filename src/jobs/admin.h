@@ -32,8 +32,10 @@ int tv_admin_tape_exported(struct tv_home *h, const char *barcode);
  * is taken. */
 int tv_admin_kms_add(struct tv_home *h, const char *name, const char *host, unsigned port,
                      const char *ca, const char *cert, const char *key);
-/* A registered KMS server's connection settings; TV_ERR_NOTFOUND. */
-int tv_admin_kms_conf(struct tv_home *h, const char *name, struct tv_kms_conf *conf);
+/* A registered KMS server's connection settings and (server_id, may be
+ * NULL) its catalog id; TV_ERR_NOTFOUND. */
+int tv_admin_kms_conf(struct tv_home *h, const char *name, struct tv_kms_conf *conf,
+                      int64_t *server_id);
 
 /* The public keys of the enabled escrow authorities (at most max, oldest
  * first) into keys[0..*n); the caller frees them (EVP_PKEY_free), also

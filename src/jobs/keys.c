@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "catalog/query.h"
 #include "crypto/escrow.h"
 #include "crypto/kdf.h"
 #include "crypto/keystore.h"
@@ -320,32 +321,35 @@ static int write_kek(struct tv_home *h, const char *name, const struct tv_kek **
 	return 0;
 }
 
+struct escrow_slots {
+	const uint8_t *tape_uuid, *dek;
+	struct tv_encdesc *enc;
+};
+
+static int add_escrow_slot(void *ctx, const struct tv_escrow_key_row *row)
+{
+	struct escrow_slots *e = ctx;
+	EVP_PKEY *pub = NULL;
+	int r;
+
+	if (e->enc->nslots >= TV_MAX_SLOTS)
+		return tv_errf(TV_ERR_RANGE, "too many key slots");
+	if ((r = tv_pubkey_from_pem(row->public_pem, strlen(row->public_pem), &pub)) != 0)
+		return r;
+	r = tv_slot_escrow_make(&e->enc->slots[e->enc->nslots], e->tape_uuid, e->dek, pub);
+	EVP_PKEY_free(pub);
+	if (r == 0)
+		e->enc->nslots++;
+	return r;
+}
+
+/* A slot for every enabled escrow authority (password loss protection). */
 static int add_escrow_slots(struct tv_home *h, const uint8_t tape_uuid[16],
                             const uint8_t dek[TV_DEK_LEN], struct tv_encdesc *enc)
 {
-	struct tv_stmt *q;
-	int r;
+	struct escrow_slots e = { tape_uuid, dek, enc };
 
-	if ((r = tv_db_query(h->db, &q, "SELECT public_pem FROM escrow_keys WHERE enabled=1 "
-	                     "ORDER BY id", "")) != 0)
-		return r;
-	while ((r = tv_stmt_step(q)) == 1) {
-		EVP_PKEY *pub = NULL;
-		const char *pem = tv_stmt_text(q, 0);
-		if (enc->nslots >= TV_MAX_SLOTS) {
-			r = tv_errf(TV_ERR_RANGE, "too many key slots");
-			break;
-		}
-		if ((r = tv_pubkey_from_pem(pem, strlen(pem), &pub)) != 0)
-			break;
-		r = tv_slot_escrow_make(&enc->slots[enc->nslots], tape_uuid, dek, pub);
-		EVP_PKEY_free(pub);
-		if (r != 0)
-			break;
-		enc->nslots++;
-	}
-	tv_stmt_free(q);
-	return r < 0 ? r : 0;
+	return tv_query_escrow_keys(h->db, add_escrow_slot, &e);
 }
 
 int tv_keys_new_tape(struct tv_home *h, const char *spec, const uint8_t tape_uuid[16],

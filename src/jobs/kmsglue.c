@@ -11,6 +11,7 @@
 
 #include "crypto/rand.h"
 #include "crypto/slot.h"
+#include "jobs/admin.h"
 #include "jobs/kmsglue.h"
 #include "kms/client.h"
 #include "util/err.h"
@@ -25,34 +26,6 @@ struct kms_conns {
 	} c[MAX_CONN];
 };
 
-static int load_conf(struct tv_home *h, const char *name, struct tv_kms_conf *conf,
-                     int64_t *server_id)
-{
-	struct tv_stmt *q;
-	int r;
-
-	memset(conf, 0, sizeof(*conf));
-	if ((r = tv_db_query(h->db, &q, "SELECT id, name, host, port, ca, cert, key FROM "
-	                     "kms_servers WHERE name=?", "t", name)) != 0)
-		return r;
-	r = tv_stmt_step(q);
-	if (r == 1) {
-		if (server_id)
-			*server_id = tv_stmt_int(q, 0);
-		snprintf(conf->name, sizeof(conf->name), "%s", tv_stmt_text(q, 1));
-		snprintf(conf->host, sizeof(conf->host), "%s", tv_stmt_text(q, 2));
-		conf->port = (unsigned)tv_stmt_int(q, 3);
-		snprintf(conf->ca, sizeof(conf->ca), "%s", tv_stmt_text(q, 4));
-		snprintf(conf->cert, sizeof(conf->cert), "%s", tv_stmt_text(q, 5));
-		snprintf(conf->key, sizeof(conf->key), "%s", tv_stmt_text(q, 6));
-		r = 0;
-	} else if (r == 0) {
-		r = tv_errf(TV_ERR_NOTFOUND, "no KMS server named '%s' (register it with "
-		            "'tapevault kms add %s --host H --ca CA --cert C --key K')", name, name);
-	}
-	tv_stmt_free(q);
-	return r;
-}
 
 static int get_conn(struct tv_home *h, const char *name, struct tv_kms **out)
 {
@@ -75,7 +48,7 @@ static int get_conn(struct tv_home *h, const char *name, struct tv_kms **out)
 	}
 	if (freei < 0)
 		return tv_errf(TV_ERR_RANGE, "too many KMS servers in one job");
-	if ((r = load_conf(h, name, &conf, NULL)) != 0)
+	if ((r = tv_admin_kms_conf(h, name, &conf, NULL)) != 0)
 		return r;
 	if ((r = tv_kms_connect(&conf, &cs->c[freei].k)) != 0)
 		return r;
@@ -140,7 +113,8 @@ int tv_kmsglue_create_key(struct tv_home *h, const char *server, const char *nam
 
 	tv_errclear();   /* a new job: no earlier failure's detail */
 
-	if ((r = load_conf(h, server, &conf, &server_id)) != 0 || (r = get_conn(h, server, &k)) != 0)
+	if ((r = tv_admin_kms_conf(h, server, &conf, &server_id)) != 0 ||
+	    (r = get_conn(h, server, &k)) != 0)
 		return r;
 	if (strcmp(kind, "aes") == 0)
 		r = tv_kms_create_aes(k, name, uid);
@@ -169,7 +143,7 @@ static int learn_key(struct tv_home *h, const char *server, const char *uid)
 	char pub[TV_KMS_UID_MAX];
 	int r;
 
-	if ((r = load_conf(h, server, &conf, &server_id)) != 0)
+	if ((r = tv_admin_kms_conf(h, server, &conf, &server_id)) != 0)
 		return r;
 	if (tv_db_get_int(h->db, &id, "SELECT id FROM kms_keys WHERE server_id=? AND uid=?", "it",
 	                  server_id, uid) == 0)
@@ -209,7 +183,7 @@ int tv_kmsglue_resolve_spec(struct tv_home *h, const char *pool, const char *spe
 	snprintf(server, sizeof(server), "%s", spec);
 	if ((colon = strchr(server, ':')) != NULL)
 		*colon++ = '\0';
-	if ((r = load_conf(h, server, &conf, NULL)) != 0)
+	if ((r = tv_admin_kms_conf(h, server, &conf, NULL)) != 0)
 		return r;
 	if (colon == NULL || *colon == '\0') {
 		char name[TV_NAME_MAX + 40];
@@ -242,7 +216,7 @@ int tv_kmsglue_make_slot(struct tv_home *h, const char *server, const char *keyi
 	int r;
 
 	tv_buf_init(&aad);
-	if ((r = load_conf(h, server, &conf, &server_id)) != 0)
+	if ((r = tv_admin_kms_conf(h, server, &conf, &server_id)) != 0)
 		return r;
 	if ((r = learn_key(h, server, keyid)) != 0)
 		return r;

@@ -446,6 +446,7 @@ static void test_kms_servers(void **state)
 	struct fx *f = *state;
 	struct names s = {0};
 	struct tv_kms_conf conf;
+	int64_t id = 0;
 
 	assert_int_equal(tv_admin_kms_add(f->h, "kms2", "10.0.0.2", 5696, "/ca", "/c2", "/k2"), 0);
 	assert_int_equal(tv_admin_kms_add(f->h, "kms1", "kms.example", 15696, "/ca", "/c1", "/k1"),
@@ -463,7 +464,8 @@ static void test_kms_servers(void **state)
 	assert_string_equal(s.name[1], "kms2");
 	assert_string_equal(s.more[1], "10.0.0.2:5696|/ca|/c2|/k2|0");
 
-	assert_int_equal(tv_admin_kms_conf(f->h, "kms2", &conf), 0);
+	assert_int_equal(tv_admin_kms_conf(f->h, "kms2", &conf, &id), 0);
+	assert_true(id > 0);
 	assert_string_equal(conf.name, "kms2");
 	assert_string_equal(conf.host, "10.0.0.2");
 	assert_int_equal(conf.port, 5696);
@@ -471,8 +473,8 @@ static void test_kms_servers(void **state)
 	assert_string_equal(conf.cert, "/c2");
 	assert_string_equal(conf.key, "/k2");
 	tv_errclear();
-	assert_int_equal(tv_admin_kms_conf(f->h, "kms3", &conf), TV_ERR_NOTFOUND);
-	assert_string_equal(tv_errmsg(TV_ERR_NOTFOUND), "no KMS server named 'kms3'");
+	assert_int_equal(tv_admin_kms_conf(f->h, "kms3", &conf, NULL), TV_ERR_NOTFOUND);
+	assert_non_null(strstr(tv_errmsg(TV_ERR_NOTFOUND), "no KMS server named 'kms3' (register it with 'tapevault kms add kms3"));
 }
 
 static int escrow_add(void *ctx, const struct tv_escrow_key_row *e)
