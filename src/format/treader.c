@@ -469,206 +469,248 @@ static int ra_feed(struct tv_treader *r, struct rslot **sp, const uint8_t *p, si
  * stopped.  A record is read, where it can be, straight into the frames it
  * carries: the rest of the frame being assembled, then the beginning of
  * the next one (in a fresh slot), so the payload is not copied again. */
-static void ra_file(struct tv_treader *r)
-{
-	struct rslot *s = NULL;       /* frame being assembled */
-	struct rslot *spare = NULL;   /* a slot read into before it is known */
-	size_t pay_size = r->rs ? r->rs - TV_REC_HDR : 0;
+/* The read-ahead thread's state within one tape file. */
+struct ra_iter {
+	struct rslot *s;        /* frame being assembled */
+	struct rslot *spare;    /* a slot read into before it is known */
+	size_t pay_size;        /* payload bytes of a full record (0: unknown) */
+	struct iovec iov[3];
+	int n;
+	size_t k1;              /* payload bytes planned straight onto s */
+	int direct;             /* payload read into frame slots, not rbuf */
 	struct tv_rec_hdr h;
 	char msg[768];
+};
 
-	for (;;) {
-		struct iovec iov[3];
-		size_t got = 0, skip, pay, k1 = 0;
-		int rc, n, direct = 0;
+static void ra_drop_spare(struct tv_treader *r, struct ra_iter *it)
+{
+	if (it->spare != NULL) {
+		ra_unslot(r, it->spare);
+		it->spare = NULL;
+	}
+}
 
-		/* pause once what was asked for is read (a frame begun in the
-		 * record just read waits in its slot) */
-		pthread_mutex_lock(&r->mu);
-		while (r->ra_run && !r->quit && r->ra_got >= r->ra_need) {
-			r->ra_waiting = 1;
-			wake_main(r);
-			pthread_cond_wait(&r->cv_ra, &r->mu);
+/* Pauses once what was asked for is read (a frame begun in the record just
+ * read waits in its slot); 0 when reading is to stop. */
+static int ra_wait(struct tv_treader *r)
+{
+	int go;
+
+	pthread_mutex_lock(&r->mu);
+	while (r->ra_run && !r->quit && r->ra_got >= r->ra_need) {
+		r->ra_waiting = 1;
+		wake_main(r);
+		pthread_cond_wait(&r->cv_ra, &r->mu);
+	}
+	r->ra_waiting = 0;
+	go = r->ra_run && !r->quit;
+	pthread_mutex_unlock(&r->mu);
+	return go;
+}
+
+/* Plans the next read: the header into rbuf; the payload straight into the
+ * frames when we know where they are, else into rbuf.  -1: no slot. */
+static int ra_plan(struct tv_treader *r, struct ra_iter *it)
+{
+	struct rslot *s = it->s;
+	size_t pay_size = it->pay_size;
+
+	it->iov[0].iov_base = r->rbuf;
+	it->iov[0].iov_len = TV_REC_HDR;
+	it->n = 1;
+	it->k1 = 0;
+	it->direct = 0;
+	if (pay_size > 0 && !r->ra_resync && r->ra_skip == 0 &&
+	    (s == NULL || (s->fill >= TV_FRAME_HDR &&
+	                   s->frm_cap >= TV_FRAME_HDR + s->fh.stored_len))) {
+		if (s != NULL) {
+			it->k1 = TV_FRAME_HDR + s->fh.stored_len - s->fill;
+			if (it->k1 > pay_size)
+				it->k1 = pay_size;
+			it->iov[it->n].iov_base = s->frm + s->fill;
+			it->iov[it->n].iov_len = it->k1;
+			it->n++;
 		}
-		r->ra_waiting = 0;
-		if (!r->ra_run || r->quit) {
-			pthread_mutex_unlock(&r->mu);
+		if (it->k1 < pay_size && it->spare == NULL) {
+			if ((it->spare = ra_slot(r)) == NULL)
+				return -1;
+			if (slot_room(it->spare, r->rs, 0, 0) != 0)
+				ra_drop_spare(r, it);
+		}
+		if (it->k1 < pay_size && it->spare != NULL) {
+			it->iov[it->n].iov_base = it->spare->frm;
+			it->iov[it->n].iov_len = pay_size - it->k1;
+			it->n++;
+		}
+		it->direct = it->k1 == pay_size || (it->k1 < pay_size && it->spare != NULL);
+	}
+	if (!it->direct) {
+		it->k1 = 0;
+		it->iov[1].iov_base = r->rbuf + TV_REC_HDR;
+		it->iov[1].iov_len = r->maxrec - TV_REC_HDR;
+		it->n = 2;
+	}
+	return 0;
+}
+
+/* A filemark or end of data ends the tape file (a frame open there was
+ * cut off). */
+static void ra_end_of_file(struct tv_treader *r, struct ra_iter *it, int rc)
+{
+	if (rc == TV_ERR_FILEMARK)
+		r->fm_seen = 1;
+	else
+		r->eod_seen = 1;
+	ra_drop_spare(r, it);
+	if (it->s != NULL) {
+		ra_msg(r, it->msg, sizeof(it->msg), r->ra_seq, "the tape file ends inside "
+		       "frame %" PRIu64 " (cut off)", it->s->fh.index);
+		ra_event(r, it->s, K_ERROR, TV_ERR_FORMAT, it->msg, 0);
+		it->s = NULL;
+	}
+	ra_event(r, NULL, K_END, 0, NULL, 1);
+}
+
+static void ra_count_record(struct tv_treader *r)
+{
+	pthread_mutex_lock(&r->mu);
+	r->records++;
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* A record that could not be read or does not check (rc), or a content
+ * header in the stream (rc 0): reported once; 1 when reading stops, else
+ * the reader resynchronises at the next record's first frame. */
+static int ra_bad_record(struct tv_treader *r, struct ra_iter *it, int rc, size_t got)
+{
+	int end = 0;
+
+	if (rc == 0) {
+		ra_msg(r, it->msg, sizeof(it->msg), r->ra_seq, "a content header record in "
+		       "the data stream");
+		rc = TV_ERR_FORMAT;
+		end = 1;
+	} else if (rc == TV_ERR_RANGE) {
+		ra_msg(r, it->msg, sizeof(it->msg), r->ra_seq, "record longer than %zu bytes",
+		       r->maxrec);
+		rc = TV_ERR_FORMAT;
+	} else if (rc == TV_ERR_BADREC) {
+		ra_msg(r, it->msg, sizeof(it->msg), r->ra_seq, "record marked bad on the medium");
+	} else if (rc != TV_ERR_CRC && rc != TV_ERR_FORMAT) {
+		ra_msg(r, it->msg, sizeof(it->msg), r->ra_seq, "%s", tv_errmsg(rc));
+		end = 1;   /* a drive error: do not read on blindly */
+	}
+	if (rc != TV_ERR_RANGE && rc != TV_ERR_BADREC && got > 0)
+		ra_count_record(r);
+	ra_drop_spare(r, it);
+	ra_event(r, it->s, K_ERROR, rc, it->msg, 0);
+	it->s = NULL;
+	if (end) {
+		ra_event(r, NULL, K_END, 0, NULL, 1);
+		return 1;
+	}
+	r->ra_seq++;
+	r->ra_resync = 1;
+	r->ra_skip = 0;
+	return 0;
+}
+
+/* A good record read into the frame slots: the first k1 bytes went onto
+ * the open frame, the rest into the spare slot, which becomes the next
+ * frame when it starts where the header says one does. */
+static int ra_take_direct(struct tv_treader *r, struct ra_iter *it)
+{
+	const struct tv_rec_hdr *h = &it->h;
+	size_t pay = h->payload_len;
+	size_t a = it->k1 < pay ? it->k1 : pay, rest = pay - a;
+	struct rslot *adopt;
+
+	if (rest == 0)
+		ra_drop_spare(r, it);
+	if (a > 0 && ra_feed(r, &it->s, (const uint8_t *)it->iov[1].iov_base, a, 0, h, 1) != 0)
+		return 1;
+	if (rest == 0)
+		return 0;
+	adopt = it->spare;
+	it->spare = NULL;
+	if (it->s != NULL || a != h->first_frame) {
+		/* not where a frame should begin (a damaged or forged header):
+		 * give the slot back, go on as usual */
+		memcpy(r->rbuf + TV_REC_HDR + a, adopt->frm, rest);
+		ra_unslot(r, adopt);
+		return ra_feed(r, &it->s, r->rbuf + TV_REC_HDR + a, rest, a, h, 0) != 0;
+	}
+	adopt->kind = K_FRAME;
+	adopt->record = r->ra_seq;
+	adopt->stream_off = (r->ra_seq - 1) * it->pay_size + a;
+	it->s = adopt;
+	return ra_feed(r, &it->s, adopt->frm, rest, a, h, 1) != 0;
+}
+
+/* A good record read into rbuf: its frames from pos on (after a resync,
+ * from the first frame the header names). */
+static int ra_take_buffered(struct tv_treader *r, struct ra_iter *it, size_t skip)
+{
+	const struct tv_rec_hdr *h = &it->h;
+	size_t pay = h->payload_len, pos = skip;
+
+	if (r->ra_resync) {
+		pos = h->first_frame == TV_NO_OFFSET ? pay : h->first_frame;
+		if (h->first_frame != TV_NO_OFFSET)
+			r->ra_resync = 0;
+		r->ra_index_known = 0;
+	}
+	if (pos < pay && ra_feed(r, &it->s, r->rbuf + TV_REC_HDR + pos, pay - pos, pos, h, 0) != 0)
+		return 1;
+	return 0;
+}
+
+/* Reads one tape file's records into frames until told to stop, the file
+ * ends, or an error ends it. */
+static void ra_file(struct tv_treader *r)
+{
+	struct ra_iter it;
+
+	memset(&it, 0, sizeof(it));
+	it.pay_size = r->rs ? r->rs - TV_REC_HDR : 0;
+	while (ra_wait(r)) {
+		size_t got = 0, skip = r->ra_skip;
+		int rc;
+
+		if (ra_plan(r, &it) != 0)
 			break;
-		}
-		pthread_mutex_unlock(&r->mu);
-
-		/* plan the read: header into rbuf; the payload straight into the
-		 * frames when we know where they are, else into rbuf */
-		skip = r->ra_skip;
-		iov[0].iov_base = r->rbuf;
-		iov[0].iov_len = TV_REC_HDR;
-		n = 1;
-		if (pay_size > 0 && !r->ra_resync && skip == 0 &&
-		    (s == NULL || (s->fill >= TV_FRAME_HDR &&
-		                   s->frm_cap >= TV_FRAME_HDR + s->fh.stored_len))) {
-			if (s != NULL) {
-				k1 = TV_FRAME_HDR + s->fh.stored_len - s->fill;
-				if (k1 > pay_size)
-					k1 = pay_size;
-				iov[n].iov_base = s->frm + s->fill;
-				iov[n].iov_len = k1;
-				n++;
-			}
-			if (k1 < pay_size && spare == NULL) {
-				if ((spare = ra_slot(r)) == NULL)
-					break;
-				if (slot_room(spare, r->rs, 0, 0) != 0) {
-					ra_unslot(r, spare);
-					spare = NULL;
-				}
-			}
-			if (k1 < pay_size && spare != NULL) {
-				iov[n].iov_base = spare->frm;
-				iov[n].iov_len = pay_size - k1;
-				n++;
-			}
-			direct = k1 == pay_size || (k1 < pay_size && spare != NULL);
-		}
-		if (!direct) {
-			n = 1;
-			k1 = 0;
-			iov[1].iov_base = r->rbuf + TV_REC_HDR;
-			iov[1].iov_len = r->maxrec - TV_REC_HDR;
-			n = 2;
-		}
-		rc = tv_tape_readv(r->t, iov, n, &got);
+		rc = tv_tape_readv(r->t, it.iov, it.n, &got);
 		if (rc == TV_ERR_FILEMARK || rc == TV_ERR_EOD) {
-			if (rc == TV_ERR_FILEMARK)
-				r->fm_seen = 1;
-			else
-				r->eod_seen = 1;
-			if (spare != NULL) {
-				ra_unslot(r, spare);
-				spare = NULL;
-			}
-			if (s != NULL) {
-				ra_msg(r, msg, sizeof(msg), r->ra_seq, "the tape file ends inside "
-				       "frame %" PRIu64 " (cut off)", s->fh.index);
-				ra_event(r, s, K_ERROR, TV_ERR_FORMAT, msg, 0);
-				s = NULL;
-			}
-			ra_event(r, NULL, K_END, 0, NULL, 1);
+			ra_end_of_file(r, &it, rc);
 			return;
 		}
-		if (rc != 0 || (rc = ra_check(r, iov, n, got, &h, msg, sizeof(msg))) != 0 ||
-		    h.seq == 0) {
-			int end = 0;
-			if (rc == 0) {
-				ra_msg(r, msg, sizeof(msg), r->ra_seq, "a content header record in "
-				       "the data stream");
-				rc = TV_ERR_FORMAT;
-				end = 1;
-			} else if (rc == TV_ERR_RANGE) {
-				ra_msg(r, msg, sizeof(msg), r->ra_seq, "record longer than %zu "
-				       "bytes", r->maxrec);
-				rc = TV_ERR_FORMAT;
-			} else if (rc == TV_ERR_BADREC) {
-				ra_msg(r, msg, sizeof(msg), r->ra_seq, "record marked bad on the "
-				       "medium");
-			} else if (rc != TV_ERR_CRC && rc != TV_ERR_FORMAT) {
-				ra_msg(r, msg, sizeof(msg), r->ra_seq, "%s", tv_errmsg(rc));
-				end = 1;   /* a drive error: do not read on blindly */
-			}
-			if (rc != TV_ERR_RANGE && rc != TV_ERR_BADREC && got > 0) {
-				pthread_mutex_lock(&r->mu);
-				r->records++;
-				pthread_mutex_unlock(&r->mu);
-			}
-			if (spare != NULL) {
-				ra_unslot(r, spare);
-				spare = NULL;
-			}
-			ra_event(r, s, K_ERROR, rc, msg, 0);
-			s = NULL;
-			if (end) {
-				ra_event(r, NULL, K_END, 0, NULL, 1);
+		if (rc != 0 || (rc = ra_check(r, it.iov, it.n, got, &it.h, it.msg,
+		                              sizeof(it.msg))) != 0 || it.h.seq == 0) {
+			if (ra_bad_record(r, &it, rc, got))
 				return;
-			}
-			r->ra_seq++;
-			r->ra_resync = 1;
-			r->ra_skip = 0;
 			continue;
 		}
-		pthread_mutex_lock(&r->mu);
-		r->records++;
-		pthread_mutex_unlock(&r->mu);
-		pay = h.payload_len;
+		ra_count_record(r);
 		r->ra_skip = 0;
-		if (direct) {
-			/* the first k1 bytes went on s, the rest into the spare slot */
-			size_t a = k1 < pay ? k1 : pay, rest = pay - a;
-			int fin = 0;
-			if (rest == 0 && spare != NULL) {
-				ra_unslot(r, spare);
-				spare = NULL;
-			}
-			if (a > 0 && (fin = ra_feed(r, &s, (const uint8_t *)iov[1].iov_base, a, 0,
-			                            &h, 1)) != 0) {
-				if (spare != NULL)
-					ra_unslot(r, spare);
-				return;
-			}
-			if (rest > 0) {
-				struct rslot *adopt = spare;
-				spare = NULL;
-				if (s != NULL || a != h.first_frame) {
-					/* not where a frame should begin (a damaged or forged
-					 * header): give the slot back, go on as usual */
-					memcpy(r->rbuf + TV_REC_HDR + a, adopt->frm, rest);
-					ra_unslot(r, adopt);
-					fin = ra_feed(r, &s, r->rbuf + TV_REC_HDR + a, rest, a, &h, 0);
-				} else {
-					adopt->kind = K_FRAME;
-					adopt->record = r->ra_seq;
-					adopt->stream_off = (r->ra_seq - 1) * pay_size + a;
-					s = adopt;
-					fin = ra_feed(r, &s, adopt->frm, rest, a, &h, 1);
-				}
-				if (fin != 0)
-					return;
-			} else if (spare != NULL) {
-				ra_unslot(r, spare);
-				spare = NULL;
-			}
-		} else {
-			size_t pos = skip;
-			if (r->ra_resync) {
-				pos = h.first_frame == TV_NO_OFFSET ? pay : h.first_frame;
-				if (h.first_frame != TV_NO_OFFSET)
-					r->ra_resync = 0;
-				r->ra_index_known = 0;
-			}
-			if (pos < pay && ra_feed(r, &s, r->rbuf + TV_REC_HDR + pos, pay - pos, pos,
-			                         &h, 0) != 0) {
-				if (spare != NULL)
-					ra_unslot(r, spare);
-				return;
-			}
+		if (it.direct ? ra_take_direct(r, &it) : ra_take_buffered(r, &it, skip)) {
+			ra_drop_spare(r, &it);
+			return;
 		}
 		r->ra_seq++;
-		if (h.flags & TV_RF_END) {
-			ra_msg(r, msg, sizeof(msg), r->ra_seq - 1, "END record before the "
+		if (it.h.flags & TV_RF_END) {
+			ra_msg(r, it.msg, sizeof(it.msg), r->ra_seq - 1, "END record before the "
 			       "last frame");
-			if (spare != NULL) {
-				ra_unslot(r, spare);
-				spare = NULL;
-			}
-			ra_event(r, s, K_ERROR, TV_ERR_FORMAT, msg, 0);
+			ra_drop_spare(r, &it);
+			ra_event(r, it.s, K_ERROR, TV_ERR_FORMAT, it.msg, 0);
 			ra_event(r, NULL, K_END, 0, NULL, 0);
 			return;
 		}
 	}
-	if (spare != NULL)
-		ra_unslot(r, spare);
-	if (s != NULL) {
+	ra_drop_spare(r, &it);
+	if (it.s != NULL) {
 		/* stopped in the middle of a frame: drop it */
 		pthread_mutex_lock(&r->mu);
-		s->state = S_FREE;
+		it.s->state = S_FREE;
 		r->count--;
 		pthread_mutex_unlock(&r->mu);
 	}
