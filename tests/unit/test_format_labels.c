@@ -1021,11 +1021,7 @@ static void test_label_files_hostile(void **state)
 		memset(rec, 0, sizeof(rec));
 		memcpy(rec, "TVR1\x01\x01\x00\x00", 8);
 		tv_put_be32(rec + 8, 125);
-		for (size_t i = 0; i < 125; i++) {
-			unsigned x;
-			assert_int_equal(sscanf(v1_label_hex + 2 * i, "%2x", &x), 1);
-			rec[32 + i] = (uint8_t)x;
-		}
+		assert_int_equal(tl_unhex(v1_label_hex, rec + 32, 125), 125);
 		crc = tv_crc32c(tv_crc32c(0, rec, 24), "\0\0\0\0", 4);
 		crc = tv_crc32c(crc, rec + 28, 4 + 125);
 		tv_put_be32(rec + 24, crc);

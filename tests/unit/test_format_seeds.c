@@ -677,14 +677,9 @@ static void test_slot_aad(void **state)
 	struct tv_keyslot s;
 	struct tv_buf a;
 	uint8_t want[200];
-	size_t n = strlen(want_hex) / 2;
+	size_t n = tl_unhex(want_hex, want, sizeof(want));
 	(void)state;
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned x;
-		assert_int_equal(sscanf(want_hex + 2 * i, "%2x", &x), 1);
-		want[i] = (uint8_t)x;
-	}
 	memset(&s, 0, sizeof(s));
 	s.type = TV_SLOT_PASSWORD;
 	s.wrap = TV_WRAP_AES256GCM;
