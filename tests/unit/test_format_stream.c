@@ -2,21 +2,17 @@
  * tape double: round trips (plaintext, sealed, stored, zstd), full records,
  * positioning by frame offset, resynchronisation after a damaged record,
  * cut-off files, tampering and key mismatches. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <cmocka.h>
 
 #include "format/record_int.h"
 #include "util/crc32c.h"
 #include "util/err.h"
 
 #include "test_format_memtape.h"
+#include "testlib.h"
 
 #define RS (64u * 1024u)                    /* record size in these tests */
 
@@ -29,7 +25,8 @@ static uint32_t rnd(void)
 	return rng >> 8;
 }
 
-/* compressible when text: a few words; else xorshift noise */
+/* compressible when text: a few words picked by xorshift; else its noise
+ * (tl_fill_random) */
 static void pattern(uint8_t *p, size_t n, uint32_t seed, int text)
 {
 	static const char *words[] = { "tape ", "vault ", "frame ", "record ", "key ",
@@ -37,17 +34,17 @@ static void pattern(uint8_t *p, size_t n, uint32_t seed, int text)
 	uint32_t x = seed * 2654435761u + 1;
 	size_t i = 0;
 
+	if (!text) {
+		tl_fill_random(p, n, seed);
+		return;
+	}
 	while (i < n) {
+		const char *w;
 		x ^= x << 13;
 		x ^= x >> 17;
 		x ^= x << 5;
-		if (text) {
-			const char *w = words[x % 6];
-			for (; *w && i < n; w++)
-				p[i++] = (uint8_t)*w;
-		} else {
-			p[i++] = (uint8_t)x;
-		}
+		for (w = words[x % 6]; *w && i < n; w++)
+			p[i++] = (uint8_t)*w;
 	}
 }
 
@@ -468,7 +465,7 @@ static void test_io_error(void **state)
 	tv_tape_close(&m->base);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_roundtrip_plain, setup),
@@ -482,5 +479,5 @@ int main(void)
 		cmocka_unit_test_setup(test_tamper, setup),
 		cmocka_unit_test_setup(test_io_error, setup),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tl_run(argc, argv, tests, NULL, NULL);
 }
