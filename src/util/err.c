@@ -51,7 +51,12 @@ const char *tv_strerror(int err)
 
 int tv_verrf(int err, const char *fmt, va_list ap)
 {
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	char msg[sizeof(detail)];
+
+	/* formatted aside first: the arguments may be the current detail
+	 * (tv_errf(r, "...: %s", tv_errmsg(r)) adds to a message) */
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	memcpy(detail, msg, sizeof(detail));
 	detail_err = err;
 	return err;
 }

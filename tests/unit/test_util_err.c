@@ -65,6 +65,16 @@ static void test_context_truncates_long_detail(void **state)
 	assert_true(strlen(tv_errmsg(TV_ERR_FORMAT)) < 1024);
 }
 
+static void test_detail_may_quote_itself(void **state)
+{
+	(void)state;
+	/* adding to a message: the argument is the detail being replaced */
+	tv_errf(TV_ERR_NOSPC, "/srv/x: the target file system is full");
+	tv_errf(TV_ERR_NOSPC, "%s: restore stopped", tv_errmsg(TV_ERR_NOSPC));
+	assert_string_equal(tv_errmsg(TV_ERR_NOSPC),
+	                    "/srv/x: the target file system is full: restore stopped");
+}
+
 static void test_strerror_every_code(void **state)
 {
 	(void)state;
@@ -84,6 +94,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_context_prefixes_own_detail),
 		cmocka_unit_test(test_context_over_another_codes_detail),
 		cmocka_unit_test(test_context_truncates_long_detail),
+		cmocka_unit_test(test_detail_may_quote_itself),
 		cmocka_unit_test(test_strerror_every_code),
 	};
 	return tl_run(argc, argv, tests, NULL, NULL);
