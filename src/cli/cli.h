@@ -62,6 +62,7 @@ const struct cli_cmd *cli_find(const char *name);
 /* subcommand implementations */
 int cmd_init(struct cli *, int, char **);
 int cmd_library_create(struct cli *, int, char **);
+int cmd_library_attach(struct cli *, int, char **);
 int cmd_library_list(struct cli *, int, char **);
 int cmd_library_status(struct cli *, int, char **);
 int cmd_tape_new(struct cli *, int, char **);

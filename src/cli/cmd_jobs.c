@@ -11,7 +11,8 @@
 
 struct jopts {
 	const char *name, *to, *password_file, *kms, *key_id, *record_size, *file_size;
-	int allow_partial, yes, extract;
+	const char *overwrite;
+	int allow_partial, yes, extract, to_original;
 };
 
 static int j_opt(int o, const char *arg, void *ctx)
@@ -28,6 +29,8 @@ static int j_opt(int o, const char *arg, void *ctx)
 	case 'a': j->allow_partial = 1; break;
 	case 'y': j->yes = 1; break;
 	case 'x': j->extract = 1; break;
+	case 'O': j->to_original = 1; break;
+	case 'W': j->overwrite = arg; break;
 	default: return -1;
 	}
 	return 0;
@@ -229,6 +232,8 @@ int cmd_backups(struct cli *c, int argc, char **argv)
 int cmd_restore(struct cli *c, int argc, char **argv)
 {
 	static const struct option o[] = {{"to", required_argument, NULL, 't'},
+	                                  {"to-original", no_argument, NULL, 'O'},
+	                                  {"overwrite", required_argument, NULL, 'W'},
 	                                  {"allow-partial", no_argument, NULL, 'a'},
 	                                  {"extract", no_argument, NULL, 'x'},
 	                                  {"password-file", required_argument, NULL, 'p'},
@@ -240,11 +245,21 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 
 	if ((n = cli_getopt(cmd, argc, argv, o, j_opt, &j)) < 0)
 		return CLI_GETOPT_RETURN(n);
-	if (n < 2 || j.to == NULL)
-		return cli_usage(cmd, "restore needs a backup set and --to DIR");
+	if (n < 2 || (j.to == NULL) == !j.to_original)
+		return cli_usage(cmd, "restore needs a backup set and one of --to DIR or "
+		                 "--to-original");
+	if (j.overwrite == NULL || strcmp(j.overwrite, "never") == 0)
+		ro.overwrite = TV_OVERWRITE_NEVER;
+	else if (strcmp(j.overwrite, "always") == 0)
+		ro.overwrite = TV_OVERWRITE_ALWAYS;
+	else if (strcmp(j.overwrite, "if-newer") == 0)
+		ro.overwrite = TV_OVERWRITE_IF_NEWER;
+	else
+		return cli_usage(cmd, "--overwrite takes never, always or if-newer");
 	if (cli_open(c))
 		return EXIT_FAIL;
 	ro.to = j.to;
+	ro.to_original = j.to_original;
 	ro.paths = argv + 2;
 	ro.npaths = (size_t)(n - 2);
 	ro.extract = j.extract;

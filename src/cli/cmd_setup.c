@@ -1,4 +1,5 @@
 /* tapevault CLI: init, libraries, tapes, pools. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -75,7 +76,7 @@ int cmd_init(struct cli *c, int argc, char **argv)
 {
 	static const struct option o[] = {{"catalog", required_argument, NULL, 'C'}, {0, 0, 0, 0}};
 	struct kv kv = {0};
-	int n = cli_getopt(cli_find("init"), argc, argv, o, kv_opt, &kv), r;
+	int n = cli_getopt(cli_find("init"), argc, argv, o, kv_opt, &kv), r, kept = 0;
 
 	if (n < 0)
 		return CLI_GETOPT_RETURN(n);
@@ -83,12 +84,20 @@ int cmd_init(struct cli *c, int argc, char **argv)
 		return cli_usage(cli_find("init"), "init takes no operands");
 	if ((r = tv_home_resolve(c->home_opt, c->home_dir, sizeof(c->home_dir))) != 0)
 		return cli_fail(c, r, NULL);
-	if ((r = tv_home_init(c->home_dir, kv.catalog)) != 0)
+	if ((r = tv_home_init_report(c->home_dir, kv.catalog, &kept)) != 0)
 		return cli_fail(c, r, "init");
-	if (!c->quiet)
+	if (!c->quiet && kept)
+		fprintf(stderr, "%s: the catalog was missing: made a new, empty one and kept the "
+		        "key store and identity.  Register the libraries again with "
+		        "'tapevault library attach NAME --path DIR', add the passwords and KMS "
+		        "servers the tapes need, then run 'tapevault catalog LIBRARY'\n",
+		        c->home_dir);
+	else if (!c->quiet)
 		fprintf(stderr, "initialized %s\n", c->home_dir);
-	if (c->json)
+	if (c->json) {
 		cli_json_set(c, "home", json_string(c->home_dir));
+		cli_json_set(c, "kept_keys", json_boolean(kept));
+	}
 	return EXIT_OK;
 }
 
@@ -127,6 +136,31 @@ int cmd_library_create(struct cli *c, int argc, char **argv)
 	if (!c->quiet)
 		fprintf(stderr, "library %s: %ld slots, %ld drive(s), %ld mail slot(s) in %s\n", argv[1],
 		        kv.slots, kv.drives, kv.mailslots, abspath);
+	return EXIT_OK;
+}
+
+int cmd_library_attach(struct cli *c, int argc, char **argv)
+{
+	static const struct option o[] = {{"path", required_argument, NULL, 'p'}, {0, 0, 0, 0}};
+	const struct cli_cmd *cmd = cli_find("library attach");
+	struct kv kv = {0};
+	char abspath[PATH_MAX];
+	int n, r;
+
+	if ((n = cli_getopt(cmd, argc, argv, o, kv_opt, &kv)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n != 2 || kv.path == NULL)
+		return cli_usage(cmd, "library attach needs NAME and --path DIR");
+	if (cli_open(c))
+		return EXIT_FAIL;
+	if (realpath(kv.path, abspath) == NULL)
+		return cli_fail(c, tv_errf(TV_ERR_NOTFOUND, "%s: %s", kv.path, strerror(errno)),
+		                "library attach");
+	if ((r = tv_admin_library_attach(c->h, argv[1], abspath)) != 0)
+		return cli_fail(c, r, "library attach");
+	if (!c->quiet)
+		fprintf(stderr, "library %s: attached %s; run 'tapevault catalog %s' to read its "
+		        "tapes\n", argv[1], abspath, argv[1]);
 	return EXIT_OK;
 }
 

@@ -17,6 +17,9 @@ const struct cli_cmd cli_commands[] = {
 	 "Create the state directory: catalog (SQLite in --home by default) and key store."},
 	{"library create", cmd_library_create, "NAME --path DIR --slots N [--drives N] [--mailslots N]",
 	 "Create a virtual tape library (a directory of tape images) and register it."},
+	{"library attach", cmd_library_attach, "NAME --path DIR",
+	 "Register an existing library directory (after the catalog was lost, or on a second\n"
+	 "tape server); then 'tapevault catalog NAME' reads its tapes."},
 	{"library list", cmd_library_list, "", "List registered libraries."},
 	{"library status", cmd_library_status, "NAME",
 	 "Slots, drives, mail slots and barcodes, in the style of 'mtx status'."},
@@ -87,11 +90,21 @@ const struct cli_cmd cli_commands[] = {
 	{"decrypt", cmd_decrypt, "BARCODE... (--password-file F | --kms SERVER [--key-id ID]) [--yes]",
 	 "Unlock imported encrypted tapes (shows the key id and KMS server, or the hint, first)."},
 	{"backups", cmd_backups, "", "Backup sets on tape and whether they can be restored."},
-	{"restore", cmd_restore, "SET [PATH...] --to DIR [--extract [--password-file F]] [--allow-partial]",
-	 "Restore a whole backup set, or some of its files, into DIR.  SET is the backup set's\n"
-	 "name or (a prefix of) its id.  --extract also opens job-encrypted backup files it\n"
-	 "restored (double encryption) into FILE.extracted/, with the password from\n"
-	 "--password-file, a registered KMS, or a stored password."},
+	{"restore", cmd_restore,
+	 "SET [PATH|GLOB...] (--to DIR | --to-original) [--overwrite never|always|if-newer]\n"
+	 "     [--extract [--password-file F]] [--allow-partial]",
+	 "Restore a whole backup set, or the items matching PATH or GLOB (a path names\n"
+	 "itself and everything under it; a glob is a shell pattern, '*' stays within one\n"
+	 "component).  SET is the backup set's name or (a prefix of) its id.  Stored paths\n"
+	 "are the source's absolute path without the leading '/', so /a/x and /b/x never\n"
+	 "collide: --to DIR recreates them under DIR, --to-original puts them back where they\n"
+	 "came from.  --overwrite: never (default: an existing file is kept and named),\n"
+	 "always (replaced atomically), if-newer (replaced when the stored copy is newer).\n"
+	 "A PATH or GLOB that matches nothing, an existing file kept, or an item that cannot\n"
+	 "be restored is named and the job exits 1 unless --allow-partial; a full target\n"
+	 "file system stops the job with one message.  --extract also opens job-encrypted\n"
+	 "backup files it restored (double encryption) into FILE.extracted/, with the\n"
+	 "password from --password-file, a registered KMS, or a stored password."},
 	{"verify", cmd_verify, "BARCODE...", "Read back every record of the tapes and check it."},
 	{"backup create", cmd_backup_create,
 	 "SOURCE... --out FILE [--encryption password:NAME|kms:SERVER[:KEYID]]",

@@ -20,6 +20,24 @@ int tv_admin_library_add(struct tv_home *h, const char *name, const char *path)
 	return r;
 }
 
+int tv_admin_library_attach(struct tv_home *h, const char *name, const char *path)
+{
+	struct tv_vlib *lib = NULL;
+	int r;
+
+	tv_errclear();   /* a new job: no earlier failure's detail */
+
+	if ((r = tv_vlib_open(path, &lib)) != 0)
+		return tv_errctx(r, "library attach %s", path);
+	if (strcmp(tv_vlib_name(lib), name) != 0)
+		r = tv_errf(TV_ERR_INVAL, "the library in %s is named '%s', not '%s' (attach it "
+		            "under its own name)", path, tv_vlib_name(lib), name);
+	tv_vlib_close(lib);
+	if (r == 0)
+		r = tv_admin_library_add(h, name, path);
+	return r;
+}
+
 int tv_admin_tape_new(struct tv_home *h, const char *barcode, int64_t lib_id,
                       uint64_t capacity)
 {

@@ -20,6 +20,9 @@ int tv_admin_library_add(struct tv_home *h, const char *name, const char *path);
 /* A blank cartridge put into library lib_id: a tape the catalog knew under
  * that barcode starts over as a free tape.  capacity 0: the library's
  * default. */
+/* Registers an existing virtual library directory under name (which must
+ * be the name the library holds); its tapes are read by a catalog job. */
+int tv_admin_library_attach(struct tv_home *h, const char *name, const char *path);
 int tv_admin_tape_new(struct tv_home *h, const char *barcode, int64_t lib_id,
                       uint64_t capacity);
 /* A cartridge inserted into library lib_id: a new barcode is unrecognized

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "crypto/identity.h"
+#include "crypto/keystore.h"
 #include "jobs/keys.h"
 
 uint64_t tv_now(void) { return (uint64_t)time(NULL); }
@@ -48,51 +49,114 @@ int tv_home_resolve(const char *opt, char *out, size_t outsz)
 }
 
 
-int tv_home_init(const char *dir, const char *catalog_url)
+/* Creates the key store, or keeps the one there (a home whose catalog was
+ * lost keeps its keys); *kept says which. */
+static int keys_init(const char *dir, int *kept)
+{
+	struct tv_keystore *ks = NULL;
+	int r = tv_keys_init_store(dir);
+
+	*kept = 0;
+	if (r == TV_ERR_EXISTS) {
+		/* keep it only if it is a good one */
+		if ((r = tv_keystore_load(dir, &ks)) != 0)
+			return tv_errctx(r, "%s holds a key store that cannot be used", dir);
+		tv_keystore_free(ks);
+		*kept = 1;
+	}
+	return r;
+}
+
+/* Writes DIR/catalog.url, naming a catalog kept elsewhere. */
+static int write_catalog_url(const char *dir, const char *url)
 {
 	char path[PATH_MAX + 32];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/catalog.url", dir);
+	if ((f = fopen(path, "w")) == NULL)
+		return tv_errf(TV_ERR_IO, "%s: %s", path, strerror(errno));
+	ok = fprintf(f, "%s\n", url) > 0;
+	ok = fclose(f) == 0 && ok;
+	return ok ? 0 : tv_errf(TV_ERR_IO, "%s: write failed", path);
+}
+
+/* A new catalog at path, made under a temporary name and renamed into
+ * place last, so a failed init leaves no half-made catalog behind. */
+static int catalog_create(const char *path)
+{
+	char tmp[PATH_MAX + 48];
 	struct tv_db *db = NULL;
-	struct stat sb;
 	int r;
 
-	tv_errclear();   /* a new job: no earlier failure's detail */
-
-	if (catalog_url != NULL && *catalog_url && strncmp(catalog_url, "sqlite:", 7) != 0)
-		return tv_errf(TV_ERR_UNSUPPORTED,
-		               "catalog URL '%s': only sqlite:PATH is supported in this version",
-		               catalog_url);
-	if ((r = tv_mkdir_p(dir, 0755, 0700)) != 0)
-		return r;
-	snprintf(path, sizeof(path), "%s/catalog.db", dir);
-	if (catalog_url != NULL && strncmp(catalog_url, "sqlite:", 7) == 0 && catalog_url[7])
-		snprintf(path, sizeof(path), "%s", catalog_url + 7);
-	if (stat(path, &sb) == 0)
-		return tv_errf(TV_ERR_EXISTS, "%s is already initialized (catalog %s exists)",
-		               dir, path);
-	if ((r = tv_db_open(path, 1, &db)) != 0)
-		return r;
-	if (catalog_url != NULL && strncmp(catalog_url, "sqlite:", 7) == 0 && catalog_url[7]) {
-		/* remember where the catalog lives */
-		char link[PATH_MAX + 32];
-		snprintf(link, sizeof(link), "%s/catalog.url", dir);
-		FILE *f = fopen(link, "w");
-		if (f) {
-			fprintf(f, "%s\n", catalog_url);
-			fclose(f);
-		}
-	}
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	unlink(tmp);
+	if ((r = tv_db_open(tmp, 1, &db)) != 0)
+		goto fail;
 	r = tv_db_exec(db, "INSERT INTO settings(key, value) VALUES('created', ?)", "i",
 	               (int64_t)tv_now());
 	tv_db_close(db);
 	if (r != 0)
+		goto fail;
+	if (rename(tmp, path) != 0) {
+		r = tv_errf(TV_ERR_IO, "rename %s to %s: %s", tmp, path, strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	unlink(tmp);
+	return r;
+}
+
+int tv_home_init_report(const char *dir, const char *catalog_url, int *kept_keys)
+{
+	char path[PATH_MAX + 32];
+	const char *url = catalog_url != NULL && *catalog_url ? catalog_url : NULL;
+	struct stat sb;
+	int r, kept = 0, idr;
+
+	tv_errclear();   /* a new job: no earlier failure's detail */
+
+	if (kept_keys != NULL)
+		*kept_keys = 0;
+	if (url != NULL && strncmp(url, "sqlite:", 7) != 0)
+		return tv_errf(TV_ERR_UNSUPPORTED,
+		               "catalog URL '%s': only sqlite:PATH is supported in this version",
+		               url);
+	if ((r = tv_mkdir_p(dir, 0755, 0700)) != 0)
 		return r;
-	snprintf(path, sizeof(path), "%s/log", dir);
-	if ((r = tv_mkdir_p(path, 0755, 0700)) != 0)
+	snprintf(path, sizeof(path), "%s/catalog.db", dir);
+	if (url != NULL && url[7])
+		snprintf(path, sizeof(path), "%s", url + 7);
+	if (stat(path, &sb) == 0)
+		return tv_errf(TV_ERR_EXISTS, "%s is already initialized (catalog %s exists)",
+		               dir, path);
+	/* keys first, the catalog last: a failure before the end leaves a
+	 * home that init completes when run again */
+	if ((r = keys_init(dir, &kept)) != 0)
 		return r;
-	if ((r = tv_keys_init_store(dir)) != 0)
+	idr = tv_identity_create(dir, NULL);   /* the identity that signs escrow requests */
+	if (idr != 0 && idr != TV_ERR_EXISTS)
+		return idr;
+	{
+		char logdir[PATH_MAX + 32];
+		snprintf(logdir, sizeof(logdir), "%s/log", dir);
+		if ((r = tv_mkdir_p(logdir, 0755, 0700)) != 0)
+			return r;
+	}
+	if (url != NULL && url[7] && (r = write_catalog_url(dir, url)) != 0)
 		return r;
-	/* the identity that signs escrow requests */
-	return tv_identity_create(dir, NULL);
+	if ((r = catalog_create(path)) != 0)
+		return r;
+	if (kept_keys != NULL)
+		*kept_keys = kept;
+	return 0;
+}
+
+int tv_home_init(const char *dir, const char *catalog_url)
+{
+	return tv_home_init_report(dir, catalog_url, NULL);
 }
 
 int tv_home_open(const char *dir, struct tv_home **out)

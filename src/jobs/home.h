@@ -33,6 +33,11 @@ struct tv_home {
 int tv_home_resolve(const char *opt, char *out, size_t outsz);
 /* Create the state directory, catalog and key store. */
 int tv_home_init(const char *dir, const char *catalog_url);
+/* The same; a home whose catalog is gone but whose key store and identity
+ * are there gets a new catalog and keeps them (*kept_keys = 1, may be NULL):
+ * the lost-catalog recovery.  Keys are made first and the catalog, under a
+ * temporary name, last: a failed init leaves no catalog behind. */
+int tv_home_init_report(const char *dir, const char *catalog_url, int *kept_keys);
 int tv_home_open(const char *dir, struct tv_home **out);
 void tv_home_close(struct tv_home *h);
 

@@ -83,10 +83,17 @@ int tv_job_decrypt(struct tv_home *h, char *const *barcodes, size_t n,
                    const struct tv_decrypt_opts *o);
 
 /* ---- restore / verify (jobs/restore.c, jobs/verify.c) ---- */
+enum tv_overwrite {
+	TV_OVERWRITE_NEVER = 0,      /* an existing file is kept, named; the job is partial */
+	TV_OVERWRITE_ALWAYS,         /* replaced (atomically: the old one stays until the new is whole) */
+	TV_OVERWRITE_IF_NEWER,       /* replaced when the stored mtime is newer; else kept, quietly */
+};
 struct tv_restore_opts {
-	const char *to;
-	char *const *paths;
+	const char *to;              /* the target directory; NULL with to_original */
+	int to_original;             /* put items back where they came from (/PATH) */
+	char *const *paths;          /* paths and globs (fnmatch); none: the whole set */
 	size_t npaths;
+	enum tv_overwrite overwrite;
 	int extract;                 /* open job-encrypted backup files */
 	const char *password_file;
 };

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fnmatch.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -209,7 +210,16 @@ struct rfile {
 	uint64_t mtime_nsec;
 	struct tv_loc loc;          /* of part 1 */
 	int fd;
+	char tmp[48];               /* replacing an existing file: the name written */
 	uint64_t written;
+};
+
+/* A selection pattern: a path or a glob, and how often it matched. */
+struct pat {
+	char *p;                    /* no leading or trailing '/' */
+	int glob;
+	size_t lit;                 /* length of its literal leading directories */
+	uint64_t hits;
 };
 
 struct rjob {
@@ -221,6 +231,12 @@ struct rjob {
 	struct tv_entry *e;         /* entry header as read */
 	struct tv_stmt *q_part, *q_tape, *q_data;   /* Q_PART, Q_TAPE, Q_DATA */   /* columns: PC_*, TC_*, one */
 	uint64_t nfiles, nfailed, nbytes, parts_read;
+	uint64_t nkept;             /* existing items kept (--overwrite never) */
+	uint64_t fail_more;         /* further items on a tape already reported unreadable */
+	uint64_t fail_tseq;         /* that tape (+1) */
+	struct pat *pats;
+	size_t npats;
+	char root[PATH_MAX];        /* target root: --to DIR, or "" for --to-original */
 	struct tv_progress prog;
 	uint64_t pbytes;
 	char **inner;
@@ -241,19 +257,188 @@ enum { PC_PART, PC_OFF, PC_TSEQ, PC_FILE_NO, PC_FRAME_OFF, PC_ENTRY_OFF };
 enum { TC_BARCODE, TC_UUID, TC_LOCKED, TC_ENCRYPTED, TC_RECORD_SIZE };
 #define Q_DATA "SELECT content_uuid FROM data_files WHERE set_id=? AND tseq=? AND file_no=?"
 
-static int matches(const char *path, char *const *paths, size_t n)
+/* ---- selection: paths and globs ---- */
+
+static int pats_build(struct rjob *rj)
 {
-	if (n == 0)
-		return 1;
-	for (size_t i = 0; i < n; i++) {
-		size_t l = strlen(paths[i]);
-		while (l > 1 && paths[i][l - 1] == '/')
+	const struct tv_restore_opts *o = rj->o;
+
+	if (o->npaths == 0)
+		return 0;
+	if ((rj->pats = calloc(o->npaths, sizeof(*rj->pats))) == NULL)
+		return TV_ERR_NOMEM;
+	for (size_t i = 0; i < o->npaths; i++) {
+		const char *s = o->paths[i];
+		struct pat *pt = &rj->pats[rj->npats];
+		size_t l;
+
+		while (*s == '/')
+			s++;   /* stored paths have no leading '/' */
+		l = strlen(s);
+		while (l > 0 && s[l - 1] == '/')
 			l--;
-		if (strncmp(path, paths[i], l) == 0 && (path[l] == '\0' || path[l] == '/'))
+		if (l == 0)
+			return tv_errf(TV_ERR_INVAL, "'%s': an empty path selects nothing (give no "
+			               "path to restore the whole set)", o->paths[i]);
+		if ((pt->p = strndup(s, l)) == NULL)
+			return TV_ERR_NOMEM;
+		pt->glob = strpbrk(pt->p, "*?[") != NULL;
+		if (pt->glob) {
+			const char *g = strpbrk(pt->p, "*?["), *d = g;
+			while (d > pt->p && d[-1] != '/')
+				d--;
+			pt->lit = d > pt->p ? (size_t)(d - pt->p) - 1 : 0;
+		} else {
+			pt->lit = l;
+		}
+		rj->npats++;
+	}
+	return 0;
+}
+
+static void pats_free(struct rjob *rj)
+{
+	for (size_t i = 0; i < rj->npats; i++)
+		free(rj->pats[i].p);
+	free(rj->pats);
+}
+
+/* path or one of its parent directories matches pt */
+static int pat_selects(const struct pat *pt, const char *path)
+{
+	size_t l;
+
+	if (!pt->glob) {
+		l = strlen(pt->p);
+		return strncmp(path, pt->p, l) == 0 && (path[l] == '\0' || path[l] == '/');
+	}
+	if (fnmatch(pt->p, path, FNM_PATHNAME) == 0)
+		return 1;
+	for (const char *s = strchr(path, '/'); s != NULL; s = strchr(s + 1, '/')) {
+		char pre[TV_PATH_MAX];
+		l = (size_t)(s - path);
+		if (l >= sizeof(pre))
+			break;
+		memcpy(pre, path, l);
+		pre[l] = '\0';
+		if (fnmatch(pt->p, pre, FNM_PATHNAME) == 0)
 			return 1;
-		/* a parent directory of a selected path is restored too */
-		if (strncmp(paths[i], path, strlen(path)) == 0 && paths[i][strlen(path)] == '/')
-			return 2;
+	}
+	return 0;
+}
+
+/* path is a directory on the way to what pt names */
+static int pat_passes(const struct pat *pt, const char *path)
+{
+	size_t l = strlen(path);
+
+	return l < pt->lit && strncmp(pt->p, path, l) == 0 && pt->p[l] == '/';
+}
+
+/* 1: path is selected (and counted for every pattern that selects it);
+ * 2: a parent directory of what is selected; 0: neither. */
+static int matches(struct rjob *rj, const char *path)
+{
+	int sel = 0, pass = 0;
+
+	if (rj->npats == 0)
+		return 1;
+	for (size_t i = 0; i < rj->npats; i++) {
+		if (pat_selects(&rj->pats[i], path)) {
+			rj->pats[i].hits++;
+			sel = 1;
+		} else if (pat_passes(&rj->pats[i], path)) {
+			pass = 1;
+		}
+	}
+	return sel ? 1 : pass ? 2 : 0;
+}
+
+/* Names every pattern that matched nothing; their count. */
+static size_t pats_unmatched(struct rjob *rj)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < rj->npats; i++)
+		if (rj->pats[i].hits == 0) {
+			tv_warn(rj->h, "%s: matches nothing in the backup set", rj->o->paths[i]);
+			n++;
+		}
+	return n;
+}
+
+/* ---- existing items at the target ---- */
+
+enum { T_ABSENT, T_REPLACE, T_KEEP };
+
+/* What to do about name (in dfd) before restoring an item there, by the
+ * --overwrite policy; a kept item is named and counted. */
+static int target_state(struct rjob *rj, int dfd, const char *name, const char *full,
+                        int64_t mtime_sec, uint64_t mtime_nsec, int is_dir)
+{
+	struct stat sb;
+
+	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+		return T_ABSENT;
+	if (S_ISDIR(sb.st_mode) && !is_dir) {
+		tv_warn(rj->h, "%s: a directory is in the way (kept)", full);
+		rj->nkept++;
+		return T_KEEP;
+	}
+	switch (rj->o->overwrite) {
+	case TV_OVERWRITE_ALWAYS:
+		return T_REPLACE;
+	case TV_OVERWRITE_IF_NEWER:
+		if (mtime_sec > (int64_t)sb.st_mtim.tv_sec ||
+		    (mtime_sec == (int64_t)sb.st_mtim.tv_sec &&
+		     mtime_nsec > (uint64_t)sb.st_mtim.tv_nsec))
+			return T_REPLACE;
+		tv_verbose(rj->h, "%s: the file here is as new or newer (kept)", full);
+		return T_KEEP;
+	default:
+		tv_warn(rj->h, "%s: exists (kept; restore with --overwrite always or if-newer "
+		        "to replace it)", full);
+		rj->nkept++;
+		return T_KEEP;
+	}
+}
+
+/* A name for the replacement of an existing item, beside it. */
+static void tmp_name(char *out, size_t outsz)
+{
+	static unsigned long seq;
+
+	snprintf(out, outsz, ".tapevault-restore.%ld.%lu", (long)getpid(), ++seq);
+}
+
+/* Puts the item made under tmp in place of name (atomically). */
+static int replace_with(int dfd, const char *tmp, const char *name, const char *full)
+{
+	if (renameat(dfd, tmp, dfd, name) == 0)
+		return 0;
+	unlinkat(dfd, tmp, 0);
+	return tv_errf(TV_ERR_IO, "%s: cannot replace: %s", full, strerror(errno));
+}
+
+static void tape_more_report(struct rjob *rj)
+{
+	if (rj->fail_more > 0)
+		tv_warn(rj->h, "... and %llu more item(s) on the same tape not restored",
+		        (unsigned long long)rj->fail_more);
+	rj->fail_more = 0;
+}
+
+/* One line per unreadable tape, not one per item on it. */
+static int tape_already_reported(struct rjob *rj)
+{
+	if (rj->rt.failed && rj->fail_tseq == rj->rt.tseq + 1) {
+		rj->fail_more++;
+		rj->nfailed++;
+		return 1;
+	}
+	if (rj->rt.failed) {
+		tape_more_report(rj);
+		rj->fail_tseq = rj->rt.tseq + 1;
 	}
 	return 0;
 }
@@ -508,30 +693,47 @@ static int file_dir(struct rjob *rj, struct rfile *f)
 	return rj->dfd;
 }
 
+/* Creates f, or its replacement beside an existing file (made under a
+ * temporary name and renamed over it when whole, so a failed restore never
+ * destroys what was there).  TV_ERR_EXISTS: kept by the --overwrite policy
+ * (already said). */
 static int file_create(struct rjob *rj, struct rfile *f)
 {
-	int flags = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC;
-	int dfd = file_dir(rj, f);
+	int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	int dfd = file_dir(rj, f), st = T_ABSENT;
 
-	if (dfd >= 0)
-		f->fd = openat(dfd, f->base, flags, (mode_t)(f->mode & 07777));
-	if (dfd < 0 || f->fd < 0) {
-		tv_warn(rj->h, "%s: cannot create: %s", f->full, strerror(errno));
-		return TV_ERR_IO;
+	f->tmp[0] = '\0';
+	if (dfd < 0)
+		return tv_errf(TV_ERR_IO, "%s: cannot create its directory: %s", f->full,
+		               strerror(errno));
+	for (int tries = 0; tries < 2; tries++) {
+		if (st == T_REPLACE)
+			tmp_name(f->tmp, sizeof(f->tmp));
+		f->fd = openat(dfd, f->tmp[0] ? f->tmp : f->base, flags, (mode_t)(f->mode & 07777));
+		if (f->fd >= 0)
+			return 0;
+		if (errno != EEXIST || st != T_ABSENT)
+			break;
+		if ((st = target_state(rj, dfd, f->base, f->full, f->mtime_sec, f->mtime_nsec,
+		                       0)) == T_KEEP)
+			return TV_ERR_EXISTS;
 	}
-	return 0;
+	f->tmp[0] = '\0';
+	if (errno == ENOSPC || errno == EDQUOT)
+		return tv_errf(TV_ERR_NOSPC, "%s: the target file system is full", f->full);
+	return tv_errf(TV_ERR_IO, "%s: cannot create: %s", f->full, strerror(errno));
 }
 
+/* Removes what file_create made (never the file it was to replace). */
 static void file_discard(struct rjob *rj, struct rfile *f)
 {
-	if (f->fd >= 0) {
-		close(f->fd);
-		f->fd = -1;
-		if (rj->dfd >= 0 && strncmp(rj->dir, f->full, strlen(rj->dir)) == 0)
-			unlinkat(rj->dfd, f->base, 0);
-		else
-			unlink(f->full);
-	}
+	if (f->fd < 0)
+		return;
+	close(f->fd);
+	f->fd = -1;
+	if (rj->dfd >= 0)
+		unlinkat(rj->dfd, f->tmp[0] ? f->tmp : f->base, 0);
+	f->tmp[0] = '\0';
 }
 
 static int file_finish(struct rjob *rj, struct rfile *f)
@@ -556,13 +758,20 @@ static int file_finish(struct rjob *rj, struct rfile *f)
 	if (futimens(f->fd, ts) != 0)
 		tv_warn(rj->h, "%s: cannot set times: %s", f->full, strerror(errno));
 	if (close(f->fd) != 0) {
+		r = tv_errf(errno == ENOSPC || errno == EDQUOT ? TV_ERR_NOSPC : TV_ERR_IO, "%s: %s",
+		            f->full, strerror(errno));
 		f->fd = -1;
-		r = tv_errf(TV_ERR_IO, "%s: %s", f->full, strerror(errno));
-		unlink(f->full);
+		if (rj->dfd >= 0)
+			unlinkat(rj->dfd, f->tmp[0] ? f->tmp : f->base, 0);
+		f->tmp[0] = '\0';
 		return r;
 	}
 	f->fd = -1;
-	return 0;
+	if (f->tmp[0] != '\0') {
+		r = replace_with(rj->dfd, f->tmp, f->base, f->full);
+		f->tmp[0] = '\0';
+	}
+	return r;
 }
 
 /* Writes the data of the entry under the cursor (a part starting at
@@ -582,9 +791,11 @@ static int part_data(struct rjob *rj, struct rfile *f, uint64_t offset, int *con
 			ssize_t w = pwrite(f->fd, p + off, n - off, (off_t)(offset + done + off));
 			if (w < 0 && errno == EINTR)
 				continue;
-			if (w <= 0)
-				return tv_errf(TV_ERR_IO, "%s: write: %s", f->full,
-				               w < 0 ? strerror(errno) : "no space");
+			if (w <= 0 && (w == 0 || errno == ENOSPC || errno == EDQUOT))
+				return tv_errf(TV_ERR_NOSPC, "%s: the target file system is full",
+				               f->full);
+			if (w < 0)
+				return tv_errf(TV_ERR_IO, "%s: write: %s", f->full, strerror(errno));
 			off += (size_t)w;
 		}
 		done += n;
@@ -618,7 +829,6 @@ static int restore_part(struct rjob *rj, struct rfile *f, uint64_t part, uint64_
 {
 	int r, cont;
 
-	rj->parts_read++;
 	if ((r = rt_position(rj, loc, loc->entry_off + TV_ENTRY_HDR + TV_ENTRY_MAX +
 	                     (f->size - offset))) != 0)
 		return r;
@@ -626,6 +836,7 @@ static int restore_part(struct rjob *rj, struct rfile *f, uint64_t part, uint64_
 		return r;
 	if ((r = part_data(rj, f, offset, &cont)) != 0)
 		return r;
+	rj->parts_read++;
 	if (cont && part >= f->nparts)
 		return tv_errf(TV_ERR_FORMAT, "%s: part %llu continues on a later tape that is "
 		               "not cataloged here", f->path, (unsigned long long)part);
@@ -680,6 +891,41 @@ fail:
 	return r;
 }
 
+/* Where stored path p goes: ROOT/p.  TV_ERR_RANGE when too long. */
+static int target_path(const struct rjob *rj, const char *p, char out[PATH_MAX])
+{
+	size_t lr = strlen(rj->root), lp = strlen(p);
+
+	if (lr + 1 + lp >= PATH_MAX)
+		return tv_errf(TV_ERR_RANGE, "%s/%s: path too long for this system", rj->root, p);
+	memcpy(out, rj->root, lr);
+	out[lr] = '/';
+	memcpy(out + lr + 1, p, lp + 1);
+	return 0;
+}
+
+/* An item that was not restored: said once (an unreadable tape once for
+ * all its items), counted.  Returns the error that ends the job (out of
+ * memory, the catalog, a full target) or 0 to go on. */
+static int item_failed(struct rjob *rj, const char *path, int r)
+{
+	if (r == TV_ERR_EXISTS)
+		return 0;   /* kept by --overwrite: said and counted */
+	if (r == TV_ERR_NOMEM || r == TV_ERR_DB)
+		return r;
+	if (r == TV_ERR_NOSPC) {
+		char why[1024];
+		snprintf(why, sizeof(why), "%s", tv_errmsg(r));
+		return tv_errf(r, "%s: restore stopped (%llu item(s) restored so far)", why,
+		               (unsigned long long)rj->nfiles);
+	}
+	if (tape_already_reported(rj))
+		return 0;
+	tv_warn(rj->h, "%s: %s", path, tv_errmsg(r));
+	rj->nfailed++;
+	return 0;
+}
+
 /* The columns of a files row as restore reads them, and their names. */
 #define FILE_COLUMNS "idx, path, size, mode, uid, gid, mtime_sec, mtime_nsec, eflags, " \
                      "nparts, tseq, file_no, frame_off, entry_off"
@@ -689,14 +935,16 @@ enum {
 };
 
 /* Fills f from a files row selected as FILE_COLUMNS. */
-static void rfile_row(struct rjob *rj, struct tv_stmt *q, struct rfile *f,
-                      const char *full_path)
+static int rfile_row(struct rjob *rj, struct tv_stmt *q, struct rfile *f,
+                     const char *full_path)
 {
 	const char *path = tv_stmt_text(q, FC_PATH);
+	int r;
 
 	f->idx = tv_stmt_int(q, FC_IDX);
 	snprintf(f->path, sizeof(f->path), "%s", path);
-	snprintf(f->full, sizeof(f->full), "%s/%s", rj->o->to, full_path ? full_path : path);
+	if ((r = target_path(rj, full_path ? full_path : path, f->full)) != 0)
+		return r;
 	f->base = strrchr(f->full, '/') + 1;
 	f->size = (uint64_t)tv_stmt_int(q, FC_SIZE);
 	f->mode = (uint64_t)tv_stmt_int(q, FC_MODE);
@@ -712,6 +960,7 @@ static void rfile_row(struct rjob *rj, struct tv_stmt *q, struct rfile *f,
 	f->loc.entry_off = (uint64_t)tv_stmt_int(q, FC_ENTRY_OFF);
 	f->written = 0;
 	f->fd = -1;
+	return 0;
 }
 
 static int phase_files(struct rjob *rj)
@@ -729,20 +978,16 @@ static int phase_files(struct rjob *rj)
 		goto out;
 	while ((rr = tv_stmt_step(q)) == 1) {
 		const char *path = tv_stmt_text(q, FC_PATH);
-		if (matches(path, rj->o->paths, rj->o->npaths) != 1)
+		if (matches(rj, path) != 1)
 			continue;
 		if (!tv_restore_safe_path(path) || strlen(path) >= sizeof(f->path)) {
 			tv_warn(rj->h, "unsafe path on tape skipped: %s", path);
 			rj->nfailed++;
 			continue;
 		}
-		rfile_row(rj, q, f, NULL);
-		if ((r = restore_file(rj, f)) != 0) {
-			if (r == TV_ERR_NOMEM || r == TV_ERR_DB)
+		if ((r = rfile_row(rj, q, f, NULL)) != 0 || (r = restore_file(rj, f)) != 0) {
+			if ((r = item_failed(rj, path, r)) != 0)
 				goto out;
-			tv_warn(rj->h, "%s: %s", path, tv_errmsg(r));
-			rj->nfailed++;
-			r = 0;
 			continue;
 		}
 		rj->nfiles++;
@@ -765,6 +1010,40 @@ out:
 	return r;
 }
 
+/* Makes full a hard link to target, or a symbolic link holding symlink,
+ * by the --overwrite policy (a replacement is made beside and renamed in). */
+static int make_link(struct rjob *rj, const char *full, const char *target,
+                     const char *symlink_to, int64_t mtime_sec, uint64_t mtime_nsec)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX + 64], t[48];
+	const char *base = strrchr(full, '/') + 1;
+	int dfd, st, ok;
+
+	snprintf(dir, sizeof(dir), "%.*s", (int)(base - full - 1), full);
+	if ((dfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return tv_errf(TV_ERR_IO, "%s: %s", dir, strerror(errno));
+	st = target_state(rj, dfd, base, full, mtime_sec, mtime_nsec, 0);
+	if (st == T_KEEP) {
+		close(dfd);
+		return TV_ERR_EXISTS;
+	}
+	t[0] = '\0';
+	if (st == T_REPLACE)
+		tmp_name(t, sizeof(t));
+	snprintf(tmp, sizeof(tmp), "%s/%s", dir, t[0] ? t : base);
+	ok = symlink_to != NULL ? symlink(symlink_to, tmp) == 0 : link(target, tmp) == 0;
+	if (!ok) {
+		int e = errno;
+		close(dfd);
+		return tv_errf(e == ENOSPC || e == EDQUOT ? TV_ERR_NOSPC : TV_ERR_IO,
+		               "%s: cannot create the %s: %s", full,
+		               symlink_to ? "symbolic link" : "hard link", strerror(e));
+	}
+	ok = t[0] == '\0' ? 0 : replace_with(dfd, t, base, full);
+	close(dfd);
+	return ok;
+}
+
 /* Hard links: a link to the first name when that was restored here, else
  * the first name's data under this name (the first restored name of a
  * file gets its data). */
@@ -781,22 +1060,24 @@ static int phase_hardlinks(struct rjob *rj)
 	while ((rr = tv_stmt_step(links)) == 1) {
 		const char *p = tv_stmt_text(links, 0), *first = tv_stmt_text(links, 1);
 		char full[PATH_MAX], target[PATH_MAX];
-		if (matches(p, rj->o->paths, rj->o->npaths) != 1)
+		if (matches(rj, p) != 1)
 			continue;
 		if (!tv_restore_safe_path(p) || !tv_restore_safe_path(first)) {
 			tv_warn(rj->h, "unsafe path on tape skipped: %s", p);
 			rj->nfailed++;
 			continue;
 		}
-		snprintf(full, sizeof(full), "%s/%s", rj->o->to, p);
-		snprintf(target, sizeof(target), "%s/%s", rj->o->to, first);
-		if (matches(first, rj->o->paths, rj->o->npaths) == 1) {
+		if ((r = target_path(rj, p, full)) != 0 || (r = target_path(rj, first, target)) != 0) {
+			if ((r = item_failed(rj, p, r)) != 0)
+				break;
+			continue;
+		}
+		if (matches(rj, first) == 1) {
 			if ((r = parent_dirs(full)) != 0)
 				break;
-			unlink(full);
-			if (link(target, full) != 0) {
-				tv_warn(rj->h, "%s: cannot link to %s: %s", full, target, strerror(errno));
-				rj->nfailed++;
+			if ((r = make_link(rj, full, target, NULL, 0, 0)) != 0) {
+				if ((r = item_failed(rj, p, r)) != 0)
+					break;
 				continue;
 			}
 			rj->nfiles++;
@@ -821,11 +1102,9 @@ static int phase_hardlinks(struct rjob *rj)
 			r = 0;
 			continue;
 		}
-		rfile_row(rj, q, f, p);
-		if ((r = restore_file(rj, f)) != 0) {
-			tv_warn(rj->h, "%s: %s", p, tv_errmsg(r));
-			rj->nfailed++;
-			r = 0;
+		if ((r = rfile_row(rj, q, f, p)) != 0 || (r = restore_file(rj, f)) != 0) {
+			if ((r = item_failed(rj, p, r)) != 0)
+				break;
 			continue;
 		}
 		rj->nfiles++;
@@ -850,14 +1129,18 @@ static int phase_dirs(struct rjob *rj)
 	while ((rr = tv_stmt_step(q)) == 1) {
 		const char *p = tv_stmt_text(q, 0);
 		char full[PATH_MAX];
-		if (!matches(p, rj->o->paths, rj->o->npaths))
+		if (!matches(rj, p))
 			continue;
 		if (!tv_restore_safe_path(p)) {
 			tv_warn(rj->h, "unsafe path on tape skipped: %s", p);
 			rj->nfailed++;
 			continue;
 		}
-		snprintf(full, sizeof(full), "%s/%s", rj->o->to, p);
+		if ((r = target_path(rj, p, full)) != 0) {
+			if ((r = item_failed(rj, p, r)) != 0)
+				break;
+			continue;
+		}
 		if ((r = tv_mkdir_p(full, 0700, 0700)) != 0)
 			break;
 	}
@@ -881,20 +1164,24 @@ static int phase_links(struct rjob *rj)
 		const char *p = tv_stmt_text(q, L_PATH);
 		char full[PATH_MAX];
 		struct timespec ts[2];
-		if (matches(p, rj->o->paths, rj->o->npaths) != 1)
+		if (matches(rj, p) != 1)
 			continue;
 		if (!tv_restore_safe_path(p)) {
 			tv_warn(rj->h, "unsafe path on tape skipped: %s", p);
 			rj->nfailed++;
 			continue;
 		}
-		snprintf(full, sizeof(full), "%s/%s", rj->o->to, p);
+		if ((r = target_path(rj, p, full)) != 0) {
+			if ((r = item_failed(rj, p, r)) != 0)
+				break;
+			continue;
+		}
 		if ((r = parent_dirs(full)) != 0)
 			break;
-		unlink(full);
-		if (symlink(tv_stmt_text(q, L_LINK), full) != 0) {
-			tv_warn(rj->h, "%s: cannot create symbolic link: %s", full, strerror(errno));
-			rj->nfailed++;
+		if ((r = make_link(rj, full, NULL, tv_stmt_text(q, L_LINK), tv_stmt_int(q, L_MTIME),
+		                   (uint64_t)tv_stmt_int(q, L_MTIME_NS))) != 0) {
+			if ((r = item_failed(rj, p, r)) != 0)
+				break;
 			continue;
 		}
 		if (geteuid() == 0 && lchown(full, (uid_t)tv_stmt_int(q, L_UID),
@@ -927,9 +1214,13 @@ static int phase_dir_meta(struct rjob *rj)
 		const char *p = tv_stmt_text(q, D_PATH);
 		char full[PATH_MAX];
 		struct timespec ts[2];
-		if (!matches(p, rj->o->paths, rj->o->npaths) || !tv_restore_safe_path(p))
+		if (!matches(rj, p) || !tv_restore_safe_path(p))
 			continue;
-		snprintf(full, sizeof(full), "%s/%s", rj->o->to, p);
+		if ((r = target_path(rj, p, full)) != 0) {
+			if ((r = item_failed(rj, p, r)) != 0)
+				break;
+			continue;
+		}
 		if (geteuid() == 0)
 			lchown(full, (uid_t)tv_stmt_int(q, D_UID), (gid_t)tv_stmt_int(q, D_GID));
 		chmod(full, (mode_t)(tv_stmt_int(q, D_MODE) & 07777));
@@ -940,7 +1231,31 @@ static int phase_dir_meta(struct rjob *rj)
 		rj->nfiles++;
 	}
 	tv_stmt_free(q);
-	return rr < 0 ? rr : 0;
+	return r != 0 ? r : rr < 0 ? rr : 0;
+}
+
+/* The job's result: every item not restored, kept or unmatched is said
+ * and makes the job partial (exit 1 unless --allow-partial). */
+static int restore_result(struct rjob *rj)
+{
+	size_t unmatched = pats_unmatched(rj);
+	char what[256] = "";
+	size_t n = 0;
+
+	if (rj->nfailed > 0)
+		n += (size_t)snprintf(what + n, sizeof(what) - n, "%llu item(s) could not be "
+		                      "restored", (unsigned long long)rj->nfailed);
+	if (rj->nkept > 0 && n < sizeof(what))
+		n += (size_t)snprintf(what + n, sizeof(what) - n, "%s%llu existing item(s) were "
+		                      "kept", n ? ", " : "", (unsigned long long)rj->nkept);
+	if (unmatched > 0 && n < sizeof(what))
+		n += (size_t)snprintf(what + n, sizeof(what) - n, "%s%zu path(s) matched nothing",
+		                      n ? ", " : "", unmatched);
+	if (n == 0)
+		return 0;
+	if (unmatched == rj->npats && rj->nfiles == 0 && rj->nfailed == 0 && rj->nkept == 0)
+		return tv_errf(TV_ERR_NOTFOUND, "%s", what);
+	return tv_errf(TV_ERR_PARTIAL, "%s (see the messages above)", what);
 }
 
 static int prepare(struct rjob *rj)
@@ -971,18 +1286,37 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 	rj.euid = geteuid();
 	rj.egid = getegid();
 	rj.whole = o->npaths == 0;
+	rj.old_umask = umask(0);   /* read it; set to 0 below, put back at the end */
+	umask(rj.old_umask);
 	snprintf(h->job, sizeof(h->job), "restore");
 	if ((r = tv_set_lookup(h, setref, &rj.set_id, set_uuid)) != 0)
 		return r;
 	if ((r = tv_db_get_int(h->db, &rj.ms_id, "SELECT media_set_id FROM backup_sets "
 	                       "WHERE id=?", "i", rj.set_id)) != 0)
 		return r;
-	if ((r = tv_mkdir_p(o->to, 0700, 0755)) != 0)
-		return r;
-	if ((rj.e = malloc(sizeof(*rj.e))) == NULL)
-		return TV_ERR_NOMEM;
+	if ((o->to == NULL) == !o->to_original)
+		return tv_errf(TV_ERR_INVAL, "restore needs --to DIR or --to-original");
+	if (o->to != NULL) {
+		size_t l = strlen(o->to);
+		while (l > 1 && o->to[l - 1] == '/')
+			l--;
+		if (l >= sizeof(rj.root))
+			return tv_errf(TV_ERR_RANGE, "%s: path too long", o->to);
+		memcpy(rj.root, o->to, l);
+		rj.root[l] = '\0';
+		if (strcmp(rj.root, "/") == 0)
+			rj.root[0] = '\0';
+		if ((r = tv_mkdir_p(o->to, 0700, 0755)) != 0)
+			return r;
+	}
+	if ((r = pats_build(&rj)) != 0)
+		goto out;
+	if ((rj.e = malloc(sizeof(*rj.e))) == NULL) {
+		r = TV_ERR_NOMEM;
+		goto out;
+	}
 	/* modes are given to open(2) as they are on tape */
-	rj.old_umask = umask(0);
+	umask(0);
 	if ((r = prepare(&rj)) != 0)
 		goto out;
 	if ((r = phase_dirs(&rj)) != 0)
@@ -999,20 +1333,18 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 		goto out;
 	if ((r = rt_close(&rj, r)) != 0 || (r = phase_links(&rj)) != 0 || (r = phase_dir_meta(&rj)) != 0)
 		goto out;
+	tape_more_report(&rj);
 	tv_info(h, "restored %llu item(s), %llu bytes of file data into %s (%llu part(s) read "
-	        "from tape)", (unsigned long long)rj.nfiles, (unsigned long long)rj.nbytes,
-	        o->to, (unsigned long long)rj.parts_read);
+	        "from tape)%s", (unsigned long long)rj.nfiles, (unsigned long long)rj.nbytes,
+	        o->to_original ? "their original places" : o->to,
+	        (unsigned long long)rj.parts_read, rj.nfailed || rj.nkept ? ": NOT ALL" : "");
 	if (rj.ninner > 0 && (r = extract_inner(h, rj.inner, rj.ninner, o->password_file)) != 0)
 		goto out;
 	if (o->extract && rj.ninner == 0)
 		tv_info(h, "--extract: the restored files hold no job-encrypted backup file");
-	if (rj.nfailed > 0)
-		r = tv_errf(TV_ERR_PARTIAL,
-		            "%llu item(s) could not be restored (see the messages above)",
-		            (unsigned long long)rj.nfailed);
-	if (rj.nfiles == 0 && rj.nfailed == 0 && o->npaths > 0)
-		r = tv_errf(TV_ERR_NOTFOUND, "no file of the backup set matches the given path(s)");
+	r = restore_result(&rj);
 out:
+	pats_free(&rj);
 	if (rj.dfd >= 0)
 		close(rj.dfd);
 	umask(rj.old_umask);

@@ -208,14 +208,23 @@ int tv_job_verify(struct tv_home *h, char *const *barcodes, size_t n)
 		int r;
 		memset(&vs, 0, sizeof(vs));
 		r = verify_one(h, barcodes[i], &vs);
-		if (r != 0) {
+		if (r == TV_ERR_EOD) {
+			/* never written (a job reserved it and stopped): nothing to check */
+			tv_info(h, "%s: blank: nothing to verify", barcodes[i]);
+		} else if (r != 0) {
 			tv_warn(h, "%s: %s", barcodes[i], tv_errmsg(r));
 			failed++;
 		}
 		nerr += vs.errors;
 	}
-	if (nerr > 0 || failed > 0)
-		return tv_errf(TV_ERR_CRC, "verify found %llu error(s)%s", (unsigned long long)nerr,
-		               failed ? " and could not read every tape" : "");
+	if (nerr > 0 && failed > 0)
+		return tv_errf(TV_ERR_CRC, "verify found %llu error(s), and %d of %zu tape(s) could "
+		               "not be verified (see above)", (unsigned long long)nerr, failed, n);
+	if (nerr > 0)
+		return tv_errf(TV_ERR_CRC, "verify found %llu error(s) (see above)",
+		               (unsigned long long)nerr);
+	if (failed > 0)
+		return tv_errf(TV_ERR_PARTIAL, "%d of %zu tape(s) could not be verified (see above)",
+		               failed, n);
 	return 0;
 }

@@ -648,8 +648,8 @@ static int walk(struct wjob *j, int dfd, const char *name, int depth)
 		j->skipped++;
 		return 0;
 	}
-	if ((r = write_item(j, dfd, name, &sb)) != 0)
-		return r;
+	if (j->rel[0] != '\0' && (r = write_item(j, dfd, name, &sb)) != 0)
+		return r;   /* "/" itself has no entry: its contents do */
 	if (!S_ISDIR(sb.st_mode))
 		return 0;
 	if (depth > 4000) {
@@ -706,8 +706,9 @@ static int walk(struct wjob *j, int dfd, const char *name, int depth)
 			j->skipped++;
 			continue;
 		}
-		j->rel[rl] = '/';
-		memcpy(j->rel + rl + 1, names[i], l + 1);
+		if (rl > 0)
+			j->rel[rl] = '/';
+		memcpy(j->rel + rl + (rl > 0), names[i], l + 1);
 		r = walk(j, dirfd(d), names[i], depth + 1);
 		j->rel[rl] = '\0';
 	}
@@ -745,21 +746,40 @@ static uint64_t tree_bytes(int dfd, const char *name, int depth)
 	return sum;
 }
 
-/* Stored name of a source argument: its last path component. */
-static const char *stored_name(const char *path, char *buf, size_t bufsz)
+/* Stored name of a source argument: its absolute path, normalised
+ * lexically (no "", "." or ".." components), without the leading '/'
+ * (tar's rule), so sources with the same last component never collide.
+ * "/" itself is "": its entries are stored under their own names. */
+static int stored_name(const char *path, char *out, size_t outsz)
 {
-	size_t len = strlen(path);
-	const char *s;
+	char abs[PATH_MAX * 2];
+	size_t n = 0;
+	char *save = NULL, *c;
 
-	while (len > 1 && path[len - 1] == '/')
-		len--;
-	snprintf(buf, bufsz, "%.*s", (int)len, path);
-	s = strrchr(buf, '/');
-	if (s != NULL && s[1] != '\0')
-		return s + 1;
-	if (strcmp(buf, "/") == 0 || strcmp(buf, ".") == 0 || strcmp(buf, "..") == 0)
-		return "root";
-	return buf;
+	if (path[0] == '/') {
+		snprintf(abs, sizeof(abs), "%s", path);
+	} else {
+		char cwd[PATH_MAX];
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return tv_errf(TV_ERR_IO, "current directory: %s", strerror(errno));
+		if ((size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd, path) >= sizeof(abs))
+			return tv_errf(TV_ERR_RANGE, "%s: path too long", path);
+	}
+	out[0] = '\0';
+	for (c = strtok_r(abs, "/", &save); c != NULL; c = strtok_r(NULL, "/", &save)) {
+		if (strcmp(c, ".") == 0)
+			continue;
+		if (strcmp(c, "..") == 0) {
+			char *s = strrchr(out, '/');
+			n = s != NULL ? (size_t)(s - out) : 0;
+			out[n] = '\0';
+			continue;
+		}
+		if (n + (n > 0) + strlen(c) + 1 > outsz)
+			return tv_errf(TV_ERR_RANGE, "%s: path too long to store", path);
+		n += (size_t)snprintf(out + n, outsz - n, "%s%s", n > 0 ? "/" : "", c);
+	}
+	return 0;
 }
 
 static int prepare_rows(struct wjob *j)
@@ -857,9 +877,8 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
 		for (size_t i = 0; i < npaths; i++)
 			j.prog.total += tree_bytes(AT_FDCWD, paths[i], 0);
 	for (size_t i = 0; i < npaths && r == 0; i++) {
-		char nb[PATH_MAX];
-		snprintf(j.rel, sizeof(j.rel), "%s", stored_name(paths[i], nb, sizeof(nb)));
-		r = walk(&j, AT_FDCWD, paths[i], 0);
+		if ((r = stored_name(paths[i], j.rel, sizeof(j.rel))) == 0)
+			r = walk(&j, AT_FDCWD, paths[i], 0);
 	}
 	tv_progress_end(&j.prog);
 	if (r != 0)

@@ -6,6 +6,9 @@ T=$TAPEVAULT
 # the same CLI with the test-only fault-injecting tape (tests/support/)
 TAPEVAULT_TEST=${TAPEVAULT_TEST:-$(dirname "$TAPEVAULT")/tapevault-test}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tvtest.XXXXXX")
+# stored paths are the source's absolute path without the leading '/':
+# a source given relative to $WORK is restored under DIR/$S/
+S=${WORK#/}
 PASSES=0
 FAILS=0
 cleanup_hooks=()

@@ -64,7 +64,7 @@ tv "$B" catalog lib;                   expect_rc 1 "catalog exits 1"
 expect_err "VT0001L9 file 5 record 0: plaintext tape file on an encrypted tape" "the forged catalog is refused, named"
 expect_err "VT0001L9 file 4 record 0: plaintext tape file on an encrypted tape" "the forged data file is refused, named"
 tv "$B" restore s --to "$WORK/rb";     expect_rc 0 "the genuine set restores"
-check "the genuine files come back" same_tree src "$WORK/rb/src"
+check "the genuine files come back" same_tree src "$WORK/rb/$S/src"
 check "nothing of the forger's is restored" bash -c "! grep -rq FORGED-MARKER '$WORK/rb'"
 tv "$B" verify VT0001L9;               expect_rc 1 "verify exits 1"
 expect_err "VT0001L9 file 4 record 0" "verify names the forged file"
@@ -96,12 +96,12 @@ named() { printf '%s\n%s\n%s\n' "$CAT_ERR" "$RST_ERR" "$VER_ERR" | grep -Eq -- "
 flip_case vol 0 0 $((32 + 40 + 30))
 check "volume label edited: refused (catalog exit $CAT_RC)" test "$CAT_RC" -eq 1
 check "named: VT0001L9 file 1 record 0" named "VT0001L9 file 1 record 0"
-check "nothing restored" test ! -e "$WORK/r-vol/src/f1"
+check "nothing restored" test ! -e "$WORK/r-vol/$S/src/f1"
 # the media set label (file 1): its pool name, say
 flip_case ms 1 0 $((32 + 40 + 8))
 check "media set label edited: refused (catalog exit $CAT_RC)" test "$CAT_RC" -eq 1
 check "named: VT0001L9 file 1 record 0" named "VT0001L9 file 1 record 0"
-check "nothing restored" test ! -e "$WORK/r-ms/src/f1"
+check "nothing restored" test ! -e "$WORK/r-ms/$S/src/f1"
 # the data file's content header (file 2 record 0): the catalog job reads
 # only the (authenticated) catalog file; restoring the set and verifying
 # read the data file from its start, and refuse it there
@@ -109,30 +109,30 @@ flip_case dhdr 2 0 $((32 + 40 + 10))
 check "data file header edited: restore refuses it (exit $RST_RC)" test "$RST_RC" -eq 1
 check "verify refuses it (exit $VER_RC)" test "$VER_RC" -eq 1
 check "named: VT0001L9 file 2 record 0" named "VT0001L9 file 2 record 0"
-check "nothing restored from it" test ! -e "$WORK/r-dhdr/src/f1"
+check "nothing restored from it" test ! -e "$WORK/r-dhdr/$S/src/f1"
 # a data record's header (file 2 record 1): its sequence number
 flip_case rhdr 2 1 20
 check "record header edited: restore exits 1 ($RST_RC)" test "$RST_RC" -eq 1
 check "named: VT0001L9 file 2 record 1" named "VT0001L9 file 2 record 1"
 check "verify exits 1 ($VER_RC)" test "$VER_RC" -eq 1
-check "nothing restored from it" test ! -e "$WORK/r-rhdr/src/f1"
+check "nothing restored from it" test ! -e "$WORK/r-rhdr/$S/src/f1"
 # a frame header (file 2 record 1, the first frame's raw length)
 flip_case fhdr 2 1 $((32 + 13))
 check "frame header edited: restore exits 1 ($RST_RC)" test "$RST_RC" -eq 1
 check "named: VT0001L9 file 2 record 1" named "VT0001L9 file 2 record 1"
-check "nothing restored from it" test ! -e "$WORK/r-fhdr/src/f1"
+check "nothing restored from it" test ! -e "$WORK/r-fhdr/$S/src/f1"
 # an entry header (encrypted, inside the first frame)
 flip_case ehdr 2 1 $((32 + 48 + 20))
 check "entry header edited: restore exits 1 ($RST_RC)" test "$RST_RC" -eq 1
 check "named: VT0001L9 file 2 record 1" named "VT0001L9 file 2 record 1"
-check "nothing restored from it" test ! -e "$WORK/r-ehdr/src/f1"
+check "nothing restored from it" test ! -e "$WORK/r-ehdr/$S/src/f1"
 # a catalog item (the catalog file, file 3 record 1): refused, the tape is
 # scanned instead, and the genuine set still comes back
 flip_case cat 3 1 $((32 + 48 + 20))
 check "catalog item edited: catalog exits 1 ($CAT_RC)" test "$CAT_RC" -eq 1
 check "named: VT0001L9 file 3 record 1" named "VT0001L9 file 3 record 1"
 check "the scan recovers the genuine set ($RST_RC)" test "$RST_RC" -eq 0
-check "its files are byte-exact" same_tree src "$WORK/r-cat/src"
+check "its files are byte-exact" same_tree src "$WORK/r-cat/$S/src"
 
 # --- 3. a relabeled tape that claims to be plaintext -------------------------
 # the forger splices a plaintext media set label (his) into the tape
@@ -143,7 +143,7 @@ tv "$A" inventory lib VT0001L9;        expect_rc 1 "the writer's installation re
 expect_err "VT0001L9 file 1 record 0: the label now says the tape is not encrypted" "named, with why"
 tv "$A" tape list;                     expect_out "VT0001L9 .*encrypted" "the tape stays encrypted in its catalog"
 tv "$A" restore s --to "$WORK/rr";     expect_rc 0 "its genuine set still restores (the key is the installation's)"
-check "byte-exact" same_tree src "$WORK/rr/src"
+check "byte-exact" same_tree src "$WORK/rr/$S/src"
 cp "$CLEAN" "$WORK/a-lib/VT0001L9.tap"
 # a fresh installation believes the label, but the data files are sealed
 C=$WORK/c; new_home c lib 10

@@ -65,11 +65,11 @@ expect_err "bytes in, [0-9]+ bytes on 1 tape" "the summary says bytes in and on 
 tv "$H" --json backups
 check "the linked data is stored once, the text compressed" python3 -c 'import json,sys; s=[b for b in json.loads(sys.argv[1])["backups"] if b["name"]=="links"][0]; assert s["bytes"] == 2300000 and s["bytes_on_tape"] < 400000, s' "$OUT"
 tv "$H" restore links --to "$WORK/hlr"; expect_rc 0 "restore hard links"
-check "the three names are one file" test "$(stat -c %i "$WORK/hlr/hl/a/f")" = "$(stat -c %i "$WORK/hlr/hl/b/g")" -a "$(stat -c %i "$WORK/hlr/hl/h")" = "$(stat -c %i "$WORK/hlr/hl/a/f")"
-check "with the data" cmp "$WORK/hl/a/f" "$WORK/hlr/hl/h"
-check "the compressed text is back" cmp "$WORK/hl/text" "$WORK/hlr/hl/text"
-tv "$H" restore links hl/b/g --to "$WORK/hlg"; expect_rc 0 "restore only a later name"
-check "it gets the data" cmp "$WORK/hl/a/f" "$WORK/hlg/hl/b/g"
+check "the three names are one file" test "$(stat -c %i "$WORK/hlr/$S/hl/a/f")" = "$(stat -c %i "$WORK/hlr/$S/hl/b/g")" -a "$(stat -c %i "$WORK/hlr/$S/hl/h")" = "$(stat -c %i "$WORK/hlr/$S/hl/a/f")"
+check "with the data" cmp "$WORK/hl/a/f" "$WORK/hlr/$S/hl/h"
+check "the compressed text is back" cmp "$WORK/hl/text" "$WORK/hlr/$S/hl/text"
+tv "$H" restore links "$WORK/hl/b/g" --to "$WORK/hlg"; expect_rc 0 "restore only a later name"
+check "it gets the data" cmp "$WORK/hl/a/f" "$WORK/hlg/$S/hl/b/g"
 tv "$H" write raw "$WORK/hl/text" --name plaintext; expect_rc 0 "write without compression"
 tv "$H" --json backups
 check "stored as it is" python3 -c 'import json,sys; s=[b for b in json.loads(sys.argv[1])["backups"] if b["name"]=="plaintext"][0]; assert s["bytes_on_tape"] >= 2000000, s' "$OUT"

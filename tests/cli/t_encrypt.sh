@@ -50,7 +50,7 @@ tv "$B" tape list;                   check "no tape left locked" bash -c "! prin
 tv "$B" backups
 for s in w1 w2 w3 w4; do expect_out "$s .*restorable" "$s restorable"; done
 tv "$B" restore w1 --to "$WORK/rb";  expect_rc 0 "restore w1 (p1 tape) via the key ring"
-check "w1 byte-exact" same_tree src/s1 "$WORK/rb/s1"
+check "w1 byte-exact" same_tree src/s1 "$WORK/rb/$S/src/s1"
 
 # fresh installation, only the early tape: needs its own password
 C=$WORK/c; new_home c lib 30
@@ -66,7 +66,7 @@ tv "$C" decrypt VT0001L9 --password-file pw1 --yes; expect_rc 0 "decrypt with p1
 expect_out "protected by password p1 \(hint: hint for p1\)" "decrypt shows the hint first"
 expect_err "contents cataloged" "decrypt catalogs the contents by itself"
 tv "$C" restore w1 --to "$WORK/rc"; expect_rc 0 "restore after decrypt"
-check "byte-exact after decrypt" same_tree src/s1 "$WORK/rc/s1"
+check "byte-exact after decrypt" same_tree src/s1 "$WORK/rc/$S/src/s1"
 tv "$C" audit;                       expect_out "decrypt .*password p1" "audit records the unlock"
 
 # back-off after repeated wrong passwords
@@ -93,7 +93,7 @@ tv "$E" --json backups
 check "its files are cataloged without another catalog run" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); s=[b for b in d["backups"] if b["name"]=="spanset"][0]; assert s["files"]>=2, s' "$OUT"
 tv "$E" decrypt "$last" --password-file pw2 --yes; expect_rc 0 "decrypt the last tape"
 tv "$E" restore spanset --to "$WORK/re"; expect_rc 0 "restore the spanning set"
-check "spanning set byte-exact" same_tree span "$WORK/re/span"
+check "spanning set byte-exact" same_tree span "$WORK/re/$S/span"
 
 # --- double encryption: job-encrypted backup file on an encrypted pool
 tv "$A" backup create src/s1 --out "$WORK/job.tvb" --encryption password:job; expect_rc 0 "backup create (job password)"
@@ -110,14 +110,14 @@ tv "$F" backups;                     expect_out "on locked $dt.*tape encrypted" 
 tv "$F" decrypt "$dt" --password-file pw3 --yes; expect_rc 0 "decrypt the tape (pool key)"
 tv "$F" backups;                     expect_out "double .*backup encrypted" "then: backup encrypted"
 tv "$F" restore double --to "$WORK/rf"; expect_rc 0 "restore gives the encrypted backup file"
-check "restored backup file identical" cmp "$WORK/job.tvb" "$WORK/rf/dbl/job.tvb"
-tv "$F" backup extract "$WORK/rf/dbl/job.tvb" --to "$WORK/xf" --password-file wrong; expect_rc 1 "wrong job password"
+check "restored backup file identical" cmp "$WORK/job.tvb" "$WORK/rf/$S/dbl/job.tvb"
+tv "$F" backup extract "$WORK/rf/$S/dbl/job.tvb" --to "$WORK/xf" --password-file wrong; expect_rc 1 "wrong job password"
 expect_err "wrong password" "clear wrong-password error"
 check "nothing extracted on failure" test ! -e "$WORK/xf/s1"
-tv "$F" backup extract "$WORK/rf/dbl/job.tvb" --to "$WORK/xf" --password-file pwj; expect_rc 0 "extract with the job password"
+tv "$F" backup extract "$WORK/rf/$S/dbl/job.tvb" --to "$WORK/xf" --password-file pwj; expect_rc 0 "extract with the job password"
 check "double-encrypted tree byte-exact" same_tree src/s1 "$WORK/xf/s1"
 tv "$F" restore double --to "$WORK/rx" --extract --password-file pwj; expect_rc 0 "restore --extract opens the inner layer"
-check "restore --extract tree byte-exact" same_tree src/s1 "$WORK/rx/dbl/job.tvb.extracted/s1"
+check "restore --extract tree byte-exact" same_tree src/s1 "$WORK/rx/$S/dbl/job.tvb.extracted/s1"
 head -c 100000 "$WORK/job.tvb" > "$WORK/trunc.tvb"
 tv "$F" backup extract "$WORK/trunc.tvb" --to "$WORK/xt" --password-file pwj; expect_rc 1 "truncated backup file refused"
 check "no partial output" test ! -e "$WORK/xt/s1"

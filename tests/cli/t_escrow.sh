@@ -81,7 +81,7 @@ tv "$C" tape list;                   expect_out "$t_safe .*locked" "nothing chan
 tv "$B" escrow apply "$WORK/resp.txt"; expect_rc 0 "escrow apply"
 expect_err "unlocked through escrow" "unlocks"; expect_err "contents cataloged" "and catalogs"
 tv "$B" restore protected --to "$WORK/rb"; expect_rc 0 "restore after escrow"
-check "byte-exact after escrow recovery" same_tree src/data "$WORK/rb/data"
+check "byte-exact after escrow recovery" same_tree src/data "$WORK/rb/$S/src/data"
 tv "$B" audit;                       expect_out "escrow request" "audit: request"; expect_out "escrow apply .*$t_safe" "audit: apply"
 
 # break-glass on the authority's machine
@@ -109,7 +109,7 @@ if out=$(bash "$KMSH" start "$KD"); then
 	tv "$AUTH" escrow respond --keyset "$WORK/ks.pem" "$WORK/req2.txt" --out "$WORK/resp2.txt" --password-file app --yes
 	tv "$E" escrow apply "$WORK/resp2.txt"; expect_rc 0 "KMS tape recovered through escrow with the KMS down"
 	tv "$E" restore kmsdata --to "$WORK/re"; expect_rc 0 "restore"
-	check "KMS tape byte-exact via escrow" same_tree src/data "$WORK/re/data"
+	check "KMS tape byte-exact via escrow" same_tree src/data "$WORK/re/$S/src/data"
 else
 	fail "PyKMIP did not start"
 fi

@@ -22,8 +22,8 @@ tv "$A" verify VT0001L9;             expect_rc 1 "verify fails"
 expect_err "VT0001L9 file 2 record 6" "verify names tape, file and record"
 tv "$A" restore s --to "$WORK/r";    expect_rc 1 "restore reports the damage"
 expect_err "src/f3.*VT0001L9 file 2 record 6" "restore names file, tape, file number and record"
-check "damaged file not left behind" test ! -e "$WORK/r/src/f3"
-for i in 1 2 4 5; do check "f$i still restores" cmp src/f$i "$WORK/r/src/f$i"; done
+check "damaged file not left behind" test ! -e "$WORK/r/$S/src/f3"
+for i in 1 2 4 5; do check "f$i still restores" cmp src/f$i "$WORK/r/$S/src/f$i"; done
 $SIMH flip "$IMG" 2 6 >/dev/null   # flip back
 tv "$A" verify VT0001L9;             expect_rc 0 "verify clean after repair"
 
@@ -46,7 +46,7 @@ tv "$B" --json backups
 check "the cut set is listed as recovered, under its name" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); s=[b for b in d["backups"] if b["name"]=="cut"]; assert s and s[0]["recovered"], d' "$OUT"
 tv "$B" restore cut --to "$WORK/rc" --allow-partial
 n=0; bad=0
-for f in "$WORK"/rc/src/*; do
+for f in "$WORK/rc/$S"/src/*; do
 	[ -f "$f" ] || continue
 	n=$((n + 1)); cmp -s "$f" "src/$(basename "$f")" || bad=$((bad + 1))
 done
@@ -54,5 +54,5 @@ if [ "$n" -ge 5 ] && [ "$bad" -eq 0 ]; then pass "$n recovered files are byte-ex
 # the append overwrote the first session's catalog: the scan finds the
 # set's id in the file headers and its name in its first file's entry
 tv "$B" restore s --to "$WORK/rs";   expect_rc 0 "the first (complete) set restores from the cut tape, by name"
-for i in 1 2 3 4 5; do check "first set f$i" cmp src/f$i "$WORK/rs/src/f$i"; done
+for i in 1 2 3 4 5; do check "first set f$i" cmp src/f$i "$WORK/rs/$S/src/f$i"; done
 finish

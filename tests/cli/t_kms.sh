@@ -41,7 +41,7 @@ expect_out "key id $K2 .*on KMS server corp" "decrypt shows key id and server be
 expect_err "key ring unlocked 1 other" "the latest key unlocks the earlier tape too"
 tv "$B" backups;                     expect_out "k1set .*restorable" "k1set restorable"; expect_out "k2set .*restorable" "k2set restorable"
 tv "$B" restore k1set --to "$WORK/rb"; expect_rc 0 "restore"
-check "byte-exact" same_tree src/one "$WORK/rb/one"
+check "byte-exact" same_tree src/one "$WORK/rb/$S/src/one"
 
 # decrypt confirmation: without --yes and without a terminal nothing happens
 B2=$WORK/b2; new_home b2 lib 30
@@ -88,7 +88,7 @@ tv "$D" catalog lib;                 expect_rc 0 "catalog after the KMS is back"
 tv "$D" backups;                     expect_out "rsaset .*restorable" "RSA tape readable (private key fetched into memory)"
 expect_out "dblset .*backup encrypted" "double-encrypted set: backup encrypted"
 tv "$D" restore dblset --to "$WORK/rd"; expect_rc 0 "restore the job backup file"
-tv "$D" backup extract "$WORK/rd/dbl/job.tvb" --to "$WORK/xd" --kms corp; expect_rc 0 "extract with the job KMS key"
+tv "$D" backup extract "$WORK/rd/$S/dbl/job.tvb" --to "$WORK/xd" --kms corp; expect_rc 0 "extract with the job KMS key"
 check "double KMS encryption byte-exact (content)" diff -r src/one "$WORK/xd/one"
 check "the KMS private key never reached the disk (only the installation's own identity key is there)" bash -c "! grep -rqa --exclude=identity.pem 'PRIVATE KEY' '$D'"
 

@@ -22,7 +22,7 @@ expect_rc 0 "write 2 GiB"
 rm -f src/big.copy
 /usr/bin/time -f '%M' -o "$WORK/rss.r" "$T" --home "$A" -q restore m --to "$WORK/r" >/dev/null 2>&1; RC=$?
 expect_rc 0 "restore 2 GiB"
-check "restored size" test "$(stat -c %s "$WORK/r/src/big")" = $((2048 * 1024 * 1024))
+check "restored size" test "$(stat -c %s "$WORK/r/$S/src/big")" = $((2048 * 1024 * 1024))
 w=$(tail -1 "$WORK/rss.w"); r=$(tail -1 "$WORK/rss.r")
 echo "peak RSS: write ${w} KiB, restore ${r} KiB"
 check "write peak RSS ${w} KiB < 64 MiB" test "$w" -lt 65536

@@ -45,11 +45,11 @@ tv "$B" tape insert lib --copy "$WORK"/box/VT000{1,2,3,4}L9.tap; expect_rc 0 "in
 tv "$B" catalog lib;                expect_rc 0 "catalog on a fresh installation"
 tv "$B" backups;                    expect_out "$SET +rt .*restorable" "set rebuilt from the tapes"
 tv "$B" restore "$SET" --to "$WORK/restored"; expect_rc 0 "restore"
-check "restored tree identical (content, modes, mtimes, symlinks)" same_tree "$WORK/src" "$WORK/restored/src"
+check "restored tree identical (content, modes, mtimes, symlinks)" same_tree "$WORK/src" "$WORK/restored/$S/src"
 
 # --- one file from the large set: positioning by file number
-tv "$B" -v restore rt src/tree/d099/f099 --to "$WORK/one"; expect_rc 0 "restore one file"
-check "the one file is right" cmp "$WORK/src/tree/d099/f099" "$WORK/one/src/tree/d099/f099"
+tv "$B" -v restore rt "$WORK/src/tree/d099/f099" --to "$WORK/one"; expect_rc 0 "restore one file"
+check "the one file is right" cmp "$WORK/src/tree/d099/f099" "$WORK/one/$S/src/tree/d099/f099"
 recs=$(printf '%s' "$ERR" | sed -n 's/.*tape VT000.L9: \([0-9]*\) records read.*/\1/p' | head -1)
 if [ -n "$recs" ] && [ "$recs" -le 3 ]; then pass "one-file restore read $recs records (at most 3)"; else fail "one-file restore read '${recs}' records"; fi
 

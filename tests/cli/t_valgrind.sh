@@ -23,7 +23,7 @@ vg "$A" tape list
 vg "$A" backups
 vg "$A" verify VT0001L9
 vg "$A" restore v --to "$WORK/r"
-check "restored" cmp s/big "$WORK/r/s/big"
+check "restored" cmp s/big "$WORK/r/$S/s/big"
 vg "$A" backup create s/small --out "$WORK/j.tvb" --encryption password:p
 vg "$A" backup extract "$WORK/j.tvb" --to "$WORK/x" --password-file pw
 tv "$A" escrow keygen --out "$WORK/ks.pem" --password-file app
