@@ -26,7 +26,12 @@ int tv_db_begin(struct tv_db *db);
 int tv_db_commit(struct tv_db *db);
 void tv_db_rollback(struct tv_db *db);
 
-/* Run a statement that returns no rows. */
+/* Every call takes one SQL statement (more is TV_ERR_INTERNAL, a bug:
+ * nothing is run in part).  A constraint failure is
+ * TV_ERR_EXISTS for a duplicate (UNIQUE, PRIMARY KEY), TV_ERR_STATE for a
+ * FOREIGN KEY, TV_ERR_INVAL for CHECK and NOT NULL.
+ *
+ * Run a statement that returns no rows. */
 int tv_db_exec(struct tv_db *db, const char *sql, const char *types, ...);
 int64_t tv_db_last_id(struct tv_db *db);
 int tv_db_changes(struct tv_db *db);
@@ -44,7 +49,7 @@ void tv_stmt_free(struct tv_stmt *q);
 /* Prepared once, run many times (hot paths: one row per stored file).
  * tv_stmt_run resets the statement, binds (text and blobs are used in
  * place: valid for the call only) and steps it to completion; 0 or an
- * error (TV_ERR_EXISTS for a constraint).  tv_stmt_bind resets and binds
+ * error (constraint failures as for tv_db_exec).  tv_stmt_bind resets and binds
  * for a query to step through. */
 int tv_db_prepare(struct tv_db *db, struct tv_stmt **q, const char *sql);
 int tv_stmt_run(struct tv_stmt *q, const char *types, ...);

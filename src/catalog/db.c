@@ -69,13 +69,46 @@ static int bind_args(struct tv_db *db, sqlite3_stmt *s, const char *types,
 	return bind_args_how(db, s, types, ap, SQLITE_TRANSIENT);
 }
 
+/* One call runs one statement: SQLite would quietly ignore the rest. */
+static int one_statement(sqlite3_stmt **s, const char *tail)
+{
+	while (*tail == ' ' || *tail == '\t' || *tail == '\n' || *tail == ';')
+		tail++;
+	if (*tail == '\0')
+		return 0;
+	sqlite3_finalize(*s);
+	*s = NULL;
+	return tv_errf(TV_ERR_INTERNAL, "catalog: more than one SQL statement in one call "
+	               "(\"%.40s\" was not run)", tail);
+}
+
+/* A constraint failure by kind: a duplicate is TV_ERR_EXISTS; a missing or
+ * still referenced row TV_ERR_STATE; a value a CHECK or NOT NULL refuses
+ * TV_ERR_INVAL. */
+static int constraint_err(struct tv_db *db)
+{
+	int ext = sqlite3_extended_errcode(db->h), code;
+
+	if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY ||
+	    ext == SQLITE_CONSTRAINT_ROWID)
+		code = TV_ERR_EXISTS;
+	else if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
+		code = TV_ERR_STATE;
+	else
+		code = TV_ERR_INVAL;
+	return tv_errf(code, "catalog: %s", sqlite3_errmsg(db->h));
+}
+
 static int prepare(struct tv_db *db, sqlite3_stmt **s, const char *sql,
                    const char *types, va_list ap)
 {
+	const char *tail = NULL;
 	int r;
 
-	if (sqlite3_prepare_v2(db->h, sql, -1, s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db->h, sql, -1, s, &tail) != SQLITE_OK)
 		return db_err(db, "prepare");
+	if ((r = one_statement(s, tail)) != 0)
+		return r;
 	if ((r = bind_args(db, *s, types, ap)) != 0) {
 		sqlite3_finalize(*s);
 		*s = NULL;
@@ -212,7 +245,7 @@ int tv_db_exec(struct tv_db *db, const char *sql, const char *types, ...)
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		if ((rc & 0xff) == SQLITE_CONSTRAINT)
-			r = tv_errf(TV_ERR_EXISTS, "catalog: %s", sqlite3_errmsg(db->h));
+			r = constraint_err(db);
 		else
 			r = db_err(db, "step");
 	}
@@ -287,15 +320,21 @@ void tv_stmt_free(struct tv_stmt *q)
 int tv_db_prepare(struct tv_db *db, struct tv_stmt **out, const char *sql)
 {
 	struct tv_stmt *q;
+	const char *tail = NULL;
+	int r;
 
 	*out = NULL;
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return TV_ERR_NOMEM;
 	q->db = db;
 	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &q->s,
-	                       NULL) != SQLITE_OK) {
+	                       &tail) != SQLITE_OK) {
 		free(q);
 		return db_err(db, "prepare");
+	}
+	if ((r = one_statement(&q->s, tail)) != 0) {
+		free(q);
+		return r;
 	}
 	*out = q;
 	return 0;
@@ -315,7 +354,7 @@ int tv_stmt_run(struct tv_stmt *q, const char *types, ...)
 	rc = sqlite3_step(q->s);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		if ((rc & 0xff) == SQLITE_CONSTRAINT)
-			r = tv_errf(TV_ERR_EXISTS, "catalog: %s", sqlite3_errmsg(q->db->h));
+			r = constraint_err(q->db);
 		else
 			r = db_err(q->db, "step");
 	}

@@ -309,8 +309,7 @@ int tv_job_decrypt(struct tv_home *h, char *const *barcodes, size_t n,
 			         ks->name[0] ? " (" : "", ks->name, ks->name[0] ? ")" : "", ks->kms_name,
 			         ks->kms_host, (unsigned long long)ks->kms_port, o->kms,
 			         o->key_id ? " with key id " : "", o->key_id ? o->key_id : "");
-			printf("%s\n", q);
-			fflush(stdout);
+			fprintf(stderr, "%s\n", q);   /* the question: stdout is for results */
 			if (o->confirm && !o->confirm(o->confirm_ctx, "Proceed?")) {
 				r = tv_errf(TV_ERR_CANCELED, "%s: not confirmed; nothing changed", barcodes[i]);
 				goto fail_one;
@@ -327,9 +326,8 @@ int tv_job_decrypt(struct tv_home *h, char *const *barcodes, size_t n,
 				         used);
 			}
 		} else {
-			printf("Tape %s (pool %s, sequence %llu) is protected by %s.\n", barcodes[i],
-			       tr->ms.pool_name, (unsigned long long)tr->seq, desc);
-			fflush(stdout);
+			fprintf(stderr, "Tape %s (pool %s, sequence %llu) is protected by %s.\n",
+			        barcodes[i], tr->ms.pool_name, (unsigned long long)tr->seq, desc);
 			if (o->confirm && !o->confirm(o->confirm_ctx, "Decrypt it with the given password?")) {
 				r = tv_errf(TV_ERR_CANCELED, "%s: not confirmed; nothing changed", barcodes[i]);
 				goto fail_one;

@@ -63,7 +63,7 @@ tv "$C" decrypt VT0001L9 --password-file pw3 --yes; expect_rc 1 "p3 refused for 
 expect_err "wrong password for tape VT0001L9: it needs password p1 \(hint: hint for p1\)" "refusal names the needed key's hint"
 expect_err "attempt\(s\) left" "tells about the retry limit"
 tv "$C" decrypt VT0001L9 --password-file pw1 --yes; expect_rc 0 "decrypt with p1"
-expect_out "protected by password p1 \(hint: hint for p1\)" "decrypt shows the hint first"
+expect_err "protected by password p1 \(hint: hint for p1\)" "decrypt shows the hint first"
 expect_err "contents cataloged" "decrypt catalogs the contents by itself"
 tv "$C" restore w1 --to "$WORK/rc"; expect_rc 0 "restore after decrypt"
 check "byte-exact after decrypt" same_tree src/s1 "$WORK/rc/$S/src/s1"

@@ -37,7 +37,7 @@ expect_err "VT0002L9: encrypted, locked .*key id $K2 .*corp \(127\.0\.0\.1:$KMS_
 tv "$B" tape show VT0002L9;          expect_out "key .*KMS AES key id $K2" "tape show names the key"
 kms_add "$B" corp
 tv "$B" decrypt VT0002L9 --kms corp --yes; expect_rc 0 "decrypt with the KMS"
-expect_out "key id $K2 .*on KMS server corp" "decrypt shows key id and server before unlocking"
+expect_err "key id $K2 .*on KMS server corp" "decrypt shows key id and server before unlocking"
 expect_err "key ring unlocked 1 other" "the latest key unlocks the earlier tape too"
 tv "$B" backups;                     expect_out "k1set .*restorable" "k1set restorable"; expect_out "k2set .*restorable" "k2set restorable"
 tv "$B" restore k1set --to "$WORK/rb"; expect_rc 0 "restore"

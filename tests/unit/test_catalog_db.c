@@ -183,7 +183,7 @@ static void test_migrate_from_v1(void **state)
 	assert_int_equal(raw_int(path, "PRAGMA user_version"), 1);
 
 	ASSERT_OK(tv_db_open(path, 0, &db));
-	assert_int_equal(tv_db_schema_version(db), 2);
+	assert_int_equal(tv_db_schema_version(db), TV_DB_SCHEMA_VERSION);
 	ASSERT_OK(tv_db_get_int(db, &v, "SELECT COUNT(*) FROM backup_sets", ""));
 	assert_int_equal(v, 0);
 	ASSERT_OK(tv_db_get_int(db, &v, "SELECT COUNT(*) FROM libraries", ""));
@@ -233,13 +233,16 @@ static void test_failed_migration_rolls_back(void **state)
 static void test_newer_schema_refused(void **state)
 {
 	char *path = db_path("newer");
-	char want[128];
+	char want[128], *sql;
 	struct tv_db *db = NULL;
 	(void)state;
 
 	ASSERT_OK(tv_db_open(path, 1, &db));
 	tv_db_close(db);
-	raw_exec(path, "PRAGMA user_version=3; CREATE TABLE from_the_future(x);");
+	sql = tl_strf("PRAGMA user_version=%d; CREATE TABLE from_the_future(x);",
+	              TV_DB_SCHEMA_VERSION + 1);
+	raw_exec(path, sql);
+	free(sql);
 	db = (struct tv_db *)1;
 	assert_int_equal(tv_db_open(path, 0, &db), TV_ERR_UNSUPPORTED);
 	assert_null(db);
@@ -452,11 +455,14 @@ static void test_prepare_run_reuse(void **state)
 	tv_db_close(db);
 }
 
-/* Every kind of constraint is TV_ERR_EXISTS with SQLite's message. */
+/* A constraint failure by kind, with SQLite's message: a duplicate is
+ * TV_ERR_EXISTS, a foreign key TV_ERR_STATE, CHECK and NOT NULL
+ * TV_ERR_INVAL; one call runs one statement. */
 static void test_constraints(void **state)
 {
 	char *path = db_path("constraints");
 	struct tv_db *db = NULL;
+	struct tv_stmt *st = NULL;
 	(void)state;
 
 	ASSERT_OK(tv_db_open(path, 1, &db));
@@ -468,16 +474,28 @@ static void test_constraints(void **state)
 	/* foreign keys are enforced */
 	assert_int_equal(tv_db_exec(db, "INSERT INTO pools(uuid, name, library_id, created) "
 	                            "VALUES(?,?,?,?)", "btii", "0123456789abcdef", (size_t)16,
-	                            "p", (int64_t)99, (int64_t)1), TV_ERR_EXISTS);
+	                            "p", (int64_t)99, (int64_t)1), TV_ERR_STATE);
 	ASSERT_DETAIL("FOREIGN KEY constraint failed");
 	/* CHECK and NOT NULL */
 	assert_int_equal(tv_db_exec(db, "INSERT INTO pools(uuid, name, library_id, created,"
 	                            " media_set_policy) VALUES(x'01','p',1,1,'sometimes')", ""),
-	                 TV_ERR_EXISTS);
+	                 TV_ERR_INVAL);
 	ASSERT_DETAIL("CHECK constraint failed");
 	assert_int_equal(tv_db_exec(db, "INSERT INTO libraries(name, created) VALUES('x', 1)", ""),
-	                 TV_ERR_EXISTS);
+	                 TV_ERR_INVAL);
 	ASSERT_DETAIL("NOT NULL constraint failed: libraries.path");
+	/* two statements in one call: refused whole, nothing run */
+	assert_int_equal(tv_db_exec(db, "INSERT INTO libraries(name, path, created) VALUES"
+	                            "('two', '/t', 1); DELETE FROM libraries", ""), TV_ERR_INTERNAL);
+	ASSERT_DETAIL("more than one SQL statement");
+	{
+		int64_t n = -1;
+		ASSERT_OK(tv_db_get_int(db, &n, "SELECT COUNT(*) FROM libraries", ""));
+		assert_int_equal(n, 1);
+	}
+	assert_int_equal(tv_db_prepare(db, &st, "SELECT 1; SELECT 2"), TV_ERR_INTERNAL);
+	assert_null(st);
+	ASSERT_OK(tv_db_exec(db, "DELETE FROM libraries WHERE name='nobody';  ", ""));
 	tv_db_close(db);
 	free(path);
 }
