@@ -79,6 +79,9 @@ struct tv_twriter {
 	pthread_cond_t cv_free;       /* a slot became FREE */
 	unsigned head;                /* oldest slot not FREE */
 	unsigned pending;             /* slots submitted, not yet FREE */
+	unsigned max_pending;         /* at most this many not yet packed (a
+	                               * small tape: what is in flight when early
+	                               * warning comes must fit in its margin) */
 	unsigned held;                /* of those, packed by the I/O thread (their
 	                               * bytes may still be in its record) */
 	/* who sleeps, so that wake-ups come in batches: waking a thread on
@@ -174,6 +177,7 @@ static int side_put(struct side *s, const void *p, size_t n)
 static void wake_free(struct tv_twriter *w)
 {
 	if ((w->prod_waiting && (w->nslots - w->pending >= w->nslots / 2 ||
+	                         w->pending - w->held < w->max_pending ||
 	                         w->pending == w->held)) ||
 	    (w->sync_waiting && w->pending == w->held) || atomic_load(&w->err) != 0)
 		pthread_cond_broadcast(&w->cv_free);
@@ -355,7 +359,7 @@ static int io_put(struct tv_twriter *w, const uint8_t *p, size_t n, int frame_st
 		if (frame_start && w->rec_first == TV_NO_OFFSET)
 			w->rec_first = (uint32_t)w->rec_fill;
 		frame_start = 0;
-		if (w->npieces >= TV_TAPE_IOV_MAX || w->held + 3 >= w->nslots)
+		if (w->npieces >= TV_TAPE_IOV_MAX || w->held + 3 >= w->max_pending)
 			io_gather(w);
 		k = cap - w->rec_fill;
 		if (k > n)
@@ -507,7 +511,8 @@ static int acquire(struct tv_twriter *w)
 	if (w->have_cur)
 		return 0;
 	pthread_mutex_lock(&w->mu);
-	while (s->state != S_FREE && atomic_load(&w->err) == 0) {
+	while ((s->state != S_FREE || w->pending - w->held >= w->max_pending) &&
+	       atomic_load(&w->err) == 0) {
 		w->prod_waiting = 1;
 		wake_io(w);
 		pthread_cond_wait(&w->cv_free, &w->mu);
@@ -609,8 +614,18 @@ int tv_twriter_open(struct tv_twriter **out, struct tv_tape *t, const char *name
 		w->placed_ctx = o->placed_ctx;
 	}
 	w->nworkers = o != NULL && o->workers ? o->workers : tv_default_workers();
-	/* enough frames to keep every worker and the I/O thread busy */
+	/* enough frames to keep every worker and the I/O thread busy; on a
+	 * tape of known capacity no more in flight than a sixteenth of it, the
+	 * part of the early-warning margin the data may take (tv_vtape_default_ew) */
 	w->nslots = 4 * w->nworkers + 16;
+	w->max_pending = w->nslots;
+	{
+		struct tv_tape_status ts;
+		if (tv_tape_status(t, &ts) == 0 && ts.capacity > 0 &&
+		    ts.capacity / 16 / w->fsize < w->max_pending)
+			w->max_pending = ts.capacity / 16 / w->fsize > 1 ?
+			                 (unsigned)(ts.capacity / 16 / w->fsize) : 1;
+	}
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv_work, NULL);
 	pthread_cond_init(&w->cv_io, NULL);

@@ -165,8 +165,8 @@ int tv_vtape_open(const char *path, int mode, struct tv_tape **out);
 /* TV_ERR_NOTFOUND when the image has no sidecar (a zeroed *a). */
 int tv_vtape_read_attrs(const char *path, struct tv_vtape_attrs *a);
 int tv_vtape_write_attrs(const char *path, const struct tv_vtape_attrs *a);
-/* Default early warning for a capacity: capacity - max(capacity/16, 8 MiB),
- * never below capacity/2. */
+/* Default early warning for a capacity: capacity - capacity/8, the margin
+ * at least 1 MiB and at most 1 GiB; never below capacity/2. */
 uint64_t tv_vtape_default_ew(uint64_t capacity);
 
 /* ---- st: Linux SCSI tape (/dev/nstN), variable block mode ---- */

@@ -109,10 +109,15 @@ uint64_t tv_vtape_default_ew(uint64_t capacity)
 	if (capacity == 0)
 		return 0;
 	/* the margin must hold what a writer has in flight when it learns of
-	 * the early warning (a ring of records) plus the session catalog */
-	margin = capacity / 16;
-	if (margin < ((uint64_t)8 << 20))
-		margin = (uint64_t)8 << 20;
+	 * the early warning plus the session catalog.  The writer keeps no
+	 * more than capacity/16 in flight on a tape of known capacity (and no
+	 * more than its ring, under 100 MiB, on any): an eighth, at least
+	 * 1 MiB, at most 1 GiB */
+	margin = capacity / 8;
+	if (margin < ((uint64_t)1 << 20))
+		margin = (uint64_t)1 << 20;
+	if (margin > ((uint64_t)1 << 30))
+		margin = (uint64_t)1 << 30;
 	if (margin >= capacity || capacity - margin < half)
 		return capacity - half;   /* = ceil(capacity / 2) */
 	return capacity - margin;

@@ -81,6 +81,26 @@ tv "$A" verify NOPE01L9;               expect_rc 1 "verify of an unknown barcode
 expect_err "1 of 1 tape\\(s\\) could not be verified" "and says it verified nothing"
 expect_no_err "found 0 error" "without claiming 0 errors"
 
+# --- spanning on small tapes: 3 MB (and encrypted, compressible) onto 2 MiB
+# tapes; a 16 MiB tape holds most of its capacity
+mkdir -p "$WORK/sp" && head -c 3000000 /dev/urandom > "$WORK/sp/big"
+for i in $(seq 1 40); do yes "line $i of a compressible text" | head -c 30000 > "$WORK/sp/t$i"; done
+tv "$A" library create small --path "$WORK/small-lib" --slots 8
+tv "$A" tape new small VT0101L9 VT0102L9 VT0103L9 VT0104L9 --capacity 2M
+tv "$A" pool create tiny --library small --encryption password:pw
+tv "$A" write tiny "$WORK/sp" --name small; expect_rc 0 "3 MB onto 2 MiB tapes"
+expect_err "on [2-4] tape\\(s\\)" "spans the tapes"
+tv "$A" restore small --to "$WORK/rsp"; expect_rc 0 "restore the spanning set"
+check "byte-exact" same_tree "$WORK/sp" "$WORK/rsp/$S/sp"
+head -c 15000000 /dev/urandom > "$WORK/sp16"
+tv "$A" library create mid --path "$WORK/mid-lib" --slots 4
+tv "$A" tape new mid VT0201L9 VT0202L9 --capacity 16M
+tv "$A" pool create mid --library mid
+tv "$A" write mid "$WORK/sp16" --name mid; expect_rc 0 "15 MB onto 16 MiB tapes"
+tv "$A" --json tape list
+used=$(printf '%s' "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); print([t["bytes_on_tape"] for t in d["tapes"] if t["barcode"]=="VT0201L9"][0])')
+check "the first 16 MiB tape holds over 12 MiB ($used bytes)" test "$used" -gt $((12 * 1024 * 1024))
+
 # --- a full target file system stops the restore with one message
 if [ "$(id -u)" = 0 ] && mkdir -p "$WORK/small" && mount -t tmpfs -o size=160k tmpfs "$WORK/small" 2>/dev/null; then
 	cleanup_hooks+=("umount '$WORK/small'")

@@ -234,13 +234,17 @@ static void test_default_ew(void **state)
 {
 	(void)state;
 	assert_int_equal(tv_vtape_default_ew(0), 0);
-	/* capacity/16 when that is above 8 MiB */
+	/* capacity/8 (a writer keeps at most capacity/16 in flight) */
 	assert_int_equal(tv_vtape_default_ew((uint64_t)1 << 30),
-	                 ((uint64_t)1 << 30) - ((uint64_t)1 << 26));
-	/* at least 8 MiB of margin (a writer's records in flight + catalog) */
-	assert_int_equal(tv_vtape_default_ew((uint64_t)32 << 20), (uint64_t)24 << 20);
-	assert_int_equal(tv_vtape_default_ew((uint64_t)8 << 20), (uint64_t)4 << 20);
+	                 ((uint64_t)1 << 30) - ((uint64_t)1 << 27));
+	assert_int_equal(tv_vtape_default_ew((uint64_t)16 << 20), (uint64_t)14 << 20);
+	/* at most 1 GiB of margin on a large tape */
+	assert_int_equal(tv_vtape_default_ew((uint64_t)400 << 30),
+	                 ((uint64_t)400 << 30) - ((uint64_t)1 << 30));
+	/* at least 1 MiB */
+	assert_int_equal(tv_vtape_default_ew((uint64_t)4 << 20), (uint64_t)3 << 20);
 	/* never below capacity/2 */
+	assert_int_equal(tv_vtape_default_ew((uint64_t)2 << 20), (uint64_t)1 << 20);
 	assert_int_equal(tv_vtape_default_ew((uint64_t)1 << 20), (uint64_t)1 << 19);
 	assert_int_equal(tv_vtape_default_ew(1000), 500);
 	assert_int_equal(tv_vtape_default_ew(1), 1);
