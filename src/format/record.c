@@ -1,6 +1,7 @@
 /* tapevault: record and frame headers, CRC, the file key, sealing and
  * opening frames (AES-256-GCM, zstd). */
 #include "format/record_int.h"
+#include "util/aead.h"
 #include "util/crc32c.h"
 #include "util/err.h"
 
@@ -236,13 +237,11 @@ int tv_fcodec_init(struct tv_fcodec *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->zlevel = INT_MIN;
-	c->ctx = EVP_CIPHER_CTX_new();
-	c->cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+	(void)tv_aead_new(&c->aead);
 	c->kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
 	c->zc = ZSTD_createCCtx();
 	c->zd = ZSTD_createDCtx();
-	if (c->ctx == NULL || c->cipher == NULL || c->kdf == NULL || c->zc == NULL ||
-	    c->zd == NULL) {
+	if (c->aead == NULL || c->kdf == NULL || c->zc == NULL || c->zd == NULL) {
 		tv_fcodec_free(c);
 		return tv_errf(TV_ERR_CRYPTO, "OpenSSL AES-256-GCM/HKDF or zstd "
 		               "contexts unavailable");
@@ -252,8 +251,7 @@ int tv_fcodec_init(struct tv_fcodec *c)
 
 void tv_fcodec_free(struct tv_fcodec *c)
 {
-	EVP_CIPHER_CTX_free(c->ctx);   /* wipes the key schedule */
-	EVP_CIPHER_free(c->cipher);
+	tv_aead_free(c->aead);   /* wipes the key */
 	EVP_KDF_free(c->kdf);
 	ZSTD_freeCCtx(c->zc);
 	ZSTD_freeDCtx(c->zd);
@@ -288,20 +286,6 @@ int tv_file_key(struct tv_fcodec *c, uint8_t out[TV_DEK_LEN],
 	return 0;
 }
 
-/* Loads key into the cipher context unless it is there already. */
-static int load_key(struct tv_fcodec *c, const uint8_t key[TV_DEK_LEN], int enc)
-{
-	if (c->keyed && c->enc == enc && CRYPTO_memcmp(c->key, key, TV_DEK_LEN) == 0)
-		return 0;
-	c->keyed = 0;
-	if (EVP_CipherInit_ex(c->ctx, c->cipher, NULL, key, NULL, enc) <= 0)
-		return tv_errf(TV_ERR_CRYPTO, "AES-256-GCM key setup failed");
-	memcpy(c->key, key, TV_DEK_LEN);
-	c->keyed = 1;
-	c->enc = enc;
-	return 0;
-}
-
 static void nonce_of(uint8_t nonce[12], uint32_t domain, uint64_t n)
 {
 	tv_put_be32(nonce, domain);
@@ -313,32 +297,23 @@ int tv_hdr_tag(struct tv_fcodec *c, const uint8_t key[TV_DEK_LEN],
                const uint8_t *hdr, size_t hdr_len, const void *extra,
                size_t extra_len, uint8_t tag[TV_TAG_LEN], int verify)
 {
-	uint8_t nonce[12], out[16];
-	int l = 0, r;
+	const struct tv_aad aad[4] = {
+		{ tape_uuid, TV_UUID_LEN }, { rec_hdr, 24 }, { hdr, hdr_len }, { extra, extra_len }
+	};
+	uint8_t nonce[12];
+	int r;
 
-	if ((r = load_key(c, key, !verify)) != 0)
-		return r;
 	nonce_of(nonce, 0, 0);
-	if (hdr_len > INT_MAX || extra_len > INT_MAX ||
-	    EVP_CipherInit_ex(c->ctx, NULL, NULL, NULL, nonce, !verify) <= 0 ||
-	    EVP_CipherUpdate(c->ctx, NULL, &l, tape_uuid, TV_UUID_LEN) <= 0 ||
-	    EVP_CipherUpdate(c->ctx, NULL, &l, rec_hdr, 24) <= 0 ||
-	    EVP_CipherUpdate(c->ctx, NULL, &l, hdr, (int)hdr_len) <= 0 ||
-	    (extra_len > 0 &&
-	     EVP_CipherUpdate(c->ctx, NULL, &l, extra, (int)extra_len) <= 0))
-		return tv_errf(TV_ERR_CRYPTO, "AES-256-GCM on a content header failed");
 	if (!verify) {
-		if (EVP_CipherFinal_ex(c->ctx, out, &l) <= 0 ||
-		    EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_GCM_GET_TAG, TV_TAG_LEN, tag) <= 0)
-			return tv_errf(TV_ERR_CRYPTO, "AES-256-GCM tag of a content header");
+		if ((r = tv_aead_seal(c->aead, key, nonce, aad, 4, NULL, NULL, 0, tag)) != 0)
+			return tv_errctx(r, "tag of a content header");
 		return 0;
 	}
-	if (EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_GCM_SET_TAG, TV_TAG_LEN, tag) <= 0)
-		return tv_errf(TV_ERR_CRYPTO, "AES-256-GCM tag of a content header");
-	if (EVP_CipherFinal_ex(c->ctx, out, &l) <= 0)
+	r = tv_aead_open(c->aead, key, nonce, aad, 4, NULL, NULL, 0, tag);
+	if (r == TV_ERR_AUTH)
 		return tv_errf(TV_ERR_AUTH, "content header authentication failed: the "
 		               "header was modified or the key is wrong");
-	return 0;
+	return r != 0 ? tv_errctx(r, "tag of a content header") : 0;
 }
 
 /* AES-256-GCM over one frame (in place allowed). */
@@ -347,34 +322,21 @@ static int frame_gcm(struct tv_fcodec *c, const uint8_t key[TV_DEK_LEN], int enc
                      uint64_t index, const uint8_t *in, uint8_t *out, size_t n,
                      uint8_t tag[TV_TAG_LEN])
 {
+	const struct tv_aad aad[2] = { { tape_uuid, TV_UUID_LEN }, { hdr, TV_FRAME_HDR } };
 	uint8_t nonce[12];
-	int l = 0, lf = 0, r;
+	int r;
 
-	if ((r = load_key(c, key, enc)) != 0)
-		return r;
 	nonce_of(nonce, 1, index);
-	if (n > INT_MAX ||
-	    EVP_CipherInit_ex(c->ctx, NULL, NULL, NULL, nonce, enc) <= 0 ||
-	    EVP_CipherUpdate(c->ctx, NULL, &l, tape_uuid, TV_UUID_LEN) <= 0 ||
-	    EVP_CipherUpdate(c->ctx, NULL, &l, hdr, TV_FRAME_HDR) <= 0 ||
-	    (n > 0 && EVP_CipherUpdate(c->ctx, out, &l, in, (int)n) <= 0))
-		return tv_errf(TV_ERR_CRYPTO, "AES-256-GCM on frame %" PRIu64 " failed",
-		               index);
 	if (enc) {
-		if (EVP_CipherFinal_ex(c->ctx, out + l, &lf) <= 0 ||
-		    EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_GCM_GET_TAG, TV_TAG_LEN, tag) <= 0)
-			return tv_errf(TV_ERR_CRYPTO, "AES-256-GCM tag of frame %" PRIu64,
-			               index);
+		if ((r = tv_aead_seal(c->aead, key, nonce, aad, 2, in, out, n, tag)) != 0)
+			return tv_errctx(r, "frame %" PRIu64, index);
 		return 0;
 	}
-	if (EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_GCM_SET_TAG, TV_TAG_LEN, tag) <= 0)
-		return tv_errf(TV_ERR_CRYPTO, "AES-256-GCM tag of frame %" PRIu64, index);
-	if (EVP_CipherFinal_ex(c->ctx, out + l, &lf) <= 0) {
-		OPENSSL_cleanse(out, n);   /* never hand out unauthenticated data */
+	r = tv_aead_open(c->aead, key, nonce, aad, 2, in, out, n, tag);
+	if (r == TV_ERR_AUTH)   /* out is wiped: never unauthenticated data */
 		return tv_errf(TV_ERR_AUTH, "frame %" PRIu64 ": authentication failed: "
 		               "the data was modified or the key is wrong", index);
-	}
-	return 0;
+	return r != 0 ? tv_errctx(r, "frame %" PRIu64, index) : 0;
 }
 
 int tv_frame_seal(struct tv_fcodec *c, const struct tv_compression *comp,

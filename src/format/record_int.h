@@ -13,15 +13,11 @@
 
 /* One per thread: AES-256-GCM, HKDF and zstd contexts. */
 struct tv_fcodec {
-	EVP_CIPHER_CTX *ctx;
-	EVP_CIPHER *cipher;
+	struct tv_aead *aead;      /* AES-256-GCM (util/aead.h), keeps the file key */
 	EVP_KDF *kdf;
 	void *zc;                  /* ZSTD_CCtx */
 	void *zd;                  /* ZSTD_DCtx */
 	int zlevel;                /* level set on zc (INT32_MIN: none yet) */
-	uint8_t key[TV_DEK_LEN];   /* the file key loaded into ctx */
-	int keyed;
-	int enc;                   /* ctx keyed for encryption */
 };
 int tv_fcodec_init(struct tv_fcodec *c);
 void tv_fcodec_free(struct tv_fcodec *c);
