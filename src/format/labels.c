@@ -559,13 +559,13 @@ int tv_data_header_decode(const uint8_t *body, size_t len, struct tv_data_header
 
 /* ---- catalog header ---- */
 
-#define CH struct tv_catalog_header
+#define CAT struct tv_catalog_header
 static const struct tv_field cath_f[] = {
-	TVF_UUID(CH, tape_uuid, 1, 1),
-	TVF_UUID(CH, media_set_uuid, 2, 1),
-	TVF_U64(CH, session, 3, 1, 0, UINT64_MAX),
+	TVF_UUID(CAT, tape_uuid, 1, 1),
+	TVF_UUID(CAT, media_set_uuid, 2, 1),
+	TVF_U64(CAT, session, 3, 1, 0, UINT64_MAX),
 };
-#undef CH
+#undef CAT
 static const struct tv_fields cath_fs = { "catalog header", cath_f,
                                           sizeof(cath_f) / sizeof(cath_f[0]) };
 
