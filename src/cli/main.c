@@ -4,12 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "crypto/secmem.h"
 #include "util/err.h"
 
 const struct cli_cmd cli_commands[] = {
@@ -353,15 +352,6 @@ void cli_json_set(struct cli *c, const char *key, json_t *v)
 	json_object_set_new(c->out, key, v);
 }
 
-static void secure_process(void)
-{
-	struct rlimit rl = {0, 0};
-
-	/* No core dumps: they could hold passwords and data keys. */
-	setrlimit(RLIMIT_CORE, &rl);
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-}
-
 int main(int argc, char **argv)
 {
 	struct cli c;
@@ -370,7 +360,8 @@ int main(int argc, char **argv)
 	int i = 1, r, words;
 
 	memset(&c, 0, sizeof(c));
-	secure_process();
+	if ((r = tv_secure_init()) != 0)   /* no core dumps, not dumpable */
+		fprintf(stderr, "tapevault: warning: %s\n", tv_errmsg(r));
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--home") == 0 && i + 1 < argc) {
 			c.home_opt = argv[++i];
