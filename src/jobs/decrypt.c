@@ -254,13 +254,134 @@ static int unlock_with_password(struct tv_home *h, struct tape_row *tr, const ch
 	}
 }
 
+struct djob {
+	struct tv_home *h;
+	const struct tv_decrypt_opts *o;
+	struct tape_row *tr;
+	struct tv_kek_cache *cache;
+	char *pw;                   /* read once, for every tape */
+	size_t pwlen;
+	int stop;                   /* the job cannot go on (brute-force back-off, no password) */
+};
+
+/* The KMS path: say which key on which server, ask, unwrap. */
+static int by_kms(struct djob *d, const char *bc, const char *desc, uint8_t dek[TV_DEK_LEN],
+                  char *how, size_t howsz)
+{
+	const struct tv_decrypt_opts *o = d->o;
+	const struct tape_row *tr = d->tr;
+	const struct tv_keyslot *ks = NULL;
+	char used[300];
+	int r;
+
+	for (size_t k = 0; k < tr->ms.enc.nslots; k++)
+		if (tr->ms.enc.slots[k].type == TV_SLOT_KMS)
+			ks = &tr->ms.enc.slots[k];
+	if (ks == NULL)
+		return tv_errf(TV_ERR_BADKEY, "tape %s has no KMS key slot: it needs %s", bc, desc);
+	/* the question: on stderr, stdout is for results */
+	fprintf(stderr, "Tape %s (pool %s, sequence %llu) is encrypted with KMS key id %s%s%s%s "
+	        "on KMS server %s (%s:%llu).\nDecrypt it using KMS server '%s'%s%s?\n", bc,
+	        tr->ms.pool_name, (unsigned long long)tr->seq, ks->key_id,
+	        ks->name[0] ? " (" : "", ks->name, ks->name[0] ? ")" : "", ks->kms_name,
+	        ks->kms_host, (unsigned long long)ks->kms_port, o->kms,
+	        o->key_id ? " with key id " : "", o->key_id ? o->key_id : "");
+	if (o->confirm && !o->confirm(o->confirm_ctx, "Proceed?"))
+		return tv_errf(TV_ERR_CANCELED, "%s: not confirmed; nothing changed", bc);
+	r = tv_kmsglue_open_slot(d->h, ks, tr->uuid, o->kms, o->key_id, dek, used, sizeof(used));
+	if (r != 0)
+		return tv_errctx(r, "%s", bc);
+	snprintf(how, howsz, "KMS key %s on %s", o->key_id ? o->key_id : ks->key_id, used);
+	return 0;
+}
+
+/* The password path: show the hint, ask, try the password (a wrong one
+ * is audited and counts toward the back-off). */
+static int by_password(struct djob *d, const char *bc, const char *desc,
+                       uint8_t dek[TV_DEK_LEN], char *how, size_t howsz)
+{
+	const struct tv_decrypt_opts *o = d->o;
+	char msg[1024];
+	int r;
+
+	fprintf(stderr, "Tape %s (pool %s, sequence %llu) is protected by %s.\n", bc,
+	        d->tr->ms.pool_name, (unsigned long long)d->tr->seq, desc);
+	if (o->confirm && !o->confirm(o->confirm_ctx, "Decrypt it with the given password?"))
+		return tv_errf(TV_ERR_CANCELED, "%s: not confirmed; nothing changed", bc);
+	if ((r = backoff_check(d->h)) != 0 ||
+	    (d->pw == NULL &&
+	     (r = tv_password_read(o->password_file, "Password: ", 0, &d->pw, &d->pwlen)) != 0)) {
+		d->stop = 1;
+		return r;
+	}
+	r = unlock_with_password(d->h, d->tr, d->pw, d->pwlen, d->cache, dek, how, howsz);
+	if (r == TV_ERR_BADKEY) {
+		snprintf(msg, sizeof(msg), "%s", tv_errmsg(r));
+		backoff_fail(d->h);
+		tv_audit(d->h, "decrypt", "password (wrong)", bc, msg);
+		return tv_errf(r, "%s", msg);   /* the audit may have said something else */
+	}
+	if (r == 0)
+		setting_set(d->h, "unlock_failures", 0);
+	return r;
+}
+
+/* A tape that is not encrypted, or unlocked already: only its contents
+ * may still need cataloging.  1: that was the case. */
+static int nothing_to_unlock(struct djob *d, const char *bc, int *r)
+{
+	uint8_t dek[TV_DEK_LEN];
+
+	*r = 0;
+	if (d->tr->encrypted && (d->tr->locked || tv_keys_load_dek(d->h, d->tr->uuid, dek) != 0))
+		return 0;
+	if (d->tr->encrypted)
+		tv_wipe(dek, sizeof(dek));
+	tv_info(d->h, "%s: %s", bc, d->tr->encrypted ? "already unlocked" : "not encrypted");
+	if (!d->tr->cataloged)
+		*r = tv_catalog_tape_contents(d->h, bc);
+	return 1;
+}
+
+/* Unlocks one tape, keeps its key, catalogs its contents and what its key
+ * ring unlocks (*ring_failed counts a ring that could not be followed). */
+static int decrypt_one(struct djob *d, const char *bc, int *ring_failed)
+{
+	uint8_t dek[TV_DEK_LEN];
+	char how[700] = "", desc[700], src[800];
+	int r;
+
+	if ((r = load_tape_row(d->h, bc, d->tr)) != 0 || nothing_to_unlock(d, bc, &r))
+		return r;
+	tv_keys_describe(&d->tr->ms.enc, desc, sizeof(desc));
+	r = d->o->kms != NULL ? by_kms(d, bc, desc, dek, how, sizeof(how))
+	                      : by_password(d, bc, desc, dek, how, sizeof(how));
+	if (r == 0 && (r = tv_dek_verify(dek, d->tr->ms.enc.dek_fpr)) != 0)
+		tv_errctx(r, "%s: the unwrapped key does not match the tape's fingerprint", bc);
+	if (r == 0) {
+		snprintf(src, sizeof(src), "decrypt: %s", how);
+		r = tv_keys_save_dek(d->h, d->tr->uuid, dek, src);
+	}
+	tv_wipe(dek, sizeof(dek));
+	if (r != 0)
+		return r;
+	tv_audit(d->h, "decrypt", how, bc, "unlocked");
+	tv_info(d->h, "%s: unlocked by %s", bc, how);
+	/* the tape's contents, now readable, go into the catalog */
+	if ((r = tv_catalog_tape_contents(d->h, bc)) != 0)
+		return r;
+	if ((r = follow_keyrings(d->h, d->tr->pool_id)) != 0) {
+		if (r != TV_ERR_PARTIAL)
+			tv_warn(d->h, "%s", tv_errmsg(r));
+		(*ring_failed)++;
+	}
+	return 0;
+}
+
 int tv_job_decrypt(struct tv_home *h, char *const *barcodes, size_t n,
                    const struct tv_decrypt_opts *o)
 {
-	struct tape_row *tr = NULL;
-	struct tv_kek_cache *cache = NULL;
-	char *pw = NULL;
-	size_t pwlen = 0;
+	struct djob d = { .h = h, .o = o };
 	int r = 0, failed = 0, ring_failed = 0;
 
 	tv_errclear();   /* a new job: no earlier failure's detail */
@@ -268,119 +389,19 @@ int tv_job_decrypt(struct tv_home *h, char *const *barcodes, size_t n,
 	snprintf(h->job, sizeof(h->job), "decrypt");
 	if ((o->password_file == NULL) == (o->kms == NULL))
 		return tv_errf(TV_ERR_INVAL, "give either --password-file F or --kms SERVER");
-	if ((tr = calloc(1, sizeof(*tr))) == NULL)
+	if ((d.tr = calloc(1, sizeof(*d.tr))) == NULL)
 		return TV_ERR_NOMEM;
-	if ((r = tv_kek_cache_new(&cache, 0)) != 0)
+	if ((r = tv_kek_cache_new(&d.cache, 0)) != 0)
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t dek[TV_DEK_LEN];
-		char how[700] = "", desc[700], q[1600];
-
-		if ((r = load_tape_row(h, barcodes[i], tr)) != 0)
-			goto fail_one;
-		if (!tr->encrypted) {
-			tv_info(h, "%s: not encrypted", barcodes[i]);
-			if (!tr->cataloged && (r = tv_catalog_tape_contents(h, barcodes[i])) != 0)
-				goto fail_one;
+	for (size_t i = 0; i < n && !d.stop; i++) {
+		if ((r = decrypt_one(&d, barcodes[i], &ring_failed)) == 0)
 			continue;
-		}
-		if (!tr->locked && tv_keys_load_dek(h, tr->uuid, dek) == 0) {
-			tv_wipe(dek, sizeof(dek));
-			tv_info(h, "%s: already unlocked", barcodes[i]);
-			if (!tr->cataloged && (r = tv_catalog_tape_contents(h, barcodes[i])) != 0)
-				goto fail_one;
-			continue;
-		}
-		tv_keys_describe(&tr->ms.enc, desc, sizeof(desc));
-		if (o->kms != NULL) {
-			const struct tv_keyslot *ks = NULL;
-			for (size_t k = 0; k < tr->ms.enc.nslots; k++)
-				if (tr->ms.enc.slots[k].type == TV_SLOT_KMS)
-					ks = &tr->ms.enc.slots[k];
-			if (ks == NULL) {
-				r = tv_errf(TV_ERR_BADKEY, "tape %s has no KMS key slot: it needs %s",
-				            barcodes[i], desc);
-				goto fail_one;
-			}
-			snprintf(q, sizeof(q),
-			         "Tape %s (pool %s, sequence %llu) is encrypted with KMS key id %s%s%s%s "
-			         "on KMS server %s (%s:%llu).\nDecrypt it using KMS server '%s'%s%s?",
-			         barcodes[i], tr->ms.pool_name, (unsigned long long)tr->seq, ks->key_id,
-			         ks->name[0] ? " (" : "", ks->name, ks->name[0] ? ")" : "", ks->kms_name,
-			         ks->kms_host, (unsigned long long)ks->kms_port, o->kms,
-			         o->key_id ? " with key id " : "", o->key_id ? o->key_id : "");
-			fprintf(stderr, "%s\n", q);   /* the question: stdout is for results */
-			if (o->confirm && !o->confirm(o->confirm_ctx, "Proceed?")) {
-				r = tv_errf(TV_ERR_CANCELED, "%s: not confirmed; nothing changed", barcodes[i]);
-				goto fail_one;
-			}
-			{
-				char used[300];
-				r = tv_kmsglue_open_slot(h, ks, tr->uuid, o->kms, o->key_id, dek, used,
-				                         sizeof(used));
-				if (r != 0) {
-					tv_errctx(r, "%s", barcodes[i]);
-					goto fail_one;
-				}
-				snprintf(how, sizeof(how), "KMS key %s on %s", o->key_id ? o->key_id : ks->key_id,
-				         used);
-			}
-		} else {
-			fprintf(stderr, "Tape %s (pool %s, sequence %llu) is protected by %s.\n",
-			        barcodes[i], tr->ms.pool_name, (unsigned long long)tr->seq, desc);
-			if (o->confirm && !o->confirm(o->confirm_ctx, "Decrypt it with the given password?")) {
-				r = tv_errf(TV_ERR_CANCELED, "%s: not confirmed; nothing changed", barcodes[i]);
-				goto fail_one;
-			}
-			if ((r = backoff_check(h)) != 0)
-				goto out;
-			if (pw == NULL &&
-			    (r = tv_password_read(o->password_file, "Password: ", 0, &pw, &pwlen)) != 0)
-				goto out;
-			r = unlock_with_password(h, tr, pw, pwlen, cache, dek, how, sizeof(how));
-			if (r == TV_ERR_BADKEY) {
-				char msg[1024];
-				snprintf(msg, sizeof(msg), "%s", tv_errmsg(r));
-				backoff_fail(h);
-				tv_audit(h, "decrypt", "password (wrong)", barcodes[i], msg);
-				tv_errf(r, "%s", msg);
-				goto fail_one;
-			}
-			if (r != 0)
-				goto fail_one;
-			setting_set(h, "unlock_failures", 0);
-		}
-		if ((r = tv_dek_verify(dek, tr->ms.enc.dek_fpr)) != 0) {
-			tv_wipe(dek, sizeof(dek));
-			tv_errctx(r, "%s: the unwrapped key does not match the tape's fingerprint",
-			          barcodes[i]);
-			goto fail_one;
-		}
-		{
-			char src[800];
-			snprintf(src, sizeof(src), "decrypt: %s", how);
-			r = tv_keys_save_dek(h, tr->uuid, dek, src);
-		}
-		tv_wipe(dek, sizeof(dek));
-		if (r != 0)
-			goto fail_one;
-		tv_audit(h, "decrypt", how, barcodes[i], "unlocked");
-		tv_info(h, "%s: unlocked by %s", barcodes[i], how);
-		/* the tape's contents, now readable, go into the catalog */
-		if ((r = tv_catalog_tape_contents(h, barcodes[i])) != 0)
-			goto fail_one;
-		if ((r = follow_keyrings(h, tr->pool_id)) != 0) {
-			if (r != TV_ERR_PARTIAL)
-				tv_warn(h, "%s", tv_errmsg(r));
-			ring_failed++;
-		}
-		continue;
-fail_one:
 		failed++;
-		if (n > 1) {
+		if (n > 1 && !d.stop)
 			tv_warn(h, "%s", tv_errmsg(r));
-		}
 	}
+	if (d.stop)
+		goto out;
 	if (failed > 0 && n > 1)
 		r = tv_errf(TV_ERR_PARTIAL, "%d of %zu tape(s) could not be decrypted", failed, n);
 	else if (failed == 0 && ring_failed > 0)
@@ -389,12 +410,12 @@ fail_one:
 	else if (failed == 0)
 		r = 0;
 out:
-	if (pw != NULL)
-		tv_freezero(pw, pwlen + 1);
-	tv_kek_cache_free(cache);
-	if (tr != NULL) {
-		tv_wipe(tr, sizeof(*tr));
-		free(tr);
+	if (d.pw != NULL)
+		tv_freezero(d.pw, d.pwlen + 1);
+	tv_kek_cache_free(d.cache);
+	if (d.tr != NULL) {
+		tv_wipe(d.tr, sizeof(*d.tr));
+		free(d.tr);
 	}
 	return r;
 }
