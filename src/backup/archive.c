@@ -350,6 +350,105 @@ out:
 	return r;
 }
 
+/* The sources, each with a name no other has in the backup. */
+static int sources_check(const char *const *sources, size_t nsrc, struct source *srcs)
+{
+	int r;
+
+	for (size_t i = 0; i < nsrc; i++) {
+		if ((r = source_prepare(sources[i], &srcs[i])) != 0)
+			return r;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(srcs[i].base, srcs[j].base) == 0)
+				return tv_errf(TV_ERR_INVAL, "sources %s and %s have the same name "
+				               "\"%s\" in the backup", srcs[j].path, srcs[i].path,
+				               srcs[i].base);
+	}
+	return 0;
+}
+
+/* The file header: identity, chunking, and with keys a new data key in its
+ * slots. */
+static int header_init(struct tv_backup_info *info, const struct tv_backup_keys *keys,
+                       uint8_t dek[TV_DEK_LEN])
+{
+	int r;
+
+	if ((r = tv_uuid_new(info->uuid)) != 0)
+		return r;
+	info->created = (uint64_t)time(NULL);
+	info->chunk_size = TV_BACKUP_CHUNK_DEFAULT;
+	snprintf(info->writer, sizeof(info->writer), "tapevault %s", TV_VERSION);
+	if (keys == NULL)
+		return 0;
+	info->alg = TV_ENC_AES256GCM_HKDF;
+	if ((r = tv_dek_new(dek)) != 0 || (r = tv_dek_fingerprint(dek, info->dek_fpr)) != 0)
+		return r;
+	return make_slots(keys, info, dek);
+}
+
+/* A temporary file beside out_path (renamed into place when whole). */
+static int tmp_create(const char *out_path, char **tmp, int *fd, struct stat *sb)
+{
+	if (asprintf(tmp, "%s.tmp-XXXXXX", out_path) < 0) {
+		*tmp = NULL;
+		return TV_ERR_NOMEM;
+	}
+	if ((*fd = mkostemp(*tmp, O_CLOEXEC)) < 0) {
+		int e = errno;
+		free(*tmp);
+		*tmp = NULL;
+		return tv_errf(e == EACCES ? TV_ERR_PERM : TV_ERR_IO, "%s: cannot create a file "
+		               "there: %s", out_path, strerror(e));
+	}
+	if (fstat(*fd, sb) != 0)
+		return tv_errf(TV_ERR_IO, "%s: %s", *tmp, strerror(errno));
+	return 0;
+}
+
+/* The pax writer into the backup file, and the disk reader. */
+static int tar_open(struct archive **a, struct archive **disk,
+                    struct archive_entry_linkresolver **lr, struct wctx *wc)
+{
+	if ((*a = archive_write_new()) == NULL || (*disk = archive_read_disk_new()) == NULL ||
+	    (*lr = archive_entry_linkresolver_new()) == NULL)
+		return TV_ERR_NOMEM;
+	/* pax interchange rather than "restricted": restricted pax drops the
+	 * sub-second part of mtimes unless an entry needs an extended header
+	 * anyway; full pax writes "mtime" whenever it has one. */
+	if (archive_write_set_format_pax(*a) != ARCHIVE_OK ||
+	    archive_write_add_filter_none(*a) != ARCHIVE_OK ||
+	    archive_write_open2(*a, wc, NULL, arch_write_cb, NULL, NULL) != ARCHIVE_OK)
+		return wc->err ? wc->err : tv_errf(TV_ERR_INTERNAL, "libarchive: %s",
+		                                   archive_error_string(*a));
+	archive_entry_linkresolver_set_strategy(*lr, archive_format(*a));
+	archive_read_disk_set_symlink_physical(*disk);
+	archive_read_disk_set_standard_lookup(*disk);
+	archive_read_disk_set_behavior(*disk, ARCHIVE_READDISK_NO_XATTR |
+	                               ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS |
+	                               ARCHIVE_READDISK_NO_SPARSE);
+	return 0;
+}
+
+/* Makes the finished temporary file the backup: synced, closed, renamed
+ * (never over an existing file), the directory synced. */
+static int publish(const char *tmp, int *fd, const char *out_path)
+{
+	if (fsync(*fd) != 0)
+		return tv_errf(TV_ERR_IO, "%s: fsync: %s", tmp, strerror(errno));
+	if (close(*fd) != 0) {
+		*fd = -1;
+		return tv_errf(TV_ERR_IO, "%s: close: %s", tmp, strerror(errno));
+	}
+	*fd = -1;
+	if (rename_noreplace(tmp, out_path) != 0)
+		return errno == EEXIST
+		       ? tv_errf(TV_ERR_EXISTS, "%s already exists (not overwritten)", out_path)
+		       : tv_errf(TV_ERR_IO, "%s: rename: %s", out_path, strerror(errno));
+	fsync_parent(out_path);
+	return 0;
+}
+
 int tv_backup_create(const char *const *sources, size_t nsrc, const char *out_path,
                      const struct tv_backup_keys *keys, struct tv_backup_stats *bsp)
 {
@@ -377,73 +476,16 @@ int tv_backup_create(const char *const *sources, size_t nsrc, const char *out_pa
 		r = TV_ERR_NOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < nsrc; i++) {
-		if ((r = source_prepare(sources[i], &srcs[i])) != 0)
-			goto out;
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(srcs[i].base, srcs[j].base) == 0) {
-				r = tv_errf(TV_ERR_INVAL, "sources %s and %s have the same name "
-				            "\"%s\" in the backup", srcs[j].path, srcs[i].path,
-				            srcs[i].base);
-				goto out;
-			}
-	}
-	/* header */
-	if ((r = tv_uuid_new(info->uuid)) != 0)
+	if ((r = sources_check(sources, nsrc, srcs)) != 0 ||
+	    (r = header_init(info, keys, dek)) != 0 ||
+	    (r = tmp_create(out_path, &tmp, &fd, &sb)) != 0)
 		goto out;
 	memcpy(bs->uuid, info->uuid, TV_UUID_LEN);
-	info->created = (uint64_t)time(NULL);
-	info->chunk_size = TV_BACKUP_CHUNK_DEFAULT;
-	snprintf(info->writer, sizeof(info->writer), "tapevault %s", TV_VERSION);
-	if (keys != NULL) {
-		info->alg = TV_ENC_AES256GCM_HKDF;
-		if ((r = tv_dek_new(dek)) != 0 ||
-		    (r = tv_dek_fingerprint(dek, info->dek_fpr)) != 0 ||
-		    (r = make_slots(keys, info, dek)) != 0)
-			goto out;
-	}
-	/* temporary output */
-	if ((r = asprintf(&tmp, "%s.tmp-XXXXXX", out_path)) < 0) {
-		tmp = NULL;
-		r = TV_ERR_NOMEM;
-		goto out;
-	}
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		r = tv_errf(errno == EACCES ? TV_ERR_PERM : TV_ERR_IO, "%s: cannot create "
-		            "a file there: %s", out_path, strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
-	if (fstat(fd, &sb) != 0) {
-		r = tv_errf(TV_ERR_IO, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
 	if ((r = tv_bwriter_open(&w, out_path, fd_write, &fd, info, keys ? dek : NULL)) != 0)
 		goto out;
 	wc.w = w;
-	/* the tar stream */
-	if ((a = archive_write_new()) == NULL || (disk = archive_read_disk_new()) == NULL ||
-	    (lr = archive_entry_linkresolver_new()) == NULL) {
-		r = TV_ERR_NOMEM;
+	if ((r = tar_open(&a, &disk, &lr, &wc)) != 0)
 		goto out;
-	}
-	/* pax interchange rather than "restricted": restricted pax drops the
-	 * sub-second part of mtimes unless an entry needs an extended header
-	 * anyway; full pax writes "mtime" whenever it has one. */
-	if (archive_write_set_format_pax(a) != ARCHIVE_OK ||
-	    archive_write_add_filter_none(a) != ARCHIVE_OK ||
-	    archive_write_open2(a, &wc, NULL, arch_write_cb, NULL, NULL) != ARCHIVE_OK) {
-		r = wc.err ? wc.err : tv_errf(TV_ERR_INTERNAL, "libarchive: %s",
-		                              archive_error_string(a));
-		goto out;
-	}
-	archive_entry_linkresolver_set_strategy(lr, archive_format(a));
-	archive_read_disk_set_symlink_physical(disk);
-	archive_read_disk_set_standard_lookup(disk);
-	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_XATTR |
-	                               ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS |
-	                               ARCHIVE_READDISK_NO_SPARSE);
 	for (size_t i = 0; i < nsrc; i++)
 		if ((r = walk_source(disk, a, lr, &srcs[i], sb.st_dev, sb.st_ino, bs, &wc)) != 0)
 			goto out;
@@ -456,26 +498,10 @@ int tv_backup_create(const char *const *sources, size_t nsrc, const char *out_pa
 		goto out;
 	bs->chunks = tv_bwriter_chunks(w);
 	bs->file_bytes = tv_bwriter_bytes(w);
-	if (fsync(fd) != 0) {
-		r = tv_errf(TV_ERR_IO, "%s: fsync: %s", tmp, strerror(errno));
+	if ((r = publish(tmp, &fd, out_path)) != 0)
 		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		r = tv_errf(TV_ERR_IO, "%s: close: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename_noreplace(tmp, out_path) != 0) {
-		r = errno == EEXIST
-		    ? tv_errf(TV_ERR_EXISTS, "%s already exists (not overwritten)", out_path)
-		    : tv_errf(TV_ERR_IO, "%s: rename: %s", out_path, strerror(errno));
-		goto out;
-	}
 	free(tmp);
 	tmp = NULL;
-	fsync_parent(out_path);
-	r = 0;
 	if (bs->skipped > 0)
 		r = tv_errf(TV_ERR_PARTIAL, "%s: %llu entries not stored (first: %s)",
 		            out_path, (unsigned long long)bs->skipped, bs->first_problem);
