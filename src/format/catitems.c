@@ -2,8 +2,8 @@
 #include "format/format_int.h"
 #include "format/record.h"
 #include "util/err.h"
+#include "util/wipe.h"
 
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -415,7 +415,7 @@ int tv_cat_item_decode(const uint8_t *p, size_t avail, struct tv_cat_item_v *it,
 		r = entry_check(&it->u.entry.e, "catalog entry item", TV_ERR_FORMAT);
 	}
 	if (r != 0) {
-		OPENSSL_cleanse(obj, type == TV_CI_END ? sizeof(end) : sizeof(it->u));
+		tv_wipe(obj, type == TV_CI_END ? sizeof(end) : sizeof(it->u));
 		return r;
 	}
 	it->type = (enum tv_cat_item)type;

@@ -1,7 +1,7 @@
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/wipe.h"
 
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +25,7 @@ void tv_buf_view(struct tv_buf *b, const void *p, size_t len)
 void tv_buf_free(struct tv_buf *b)
 {
 	if (!b->borrowed && b->d != NULL) {
-		OPENSSL_cleanse(b->d, b->cap);
+		tv_wipe(b->d, b->cap);
 		free(b->d);
 	}
 	memset(b, 0, sizeof(*b));
@@ -34,7 +34,7 @@ void tv_buf_free(struct tv_buf *b)
 void tv_buf_reset(struct tv_buf *b)
 {
 	if (!b->borrowed && b->d != NULL)
-		OPENSSL_cleanse(b->d, b->len);
+		tv_wipe(b->d, b->len);
 	b->len = b->off = 0;
 }
 
@@ -52,7 +52,7 @@ int tv_buf_steal(struct tv_buf *b, uint8_t **p, size_t *len)
 	if (b->off > 0) {
 		/* the unread bytes to the front; what they leave behind is wiped */
 		memmove(b->d, b->d + b->off, n);
-		OPENSSL_cleanse(b->d + n, b->off);
+		tv_wipe(b->d + n, b->off);
 	}
 	*p = b->d;
 	*len = n;
@@ -97,7 +97,7 @@ int tv_buf_reserve(struct tv_buf *b, size_t n, uint8_t **out)
 			               "%zu bytes", ncap);
 		if (b->d != NULL) {
 			memcpy(nd, b->d, b->len);
-			OPENSSL_cleanse(b->d, b->cap);
+			tv_wipe(b->d, b->cap);
 			free(b->d);
 		}
 		b->d = nd;
@@ -175,7 +175,7 @@ int tv_buf_consume_end(struct tv_buf *b, size_t n)
 		return tv_errf(TV_ERR_RANGE, "buffer: %zu bytes to drop, %zu bytes left",
 		               n, avail);
 	if (n > 0 && !b->borrowed)
-		OPENSSL_cleanse(b->d + b->len - n, n);
+		tv_wipe(b->d + b->len - n, n);
 	b->len -= n;
 	return 0;
 }
