@@ -645,11 +645,7 @@ static int c_key(struct cur *c, const uint8_t prefix[12], int type, EVP_PKEY **k
 	uint16_t n;
 	int r;
 
-	if ((r = c_u16(c, &n)) != 0)
-		return r;
-	if (n > tv_buf_avail(&c->b))
-		return trunc_err(c);
-	if ((r = c_ptr(c, &p, n)) != 0)
+	if ((r = c_u16(c, &n)) != 0 || (r = c_ptr(c, &p, n)) != 0)
 		return r;
 	if (key_from_spki(p, n, prefix, type, key) != 0)
 		return tv_errf(TV_ERR_FORMAT, "%s: the %s is not a valid %s public key",

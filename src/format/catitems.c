@@ -161,13 +161,9 @@ fail:
  * yet (the caller reads more). */
 static int item_len(struct tv_buf *b, size_t fixed, size_t len_at, uint32_t *n)
 {
-	int r;
-
 	if (tv_buf_avail(b) < fixed)
 		return TV_ERR_EOF;
-	if ((r = tv_buf_peek_u32(b, len_at, n)) != 0)
-		return r;
-	return 0;
+	return tv_buf_peek_u32(b, len_at, n);
 }
 
 int tv_entry_decode(const uint8_t *p, size_t avail, struct tv_entry *e, size_t *used,

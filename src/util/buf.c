@@ -211,7 +211,6 @@ int tv_buf_get(struct tv_buf *b, void *p, size_t n)
 }
 
 int tv_buf_consume(struct tv_buf *b, size_t n) { return tv_buf_get(b, NULL, n); }
-int tv_buf_skip(struct tv_buf *b, size_t n) { return tv_buf_get(b, NULL, n); }
 
 int tv_buf_froms(struct tv_buf *b, struct tv_buf *sub, size_t n)
 {

@@ -68,7 +68,6 @@ int tv_buf_consume_end(struct tv_buf *b, size_t n);
 /* Copies n bytes out (p may be NULL to skip them). */
 int tv_buf_get(struct tv_buf *b, void *p, size_t n);
 int tv_buf_consume(struct tv_buf *b, size_t n);       /* skips n bytes */
-int tv_buf_skip(struct tv_buf *b, size_t n);          /* same as consume */
 /* Points *p at the next n bytes in the buffer (no copy) and consumes them. */
 int tv_buf_get_ptr(struct tv_buf *b, const uint8_t **p, size_t n);
 /* Sub-buffer: *sub becomes a read-only view of exactly the next n bytes
