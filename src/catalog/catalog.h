@@ -16,7 +16,7 @@
 struct tv_db;
 struct tv_stmt;
 
-#define TV_DB_SCHEMA_VERSION 2
+#define TV_DB_SCHEMA_VERSION 4
 
 int tv_db_open(const char *path, int create, struct tv_db **out);
 void tv_db_close(struct tv_db *db);

@@ -143,6 +143,27 @@ const char *const tv_schema_migrations[] = {
 	"  content_uuid BLOB NOT NULL, raw_bytes INTEGER NOT NULL DEFAULT 0,\n"
 	"  stored_bytes INTEGER NOT NULL DEFAULT 0, complete INTEGER NOT NULL DEFAULT 1,\n"
 	"  PRIMARY KEY(set_id, tseq, file_no)) WITHOUT ROWID;\n",
+	/* 3: everything a file system holds (docs/FORMAT.md 10.2, 10.4, 10.5).
+	 * ext: an entry's optional fields (tags 16-22: device numbers, the
+	 * sparse map, where the xattr list is) as the TLV list they are on
+	 * tape (format/format.h, tv_entry_ext_put), NULL when it has none: one
+	 * column, NULL for most files, costs a small file nothing.  Regular
+	 * files' xattr lists stay on tape only (restore reads their entry
+	 * headers anyway); those of the items restored from the catalog alone
+	 * (directories, links, FIFOs, devices) are in it.  The owner's and
+	 * group's names, which every entry on tape carries, are kept once per
+	 * set and id (kind 0 owner, 1 group). */
+	"ALTER TABLE files ADD COLUMN ext BLOB;\n"
+	"CREATE TABLE set_names(\n"
+	"  set_id INTEGER NOT NULL REFERENCES backup_sets(id) ON DELETE CASCADE,\n"
+	"  kind INTEGER NOT NULL CHECK(kind IN (0, 1)), id INTEGER NOT NULL,\n"
+	"  name TEXT NOT NULL,\n"
+	"  PRIMARY KEY(set_id, kind, id)) WITHOUT ROWID;\n",
+	/* 4: LTO hardware encryption (jobs/drivecrypt.h): per pool, whether
+	 * the drive encrypts the data records of the tapes written from now on
+	 * (the tapes' keys stay in their key slots as for software
+	 * encryption). */
+	"ALTER TABLE pools ADD COLUMN drive_encryption INTEGER NOT NULL DEFAULT 0;\n",
 };
 
 const int tv_schema_count =

@@ -62,6 +62,10 @@ const struct cli_cmd *cli_find(const char *name);
 /* subcommand implementations */
 int cmd_init(struct cli *, int, char **);
 int cmd_library_create(struct cli *, int, char **);
+int cmd_library_add(struct cli *, int, char **);
+int cmd_tape_load(struct cli *, int, char **);
+int cmd_tape_unload(struct cli *, int, char **);
+int cmd_tape_move(struct cli *, int, char **);
 int cmd_library_attach(struct cli *, int, char **);
 int cmd_library_list(struct cli *, int, char **);
 int cmd_library_status(struct cli *, int, char **);

@@ -13,6 +13,7 @@ struct jopts {
 	const char *name, *to, *password_file, *kms, *key_id, *record_size, *file_size;
 	const char *overwrite;
 	int allow_partial, yes, extract, to_original;
+	int no_xattrs, numeric_owner;
 };
 
 static int j_opt(int o, const char *arg, void *ctx)
@@ -31,6 +32,8 @@ static int j_opt(int o, const char *arg, void *ctx)
 	case 'x': j->extract = 1; break;
 	case 'O': j->to_original = 1; break;
 	case 'W': j->overwrite = arg; break;
+	case 'X': j->no_xattrs = 1; break;
+	case 'N': j->numeric_owner = 1; break;
 	default: return -1;
 	}
 	return 0;
@@ -55,6 +58,7 @@ int cmd_write(struct cli *c, int argc, char **argv)
 	                                  {"record-size", required_argument, NULL, 'R'},
 	                                  {"tape-file-size", required_argument, NULL, 'F'},
 	                                  {"allow-partial", no_argument, NULL, 'a'},
+	                                  {"no-xattrs", no_argument, NULL, 'X'},
 	                                  {0, 0, 0, 0}};
 	const struct cli_cmd *cmd = cli_find("write");
 	struct jopts j = {0};
@@ -84,6 +88,7 @@ int cmd_write(struct cli *c, int argc, char **argv)
 	if (cli_open(c))
 		return EXIT_FAIL;
 	wo.set_name = j.name;
+	wo.no_xattrs = j.no_xattrs;
 	r = tv_job_write(c->h, argv[1], argv + 2, (size_t)(n - 2), &wo, &res);
 	if (r != 0 && r != TV_ERR_PARTIAL)
 		return cli_fail(c, r, "write");
@@ -237,6 +242,8 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 	                                  {"allow-partial", no_argument, NULL, 'a'},
 	                                  {"extract", no_argument, NULL, 'x'},
 	                                  {"password-file", required_argument, NULL, 'p'},
+	                                  {"no-xattrs", no_argument, NULL, 'X'},
+	                                  {"numeric-owner", no_argument, NULL, 'N'},
 	                                  {0, 0, 0, 0}};
 	const struct cli_cmd *cmd = cli_find("restore");
 	struct jopts j = {0};
@@ -264,6 +271,8 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 	ro.npaths = (size_t)(n - 2);
 	ro.extract = j.extract;
 	ro.password_file = j.password_file;
+	ro.no_xattrs = j.no_xattrs;
+	ro.numeric_owner = j.numeric_owner;
 	return job_result(c, tv_job_restore(c->h, argv[1], &ro), "restore",
 	                  j.allow_partial);
 }

@@ -10,6 +10,7 @@
 #include "crypto/slot.h"
 #include "format/record.h"
 #include "jobs/admin.h"
+#include "jobs/drivecrypt.h"
 #include "jobs/inspect.h"
 #include "jobs/jobs.h"
 #include "library/vlib.h"
@@ -17,9 +18,9 @@
 
 struct kv {
 	const char *catalog, *path, *to, *capacity, *pool, *state, *library, *encryption,
-		*media_set, *compression;
+		*media_set, *compression, *drive_enc;
 	long slots, drives, mailslots;
-	int copy;
+	int copy, scsi_emu, scan;
 };
 
 /* "1.5G" style, for columns */
@@ -56,6 +57,15 @@ static int kv_opt(int o, const char *arg, void *ctx)
 	case 'm': kv->media_set = arg; break;
 	case 'Z': kv->compression = arg; break;
 	case 'y': kv->copy = 1; break;
+	case 'E': kv->scsi_emu = 1; break;
+	case 'n': kv->scan = 1; break;
+	case 'D':
+		if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0) {
+			fprintf(stderr, "tapevault: --drive-encryption is on or off, not %s\n", arg);
+			return -1;
+		}
+		kv->drive_enc = arg;
+		break;
 	case 's': case 'd': case 'M': {
 		long v = strtol(arg, &end, 10);
 		if (*arg == '\0' || *end != '\0' || v < 0 || v > 100000) {
@@ -107,6 +117,7 @@ int cmd_library_create(struct cli *c, int argc, char **argv)
 	                                  {"slots", required_argument, NULL, 's'},
 	                                  {"drives", required_argument, NULL, 'd'},
 	                                  {"mailslots", required_argument, NULL, 'M'},
+	                                  {"scsi-emulation", no_argument, NULL, 'E'},
 	                                  {0, 0, 0, 0}};
 	const struct cli_cmd *cmd = cli_find("library create");
 	struct kv kv = {0};
@@ -125,8 +136,13 @@ int cmd_library_create(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd, "a library needs at least one drive");
 	if (cli_open(c))
 		return EXIT_FAIL;
-	if ((r = tv_vlib_create(kv.path, argv[1], (unsigned)kv.slots, (unsigned)kv.drives,
-	                        (unsigned)kv.mailslots, &lib)) != 0)
+	if (kv.scsi_emu)
+		r = tv_vlib_create_emulated(kv.path, argv[1], (unsigned)kv.slots,
+		                            (unsigned)kv.drives, (unsigned)kv.mailslots, &lib);
+	else
+		r = tv_vlib_create(kv.path, argv[1], (unsigned)kv.slots, (unsigned)kv.drives,
+		                   (unsigned)kv.mailslots, &lib);
+	if (r != 0)
 		return cli_fail(c, r, "library create");
 	if (realpath(kv.path, abspath) == NULL)
 		snprintf(abspath, sizeof(abspath), "%s", kv.path);
@@ -134,8 +150,9 @@ int cmd_library_create(struct cli *c, int argc, char **argv)
 	if ((r = tv_admin_library_add(c->h, argv[1], abspath)) != 0)
 		return cli_fail(c, r, "library create");
 	if (!c->quiet)
-		fprintf(stderr, "library %s: %ld slots, %ld drive(s), %ld mail slot(s) in %s\n", argv[1],
-		        kv.slots, kv.drives, kv.mailslots, abspath);
+		fprintf(stderr, "library %s: %ld slots, %ld drive(s), %ld mail slot(s) in %s%s\n",
+		        argv[1], kv.slots, kv.drives, kv.mailslots, abspath,
+		        kv.scsi_emu ? " (emulated SCSI changer and drives)" : "");
 	return EXIT_OK;
 }
 
@@ -192,13 +209,15 @@ int cmd_library_list(struct cli *c, int argc, char **argv)
 
 int cmd_library_status(struct cli *c, int argc, char **argv)
 {
+	static const struct option o[] = {{"scan", no_argument, NULL, 'n'}, {0, 0, 0, 0}};
 	const struct cli_cmd *cmd = cli_find("library status");
 	struct tv_vlib *lib;
+	struct kv kv = {0};
 	int64_t id;
 	char *text = NULL;
 	int n, r;
 
-	if ((n = cli_getopt(cmd, argc, argv, NULL, kv_opt, NULL)) < 0)
+	if ((n = cli_getopt(cmd, argc, argv, o, kv_opt, &kv)) < 0)
 		return CLI_GETOPT_RETURN(n);
 	if (n != 2)
 		return cli_usage(cmd, "library status needs a library name");
@@ -206,6 +225,10 @@ int cmd_library_status(struct cli *c, int argc, char **argv)
 		return EXIT_FAIL;
 	if ((r = tv_lib_open_by_name(c->h, argv[1], &lib, &id)) != 0)
 		return cli_fail(c, r, NULL);
+	if (kv.scan && (r = tv_vlib_scan(lib)) != 0) {
+		tv_vlib_close(lib);
+		return cli_fail(c, r, "library status --scan");
+	}
 	if (c->json) {
 		struct tv_vlib_info info;
 		struct tv_vlib_elem *el = NULL;
@@ -214,11 +237,15 @@ int cmd_library_status(struct cli *c, int argc, char **argv)
 		static const char *const tn[] = {"drive", "slot", "mailslot"};
 		if ((r = tv_vlib_status(lib, &info, &el, &ne)) == 0) {
 			for (size_t i = 0; i < ne; i++)
-				json_array_append_new(arr, json_pack("{s:s,s:i,s:s?}", "type",
-				                      tn[el[i].type < 3 ? el[i].type : 0], "index",
+				json_array_append_new(arr, json_pack("{s:s,s:i,s:s?,s:b,s:s?}", "type",
+				                      tn[el[i].type >= 1 && el[i].type <= 3 ?
+				                         el[i].type - 1 : 0], "index",
 				                      (int)el[i].index, "barcode",
-				                      el[i].barcode[0] ? el[i].barcode : NULL));
+				                      el[i].barcode[0] ? el[i].barcode : NULL, "full",
+				                      el[i].full, "note",
+				                      el[i].except ? el[i].note : NULL));
 			cli_json_set(c, "elements", arr);
+			cli_json_set(c, "kind", json_string(info.kind));
 		} else {
 			json_decref(arr);
 		}
@@ -288,12 +315,13 @@ int cmd_tape_export(struct cli *c, int argc, char **argv)
 	for (int i = 1; i < n; i++) {
 		struct tv_vlib *lib;
 		int64_t lib_id;
+		char where[PATH_MAX + 64];
 		if ((r = tv_lib_open_for_tape(c->h, argv[i], &lib, &lib_id)) != 0) {
 			cli_fail(c, r, NULL);
 			failed++;
 			continue;
 		}
-		r = tv_vlib_export(lib, argv[i], kv.to);
+		r = tv_vlib_export_to(lib, argv[i], kv.to, where, sizeof(where));
 		tv_vlib_close(lib);
 		if (r != 0) {
 			cli_fail(c, r, argv[i]);
@@ -306,7 +334,7 @@ int cmd_tape_export(struct cli *c, int argc, char **argv)
 			continue;
 		}
 		if (!c->quiet)
-			fprintf(stderr, "%s: exported to %s\n", argv[i], kv.to);
+			fprintf(stderr, "%s: exported to %s\n", argv[i], where[0] ? where : kv.to);
 	}
 	return failed ? EXIT_FAIL : EXIT_OK;
 }
@@ -590,6 +618,7 @@ int cmd_pool_create(struct cli *c, int argc, char **argv)
 	                                  {"encryption", required_argument, NULL, 'e'},
 	                                  {"media-set", required_argument, NULL, 'm'},
 	                                  {"compression", required_argument, NULL, 'Z'},
+	                                  {"drive-encryption", required_argument, NULL, 'D'},
 	                                  {0, 0, 0, 0}};
 	const struct cli_cmd *cmd = cli_find("pool create");
 	struct kv kv = {0};
@@ -611,6 +640,9 @@ int cmd_pool_create(struct cli *c, int argc, char **argv)
 	if (kv.compression != NULL && (r = tv_pool_set_compression(c->h, argv[1],
 	                                                           kv.compression)) != 0)
 		return cli_fail(c, r, "pool create");
+	if (kv.drive_enc != NULL &&
+	    (r = tv_pool_set_drive_encryption(c->h, argv[1], strcmp(kv.drive_enc, "on") == 0)))
+		return cli_fail(c, r, "pool create");
 	if (kv.encryption && strcmp(kv.encryption, "none") != 0) {
 		int64_t esc = 0;
 		/* when escrow cannot be counted, warn all the same */
@@ -629,6 +661,7 @@ int cmd_pool_set(struct cli *c, int argc, char **argv)
 {
 	static const struct option o[] = {{"encryption", required_argument, NULL, 'e'},
 	                                  {"compression", required_argument, NULL, 'Z'},
+	                                  {"drive-encryption", required_argument, NULL, 'D'},
 	                                  {0, 0, 0, 0}};
 	const struct cli_cmd *cmd = cli_find("pool set");
 	struct kv kv = {0};
@@ -636,8 +669,9 @@ int cmd_pool_set(struct cli *c, int argc, char **argv)
 
 	if ((n = cli_getopt(cmd, argc, argv, o, kv_opt, &kv)) < 0)
 		return CLI_GETOPT_RETURN(n);
-	if (n != 2 || (kv.encryption == NULL && kv.compression == NULL))
-		return cli_usage(cmd, "pool set needs NAME and --encryption or --compression");
+	if (n != 2 || (kv.encryption == NULL && kv.compression == NULL && kv.drive_enc == NULL))
+		return cli_usage(cmd, "pool set needs NAME and --encryption, --compression or "
+		                 "--drive-encryption");
 	if (kv.compression != NULL) {
 		struct tv_compression comp;
 		if (tv_compression_parse(kv.compression, &comp) != 0)
@@ -658,6 +692,14 @@ int cmd_pool_set(struct cli *c, int argc, char **argv)
 		if (!c->quiet)
 			fprintf(stderr, "pool %s: compression is now %s for data written from now "
 			        "on\n", argv[1], kv.compression);
+	}
+	if (kv.drive_enc != NULL) {
+		if ((r = tv_pool_set_drive_encryption(c->h, argv[1],
+		                                      strcmp(kv.drive_enc, "on") == 0)) != 0)
+			return cli_fail(c, r, "pool set");
+		if (!c->quiet)
+			fprintf(stderr, "pool %s: drive encryption is now %s for tapes written from "
+			        "now on\n", argv[1], kv.drive_enc);
 	}
 	return EXIT_OK;
 }
@@ -716,7 +758,21 @@ int cmd_pool_show(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd, "pool show needs a pool name");
 	if (cli_open(c))
 		return EXIT_FAIL;
-	if ((r = pool_print(c, argv[1])) != EXIT_OK || c->json)
+	if ((r = pool_print(c, argv[1])) != EXIT_OK)
+		return r;
+	{
+		struct tv_pool p;
+		int on = 0;
+		if (tv_pool_get(c->h, argv[1], &p) == 0 &&
+		    tv_pool_drive_encryption(c->h, p.id, &on) == 0) {
+			if (c->json)
+				cli_json_set(c, "drive_encryption", json_boolean(on));
+			else
+				printf("drive encryption: %s\n", on ? "on (the drives encrypt the "
+				       "data records; the labels stay clear)" : "off");
+		}
+	}
+	if (c->json)
 		return r;
 	{
 		char *args[] = {"tape list", "--pool", argv[1], NULL};

@@ -14,16 +14,33 @@
 const struct cli_cmd cli_commands[] = {
 	{"init", cmd_init, "[--catalog URL]",
 	 "Create the state directory: catalog (SQLite in --home by default) and key store."},
-	{"library create", cmd_library_create, "NAME --path DIR --slots N [--drives N] [--mailslots N]",
-	 "Create a virtual tape library (a directory of tape images) and register it."},
+	{"library create", cmd_library_create,
+	 "NAME --path DIR --slots N [--drives N] [--mailslots N] [--scsi-emulation]",
+	 "Create a virtual tape library (a directory of tape images) and register it.\n"
+	 "--scsi-emulation: an emulated SCSI library instead, its changer and drives answering\n"
+	 "the SCSI commands of a real one in-process (SMC-3 changer, SSC-4 LTO drives with\n"
+	 "hardware encryption), so everything runs the code real hardware runs; the\n"
+	 "cartridges are tape images in DIR all the same.  For tests and demonstrations."},
+	{"library add", cmd_library_add, "NAME --changer /dev/sgN --drive DEV [--drive DEV...] [--path DIR]",
+	 "Register a real SCSI tape library: the changer's sg device (see 'lsscsi -g') and its\n"
+	 "drives in the order of the changer's data transfer elements, each /dev/nstN (the st\n"
+	 "driver) or /dev/sgN (SCSI commands over SG_IO: needed for LOCATE positioning and\n"
+	 "hardware encryption).  The changer is asked what it holds; the configuration is kept\n"
+	 "in DIR (default: the state directory's libraries/NAME).  Blank cartridges are\n"
+	 "registered with 'tapevault tape new LIBRARY BARCODE...' (they must be in the library);\n"
+	 "tools/hwtest.sh checks a library step by step."},
 	{"library attach", cmd_library_attach, "NAME --path DIR",
 	 "Register an existing library directory (after the catalog was lost, or on a second\n"
 	 "tape server); then 'tapevault catalog NAME' reads its tapes."},
 	{"library list", cmd_library_list, "", "List registered libraries."},
-	{"library status", cmd_library_status, "NAME",
-	 "Slots, drives, mail slots and barcodes, in the style of 'mtx status'."},
+	{"library status", cmd_library_status, "NAME [--scan]",
+	 "Slots, drives, mail slots and barcodes, in the style of 'mtx status'.  Of a SCSI\n"
+	 "library, what its changer reports (a cartridge whose label it cannot read is shown\n"
+	 "with the changer's reason); --scan makes the changer check every element again\n"
+	 "first (INITIALIZE ELEMENT STATUS: it scans the labels, which takes a while)."},
 	{"tape new", cmd_tape_new, "LIBRARY BARCODE... [--capacity SIZE]",
-	 "Put blank virtual cartridges into free slots (barcode: 6 characters + media id, e.g. VT0001L9)."},
+	 "Put blank virtual cartridges into free slots (barcode: 6 characters + media id, e.g. VT0001L9).\n"
+	 "Of a real SCSI library: register cartridges that are in it as blank (to be written)."},
 	{"tape export", cmd_tape_export, "BARCODE... --to DIR",
 	 "Take cartridges out of their library: the image files move to DIR."},
 	{"tape insert", cmd_tape_insert, "LIBRARY FILE... [--copy]",
@@ -33,6 +50,14 @@ const struct cli_cmd cli_commands[] = {
 	 "Tapes: barcode, state, pool, media set and sequence, encryption and how to unlock."},
 	{"tape show", cmd_tape_show, "BARCODE", "Everything known about one tape."},
 	{"tape dump", cmd_tape_dump, "FILE", "Decode a tape image's labels and structure (debugging)."},
+	{"tape load", cmd_tape_load, "LIBRARY BARCODE [--drive N]",
+	 "Load a cartridge into a drive (the first empty one without --drive)."},
+	{"tape unload", cmd_tape_unload, "LIBRARY [--drive N]",
+	 "Unload a drive (every loaded drive without --drive): the cartridge goes back to the\n"
+	 "slot it came from, or the first free one.  A drive ejects before the robot takes it."},
+	{"tape move", cmd_tape_move, "LIBRARY FROM TO",
+	 "Move a cartridge, mtx-style: FROM and TO are slot:N, drive:N or mail:N; FROM may be\n"
+	 "a barcode."},
 	{"password add", cmd_password_add, "NAME --hint TEXT [--password-file F] [--kdf pbkdf2|argon2id]",
 	 "Add a named password for encrypted pools (the password is read from the file,\n"
 	 "$TAPEVAULT_PASSWORD, or the terminal; never from the command line).  The key derivation\n"
@@ -68,21 +93,32 @@ const struct cli_cmd cli_commands[] = {
 	{"audit", cmd_audit, "", "Who used which key path on which tapes, when."},
 	{"pool create", cmd_pool_create,
 	 "NAME --library LIB [--encryption none|password:NAME|kms:SERVER[:KEYID]] [--media-set continue|per-job]\n"
-	 "     [--compression zstd[:LEVEL]|none]",
+	 "     [--compression zstd[:LEVEL]|none] [--drive-encryption on|off]",
 	 "Create a media pool.  Data is compressed before it is encrypted (default zstd:1, a\n"
 	 "level two cores keep up with at LTO speed; data that does not compress is stored as\n"
 	 "it is)."},
-	{"pool set", cmd_pool_set, "NAME [--encryption ...] [--compression zstd[:LEVEL]|none]",
+	{"pool set", cmd_pool_set,
+	 "NAME [--encryption ...] [--compression zstd[:LEVEL]|none] [--drive-encryption on|off]",
 	 "Change the pool's key or encryption method (applies to tapes written from now on), or\n"
-	 "its compression."},
+	 "its compression.  --drive-encryption on: LTO hardware encryption for tapes written\n"
+	 "from now on: the drive encrypts the data records (AES-256-GCM, a key derived from the\n"
+	 "tape's own data key, the key's fingerprint recorded with every record), the labels\n"
+	 "stay clear, the tape's key slots are as for software encryption (which stays on too:\n"
+	 "the format is unchanged), so a fresh installation unlocks the tape as always and then\n"
+	 "gives the drive its key.  Needs a pool with --encryption and a SCSI library."},
 	{"pool list", cmd_pool_list, "", "List media pools."},
 	{"pool show", cmd_pool_show, "NAME", "Show one media pool and its tapes."},
 	{"write", cmd_write,
-	 "POOL PATH... [--name SETNAME] [--allow-partial] [--record-size SIZE] [--tape-file-size SIZE]",
+	 "POOL PATH... [--name SETNAME] [--allow-partial] [--record-size SIZE] [--tape-file-size SIZE]\n"
+	 "     [--no-xattrs]",
 	 "Backup-to-tape job: write files and directories to the pool; prints the backup set id.\n"
-	 "Entries are packed into full records; a tape file ends after --tape-file-size bytes\n"
-	 "(default 4G: a drive streams between filemarks), and --record-size (default 256K,\n"
-	 "64K..4M) applies to new tapes."},
+	 "Everything a file system holds is stored: hard links once, sparse files without their\n"
+	 "holes, FIFOs and device nodes, owner and group names with the ids, and extended\n"
+	 "attributes of every namespace this user may read (trusted.* as root), which carry\n"
+	 "POSIX ACLs, SELinux labels and file capabilities; --no-xattrs leaves those out.\n"
+	 "Sockets are not stored (a note says so).  Entries are packed into full records; a\n"
+	 "tape file ends after --tape-file-size bytes (default 4G: a drive streams between\n"
+	 "filemarks), and --record-size (default 256K, 64K..4M) applies to new tapes."},
 	{"inventory", cmd_inventory, "LIBRARY [BARCODE...]", "Read tape labels only."},
 	{"catalog", cmd_catalog, "LIBRARY [BARCODE...] [--allow-partial]",
 	 "Catalog job: read labels and on-tape catalogs, decrypt what can be, report the rest."},
@@ -91,7 +127,7 @@ const struct cli_cmd cli_commands[] = {
 	{"backups", cmd_backups, "", "Backup sets on tape and whether they can be restored."},
 	{"restore", cmd_restore,
 	 "SET [PATH|GLOB...] (--to DIR | --to-original) [--overwrite never|always|if-newer]\n"
-	 "     [--extract [--password-file F]] [--allow-partial]",
+	 "     [--extract [--password-file F]] [--no-xattrs] [--numeric-owner] [--allow-partial]",
 	 "Restore a whole backup set, or the items matching PATH or GLOB (a path names\n"
 	 "itself and everything under it; a glob is a shell pattern, '*' stays within one\n"
 	 "component).  SET is the backup set's name or (a prefix of) its id.  Stored paths\n"
@@ -103,7 +139,14 @@ const struct cli_cmd cli_commands[] = {
 	 "be restored is named and the job exits 1 unless --allow-partial; a full target\n"
 	 "file system stops the job with one message.  --extract also opens job-encrypted\n"
 	 "backup files it restored (double encryption) into FILE.extracted/, with the\n"
-	 "password from --password-file, a registered KMS, or a stored password."},
+	 "password from --password-file, a registered KMS, or a stored password.\n"
+	 "Items come back with their holes, hard links, owners, modes, times and extended\n"
+	 "attributes (ACLs, SELinux labels and capabilities among them, set after owner and\n"
+	 "mode); --no-xattrs leaves those out.  Owners are mapped by name where the name\n"
+	 "exists here (as tar does), else by the stored id; --numeric-owner keeps the ids.\n"
+	 "Owners are set only as root, device nodes are made only as root; a device node that\n"
+	 "cannot be made, or an extended attribute the file system refuses, is named and\n"
+	 "counts as not restored."},
 	{"verify", cmd_verify, "BARCODE...", "Read back every record of the tapes and check it."},
 	{"backup create", cmd_backup_create,
 	 "SOURCE... --out FILE [--encryption password:NAME|kms:SERVER[:KEYID]]",

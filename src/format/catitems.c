@@ -34,7 +34,8 @@ static const struct tv_field ent_f[] = {
 _Static_assert(EF_N_ == sizeof(ent_f) / sizeof(ent_f[0]), "entry table");
 /* Entry flags this version understands; others change the meaning of the
  * data (a newer writer), so such entries are refused. */
-#define ENTRY_FLAGS_KNOWN ((uint64_t)TV_EF_INNER_ENCRYPTED)
+#define ENTRY_FLAGS_KNOWN ((uint64_t)(TV_EF_INNER_ENCRYPTED | TV_EF_SPARSE | \
+                                      TV_EF_XATTR_DATA))
 
 /* Fields written for an entry: optional ones only when not their default. */
 static uint64_t entry_mask(const struct tv_entry *e)
@@ -60,6 +61,7 @@ static uint64_t entry_mask(const struct tv_entry *e)
 static int entry_check(const struct tv_entry *e, const char *what, int code)
 {
 	const char *p = e->path;
+	int r;
 
 	if (p[0] == '\0')
 		return tv_errf(code, "%s: field path (tag 1): empty", what);
@@ -78,7 +80,7 @@ static int entry_check(const struct tv_entry *e, const char *what, int code)
 		if (*p == '/')
 			p++;
 	}
-	if (e->ftype < TV_FT_REG || e->ftype > TV_FT_HARDLINK)
+	if (e->ftype < TV_FT_REG || e->ftype > TV_FT_LAST)
 		return tv_errf(code == TV_ERR_FORMAT ? TV_ERR_UNSUPPORTED : code,
 		               "%s: field ftype (tag 2): unknown type %d (written by a "
 		               "newer tapevault?)", what, (int)e->ftype);
@@ -90,16 +92,18 @@ static int entry_check(const struct tv_entry *e, const char *what, int code)
 		return tv_errf(code, "%s: field link (tag 10): link without target", what);
 	if (e->ftype != TV_FT_SYMLINK && e->ftype != TV_FT_HARDLINK && e->link[0] != '\0')
 		return tv_errf(code, "%s: field link (tag 10): only links have one", what);
+	if ((r = tv_entry_ext_check(e, what, code)) != 0)   /* tags 16-22 (entries.c) */
+		return r;
 	if (e->ftype == TV_FT_REG) {
-		if (e->offset > e->size || e->length != e->size - e->offset)
+		uint64_t d = tv_entry_data_size(e);   /* the file, or its map's regions */
+		if (e->offset > d || e->length != d - e->offset)
 			return tv_errf(code, "%s: offset %llu and length %llu do not fit a "
-			               "file of %llu bytes", what,
+			               "file of %llu bytes (%llu of data)", what,
 			               (unsigned long long)e->offset,
 			               (unsigned long long)e->length,
-			               (unsigned long long)e->size);
+			               (unsigned long long)e->size, (unsigned long long)d);
 	} else if (e->length != 0 || e->offset != 0 || e->part != 1) {
-		return tv_errf(code, "%s: data in a %s entry", what,
-		               e->ftype == TV_FT_DIR ? "directory" : "link");
+		return tv_errf(code, "%s: data in a %s entry", what, tv_ftype_name(e->ftype));
 	}
 	return 0;
 }
@@ -113,18 +117,21 @@ int tv_entry_body_encode(struct tv_buf *b, const struct tv_entry *e)
 		return tv_errf(TV_ERR_INVAL, "entry: path not NUL-terminated");
 	if ((r = entry_check(e, "entry", TV_ERR_INVAL)) != 0)
 		return r;
-	return tv_fields_encode(b, &fs, e, entry_mask(e));
+	if ((r = tv_fields_encode(b, &fs, e, entry_mask(e))) != 0)
+		return r;
+	return tv_entry_ext_encode(b, e);
 }
 
 int tv_entry_body_decode(const uint8_t *p, size_t len, struct tv_entry *e,
                          const char *what)
 {
 	struct tv_fields fs = { what, ent_f, EF_N_ };
+	struct tv_entry_ext x = { e, what, 0 };
 	uint64_t present;
 	int r;
 
 	memset(e, 0, sizeof(*e));
-	if ((r = tv_fields_decode(&fs, p, len, e, NULL, NULL, &present)) != 0)
+	if ((r = tv_fields_decode(&fs, p, len, e, tv_entry_ext_field, &x, &present)) != 0)
 		return r;
 	if (!(present & TV_FBIT(EF_PART)))
 		e->part = 1;
@@ -332,7 +339,7 @@ int tv_cat_item_encode(struct tv_buf *out, const struct tv_cat_item_v *it)
 		obj = &it->u.entry;
 		if ((r = entry_check(&it->u.entry.e, "catalog entry item", TV_ERR_INVAL)) != 0)
 			return r;
-		mask = entry_mask(&it->u.entry.e) | CE_LOC;
+		mask = entry_mask(&it->u.entry.e);   /* then tags 16-22, then CE_LOC */
 		break;
 	case TV_CI_KEYRING: obj = &it->u.ring; break;
 	case TV_CI_DATA: obj = &it->u.data; break;
@@ -346,6 +353,10 @@ int tv_cat_item_encode(struct tv_buf *out, const struct tv_cat_item_v *it)
 	if ((r = tv_buf_put_u8(out, (uint8_t)it->type)) != 0 ||
 	    (r = tv_buf_put_u32(out, 0)) != 0 ||
 	    (r = tv_fields_encode(out, &ci_fs[it->type], obj, mask)) != 0)
+		goto fail;
+	if (it->type == TV_CI_ENTRY &&
+	    ((r = tv_entry_ext_encode(out, &it->u.entry.e)) != 0 ||
+	     (r = tv_fields_encode(out, &ci_fs[TV_CI_ENTRY], obj, CE_LOC)) != 0))
 		goto fail;
 	n = tv_buf_avail(out) - start - 5;
 	if (n > TV_CI_MAX) {
@@ -366,6 +377,7 @@ int tv_cat_item_decode(const uint8_t *p, size_t avail, struct tv_cat_item_v *it,
                        size_t *used)
 {
 	struct end_item end = { 0 };
+	struct tv_entry_ext ext = { &it->u.entry.e, "catalog entry item", 0 };
 	struct tv_buf b, body;
 	uint64_t present = 0;
 	uint32_t n = 0;
@@ -402,7 +414,7 @@ int tv_cat_item_decode(const uint8_t *p, size_t avail, struct tv_cat_item_v *it,
 		return 0;
 	}
 	r = tv_fields_decode(&ci_fs[type], tv_buf_ptr(&body), tv_buf_avail(&body), obj,
-	                     NULL, NULL, &present);
+	                     type == TV_CI_ENTRY ? tv_entry_ext_field : NULL, &ext, &present);
 	if (r == 0 && type == TV_CI_SET)
 		r = set_check(&it->u.set, TV_ERR_FORMAT);
 	if (r == 0 && type == TV_CI_ENTRY) {

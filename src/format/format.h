@@ -188,13 +188,30 @@ int tv_catalog_header_decode(const uint8_t *body, size_t len, struct tv_catalog_
  *  "TVE2" | u32 length L | L bytes of TLV | `length` data bytes
  * A tape file that ends with the CONT flag cuts its last entry short: the
  * rest follows as the next part (an entry with part + 1 and offset moved
- * on) at the start of the set's next data file. */
+ * on) at the start of the set's next data file.
+ *
+ * The data bytes of all the parts of a regular file, in order, are its
+ * data stream D (docs/FORMAT.md 10.4): the xattr list when it is carried
+ * in the data (TV_EF_XATTR_DATA), then the file's bytes: all of them, or
+ * for a sparse file (TV_EF_SPARSE) those of its map's regions only.
+ * `offset` and `length` count bytes of D; without either flag D is the
+ * file itself. */
 enum tv_ftype {
 	TV_FT_REG = 1, TV_FT_DIR = 2, TV_FT_SYMLINK = 3,
 	TV_FT_HARDLINK = 4,    /* another name of an earlier regular file of the set
 	                        * (link = its path); no data */
+	TV_FT_FIFO = 5,        /* named pipe; no data */
+	TV_FT_CHR = 6,         /* character device (rdev_major:rdev_minor); no data */
+	TV_FT_BLK = 7,         /* block device (rdev_major:rdev_minor); no data */
 };
+#define TV_FT_LAST TV_FT_BLK
 #define TV_PATH_MAX 4096
+#define TV_OWNER_MAX 256                   /* uname, gname: <= 255 bytes */
+#define TV_SPARSE_REGION 16                /* a map region: start u64 | length u64 */
+#define TV_SPARSE_MAX 512                  /* regions in a sparse map */
+#define TV_XATTR_NAME_MAX 256              /* an xattr name: 1..255 bytes */
+#define TV_XATTR_VALUE_MAX 65536           /* an xattr value: 0..65536 bytes */
+#define TV_XATTR_LIST_MAX (1u << 20)       /* an item's whole xattr list */
 struct tv_entry {
 	char path[TV_PATH_MAX];            /* relative, '/'-separated */
 	enum tv_ftype ftype;
@@ -202,24 +219,73 @@ struct tv_entry {
 	int64_t mtime_sec;
 	uint64_t mtime_nsec;
 	uint64_t size;                     /* whole file */
-	uint64_t offset;                   /* this part's first byte in the file */
+	uint64_t offset;                   /* this part's first byte in D */
 	char link[TV_PATH_MAX];            /* symlink target; hard link: first name */
 	uint64_t flags;                    /* TV_EF_* */
 	uint64_t file_index;               /* index of the item in its backup set */
 	uint64_t part;                     /* 1-based */
 	uint64_t length;                   /* data bytes after the header (planned) */
+	/* optional (tags 16-22) */
+	uint64_t rdev_major, rdev_minor;   /* devices only (default 0:0) */
+	char uname[TV_OWNER_MAX];          /* owner's name, "" when unknown */
+	char gname[TV_OWNER_MAX];          /* group's name */
+	/* TV_EF_SPARSE: the file's data regions, TV_SPARSE_REGION bytes each
+	 * (tv_sparse_region); non-NULL exactly when the flag is set (an empty
+	 * map too).  Decoded: points into the decoded bytes. */
+	const uint8_t *sparse;
+	size_t sparse_len;
+	/* The xattr list (tv_xattr_next) carried in the header; NULL when
+	 * none.  Decoded: points into the decoded bytes. */
+	const uint8_t *xattrs;
+	size_t xattrs_len;
+	uint64_t xattr_data;               /* TV_EF_XATTR_DATA: list bytes at D's start */
 };
 /* entry flags */
 #define TV_EF_INNER_ENCRYPTED 0x1          /* a job-encrypted backup file (TVB1) */
+#define TV_EF_SPARSE 0x2                   /* D holds the map's regions only */
+#define TV_EF_XATTR_DATA 0x4               /* D starts with the xattr list */
 #define TV_ENTRY_MAGIC "TVE2"
 #define TV_ENTRY_HDR 8                     /* magic + length */
 #define TV_ENTRY_MAX (16u * 1024u)         /* limit of L */
 int tv_entry_encode(struct tv_buf *out, const struct tv_entry *e);
 /* Decodes one entry header from p (n bytes available).  TV_ERR_EOF when n
  * holds less than the whole header (*need = bytes needed, when known);
- * else *used = header bytes consumed. */
+ * else *used = header bytes consumed.  e->sparse and e->xattrs point into
+ * p: copy them before p goes. */
 int tv_entry_decode(const uint8_t *p, size_t n, struct tv_entry *e, size_t *used,
                     size_t *need);
+/* The optional fields of e (tags 16-22: rdev, map, xattr_data, and with
+ * TV_EXT_NAMES the names, with TV_EXT_XATTRS the xattr list) as a TLV
+ * list, appended to b; and such a list read back into e (those fields
+ * only: they are cleared first; e->sparse and e->xattrs point into p).
+ * How the catalog database keeps them in one column. */
+#define TV_EXT_NAMES 0x1
+#define TV_EXT_XATTRS 0x2
+int tv_entry_ext_put(struct tv_buf *b, const struct tv_entry *e, unsigned what);
+int tv_entry_ext_get(const uint8_t *p, size_t n, struct tv_entry *e);
+/* Bytes of D, the data all the parts of the entry carry (0 but for
+ * regular files).  For an entry that passed the checks. */
+uint64_t tv_entry_data_size(const struct tv_entry *e);
+const char *tv_ftype_name(enum tv_ftype t);
+
+/* Sparse maps: region i of a map (the caller keeps i < len / 16). */
+void tv_sparse_region(const uint8_t *map, size_t i, uint64_t *start, uint64_t *len);
+int tv_sparse_put(struct tv_buf *map, uint64_t start, uint64_t len);
+
+/* Extended attribute lists: a TLV list of xattr items (docs/FORMAT.md
+ * 10.5).  tv_xattr_put appends one (name 1..255 bytes without NUL, value
+ * up to TV_XATTR_VALUE_MAX); tv_xattr_next reads the next from list:
+ * 1 with *x (value points into the list), 0 at its end, TV_ERR_FORMAT
+ * (named) for a malformed one. */
+struct tv_xattr {
+	char name[TV_XATTR_NAME_MAX];
+	const uint8_t *value;
+	size_t len;
+};
+int tv_xattr_put(struct tv_buf *list, const char *name, const void *value, size_t len);
+int tv_xattr_next(struct tv_buf *list, struct tv_xattr *x);
+/* The whole list well-formed and at most TV_XATTR_LIST_MAX bytes. */
+int tv_xattr_list_check(const uint8_t *p, size_t n);
 
 /* ---- catalog file items ----
  *   u8 item type | u32 length L | L bytes of TLV

@@ -91,4 +91,18 @@ int tv_entry_body_encode(struct tv_buf *b, const struct tv_entry *e);
 int tv_entry_body_decode(const uint8_t *p, size_t len, struct tv_entry *e,
                          const char *what);
 
+/* The optional entry fields, tags 16-22 (entries.c), shared by entry
+ * headers and catalog entry items.  tv_entry_ext_encode appends those e
+ * has (ascending tags); tv_entry_ext_field is the tv_extra_fn of their
+ * decoders (ctx: a struct tv_entry_ext); tv_entry_ext_check holds their
+ * rules (code: TV_ERR_INVAL encoding, TV_ERR_FORMAT decoding). */
+struct tv_entry_ext {
+	struct tv_entry *e;
+	const char *what;
+	uint32_t seen;
+};
+int tv_entry_ext_encode(struct tv_buf *b, const struct tv_entry *e);
+int tv_entry_ext_field(void *obj, const struct tv_tlv *it, void *ctx);
+int tv_entry_ext_check(const struct tv_entry *e, const char *what, int code);
+
 #endif

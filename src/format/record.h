@@ -262,7 +262,8 @@ void tv_ecursor_close(struct tv_ecursor *c);
 /* Data files.  Next entry header: 1 (*e filled; *loc: frame_off,
  * entry_off of its header; the data follows), 0 at the end of the tape
  * file, or an error (the cursor then resynchronises on the next call).
- * The rest of the previous entry's data is passed over. */
+ * The rest of the previous entry's data is passed over.  e->sparse and
+ * e->xattrs stay valid until the next call. */
 int tv_ecursor_next(struct tv_ecursor *c, struct tv_entry *e, struct tv_loc *loc);
 /* The current entry's data: 1 with a chunk (in place, valid until the next
  * call), 0 when all of it was read (or the entry was refused, e.g. of a

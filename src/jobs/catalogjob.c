@@ -258,6 +258,7 @@ int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes
 		size_t na = 0;
 		if ((r = tv_vlib_barcodes(cr.lib, &all, &na)) != 0)
 			goto out;
+		tv_lib_warn_unreadable(h, cr.lib);
 		list = calloc(na ? na : 1, sizeof(*list));
 		for (size_t i = 0; list != NULL && i < na; i++)
 			if ((list[n] = strdup(all[i])) != NULL)

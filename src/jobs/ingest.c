@@ -15,6 +15,7 @@
 
 #include "crypto/kdf.h"
 #include "format/record.h"
+#include "jobs/drivecrypt.h"
 #include "jobs/ingest.h"
 #include "jobs/jobs.h"
 #include "jobs/keys.h"
@@ -188,6 +189,10 @@ struct ingest {
 	int64_t set_ms_id;
 	uint64_t items, entries, unlocked;
 	struct tv_stmt *ins_file, *ins_part, *upd_nparts, *ins_data;
+	struct tv_buf ext;           /* an entry's optional fields, for its row */
+	struct tv_stmt *ins_name;
+	int64_t name_set[2];         /* the last name kept, per kind: its set and id */
+	int64_t name_id[2];
 };
 
 static int prepare(struct ingest *in)
@@ -198,11 +203,14 @@ static int prepare(struct ingest *in)
 	if ((r = tv_db_prepare(db, &in->ins_file,
 	                       "INSERT OR IGNORE INTO files(set_id, idx, path, ftype, mode,"
 	                       " uid, gid, mtime_sec, mtime_nsec, size, link, eflags, tseq,"
-	                       " file_no, frame_off, entry_off) "
-	                       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) != 0 ||
+	                       " file_no, frame_off, entry_off, ext) "
+	                       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) != 0 ||
 	    (r = tv_db_prepare(db, &in->ins_part,
 	                       "INSERT OR IGNORE INTO parts(set_id, idx, part, off, tseq,"
 	                       " file_no, frame_off, entry_off) VALUES(?,?,?,?,?,?,?,?)")) != 0 ||
+	    (r = tv_db_prepare(db, &in->ins_name,
+	                       "INSERT OR IGNORE INTO set_names(set_id, kind, id, name) "
+	                       "VALUES(?,?,?,?)")) != 0 ||
 	    (r = tv_db_prepare(db, &in->upd_nparts,
 	                       "UPDATE files SET nparts=MAX(nparts, ?) WHERE set_id=? AND "
 	                       "idx=?")) != 0 ||
@@ -219,6 +227,8 @@ static int prepare(struct ingest *in)
 
 static void unprepare(struct ingest *in)
 {
+	tv_buf_free(&in->ext);
+	tv_stmt_free(in->ins_name);
 	tv_stmt_free(in->ins_file);
 	tv_stmt_free(in->ins_part);
 	tv_stmt_free(in->upd_nparts);
@@ -260,19 +270,47 @@ static int set_of(struct ingest *in, const uint8_t set_uuid[16], const char *nam
 	                  (int64_t)in->ti->seq, (int64_t)in->ti->seq, in->set_id);
 }
 
+/* An owner's or group's name, kept once per set and id (the entries of a
+ * set mostly repeat the last one: that is not asked again). */
+static int add_name(struct ingest *in, int kind, uint64_t id, const char *name)
+{
+	int r;
+
+	if (name[0] == '\0' || (in->name_set[kind] == in->set_id &&
+	                         in->name_id[kind] == (int64_t)id))
+		return 0;
+	if ((r = tv_stmt_run(in->ins_name, "iiit", in->set_id, (int64_t)kind, (int64_t)id,
+	                     name)) != 0)
+		return r;
+	in->name_set[kind] = in->set_id;
+	in->name_id[kind] = (int64_t)id;
+	return 0;
+}
+
 static int add_entry(struct ingest *in, const struct tv_entry *e, const struct tv_loc *l)
 {
 	int r;
 
 	in->entries++;
-	if (e->part == 1)
-		return tv_stmt_run(in->ins_file, "iitiiiiiiitiiiii", in->set_id,
+	if (e->part == 1) {
+		/* the optional fields as on tape; a regular file's xattrs stay on
+		 * tape (restore reads its header) */
+		tv_buf_reset(&in->ext);
+		if ((r = add_name(in, 0, e->uid, e->uname)) != 0 ||
+		    (r = add_name(in, 1, e->gid, e->gname)) != 0 ||
+		    (r = tv_entry_ext_put(&in->ext, e, e->ftype != TV_FT_REG ? TV_EXT_XATTRS : 0))
+		    != 0)
+			return r;
+		return tv_stmt_run(in->ins_file, "iitiiiiiiitiiiiib", in->set_id,
 		                   (int64_t)e->file_index, e->path, (int64_t)e->ftype,
 		                   (int64_t)e->mode, (int64_t)e->uid, (int64_t)e->gid,
 		                   e->mtime_sec, (int64_t)e->mtime_nsec, (int64_t)e->size,
 		                   e->link[0] ? e->link : NULL, (int64_t)e->flags,
 		                   (int64_t)l->tseq, (int64_t)l->file_no, (int64_t)l->frame_off,
-		                   (int64_t)l->entry_off);
+		                   (int64_t)l->entry_off,
+		                   tv_buf_avail(&in->ext) ? tv_buf_ptr(&in->ext) : NULL,
+		                   tv_buf_avail(&in->ext));
+	}
 	if ((r = tv_stmt_run(in->ins_part, "iiiiiiii", in->set_id, (int64_t)e->file_index,
 	                     (int64_t)e->part, (int64_t)e->offset, (int64_t)l->tseq,
 	                     (int64_t)l->file_no, (int64_t)l->frame_off,
@@ -616,6 +654,7 @@ int tv_ingest_contents(struct tv_home *h, struct tv_tape *t, struct tv_tape_info
 	int r, sealed;
 
 	memset(&in, 0, sizeof(in));
+	tv_buf_init(&in.ext);
 	in.h = h;
 	in.ti = ti;
 	*scanned = 0;
@@ -628,7 +667,8 @@ int tv_ingest_contents(struct tv_home *h, struct tv_tape *t, struct tv_tape_info
 			            ti->barcode);
 			goto out;
 		}
-		if ((r = tv_labels_verify(&ti->lab, ti->barcode, dek)) != 0)
+		if ((r = tv_labels_verify(&ti->lab, ti->barcode, dek)) != 0 ||
+		    (r = tv_drivecrypt_read(h, t, ti->barcode, dek)) != 0)
 			goto out;
 	} else {
 		dek = NULL;

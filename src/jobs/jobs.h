@@ -24,6 +24,9 @@ int tv_lib_open_for_tape(struct tv_home *h, const char *barcode, struct tv_vlib 
  * result rc: its error and detail stand.  An unload that fails after a
  * success is the result; after a failure both are said, under rc. */
 int tv_lib_unload(struct tv_vlib *lib, unsigned drive, int rc);
+/* Warns about each cartridge of the library whose volume tag the changer
+ * cannot read (a job that goes by barcodes passes it over). */
+void tv_lib_warn_unreadable(struct tv_home *h, struct tv_vlib *lib);
 
 /* ---- pools (jobs/pool.c) ---- */
 struct tv_pool {
@@ -52,6 +55,7 @@ struct tv_write_opts {
 	const char *set_name;
 	size_t record_size;          /* for new tapes; 0 = default */
 	uint64_t tape_file_size;     /* a data tape file ends past this; 0 = default */
+	int no_xattrs;               /* store no extended attributes (nor ACLs) */
 };
 struct tv_write_result {
 	uint8_t set_uuid[16];
@@ -96,6 +100,8 @@ struct tv_restore_opts {
 	enum tv_overwrite overwrite;
 	int extract;                 /* open job-encrypted backup files */
 	const char *password_file;
+	int no_xattrs;               /* restore no extended attributes (nor ACLs) */
+	int numeric_owner;           /* owners by the stored ids, not by name */
 };
 int tv_job_restore(struct tv_home *h, const char *set, const struct tv_restore_opts *o);
 int tv_job_verify(struct tv_home *h, char *const *barcodes, size_t n);

@@ -34,12 +34,27 @@ int tv_lib_open_by_name(struct tv_home *h, const char *name, struct tv_vlib **li
 	return 0;
 }
 
+/* 1 if some cartridge of the library has no readable volume tag. */
+static int unreadable_labels(struct tv_vlib *lib)
+{
+	struct tv_vlib_elem *e = NULL;
+	size_t n = 0;
+	int any = 0;
+
+	if (tv_vlib_status(lib, NULL, &e, &n) != 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		any |= e[i].full && e[i].barcode[0] == '\0';
+	free(e);
+	return any;
+}
+
 int tv_lib_open_for_tape(struct tv_home *h, const char *barcode, struct tv_vlib **lib,
                          int64_t *lib_id)
 {
 	struct tv_stmt *q;
 	struct tv_vlib_elem el;
-	char name[TV_NAME_MAX] = "";
+	char name[TV_NAME_MAX] = "", home_miss[1024] = "";
 	int r;
 
 	*lib = NULL;
@@ -47,8 +62,12 @@ int tv_lib_open_for_tape(struct tv_home *h, const char *barcode, struct tv_vlib 
 	                   "SELECT l.name FROM tapes t JOIN libraries l ON t.library_id=l.id "
 	                   "WHERE t.barcode=?", "t", barcode);
 	if (r == 0 && (r = tv_lib_open_by_name(h, name, lib, lib_id)) == 0) {
-		if (tv_vlib_find(*lib, barcode, &el) == 0)
+		if ((r = tv_vlib_find(*lib, barcode, &el)) == 0)
 			return 0;
+		/* what its own library says is the message if no other library
+		 * has it, when its changer cannot read some label */
+		if (unreadable_labels(*lib))
+			snprintf(home_miss, sizeof(home_miss), "%s", tv_errmsg(r));
 		tv_vlib_close(*lib);
 		*lib = NULL;
 	}
@@ -71,8 +90,27 @@ int tv_lib_open_for_tape(struct tv_home *h, const char *barcode, struct tv_vlib 
 	tv_stmt_free(q);
 	if (r < 0)
 		return r;
+	if (home_miss[0] != '\0')
+		return tv_errf(TV_ERR_NOTFOUND, "%s", home_miss);
 	return tv_errf(TV_ERR_NOTFOUND, "tape %s is in no library: insert it with "
 	               "'tapevault tape insert LIBRARY FILE'", barcode);
+}
+
+void tv_lib_warn_unreadable(struct tv_home *h, struct tv_vlib *lib)
+{
+	struct tv_vlib_elem *e = NULL;
+	size_t n = 0;
+
+	if (tv_vlib_status(lib, NULL, &e, &n) != 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (e[i].full && e[i].barcode[0] == '\0')
+			tv_warn(h, "library %s: %s %u holds a cartridge whose volume tag the changer "
+			        "cannot read (%s): it was not read; check its bar code label, then run "
+			        "this again", tv_vlib_name(lib), e[i].type == TV_ELEM_DRIVE ? "drive" :
+			        e[i].type == TV_ELEM_SLOT ? "slot" : "mail slot", e[i].index,
+			        e[i].note[0] ? e[i].note : "no volume tag");
+	free(e);
 }
 
 int tv_lib_unload(struct tv_vlib *lib, unsigned drive, int rc)

@@ -6,10 +6,15 @@
  * record, reading only the records the entry covers) unless the entry
  * follows closely on what was just read, in which case the stream is read
  * on; every entry header read is checked against the catalog's row before
- * its data is written; symbolic links last (so no link made by the restore
- * can redirect a file written by it); directory modes and times after
- * everything.  Frames are authenticated, decrypted and decompressed by the
- * reader's worker threads while this thread writes files out. */
+ * its data is written (a sparse file's regions at their offsets, its holes
+ * left as holes); hard links; FIFOs and device nodes; symbolic links last
+ * (so no link made by the restore can redirect a file written by it);
+ * directory modes and times after everything.  Every item gets its owner
+ * (by name where the name exists here), mode, extended attributes and
+ * times through jobs/fsmeta.c: a regular file's from its entry header on
+ * tape, the others' from the catalog.  Frames are authenticated, decrypted
+ * and decompressed by the reader's worker threads while this thread writes
+ * files out. */
 #include <errno.h>
 #include <inttypes.h>
 #include <fcntl.h>
@@ -24,6 +29,8 @@
 #include "crypto/secmem.h"
 #include "crypto/slot.h"
 #include "format/record.h"
+#include "jobs/drivecrypt.h"
+#include "jobs/fsmeta.h"
 #include "jobs/kmsglue.h"
 #include "jobs/jobs.h"
 #include "jobs/keys.h"
@@ -211,7 +218,16 @@ struct rfile {
 	struct tv_loc loc;          /* of part 1 */
 	int fd;
 	char tmp[48];               /* replacing an existing file: the name written */
-	uint64_t written;
+	uint64_t written;           /* bytes of its data D */
+	const char *uname, *gname;  /* kept by the set (rj->fm), "" when none */
+	/* from part 1's header: D's size, the map, the xattr list (from the
+	 * header, or gathered from D's start: xattr_data bytes) */
+	uint64_t dsize, eflags_tape, xattr_data;
+	uint8_t map[TV_SPARSE_MAX * TV_SPARSE_REGION];
+	size_t map_len;
+	struct tv_buf xa;
+	size_t reg_i;               /* writing a sparse file: the region, its start in D */
+	uint64_t reg_base;
 };
 
 /* A selection pattern: a path or a glob, and how often it matched. */
@@ -246,6 +262,7 @@ struct rjob {
 	gid_t egid;
 	char dir[PATH_MAX];         /* the directory files are being created in */
 	int dfd;                    /* open on it (files come in directory order) */
+	struct tv_fsmeta *fm;       /* owners by name, xattrs (jobs/fsmeta.c) */
 };
 
 /* The prepared statements and the names of their columns. */
@@ -470,9 +487,12 @@ static int rt_close(struct rjob *rj, int rc)
 	struct rtape *rt = &rj->rt;
 
 	if (rt->rd != NULL && rt->t != NULL)
-		tv_verbose(rj->h, "tape %s: %llu records read, %llu bytes", rt->barcode,
+		tv_verbose(rj->h, "tape %s: %llu records read, %llu bytes, %llu positioning "
+		           "operations, %llu LOCATE commands", rt->barcode,
 		           (unsigned long long)rt->t->stats.records_read,
-		           (unsigned long long)rt->t->stats.bytes_read);
+		           (unsigned long long)rt->t->stats.bytes_read,
+		           (unsigned long long)rt->t->stats.positionings,
+		           (unsigned long long)rt->t->stats.locates);
 	rt_close_file(rt);
 	tv_treader_close(rt->rd);
 	rt->rd = NULL;
@@ -539,6 +559,7 @@ static int rt_tape(struct rjob *rj, uint64_t tseq)
 	rt->have_dek = enc;
 	if ((r = tv_lib_open_for_tape(rj->h, rt->barcode, &rt->lib, &lib_id)) != 0 ||
 	    (r = tv_vlib_load(rt->lib, rt->barcode, 0, TV_TAPE_RDONLY, &rt->t, NULL)) != 0 ||
+	    (enc && (r = tv_drivecrypt_read(rj->h, rt->t, rt->barcode, rt->dek)) != 0) ||
 	    (r = tv_treader_open(&rt->rd, rt->t, rt->barcode, rt->uuid, NULL)) != 0) {
 		rt->failed = 1;
 		return tv_errctx(r, "tape %s", rt->barcode);
@@ -579,6 +600,10 @@ static int rt_open_file(struct rjob *rj, uint64_t file_no)
 	uint64_t got;
 	int r, sealed;
 
+	/* the reader ends the file it was in first (else begin_file would end
+	 * it after the positioning, moving the tape on past file_no: a file
+	 * continued in the next data file of the same tape) */
+	(void)tv_treader_end_file(rt->rd);
 	if ((r = tv_tape_goto_file(rt->t, file_no)) != 0)
 		return tv_errctx(r, "tape %s: positioning at file %llu", rt->barcode,
 		                 (unsigned long long)file_no);
@@ -736,27 +761,43 @@ static void file_discard(struct rjob *rj, struct rfile *f)
 	f->tmp[0] = '\0';
 }
 
+/* Owner, mode, xattrs and times of a file (jobs/fsmeta.c); xattrs the
+ * file system refuses are named there, and the item counts as failed
+ * (it stays). */
+static void file_meta(struct rjob *rj, struct rfile *f)
+{
+	struct tv_fsmeta_item it = {
+		.path = f->full, .ftype = TV_FT_REG, .mode = f->mode, .uid = f->uid,
+		.gid = f->gid, .uname = f->uname, .gname = f->gname,
+		.mtime_sec = f->mtime_sec, .mtime_nsec = f->mtime_nsec,
+		.xattrs = tv_buf_ptr(&f->xa), .xattrs_len = tv_buf_avail(&f->xa),
+	};
+	int r = tv_fsmeta_apply(rj->fm, f->fd, &it);
+
+	if (r < 0)
+		tv_warn(rj->h, "%s: extended attributes not restored: %s", f->full, tv_errmsg(r));
+	if (r != 0)
+		rj->nfailed++;
+}
+
 static int file_finish(struct rjob *rj, struct rfile *f)
 {
-	struct timespec ts[2];
 	int r = 0;
 
-	if (f->written != f->size) {
+	if (f->written != f->dsize) {
 		r = tv_errf(TV_ERR_FORMAT, "%s: restored %llu of %llu bytes", f->full,
-		            (unsigned long long)f->written, (unsigned long long)f->size);
+		            (unsigned long long)f->written, (unsigned long long)f->dsize);
 		file_discard(rj, f);
 		return r;
 	}
-	if (rj->euid == 0 && (f->uid != rj->euid || f->gid != rj->egid) &&
-	    fchown(f->fd, (uid_t)f->uid, (gid_t)f->gid) != 0)
-		tv_warn(rj->h, "%s: cannot set owner: %s", f->full, strerror(errno));
-	if ((f->mode & 07000) && fchmod(f->fd, (mode_t)(f->mode & 07777)) != 0)
-		tv_warn(rj->h, "%s: cannot set mode: %s", f->full, strerror(errno));
-	ts[0].tv_sec = f->mtime_sec;
-	ts[0].tv_nsec = (long)f->mtime_nsec;
-	ts[1] = ts[0];
-	if (futimens(f->fd, ts) != 0)
-		tv_warn(rj->h, "%s: cannot set times: %s", f->full, strerror(errno));
+	if ((f->eflags_tape & TV_EF_SPARSE) && ftruncate(f->fd, (off_t)f->size) != 0) {
+		r = tv_errf(errno == ENOSPC || errno == EDQUOT || errno == EFBIG ? TV_ERR_NOSPC :
+		            TV_ERR_IO, "%s: cannot make it %llu bytes long: %s", f->full,
+		            (unsigned long long)f->size, strerror(errno));
+		file_discard(rj, f);
+		return r;
+	}
+	file_meta(rj, f);
 	if (close(f->fd) != 0) {
 		r = tv_errf(errno == ENOSPC || errno == EDQUOT ? TV_ERR_NOSPC : TV_ERR_IO, "%s: %s",
 		            f->full, strerror(errno));
@@ -774,6 +815,93 @@ static int file_finish(struct rjob *rj, struct rfile *f)
 	return r;
 }
 
+static int write_at(struct rfile *f, const uint8_t *p, size_t n, uint64_t at)
+{
+	size_t off = 0;
+
+	while (off < n) {
+		ssize_t w = pwrite(f->fd, p + off, n - off, (off_t)(at + off));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0 && (w == 0 || errno == ENOSPC || errno == EDQUOT || errno == EFBIG))
+			return tv_errf(TV_ERR_NOSPC, "%s: the target file system is full", f->full);
+		if (w < 0)
+			return tv_errf(TV_ERR_IO, "%s: write: %s", f->full, strerror(errno));
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* Bytes [pos, pos + n) of f's data D: the xattr list carried in the data
+ * first (kept for file_finish), then the file's bytes, for a sparse file
+ * through its map (the holes stay holes). */
+static int put_data(struct rfile *f, uint64_t pos, const uint8_t *p, size_t n)
+{
+	int r;
+
+	while (n > 0) {
+		size_t k = n;
+		uint64_t at = pos - f->xattr_data, s = 0, l = 0;
+		if (pos < f->xattr_data) {
+			if (k > f->xattr_data - pos)
+				k = (size_t)(f->xattr_data - pos);
+			if (pos != tv_buf_avail(&f->xa))
+				return tv_errf(TV_ERR_FORMAT, "%s: its xattr list comes out of order",
+				               f->full);
+			if ((r = tv_buf_put(&f->xa, p, k)) != 0)
+				return r;
+		} else {
+			if (f->eflags_tape & TV_EF_SPARSE) {
+				/* D comes in order: the region only moves forward */
+				for (;;) {
+					if (f->reg_i >= f->map_len / TV_SPARSE_REGION)
+						return tv_errf(TV_ERR_FORMAT, "%s: data past its map",
+						               f->full);
+					tv_sparse_region(f->map, f->reg_i, &s, &l);
+					if (at < f->reg_base + l)
+						break;
+					f->reg_base += l;
+					f->reg_i++;
+				}
+				if (k > f->reg_base + l - at)
+					k = (size_t)(f->reg_base + l - at);
+				at = s + (at - f->reg_base);
+			}
+			if ((r = write_at(f, p, k, at)) != 0)
+				return r;
+		}
+		pos += k;
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* What part 1's header says of the file's data (the map, where its xattr
+ * list is), kept for the later parts, which must say the same. */
+static int part_layout(struct rjob *rj, struct rfile *f, uint64_t part)
+{
+	const struct tv_entry *e = rj->e;
+
+	if (part == 1) {
+		f->dsize = tv_entry_data_size(e);
+		f->eflags_tape = e->flags;
+		f->xattr_data = e->xattr_data;
+		f->map_len = e->sparse_len;
+		if (f->map_len > 0)
+			memcpy(f->map, e->sparse, f->map_len);
+		f->reg_i = 0;
+		f->reg_base = 0;
+		tv_buf_reset(&f->xa);
+		return e->xattrs_len > 0 ? tv_buf_put(&f->xa, e->xattrs, e->xattrs_len) : 0;
+	}
+	if (e->flags != f->eflags_tape || e->xattr_data != f->xattr_data ||
+	    e->sparse_len != f->map_len || (f->map_len && memcmp(e->sparse, f->map, f->map_len)))
+		return tv_errf(TV_ERR_FORMAT, "%s: part %llu lays out the data otherwise than "
+		               "part 1", f->full, (unsigned long long)part);
+	return 0;
+}
+
 /* Writes the data of the entry under the cursor (a part starting at
  * offset) into f; *cont: the part ended early, continuing in a later one. */
 static int part_data(struct rjob *rj, struct rfile *f, uint64_t offset, int *cont)
@@ -786,18 +914,8 @@ static int part_data(struct rjob *rj, struct rfile *f, uint64_t offset, int *con
 
 	*cont = 0;
 	while ((r = tv_ecursor_data(rt->c, &p, &n, cont)) == 1) {
-		size_t off = 0;
-		while (off < n) {
-			ssize_t w = pwrite(f->fd, p + off, n - off, (off_t)(offset + done + off));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0 && (w == 0 || errno == ENOSPC || errno == EDQUOT))
-				return tv_errf(TV_ERR_NOSPC, "%s: the target file system is full",
-				               f->full);
-			if (w < 0)
-				return tv_errf(TV_ERR_IO, "%s: write: %s", f->full, strerror(errno));
-			off += (size_t)w;
-		}
+		if ((r = put_data(f, offset + done, p, n)) != 0)
+			return r;
 		done += n;
 		if (rj->prog.active) {
 			rj->pbytes += n;
@@ -829,10 +947,13 @@ static int restore_part(struct rjob *rj, struct rfile *f, uint64_t part, uint64_
 {
 	int r, cont;
 
+	/* a sparse file's data is less than its size: the reader reads on
+	 * as it needs, past the header */
 	if ((r = rt_position(rj, loc, loc->entry_off + TV_ENTRY_HDR + TV_ENTRY_MAX +
-	                     (f->size - offset))) != 0)
+	                     ((f->eflags & TV_EF_SPARSE) || offset > f->dsize ? 0 :
+	                      f->dsize - offset))) != 0)
 		return r;
-	if ((r = rt_entry(rj, f, part, offset, loc)) != 0)
+	if ((r = rt_entry(rj, f, part, offset, loc)) != 0 || (r = part_layout(rj, f, part)) != 0)
 		return r;
 	if ((r = part_data(rj, f, offset, &cont)) != 0)
 		return r;
@@ -934,6 +1055,21 @@ enum {
 	FC_NPARTS, FC_TSEQ, FC_FILE_NO, FC_FRAME_OFF, FC_ENTRY_OFF
 };
 
+/* A row's optional fields (the ext column: device numbers, the xattr list
+ * of an item restored from the catalog) into rj->e, which the entry
+ * header read next replaces: use them at once.  (The names are kept per
+ * set: rj->fm.) */
+static int row_ext(struct rjob *rj, struct tv_stmt *q, int col, const char *path)
+{
+	size_t n = 0;
+	const void *x = tv_stmt_blob(q, col, &n);
+	int r;
+
+	if ((r = tv_entry_ext_get(x != NULL ? x : "", x != NULL ? n : 0, rj->e)) != 0)
+		return tv_errctx(r, "%s: its catalog row", path);
+	return 0;
+}
+
 /* Fills f from a files row selected as FILE_COLUMNS. */
 static int rfile_row(struct rjob *rj, struct tv_stmt *q, struct rfile *f,
                      const char *full_path)
@@ -958,6 +1094,12 @@ static int rfile_row(struct rjob *rj, struct tv_stmt *q, struct rfile *f,
 	f->loc.file_no = (uint64_t)tv_stmt_int(q, FC_FILE_NO);
 	f->loc.frame_off = (uint64_t)tv_stmt_int(q, FC_FRAME_OFF);
 	f->loc.entry_off = (uint64_t)tv_stmt_int(q, FC_ENTRY_OFF);
+	f->uname = tv_fsmeta_name_of(rj->fm, 0, (uint32_t)f->uid);
+	f->gname = tv_fsmeta_name_of(rj->fm, 1, (uint32_t)f->gid);
+	f->dsize = f->size;   /* until part 1's header says */
+	f->eflags_tape = f->xattr_data = 0;
+	f->map_len = 0;
+	tv_buf_reset(&f->xa);
 	f->written = 0;
 	f->fd = -1;
 	return 0;
@@ -972,6 +1114,7 @@ static int phase_files(struct rjob *rj)
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return TV_ERR_NOMEM;
 	f->fd = -1;
+	tv_buf_init(&f->xa);
 	if ((r = tv_db_query(rj->h->db, &q, "SELECT " FILE_COLUMNS " FROM files WHERE "
 	                     "set_id=? AND ftype=? ORDER BY idx", "ii", rj->set_id,
 	                     (int64_t)TV_FT_REG)) != 0)
@@ -1005,6 +1148,7 @@ static int phase_files(struct rjob *rj)
 		r = rr;
 out:
 	file_discard(rj, f);
+	tv_buf_free(&f->xa);
 	free(f);
 	tv_stmt_free(q);
 	return r;
@@ -1084,9 +1228,12 @@ static int phase_hardlinks(struct rjob *rj)
 			continue;
 		}
 		/* the first name is not being restored: its data goes here */
-		if (f == NULL && (f = calloc(1, sizeof(*f))) == NULL) {
-			r = TV_ERR_NOMEM;
-			break;
+		if (f == NULL) {
+			if ((f = calloc(1, sizeof(*f))) == NULL) {
+				r = TV_ERR_NOMEM;
+				break;
+			}
+			tv_buf_init(&f->xa);
 		}
 		if (q == NULL && (r = tv_db_prepare(rj->h->db, &q, "SELECT " FILE_COLUMNS
 		                                    " FROM files WHERE set_id=? AND path=? AND "
@@ -1112,6 +1259,8 @@ static int phase_hardlinks(struct rjob *rj)
 	}
 	tv_stmt_free(links);
 	tv_stmt_free(q);
+	if (f != NULL)
+		tv_buf_free(&f->xa);
 	free(f);
 	return r != 0 ? r : rr < 0 ? rr : 0;
 }
@@ -1148,22 +1297,52 @@ static int phase_dirs(struct rjob *rj)
 	return r != 0 ? r : rr < 0 ? rr : 0;
 }
 
+/* The metadata columns of a files row as the phases that restore from
+ * the catalog alone read them (after their own columns, at col). */
+#define META_COLUMNS "mode, uid, gid, mtime_sec, mtime_nsec, ext"
+enum { MC_MODE, MC_UID, MC_GID, MC_MTIME, MC_MTIME_NS, MC_EXT };
+
+/* Owner, mode, xattrs and times of the item at full (jobs/fsmeta.c), from
+ * the row's META_COLUMNS at col (its optional fields in rj->e: row_ext);
+ * xattrs the file system refuses are named there, and the item counts as
+ * failed (it stays). */
+static void path_meta(struct rjob *rj, struct tv_stmt *q, int col, enum tv_ftype t,
+                      const char *full)
+{
+	const struct tv_entry *e = rj->e;
+	struct tv_fsmeta_item it = {
+		.path = full, .ftype = t, .mode = (uint64_t)tv_stmt_int(q, col + MC_MODE),
+		.uid = (uint64_t)tv_stmt_int(q, col + MC_UID),
+		.gid = (uint64_t)tv_stmt_int(q, col + MC_GID),
+		.uname = tv_fsmeta_name_of(rj->fm, 0, (uint32_t)tv_stmt_int(q, col + MC_UID)),
+		.gname = tv_fsmeta_name_of(rj->fm, 1, (uint32_t)tv_stmt_int(q, col + MC_GID)),
+		.mtime_sec = tv_stmt_int(q, col + MC_MTIME),
+		.mtime_nsec = (uint64_t)tv_stmt_int(q, col + MC_MTIME_NS),
+		.xattrs = e->xattrs, .xattrs_len = e->xattrs_len,
+	};
+	int r = tv_fsmeta_apply(rj->fm, -1, &it);
+
+	if (r < 0)
+		tv_warn(rj->h, "%s: extended attributes not restored: %s", full, tv_errmsg(r));
+	if (r != 0)
+		rj->nfailed++;
+}
+
 static int phase_links(struct rjob *rj)
 {
 	struct tv_stmt *q;
 	int r, rr;
 
-	enum { L_PATH, L_LINK, L_UID, L_GID, L_MTIME, L_MTIME_NS };
+	enum { L_PATH, L_LINK, L_META };
 
 	if ((r = tv_db_query(rj->h->db, &q,
-	                     "SELECT path, link, uid, gid, mtime_sec, mtime_nsec FROM files "
+	                     "SELECT path, link, " META_COLUMNS " FROM files "
 	                     "WHERE set_id=? AND ftype=? ORDER BY idx", "ii", rj->set_id,
 	                     (int64_t)TV_FT_SYMLINK)) != 0)
 		return r;
 	while ((rr = tv_stmt_step(q)) == 1) {
 		const char *p = tv_stmt_text(q, L_PATH);
 		char full[PATH_MAX];
-		struct timespec ts[2];
 		if (matches(rj, p) != 1)
 			continue;
 		if (!tv_restore_safe_path(p)) {
@@ -1171,26 +1350,99 @@ static int phase_links(struct rjob *rj)
 			rj->nfailed++;
 			continue;
 		}
-		if ((r = target_path(rj, p, full)) != 0) {
+		if ((r = target_path(rj, p, full)) != 0 ||
+		    (r = row_ext(rj, q, L_META + MC_EXT, p)) != 0) {
 			if ((r = item_failed(rj, p, r)) != 0)
 				break;
 			continue;
 		}
 		if ((r = parent_dirs(full)) != 0)
 			break;
-		if ((r = make_link(rj, full, NULL, tv_stmt_text(q, L_LINK), tv_stmt_int(q, L_MTIME),
-		                   (uint64_t)tv_stmt_int(q, L_MTIME_NS))) != 0) {
+		if ((r = make_link(rj, full, NULL, tv_stmt_text(q, L_LINK),
+		                   tv_stmt_int(q, L_META + MC_MTIME),
+		                   (uint64_t)tv_stmt_int(q, L_META + MC_MTIME_NS))) != 0) {
 			if ((r = item_failed(rj, p, r)) != 0)
 				break;
 			continue;
 		}
-		if (geteuid() == 0 && lchown(full, (uid_t)tv_stmt_int(q, L_UID),
-		                             (gid_t)tv_stmt_int(q, L_GID)) != 0)
-			tv_warn(rj->h, "%s: cannot set owner: %s", full, strerror(errno));
-		ts[0].tv_sec = tv_stmt_int(q, L_MTIME);
-		ts[0].tv_nsec = (long)tv_stmt_int(q, L_MTIME_NS);
-		ts[1] = ts[0];
-		utimensat(AT_FDCWD, full, ts, AT_SYMLINK_NOFOLLOW);
+		path_meta(rj, q, L_META, TV_FT_SYMLINK, full);
+		rj->nfiles++;
+	}
+	tv_stmt_free(q);
+	return r != 0 ? r : rr < 0 ? rr : 0;
+}
+
+/* Makes the FIFO or device node at full by the --overwrite policy (a
+ * replacement is made beside and renamed in). */
+static int make_special(struct rjob *rj, const char *full, enum tv_ftype t, uint64_t mode,
+                        uint64_t major, uint64_t minor, int64_t mtime_sec,
+                        uint64_t mtime_nsec)
+{
+	char dir[PATH_MAX], tmp[48];
+	const char *base = strrchr(full, '/') + 1;
+	int dfd, st, r;
+
+	snprintf(dir, sizeof(dir), "%.*s", (int)(base - full - 1), full);
+	if ((dfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return tv_errf(TV_ERR_IO, "%s: %s", dir, strerror(errno));
+	st = target_state(rj, dfd, base, full, mtime_sec, mtime_nsec, 0);
+	if (st == T_KEEP) {
+		close(dfd);
+		return TV_ERR_EXISTS;
+	}
+	tmp[0] = '\0';
+	if (st == T_REPLACE)
+		tmp_name(tmp, sizeof(tmp));
+	r = tv_fsmeta_mknod(dfd, tmp[0] ? tmp : base, full, t, mode, major, minor);
+	if (r == 0 && tmp[0] != '\0')
+		r = replace_with(dfd, tmp, base, full);
+	close(dfd);
+	return r;
+}
+
+/* FIFOs and device nodes (devices only as root: else each is named and
+ * counts as failed). */
+static int phase_special(struct rjob *rj)
+{
+	struct tv_stmt *q;
+	int r, rr;
+
+	enum { S_PATH, S_FTYPE, S_META };
+
+	if ((r = tv_db_query(rj->h->db, &q,
+	                     "SELECT path, ftype, " META_COLUMNS
+	                     " FROM files WHERE set_id=? AND ftype IN (?,?,?) ORDER BY idx",
+	                     "iiii", rj->set_id, (int64_t)TV_FT_FIFO, (int64_t)TV_FT_CHR,
+	                     (int64_t)TV_FT_BLK)) != 0)
+		return r;
+	while ((rr = tv_stmt_step(q)) == 1) {
+		const char *p = tv_stmt_text(q, S_PATH);
+		enum tv_ftype t = (enum tv_ftype)tv_stmt_int(q, S_FTYPE);
+		char full[PATH_MAX];
+		if (matches(rj, p) != 1)
+			continue;
+		if (!tv_restore_safe_path(p)) {
+			tv_warn(rj->h, "unsafe path on tape skipped: %s", p);
+			rj->nfailed++;
+			continue;
+		}
+		if ((r = target_path(rj, p, full)) != 0 ||
+		    (r = row_ext(rj, q, S_META + MC_EXT, p)) != 0) {
+			if ((r = item_failed(rj, p, r)) != 0)
+				break;
+			continue;
+		}
+		if ((r = parent_dirs(full)) != 0)
+			break;
+		if ((r = make_special(rj, full, t, (uint64_t)tv_stmt_int(q, S_META + MC_MODE),
+		                      rj->e->rdev_major, rj->e->rdev_minor,
+		                      tv_stmt_int(q, S_META + MC_MTIME),
+		                      (uint64_t)tv_stmt_int(q, S_META + MC_MTIME_NS))) != 0) {
+			if ((r = item_failed(rj, p, r)) != 0)
+				break;
+			continue;
+		}
+		path_meta(rj, q, S_META, t, full);
 		rj->nfiles++;
 	}
 	tv_stmt_free(q);
@@ -1203,31 +1455,25 @@ static int phase_dir_meta(struct rjob *rj)
 	struct tv_stmt *q;
 	int r, rr;
 
-	enum { D_PATH, D_MODE, D_UID, D_GID, D_MTIME, D_MTIME_NS };
+	enum { D_PATH, D_META };
 
 	if ((r = tv_db_query(rj->h->db, &q,
-	                     "SELECT path, mode, uid, gid, mtime_sec, mtime_nsec FROM files "
+	                     "SELECT path, " META_COLUMNS " FROM files "
 	                     "WHERE set_id=? AND ftype=? ORDER BY idx DESC", "ii", rj->set_id,
 	                     (int64_t)TV_FT_DIR)) != 0)
 		return r;
 	while ((rr = tv_stmt_step(q)) == 1) {
 		const char *p = tv_stmt_text(q, D_PATH);
 		char full[PATH_MAX];
-		struct timespec ts[2];
 		if (!matches(rj, p) || !tv_restore_safe_path(p))
 			continue;
-		if ((r = target_path(rj, p, full)) != 0) {
+		if ((r = target_path(rj, p, full)) != 0 ||
+		    (r = row_ext(rj, q, D_META + MC_EXT, p)) != 0) {
 			if ((r = item_failed(rj, p, r)) != 0)
 				break;
 			continue;
 		}
-		if (geteuid() == 0)
-			lchown(full, (uid_t)tv_stmt_int(q, D_UID), (gid_t)tv_stmt_int(q, D_GID));
-		chmod(full, (mode_t)(tv_stmt_int(q, D_MODE) & 07777));
-		ts[0].tv_sec = tv_stmt_int(q, D_MTIME);
-		ts[0].tv_nsec = (long)tv_stmt_int(q, D_MTIME_NS);
-		ts[1] = ts[0];
-		utimensat(AT_FDCWD, full, ts, AT_SYMLINK_NOFOLLOW);
+		path_meta(rj, q, D_META, TV_FT_DIR, full);
 		rj->nfiles++;
 	}
 	tv_stmt_free(q);
@@ -1256,6 +1502,24 @@ static int restore_result(struct rjob *rj)
 	if (unmatched == rj->npats && rj->nfiles == 0 && rj->nfailed == 0 && rj->nkept == 0)
 		return tv_errf(TV_ERR_NOTFOUND, "%s", what);
 	return tv_errf(TV_ERR_PARTIAL, "%s (see the messages above)", what);
+}
+
+/* The owners' and groups' names the set keeps (set_names), for the
+ * mapping by name. */
+static int load_names(struct rjob *rj)
+{
+	struct tv_stmt *q;
+	int r;
+
+	if ((r = tv_db_query(rj->h->db, &q, "SELECT kind, id, name FROM set_names WHERE "
+	                     "set_id=?", "i", rj->set_id)) != 0)
+		return r;
+	while ((r = tv_stmt_step(q)) == 1)
+		if ((r = tv_fsmeta_name_add(rj->fm, (int)tv_stmt_int(q, 0),
+		                            (uint32_t)tv_stmt_int(q, 1), tv_stmt_text(q, 2))) != 0)
+			break;
+	tv_stmt_free(q);
+	return r < 0 ? r : 0;
 }
 
 static int prepare(struct rjob *rj)
@@ -1315,6 +1579,11 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 		r = TV_ERR_NOMEM;
 		goto out;
 	}
+	{
+		struct tv_fsmeta_opts fo = { o->no_xattrs, o->numeric_owner };
+		if ((r = tv_fsmeta_new(&rj.fm, h, &fo)) != 0 || (r = load_names(&rj)) != 0)
+			goto out;
+	}
 	/* modes are given to open(2) as they are on tape */
 	umask(0);
 	if ((r = prepare(&rj)) != 0)
@@ -1329,7 +1598,7 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 	r = rt_close(&rj, r);
 	if (r != 0)
 		goto out;
-	if ((r = phase_hardlinks(&rj)) != 0)
+	if ((r = phase_hardlinks(&rj)) != 0 || (r = phase_special(&rj)) != 0)
 		goto out;
 	if ((r = rt_close(&rj, r)) != 0 || (r = phase_links(&rj)) != 0 || (r = phase_dir_meta(&rj)) != 0)
 		goto out;
@@ -1356,5 +1625,6 @@ out:
 		free(rj.inner[i]);
 	free(rj.inner);
 	free(rj.e);
+	tv_fsmeta_free(rj.fm);
 	return r;
 }

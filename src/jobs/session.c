@@ -4,6 +4,7 @@
 
 #include "crypto/rand.h"
 #include "format/record.h"
+#include "jobs/fsmeta.h"
 #include "jobs/keys.h"
 #include "jobs/session.h"
 #include "library/vlib.h"
@@ -274,20 +275,62 @@ static int put_data_files(struct catw *c, int64_t set_id)
 	return r < 0 ? r : 0;
 }
 
+/* s into out (outsz bytes), cut to fit. */
+static void copy_str(char *out, size_t outsz, const char *s)
+{
+	size_t n = strnlen(s, outsz - 1);
+
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
+/* The fields of an entry item's entry that a files row may leave unset
+ * (the strings are copied in whole). */
+static void entry_row_reset(struct tv_entry *e)
+{
+	e->path[0] = e->link[0] = e->uname[0] = e->gname[0] = '\0';
+	e->offset = 0;
+	e->rdev_major = e->rdev_minor = e->xattr_data = 0;
+	e->sparse = e->xattrs = NULL;
+	e->sparse_len = e->xattrs_len = 0;
+}
+
+/* The owners' and groups' names of a set (set_names) into m. */
+static int load_names(struct tv_home *h, int64_t set_id, struct tv_fsmeta *m)
+{
+	struct tv_stmt *q;
+	int r;
+
+	if ((r = tv_db_query(h->db, &q, "SELECT kind, id, name FROM set_names WHERE set_id=?",
+	                     "i", set_id)) != 0)
+		return r;
+	while ((r = tv_stmt_step(q)) == 1)
+		if ((r = tv_fsmeta_name_add(m, (int)tv_stmt_int(q, 0), (uint32_t)tv_stmt_int(q, 1),
+		                            tv_stmt_text(q, 2))) != 0)
+			break;
+	tv_stmt_free(q);
+	return r < 0 ? r : 0;
+}
+
 /* Entries of a set on the tapes up to this one: the first part of every
- * item from files, the later parts from parts (merged by index). */
+ * item from files, the later parts from parts (merged by index); their
+ * names from set_names. */
 static int put_entries(struct catw *c, int64_t set_id)
 {
 	struct tv_stmt *fs = NULL, *ps = NULL;
+	struct tv_fsmeta *names = NULL;
 	int64_t seq = (int64_t)c->s->seq;
 	int r, pr;
 
+	if ((r = tv_fsmeta_new(&names, c->s->h, NULL)) != 0 ||
+	    (r = load_names(c->s->h, set_id, names)) != 0)
+		goto out;
 	if ((r = tv_db_query(c->s->h->db, &fs,
 	                     "SELECT idx, path, ftype, mode, uid, gid, mtime_sec, mtime_nsec,"
-	                     " size, link, eflags, tseq, file_no, frame_off, entry_off "
+	                     " size, link, eflags, tseq, file_no, frame_off, entry_off, ext "
 	                     "FROM files WHERE set_id=? AND tseq<=? ORDER BY idx",
 	                     "ii", set_id, seq)) != 0)
-		return r;
+		goto out;
 	if ((r = tv_db_query(c->s->h->db, &ps,
 	                     "SELECT idx, part, off, tseq, file_no, frame_off, entry_off "
 	                     "FROM parts WHERE set_id=? AND tseq<=? ORDER BY idx, part",
@@ -298,10 +341,11 @@ static int put_entries(struct catw *c, int64_t set_id)
 		struct tv_ci_entry *ce = &c->it->u.entry;
 		struct tv_entry *e = &ce->e;
 		int64_t idx = tv_stmt_int(fs, 0);
-		memset(c->it, 0, offsetof(struct tv_cat_item_v, u) + sizeof(*ce));
+		/* every field is set below: no memset of the 9 KB entry per row */
+		entry_row_reset(e);
 		c->it->type = TV_CI_ENTRY;
 		e->file_index = (uint64_t)idx;
-		snprintf(e->path, sizeof(e->path), "%s", tv_stmt_text(fs, 1));
+		copy_str(e->path, sizeof(e->path), tv_stmt_text(fs, 1));
 		e->ftype = (enum tv_ftype)tv_stmt_int(fs, 2);
 		e->mode = (uint64_t)tv_stmt_int(fs, 3);
 		e->uid = (uint64_t)tv_stmt_int(fs, 4);
@@ -309,10 +353,23 @@ static int put_entries(struct catw *c, int64_t set_id)
 		e->mtime_sec = tv_stmt_int(fs, 6);
 		e->mtime_nsec = (uint64_t)tv_stmt_int(fs, 7);
 		e->size = (uint64_t)tv_stmt_int(fs, 8);
-		snprintf(e->link, sizeof(e->link), "%s", tv_stmt_text(fs, 9));
+		copy_str(e->link, sizeof(e->link), tv_stmt_text(fs, 9));
 		e->flags = (uint64_t)tv_stmt_int(fs, 10);
 		e->part = 1;
-		e->length = e->ftype == TV_FT_REG ? e->size : 0;
+		{
+			/* the optional fields as on tape (a regular file's xattrs are
+			 * on tape only); valid until the next step */
+			size_t n = 0;
+			const void *x = tv_stmt_blob(fs, 15, &n);
+			if (x != NULL && (r = tv_entry_ext_get(x, n, e)) != 0) {
+				r = tv_errctx(r, "catalog row of %s", e->path);
+				goto out;
+			}
+		}
+		/* the names, kept once per set */
+		copy_str(e->uname, sizeof(e->uname), tv_fsmeta_name_of(names, 0, (uint32_t)e->uid));
+		copy_str(e->gname, sizeof(e->gname), tv_fsmeta_name_of(names, 1, (uint32_t)e->gid));
+		e->length = tv_entry_data_size(e);
 		ce->loc.tseq = (uint64_t)tv_stmt_int(fs, 11);
 		ce->loc.file_no = (uint64_t)tv_stmt_int(fs, 12);
 		ce->loc.frame_off = (uint64_t)tv_stmt_int(fs, 13);
@@ -324,7 +381,7 @@ static int put_entries(struct catw *c, int64_t set_id)
 		while (pr == 1 && tv_stmt_int(ps, 0) == idx) {
 			e->part = (uint64_t)tv_stmt_int(ps, 1);
 			e->offset = (uint64_t)tv_stmt_int(ps, 2);
-			e->length = e->size - e->offset;
+			e->length = tv_entry_data_size(e) - e->offset;
 			ce->loc.tseq = (uint64_t)tv_stmt_int(ps, 3);
 			ce->loc.file_no = (uint64_t)tv_stmt_int(ps, 4);
 			ce->loc.frame_off = (uint64_t)tv_stmt_int(ps, 5);
@@ -341,6 +398,7 @@ static int put_entries(struct catw *c, int64_t set_id)
 out:
 	tv_stmt_free(fs);
 	tv_stmt_free(ps);
+	tv_fsmeta_free(names);
 	return r < 0 ? r : 0;
 }
 

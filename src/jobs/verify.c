@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "format/record.h"
+#include "jobs/drivecrypt.h"
 #include "jobs/jobs.h"
 #include "jobs/keys.h"
 #include "library/vlib.h"
@@ -123,6 +124,8 @@ static int verify_one(struct tv_home *h, const char *barcode, struct vstats *vs)
 		int vr = tv_keys_load_dek(h, lab.vol.tape_uuid, dek);
 		if (vr == 0 && (vr = tv_labels_verify(&lab, barcode, dek)) == 0) {
 			have_dek = 1;
+			if ((r = tv_drivecrypt_read(h, t, barcode, dek)) != 0)
+				goto out;
 		} else {
 			if (vr == TV_ERR_AUTH)
 				report(h, vs, vr);   /* the key is ours: the labels were edited */

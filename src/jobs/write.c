@@ -7,6 +7,10 @@
  * filemark.  A data tape file ends at a size threshold, at the end of the
  * job or at the end of the tape; an item that does not fit continues as
  * its next part in the next data file, on the same or the next tape.
+ * Every item is stored with what the file system holds (jobs/fsmeta.c):
+ * owner and group names, extended attributes (ACLs, SELinux labels and
+ * capabilities among them), a sparse file as its map and data regions,
+ * FIFOs and device nodes; a socket is named and passed over.
  *
  * The catalog rows of the entries are inserted by the tape writer's I/O
  * thread once each frame's place on tape is known (the `placed`
@@ -20,11 +24,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "backup/backup.h"
 #include "crypto/rand.h"
 #include "format/record.h"
+#include "jobs/drivecrypt.h"
+#include "jobs/fsmeta.h"
 #include "jobs/jobs.h"
 #include "jobs/keys.h"
 #include "jobs/session.h"
@@ -35,11 +42,14 @@
 #define TAPE_FILE_SIZE_DEFAULT ((uint64_t)4 << 30)
 
 /* Side data of an entry, attached to the frame it begins in; the path and
- * the link target (NUL-terminated) follow it. */
+ * the link target (NUL-terminated) follow it, then, of a first part, its
+ * optional fields as the catalog keeps them (tv_entry_ext_put: without
+ * the names, which set_names keeps once per id; a regular file's xattr
+ * list left out). */
 struct wside {
 	uint64_t idx, part, off, size, mode, uid, gid, nsec, eflags;
 	int64_t mtime;
-	uint32_t entry_off, ftype, path_len, link_len;
+	uint32_t entry_off, ftype, path_len, link_len, ext_len;
 };
 
 /* Files with more than one link seen so far: (device, inode) -> the stored
@@ -131,6 +141,11 @@ struct wjob {
 	size_t side_cap;
 	uint8_t *small;
 	char rel[TV_PATH_MAX];
+	struct tv_fsmeta *fm;        /* names, xattrs, sparse maps (jobs/fsmeta.c) */
+	struct tv_buf xa;            /* the item's xattr list */
+	struct tv_buf map;           /* the item's sparse map */
+	size_t reg_i;                /* reading a sparse file: region, its start in D */
+	uint64_t reg_base;
 	/* prepared once */
 	struct tv_stmt *ins_file, *ins_part, *upd_nparts;
 };
@@ -148,23 +163,27 @@ static int on_placed(void *ctx, uint32_t file_no, uint64_t frame_index,
 	while (o < len && r == 0) {
 		struct wside ws;
 		const char *path, *link;
+		const uint8_t *ext;
 		if (len - o < sizeof(ws))
 			return tv_errf(TV_ERR_INTERNAL, "write: side data cut");
 		memcpy(&ws, side + o, sizeof(ws));
 		o += sizeof(ws);
-		if (len - o < (size_t)ws.path_len + ws.link_len)
+		if (len - o < (size_t)ws.path_len + ws.link_len + ws.ext_len)
 			return tv_errf(TV_ERR_INTERNAL, "write: side data cut");
 		path = (const char *)side + o;
 		o += ws.path_len;
 		link = ws.link_len ? (const char *)side + o : NULL;
 		o += ws.link_len;
+		ext = ws.ext_len ? side + o : NULL;
+		o += ws.ext_len;
 		if (ws.part == 1) {
-			r = tv_stmt_run(j->ins_file, "iitiiiiiiitiiiii", j->set_id,
+			r = tv_stmt_run(j->ins_file, "iitiiiiiiitiiiiib", j->set_id,
 			                (int64_t)ws.idx, path, (int64_t)ws.ftype,
 			                (int64_t)ws.mode, (int64_t)ws.uid, (int64_t)ws.gid,
 			                ws.mtime, (int64_t)ws.nsec, (int64_t)ws.size, link,
 			                (int64_t)ws.eflags, (int64_t)j->s.seq, (int64_t)file_no,
-			                (int64_t)frame_off, (int64_t)ws.entry_off);
+			                (int64_t)frame_off, (int64_t)ws.entry_off, ext,
+			                (size_t)ws.ext_len);
 		} else {
 			r = tv_stmt_run(j->ins_part, "iiiiiiii", j->set_id, (int64_t)ws.idx,
 			                (int64_t)ws.part, (int64_t)ws.off, (int64_t)j->s.seq,
@@ -254,12 +273,28 @@ static int end_data(struct wjob *j, int cont)
 	return r;
 }
 
+static int put_name(void *ctx, int group, uint32_t id, const char *name)
+{
+	struct wjob *j = ctx;
+
+	return tv_db_exec(j->h->db, "INSERT OR IGNORE INTO set_names(set_id, kind, id, name) "
+	                  "VALUES(?,?,?,?)", "iiit", j->set_id, (int64_t)group, (int64_t)id,
+	                  name);
+}
+
+/* The owners' and groups' names met so far, kept once per set (before a
+ * session catalog is written from the database). */
+static int put_names(struct wjob *j)
+{
+	return tv_fsmeta_names_each(j->fm, put_name, j);
+}
+
 /* Writes the session catalog and lets the tape go. */
 static int finish_tape(struct wjob *j)
 {
 	int r;
 
-	if ((r = end_data(j, 0)) != 0)
+	if ((r = end_data(j, 0)) != 0 || (r = put_names(j)) != 0)
 		return r;
 	/* the set so far: what this tape's catalog tells of it */
 	if ((r = tv_db_exec(j->h->db, "UPDATE backup_sets SET nfiles=?, nbytes=?, "
@@ -345,6 +380,10 @@ static int next_tape(struct wjob *j)
 			return tv_lib_unload(j->lib, 0, r);
 		}
 	}
+	if ((r = tv_drivecrypt_write(j->h, &j->s)) != 0) {   /* LTO hardware encryption */
+		tv_session_abort(&j->s);
+		return tv_lib_unload(j->lib, 0, r);
+	}
 	j->have_tape = 1;
 	j->tapes++;
 	if (j->first_seq == 0) {
@@ -408,13 +447,22 @@ static int put_header(struct wjob *j)
 	uint64_t fi;
 	uint32_t eo;
 	size_t pl = strlen(e->path) + 1, ll = e->link[0] ? strlen(e->link) + 1 : 0;
-	size_t need = sizeof(ws) + pl + ll;
+	size_t hl, xl = 0, need;
 	int r;
 
-	e->length = e->ftype == TV_FT_REG ? e->size - e->offset : 0;
+	e->length = e->ftype == TV_FT_REG ? tv_entry_data_size(e) - e->offset : 0;
 	tv_buf_reset(&j->eb);
-	if ((r = tv_entry_encode(&j->eb, e)) != 0 ||
-	    (r = tv_twriter_mark(j->s.w, &fi, &eo)) != 0)
+	if ((r = tv_entry_encode(&j->eb, e)) != 0)
+		return r;
+	hl = tv_buf_avail(&j->eb);
+	/* the catalog row's optional fields (first part only), after the
+	 * header in eb: a regular file's xattrs stay on tape */
+	if (e->part == 1 &&
+	    (r = tv_entry_ext_put(&j->eb, e, e->ftype != TV_FT_REG ? TV_EXT_XATTRS : 0)) != 0)
+		return r;
+	xl = tv_buf_avail(&j->eb) - hl;
+	need = sizeof(ws) + pl + ll + xl;
+	if ((r = tv_twriter_mark(j->s.w, &fi, &eo)) != 0)
 		return r;
 	memset(&ws, 0, sizeof(ws));
 	ws.idx = e->file_index;
@@ -431,6 +479,7 @@ static int put_header(struct wjob *j)
 	ws.ftype = (uint32_t)e->ftype;
 	ws.path_len = (uint32_t)pl;
 	ws.link_len = (uint32_t)ll;
+	ws.ext_len = (uint32_t)xl;
 	if (need > j->side_cap) {
 		uint8_t *p = realloc(j->side, need);
 		if (p == NULL)
@@ -442,9 +491,11 @@ static int put_header(struct wjob *j)
 	memcpy(j->side + sizeof(ws), e->path, pl);
 	if (ll)
 		memcpy(j->side + sizeof(ws) + pl, e->link, ll);
+	if (xl)
+		memcpy(j->side + sizeof(ws) + pl + ll, tv_buf_ptr(&j->eb) + hl, xl);
 	if ((r = tv_twriter_side(j->s.w, j->side, need)) != 0)
 		return r;
-	return tv_twriter_write(j->s.w, tv_buf_ptr(&j->eb), tv_buf_avail(&j->eb));
+	return tv_twriter_write(j->s.w, tv_buf_ptr(&j->eb), hl);
 }
 
 /* The data file (and maybe the tape) ends inside the current item: the
@@ -482,14 +533,237 @@ static int read_full(int fd, uint8_t *p, size_t n, size_t *got)
 	return 0;
 }
 
-/* One item (regular file, directory or symbolic link). */
-static int write_item(struct wjob *j, int dfd, const char *name, const struct stat *sb)
+/* Room an entry header keeps for its fixed fields (tags 1-22 with their
+ * TLV headers, offset and part of a later part included) besides its
+ * strings, map and xattr list. */
+#define HDR_FIXED_ROOM 512
+
+static const uint8_t no_regions[1];   /* the map of a file that is all hole */
+
+/* The names of the item's owner and group (cached per id). */
+static void item_names(struct wjob *j, const struct stat *sb)
+{
+	const char *u = tv_fsmeta_uname(j->fm, sb->st_uid);
+	const char *g = tv_fsmeta_gname(j->fm, sb->st_gid);
+
+	memcpy(j->e->uname, u, strlen(u) + 1);   /* < TV_OWNER_MAX (fsmeta.c) */
+	memcpy(j->e->gname, g, strlen(g) + 1);
+}
+
+/* Where the item's xattr list (j->xa) goes: into its header when it fits
+ * there, with room for a later part's fields; else, for a regular file,
+ * at the start of its data (XATTR_DATA); else it is left out, named. */
+static void place_xattrs(struct wjob *j)
 {
 	struct tv_entry *e = j->e;
-	const char *src = j->rel;
-	uint64_t done = 0;
-	size_t small_len = 0;
-	int fd = -1, r = 0, shrank = 0, small = 0;
+	size_t n = tv_buf_avail(&j->xa);
+	size_t used = strlen(e->path) + strlen(e->link) + strlen(e->uname) +
+	              strlen(e->gname) + e->sparse_len + HDR_FIXED_ROOM;
+
+	e->xattrs = NULL;
+	e->xattrs_len = 0;
+	e->xattr_data = 0;
+	if (n == 0)
+		return;
+	if (used + n <= TV_ENTRY_MAX) {
+		e->xattrs = tv_buf_ptr(&j->xa);
+		e->xattrs_len = n;
+	} else if (e->ftype == TV_FT_REG) {
+		e->flags |= TV_EF_XATTR_DATA;
+		e->xattr_data = n;
+	} else {
+		tv_warn(j->h, "%s: its extended attributes (%zu bytes) do not fit the entry "
+		        "header of a %s: stored without them", e->path, n,
+		        tv_ftype_name(e->ftype));
+		j->skipped++;
+		tv_buf_reset(&j->xa);
+	}
+}
+
+/* A regular file's holes: with any, its data is the map's regions only. */
+static int item_sparse(struct wjob *j, int fd, const struct stat *sb)
+{
+	struct tv_entry *e = j->e;
+	uint64_t data;
+	int sparse, r;
+
+	if ((r = tv_fsmeta_sparse(j->fm, fd, sb, &j->map, &sparse, &data)) != 0 || !sparse)
+		return r;
+	e->flags |= TV_EF_SPARSE;
+	e->sparse_len = tv_buf_avail(&j->map);
+	e->sparse = e->sparse_len ? tv_buf_ptr(&j->map) : no_regions;
+	tv_verbose(j->h, "%s: sparse, %llu of %llu bytes in %zu region(s)", e->path,
+	           (unsigned long long)data, (unsigned long long)e->size,
+	           e->sparse_len / TV_SPARSE_REGION);
+	return 0;
+}
+
+/* Bytes of the item's data D from its byte pos into dst: from the xattr
+ * list, then from the file (through its map when sparse).  *want is
+ * clipped to what one read gives; returns the bytes read (0: the file
+ * ends here, it shrank), or -1 with errno. */
+static ssize_t item_read(struct wjob *j, int fd, uint64_t pos, uint8_t *dst, size_t *want)
+{
+	struct tv_entry *e = j->e;
+	uint64_t fpos, s = 0, l = 0;
+
+	if (pos < e->xattr_data) {
+		if (*want > e->xattr_data - pos)
+			*want = (size_t)(e->xattr_data - pos);
+		memcpy(dst, tv_buf_ptr(&j->xa) + pos, *want);
+		return (ssize_t)*want;
+	}
+	fpos = pos -= e->xattr_data;
+	if (e->flags & TV_EF_SPARSE) {
+		/* D is read in order: the region only moves forward */
+		for (;;) {
+			tv_sparse_region(e->sparse, j->reg_i, &s, &l);
+			if (pos < j->reg_base + l)
+				break;
+			j->reg_base += l;
+			j->reg_i++;
+		}
+		fpos = s + (pos - j->reg_base);
+		if (*want > j->reg_base + l - pos)
+			*want = (size_t)(j->reg_base + l - pos);
+	}
+	return pread(fd, dst, *want, (off_t)fpos);
+}
+
+/* The data D of a regular file after its header, read(2) straight into
+ * the frames; a data file that should end inside it continues it as its
+ * next part. */
+static int item_data(struct wjob *j, int fd, uint64_t done)
+{
+	struct tv_entry *e = j->e;
+	uint64_t dsize = tv_entry_data_size(e);
+	int shrank = 0, r;
+
+	j->reg_i = 0;
+	j->reg_base = 0;
+	while (done < dsize) {
+		uint8_t *dst;
+		size_t room, want;
+		ssize_t n;
+		if ((r = tv_twriter_reserve(j->s.w, &dst, &room)) != 0)
+			return r;
+		want = dsize - done < room ? (size_t)(dsize - done) : room;
+		n = item_read(j, fd, done, dst, &want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return tv_errf(TV_ERR_IO, "%s: read error: %s", e->path, strerror(errno));
+		if (n == 0) {
+			/* file shrank while we read it: keep the promised size */
+			if (!shrank) {
+				tv_warn(j->h, "%s: file shrank during backup; padded with zeros",
+				        e->path);
+				j->skipped++;
+				shrank = 1;
+			}
+			memset(dst, 0, want);
+			n = (ssize_t)want;
+		}
+		if ((r = tv_twriter_commit(j->s.w, (size_t)n)) != 0)
+			return r;
+		if (done >= e->xattr_data)
+			j->bytes += (uint64_t)n;
+		done += (uint64_t)n;
+		tv_progress_update(&j->prog, j->bytes);
+		if (done < dsize && want_split(j) && (r = split_item(j, done)) != 0)
+			return r;
+	}
+	if (e->flags & TV_EF_SPARSE)
+		j->bytes += e->size - (dsize - e->xattr_data);   /* the holes */
+	return 0;
+}
+
+/* A regular file: opened, its xattrs and holes found; a small one read
+ * whole now (the header can say what it is, one read(2)). */
+static int item_reg(struct wjob *j, int dfd, const char *name, const struct stat *sb,
+                    int *fd, size_t *small_len, int *small)
+{
+	struct tv_entry *e = j->e;
+	uint8_t magic[8];
+	ssize_t m;
+	int r;
+
+	e->ftype = TV_FT_REG;
+	e->size = (uint64_t)sb->st_size;
+	*fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (*fd < 0) {
+		tv_warn(j->h, "%s: cannot open: %s (skipped)", e->path, strerror(errno));
+		j->skipped++;
+		return 1;
+	}
+	if ((r = tv_fsmeta_xattrs(j->fm, *fd, dfd, name, e->path, &j->xa, &j->skipped)) != 0 ||
+	    (r = item_sparse(j, *fd, sb)) != 0)
+		return r;
+	place_xattrs(j);
+	if (e->size <= SMALL_FILE && !(e->flags & (TV_EF_SPARSE | TV_EF_XATTR_DATA))) {
+		if (read_full(*fd, j->small, (size_t)e->size, small_len) != 0) {
+			tv_warn(j->h, "%s: read error: %s (skipped)", e->path, strerror(errno));
+			j->skipped++;
+			return 1;
+		}
+		*small = 1;
+		if (*small_len >= 4 && tv_backup_probe(j->small, *small_len))
+			e->flags |= TV_EF_INNER_ENCRYPTED;
+		return 0;
+	}
+	m = pread(*fd, magic, sizeof(magic), 0);
+	posix_fadvise(*fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (m >= 4 && tv_backup_probe(magic, (size_t)m))
+		e->flags |= TV_EF_INNER_ENCRYPTED;
+	return 0;
+}
+
+/* Anything but a regular file or a hard link: 0 to store it, 1 when it
+ * is passed over (said), or an error. */
+static int item_other(struct wjob *j, int dfd, const char *name, const struct stat *sb)
+{
+	struct tv_entry *e = j->e;
+	int r;
+
+	if (S_ISDIR(sb->st_mode)) {
+		e->ftype = TV_FT_DIR;
+	} else if (S_ISLNK(sb->st_mode)) {
+		ssize_t n;
+		e->ftype = TV_FT_SYMLINK;
+		n = readlinkat(dfd, name, e->link, sizeof(e->link) - 1);
+		if (n <= 0) {
+			tv_warn(j->h, "%s: cannot read link: %s (skipped)", e->path,
+			        n < 0 ? strerror(errno) : "empty target");
+			j->skipped++;
+			return 1;
+		}
+		e->link[n] = '\0';
+	} else if (S_ISFIFO(sb->st_mode)) {
+		e->ftype = TV_FT_FIFO;
+	} else if (S_ISCHR(sb->st_mode) || S_ISBLK(sb->st_mode)) {
+		e->ftype = S_ISCHR(sb->st_mode) ? TV_FT_CHR : TV_FT_BLK;
+		e->rdev_major = major(sb->st_rdev);
+		e->rdev_minor = minor(sb->st_rdev);
+	} else if (S_ISSOCK(sb->st_mode)) {
+		/* made by the program that listens on it, not restored: a note */
+		tv_info(j->h, "%s: a socket, not stored", e->path);
+		return 1;
+	} else {
+		tv_warn(j->h, "%s: a file of an unknown type (mode 0%o): skipped", e->path,
+		        (unsigned)sb->st_mode);
+		j->skipped++;
+		return 1;
+	}
+	if ((r = tv_fsmeta_xattrs(j->fm, -1, dfd, name, e->path, &j->xa, &j->skipped)) != 0)
+		return r;
+	place_xattrs(j);
+	return 0;
+}
+
+/* The entry fields every item starts from. */
+static void item_reset(struct wjob *j, const struct stat *sb)
+{
+	struct tv_entry *e = j->e;
 
 	e->path[0] = '\0';
 	e->link[0] = '\0';
@@ -502,6 +776,26 @@ static int write_item(struct wjob *j, int dfd, const char *name, const struct st
 	e->gid = sb->st_gid;
 	e->mtime_sec = sb->st_mtim.tv_sec;
 	e->mtime_nsec = (uint64_t)sb->st_mtim.tv_nsec;
+	e->rdev_major = e->rdev_minor = 0;
+	e->sparse = NULL;
+	e->sparse_len = 0;
+	e->xattrs = NULL;
+	e->xattrs_len = 0;
+	e->xattr_data = 0;
+	tv_buf_reset(&j->xa);
+	item_names(j, sb);
+}
+
+/* One item: a regular file (or another name of one: a hard link), a
+ * directory, a symbolic link, a FIFO or a device node. */
+static int write_item(struct wjob *j, int dfd, const char *name, const struct stat *sb)
+{
+	struct tv_entry *e = j->e;
+	const char *src = j->rel;
+	size_t small_len = 0;
+	int fd = -1, r = 0, small = 0;
+
+	item_reset(j, sb);
 	if (strlen(j->rel) >= sizeof(e->path)) {
 		tv_warn(j->h, "%s: path too long, skipped", src);
 		j->skipped++;
@@ -521,49 +815,11 @@ static int write_item(struct wjob *j, int dfd, const char *name, const struct st
 			goto entry;
 		}
 	}
-	if (S_ISREG(sb->st_mode)) {
-		uint8_t magic[8];
-		e->ftype = TV_FT_REG;
-		e->size = (uint64_t)sb->st_size;
-		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0) {
-			tv_warn(j->h, "%s: cannot open: %s (skipped)", src, strerror(errno));
-			j->skipped++;
-			return 0;
-		}
-		if (e->size <= SMALL_FILE) {
-			/* whole, now: the header can say what it is, one read(2) */
-			if (read_full(fd, j->small, (size_t)e->size, &small_len) != 0) {
-				tv_warn(j->h, "%s: read error: %s (skipped)", src, strerror(errno));
-				j->skipped++;
-				goto out;
-			}
-			small = 1;
-			if (small_len >= 4 && tv_backup_probe(j->small, small_len))
-				e->flags |= TV_EF_INNER_ENCRYPTED;
-		} else {
-			ssize_t m = pread(fd, magic, sizeof(magic), 0);
-			posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-			if (m >= 4 && tv_backup_probe(magic, (size_t)m))
-				e->flags |= TV_EF_INNER_ENCRYPTED;
-		}
-	} else if (S_ISDIR(sb->st_mode)) {
-		e->ftype = TV_FT_DIR;
-	} else if (S_ISLNK(sb->st_mode)) {
-		ssize_t n;
-		e->ftype = TV_FT_SYMLINK;
-		n = readlinkat(dfd, name, e->link, sizeof(e->link) - 1);
-		if (n <= 0) {
-			tv_warn(j->h, "%s: cannot read link: %s (skipped)", src,
-			        n < 0 ? strerror(errno) : "empty target");
-			j->skipped++;
-			return 0;
-		}
-		e->link[n] = '\0';
-	} else {
-		tv_warn(j->h, "%s: not a regular file, directory or symbolic link (skipped)", src);
-		j->skipped++;
-		return 0;
+	r = S_ISREG(sb->st_mode) ? item_reg(j, dfd, name, sb, &fd, &small_len, &small)
+	                         : item_other(j, dfd, name, sb);
+	if (r != 0) {
+		r = r > 0 ? 0 : r;   /* passed over (said) */
+		goto out;
 	}
 entry:
 	e->file_index = j->file_index;
@@ -577,41 +833,9 @@ entry:
 		}
 		if ((r = tv_twriter_write(j->s.w, j->small, (size_t)e->size)) != 0)
 			goto out;
-		done = e->size;
 		j->bytes += e->size;
-	}
-	while (e->ftype == TV_FT_REG && done < e->size) {
-		/* read(2) straight into the frame: no extra copy */
-		uint8_t *dst;
-		size_t room, want;
-		ssize_t n;
-		if ((r = tv_twriter_reserve(j->s.w, &dst, &room)) != 0)
-			goto out;
-		want = e->size - done < room ? (size_t)(e->size - done) : room;
-		n = read(fd, dst, want);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = tv_errf(TV_ERR_IO, "%s: read error: %s", src, strerror(errno));
-			goto out;
-		}
-		if (n == 0) {
-			/* file shrank while we read it: keep the promised size */
-			if (!shrank) {
-				tv_warn(j->h, "%s: file shrank during backup; padded with zeros", src);
-				j->skipped++;
-				shrank = 1;
-			}
-			memset(dst, 0, want);
-			n = (ssize_t)want;
-		}
-		if ((r = tv_twriter_commit(j->s.w, (size_t)n)) != 0)
-			goto out;
-		done += (uint64_t)n;
-		j->bytes += (uint64_t)n;
-		tv_progress_update(&j->prog, j->bytes);
-		if (done < e->size && want_split(j) && (r = split_item(j, done)) != 0)
-			goto out;
+	} else if (e->ftype == TV_FT_REG && (r = item_data(j, fd, 0)) != 0) {
+		goto out;
 	}
 	j->file_index++;
 	j->files++;
@@ -789,7 +1013,8 @@ static int prepare_rows(struct wjob *j)
 	if ((r = tv_db_prepare(j->h->db, &j->ins_file,
 	                       "INSERT INTO files(set_id, idx, path, ftype, mode, uid, gid,"
 	                       " mtime_sec, mtime_nsec, size, link, eflags, tseq, file_no,"
-	                       " frame_off, entry_off) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
+	                       " frame_off, entry_off, ext) "
+	                       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
 	    != 0 ||
 	    (r = tv_db_prepare(j->h->db, &j->ins_part,
 	                       "INSERT INTO parts(set_id, idx, part, off, tseq, file_no,"
@@ -812,6 +1037,8 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
 	memset(&j, 0, sizeof(j));
 	memset(res, 0, sizeof(*res));
 	tv_buf_init(&j.eb);
+	tv_buf_init(&j.xa);
+	tv_buf_init(&j.map);
 	j.h = h;
 	snprintf(h->job, sizeof(h->job), "write");
 	j.wo.record_size = o && o->record_size ? o->record_size : TV_RECORD_SIZE_DEFAULT;
@@ -833,6 +1060,11 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
 	if ((j.e = calloc(1, sizeof(*j.e))) == NULL || (j.small = malloc(SMALL_FILE)) == NULL) {
 		r = TV_ERR_NOMEM;
 		goto out;
+	}
+	{
+		struct tv_fsmeta_opts fo = { o != NULL && o->no_xattrs, 0 };
+		if ((r = tv_fsmeta_new(&j.fm, h, &fo)) != 0)
+			goto out;
 	}
 	{
 		struct tv_stmt *q;
@@ -891,7 +1123,7 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
 	               "UPDATE backup_sets SET complete=1, nfiles=?, nbytes=?, last_seq=?,"
 	               " stored_bytes=? WHERE id=?", "iiiii", (int64_t)j.files,
 	               (int64_t)j.bytes, (int64_t)j.s.seq, (int64_t)j.stored, j.set_id);
-	if (r != 0)
+	if (r != 0 || (r = put_names(&j)) != 0)
 		goto out;
 	if ((r = tv_session_finish(&j.s)) != 0)
 		goto out;
@@ -923,6 +1155,9 @@ out:
 	tv_stmt_free(j.upd_nparts);
 	tv_vlib_close(j.lib);
 	tv_buf_free(&j.eb);
+	tv_buf_free(&j.xa);
+	tv_buf_free(&j.map);
+	tv_fsmeta_free(j.fm);
 	hl_free(&j.links);
 	free(j.e);
 	free(j.side);

@@ -1,4 +1,5 @@
-/* tapevault: virtual tape library (see vlib.h).
+/* tapevault: the directory kind of library, a virtual tape library (see
+ * vlib.h and vlib_int.h).
  *
  * library.json (version 1):
  *   {
@@ -11,7 +12,7 @@
  *   }
  * The file is untrusted input (users edit things): every field is checked,
  * barcodes must be valid and unique, the size is bounded. */
-#include "library/vlib.h"
+#include "library/vlib_int.h"
 
 #include "tape/tape.h"
 #include "tape/tfile.h"
@@ -29,15 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LIB_JSON "library.json"
-#define LIB_LOCK "library.lock"
 #define LIB_JSON_MAX ((size_t)4 << 20)
 #define BC_SZ 16
-
-struct tv_vlib {
-	char *dir;
-	char name[TV_VLIB_NAME_MAX + 1];
-};
 
 struct vl_drive {
 	char bc[BC_SZ];
@@ -91,7 +85,7 @@ int tv_barcode_check(const char *bc)
 	return 0;
 }
 
-static int name_check(const char *name)
+int tv_vlib_name_check(const char *name)
 {
 	size_t n = name != NULL ? strnlen(name, TV_VLIB_NAME_MAX + 1) : 0;
 
@@ -233,7 +227,7 @@ static int state_parse(json_t *root, struct vl_state *s, const char *path)
 		               "supported (this tapevault reads version 1; upgrade "
 		               "tapevault)", path);
 	str = json_string_value(json_object_get(root, "name"));
-	if (str == NULL || name_check(str) != 0)
+	if (str == NULL || tv_vlib_name_check(str) != 0)
 		return tv_errf(TV_ERR_FORMAT, "%s: missing or invalid \"name\"", path);
 	memcpy(s->name, str, strlen(str) + 1);
 	str = json_string_value(json_object_get(root, "created"));
@@ -301,13 +295,13 @@ static int state_read(const struct tv_vlib *l, struct vl_state *s)
 	int rc;
 
 	memset(s, 0, sizeof(*s));
-	rc = vl_path(l, path, sizeof(path), LIB_JSON);
+	rc = vl_path(l, path, sizeof(path), l->state_file);
 	if (rc != 0)
 		return rc;
 	rc = tv_tfile_read_small(path, LIB_JSON_MAX, &data, &len);
 	if (rc == TV_ERR_NOTFOUND)
 		return tv_errf(rc, "no tape library in %s (%s missing): create one with "
-		               "'tapevault library create'", l->dir, LIB_JSON);
+		               "'tapevault library create'", l->dir, l->state_file);
 	if (rc != 0)
 		return rc;
 	root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -373,7 +367,7 @@ static int state_write(const struct tv_vlib *l, const struct vl_state *s)
 		rc = tv_errf(TV_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	rc = vl_path(l, path, sizeof(path), LIB_JSON);
+	rc = vl_path(l, path, sizeof(path), l->state_file);
 	if (rc == 0) {
 		size_t n = strlen(text);
 		char *t2 = realloc(text, n + 2);
@@ -386,7 +380,7 @@ static int state_write(const struct tv_vlib *l, const struct vl_state *s)
 		text[n + 1] = '\0';
 		rc = tv_tfile_write_atomic(path, text, n + 1, 0644);
 		if (rc != 0)
-			tv_errctx(rc, "library %s: cannot save %s", s->name, LIB_JSON);
+			tv_errctx(rc, "library %s: cannot save %s", s->name, l->state_file);
 	}
 out:
 	free(text);
@@ -402,14 +396,15 @@ out:
  * probing a wrong directory leaves nothing behind.  Readers of a library
  * on read-only storage go without a lock (*fdp = -1): nobody can change it
  * there anyway. */
-static int vl_lock(const char *dir, int excl, int create, int *fdp)
+static int vl_lock(const struct tv_vlib *l, int excl, int create, int *fdp)
 {
 	char path[PATH_MAX], js[PATH_MAX];
+	const char *dir = l->dir;
 	int fd, rc, err;
 
 	*fdp = -1;
-	if ((rc = tv_tfile_path(path, sizeof(path), "%s/%s", dir, LIB_LOCK)) ||
-	    (rc = tv_tfile_path(js, sizeof(js), "%s/%s", dir, LIB_JSON)))
+	if ((rc = tv_tfile_path(path, sizeof(path), "%s/%s", dir, l->lock_file)) ||
+	    (rc = tv_tfile_path(js, sizeof(js), "%s/%s", dir, l->state_file)))
 		return rc;
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0 && (errno == EACCES || errno == EROFS) && !excl)
@@ -418,7 +413,7 @@ static int vl_lock(const char *dir, int excl, int create, int *fdp)
 		if (!create && tv_tfile_exists(js) != 1)
 			return tv_errf(TV_ERR_NOTFOUND, "no tape library in %s (%s "
 			               "missing): create one with 'tapevault library "
-			               "create'", dir, LIB_JSON);
+			               "create'", dir, l->state_file);
 		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	}
 	if (fd < 0) {
@@ -451,7 +446,7 @@ static void vl_unlock(int fd)
 /* Lock, then read the state. */
 static int vl_begin(const struct tv_vlib *l, int excl, int *lk, struct vl_state *s)
 {
-	int rc = vl_lock(l->dir, excl, 0, lk);
+	int rc = vl_lock(l, excl, 0, lk);
 
 	memset(s, 0, sizeof(*s));
 	if (rc != 0)
@@ -471,7 +466,7 @@ static void vl_end(int lk, struct vl_state *s)
 }
 
 /* 1 if some process holds the image open (vtape flock). */
-static int image_in_use(const char *path)
+int tv_vlib_image_in_use(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC), busy = 0;
 
@@ -559,9 +554,10 @@ static void elem_desc(enum tv_vlib_elem_type type, unsigned idx, char *buf,
 }
 
 /* ------------------------------------------------------------------ */
-/* public API                                                          */
+/* the directory kind's operations                                      */
 
-static int vl_handle(const char *dir, const char *name, struct tv_vlib **out)
+static int vl_handle(const char *dir, const char *state_file, const char *lock_file,
+                     const char *name, struct tv_vlib **out)
 {
 	struct tv_vlib *l = calloc(1, sizeof(*l));
 
@@ -569,13 +565,17 @@ static int vl_handle(const char *dir, const char *name, struct tv_vlib **out)
 		free(l);
 		return tv_errf(TV_ERR_NOMEM, "out of memory");
 	}
+	l->ops = &tv_vlib_dir_ops;
+	l->state_file = state_file;
+	l->lock_file = lock_file;
 	snprintf(l->name, sizeof(l->name), "%s", name);
 	*out = l;
 	return 0;
 }
 
-int tv_vlib_create(const char *dir, const char *name, unsigned slots,
-                   unsigned drives, unsigned mailslots, struct tv_vlib **out)
+int tv_vlib_dir_create(const char *dir, const char *state_file, const char *lock_file,
+                       const char *name, unsigned slots, unsigned drives,
+                       unsigned mailslots, struct tv_vlib **out)
 {
 	struct vl_state s;
 	struct tv_vlib tmp;
@@ -589,7 +589,7 @@ int tv_vlib_create(const char *dir, const char *name, unsigned slots,
 	memset(&s, 0, sizeof(s));
 	if (dir == NULL || dir[0] == '\0')
 		return tv_errf(TV_ERR_INVAL, "library create: no directory given");
-	if ((rc = name_check(name)) != 0)
+	if ((rc = tv_vlib_name_check(name)) != 0)
 		return rc;
 	if (slots > TV_VLIB_MAX_SLOTS)
 		return tv_errf(TV_ERR_INVAL, "a library holds at most %d slots",
@@ -603,17 +603,20 @@ int tv_vlib_create(const char *dir, const char *name, unsigned slots,
 	rc = tv_tfile_mkdirs(dir, 0755);
 	if (rc != 0)
 		return rc;
+	memset(&tmp, 0, sizeof(tmp));
 	tmp.dir = (char *)(uintptr_t)dir;
-	rc = vl_path(&tmp, path, sizeof(path), LIB_JSON);
+	tmp.state_file = state_file;
+	tmp.lock_file = lock_file;
+	rc = vl_path(&tmp, path, sizeof(path), state_file);
 	if (rc != 0)
 		return rc;
-	rc = vl_lock(dir, 1, 1, &lk);
+	rc = vl_lock(&tmp, 1, 1, &lk);
 	if (rc != 0)
 		return rc;
 	rc = tv_tfile_exists(path);
 	if (rc == 1)
 		rc = tv_errf(TV_ERR_EXISTS, "%s already holds a tape library (%s); "
-		             "open it, or choose another directory", dir, LIB_JSON);
+		             "open it, or choose another directory", dir, state_file);
 	if (rc != 0)
 		goto out;
 	snprintf(s.name, sizeof(s.name), "%s", name);
@@ -626,13 +629,14 @@ int tv_vlib_create(const char *dir, const char *name, unsigned slots,
 		goto out;
 	rc = state_write(&tmp, &s);
 	if (rc == 0 && out != NULL)
-		rc = vl_handle(dir, name, out);
+		rc = vl_handle(dir, state_file, lock_file, name, out);
 out:
 	vl_end(lk, &s);
 	return rc;
 }
 
-int tv_vlib_open(const char *dir, struct tv_vlib **out)
+int tv_vlib_dir_open(const char *dir, const char *state_file, const char *lock_file,
+                     struct tv_vlib **out)
 {
 	struct tv_vlib tmp;
 	struct vl_state s;
@@ -646,28 +650,26 @@ int tv_vlib_open(const char *dir, struct tv_vlib **out)
 	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
 		return tv_errf(TV_ERR_NOTFOUND, "no tape library in %s (not a "
 		               "directory)", dir);
+	memset(&tmp, 0, sizeof(tmp));
 	tmp.dir = (char *)(uintptr_t)dir;
+	tmp.state_file = state_file;
+	tmp.lock_file = lock_file;
 	rc = vl_begin(&tmp, 0, &lk, &s);
 	if (rc != 0)
 		return rc;
-	rc = vl_handle(dir, s.name, out);
+	rc = vl_handle(dir, state_file, lock_file, s.name, out);
 	vl_end(lk, &s);
 	return rc;
 }
 
-void tv_vlib_close(struct tv_vlib *l)
+static void dir_close(struct tv_vlib *l)
 {
-	if (l == NULL)
-		return;
 	free(l->dir);
 	free(l);
 }
 
-const char *tv_vlib_name(const struct tv_vlib *l) { return l->name; }
-const char *tv_vlib_dir(const struct tv_vlib *l) { return l->dir; }
-
-int tv_vlib_status(struct tv_vlib *l, struct tv_vlib_info *info,
-                   struct tv_vlib_elem **elems, size_t *n)
+static int dir_status(struct tv_vlib *l, struct tv_vlib_info *info,
+                      struct tv_vlib_elem **elems, size_t *n)
 {
 	struct vl_state s;
 	struct tv_vlib_elem *e = NULL;
@@ -689,6 +691,7 @@ int tv_vlib_status(struct tv_vlib *l, struct tv_vlib_info *info,
 		info->slots = s.nslots;
 		info->drives = s.ndrives;
 		info->mailslots = s.nmail;
+		snprintf(info->kind, sizeof(info->kind), "directory");
 	}
 	if (elems != NULL) {
 		total = (size_t)s.ndrives + s.nslots + s.nmail;
@@ -713,6 +716,8 @@ int tv_vlib_status(struct tv_vlib *l, struct tv_vlib_info *info,
 			e[k].index = i + 1;
 			memcpy(e[k].barcode, s.mail[i], BC_SZ);
 		}
+		for (size_t i = 0; i < k; i++)
+			e[i].full = e[i].barcode[0] != '\0';
 		*elems = e;
 		if (n != NULL)
 			*n = k;
@@ -722,70 +727,8 @@ out:
 	return rc;
 }
 
-int tv_vlib_status_text(struct tv_vlib *l, char **text)
-{
-	struct tv_vlib_info info;
-	struct tv_vlib_elem *e = NULL;
-	size_t n = 0, len = 0;
-	char *buf = NULL;
-	FILE *f;
-	int rc;
-
-	if (text == NULL)
-		return tv_errf(TV_ERR_INVAL, "library status: no output");
-	*text = NULL;
-	rc = tv_vlib_status(l, &info, &e, &n);
-	if (rc != 0)
-		return rc;
-	f = open_memstream(&buf, &len);
-	if (f == NULL) {
-		free(e);
-		return tv_errf(TV_ERR_NOMEM, "out of memory");
-	}
-	fprintf(f, "  Storage Changer %s:%u Drives, %u Slots ( %u Import/Export )\n",
-	        info.name, info.drives, info.slots + info.mailslots, info.mailslots);
-	for (size_t i = 0; i < n; i++) {
-		const struct tv_vlib_elem *x = &e[i];
-		switch (x->type) {
-		case TV_ELEM_DRIVE:
-			if (!x->barcode[0])
-				fprintf(f, "Data Transfer Element %u:Empty\n", x->index);
-			else if (x->source_slot != 0)
-				fprintf(f, "Data Transfer Element %u:Full (Storage Element %u "
-				        "Loaded):VolumeTag = %s\n", x->index, x->source_slot,
-				        x->barcode);
-			else
-				fprintf(f, "Data Transfer Element %u:Full (Unknown Storage "
-				        "Element Loaded):VolumeTag = %s\n", x->index, x->barcode);
-			break;
-		case TV_ELEM_SLOT:
-			if (!x->barcode[0])
-				fprintf(f, "      Storage Element %u:Empty\n", x->index);
-			else
-				fprintf(f, "      Storage Element %u:Full :VolumeTag=%s\n",
-				        x->index, x->barcode);
-			break;
-		case TV_ELEM_MAILSLOT:
-			if (!x->barcode[0])
-				fprintf(f, "      Storage Element %u IMPORT/EXPORT:Empty\n",
-				        info.slots + x->index);
-			else
-				fprintf(f, "      Storage Element %u IMPORT/EXPORT:Full "
-				        ":VolumeTag=%s\n", info.slots + x->index, x->barcode);
-			break;
-		}
-	}
-	free(e);
-	if (fclose(f) != 0 || buf == NULL) {
-		free(buf);
-		return tv_errf(TV_ERR_NOMEM, "out of memory");
-	}
-	*text = buf;
-	return 0;
-}
-
-int tv_vlib_new_tape(struct tv_vlib *l, const char *barcode, uint64_t capacity,
-                     uint64_t early_warning, unsigned *slot)
+static int dir_new_tape(struct tv_vlib *l, const char *barcode, uint64_t capacity,
+                        uint64_t early_warning, unsigned *slot)
 {
 	struct tv_vtape_attrs a;
 	struct vl_state s;
@@ -854,8 +797,8 @@ out:
 	return rc;
 }
 
-int tv_vlib_load(struct tv_vlib *l, const char *barcode, int drive, int mode,
-                 struct tv_tape **out, unsigned *drive_out)
+static int dir_load(struct tv_vlib *l, const char *barcode, int drive, int mode,
+                    struct tv_tape **out, unsigned *drive_out)
 {
 	struct vl_state s;
 	struct tv_tape *t = NULL;
@@ -945,7 +888,7 @@ out:
 	return rc;
 }
 
-static int vl_unload(struct tv_vlib *l, unsigned drive, unsigned *slot, int if_loaded)
+static int dir_unload(struct tv_vlib *l, unsigned drive, unsigned *slot, int if_loaded)
 {
 	struct vl_state s;
 	char path[PATH_MAX];
@@ -973,7 +916,7 @@ static int vl_unload(struct tv_vlib *l, unsigned drive, unsigned *slot, int if_l
 	}
 	if ((rc = vl_image(l->dir, s.drive[drive].bc, path, sizeof(path))) != 0)
 		goto out;
-	if (image_in_use(path)) {
+	if (tv_vlib_image_in_use(path)) {
 		rc = tv_errf(TV_ERR_STATE, "cartridge %s in drive %u of library %s is "
 		             "still open (in use by a job?); close it before unloading",
 		             s.drive[drive].bc, drive, s.name);
@@ -1038,17 +981,8 @@ static int move_cartridge(const char *img_from, const char *img_to)
 	return 0;
 }
 
-int tv_vlib_unload(struct tv_vlib *l, unsigned drive, unsigned *slot)
-{
-	return vl_unload(l, drive, slot, 0);
-}
-
-int tv_vlib_unload_if_loaded(struct tv_vlib *l, unsigned drive)
-{
-	return vl_unload(l, drive, NULL, 1);
-}
-
-int tv_vlib_export(struct tv_vlib *l, const char *barcode, const char *to_dir)
+static int dir_export(struct tv_vlib *l, const char *barcode, const char *to_dir,
+                      char *where, size_t wsz)
 {
 	struct vl_state s;
 	char from[PATH_MAX], to[PATH_MAX];
@@ -1078,7 +1012,7 @@ int tv_vlib_export(struct tv_vlib *l, const char *barcode, const char *to_dir)
 	if ((rc = vl_image(l->dir, barcode, from, sizeof(from))) ||
 	    (rc = vl_image(to_dir, barcode, to, sizeof(to))))
 		goto out;
-	if (image_in_use(from)) {
+	if (tv_vlib_image_in_use(from)) {
 		rc = tv_errf(TV_ERR_STATE, "cartridge %s is open by another process; "
 		             "export it when that is done", barcode);
 		goto out;
@@ -1088,7 +1022,7 @@ int tv_vlib_export(struct tv_vlib *l, const char *barcode, const char *to_dir)
 		rc = tv_errf(TV_ERR_NOTFOUND, "library %s lists cartridge %s, but its "
 		             "image %s is missing: put the file back, or remove the "
 		             "cartridge from %s/%s by hand", s.name, barcode, from,
-		             l->dir, LIB_JSON);
+		             l->dir, l->state_file);
 		goto out;
 	}
 	if (rc < 0)
@@ -1109,10 +1043,12 @@ int tv_vlib_export(struct tv_vlib *l, const char *barcode, const char *to_dir)
 		if (move_cartridge(to, from) != 0)
 			rc = tv_errf(rc, "%s; the cartridge files are now in %s but the "
 			             "library still lists %s: remove it from %s/%s by "
-			             "hand", keep, to_dir, barcode, l->dir, LIB_JSON);
+			             "hand", keep, to_dir, barcode, l->dir, l->state_file);
 		else
 			rc = tv_errf(rc, "%s", keep);
 	}
+	if (rc == 0 && where != NULL)
+		snprintf(where, wsz, "%s", to_dir);
 out:
 	vl_end(lk, &s);
 	return rc;
@@ -1153,8 +1089,8 @@ static int insert_barcode(const char *file, char bc[BC_SZ],
 	               *has_sc ? "a sidecar without a barcode" : "no sidecar", file);
 }
 
-int tv_vlib_insert(struct tv_vlib *l, const char *file, int flags,
-                   char barcode_out[32], unsigned *slot)
+static int dir_insert(struct tv_vlib *l, const char *file, int flags,
+                      char barcode_out[32], unsigned *slot)
 {
 	struct tv_vtape_attrs a;
 	struct vl_state s;
@@ -1190,14 +1126,25 @@ int tv_vlib_insert(struct tv_vlib *l, const char *file, int flags,
 		goto out;
 	}
 	to = state_free_slot(&s);
-	if (to == 0) {
+	for (unsigned i = 0; i < s.nmail && mail == 0; i++)
+		if (!s.mail[i][0])
+			mail = i + 1;
+	if (flags & TV_VLIB_INSERT_TO_MAIL) {
+		/* the emulator's operator: into a mail slot, the robot (SCSI)
+		 * puts it away; without mail slots into a slot by hand */
+		if (mail != 0)
+			to = 0;
+	}
+	if (to == 0 && mail == 0) {
 		rc = no_free_slot(&s);
 		tv_errctx(rc, "cannot insert %s", file);
 		goto out;
 	}
-	for (unsigned i = 0; i < s.nmail && mail == 0; i++)
-		if (!s.mail[i][0])
-			mail = i + 1;
+	if (to == 0 && !(flags & TV_VLIB_INSERT_TO_MAIL)) {
+		rc = no_free_slot(&s);
+		tv_errctx(rc, "cannot insert %s", file);
+		goto out;
+	}
 	if ((rc = vl_image(l->dir, bc, dst, sizeof(dst))) != 0)
 		goto out;
 	if (tv_tfile_exists(dst) == 1) {
@@ -1245,16 +1192,19 @@ int tv_vlib_insert(struct tv_vlib *l, const char *file, int flags,
 		rc = state_write(l, &s);
 		if (rc != 0)
 			goto out;
-		s.mail[mail - 1][0] = '\0';
+		if (to != 0)
+			s.mail[mail - 1][0] = '\0';
 	}
-	/* ... and the robot puts it away. */
-	memcpy(s.slot[to - 1], bc, BC_SZ);
-	rc = state_write(l, &s);
-	if (rc != 0)
-		goto out;
+	if (to != 0) {
+		/* ... and the robot puts it away. */
+		memcpy(s.slot[to - 1], bc, BC_SZ);
+		rc = state_write(l, &s);
+		if (rc != 0)
+			goto out;
+	}
 	moved = 0;
 	if (slot != NULL)
-		*slot = to;
+		*slot = to != 0 ? to : mail;
 	if (barcode_out != NULL)
 		memcpy(barcode_out, bc, BC_SZ);
 out:
@@ -1281,7 +1231,7 @@ out:
 	return rc;
 }
 
-int tv_vlib_find(struct tv_vlib *l, const char *barcode, struct tv_vlib_elem *e)
+static int dir_find(struct tv_vlib *l, const char *barcode, struct tv_vlib_elem *e)
 {
 	struct vl_state s;
 	enum tv_vlib_elem_type type;
@@ -1307,7 +1257,7 @@ int tv_vlib_find(struct tv_vlib *l, const char *barcode, struct tv_vlib_elem *e)
 	return rc;
 }
 
-int tv_vlib_barcodes(struct tv_vlib *l, char ***list, size_t *n)
+static int dir_barcodes(struct tv_vlib *l, char ***list, size_t *n)
 {
 	struct vl_state s;
 	const char **v = NULL;
@@ -1344,8 +1294,8 @@ out:
 	return rc;
 }
 
-int tv_vlib_tape_path(struct tv_vlib *l, const char *barcode, char *buf,
-                      size_t bufsz)
+static int dir_tape_path(struct tv_vlib *l, const char *barcode, char *buf,
+                         size_t bufsz)
 {
 	struct tv_vlib_elem e;
 	int rc;
@@ -1353,8 +1303,87 @@ int tv_vlib_tape_path(struct tv_vlib *l, const char *barcode, char *buf,
 	if (buf == NULL || bufsz == 0)
 		return tv_errf(TV_ERR_INVAL, "tape path: no buffer");
 	buf[0] = '\0';
-	rc = tv_vlib_find(l, barcode, &e);
+	rc = dir_find(l, barcode, &e);
 	if (rc != 0)
 		return rc;
 	return vl_image(l->dir, barcode, buf, bufsz);
 }
+
+/* The cartridge slot of an element in the state, NULL if there is none. */
+static char *state_elem(struct vl_state *s, const struct tv_vlib_loc *loc)
+{
+	switch (loc->type) {
+	case TV_ELEM_DRIVE:
+		return loc->index < s->ndrives ? s->drive[loc->index].bc : NULL;
+	case TV_ELEM_SLOT:
+		return loc->index >= 1 && loc->index <= s->nslots ? s->slot[loc->index - 1] : NULL;
+	case TV_ELEM_MAILSLOT:
+		return loc->index >= 1 && loc->index <= s->nmail ? s->mail[loc->index - 1] : NULL;
+	}
+	return NULL;
+}
+
+static int dir_move(struct tv_vlib *l, const struct tv_vlib_loc *from,
+                    const struct tv_vlib_loc *to)
+{
+	struct vl_state s;
+	char path[PATH_MAX], fw[32], tw[32];
+	char *src, *dst;
+	int rc, lk;
+
+	if ((rc = vl_begin(l, 1, &lk, &s)) != 0)
+		return rc;
+	elem_desc(from->type, from->index, fw, sizeof(fw));
+	elem_desc(to->type, to->index, tw, sizeof(tw));
+	src = state_elem(&s, from);
+	dst = state_elem(&s, to);
+	if (src == NULL || dst == NULL) {
+		rc = tv_errf(TV_ERR_INVAL, "library %s has no %s (%u drives, %u slots, %u mail "
+		             "slots)", s.name, src == NULL ? fw : tw, s.ndrives, s.nslots, s.nmail);
+		goto out;
+	}
+	if (src[0] == '\0') {
+		rc = tv_errf(TV_ERR_NOTFOUND, "%s of library %s is empty", fw, s.name);
+		goto out;
+	}
+	if (src == dst)
+		goto out;
+	if (dst[0] != '\0') {
+		rc = tv_errf(TV_ERR_EXISTS, "%s of library %s is full (%s)", tw, s.name, dst);
+		goto out;
+	}
+	if (from->type == TV_ELEM_DRIVE) {
+		if ((rc = vl_image(l->dir, src, path, sizeof(path))) != 0)
+			goto out;
+		if (tv_vlib_image_in_use(path)) {
+			rc = tv_errf(TV_ERR_STATE, "cartridge %s in drive %u of library %s is still "
+			             "open (in use by a job?)", src, from->index, s.name);
+			goto out;
+		}
+	}
+	memcpy(dst, src, BC_SZ);
+	src[0] = '\0';
+	if (to->type == TV_ELEM_DRIVE)
+		s.drive[to->index].source = from->type == TV_ELEM_SLOT ? from->index : 0;
+	if (from->type == TV_ELEM_DRIVE)
+		s.drive[from->index].source = 0;
+	rc = state_write(l, &s);
+out:
+	vl_end(lk, &s);
+	return rc;
+}
+
+const struct vlib_ops tv_vlib_dir_ops = {
+	.kind = "directory",
+	.status = dir_status,
+	.new_tape = dir_new_tape,
+	.load = dir_load,
+	.unload = dir_unload,
+	.move = dir_move,
+	.export_tape = dir_export,
+	.insert = dir_insert,
+	.find = dir_find,
+	.barcodes = dir_barcodes,
+	.tape_path = dir_tape_path,
+	.close = dir_close,
+};

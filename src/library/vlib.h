@@ -1,4 +1,17 @@
-/* tapevault: virtual tape library.
+/* tapevault: tape libraries.
+ *
+ * Two kinds behind one API, chosen by what DIR/library.json says when the
+ * library is opened:
+ * - a virtual library (described below): a directory of tape images;
+ * - a SCSI library: a medium changer (SMC-3) and its drives, real
+ *   (`tapevault library add NAME --changer /dev/sgN --drive DEV...`:
+ *   library.json then only names the devices, the changer reports what is
+ *   where) or emulated (`library create ... --scsi-emulation`: the same
+ *   SCSI commands answered in-process by library/scsiemu.c, cartridges
+ *   stored as SIMH images in DIR).  Drives are /dev/nstN (st) or /dev/sgN
+ *   (SCSI commands over SG_IO).
+ * Element numbering, barcodes, status text and errors are the same for
+ * both; what only one kind can do says so (TV_ERR_UNSUPPORTED).
  *
  * A virtual library is a directory:
  *   DIR/library.json        name, element counts, what is where
@@ -54,25 +67,50 @@ enum tv_vlib_elem_type {
 struct tv_vlib_elem {
 	enum tv_vlib_elem_type type;
 	unsigned index;          /* drive 0..D-1, slot 1..S, mail slot 1..M */
-	char barcode[32];        /* "" = empty */
+	char barcode[32];        /* "" = empty (or, with full, unreadable) */
 	unsigned source_slot;    /* drives: the slot the cartridge came from
 	                          * (unload returns it there); 0 = unknown */
+	int full;                /* holds a cartridge (barcode or not) */
+	int except;              /* the changer reports a problem: note */
+	char note[160];
 };
 
 struct tv_vlib_info {
 	char name[TV_VLIB_NAME_MAX + 1];
 	unsigned slots, drives, mailslots;
+	char kind[32];           /* "directory", "scsi", "emulated scsi" */
+	char changer[200];       /* scsi: device, vendor, product, revision */
 };
+
+/* An element as the CLI names it: "slot:N", "drive:N", "mail:N". */
+struct tv_vlib_loc {
+	enum tv_vlib_elem_type type;
+	unsigned index;
+};
+int tv_vlib_parse_loc(const char *s, struct tv_vlib_loc *loc);
 
 /* Creates DIR (and its parents) if missing and an empty library in it.
  * TV_ERR_EXISTS if DIR already holds a library.json.  out may be NULL. */
 int tv_vlib_create(const char *dir, const char *name, unsigned slots,
                    unsigned drives, unsigned mailslots, struct tv_vlib **out);
+/* An emulated SCSI library in DIR: library.json names the emulated
+ * changer and drives, DIR/emulator.json holds the elements' state, the
+ * cartridges are DIR/BARCODE.tap as in a virtual library. */
+int tv_vlib_create_emulated(const char *dir, const char *name, unsigned slots,
+                            unsigned drives, unsigned mailslots, struct tv_vlib **out);
+/* A real SCSI library: DIR (created) gets a library.json naming the
+ * changer's device and the drives' (in the order of the changer's data
+ * transfer elements); the changer is then asked what it holds
+ * (TV_ERR_NOTFOUND, TV_ERR_PERM ... when it cannot be reached: DIR is
+ * removed again). */
+int tv_vlib_add_scsi(const char *dir, const char *name, const char *changer,
+                     const char *const *drives, unsigned ndrives, struct tv_vlib **out);
 /* TV_ERR_NOTFOUND when DIR holds no library.json. */
 int tv_vlib_open(const char *dir, struct tv_vlib **out);
 void tv_vlib_close(struct tv_vlib *l);               /* NULL ok */
 const char *tv_vlib_name(const struct tv_vlib *l);
 const char *tv_vlib_dir(const struct tv_vlib *l);
+const char *tv_vlib_kind(const struct tv_vlib *l);   /* as tv_vlib_info.kind */
 
 /* All elements: drives, then slots, then mail slots (*n = D + S + M).
  * info may be NULL.  Caller frees *elems. */
@@ -114,8 +152,22 @@ int tv_vlib_unload_if_loaded(struct tv_vlib *l, unsigned drive);
 /* Takes a cartridge out of the library: its image and sidecar move to
  * to_dir (created if missing; rename, or copy + fsync + unlink across file
  * systems) and its element becomes empty.  Files already in to_dir are
- * never replaced (TV_ERR_EXISTS).  TV_ERR_STATE if it is in a drive. */
+ * never replaced (TV_ERR_EXISTS).  TV_ERR_STATE if it is in a drive.
+ * A real SCSI library moves it to a free mail slot for the operator to
+ * take out (to_dir is not used).  where (may be NULL) gets where it went
+ * ("/box", "mail slot 2"). */
 int tv_vlib_export(struct tv_vlib *l, const char *barcode, const char *to_dir);
+int tv_vlib_export_to(struct tv_vlib *l, const char *barcode, const char *to_dir,
+                      char *where, size_t wsz);
+
+/* Moves a cartridge from one element to another (`tape move`, mtx's
+ * transfer/load/unload).  A cartridge leaving a drive is ejected first;
+ * the drive's tape must be closed.  Errors: TV_ERR_INVAL (no such
+ * element), TV_ERR_NOTFOUND (from is empty), TV_ERR_EXISTS (to is full),
+ * TV_ERR_STATE (in use), TV_ERR_IO (the robot failed: the detail has the
+ * changer's sense). */
+int tv_vlib_move(struct tv_vlib *l, const struct tv_vlib_loc *from,
+                 const struct tv_vlib_loc *to);
 
 /* Puts a foreign cartridge image into the library.  The barcode comes from
  * the sidecar FILE.json if there is one (and names a barcode), else from
@@ -130,13 +182,18 @@ int tv_vlib_export(struct tv_vlib *l, const char *barcode, const char *to_dir);
 int tv_vlib_insert(struct tv_vlib *l, const char *file, int flags,
                    char barcode_out[32], unsigned *slot);
 
+/* A SCSI changer checks every element again (INITIALIZE ELEMENT STATUS:
+ * scans the bar code labels; minutes on a large library).  Nothing to do
+ * for a virtual library. */
+int tv_vlib_scan(struct tv_vlib *l);
+
 /* Where the cartridge is.  TV_ERR_NOTFOUND if not in the library. */
 int tv_vlib_find(struct tv_vlib *l, const char *barcode, struct tv_vlib_elem *e);
 /* Barcodes of all cartridges in the library, sorted.  *list is one
  * allocation (pointers followed by the strings): free(*list). */
 int tv_vlib_barcodes(struct tv_vlib *l, char ***list, size_t *n);
 /* Path of a cartridge's image (DIR/BARCODE.tap); TV_ERR_NOTFOUND if the
- * cartridge is not in the library. */
+ * cartridge is not in the library; TV_ERR_UNSUPPORTED for a real one. */
 int tv_vlib_tape_path(struct tv_vlib *l, const char *barcode, char *buf,
                       size_t bufsz);
 

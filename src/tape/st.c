@@ -350,3 +350,22 @@ int tv_st_open(const char *dev, int mode, struct tv_tape **out)
 	*out = &s->base;
 	return 0;
 }
+
+int tv_st_unload(const char *dev)
+{
+	struct st_tape s;
+	int rc = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.fd = open(dev, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (s.fd < 0) {
+		int err = errno;
+		return tv_errf(tv_st_map_open_errno(err), "cannot open tape drive %s to eject: %s",
+		               dev, strerror(err));
+	}
+	if (st_op(&s, MTOFFL, 1) != 0 && errno != ENOMEDIUM)
+		rc = tv_errf(errno == EBUSY ? TV_ERR_STATE : TV_ERR_IO, "tape drive %s: cannot "
+		             "eject the cartridge (MTOFFL): %s", dev, strerror(errno));
+	close(s.fd);
+	return rc;
+}

@@ -13,11 +13,17 @@ static int check(struct tv_tape *t, const char *op)
 {
 	if (t == NULL || t->ops == NULL)
 		return tv_errf(TV_ERR_INVAL, "%s: no tape", op);
-	if (t->ops->version != TV_TAPE_OPS_VERSION)
+	if (t->ops->version < TV_TAPE_OPS_VERSION_MIN || t->ops->version > TV_TAPE_OPS_VERSION)
 		return tv_errf(TV_ERR_INTERNAL, "%s: tape %s has ops version %d, "
-		               "expected %d", op, t->name, t->ops->version,
-		               TV_TAPE_OPS_VERSION);
+		               "expected %d to %d", op, t->name, t->ops->version,
+		               TV_TAPE_OPS_VERSION_MIN, TV_TAPE_OPS_VERSION);
 	return 0;
+}
+
+/* The version 3 operations of a backend, NULL for older tables. */
+static int (*op_locate(const struct tv_tape *t))(struct tv_tape *, uint64_t, uint64_t)
+{
+	return t->ops->version >= 3 ? t->ops->locate : NULL;
 }
 
 static int check_writable(struct tv_tape *t, const char *op)
@@ -179,7 +185,10 @@ int tv_tape_rewind(struct tv_tape *t)
 {
 	int rc = check(t, "rewind");
 
-	return rc != 0 ? rc : t->ops->rewind(t);
+	if (rc != 0)
+		return rc;
+	t->stats.positionings++;
+	return t->ops->rewind(t);
 }
 
 int tv_tape_space_files(struct tv_tape *t, long count)
@@ -193,6 +202,7 @@ int tv_tape_space_files(struct tv_tape *t, long count)
 	if (count == LONG_MIN)
 		return tv_errf(TV_ERR_RANGE, "space files on tape %s: count out of "
 		               "range", t->name);
+	t->stats.positionings++;
 	return t->ops->space_files(t, count);
 }
 
@@ -207,6 +217,7 @@ int tv_tape_space_records(struct tv_tape *t, long count)
 	if (count == LONG_MIN)
 		return tv_errf(TV_ERR_RANGE, "space records on tape %s: count out of "
 		               "range", t->name);
+	t->stats.positionings++;
 	return t->ops->space_records(t, count);
 }
 
@@ -214,7 +225,10 @@ int tv_tape_seek_eod(struct tv_tape *t)
 {
 	int rc = check(t, "seek to end of data");
 
-	return rc != 0 ? rc : t->ops->seek_eod(t);
+	if (rc != 0)
+		return rc;
+	t->stats.positionings++;
+	return t->ops->seek_eod(t);
 }
 
 int tv_tape_status(struct tv_tape *t, struct tv_tape_status *ts)
@@ -260,6 +274,8 @@ int tv_tape_goto_file(struct tv_tape *t, uint64_t file_no)
 
 	if (rc != 0)
 		return rc;
+	if (op_locate(t) != NULL)
+		return tv_tape_locate(t, file_no, 0);
 	if (file_no == 0)
 		return tv_tape_rewind(t);
 	rc = t->ops->status(t, &ts);
@@ -284,6 +300,59 @@ int tv_tape_goto_file(struct tv_tape *t, uint64_t file_no)
 	return tv_tape_space_files(t, 1);
 }
 
+int tv_tape_locate(struct tv_tape *t, uint64_t file_no, uint64_t block_no)
+{
+	int rc = check(t, "locate");
+
+	if (rc != 0)
+		return rc;
+	if (op_locate(t) != NULL) {
+		t->stats.positionings++;
+		return t->ops->locate(t, file_no, block_no);
+	}
+	if ((rc = tv_tape_goto_file(t, file_no)) != 0 || block_no == 0)
+		return rc;
+	if (block_no > LONG_MAX)
+		return tv_errf(TV_ERR_RANGE, "tape %s: record %llu is out of range", t->name,
+		               (unsigned long long)block_no);
+	rc = tv_tape_space_records(t, (long)block_no);
+	if (rc == TV_ERR_FILEMARK || rc == TV_ERR_EOD)
+		return tv_errf(TV_ERR_NOTFOUND, "tape %s file %llu has no record %llu",
+		               t->name, (unsigned long long)file_no,
+		               (unsigned long long)block_no);
+	return rc;
+}
+
+int tv_tape_set_encryption(struct tv_tape *t, const struct tv_tape_crypto *c)
+{
+	int rc = check(t, "set drive encryption");
+
+	if (rc != 0)
+		return rc;
+	if (t->ops->version < 3 || t->ops->set_encryption == NULL)
+		return tv_errf(TV_ERR_UNSUPPORTED, "tape %s: this drive (%s) cannot encrypt: "
+		               "drive encryption needs an LTO drive of a SCSI library",
+		               t->name, t->ops->kind);
+	if (c != NULL && c->kad_len > TV_TAPE_KAD_MAX)
+		return tv_errf(TV_ERR_RANGE, "tape %s: key-associated data of %zu bytes (at most "
+		               "%d)", t->name, c->kad_len, TV_TAPE_KAD_MAX);
+	return t->ops->set_encryption(t, c);
+}
+
+int tv_tape_encryption_status(struct tv_tape *t, struct tv_tape_crypto_status *s)
+{
+	int rc = check(t, "drive encryption status");
+
+	if (rc != 0)
+		return rc;
+	if (s == NULL)
+		return tv_errf(TV_ERR_INVAL, "encryption status of tape %s: no output", t->name);
+	memset(s, 0, sizeof(*s));
+	if (t->ops->version < 3 || t->ops->encryption_status == NULL)
+		return 0;       /* not capable */
+	return t->ops->encryption_status(t, s);
+}
+
 int tv_tape_close(struct tv_tape *t)
 {
 	if (t == NULL)
@@ -303,8 +372,12 @@ int tv_tape_close(struct tv_tape *t)
 #define MAX_BACKENDS 8
 static const struct tv_tape_backend *backends[MAX_BACKENDS];
 static int nbackends;
+static int builtin_done;
 static tv_tape_wrap_fn wrapper;
 
+/* The newest registration is asked first, so a backend registered later
+ * (the emulated library's drives) comes before vtape, which claims every
+ * name; tape/backends.c registers the catch-all first. */
 int tv_tape_register(const struct tv_tape_backend *b)
 {
 	for (int i = 0; i < nbackends; i++)
@@ -312,13 +385,35 @@ int tv_tape_register(const struct tv_tape_backend *b)
 			return 0;
 	if (nbackends == MAX_BACKENDS)
 		return tv_errf(TV_ERR_RANGE, "tape backends: at most %d", MAX_BACKENDS);
-	backends[nbackends++] = b;
+	if (!builtin_done) {
+		builtin_done = 1;
+		tv_tape_register_builtin();
+	}
+	memmove(backends + 1, backends, (size_t)nbackends * sizeof(backends[0]));
+	backends[0] = b;
+	nbackends++;
 	return 0;
 }
 
 void tv_tape_set_wrapper(tv_tape_wrap_fn fn)
 {
 	wrapper = fn;
+}
+
+int tv_tape_adopt(struct tv_tape *t, struct tv_tape **out)
+{
+	int rc;
+
+	if (out == NULL || t == NULL) {
+		tv_tape_close(t);
+		return tv_errf(TV_ERR_INVAL, "adopt: no tape");
+	}
+	*out = t;
+	if (wrapper == NULL)
+		return 0;
+	if ((rc = wrapper(t, out)) != 0)   /* the wrapper closed t */
+		*out = NULL;
+	return rc;
 }
 
 int tv_tape_open(const char *path, int mode, struct tv_tape **out)
@@ -330,8 +425,10 @@ int tv_tape_open(const char *path, int mode, struct tv_tape **out)
 		*out = NULL;
 	if (path == NULL || out == NULL || path[0] == '\0')
 		return tv_errf(TV_ERR_INVAL, "open tape: no device or image name");
-	if (nbackends == 0)
+	if (!builtin_done) {
+		builtin_done = 1;
 		tv_tape_register_builtin();
+	}
 	for (int i = 0; i < nbackends; i++) {
 		if (!backends[i]->claims(path))
 			continue;

@@ -36,7 +36,25 @@
  * seek_eod(): position at end of recorded data (MTEOM); file_no is then
  *           the number of filemarks on the tape, block_no the records after
  *           the last one.
+ * locate(file_no, block_no) (ops version 3, optional): position at
+ *           record block_no of tape file file_no (block_no 0: the start
+ *           of the file), by the drive's own positioning (SCSI LOCATE)
+ *           rather than by spacing.  TV_ERR_NOTFOUND when the tape ends
+ *           first.  Without it, tv_tape_locate rewinds or spaces
+ *           (tv_tape_goto_file, then space_records).
  * Spacing does not read record data (the stats count only data read).
+ *
+ * Drive encryption (ops version 3, optional; tv_tape_set_encryption):
+ * a drive that encrypts (LTO, SSC-4 SECURITY PROTOCOL 20h) is given a
+ * 256-bit key and key-associated data (KAD, recorded in clear with every
+ * record it encrypts).  With encrypt set, records written in tape files
+ * from_file and later are encrypted by the drive; those before (the
+ * labels) stay clear.  With decrypt set, encrypted records are decrypted
+ * when read and clear ones read as they are.  Reading an encrypted record
+ * without the right key fails with TV_ERR_LOCKED (no key) or
+ * TV_ERR_BADKEY (another key), the detail naming the record's KAD.  The
+ * key leaves the drive when the tape is closed (and when the cartridge is
+ * unloaded).  Backends without it: TV_ERR_UNSUPPORTED.
  *
  * Stats: the generic entry points count records_read/bytes_read (data
  * actually transferred), records_written/bytes_written/filemarks_written
@@ -81,9 +99,42 @@ struct tv_tape_stats {
 	uint64_t filemarks_written;
 	uint64_t records_spaced; /* records skipped without reading */
 	uint64_t files_spaced;   /* filemarks crossed by space ops */
+	uint64_t positionings;   /* rewind, space, seek_eod and locate calls
+	                          * that reached the backend */
+	uint64_t locates;        /* SCSI LOCATE commands sent (backend) */
 };
 
-#define TV_TAPE_OPS_VERSION 2
+/* Drive encryption settings (see above).  kad: at most 32 bytes. */
+#define TV_TAPE_KEY_LEN 32
+#define TV_TAPE_KAD_MAX 32
+struct tv_tape_crypto {
+	int encrypt;
+	int decrypt;
+	uint64_t from_file;
+	uint8_t key[TV_TAPE_KEY_LEN];
+	uint8_t kad[TV_TAPE_KAD_MAX];
+	size_t kad_len;
+};
+struct tv_tape_crypto_status {
+	int capable;             /* the drive can encrypt with AES-256-GCM */
+	int encrypting;          /* the drive encrypts what it writes now */
+	int decrypting;          /* it holds a key for reading */
+	uint8_t kad[TV_TAPE_KAD_MAX];  /* the key's KAD as the drive reports it */
+	size_t kad_len;
+	int next_block;          /* TV_TAPE_NB_*: the record at the position */
+	uint8_t next_kad[TV_TAPE_KAD_MAX];
+	size_t next_kad_len;
+};
+#define TV_TAPE_NB_UNKNOWN 0
+#define TV_TAPE_NB_NOT_RECORD 1   /* a filemark or end of data */
+#define TV_TAPE_NB_CLEAR 2
+#define TV_TAPE_NB_ENCRYPTED 3    /* and the drive holds its key */
+#define TV_TAPE_NB_ENCRYPTED_NO_KEY 4
+
+/* Version 3 adds the optional locate, set_encryption and
+ * encryption_status; a version 2 table (without them) is still accepted. */
+#define TV_TAPE_OPS_VERSION 3
+#define TV_TAPE_OPS_VERSION_MIN 2
 
 struct iovec;
 
@@ -105,6 +156,10 @@ struct tv_tape_ops {
 	 * record in one piece anyway). */
 	int (*readv)(struct tv_tape *t, const struct iovec *iov, int n, size_t *got);
 	int (*writev)(struct tv_tape *t, const struct iovec *iov, int n);
+	/* Optional (version 3): see above. */
+	int (*locate)(struct tv_tape *t, uint64_t file_no, uint64_t block_no);
+	int (*set_encryption)(struct tv_tape *t, const struct tv_tape_crypto *c);
+	int (*encryption_status)(struct tv_tape *t, struct tv_tape_crypto_status *s);
 };
 
 /* Base object: backends allocate a struct starting with this. */
@@ -135,6 +190,13 @@ int tv_tape_status(struct tv_tape *t, struct tv_tape_status *ts);
 /* Position at the start of tape file `file_no` (rewind + space forward, or
  * a cheaper relative move when already nearby). */
 int tv_tape_goto_file(struct tv_tape *t, uint64_t file_no);
+/* Record block_no of file file_no: the backend's locate, else goto_file
+ * and space_records. */
+int tv_tape_locate(struct tv_tape *t, uint64_t file_no, uint64_t block_no);
+/* c NULL: take the key out of the drive (encryption and decryption off).
+ * TV_ERR_UNSUPPORTED when the backend cannot encrypt. */
+int tv_tape_set_encryption(struct tv_tape *t, const struct tv_tape_crypto *c);
+int tv_tape_encryption_status(struct tv_tape *t, struct tv_tape_crypto_status *s);
 int tv_tape_close(struct tv_tape *t);   /* NULL ok */
 
 /* ---- vtape: SIMH .tap image + JSON sidecar (IMAGE.json) ----
@@ -171,6 +233,26 @@ uint64_t tv_vtape_default_ew(uint64_t capacity);
 
 /* ---- st: Linux SCSI tape (/dev/nstN), variable block mode ---- */
 int tv_st_open(const char *dev, int mode, struct tv_tape **out);
+/* Rewind and eject the cartridge (MTOFFL), for a changer to take it. */
+int tv_st_unload(const char *dev);
+
+/* ---- sgtape: an SSC-4 drive driven with SCSI commands ----
+ * Over any SCSI transport (scsi/scsi.h): SG_IO on /dev/sgN, or a drive of
+ * the emulated library.  Variable block mode (set with MODE SELECT if the
+ * drive is not in it), READ(6)/WRITE(6) with ILI/FM/EOM sense handling,
+ * WRITE FILEMARKS with the immediate bit (the buffer is flushed on close
+ * after writing), SPACE, LOCATE(16) and READ POSITION, drive encryption.
+ * With own set, closing the tape closes the transport.  `name` names the
+ * tape in messages ("VT0001L9 in drive 0 of library lib (/dev/sg4)").
+ * Waits (TEST UNIT READY) up to TV_SGTAPE_READY_SECONDS for a cartridge
+ * that is still being loaded. */
+struct tv_scsi_transport;
+#define TV_SGTAPE_READY_SECONDS 300
+int tv_sgtape_open(struct tv_scsi_transport *tr, int own, const char *name, int mode,
+                   struct tv_tape **out);
+/* A cartridge out of the drive (LOAD UNLOAD with LOAD 0), for changers
+ * that take it only from a drive that ejected it. */
+int tv_sgtape_unload(struct tv_scsi_transport *tr);
 
 /* ---- backends by name ----
  * A backend says which names it claims and opens them; tv_tape_open asks
@@ -183,13 +265,18 @@ struct tv_tape_backend {
 };
 int tv_tape_register(const struct tv_tape_backend *b);
 void tv_tape_register_builtin(void);     /* tape/backends.c */
-/* Open by name: the first backend that claims it ("/dev/nst*" -> st,
- * anything else -> vtape image). */
+/* Open by name: the backends are asked newest registration first, the
+ * built-in ones last ("/dev/nst*" -> st, "/dev/sg*" and "scsi:DEV" ->
+ * sgtape, anything else -> vtape image). */
 int tv_tape_open(const char *path, int mode, struct tv_tape **out);
 /* A hook that wraps every tape tv_tape_open opens (NULL: none).  Only test
  * builds set one (the fault injector, tests/support/tape_faulty.c); the
  * product never does. */
 typedef int (*tv_tape_wrap_fn)(struct tv_tape *t, struct tv_tape **out);
 void tv_tape_set_wrapper(tv_tape_wrap_fn fn);
+/* Applies that hook to a tape opened otherwise than by name (a library's
+ * SCSI drive): *out is t itself, or the wrapper (which then owns t; on
+ * failure t is closed). */
+int tv_tape_adopt(struct tv_tape *t, struct tv_tape **out);
 
 #endif

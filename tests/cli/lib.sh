@@ -57,11 +57,17 @@ finish() {
 	echo "$PASSES passed, $FAILS failed"
 	[ "$FAILS" -eq 0 ]
 }
+# The kind of library new_home makes: TV_TEST_LIBRARY=scsi makes it an
+# emulated SCSI library with 2 drives (the suite's second run, cli-scsi/),
+# whose cartridges are image files in the same place.
+LIBRARY_OPTS=()
+if [ "${TV_TEST_LIBRARY:-}" = scsi ]; then LIBRARY_OPTS=(--scsi-emulation --drives 2); fi
 # A fresh installation with one library: new_home NAME LIB SLOTS
 new_home() {
 	local home=$WORK/$1 lib=$2 slots=${3:-20}
 	"$T" --home "$home" -q init || return 1
-	"$T" --home "$home" -q library create "$lib" --path "$WORK/$1-$lib" --slots "$slots" || return 1
+	"$T" --home "$home" -q library create "$lib" --path "$WORK/$1-$lib" --slots "$slots" \
+		"${LIBRARY_OPTS[@]+"${LIBRARY_OPTS[@]}"}" || return 1
 }
 secret() { # secret FILE TEXT: a password file with mode 600
 	printf '%s\n' "$2" > "$1"; chmod 600 "$1"

@@ -24,6 +24,16 @@ vg "$A" backups
 vg "$A" verify VT0001L9
 vg "$A" restore v --to "$WORK/r"
 check "restored" cmp s/big "$WORK/r/$S/s/big"
+# everything a file system holds (issue 16): holes, xattrs, a FIFO, a socket, owners
+mkdir -p fs/d; echo data > fs/d/f; mkfifo fs/fifo; truncate -s 64M fs/sparse
+printf x | dd of=fs/sparse bs=1 seek=1000000 conv=notrunc status=none
+setfattr -n user.v -v 1 fs/d 2>/dev/null; setfattr -n user.f -v 2 fs/d/f 2>/dev/null
+python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' fs/sock
+vg "$A" write e fs --name fs
+vg "$A" write e fs --name fsnx --no-xattrs
+vg "$A" restore fs --to "$WORK/fsr" --numeric-owner
+vg "$A" restore fs --to "$WORK/fsr2" --no-xattrs
+check "the sparse file restored" cmp fs/sparse "$WORK/fsr/$S/fs/sparse"
 vg "$A" backup create s/small --out "$WORK/j.tvb" --encryption password:p
 vg "$A" backup extract "$WORK/j.tvb" --to "$WORK/x" --password-file pw
 tv "$A" escrow keygen --out "$WORK/ks.pem" --password-file app
@@ -40,4 +50,26 @@ vg "$A" escrow respond --keyset "$WORK/ks.pem" "$WORK/req.txt" --out "$WORK/resp
 vg "$B" escrow apply "$WORK/resp.txt"
 vg "$B" audit
 vg "$B" tape dump "$WORK/b-lib/VT0001L9.tap"
+# the emulated SCSI library (issue 14): changer, drives, LOCATE, hardware
+# encryption, a fresh installation reading it
+C=$WORK/c; "$T" --home "$C" -q init; head -c 1000000 /dev/urandom > s/mid
+vg "$C" library create lib --path "$WORK/c-lib" --slots 4 --drives 2 --scsi-emulation
+vg "$C" tape new lib VT0001L9 VT0002L9 --capacity 16M
+tv "$C" password add p --hint h --password-file pw
+vg "$C" pool create hw --library lib --encryption password:p --drive-encryption on
+vg "$C" write hw s/mid s/small --name hw
+vg "$C" library status lib
+vg "$C" -v restore hw "$S/s/small" --to "$WORK/rs"
+check "restored through the emulated drive" cmp s/small "$WORK/rs/$S/s/small"
+vg "$C" tape load lib VT0002L9 --drive 1
+vg "$C" tape move lib drive:1 mail:1
+vg "$C" tape move lib VT0002L9 slot:2
+vg "$C" tape export VT0001L9 --to "$WORK/cbox"
+D=$WORK/d; "$T" --home "$D" -q init
+"$T" --home "$D" -q library create lib --path "$WORK/d-lib" --slots 4 --scsi-emulation
+vg "$D" tape insert lib "$WORK/cbox/VT0001L9.tap"
+vg "$D" catalog lib
+vg "$D" verify VT0001L9
+vg "$D" decrypt VT0001L9 --password-file pw --yes
+vg "$D" verify VT0001L9
 finish

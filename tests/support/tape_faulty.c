@@ -182,6 +182,37 @@ static int ft_status(struct tv_tape *t, struct tv_tape_status *ts)
 	return f->dead ? ft_dead(f) : f->inner->ops->status(f->inner, ts);
 }
 
+/* Positioning by the drive and its encryption go to the inner tape (its
+ * generic entry points fall back when it has neither). */
+static int ft_locate(struct tv_tape *t, uint64_t file_no, uint64_t block_no)
+{
+	struct faulty *f = FT(t);
+	struct ft_mark m = ft_mark(f);
+	uint64_t l = f->inner->stats.locates;
+	int rc;
+
+	if (f->dead)
+		return ft_dead(f);
+	rc = tv_tape_locate(f->inner, file_no, block_no);
+	ft_credit(f, m);
+	t->stats.locates += f->inner->stats.locates - l;
+	return rc;
+}
+
+static int ft_set_encryption(struct tv_tape *t, const struct tv_tape_crypto *c)
+{
+	struct faulty *f = FT(t);
+
+	return f->dead ? ft_dead(f) : tv_tape_set_encryption(f->inner, c);
+}
+
+static int ft_encryption_status(struct tv_tape *t, struct tv_tape_crypto_status *s)
+{
+	struct faulty *f = FT(t);
+
+	return f->dead ? ft_dead(f) : tv_tape_encryption_status(f->inner, s);
+}
+
 static int ft_close(struct tv_tape *t)
 {
 	struct faulty *f = FT(t);
@@ -206,6 +237,9 @@ static const struct tv_tape_ops faulty_ops = {
 	.seek_eod = ft_seek_eod,
 	.status = ft_status,
 	.close = ft_close,
+	.locate = ft_locate,
+	.set_encryption = ft_set_encryption,
+	.encryption_status = ft_encryption_status,
 };
 
 int tv_faulty_wrap(struct tv_tape *inner, const struct tv_fault_spec *spec,

@@ -379,7 +379,7 @@ static void test_entry_hostile(void **state)
 	/* unknown file types and flags change what the data means (a newer
 	 * writer): unsupported, not malformed */
 	{
-		static const int ft[] = { 0, TV_FT_HARDLINK + 1, 99, INT32_MAX };
+		static const int ft[] = { 0, TV_FT_LAST + 1, 99, INT32_MAX };
 		for (size_t i = 0; i < 4; i++) {
 			sample_entry(e);
 			e->ftype = (enum tv_ftype)ft[i];
@@ -398,7 +398,7 @@ static void test_entry_hostile(void **state)
 		assert_int_equal(tv_entry_decode(b.d, b.len, o, &used, NULL), TV_ERR_FORMAT);
 	}
 	{
-		static const uint64_t fl[] = { 0x2, 0x3, 0x80, 1ull << 63 };
+		static const uint64_t fl[] = { 0x8, 0x9, 0x80, 1ull << 63 };
 		for (size_t i = 0; i < 4; i++) {
 			sample_entry(e);
 			e->flags = fl[i];
@@ -947,7 +947,7 @@ static void test_items_hostile(void **state)
 	assert_int_equal(item_with(&v[7], 1, UINT64_MAX, got), 0);               /* END */
 	assert_int_equal(got->u.end_count, UINT64_MAX);
 	/* an entry item follows the entry rules */
-	assert_int_equal(item_with(&v[4], 2, 5, got), TV_ERR_UNSUPPORTED);       /* ftype */
+	assert_int_equal(item_with(&v[4], 2, TV_FT_LAST + 1, got), TV_ERR_UNSUPPORTED); /* ftype */
 	assert_int_equal(item_with(&v[4], 11, 0x10, got), TV_ERR_UNSUPPORTED);   /* flags */
 	assert_int_equal(item_with(&v[4], 15, 1, got), TV_ERR_FORMAT);           /* length */
 	assert_int_equal(item_with(&v[4], 14, 0, got), TV_ERR_FORMAT);           /* part */
@@ -1362,7 +1362,7 @@ static void test_cursor_newer_kinds(void **state)
 		e->part = 1;
 		e->file_index = (uint64_t)k;
 		if (k == 1)
-			e->ftype = (enum tv_ftype)(TV_FT_HARDLINK + 1);   /* from the future */
+			e->ftype = (enum tv_ftype)(TV_FT_LAST + 1);   /* from the future */
 		tv_buf_reset(&body);
 		tv_buf_reset(&b);
 		put_entry_fields(&body, e, mask_of(e), 0);
