@@ -39,7 +39,7 @@ const char *const tv_schema_migrations[] = {
 	"  dek_fpr BLOB,\n"
 	"  enc_spec TEXT,          -- the pool encryption it was labeled under\n"
 	"  ms_label BLOB,          -- media set label body as on tape (key slots, hints)\n"
-	"  next_file INTEGER,      -- where the next session starts (old catalog file)\n"
+	"  next_file INTEGER,      -- where the next session starts (after the last catalog)\n"
 	"  sessions INTEGER NOT NULL DEFAULT 0,\n"
 	"  full INTEGER NOT NULL DEFAULT 0,\n"
 	"  contents_cataloged INTEGER NOT NULL DEFAULT 0,\n"

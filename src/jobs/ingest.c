@@ -1,9 +1,11 @@
 /* tapevault: the catalog side of reading tapes.
  *
  * The tapes are the truth: everything here can be rebuilt from them.  A
- * tape's last file is its session catalog (tapes of the media set, backup
- * sets, their data files and entries, and on encrypted tapes the key
- * ring); it is bulk-loaded with prepared statements.  When that file is
+ * tape's last file is its newest session catalog (tapes of the media set,
+ * backup sets, their data files and entries, and on encrypted tapes the key
+ * ring); it is bulk-loaded with prepared statements.  Earlier sessions'
+ * catalogs stay on the tape (an append starts after them), so a session
+ * killed while appending leaves the previous one to find.  When that file is
  * missing, damaged or refused (a session cut short by a crash, or a forged
  * file), the tape is scanned file by file and every complete entry is
  * recovered.  On an encrypted tape nothing unauthenticated is taken: a
@@ -717,7 +719,7 @@ int tv_ingest_contents(struct tv_home *h, struct tv_tape *t, struct tv_tape_info
 	rd = NULL;
 	*unlocked = (int)in.unlocked;
 	r = tv_db_exec(h->db, "UPDATE tapes SET contents_cataloged=1, locked=0, next_file=?,"
-	               " cataloged=? WHERE id=?", "iii", (int64_t)(ts.file_no - 1),
+	               " cataloged=? WHERE id=?", "iii", (int64_t)ts.file_no,
 	               (int64_t)tv_now(), ti->tape_id);
 	tv_verbose(h, "tape %s: %llu catalog items, %llu entries", ti->barcode,
 	           (unsigned long long)in.items, (unsigned long long)in.entries);

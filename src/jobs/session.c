@@ -534,7 +534,7 @@ int tv_session_finish(struct tv_session *s)
 	r = tv_db_exec(s->h->db,
 	               "UPDATE tapes SET next_file=?, sessions=?, full=?, written=?,"
 	               " used=?, capacity=? WHERE id=?",
-	               "iiiiiii", (int64_t)s->file_no, (int64_t)s->session_no, (int64_t)full,
+	               "iiiiiii", (int64_t)s->file_no + 1, (int64_t)s->session_no, (int64_t)full,
 	               (int64_t)tv_now(), (int64_t)ts.used, (int64_t)ts.capacity, s->tape_id);
 	if (r != 0)
 		goto fail;

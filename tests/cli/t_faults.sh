@@ -51,8 +51,11 @@ for f in "$WORK/rc/$S"/src/*; do
 	n=$((n + 1)); cmp -s "$f" "src/$(basename "$f")" || bad=$((bad + 1))
 done
 if [ "$n" -ge 5 ] && [ "$bad" -eq 0 ]; then pass "$n recovered files are byte-exact"; else fail "recovered $n files, $bad differ"; fi
-# the append overwrote the first session's catalog: the scan finds the
-# set's id in the file headers and its name in its first file's entry
+# the append started after the first session's catalog and left it in
+# place: the scan reads it, so the first set is known complete (by its
+# catalog, not rebuilt from file headers)
+tv "$B" --json backups
+check "the first set is complete and not merely recovered" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); s=[b for b in d["backups"] if b["name"]=="s"]; assert s and s[0]["complete"] and not s[0]["recovered"], d' "$OUT"
 tv "$B" restore s --to "$WORK/rs";   expect_rc 0 "the first (complete) set restores from the cut tape, by name"
 for i in 1 2 3 4 5; do check "first set f$i" cmp src/f$i "$WORK/rs/$S/src/f$i"; done
 finish
