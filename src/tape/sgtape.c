@@ -901,18 +901,23 @@ static int space_files_once(struct sgt *s, int32_t count)
 	return rc;
 }
 
-static int sg_space_files(struct tv_tape *t, long count)
+/* A SPACE count wider than the CDB's 24 bits, as several commands. */
+static int space_chunked(struct sgt *s, long count, int (*once)(struct sgt *, int32_t))
 {
-	struct sgt *s = SG(t);
 	int rc = 0;
 
 	while (count != 0 && rc == 0) {
 		int32_t c = count > SPACE_MAX ? SPACE_MAX : count < -SPACE_MAX ? -SPACE_MAX :
 		            (int32_t)count;
-		rc = space_files_once(s, c);
+		rc = once(s, c);
 		count -= c;
 	}
 	return rc;
+}
+
+static int sg_space_files(struct tv_tape *t, long count)
+{
+	return space_chunked(SG(t), count, space_files_once);
 }
 
 /* Back to the near side of the filemark a record space stopped at. */
@@ -973,16 +978,7 @@ static int space_records_once(struct sgt *s, int32_t count)
 
 static int sg_space_records(struct tv_tape *t, long count)
 {
-	struct sgt *s = SG(t);
-	int rc = 0;
-
-	while (count != 0 && rc == 0) {
-		int32_t c = count > SPACE_MAX ? SPACE_MAX : count < -SPACE_MAX ? -SPACE_MAX :
-		            (int32_t)count;
-		rc = space_records_once(s, c);
-		count -= c;
-	}
-	return rc;
+	return space_chunked(SG(t), count, space_records_once);
 }
 
 static int sg_seek_eod(struct tv_tape *t)
