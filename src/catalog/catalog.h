@@ -19,6 +19,7 @@ struct tv_stmt;
 #define TV_DB_SCHEMA_VERSION 4
 
 int tv_db_open(const char *path, int create, struct tv_db **out);
+const char *tv_db_lib_version(void);   /* the SQLite library in use */
 void tv_db_close(struct tv_db *db);
 int tv_db_schema_version(struct tv_db *db);
 

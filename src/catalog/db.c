@@ -146,6 +146,11 @@ fail:
 	return TV_ERR_DB;
 }
 
+const char *tv_db_lib_version(void)
+{
+	return sqlite3_libversion();
+}
+
 int tv_db_open(const char *path, int create, struct tv_db **out)
 {
 	struct tv_db *db;

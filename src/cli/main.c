@@ -7,8 +7,13 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
+#include "catalog/catalog.h"
 #include "cli/cli.h"
 #include "crypto/secmem.h"
+#include "format/format.h"
+#include "format/record.h"
 #include "util/err.h"
 
 const struct cli_cmd cli_commands[] = {
@@ -395,6 +400,33 @@ void cli_json_set(struct cli *c, const char *key, json_t *v)
 	json_object_set_new(c->out, key, v);
 }
 
+/* --version: the program, the tape format it writes and reads, and the
+ * libraries it runs on (their versions at run time, not build time). */
+static int print_version(int json)
+{
+	if (json) {
+		json_t *o = json_pack("{s:s, s:i, s:[i], s:s, s:s, s:s, s:s}", "version",
+		                      TV_VERSION, "format_writes", TV_FORMAT_VERSION,
+		                      "format_reads", TV_FORMAT_VERSION, "openssl",
+		                      OpenSSL_version(OPENSSL_VERSION), "sqlite",
+		                      tv_db_lib_version(), "zstd", tv_compression_lib_version(),
+		                      "jansson", jansson_version_str());
+		if (o == NULL)
+			return EXIT_FAIL;
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(o);
+		return EXIT_OK;
+	}
+	printf("tapevault %s\n", TV_VERSION);
+	printf("tape format: writes version %d, reads version %d\n", TV_FORMAT_VERSION,
+	       TV_FORMAT_VERSION);
+	printf("libraries: %s, SQLite %s, zstd %s, jansson %s\n",
+	       OpenSSL_version(OPENSSL_VERSION), tv_db_lib_version(),
+	       tv_compression_lib_version(), jansson_version_str());
+	return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c;
@@ -420,8 +452,7 @@ int main(int argc, char **argv)
 			global_usage(stdout);
 			return EXIT_OK;
 		} else if (strcmp(argv[i], "--version") == 0) {
-			printf("tapevault %s\n", TV_VERSION);
-			return EXIT_OK;
+			return print_version(c.json);
 		} else {
 			fprintf(stderr, "tapevault: unknown global option %s\n", argv[i]);
 			global_usage(stderr);

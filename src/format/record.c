@@ -186,6 +186,11 @@ size_t tv_frame_stored_bound(size_t raw_len)
 	return ZSTD_COMPRESSBOUND(raw_len) + TV_TAG_LEN;
 }
 
+const char *tv_compression_lib_version(void)
+{
+	return ZSTD_versionString();
+}
+
 int tv_compression_parse(const char *s, struct tv_compression *c)
 {
 	memset(c, 0, sizeof(*c));

@@ -109,6 +109,8 @@ struct tv_compression {
 /* Parses "none" | "zstd" | "zstd:LEVEL" (LEVEL -7..19). */
 int tv_compression_parse(const char *s, struct tv_compression *c);
 void tv_compression_format(const struct tv_compression *c, char *out, size_t outsz);
+/* The version of the zstd library the frames are compressed with. */
+const char *tv_compression_lib_version(void);
 
 /* ==== writer: one per tape session ====
  *

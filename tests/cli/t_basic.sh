@@ -73,4 +73,12 @@ check "it gets the data" cmp "$WORK/hl/a/f" "$WORK/hlg/$S/hl/b/g"
 tv "$H" write raw "$WORK/hl/text" --name plaintext; expect_rc 0 "write without compression"
 tv "$H" --json backups
 check "stored as it is" python3 -c 'import json,sys; s=[b for b in json.loads(sys.argv[1])["backups"] if b["name"]=="plaintext"][0]; assert s["bytes_on_tape"] >= 2000000, s' "$OUT"
+# --version: program, tape format, and the libraries it runs on
+OUT=$("$T" --version 2>&1); RC=$?
+expect_rc 0 "--version"
+expect_out "^tapevault [0-9]+\.[0-9]+\.[0-9]+" "names the program version"
+expect_out "tape format: writes version 2, reads version 2" "names the tape format versions"
+expect_out "OpenSSL 3\.[0-9.]+.*SQLite 3\.[0-9.]+, zstd 1\.[0-9.]+" "names OpenSSL, SQLite and zstd"
+OUT=$("$T" --json --version 2>&1); RC=$?
+check "--json --version is one typed document" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["format_writes"]==2 and d["format_reads"]==[2] and d["openssl"].startswith("OpenSSL 3") and d["sqlite"] and d["zstd"], d' "$OUT"
 finish
