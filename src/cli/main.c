@@ -171,7 +171,8 @@ static void global_usage(FILE *f)
 	for (const struct cli_cmd *c = cli_commands; c->name; c++)
 		fprintf(f, "  %-16s %s\n", c->name, c->usage);
 	fprintf(f,
-	        "\nState: --home DIR, else $TAPEVAULT_HOME, else $XDG_DATA_HOME/tapevault.\n"
+	        "\nState: --home DIR, else $TAPEVAULT_HOME, else as root " TV_HOME_SYSTEM ",\n"
+	        "else $XDG_DATA_HOME/tapevault, else ~/.local/share/tapevault.\n"
 	        "Passwords are never taken from the command line: use --password-file F,\n"
 	        "$TAPEVAULT_PASSWORD (less safe: visible to the process's owner), or the terminal.\n"
 	        "Exit status: 0 success, 1 failure, 2 usage error.  'tapevault CMD --help' for more.\n");

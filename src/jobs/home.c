@@ -37,6 +37,8 @@ int tv_home_resolve(const char *opt, char *out, size_t outsz)
 		n = snprintf(out, outsz, "%s", opt);
 	else if ((e = getenv("TAPEVAULT_HOME")) != NULL && *e)
 		n = snprintf(out, outsz, "%s", e);
+	else if (geteuid() == 0)   /* the system's backup server, as packaged */
+		n = snprintf(out, outsz, "%s", TV_HOME_SYSTEM);
 	else if ((e = getenv("XDG_DATA_HOME")) != NULL && *e)
 		n = snprintf(out, outsz, "%s/tapevault", e);
 	else if ((e = getenv("HOME")) != NULL && *e)

@@ -28,8 +28,9 @@ struct tv_home {
 	void *kms;               /* open KMS connections (jobs/kmsglue.c) */
 };
 
-/* --home option, else $TAPEVAULT_HOME, else $XDG_DATA_HOME/tapevault,
- * else ~/.local/share/tapevault. */
+/* --home option, else $TAPEVAULT_HOME, else (as root) /var/lib/tapevault,
+ * else $XDG_DATA_HOME/tapevault, else ~/.local/share/tapevault. */
+#define TV_HOME_SYSTEM "/var/lib/tapevault"
 int tv_home_resolve(const char *opt, char *out, size_t outsz);
 /* Create the state directory, catalog and key store. */
 int tv_home_init(const char *dir, const char *catalog_url);

@@ -81,4 +81,15 @@ expect_out "tape format: writes version 2, reads version 2" "names the tape form
 expect_out "OpenSSL 3\.[0-9.]+.*SQLite 3\.[0-9.]+, zstd 1\.[0-9.]+" "names OpenSSL, SQLite and zstd"
 OUT=$("$T" --json --version 2>&1); RC=$?
 check "--json --version is one typed document" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["format_writes"]==2 and d["format_reads"]==[2] and d["openssl"].startswith("OpenSSL 3") and d["sqlite"] and d["zstd"], d' "$OUT"
+# where the state lives without --home: as root the system's directory
+# (as packaged), else the user's XDG data directory
+if [ "$(id -u)" -eq 0 ] && [ ! -e /var/lib/tapevault ]; then
+	OUT=$(env -u TAPEVAULT_HOME "$T" pool list 2>&1); RC=$?
+	expect_rc 1 "root without --home and no installation"
+	expect_out "no tapevault installation in /var/lib/tapevault" "root's state is /var/lib/tapevault"
+fi
+if command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ]; then
+	OUT=$(HOME=$WORK/nobody XDG_DATA_HOME= env -u TAPEVAULT_HOME setpriv --reuid=65534 --regid=65534 --clear-groups "$T" pool list 2>&1); RC=$?
+	expect_out "no tapevault installation in $WORK/nobody/.local/share/tapevault" "another user's state is under its home"
+fi
 finish
