@@ -3,6 +3,7 @@
 #   make check   install what is missing (as root), build, run the whole
 #                test suite, then again under ASan+UBSan (warnings are errors)
 #   make install build, then install the binary and its man page
+#   make deb     build, then the Debian package tapevault_VERSION_ARCH.deb here
 #                (PREFIX, default /usr/local; DESTDIR for staging)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -10,7 +11,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 WERROR ?= OFF
 
-.PHONY: all deps build demo check check-plain check-asan fuzz bench install clean
+.PHONY: all deps build demo check check-plain check-asan fuzz bench install deb clean
 
 all: build
 
@@ -36,6 +37,9 @@ check-asan: deps
 	  ctest --output-on-failure -j $(JOBS)
 
 check: check-plain check-asan
+
+deb: build
+	sh tools/mkdeb.sh $(BUILD) .
 check check-plain check-asan: WERROR = ON
 
 install: build

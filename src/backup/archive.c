@@ -582,7 +582,9 @@ static void rmtree_at(int dfd, const char *name, int depth)
 		DIR *d;
 		struct dirent *de;
 
-		(void)fchmodat(dfd, name, 0700, 0);
+		if (fchmodat(dfd, name, 0700, 0) != 0) {
+			/* best effort: what cannot be opened below is left */
+		}
 		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd >= 0) {
 			if ((d = fdopendir(fd)) == NULL) {
