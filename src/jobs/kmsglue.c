@@ -74,20 +74,15 @@ void tv_kmsglue_close_all(struct tv_home *h)
 	h->kms = NULL;
 }
 
-/* Record a KMS key in kms_keys; for RSA cache the public key. */
-static int remember_key(struct tv_home *h, struct tv_kms *k, int64_t server_id,
-                        const char *uid, const char *name, const char *kind,
-                        const char *pub_uid)
+/* Record a KMS key in kms_keys; for RSA cache its public key `pub`. */
+static int remember_key(struct tv_home *h, int64_t server_id, const char *uid,
+                        const char *name, const char *kind, EVP_PKEY *pub)
 {
 	unsigned char *der = NULL;
 	int derlen = 0, r;
 
-	if (strcmp(kind, "rsa") == 0) {
-		EVP_PKEY *pub = NULL;
-		if ((r = tv_kms_get_public_key(k, pub_uid, &pub)) != 0)
-			return r;
+	if (pub != NULL) {
 		derlen = i2d_PUBKEY(pub, &der);
-		EVP_PKEY_free(pub);
 		if (derlen <= 0)
 			return tv_errf(TV_ERR_CRYPTO, "cannot encode the KMS public key");
 	}
@@ -99,6 +94,66 @@ static int remember_key(struct tv_home *h, struct tv_kms *k, int64_t server_id,
 	               (int64_t)tv_now());
 	OPENSSL_free(der);
 	return r;
+}
+
+/* The public half of a private key held in memory (a copy without the
+ * private parts). */
+static int public_half(EVP_PKEY *priv, EVP_PKEY **pub)
+{
+	unsigned char *der = NULL;
+	const unsigned char *q;
+	int n = i2d_PUBKEY(priv, &der);
+
+	*pub = NULL;
+	if (n > 0) {
+		q = der;
+		*pub = d2i_PUBKEY(NULL, &q, n);
+	}
+	OPENSSL_free(der);
+	return *pub ? 0 : tv_errf(TV_ERR_CRYPTO, "cannot take the public half of a KMS key");
+}
+
+/* The public key of RSA private key `uid` (attributes a): the one the
+ * server's Link attribute names, and only if that key links back to `uid`
+ * (never a key found by its name: anyone allowed to create keys on the KMS
+ * can create "NAME.pub").  A server that keeps no Links (PyKMIP 0.10): the
+ * public half of the private key itself, fetched into memory only. */
+static int rsa_public_of(struct tv_home *h, struct tv_kms *k, const char *uid,
+                         const struct tv_kmip_attrs *a, EVP_PKEY **pub)
+{
+	struct tv_kmip_attrs pa;
+	EVP_PKEY *priv = NULL;
+	int r;
+
+	*pub = NULL;
+	if (!(a->have & TV_KATTR_LINK_PUBLIC) || a->link_public[0] == '\0') {
+		if ((r = tv_kms_get_private_key(k, uid, &priv)) != 0)
+			return tv_errctx(r, "%s reports no Link from RSA key %s to its public key "
+			                 "and the private key cannot be read to derive it; tapevault "
+			                 "does not pick a public key by its name", tv_kms_where(k), uid);
+		r = public_half(priv, pub);
+		EVP_PKEY_free(priv);
+		if (r == 0)
+			tv_log(h, "%s keeps no Link between the halves of RSA key %s: public key "
+			       "derived from the private key (fetched into memory only, wiped)",
+			       tv_kms_where(k), uid);
+		return r;
+	}
+	if ((r = tv_kms_get_attributes(k, a->link_public, &pa)) != 0)
+		return tv_errctx(r, "public key %s that RSA key %s links to", a->link_public, uid);
+	if (pa.object_type != TV_KOBJ_PUBLIC_KEY)
+		return tv_errf(TV_ERR_INVAL, "RSA key %s on %s links to object %s, which is a %s, "
+		               "not a public key: refusing it", uid, tv_kms_where(k),
+		               a->link_public, tv_kmip_object_type_name(pa.object_type));
+	if (!(pa.have & TV_KATTR_LINK_PRIVATE) || strcmp(pa.link_private, uid) != 0)
+		return tv_errf(TV_ERR_INVAL, "RSA key %s on %s links to public key %s, but that "
+		               "key %s%s%s: the pair does not match, refusing to wrap keys to it",
+		               uid, tv_kms_where(k), a->link_public,
+		               (pa.have & TV_KATTR_LINK_PRIVATE) ? "links to private key "
+		                                                 : "has no Private Key Link",
+		               (pa.have & TV_KATTR_LINK_PRIVATE) ? pa.link_private : "",
+		               (pa.have & TV_KATTR_LINK_PRIVATE) ? " instead" : "");
+	return tv_kms_get_public_key(k, a->link_public, pub);
 }
 
 int tv_kmsglue_create_key(struct tv_home *h, const char *server, const char *name,
@@ -124,8 +179,16 @@ int tv_kmsglue_create_key(struct tv_home *h, const char *server, const char *nam
 		return tv_errf(TV_ERR_INVAL, "key type must be aes or rsa");
 	if (r != 0)
 		return r;
-	if ((r = remember_key(h, k, server_id, uid, name, kind, pub)) != 0)
-		return r;
+	{
+		/* the pair as the CreateKeyPair response named it */
+		EVP_PKEY *pk = NULL;
+		if (pub[0] != '\0' && (r = tv_kms_get_public_key(k, pub, &pk)) != 0)
+			return r;
+		r = remember_key(h, server_id, uid, name, kind, pk);
+		EVP_PKEY_free(pk);
+		if (r != 0)
+			return r;
+	}
 	snprintf(uid_out, uidsz, "%s", uid);
 	if (pub_out)
 		snprintf(pub_out, pubsz, "%s", pub);
@@ -140,7 +203,6 @@ static int learn_key(struct tv_home *h, const char *server, const char *uid)
 	struct tv_kmip_attrs a;
 	int64_t server_id, id;
 	struct tv_kms_conf conf;
-	char pub[TV_KMS_UID_MAX];
 	int r;
 
 	if ((r = tv_admin_kms_conf(h, server, &conf, &server_id)) != 0)
@@ -154,17 +216,14 @@ static int learn_key(struct tv_home *h, const char *server, const char *uid)
 	if ((r = tv_kms_get_attributes(k, uid, &a)) != 0)
 		return r;
 	if (a.object_type == TV_KOBJ_SYMMETRIC_KEY)
-		return remember_key(h, k, server_id, uid, a.name, "aes", NULL);
+		return remember_key(h, server_id, uid, a.name, "aes", NULL);
 	if (a.object_type == TV_KOBJ_PRIVATE_KEY) {
-		if ((a.have & TV_KATTR_LINK_PUBLIC) && a.link_public[0])
-			snprintf(pub, sizeof(pub), "%s", a.link_public);
-		else {
-			char nm[300];
-			snprintf(nm, sizeof(nm), "%s.pub", a.name);
-			if ((r = tv_kms_locate(k, nm, pub, NULL)) != 0)
-				return tv_errctx(r, "cannot find the public key of RSA key %s", uid);
-		}
-		return remember_key(h, k, server_id, uid, a.name, "rsa", pub);
+		EVP_PKEY *pub = NULL;
+		if ((r = rsa_public_of(h, k, uid, &a, &pub)) != 0)
+			return r;
+		r = remember_key(h, server_id, uid, a.name, "rsa", pub);
+		EVP_PKEY_free(pub);
+		return r;
 	}
 	if (a.object_type == TV_KOBJ_PUBLIC_KEY)
 		return tv_errf(TV_ERR_INVAL, "key %s on %s is a public key: give the id of the "
@@ -201,9 +260,12 @@ int tv_kmsglue_resolve_spec(struct tv_home *h, const char *pool, const char *spe
 	return 0;
 }
 
-int tv_kmsglue_make_slot(struct tv_home *h, const char *server, const char *keyid,
-                         const uint8_t tape_uuid[16], const uint8_t dek[TV_DEK_LEN],
-                         struct tv_keyslot *slot)
+static int open_with(struct tv_home *h, const char *server, const struct tv_keyslot *slot,
+                     const uint8_t tape_uuid[16], const char *keyid, uint8_t dek[TV_DEK_LEN]);
+
+static int wrap_slot(struct tv_home *h, const char *server, const char *keyid,
+                     const uint8_t tape_uuid[16], const uint8_t dek[TV_DEK_LEN],
+                     struct tv_keyslot *slot)
 {
 	struct tv_kms_conf conf;
 	struct tv_kms_ident id;
@@ -272,6 +334,96 @@ out:
 	return r;
 }
 
+/* A new slot is opened once, the way a reader will open it, before any
+ * tape depends on it: a key that cannot decrypt (usage mask, permission,
+ * state), a public key that is not the private key's, or a server that
+ * mangles the AAD fail the write here, not on the day of the restore.  The
+ * one exception: an RSA slot while the KMS is unreachable (the public key
+ * is cached so that writing works then; it was tied to the private key
+ * when the key was registered, by the KMS's Link or by deriving it). */
+static int check_slot(struct tv_home *h, const char *server, const char *keyid,
+                      const struct tv_keyslot *slot, const uint8_t tape_uuid[16],
+                      const uint8_t dek[TV_DEK_LEN])
+{
+	uint8_t back[TV_DEK_LEN];
+	char why[1024];
+	int r;
+
+	r = open_with(h, server, slot, tape_uuid, keyid, back);
+	if (r == 0 && CRYPTO_memcmp(back, dek, TV_DEK_LEN) != 0)
+		r = tv_errf(TV_ERR_BADKEY, "it opened to a different key");
+	tv_wipe(back, sizeof(back));
+	if (r == 0)
+		return 0;
+	snprintf(why, sizeof(why), "%s", tv_errmsg(r));
+	if (r == TV_ERR_NET && slot->kms_kind == TV_KMS_RSA) {
+		tv_info(h, "KMS %s is unreachable: the new slot for RSA key %s was wrapped with "
+		        "the cached public key and could not be test-unwrapped (%s)", server,
+		        keyid, why);
+		return 0;
+	}
+	return tv_errf(r, "KMS key %s on %s: the new key slot could not be unwrapped again, "
+	               "so a tape written with it could not be read back; nothing was "
+	               "written with it (%s)", keyid, server, why);
+}
+
+int tv_kmsglue_make_slot(struct tv_home *h, const char *server, const char *keyid,
+                         const uint8_t tape_uuid[16], const uint8_t dek[TV_DEK_LEN],
+                         struct tv_keyslot *slot)
+{
+	int r;
+
+	if ((r = wrap_slot(h, server, keyid, tape_uuid, dek, slot)) != 0)
+		return r;
+	return check_slot(h, server, keyid, slot, tape_uuid, dek);
+}
+
+/* RSA slot: KMIP Decrypt on the KMS (RSA-OAEP-SHA-256, label = the slot
+ * AAD), its answer used as it is; only when the KMS says it cannot decrypt
+ * with RSA keys, the private key is fetched (memory only) and the slot
+ * unwrapped here.  Any other refusal (revoked, permission, wrong key) ends
+ * the attempt: the KMS said no. */
+static int open_rsa(struct tv_home *h, struct tv_kms *k, const struct tv_keyslot *slot,
+                    const uint8_t tape_uuid[16], const char *keyid, uint8_t dek[TV_DEK_LEN])
+{
+	struct tv_buf aad;
+	uint8_t pt[512];
+	size_t ptlen = 0;
+	EVP_PKEY *priv = NULL;
+	int r;
+
+	tv_buf_init(&aad);
+	if ((r = tv_slot_validate(slot)) != 0 ||
+	    (r = tv_slot_kms_aad(&aad, tape_uuid, slot)) != 0)
+		goto out;
+	r = tv_kms_rsa_decrypt(k, keyid, tv_buf_ptr(&aad), tv_buf_avail(&aad), slot->wrapped,
+	                       slot->wrapped_len, pt, sizeof(pt), &ptlen);
+	if (r == 0) {
+		if (ptlen != TV_DEK_LEN) {
+			r = tv_errf(TV_ERR_FORMAT, "%s decrypted the KMS slot to %zu bytes, not a "
+			            "%d-byte key", tv_kms_where(k), ptlen, TV_DEK_LEN);
+			goto out;
+		}
+		memcpy(dek, pt, TV_DEK_LEN);
+		tv_log(h, "%s unwrapped the slot (KMIP Decrypt, RSA-OAEP with key %s)",
+		       tv_kms_where(k), keyid);
+		goto out;
+	}
+	if (r != TV_ERR_UNSUPPORTED)
+		goto out;
+	tv_log(h, "%s: %s", tv_kms_where(k), tv_errmsg(r));
+	if ((r = tv_kms_get_private_key(k, keyid, &priv)) != 0)
+		goto out;
+	tv_log(h, "%s cannot decrypt with RSA keys: private key %s fetched into memory only, "
+	       "used once and wiped", tv_kms_where(k), keyid);
+	r = tv_slot_kms_rsa_unwrap(slot, tape_uuid, priv, dek);
+	EVP_PKEY_free(priv);
+out:
+	tv_wipe(pt, sizeof(pt));
+	tv_buf_free(&aad);
+	return r;
+}
+
 static int open_with(struct tv_home *h, const char *server, const struct tv_keyslot *slot,
                      const uint8_t tape_uuid[16], const char *keyid, uint8_t dek[TV_DEK_LEN])
 {
@@ -282,28 +434,8 @@ static int open_with(struct tv_home *h, const char *server, const struct tv_keys
 	tv_buf_init(&aad);
 	if ((r = get_conn(h, server, &k)) != 0)
 		return r;
-	if (slot->kms_kind == TV_KMS_RSA) {
-		uint8_t pt[512];
-		size_t ptlen = 0;
-		EVP_PKEY *priv = NULL;
-		r = tv_kms_rsa_decrypt(k, keyid, slot->wrapped, slot->wrapped_len, pt, sizeof(pt),
-		                       &ptlen);
-		if (r == 0) {
-			/* server-side OAEP without our label is not how slots are
-			 * wrapped; tapevault slots need the label: fall through */
-			tv_wipe(pt, sizeof(pt));
-			r = TV_ERR_UNSUPPORTED;
-		}
-		if (r != TV_ERR_UNSUPPORTED)
-			return r;
-		if ((r = tv_kms_get_private_key(k, keyid, &priv)) != 0)
-			return r;
-		tv_log(h, "%s cannot decrypt with RSA keys: private key %s fetched into memory only, "
-		       "used once and wiped", tv_kms_where(k), keyid);
-		r = tv_slot_kms_rsa_unwrap(slot, tape_uuid, priv, dek);
-		EVP_PKEY_free(priv);
-		return r;
-	}
+	if (slot->kms_kind == TV_KMS_RSA)
+		return open_rsa(h, k, slot, tape_uuid, keyid, dek);
 	{
 		const uint8_t *ct, *tag, *iv;
 		size_t ctl, tagl, ivl;

@@ -13,7 +13,11 @@
  * when no KEYID is given. */
 int tv_kmsglue_resolve_spec(struct tv_home *h, const char *pool, const char *spec,
                             char *out, size_t outsz);
-/* Build a kms slot wrapping dek for a new tape. */
+/* Build a kms slot wrapping dek for a new tape, then unwrap it once as a
+ * reader would (KMIP Decrypt, or the private key where the KMS cannot
+ * decrypt with RSA) and compare: a slot that does not give dek back fails
+ * here, before the tape is written.  RSA slots are only wrapped (with the
+ * cached public key) when the KMS is unreachable (TV_ERR_NET). */
 int tv_kmsglue_make_slot(struct tv_home *h, const char *server, const char *keyid,
                          const uint8_t tape_uuid[16], const uint8_t dek[TV_DEK_LEN],
                          struct tv_keyslot *slot);

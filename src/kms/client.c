@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -50,18 +51,34 @@ struct call {
 	struct tv_kmip_resp r;
 	uint32_t op;
 	int nitems;
+	uint32_t ops[TV_KMIP_MAX_BATCH];
+	uint8_t ids[TV_KMIP_MAX_BATCH][TV_KMIP_BATCH_ID_LEN];
 };
 
-static void call_begin(struct call *c, uint32_t op, int nitems)
+/* Start a request of nitems batch items of operation op.  Every item gets
+ * a Unique Batch Item ID unique on this connection (a counter from a
+ * random start), so a late answer to an earlier request cannot pass for
+ * this one.  With one item, its payload is opened here. */
+static void call_begin(struct tv_kms *k, struct call *c, uint32_t op, int nitems)
 {
 	memset(c, 0, sizeof(*c));
 	tv_buf_init_max(&c->req, TV_TTLV_MAX_MSG);
 	tv_buf_init_max(&c->resp, TV_TTLV_MAX_MSG);
 	c->op = op;
 	c->nitems = nitems;
+	for (int i = 0; i < nitems && i < TV_KMIP_MAX_BATCH; i++) {
+		c->ops[i] = op;
+		tv_put_be64(c->ids[i], k->batch_seq++);
+	}
 	tv_kmip_req_begin(&c->e, &c->req, KMIP_MAJOR, KMIP_MINOR, nitems);
 	if (nitems == 1)
-		tv_kmip_item_begin(&c->e, op, NULL, 0);
+		tv_kmip_item_begin(&c->e, op, c->ids[0], TV_KMIP_BATCH_ID_LEN);
+}
+
+/* Open batch item i of a multi-item call. */
+static void call_item(struct call *c, int i)
+{
+	tv_kmip_item_begin(&c->e, c->ops[i], c->ids[i], TV_KMIP_BATCH_ID_LEN);
 }
 
 static void call_end(struct call *c)
@@ -72,7 +89,8 @@ static void call_end(struct call *c)
 }
 
 /* Finish the request, exchange it and parse the response; the batch items
- * must answer our operations (in order). Item results are not checked. */
+ * must answer ours (tv_kmip_resp_match: ids, operations; reordered to
+ * request order).  Item results are not checked here. */
 static int call_run(struct tv_kms *k, struct call *c, int resend)
 {
 	const char *opn = tv_kmip_op_name(c->op);
@@ -89,18 +107,13 @@ static int call_run(struct tv_kms *k, struct call *c, int resend)
 		kms_disconnect(k);
 		return tv_errctx(r, "%s answered %s", k->where, opn);
 	}
-	/* A header-level failure (e.g. unparsable request) comes back as one
-	 * item without Operation; let the item check report it. */
-	if (c->r.nitems == 1 && c->r.items[0].status != TV_KSTATUS_SUCCESS &&
-	    c->r.items[0].op == 0)
-		return 0;
-	if (c->r.nitems != (size_t)c->nitems)
-		return tv_errf(TV_ERR_PROTO, "%s answered %zu batch items to %d", k->where,
-		               c->r.nitems, c->nitems);
-	for (size_t i = 0; i < c->r.nitems; i++)     /* our batches repeat one op */
-		if (c->r.items[i].op != 0 && c->r.items[i].op != c->op)
-			return tv_errf(TV_ERR_PROTO, "%s answered %s with a %s response",
-			               k->where, opn, tv_kmip_op_name(c->r.items[i].op));
+	if ((r = tv_kmip_resp_match(&c->r, c->ops, (const uint8_t (*)[TV_KMIP_BATCH_ID_LEN])c->ids,
+	                            (size_t)c->nitems)) != 0) {
+		/* out of step with the server: start afresh next time */
+		kms_disconnect(k);
+		return tv_errctx(r, "%s answered our %s request with a response that does not "
+		                 "match it", k->where, opn);
+	}
 	return 0;
 }
 
@@ -213,6 +226,14 @@ int tv_kms_connect(const struct tv_kms_conf *c, struct tv_kms **out)
 	if (k->c.port == 0)
 		k->c.port = TV_KMS_DEFAULT_PORT;
 	k->fd = -1;
+	{
+		uint8_t seed[8];
+		if (RAND_bytes(seed, sizeof(seed)) != 1) {
+			free(k);
+			return tv_errf(TV_ERR_CRYPTO, "no randomness for KMIP batch item ids");
+		}
+		k->batch_seq = tv_get_be64(seed);
+	}
 	k->is_ip = inet_pton(AF_INET, k->c.host, &a6) == 1 ||
 	           inet_pton(AF_INET6, k->c.host, &a6) == 1;
 	snprintf(k->where, sizeof(k->where), strchr(k->c.host, ':') ? "KMS %s ([%s]:%u)"
@@ -262,7 +283,7 @@ static int do_discover(struct tv_kms *k, char *out, size_t outsz)
 	size_t n = 0, off = 0;
 	int r;
 
-	call_begin(&c, TV_KOP_DISCOVER_VERSIONS, 1);
+	call_begin(k, &c, TV_KOP_DISCOVER_VERSIONS, 1);
 	if ((r = call_simple(k, &c, 1, NULL, &pl)) != 0 ||
 	    (r = tv_kmip_parse_versions(pl, v, 16, &n)) != 0)
 		goto out;
@@ -297,7 +318,7 @@ static int do_query(struct tv_kms *k, char *out, size_t outsz, char *vendor,
 	size_t n = 0, off = 0;
 	int r;
 
-	call_begin(&c, TV_KOP_QUERY, 1);
+	call_begin(k, &c, TV_KOP_QUERY, 1);
 	tv_kmip_pl_query(&c.e, funcs, 2);
 	if ((r = call_simple(k, &c, 1, NULL, &pl)) != 0 ||
 	    (r = tv_kmip_parse_query(pl, ops, 128, &n, vendor, vendorsz)) != 0)
@@ -334,7 +355,7 @@ static int do_uid_op(struct tv_kms *k, uint32_t op, const char *uid)
 
 	if ((r = uid_ok(k, uid)) != 0)
 		return r;
-	call_begin(&c, op, 1);
+	call_begin(k, &c, op, 1);
 	tv_kmip_pl_uid(&c.e, uid);
 	r = call_simple(k, &c, 0, uid, &pl);
 	call_end(&c);
@@ -356,7 +377,7 @@ static int do_create_aes(struct tv_kms *k, const char *name, char uid[TV_KMS_UID
 
 	if (name == NULL || name[0] == '\0')
 		return tv_errf(TV_ERR_INVAL, "a KMS key needs a name");
-	call_begin(&c, TV_KOP_CREATE, 1);
+	call_begin(k, &c, TV_KOP_CREATE, 1);
 	tv_kmip_pl_create_symmetric(&c.e, TV_KALG_AES, 256,
 	                            TV_KUSE_ENCRYPT | TV_KUSE_DECRYPT | TV_KUSE_WRAP |
 	                            TV_KUSE_UNWRAP, name);
@@ -390,7 +411,7 @@ static int do_create_rsa(struct tv_kms *k, const char *name, int bits,
 	if (bits < 2048 || bits > 16384)
 		return tv_errf(TV_ERR_INVAL, "RSA key size %d out of range (2048..16384)", bits);
 	snprintf(pubname, sizeof(pubname), "%s.pub", name);
-	call_begin(&c, TV_KOP_CREATE_KEY_PAIR, 1);
+	call_begin(k, &c, TV_KOP_CREATE_KEY_PAIR, 1);
 	tv_kmip_pl_create_key_pair(&c.e, TV_KALG_RSA, bits,
 	                           TV_KUSE_DECRYPT | TV_KUSE_UNWRAP | TV_KUSE_SIGN, name,
 	                           TV_KUSE_ENCRYPT | TV_KUSE_WRAP | TV_KUSE_VERIFY, pubname);
@@ -400,11 +421,11 @@ static int do_create_rsa(struct tv_kms *k, const char *name, int bits,
 	if (r != 0)
 		return tv_errctx(r, "creating RSA-%d key pair '%s' on %s", bits, name, k->where);
 	/* Activate both halves in one batch (batch items need ids). */
-	call_begin(&c, TV_KOP_ACTIVATE, 2);
-	tv_kmip_item_begin(&c.e, TV_KOP_ACTIVATE, (const uint8_t *)"\x01", 1);
+	call_begin(k, &c, TV_KOP_ACTIVATE, 2);
+	call_item(&c, 0);
 	tv_kmip_pl_uid(&c.e, priv);
 	tv_kmip_item_end(&c.e);
-	tv_kmip_item_begin(&c.e, TV_KOP_ACTIVATE, (const uint8_t *)"\x02", 1);
+	call_item(&c, 1);
 	tv_kmip_pl_uid(&c.e, pub);
 	tv_kmip_item_end(&c.e);
 	if ((r = call_run(k, &c, 0)) == 0) {
@@ -436,7 +457,7 @@ static int do_locate(struct tv_kms *k, const char *name, char uid[TV_KMS_UID_MAX
 
 	if (name == NULL || name[0] == '\0')
 		return tv_errf(TV_ERR_INVAL, "locate needs a key name");
-	call_begin(&c, TV_KOP_LOCATE, 1);
+	call_begin(k, &c, TV_KOP_LOCATE, 1);
 	tv_kmip_pl_locate_name(&c.e, name);
 	if ((r = call_simple(k, &c, 1, NULL, &pl)) == 0)
 		r = tv_kmip_parse_uids(pl, uids, 1, &n);
@@ -469,7 +490,7 @@ static int do_get_attributes(struct tv_kms *k, const char *uid, struct tv_kmip_a
 
 	if ((r = uid_ok(k, uid)) != 0)
 		return r;
-	call_begin(&c, TV_KOP_GET_ATTRIBUTES, 1);
+	call_begin(k, &c, TV_KOP_GET_ATTRIBUTES, 1);
 	tv_kmip_pl_get_attributes(&c.e, uid, names, sizeof(names) / sizeof(names[0]));
 	if ((r = call_simple(k, &c, 1, uid, &pl)) == 0)
 		r = tv_kmip_parse_attributes(pl, a);
@@ -489,14 +510,17 @@ static int get_key(struct tv_kms *k, struct call *c, const char *uid, uint32_t w
 	const struct tv_ttlv *pl;
 	int r;
 
-	call_begin(c, TV_KOP_GET, 1);
+	call_begin(k, c, TV_KOP_GET, 1);
 	if ((r = uid_ok(k, uid)) != 0)
 		return r;
 	tv_kmip_pl_uid(&c->e, uid);
 	if ((r = call_simple(k, c, 1, uid, &pl)) != 0)
 		return r;
-	if ((r = tv_kmip_parse_get(pl, key)) != 0)
-		return tv_errctx(r, "key '%s' on %s", uid, k->where);
+	if ((r = tv_kmip_parse_get_checked(pl, uid, key)) != 0) {
+		if (r == TV_ERR_PROTO)
+			kms_disconnect(k);
+		return tv_errctx(r, "Get of key '%s' on %s", uid, k->where);
+	}
 	if (key->object_type != want)
 		return tv_errf(TV_ERR_INVAL, "key '%s' on %s is a %s, not a %s", uid, k->where,
 		               tv_kmip_object_type_name(key->object_type),
@@ -653,7 +677,7 @@ static int do_encrypt_gcm(struct tv_kms *k, const char *uid, const uint8_t iv[12
 
 	if ((r = uid_ok(k, uid)) != 0)
 		return r;
-	call_begin(&c, TV_KOP_ENCRYPT, 1);
+	call_begin(k, &c, TV_KOP_ENCRYPT, 1);
 	tv_kmip_pl_encrypt(&c.e, uid, &cp, pt, ptlen, iv, 12, aad, aadlen);
 	r = call_simple(k, &c, 1, uid, &pl);
 	if (r != 0) {
@@ -697,7 +721,7 @@ static int do_decrypt_gcm(struct tv_kms *k, const char *uid, const uint8_t iv[12
 
 	if ((r = uid_ok(k, uid)) != 0)
 		return r;
-	call_begin(&c, TV_KOP_DECRYPT, 1);
+	call_begin(k, &c, TV_KOP_DECRYPT, 1);
 	tv_kmip_pl_decrypt(&c.e, uid, &cp, ct, ctlen, iv, 12, aad, aadlen, tag, 16);
 	r = call_simple(k, &c, 1, uid, &pl);
 	if (r != 0) {
@@ -738,11 +762,56 @@ int tv_kms_decrypt_gcm(struct tv_kms *k, const char *uid, const uint8_t iv[12],
 	GUARDED(do_decrypt_gcm(k, uid, iv, aad, aadlen, ct, ctlen, tag, pt));
 }
 
-static int do_rsa_decrypt(struct tv_kms *k, const char *uid, const uint8_t *ct,
-                          size_t ctlen, uint8_t *pt, size_t ptcap, size_t *ptlen)
+/* Did the server say it cannot do RSA decryption?  Only an explicit
+ * "not supported" counts, and a request refused as a whole for being
+ * unreadable (Invalid Message, no Operation): a KMIP 1.2-era server such as
+ * PyKMIP 0.10 cannot parse the KMIP 1.4 Cryptographic Parameters (Mask
+ * Generator, P Source) the RSA-OAEP request needs.  Everything else
+ * (permission, state, item not found, cryptographic failure) is an answer
+ * about the key, not about the server, and must not lead to a Get. */
+static int rsa_unsupported(const struct tv_kmip_resp *r)
 {
-	static const struct tv_kmip_cparams cp = {
-		.padding = TV_KPAD_OAEP, .hash = TV_KHASH_SHA256, .alg = TV_KALG_RSA
+	const struct tv_kmip_item *it = &r->items[0];
+
+	if (r->nitems != 1 || it->status != TV_KSTATUS_FAILED)
+		return 0;
+	if (it->reason == TV_KR_OPERATION_NOT_SUPPORTED ||
+	    it->reason == TV_KR_FEATURE_NOT_SUPPORTED)
+		return 1;
+	return it->reason == TV_KR_INVALID_MESSAGE && tv_kmip_resp_whole_failure(r);
+}
+
+static int rsa_decrypt_failed(struct tv_kms *k, struct call *c, int r, const char *uid)
+{
+	const struct tv_kmip_item *it = &c->r.items[0];
+	char why[700];
+
+	if (c->r.nitems != 1)
+		return r;
+	kmip_why(it, why, sizeof(why));
+	if (rsa_unsupported(&c->r)) {
+		k->no_rsa_decrypt = 1;
+		return tv_errf(TV_ERR_UNSUPPORTED, "%s cannot decrypt with RSA key '%s' on the "
+		               "server %s", k->where, uid, why);
+	}
+	if (it->reason == TV_KR_CRYPTOGRAPHIC_FAILURE)
+		return tv_errf(TV_ERR_BADKEY, "key '%s' on %s could not decrypt the wrapped data "
+		               "(RSA-OAEP: wrong key, wrong label, or the data was altered) %s",
+		               uid, k->where, why);
+	if (r == TV_ERR_UNSUPPORTED)     /* pending / undone: not a "no" to RSA */
+		return tv_errf(TV_ERR_KMIP, "RSA Decrypt with key '%s' on %s did not complete "
+		               "%s", uid, k->where, why);
+	return explain_state(k, r, uid, "decrypt", it);
+}
+
+static int do_rsa_decrypt(struct tv_kms *k, const char *uid, const uint8_t *label,
+                          size_t labellen, const uint8_t *ct, size_t ctlen, uint8_t *pt,
+                          size_t ptcap, size_t *ptlen)
+{
+	struct tv_kmip_cparams cp = {
+		.padding = TV_KPAD_OAEP, .hash = TV_KHASH_SHA256, .alg = TV_KALG_RSA,
+		.mgf = TV_KMGF_MGF1, .mgf_hash = TV_KHASH_SHA256,
+		.p_source = label, .p_source_len = labellen
 	};
 	const struct tv_ttlv *pl;
 	const uint8_t *d;
@@ -754,28 +823,11 @@ static int do_rsa_decrypt(struct tv_kms *k, const char *uid, const uint8_t *ct,
 		return r;
 	if (k->no_rsa_decrypt)
 		return tv_errf(TV_ERR_UNSUPPORTED, "%s cannot decrypt with RSA keys", k->where);
-	call_begin(&c, TV_KOP_DECRYPT, 1);
+	call_begin(k, &c, TV_KOP_DECRYPT, 1);
 	tv_kmip_pl_decrypt(&c.e, uid, &cp, ct, ctlen, NULL, 0, NULL, 0, NULL, 0);
 	r = call_simple(k, &c, 1, uid, &pl);
 	if (r != 0) {
-		if (c.r.nitems == 1) {
-			const struct tv_kmip_item *it = &c.r.items[0];
-			char why[700];
-			/* PyKMIP: "... is not a symmetric key. Only symmetric
-			 * decryption is currently supported." (Permission Denied) */
-			if (it->reason == TV_KR_OPERATION_NOT_SUPPORTED ||
-			    it->reason == TV_KR_FEATURE_NOT_SUPPORTED ||
-			    it->reason == TV_KR_INVALID_FIELD ||
-			    (it->reason == TV_KR_PERMISSION_DENIED &&
-			     contains(it->message, "symmetric"))) {
-				k->no_rsa_decrypt = 1;
-				kmip_why(it, why, sizeof(why));
-				r = tv_errf(TV_ERR_UNSUPPORTED, "%s cannot decrypt with RSA key "
-				            "'%s' on the server %s", k->where, uid, why);
-			} else {
-				r = explain_state(k, r, uid, "decrypt", it);
-			}
-		}
+		r = rsa_decrypt_failed(k, &c, r, uid);
 		goto out;
 	}
 	if ((r = tv_kmip_parse_crypt(pl, &d, &dn, NULL, NULL)) != 0)
@@ -788,14 +840,15 @@ static int do_rsa_decrypt(struct tv_kms *k, const char *uid, const uint8_t *ct,
 	memcpy(pt, d, dn);
 	*ptlen = dn;
 out:
-	call_end(&c);
+	call_end(&c);              /* wipes the response holding the plaintext */
 	return r;
 }
 
-int tv_kms_rsa_decrypt(struct tv_kms *k, const char *uid, const uint8_t *ct,
-                       size_t ctlen, uint8_t *pt, size_t ptcap, size_t *ptlen)
+int tv_kms_rsa_decrypt(struct tv_kms *k, const char *uid, const uint8_t *label,
+                       size_t labellen, const uint8_t *ct, size_t ctlen, uint8_t *pt,
+                       size_t ptcap, size_t *ptlen)
 {
-	GUARDED(do_rsa_decrypt(k, uid, ct, ctlen, pt, ptcap, ptlen));
+	GUARDED(do_rsa_decrypt(k, uid, label, labellen, ct, ctlen, pt, ptcap, ptlen));
 }
 
 static int do_revoke(struct tv_kms *k, const char *uid)
@@ -806,7 +859,7 @@ static int do_revoke(struct tv_kms *k, const char *uid)
 
 	if ((r = uid_ok(k, uid)) != 0)
 		return r;
-	call_begin(&c, TV_KOP_REVOKE, 1);
+	call_begin(k, &c, TV_KOP_REVOKE, 1);
 	tv_kmip_pl_revoke(&c.e, uid, TV_KREVOKE_CESSATION);
 	r = call_simple(k, &c, 0, uid, &pl);
 	call_end(&c);

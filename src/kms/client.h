@@ -9,7 +9,8 @@
  *
  * TLS: TLS 1.2 or newer, the server certificate must chain to `ca` and name
  * `host` (DNS name or IP address in subjectAltName), and we present `cert`
- * with `key`.  The key file must not be accessible by group or others.
+ * with `key`.  The key file must belong to the process's effective user
+ * and not be accessible by group or others.
  *
  * Every call has a deadline of conf.timeout_ms (connect: TCP + handshake;
  * operations: send + receive).  Failures return a TV_ERR_* code and leave a
@@ -28,8 +29,11 @@
  *                      active for Destroy)
  *   TV_ERR_AUTH        GCM tag mismatch on Decrypt (wrong key/AAD, tampering)
  *   TV_ERR_UNSUPPORTED the KMS cannot do this (e.g. RSA decryption)
+ *   TV_ERR_BADKEY      RSA Decrypt reported a Cryptographic Failure
  *   TV_ERR_KMIP        any other KMIP failure (reason + server message kept)
- *   TV_ERR_PROTO       the server sent something that is not valid KMIP
+ *   TV_ERR_PROTO       the server sent something that is not valid KMIP, or
+ *                      a response that does not answer our request (Unique
+ *                      Batch Item IDs, Operation, the UID a Get returned)
  *   TV_ERR_INVAL / TV_ERR_IO  bad configuration or unreadable files
  */
 #ifndef TV_KMS_CLIENT_H
@@ -119,12 +123,20 @@ int tv_kms_decrypt_gcm(struct tv_kms *k, const char *uid, const uint8_t iv[12],
                        const uint8_t *aad, size_t aadlen, const uint8_t *ct,
                        size_t ctlen, const uint8_t tag[16], uint8_t *pt);
 
-/* RSA-OAEP (SHA-256, MGF1-SHA-256) decryption on the KMS with private key
- * `uid`.  TV_ERR_UNSUPPORTED when the KMS cannot decrypt with RSA keys
- * (PyKMIP): the caller then falls back to tv_kms_get_private_key().  The
- * answer is remembered for the connection, so later calls fail fast. */
-int tv_kms_rsa_decrypt(struct tv_kms *k, const char *uid, const uint8_t *ct,
-                       size_t ctlen, uint8_t *pt, size_t ptcap, size_t *ptlen);
+/* RSA-OAEP decryption on the KMS with private key `uid`: KMIP 1.4 Decrypt
+ * with Cryptographic Parameters Padding Method OAEP, Hashing Algorithm
+ * SHA-256, Mask Generator MGF1, Mask Generator Hashing Algorithm SHA-256
+ * and P Source = label (the OAEP label; none when labellen is 0).
+ * TV_ERR_UNSUPPORTED only when the KMS says it cannot (Result Reason
+ * Operation/Feature Not Supported, or it could not parse the KMIP 1.4
+ * request at all: PyKMIP 0.10); the caller may then fall back to
+ * tv_kms_get_private_key().  That answer is remembered for the connection,
+ * so later calls fail fast.  A Cryptographic Failure is TV_ERR_BADKEY; a
+ * refused key (revoked, permission) TV_ERR_STATE / TV_ERR_PERM as for
+ * AES-GCM: no fallback then. */
+int tv_kms_rsa_decrypt(struct tv_kms *k, const char *uid, const uint8_t *label,
+                       size_t labellen, const uint8_t *ct, size_t ctlen, uint8_t *pt,
+                       size_t ptcap, size_t *ptlen);
 
 /* Revoke (reason: cessation of operation) and destroy.  Destroy of an
  * active key fails with TV_ERR_STATE: revoke it first. */

@@ -123,6 +123,12 @@ static int check_key_mode(const char *path)
 	if (stat(path, &sb) != 0)
 		return tv_errf(TV_ERR_IO, "cannot stat client key file %s: %s", path,
 		               strerror(errno));
+	if (sb.st_uid != geteuid())
+		return tv_errf(TV_ERR_PERM,
+		               "client key file %s belongs to user id %u, not to the user "
+		               "running tapevault (uid %u): refusing to use it (its owner "
+		               "can read or replace it); use a copy owned by this user, "
+		               "mode 0600", path, (unsigned)sb.st_uid, (unsigned)geteuid());
 	if (sb.st_mode & (S_IRWXG | S_IRWXO))
 		return tv_errf(TV_ERR_PERM,
 		               "client key file %s is accessible by group or others "

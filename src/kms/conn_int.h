@@ -24,6 +24,7 @@ struct tv_kms {
 	int fd;
 	uint64_t round_trips, connects;
 	int no_rsa_decrypt;       /* server said it cannot decrypt with RSA */
+	uint64_t batch_seq;       /* next Unique Batch Item ID (random start) */
 	/* last TLS alert seen during this connection (-1: none) */
 	int alert_recv, alert_sent;
 	int io_errno;             /* errno of the last failed socket call */

@@ -160,6 +160,12 @@ static void put_cparams(struct tv_ttlv_enc *e, const struct tv_kmip_cparams *cp)
 		tv_ttlv_put_enum(e, TV_KT_CRYPTOGRAPHIC_ALGORITHM, cp->alg);
 	if (cp->tag_len)
 		tv_ttlv_put_int(e, TV_KT_TAG_LENGTH, cp->tag_len);
+	if (cp->mgf)
+		tv_ttlv_put_enum(e, TV_KT_MASK_GENERATOR, cp->mgf);
+	if (cp->mgf_hash)
+		tv_ttlv_put_enum(e, TV_KT_MASK_GENERATOR_HASH, cp->mgf_hash);
+	if (cp->p_source != NULL && cp->p_source_len > 0)
+		tv_ttlv_put_bytes(e, TV_KT_P_SOURCE, cp->p_source, cp->p_source_len);
 	tv_ttlv_end(e);
 }
 
@@ -331,6 +337,81 @@ void tv_kmip_resp_free(struct tv_kmip_resp *r)
 	memset(r, 0, sizeof(*r));
 }
 
+int tv_kmip_resp_whole_failure(const struct tv_kmip_resp *r)
+{
+	return r->nitems == 1 && r->items[0].status != TV_KSTATUS_SUCCESS &&
+	       r->items[0].op == 0 && r->items[0].id == NULL;
+}
+
+/* Index of the request item whose id this response item carries, or -1. */
+static int match_id(const struct tv_kmip_item *it,
+                    const uint8_t (*ids)[TV_KMIP_BATCH_ID_LEN], size_t n)
+{
+	if (it->id == NULL || it->id_len != TV_KMIP_BATCH_ID_LEN)
+		return -1;
+	for (size_t j = 0; j < n; j++)
+		if (memcmp(it->id, ids[j], TV_KMIP_BATCH_ID_LEN) == 0)
+			return (int)j;
+	return -1;
+}
+
+/* Check one response item against the request item it names. */
+static int match_item(const struct tv_kmip_item *it, size_t i, int j, const uint32_t *ops)
+{
+	int ok = it->status == TV_KSTATUS_SUCCESS;
+
+	if (j < 0 && (ok || it->id != NULL))
+		return tv_errf(TV_ERR_PROTO, "batch item %zu of the response %s", i + 1,
+		               it->id ? "carries a Unique Batch Item ID we did not send"
+		                      : "carries no Unique Batch Item ID");
+	if (it->op == 0 && ok)
+		return tv_errf(TV_ERR_PROTO, "batch item %zu of the response reports success "
+		               "without naming the operation", i + 1);
+	if (it->op != 0 && j >= 0 && it->op != ops[j])
+		return tv_errf(TV_ERR_PROTO, "our %s request was answered with a %s response",
+		               tv_kmip_op_name(ops[j]), tv_kmip_op_name(it->op));
+	return 0;
+}
+
+int tv_kmip_resp_match(struct tv_kmip_resp *r, const uint32_t *ops,
+                       const uint8_t (*ids)[TV_KMIP_BATCH_ID_LEN], size_t n)
+{
+	struct tv_kmip_item sorted[TV_KMIP_MAX_BATCH];
+	int seen[TV_KMIP_MAX_BATCH] = { 0 }, failed = 0, rc;
+
+	if (n == 0 || n > TV_KMIP_MAX_BATCH)
+		return tv_errf(TV_ERR_INVAL, "batch of %zu items", n);
+	if (tv_kmip_resp_whole_failure(r))
+		return 0;
+	if (r->nitems > n)
+		return tv_errf(TV_ERR_PROTO, "%zu batch items answer a request of %zu",
+		               r->nitems, n);
+	for (size_t i = 0; i < r->nitems; i++) {
+		const struct tv_kmip_item *it = &r->items[i];
+		int j = match_id(it, ids, n);
+
+		if ((rc = match_item(it, i, j, ops)) != 0)
+			return rc;
+		if (j < 0)      /* a failed item without our id: not placeable */
+			return tv_errf(TV_ERR_PROTO, "failed batch item %zu of the response "
+			               "carries no Unique Batch Item ID", i + 1);
+		if (seen[j]++)
+			return tv_errf(TV_ERR_PROTO, "two batch items of the response answer "
+			               "request item %d", j + 1);
+		failed |= it->status != TV_KSTATUS_SUCCESS;
+		sorted[j] = *it;
+	}
+	if (r->nitems < n && !failed)
+		return tv_errf(TV_ERR_PROTO, "%zu batch items answer a request of %zu and "
+		               "none failed", r->nitems, n);
+	/* request order; with fewer items (a batch stopped at a failure) the
+	 * answered ones first */
+	for (size_t j = 0, k = 0; j < n; j++)
+		if (seen[j])
+			r->items[k++] = sorted[j];
+	return 0;
+}
+
 /* ---- payload parsers ---- */
 
 static int need_payload(const struct tv_ttlv *pl)
@@ -491,6 +572,26 @@ int tv_kmip_parse_get(const struct tv_ttlv *pl, struct tv_kmip_key *k)
 		k->material_len = km->len;
 	}
 	/* Transparent formats (a structure) leave material NULL. */
+	return 0;
+}
+
+int tv_kmip_parse_get_checked(const struct tv_ttlv *pl, const char *want_uid,
+                              struct tv_kmip_key *k)
+{
+	int r;
+
+	if ((r = tv_kmip_parse_get(pl, k)) != 0)
+		return r;
+	if (want_uid == NULL || strcmp(k->uid, want_uid) != 0) {
+		char got[TV_KMIP_UID_MAX + 8];
+		struct tv_ttlv t = { .type = TV_TTLV_TEXT, .len = (uint32_t)strlen(k->uid),
+		                     .val = (const uint8_t *)k->uid };
+		sanitize(&t, got, sizeof(got));
+		r = tv_errf(TV_ERR_PROTO, "asked for key '%s', the KMS returned key '%s'",
+		            want_uid ? want_uid : "", got);
+		memset(k, 0, sizeof(*k));
+		return r;
+	}
 	return 0;
 }
 
@@ -697,7 +798,9 @@ static const struct name_map tag_names[] = {
 	{ 0x42009D, "Vendor Identification" }, { 0x42009E, "Wrapping Method" },
 	{ 0x4200A3, "Encoding Option" }, { 0x4200C2, "Data" }, { 0x4200CE, "Tag Length" },
 	{ 0x4200FE, "Authenticated Encryption Additional Data" },
-	{ 0x4200FF, "Authenticated Encryption Tag" }, { 0x420125, "Attributes" },
+	{ 0x4200FF, "Authenticated Encryption Tag" }, { 0x420101, "Mask Generator" },
+	{ 0x420102, "Mask Generator Hashing Algorithm" }, { 0x420103, "P Source" },
+	{ 0x420125, "Attributes" },
 };
 
 const char *tv_kmip_op_name(uint32_t op)

@@ -5,8 +5,9 @@
  * tv_kmip_req_end().  The encoding follows the field order of the KMIP
  * specification and matches byte for byte what the captured PyKMIP
  * exchanges in kmip-vectors/raw/ show a server accepts.  Requests carry
- * no Time Stamp (PyKMIP rejects client clock skew) and, with one batch
- * item, no Unique Batch Item ID.
+ * no Time Stamp (PyKMIP rejects client clock skew).  The KMS client gives
+ * every batch item a Unique Batch Item ID and checks the response with
+ * tv_kmip_resp_match() (the builders also take none, for the vectors).
  *
  * Responses: tv_kmip_resp_parse() decodes the message and the Result
  * Status / Reason / Message of every batch item; the payload parsers
@@ -90,6 +91,9 @@ enum {
 	TV_KT_TAG_LENGTH = 0x4200CE,
 	TV_KT_AAD = 0x4200FE,                /* Authenticated Encryption Additional Data */
 	TV_KT_AUTH_TAG = 0x4200FF,           /* Authenticated Encryption Tag */
+	TV_KT_MASK_GENERATOR = 0x420101,     /* KMIP 1.4 */
+	TV_KT_MASK_GENERATOR_HASH = 0x420102,/* Mask Generator Hashing Algorithm */
+	TV_KT_P_SOURCE = 0x420103,           /* OAEP encoding parameter (label) */
 	TV_KT_ATTRIBUTES = 0x420125          /* KMIP 2.0 */
 };
 
@@ -124,6 +128,7 @@ enum { TV_KSTATE_PRE_ACTIVE = 1, TV_KSTATE_ACTIVE = 2, TV_KSTATE_DEACTIVATED = 3
 enum { TV_KMODE_CBC = 1, TV_KMODE_GCM = 9 };
 enum { TV_KPAD_NONE = 1, TV_KPAD_OAEP = 2, TV_KPAD_PKCS5 = 3 };
 enum { TV_KHASH_SHA1 = 4, TV_KHASH_SHA256 = 6 };
+enum { TV_KMGF_MGF1 = 1 };                 /* Mask Generator */
 enum { TV_KUSE_SIGN = 0x01, TV_KUSE_VERIFY = 0x02, TV_KUSE_ENCRYPT = 0x04,
        TV_KUSE_DECRYPT = 0x08, TV_KUSE_WRAP = 0x10, TV_KUSE_UNWRAP = 0x20 };
 enum { TV_KREVOKE_UNSPECIFIED = 1, TV_KREVOKE_KEY_COMPROMISE = 2,
@@ -134,6 +139,7 @@ enum { TV_KNAME_TEXT = 1 };
 
 #define TV_KMIP_UID_MAX 128       /* unique identifiers we accept (incl. NUL) */
 #define TV_KMIP_MAX_BATCH 16
+#define TV_KMIP_BATCH_ID_LEN 8     /* the Unique Batch Item IDs we send */
 
 /* ---- requests ---- */
 /* Starts Request Message + Request Header (no Time Stamp). */
@@ -171,6 +177,10 @@ struct tv_kmip_cparams {
 	uint32_t hash;          /* Hashing Algorithm */
 	uint32_t alg;           /* Cryptographic Algorithm */
 	int32_t tag_len;        /* Tag Length (bytes) */
+	uint32_t mgf;           /* Mask Generator (KMIP 1.4) */
+	uint32_t mgf_hash;      /* Mask Generator Hashing Algorithm (KMIP 1.4) */
+	const uint8_t *p_source;/* P Source: the OAEP label (KMIP 1.4); may be */
+	size_t p_source_len;    /* empty, then left out */
 };
 /* Encrypt / Decrypt payloads.  iv, aad and tag are optional (NULL/0);
  * AAD and tag exist from KMIP 1.4 on. */
@@ -208,6 +218,20 @@ struct tv_kmip_resp {
 int tv_kmip_resp_parse(const uint8_t *p, size_t n, struct tv_kmip_resp *r);
 void tv_kmip_resp_free(struct tv_kmip_resp *r);
 
+/* Does a parsed response answer our request of n batch items (operation
+ * ops[i], Unique Batch Item ID ids[i])?  Every item must carry one of our
+ * ids, each at most once, and the operation sent with it; an item that
+ * reports success must carry both.  Items are reordered to request order.
+ * Two failure shapes are let through, as failures of the whole request:
+ * a single failed item without Operation and ID (a server that could not
+ * parse the request: PyKMIP), and fewer items than sent when one of them
+ * failed (Batch Error Continuation Option Stop).  TV_ERR_PROTO otherwise,
+ * saying what was wrong. */
+int tv_kmip_resp_match(struct tv_kmip_resp *r, const uint32_t *ops,
+                       const uint8_t (*ids)[TV_KMIP_BATCH_ID_LEN], size_t n);
+/* True for the first shape above (the request as a whole was refused). */
+int tv_kmip_resp_whole_failure(const struct tv_kmip_resp *r);
+
 /* ---- payload parsers (pl = items[i].payload; NULL-safe) ---- */
 struct tv_kmip_version { int32_t major, minor; };
 int tv_kmip_parse_versions(const struct tv_ttlv *pl, struct tv_kmip_version *v,
@@ -234,6 +258,10 @@ struct tv_kmip_key {
 	size_t material_len;
 };
 int tv_kmip_parse_get(const struct tv_ttlv *pl, struct tv_kmip_key *k);
+/* The same, and the object returned must be the one asked for (Unique
+ * Identifier equal to want_uid): TV_ERR_PROTO naming both otherwise. */
+int tv_kmip_parse_get_checked(const struct tv_ttlv *pl, const char *want_uid,
+                              struct tv_kmip_key *k);
 
 enum {
 	TV_KATTR_OBJECT_TYPE = 1 << 0, TV_KATTR_ALG = 1 << 1, TV_KATTR_BITS = 1 << 2,

@@ -28,6 +28,7 @@ static void parse_payload(const struct tv_ttlv *pl)
 	(void)tv_kmip_parse_uid(pl, uid);
 	(void)tv_kmip_parse_uids(pl, uids, 4, &n);
 	(void)tv_kmip_parse_key_pair(pl, uid, pub);
+	(void)tv_kmip_parse_get_checked(pl, "1", &key);
 	if (tv_kmip_parse_get(pl, &key) == 0 && key.material != NULL) {
 		volatile uint8_t sink = 0;
 		for (size_t i = 0; i < key.material_len; i++)
@@ -36,6 +37,37 @@ static void parse_payload(const struct tv_ttlv *pl)
 	}
 	(void)tv_kmip_parse_attributes(pl, &a);
 	(void)tv_kmip_parse_crypt(pl, &d, &n, &t, &tn);
+}
+
+/* Check the response against a request made of its own ids and operations
+ * (so the matching succeeds as often as it can), with one request item
+ * more, and against ids it does not carry. */
+static void match(const struct tv_kmip_resp *r)
+{
+	uint8_t ids[TV_KMIP_MAX_BATCH][TV_KMIP_BATCH_ID_LEN];
+	uint32_t ops[TV_KMIP_MAX_BATCH];
+	struct tv_kmip_resp copy;
+	size_t n = r->nitems;
+
+	for (size_t i = 0; i < TV_KMIP_MAX_BATCH; i++) {
+		const struct tv_kmip_item *it = i < n ? &r->items[i] : NULL;
+		memset(ids[i], (int)i, TV_KMIP_BATCH_ID_LEN);
+		if (it != NULL && it->id != NULL && it->id_len == TV_KMIP_BATCH_ID_LEN)
+			memcpy(ids[i], it->id, TV_KMIP_BATCH_ID_LEN);
+		ops[i] = it != NULL && it->op != 0 ? it->op : TV_KOP_GET;
+	}
+	for (size_t extra = 0; extra < 2; extra++) {
+		if (n + extra == 0 || n + extra > TV_KMIP_MAX_BATCH)
+			continue;
+		copy = *r;          /* items are reordered in place */
+		(void)tv_kmip_resp_match(&copy, ops, (const uint8_t (*)[TV_KMIP_BATCH_ID_LEN])ids,
+		                         n + extra);
+	}
+	copy = *r;
+	ids[0][0] ^= 0x80;
+	(void)tv_kmip_resp_match(&copy, ops, (const uint8_t (*)[TV_KMIP_BATCH_ID_LEN])ids,
+	                         n ? n : 1);
+	(void)tv_kmip_resp_whole_failure(r);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -66,6 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (tv_kmip_resp_parse(data, size, &r) == 0) {
 		for (size_t i = 0; i < r.nitems; i++)
 			parse_payload(r.items[i].payload);
+		match(&r);
 		tv_kmip_resp_free(&r);
 	}
 	return 0;

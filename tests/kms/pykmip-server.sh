@@ -24,12 +24,17 @@
 #   KMS_WATCH_PID     stop the server when this process exits (tests pass
 #                     their own pid, so a crashed test leaves no server)
 #   KMS_DEBUG=1       logging_level=DEBUG (logs key material: tests only)
+#   KMS_EXTENDED=1    run tests/kms/pykmip-rsa-server.py instead of the stock
+#                     server: PyKMIP extended with RSA-OAEP Decrypt, KMIP 1.4
+#                     Cryptographic Parameters and Link attributes; DIR/harness.json
+#                     switches its test modes (see that script)
 #
 # Exit status: 0 ok, 1 failure, 3 python3-pykmip or openssl not installed.
 set -u
 
 PY=/usr/bin/python3            # Debian's interpreter: the one with python3-pykmip
 SERVER=/usr/bin/pykmip-server
+HERE=$(cd "$(dirname "$0")" && pwd)
 HOST=127.0.0.1
 
 die() { echo "pykmip-server.sh: $*" >&2; exit 1; }
@@ -137,7 +142,9 @@ try_start() {
 	: > "$dir/server.log"
 	# own process group: PyKMIP forks helper processes (policy monitor),
 	# which must go away with it
-	setsid "$PY" "$SERVER" -f "$dir/server.conf" -l "$dir/server.log" \
+	local prog=$SERVER
+	[ "${KMS_EXTENDED:-0}" = 1 ] && prog=$HERE/pykmip-rsa-server.py
+	KMS_HARNESS_DIR=$dir setsid "$PY" "$prog" -f "$dir/server.conf" -l "$dir/server.log" \
 		</dev/null >"$dir/server.out" 2>&1 &
 	pid=$!
 	echo "$pid" > "$dir/server.pid"

@@ -25,6 +25,8 @@
 #include <pthread.h>
 
 #include "kms/client.h"
+#include "kms/kmip.h"
+#include "kms/ttlv.h"
 #include "util/err.h"
 
 #include "testlib.h"
@@ -414,12 +416,12 @@ static void rsa_roundtrip(struct tv_kms *k, const char *priv_uid, const char *pu
 	EVP_PKEY_CTX_free(c);
 
 	/* PyKMIP cannot decrypt with RSA: the caller's cue to Get the key */
-	ASSERT_ERR(tv_kms_rsa_decrypt(k, priv_uid, ct, ctlen, pt, sizeof(pt), &ptlen),
+	ASSERT_ERR(tv_kms_rsa_decrypt(k, priv_uid, NULL, 0, ct, ctlen, pt, sizeof(pt), &ptlen),
 	           TV_ERR_UNSUPPORTED, "cannot decrypt with RSA");
 	/* remembered: no second round trip */
 	{
 		uint64_t rt = tv_kms_round_trips(k);
-		assert_int_equal(tv_kms_rsa_decrypt(k, priv_uid, ct, ctlen, pt, sizeof(pt),
+		assert_int_equal(tv_kms_rsa_decrypt(k, priv_uid, NULL, 0, ct, ctlen, pt, sizeof(pt),
 		                                    &ptlen), TV_ERR_UNSUPPORTED);
 		assert_int_equal(tv_kms_round_trips(k), rt);
 	}
@@ -690,6 +692,466 @@ static void mini_stop(struct mini *m)
 	SSL_CTX_free(m->ctx);
 }
 
+/* ---- a scripted KMIP server: crafted responses to the client's real
+ * requests, for what a well-behaved PyKMIP never sends ---- */
+
+enum script {
+	SC_ECHO,           /* success, our op and id, payload {UID "7"} */
+	SC_WRONG_ID,       /* success with another Unique Batch Item ID */
+	SC_NO_ID,          /* success without Unique Batch Item ID */
+	SC_NO_OP,          /* success without Operation */
+	SC_OTHER_OP,       /* success naming another operation */
+	SC_GET_OTHER_UID,  /* Get answered with key "other" */
+	SC_GET_SAME_UID,   /* Get answered with the key asked for */
+	SC_FAIL,           /* failed item: op, id, reason sc_reason */
+	SC_FAIL_WHOLE,     /* PyKMIP's parse failure: no op, no id, Invalid Message */
+	SC_PLAIN           /* Decrypt success returning 32 bytes 0x5A */
+};
+
+struct fake {
+	struct mini m;
+	enum script sc;
+	uint32_t reason;
+	uint8_t req[16384];   /* the last request */
+	size_t reqn;
+};
+
+static int ssl_read_all(SSL *s, uint8_t *p, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		int r = SSL_read(s, p + got, (int)(n - got));
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+static void fake_answer(struct fake *f, struct tv_buf *out)
+{
+	static const uint8_t key[32] = { 1 };
+	struct tv_ttlv_doc d;
+	const struct tv_ttlv *bi, *x, *uidn;
+	struct tv_ttlv_enc e;
+	uint32_t op = 0;
+	uint8_t id[16] = { 0 };
+	size_t idn = 0;
+	char uid[64] = "7";
+
+	assert_int_equal(tv_ttlv_decode(f->req, f->reqn, &d), 0);
+	bi = tv_ttlv_find(tv_ttlv_root(&d), TV_KT_BATCH_ITEM);
+	assert_int_equal(tv_ttlv_enum(tv_ttlv_find(bi, TV_KT_OPERATION), &op), 0);
+	if ((x = tv_ttlv_find(bi, TV_KT_UNIQUE_BATCH_ITEM_ID)) != NULL && x->len <= 16) {
+		memcpy(id, x->val, x->len);
+		idn = x->len;
+	}
+	uidn = tv_ttlv_find(tv_ttlv_find(bi, TV_KT_REQUEST_PAYLOAD), TV_KT_UNIQUE_IDENTIFIER);
+	if (uidn != NULL)
+		tv_ttlv_text(uidn, uid, sizeof(uid));
+	tv_ttlv_doc_free(&d);
+	if (f->sc == SC_WRONG_ID)
+		id[0] ^= 0xff;
+	if (f->sc == SC_OTHER_OP)
+		op = TV_KOP_LOCATE;
+	if (f->sc == SC_GET_OTHER_UID)
+		snprintf(uid, sizeof(uid), "other");
+	tv_ttlv_enc_init(&e, out);
+	tv_ttlv_begin(&e, TV_KT_RESPONSE_MESSAGE);
+	tv_ttlv_begin(&e, TV_KT_RESPONSE_HEADER);
+	tv_ttlv_begin(&e, TV_KT_PROTOCOL_VERSION);
+	tv_ttlv_put_int(&e, TV_KT_PROTOCOL_VERSION_MAJOR, 1);
+	tv_ttlv_put_int(&e, TV_KT_PROTOCOL_VERSION_MINOR, 4);
+	tv_ttlv_end(&e);
+	tv_ttlv_put_int(&e, TV_KT_BATCH_COUNT, 1);
+	tv_ttlv_end(&e);
+	tv_ttlv_begin(&e, TV_KT_BATCH_ITEM);
+	if (f->sc != SC_NO_OP && f->sc != SC_FAIL_WHOLE)
+		tv_ttlv_put_enum(&e, TV_KT_OPERATION, op);
+	if (f->sc != SC_NO_ID && f->sc != SC_FAIL_WHOLE && idn > 0)
+		tv_ttlv_put_bytes(&e, TV_KT_UNIQUE_BATCH_ITEM_ID, id, idn);
+	if (f->sc == SC_FAIL || f->sc == SC_FAIL_WHOLE) {
+		tv_ttlv_put_enum(&e, TV_KT_RESULT_STATUS, TV_KSTATUS_FAILED);
+		tv_ttlv_put_enum(&e, TV_KT_RESULT_REASON,
+		                 f->sc == SC_FAIL ? f->reason : TV_KR_INVALID_MESSAGE);
+		tv_ttlv_put_text(&e, TV_KT_RESULT_MESSAGE, "scripted failure");
+	} else {
+		tv_ttlv_put_enum(&e, TV_KT_RESULT_STATUS, TV_KSTATUS_SUCCESS);
+		tv_ttlv_begin(&e, TV_KT_RESPONSE_PAYLOAD);
+		if (f->sc == SC_GET_OTHER_UID || f->sc == SC_GET_SAME_UID)
+			tv_ttlv_put_enum(&e, TV_KT_OBJECT_TYPE, TV_KOBJ_SYMMETRIC_KEY);
+		tv_ttlv_put_text(&e, TV_KT_UNIQUE_IDENTIFIER, uid);
+		if (f->sc == SC_GET_OTHER_UID || f->sc == SC_GET_SAME_UID) {
+			tv_ttlv_begin(&e, TV_KT_SYMMETRIC_KEY);
+			tv_ttlv_begin(&e, TV_KT_KEY_BLOCK);
+			tv_ttlv_put_enum(&e, TV_KT_KEY_FORMAT_TYPE, TV_KFMT_RAW);
+			tv_ttlv_begin(&e, TV_KT_KEY_VALUE);
+			tv_ttlv_put_bytes(&e, TV_KT_KEY_MATERIAL, key, sizeof(key));
+			tv_ttlv_end(&e);
+			tv_ttlv_put_enum(&e, TV_KT_CRYPTOGRAPHIC_ALGORITHM, TV_KALG_AES);
+			tv_ttlv_put_int(&e, TV_KT_CRYPTOGRAPHIC_LENGTH, 256);
+			tv_ttlv_end(&e);
+			tv_ttlv_end(&e);
+		}
+		if (f->sc == SC_PLAIN) {
+			uint8_t pt[32];
+			memset(pt, 0x5A, sizeof(pt));
+			tv_ttlv_put_bytes(&e, TV_KT_DATA, pt, sizeof(pt));
+		}
+		tv_ttlv_end(&e);
+	}
+	tv_ttlv_end(&e);
+	tv_ttlv_end(&e);
+	assert_int_equal(tv_ttlv_enc_finish(&e), 0);
+}
+
+/* One connection; every request answered as f->sc says (f->sc may be
+ * changed between requests: the client waits for each answer). */
+static void *fake_run(void *arg)
+{
+	struct fake *f = arg;
+	struct timeval tv = { 10, 0 };
+	int fd = accept(f->m.lfd, NULL, NULL);
+	SSL *s;
+
+	if (fd < 0)
+		return NULL;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	s = SSL_new(f->m.ctx);
+	SSL_set_fd(s, fd);
+	if (SSL_accept(s) == 1) {
+		for (;;) {
+			struct tv_buf out;
+			size_t total;
+			if (ssl_read_all(s, f->req, 8) != 0 ||
+			    tv_ttlv_msg_len(f->req, sizeof(f->req), &total) != 0 ||
+			    ssl_read_all(s, f->req + 8, total - 8) != 0)
+				break;
+			f->reqn = total;
+			tv_buf_init(&out);
+			fake_answer(f, &out);
+			SSL_write(s, tv_buf_ptr(&out), (int)tv_buf_avail(&out));
+			tv_buf_free(&out);
+		}
+	}
+	SSL_free(s);
+	close(fd);
+	return NULL;
+}
+
+static struct tv_kms *fake_start(struct fake *f)
+{
+	struct tv_kms_conf c;
+	struct tv_kms *k = NULL;
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+	struct mini *m = &f->m;
+
+	memset(f, 0, sizeof(*f));
+	m->ctx = SSL_CTX_new(TLS_server_method());
+	assert_non_null(m->ctx);
+	assert_int_equal(SSL_CTX_use_certificate_chain_file(m->ctx, S.server_cert), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey_file(m->ctx, S.server_key, SSL_FILETYPE_PEM), 1);
+	m->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(m->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(m->lfd, 4), 0);
+	assert_int_equal(getsockname(m->lfd, (struct sockaddr *)&a, &al), 0);
+	m->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&m->th, NULL, fake_run, f), 0);
+	conf_init(&c);
+	c.port = m->port;
+	c.timeout_ms = 3000;
+	ASSERT_OK(tv_kms_connect(&c, &k));
+	return k;
+}
+
+static void fake_stop(struct fake *f, struct tv_kms *k)
+{
+	tv_kms_close(k);
+	mini_stop(&f->m);
+}
+
+/* The Unique Batch Item ID of the last request (8 bytes), checked present. */
+static void last_request_id(struct fake *f, uint8_t id[8])
+{
+	struct tv_ttlv_doc d;
+	const struct tv_ttlv *x;
+
+	assert_int_equal(tv_ttlv_decode(f->req, f->reqn, &d), 0);
+	x = tv_ttlv_find(tv_ttlv_find(tv_ttlv_root(&d), TV_KT_BATCH_ITEM),
+	                 TV_KT_UNIQUE_BATCH_ITEM_ID);
+	assert_non_null(x);
+	assert_int_equal(x->type, TV_TTLV_BYTES);
+	assert_int_equal(x->len, 8);
+	memcpy(id, x->val, 8);
+	tv_ttlv_doc_free(&d);
+}
+
+/* Issue 10 finding 7: batch item ids set and checked, the operation of a
+ * response checked, the UID a Get returns checked. */
+static void test_strict_responses(void **state)
+{
+	struct fake f;
+	struct tv_kms *k;
+	char uid[TV_KMS_UID_MAX];
+	uint8_t id1[8], id2[8], key[64];
+	size_t n;
+
+	(void)state;
+	NEED_SERVER();
+	k = fake_start(&f);
+	f.sc = SC_ECHO;
+	ASSERT_OK(tv_kms_locate(k, "x", uid, NULL));
+	assert_string_equal(uid, "7");
+	last_request_id(&f, id1);
+	ASSERT_OK(tv_kms_activate(k, "7"));
+	last_request_id(&f, id2);
+	assert_memory_not_equal(id1, id2, 8);          /* unique per request */
+
+	f.sc = SC_WRONG_ID;
+	ASSERT_ERR(tv_kms_activate(k, "7"), TV_ERR_PROTO, "Unique Batch Item ID we did not send");
+	fake_stop(&f, k);               /* a mismatch drops the connection */
+
+	k = fake_start(&f);
+	f.sc = SC_NO_ID;
+	ASSERT_ERR(tv_kms_activate(k, "7"), TV_ERR_PROTO, "carries no Unique Batch Item ID");
+	fake_stop(&f, k);
+	k = fake_start(&f);
+	f.sc = SC_NO_OP;
+	ASSERT_ERR(tv_kms_activate(k, "7"), TV_ERR_PROTO, "without naming the operation");
+	fake_stop(&f, k);
+	k = fake_start(&f);
+	f.sc = SC_OTHER_OP;
+	ASSERT_ERR(tv_kms_activate(k, "7"), TV_ERR_PROTO,
+	           "our Activate request was answered with a Locate response");
+	fake_stop(&f, k);
+
+	k = fake_start(&f);
+	f.sc = SC_GET_SAME_UID;
+	ASSERT_OK(tv_kms_get_symmetric_key(k, "k1", key, sizeof(key), &n));
+	assert_int_equal(n, 32);
+	f.sc = SC_GET_OTHER_UID;
+	ASSERT_ERR(tv_kms_get_symmetric_key(k, "k1", key, sizeof(key), &n), TV_ERR_PROTO,
+	           "asked for key 'k1', the KMS returned key 'other'");
+	fake_stop(&f, k);
+
+	/* failures keep their meaning: a failed item with our id and op */
+	k = fake_start(&f);
+	f.sc = SC_FAIL;
+	f.reason = TV_KR_ITEM_NOT_FOUND;
+	ASSERT_ERR(tv_kms_activate(k, "7"), TV_ERR_NOTFOUND, "does not exist");
+	f.sc = SC_FAIL_WHOLE;
+	ASSERT_ERR(tv_kms_activate(k, "7"), TV_ERR_KMIP, "rejected our Activate request");
+	fake_stop(&f, k);
+}
+
+/* The Cryptographic Parameters of the last request's payload. */
+static void last_cparams(struct fake *f, uint32_t *pad, uint32_t *hash, uint32_t *mgf,
+                         uint32_t *mgfhash, uint8_t *label, size_t *labeln)
+{
+	struct tv_ttlv_doc d;
+	const struct tv_ttlv *cp, *x;
+
+	assert_int_equal(tv_ttlv_decode(f->req, f->reqn, &d), 0);
+	cp = tv_ttlv_find(tv_ttlv_find(tv_ttlv_find(tv_ttlv_root(&d), TV_KT_BATCH_ITEM),
+	                               TV_KT_REQUEST_PAYLOAD), TV_KT_CRYPTOGRAPHIC_PARAMETERS);
+	assert_non_null(cp);
+	assert_int_equal(tv_ttlv_enum(tv_ttlv_find(cp, TV_KT_PADDING_METHOD), pad), 0);
+	assert_int_equal(tv_ttlv_enum(tv_ttlv_find(cp, TV_KT_HASHING_ALGORITHM), hash), 0);
+	assert_int_equal(tv_ttlv_enum(tv_ttlv_find(cp, TV_KT_MASK_GENERATOR), mgf), 0);
+	assert_int_equal(tv_ttlv_enum(tv_ttlv_find(cp, TV_KT_MASK_GENERATOR_HASH), mgfhash), 0);
+	x = tv_ttlv_find(cp, TV_KT_P_SOURCE);
+	assert_non_null(x);
+	assert_true(x->len <= *labeln);
+	memcpy(label, x->val, x->len);
+	*labeln = x->len;
+	tv_ttlv_doc_free(&d);
+}
+
+/* Issue 10 finding 6, the client's half: RSA Decrypt carries OAEP,
+ * SHA-256, MGF1 with SHA-256 and the label as P Source; the answer is
+ * returned; only "not supported" (or a whole request the server could not
+ * parse) reads as TV_ERR_UNSUPPORTED, other refusals do not. */
+static void test_rsa_decrypt_params(void **state)
+{
+	static const uint8_t ct[256] = { 9 };
+	struct fake f;
+	struct tv_kms *k;
+	uint8_t pt[512], label[128], want[32];
+	size_t ptlen = 0, labeln = sizeof(label);
+	uint32_t pad, hash, mgf, mgfhash;
+
+	(void)state;
+	NEED_SERVER();
+	k = fake_start(&f);
+	f.sc = SC_PLAIN;
+	ASSERT_OK(tv_kms_rsa_decrypt(k, "9", (const uint8_t *)"the-label", 9, ct, sizeof(ct),
+	                             pt, sizeof(pt), &ptlen));
+	memset(want, 0x5A, sizeof(want));
+	assert_int_equal(ptlen, 32);
+	assert_memory_equal(pt, want, 32);
+	last_cparams(&f, &pad, &hash, &mgf, &mgfhash, label, &labeln);
+	assert_int_equal(pad, TV_KPAD_OAEP);
+	assert_int_equal(hash, TV_KHASH_SHA256);
+	assert_int_equal(mgf, TV_KMGF_MGF1);
+	assert_int_equal(mgfhash, TV_KHASH_SHA256);
+	assert_int_equal(labeln, 9);
+	assert_memory_equal(label, "the-label", 9);
+
+	f.sc = SC_FAIL;
+	f.reason = TV_KR_PERMISSION_DENIED;
+	ASSERT_ERR(tv_kms_rsa_decrypt(k, "9", NULL, 0, ct, sizeof(ct), pt, sizeof(pt), &ptlen),
+	           TV_ERR_PERM, "permission denied");
+	f.reason = TV_KR_CRYPTOGRAPHIC_FAILURE;
+	ASSERT_ERR(tv_kms_rsa_decrypt(k, "9", NULL, 0, ct, sizeof(ct), pt, sizeof(pt), &ptlen),
+	           TV_ERR_BADKEY, "could not decrypt the wrapped data");
+	f.reason = TV_KR_INVALID_FIELD;
+	assert_int_not_equal(tv_kms_rsa_decrypt(k, "9", NULL, 0, ct, sizeof(ct), pt, sizeof(pt),
+	                                        &ptlen), TV_ERR_UNSUPPORTED);
+	f.reason = TV_KR_OPERATION_NOT_SUPPORTED;
+	ASSERT_ERR(tv_kms_rsa_decrypt(k, "9", NULL, 0, ct, sizeof(ct), pt, sizeof(pt), &ptlen),
+	           TV_ERR_UNSUPPORTED, "cannot decrypt with RSA key");
+	fake_stop(&f, k);
+
+	k = fake_start(&f);
+	f.sc = SC_FAIL;
+	f.reason = TV_KR_FEATURE_NOT_SUPPORTED;
+	ASSERT_ERR(tv_kms_rsa_decrypt(k, "9", NULL, 0, ct, sizeof(ct), pt, sizeof(pt), &ptlen),
+	           TV_ERR_UNSUPPORTED, "Feature Not Supported");
+	fake_stop(&f, k);
+	k = fake_start(&f);
+	f.sc = SC_FAIL_WHOLE;      /* PyKMIP 0.10: cannot parse KMIP 1.4 parameters */
+	ASSERT_ERR(tv_kms_rsa_decrypt(k, "9", NULL, 0, ct, sizeof(ct), pt, sizeof(pt), &ptlen),
+	           TV_ERR_UNSUPPORTED, "Invalid Message");
+	fake_stop(&f, k);
+}
+
+static void write_harness(const char *dir, const char *json)
+{
+	char *path = tl_path(dir, "harness.json");
+	tl_write_file(path, json, strlen(json), 0600);
+	free(path);
+}
+
+static int log_has(const char *dir, const char *needle)
+{
+	char *path = tl_path(dir, "server.log");
+	size_t n;
+	char *text = (char *)tl_read_file(path, &n);
+	int found = text != NULL && strstr(text, needle) != NULL;
+	free(text);
+	free(path);
+	return found;
+}
+
+static void rsa_encrypt_label(EVP_PKEY *pub, const char *label, const uint8_t *in,
+                              size_t n, uint8_t *out, size_t *outn)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(pub, NULL);
+	unsigned char *l = OPENSSL_memdup(label, strlen(label));
+
+	assert_int_equal(EVP_PKEY_encrypt_init(c), 1);
+	assert_true(EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) > 0);
+	assert_true(EVP_PKEY_CTX_set_rsa_oaep_md(c, EVP_sha256()) > 0);
+	assert_true(EVP_PKEY_CTX_set_rsa_mgf1_md(c, EVP_sha256()) > 0);
+	assert_true(EVP_PKEY_CTX_set0_rsa_oaep_label(c, l, (int)strlen(label)) > 0);
+	assert_int_equal(EVP_PKEY_encrypt(c, out, outn, in, n), 1);
+	EVP_PKEY_CTX_free(c);
+}
+
+/* Issue 10 finding 6 against a real PyKMIP extended by the test harness
+ * (tests/kms/pykmip-rsa-server.py) with RSA-OAEP Decrypt and Links. */
+static void test_rsa_server_side(void **state)
+{
+	struct tv_kms_conf c;
+	struct tv_kms *k = NULL;
+	struct tv_kmip_attrs a;
+	char dir[512], port[16], priv[TV_KMS_UID_MAX], pub[TV_KMS_UID_MAX], needle[200];
+	uint8_t dek[32], ct[512], pt[512];
+	size_t ctlen = sizeof(ct), ptlen = 0;
+	EVP_PKEY *pk = NULL;
+
+	(void)state;
+	NEED_SERVER();
+	snprintf(dir, sizeof(dir), "%s", tl_tmpdir("kmsx"));
+	if (run("KMS_EXTENDED=1 KMS_WATCH_PID=%d KMS_CLIENT_NAME=tapevault-live bash "
+	        "'%s/tests/kms/pykmip-server.sh' start '%s' 2>&1", (int)getpid(), S.src, dir) != 0 ||
+	    getvar("KMS_PORT", port, sizeof(port)) != 0)
+		fail_msg("extended PyKMIP server did not start: %s", S.out);
+	memset(&c, 0, sizeof(c));
+	snprintf(c.name, sizeof(c.name), "kmsx");
+	snprintf(c.host, sizeof(c.host), "127.0.0.1");
+	c.port = (unsigned)atoi(port);
+	snprintf(c.ca, sizeof(c.ca), "%s/ca.pem", dir);
+	snprintf(c.cert, sizeof(c.cert), "%s/client.pem", dir);
+	snprintf(c.key, sizeof(c.key), "%s/client.key", dir);
+	ASSERT_OK(tv_kms_connect(&c, &k));
+	ASSERT_OK(tv_kms_create_rsa(k, "tv-srv-rsa", 2048, priv, pub));
+	ASSERT_OK(tv_kms_get_attributes(k, priv, &a));
+	assert_true(a.have & TV_KATTR_LINK_PUBLIC);
+	assert_string_equal(a.link_public, pub);
+	ASSERT_OK(tv_kms_get_attributes(k, pub, &a));
+	assert_true(a.have & TV_KATTR_LINK_PRIVATE);
+	assert_string_equal(a.link_private, priv);
+
+	ASSERT_OK(tv_kms_get_public_key(k, pub, &pk));
+	tl_fill_random(dek, sizeof(dek), 61);
+	rsa_encrypt_label(pk, "slot-aad-1", dek, sizeof(dek), ct, &ctlen);
+	ASSERT_OK(tv_kms_rsa_decrypt(k, priv, (const uint8_t *)"slot-aad-1", 10, ct, ctlen, pt,
+	                             sizeof(pt), &ptlen));
+	assert_int_equal(ptlen, 32);
+	assert_memory_equal(pt, dek, 32);
+	snprintf(needle, sizeof(needle), "tv-harness: RSA-OAEP Decrypt with private key %s", priv);
+	assert_true(log_has(dir, needle));
+	/* another label (a slot moved to another tape): the KMS says no, no fallback */
+	ASSERT_ERR(tv_kms_rsa_decrypt(k, priv, (const uint8_t *)"slot-aad-2", 10, ct, ctlen, pt,
+	                              sizeof(pt), &ptlen), TV_ERR_BADKEY, "could not decrypt");
+	/* private key not exportable: Decrypt still works, Get is refused */
+	write_harness(dir, "{\"export_private\": false}");
+	ASSERT_OK(tv_kms_rsa_decrypt(k, priv, (const uint8_t *)"slot-aad-1", 10, ct, ctlen, pt,
+	                             sizeof(pt), &ptlen));
+	{
+		EVP_PKEY *sk = NULL;
+		ASSERT_ERR(tv_kms_get_private_key(k, priv, &sk), TV_ERR_PERM, "not exportable");
+	}
+	/* the server says RSA decryption is not supported */
+	write_harness(dir, "{\"rsa_decrypt\": \"unsupported\"}");
+	ASSERT_ERR(tv_kms_rsa_decrypt(k, priv, (const uint8_t *)"slot-aad-1", 10, ct, ctlen, pt,
+	                              sizeof(pt), &ptlen), TV_ERR_UNSUPPORTED,
+	           "Operation Not Supported");
+	OPENSSL_cleanse(pt, sizeof(pt));
+	EVP_PKEY_free(pk);
+	tv_kms_close(k);
+	run("bash '%s/tests/kms/pykmip-server.sh' stop '%s' 2>&1", S.src, dir);
+}
+
+/* Issue 10 finding 7: the client key file must belong to our euid. */
+static void test_key_file_owner(void **state)
+{
+	struct tv_kms_conf c;
+	struct tv_kms *k = NULL;
+	char path[600], cmd[3000];
+
+	(void)state;
+	NEED_SERVER();
+	if (geteuid() != 0)
+		tl_skip("needs root to give a file to another user");
+	snprintf(path, sizeof(path), "%s/other-owner.key", S.dir);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 600 '%s' && chown 65534 '%s'", S.key,
+	         path, path, path);
+	assert_int_equal(system(cmd), 0);
+	conf_init(&c);
+	snprintf(c.key, sizeof(c.key), "%s", path);
+	ASSERT_ERR(tv_kms_connect(&c, &k), TV_ERR_PERM, "belongs to user id 65534");
+	assert_null(k);
+	assert_int_equal(chown(path, 0, 0), 0);
+	ASSERT_OK(tv_kms_connect(&c, &k));
+	tv_kms_close(k);
+}
+
 /* Hostname/IP verification: a certificate from the right CA for another
  * name is refused; a server that never answers hits the timeout. */
 static void test_hostname_and_timeout(void **state)
@@ -779,6 +1241,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_reconnect),
 		cmocka_unit_test(test_tls_failures),
 		cmocka_unit_test(test_hostname_and_timeout),
+		cmocka_unit_test(test_strict_responses),
+		cmocka_unit_test(test_rsa_decrypt_params),
+		cmocka_unit_test(test_key_file_owner),
+		cmocka_unit_test(test_rsa_server_side),
 		cmocka_unit_test(test_unreachable_and_timeout),   /* stops the server: last */
 	};
 

@@ -807,6 +807,174 @@ static void test_response_structure_errors(void **state)
 	}
 }
 
+/* ---- issue 10: responses must answer our request ---- */
+
+struct citem { uint32_t op; int id; uint32_t status; };   /* id -1: none */
+
+/* A response of n items; item i carries Operation c[i].op (0: none),
+ * Unique Batch Item ID {id,id,...} (8 bytes) and Result Status. */
+static void craft(struct tv_buf *b, const struct citem *c, size_t n)
+{
+	struct tv_ttlv_enc e;
+
+	tv_buf_init(b);
+	tv_ttlv_enc_init(&e, b);
+	tv_ttlv_begin(&e, TV_KT_RESPONSE_MESSAGE);
+	tv_ttlv_begin(&e, TV_KT_RESPONSE_HEADER);
+	tv_ttlv_begin(&e, TV_KT_PROTOCOL_VERSION);
+	tv_ttlv_put_int(&e, TV_KT_PROTOCOL_VERSION_MAJOR, 1);
+	tv_ttlv_put_int(&e, TV_KT_PROTOCOL_VERSION_MINOR, 4);
+	tv_ttlv_end(&e);
+	tv_ttlv_put_int(&e, TV_KT_BATCH_COUNT, (int32_t)n);
+	tv_ttlv_end(&e);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t id[8];
+		memset(id, c[i].id, sizeof(id));
+		tv_ttlv_begin(&e, TV_KT_BATCH_ITEM);
+		if (c[i].op)
+			tv_ttlv_put_enum(&e, TV_KT_OPERATION, c[i].op);
+		if (c[i].id >= 0)
+			tv_ttlv_put_bytes(&e, TV_KT_UNIQUE_BATCH_ITEM_ID, id, sizeof(id));
+		tv_ttlv_put_enum(&e, TV_KT_RESULT_STATUS, c[i].status);
+		if (c[i].status != TV_KSTATUS_SUCCESS)
+			tv_ttlv_put_enum(&e, TV_KT_RESULT_REASON, TV_KR_ITEM_NOT_FOUND);
+		tv_ttlv_end(&e);
+	}
+	tv_ttlv_end(&e);
+	assert_int_equal(tv_ttlv_enc_finish(&e), 0);
+}
+
+/* tv_kmip_resp_match of a crafted response against a request of nreq
+ * Activate items with ids {1..}, {2..}, ... */
+static int match_crafted(const struct citem *c, size_t n, size_t nreq,
+                         struct tv_kmip_resp *r)
+{
+	static const uint32_t ops[4] = { TV_KOP_ACTIVATE, TV_KOP_ACTIVATE, TV_KOP_ACTIVATE,
+	                                 TV_KOP_ACTIVATE };
+	uint8_t ids[4][TV_KMIP_BATCH_ID_LEN];
+	struct tv_buf b;
+	int rc;
+
+	for (int i = 0; i < 4; i++)
+		memset(ids[i], i + 1, TV_KMIP_BATCH_ID_LEN);
+	craft(&b, c, n);
+	assert_int_equal(tv_kmip_resp_parse(b.d, b.len, r), 0);
+	rc = tv_kmip_resp_match(r, ops, (const uint8_t (*)[TV_KMIP_BATCH_ID_LEN])ids, nreq);
+	tv_buf_free(&b);      /* r points into b: callers look only at ids */
+	return rc;
+}
+
+#define MATCH_ERR(c, nreq, text) do { \
+	struct tv_kmip_resp r_; \
+	assert_int_equal(match_crafted((c), sizeof(c) / sizeof((c)[0]), (nreq), &r_), \
+	                 TV_ERR_PROTO); \
+	if (strstr(tv_errdetail(), (text)) == NULL) \
+		fail_msg("message lacks \"%s\": %s", (text), tv_errdetail()); \
+	tv_kmip_resp_free(&r_); \
+} while (0)
+
+static void test_response_match(void **state)
+{
+	const uint32_t A = TV_KOP_ACTIVATE, OK = TV_KSTATUS_SUCCESS, NO = TV_KSTATUS_FAILED;
+	struct tv_kmip_resp r;
+
+	(void)state;
+	{       /* answered out of order: put back in request order */
+		const struct citem c[] = { { A, 2, NO }, { A, 1, OK } };
+		assert_int_equal(match_crafted(c, 2, 2, &r), 0);
+		assert_int_equal(r.items[0].status, OK);
+		assert_int_equal(r.items[1].status, NO);
+		tv_kmip_resp_free(&r);
+	}
+	{       /* PyKMIP's answer to a request it could not parse */
+		const struct citem c[] = { { 0, -1, NO } };
+		assert_int_equal(match_crafted(c, 1, 2, &r), 0);
+		assert_true(tv_kmip_resp_whole_failure(&r));
+		tv_kmip_resp_free(&r);
+	}
+	{       /* a batch stopped at its first failure */
+		const struct citem c[] = { { A, 1, NO } };
+		assert_int_equal(match_crafted(c, 1, 2, &r), 0);
+		tv_kmip_resp_free(&r);
+	}
+	{
+		const struct citem c1[] = { { A, 1, OK } };
+		const struct citem c2[] = { { A, 9, OK } };
+		const struct citem c3[] = { { A, -1, OK } };
+		const struct citem c4[] = { { 0, 1, OK } };
+		const struct citem c5[] = { { TV_KOP_GET, 1, OK } };
+		const struct citem c6[] = { { A, 1, OK }, { A, 1, OK } };
+		const struct citem c7[] = { { A, 1, OK }, { A, 2, OK }, { A, 3, OK } };
+		const struct citem c8[] = { { A, 1, NO }, { A, -1, NO } };
+		MATCH_ERR(c1, 2, "1 batch items answer a request of 2 and none failed");
+		MATCH_ERR(c2, 1, "Unique Batch Item ID we did not send");
+		MATCH_ERR(c3, 1, "carries no Unique Batch Item ID");
+		MATCH_ERR(c4, 1, "without naming the operation");
+		MATCH_ERR(c5, 1, "our Activate request was answered with a Get response");
+		MATCH_ERR(c6, 2, "two batch items of the response answer request item 1");
+		MATCH_ERR(c7, 2, "3 batch items answer a request of 2");
+		MATCH_ERR(c8, 2, "failed batch item 2 of the response carries no Unique");
+	}
+}
+
+static void test_get_uid_checked(void **state)
+{
+	struct loaded l;
+	const struct tv_kmip_item *it;
+	struct tv_kmip_key key;
+
+	(void)state;
+	it = resp(&l, "raw/05-get.resp.bin");
+	assert_int_equal(tv_kmip_parse_get_checked(it->payload, "20", &key), 0);
+	assert_int_equal(key.material_len, 32);
+	assert_int_equal(tv_kmip_parse_get_checked(it->payload, "21", &key), TV_ERR_PROTO);
+	assert_non_null(strstr(tv_errdetail(), "asked for key '21', the KMS returned key '20'"));
+	assert_null(key.material);
+	unload(&l);
+}
+
+/* RSA-OAEP Decrypt parameters in KMIP 1.4 field order. */
+static void test_rsa_oaep_params(void **state)
+{
+	static const uint32_t want[] = {
+		TV_KT_PADDING_METHOD, TV_KT_HASHING_ALGORITHM, TV_KT_CRYPTOGRAPHIC_ALGORITHM,
+		TV_KT_MASK_GENERATOR, TV_KT_MASK_GENERATOR_HASH, TV_KT_P_SOURCE
+	};
+	const struct tv_kmip_cparams cp = {
+		.padding = TV_KPAD_OAEP, .hash = TV_KHASH_SHA256, .alg = TV_KALG_RSA,
+		.mgf = TV_KMGF_MGF1, .mgf_hash = TV_KHASH_SHA256,
+		.p_source = (const uint8_t *)"label", .p_source_len = 5
+	};
+	static const uint8_t ct[4] = { 1, 2, 3, 4 };
+	struct tv_ttlv_enc e;
+	struct tv_ttlv_doc d;
+	struct tv_buf b;
+	const struct tv_ttlv *x;
+	size_t i = 0;
+
+	(void)state;
+	tv_buf_init(&b);
+	tv_ttlv_enc_init(&e, &b);
+	tv_ttlv_begin(&e, TV_KT_REQUEST_PAYLOAD);
+	tv_kmip_pl_decrypt(&e, "9", &cp, ct, sizeof(ct), NULL, 0, NULL, 0, NULL, 0);
+	tv_ttlv_end(&e);
+	assert_int_equal(tv_ttlv_enc_finish(&e), 0);
+	assert_int_equal(tv_ttlv_decode(b.d, b.len, &d), 0);
+	x = tv_ttlv_find(tv_ttlv_root(&d), TV_KT_CRYPTOGRAPHIC_PARAMETERS);
+	assert_non_null(x);
+	for (const struct tv_ttlv *c = x->child; c != NULL; c = c->next, i++) {
+		assert_true(i < sizeof(want) / sizeof(want[0]));
+		assert_int_equal(c->tag, want[i]);
+	}
+	assert_int_equal(i, sizeof(want) / sizeof(want[0]));
+	x = tv_ttlv_find(x, TV_KT_P_SOURCE);
+	assert_int_equal(x->type, TV_TTLV_BYTES);
+	assert_memory_equal(x->val, "label", 5);
+	assert_string_equal(tv_kmip_tag_name(TV_KT_P_SOURCE), "P Source");
+	tv_ttlv_doc_free(&d);
+	tv_buf_free(&b);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -819,6 +987,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_encoder),
 		cmocka_unit_test(test_response_structure_errors),
+		cmocka_unit_test(test_response_match),
+		cmocka_unit_test(test_get_uid_checked),
+		cmocka_unit_test(test_rsa_oaep_params),
 	};
 
 	return tl_run(argc, argv, tests, NULL, NULL);
