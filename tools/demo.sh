@@ -98,6 +98,7 @@ if [ -x /usr/bin/pykmip-server ] || dpkg -s python3-pykmip >/dev/null 2>&1; then
 fi
 step "9. Password loss protection: an escrow authority recovers a tape whose password is lost"
 printf 'authority passphrase\n' > pw-auth; printf 'soon forgotten\n' > pw-lost; chmod 600 pw-auth pw-lost
+run --home "$D/authority" init       # the authority's own machine: its trust list and audit log
 run --home "$D/authority" escrow keygen --out "$D/authority.pem" --password-file pw-auth
 run --home "$D/authority" escrow public "$D/authority.pem" --out "$D/authority.pub" --password-file pw-auth
 run $HQ escrow enable --public "$D/authority.pub"
@@ -112,6 +113,10 @@ run --home "$D/dr4" tape insert dr "$D/box-esc/$AT.tap"
 run --home "$D/dr4" catalog dr
 run --home "$D/dr4" escrow request "$AT" --out "$D/request.txt"
 head -3 "$D/request.txt"; echo "   ..."
+# the authority answers only installations it trusts: the new machine sends
+# its identity, both sides compare the fingerprint (by phone), the authority adds it
+run --home "$D/dr4" identity export --out "$D/dr4-identity.pub"
+run --home "$D/authority" escrow trust add "$D/dr4-identity.pub" --name dr4
 run --home "$D/authority" escrow respond --keyset "$D/authority.pem" "$D/request.txt" --out "$D/response.txt" --password-file pw-auth --yes
 run --home "$D/dr4" escrow apply "$D/response.txt"
 run --home "$D/dr4" backups

@@ -107,7 +107,9 @@ int tv_backup_create(const char *const *sources, size_t nsrc, const char *out_pa
  * exist, or be an empty directory).  Extraction goes into a temporary
  * sibling directory that is renamed to dest_dir only after the last
  * chunk authenticated; on any error nothing is left at dest_dir.
- * unlocker may be NULL for plaintext backups.  Paths are sanitized
+ * unlocker may be NULL for plaintext backups; with
+ * unlocker->expect_encrypted a plaintext file is refused (TV_ERR_AUTH,
+ * see tv_backup_reader_unlock) before a byte is extracted.  Paths are sanitized
  * (no absolute paths, no "..", nothing written through symlinks).
  * Errors (detail prefixed "PATH: "): TV_ERR_FORMAT ("not a tapevault
  * backup file"), TV_ERR_EOF ("truncated (chunk N of an unknown total is
@@ -127,6 +129,10 @@ int tv_backup_inspect(const char *path, struct tv_backup_info *info);
 /* 1 if the n bytes at p start like a backup file (magic), else 0.
  * 4 bytes are enough. */
 int tv_backup_probe(const void *p, size_t n);
+/* 1 if the n bytes at p start like an encrypted backup file (magic and
+ * the encrypted flag), else 0.  8 bytes are enough.  Used to flag a file
+ * as job-encrypted in a tape's catalog (TV_EF_INNER_ENCRYPTED). */
+int tv_backup_probe_encrypted(const void *p, size_t n);
 
 /* Parses a header from memory: 0 and *hdr_len, TV_ERR_EOF when more bytes
  * are needed (*hdr_len then says how many in total, when known),
@@ -143,7 +149,10 @@ int tv_backup_reader_open(struct tv_backup_reader **r, const char *name,
                           tv_backup_read_fn fn, void *ctx);
 const struct tv_backup_info *tv_backup_reader_info(const struct tv_backup_reader *r);
 /* Asks the unlocker for the DEK and checks it against the header's
- * fingerprint.  No-op for plaintext backups. */
+ * fingerprint.  A plaintext backup: no-op, unless u->expect_encrypted
+ * (the caller holds a key, or its catalog says the file is encrypted):
+ * then TV_ERR_AUTH "PATH: refused: the file is not encrypted, but it
+ * should be ...", and the reader stays failed. */
 int tv_backup_reader_unlock(struct tv_backup_reader *r, const struct tv_unlocker *u);
 /* DEK known already (catalog cache): checked against the fingerprint. */
 int tv_backup_reader_set_dek(struct tv_backup_reader *r, const uint8_t dek[TV_DEK_LEN]);

@@ -26,6 +26,19 @@ int tv_backup_probe(const void *p, size_t n)
 	return n >= 4 && memcmp(p, TV_BACKUP_MAGIC, 4) == 0;
 }
 
+int tv_backup_probe_encrypted(const void *p, size_t n)
+{
+	struct tv_buf b;
+	uint16_t flags = 0;
+
+	if (n < 8 || !tv_backup_probe(p, n))
+		return 0;
+	tv_buf_view(&b, p, n);
+	if (tv_buf_consume(&b, 6) != 0 || tv_buf_get_u16(&b, &flags) != 0)
+		return 0;
+	return (flags & TV_BF_ENCRYPTED) != 0;
+}
+
 static int sha256(const void *a, size_t alen, const void *b, size_t blen,
                   const void *c, size_t clen, uint8_t out[32])
 {
@@ -549,6 +562,11 @@ int tv_backup_reader_unlock(struct tv_backup_reader *r, const struct tv_unlocker
 	char all[2048];
 	int e;
 
+	if (!r->info.encrypted && u != NULL && u->expect_encrypted)
+		return rfail(r, TV_ERR_AUTH, "refused: the file is not encrypted, but it should "
+		             "be (a key was given, or the catalog says it is encrypted); a "
+		             "plaintext file in place of an encrypted backup is not "
+		             "authenticated: it may have been replaced");
 	if (!r->info.encrypted || r->have_key)
 		return 0;
 	if (u == NULL || u->unlock == NULL) {

@@ -1,8 +1,12 @@
 /* tapevault CLI: escrow (password loss protection). */
+#include <errno.h>
+#include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -15,8 +19,8 @@
 #include "util/err.h"
 
 struct eopts {
-	const char *out, *password_file, *pub, *keyset;
-	int yes, allow_partial;
+	const char *out, *password_file, *pub, *keyset, *max_age, *name;
+	int yes, allow_partial, trust_new;
 	char *keysets[8];
 	size_t nkeysets;
 };
@@ -38,6 +42,9 @@ static int e_opt(int o, const char *arg, void *ctx)
 		break;
 	case 'y': e->yes = 1; break;
 	case 'a': e->allow_partial = 1; break;
+	case 'T': e->trust_new = 1; break;
+	case 'M': e->max_age = arg; break;
+	case 'n': e->name = arg; break;
 	default: return -1;
 	}
 	return 0;
@@ -185,14 +192,46 @@ int cmd_escrow_request(struct cli *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* --max-age DAYS: a whole number of days, at least 1. */
+static int parse_days(const char *s, uint64_t *secs)
+{
+	char *end;
+	unsigned long long d;
+
+	errno = 0;
+	d = strtoull(s, &end, 10);
+	if (*s == '-' || end == s || *end != '\0' || errno != 0 || d == 0 || d > 36500)
+		return -1;
+	*secs = (uint64_t)d * 86400;
+	return 0;
+}
+
+/* The authority's machine may have an installation (its trust list and
+ * the audit log): opened when there is one. */
+static int open_authority_home(struct cli *c)
+{
+	char dir[PATH_MAX + 16];
+	struct stat sb;
+
+	if (tv_home_resolve(c->home_opt, c->home_dir, sizeof(c->home_dir)) == 0) {
+		snprintf(dir, sizeof(dir), "%s/catalog.db", c->home_dir);
+		if (stat(dir, &sb) == 0 && cli_open(c) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int cmd_escrow_respond(struct cli *c, int argc, char **argv)
 {
 	static const struct option o[] = {{"keyset", required_argument, NULL, 'k'},
 	                                  {"out", required_argument, NULL, 'o'},
 	                                  {"password-file", required_argument, NULL, 'p'},
 	                                  {"yes", no_argument, NULL, 'y'},
+	                                  {"trust-new", no_argument, NULL, 'T'},
+	                                  {"max-age", required_argument, NULL, 'M'},
 	                                  {0, 0, 0, 0}};
 	const struct cli_cmd *cmd = cli_find("escrow respond");
+	struct tv_escrow_respond_opts ro;
 	struct eopts e = {0};
 	char *pp = NULL;
 	size_t pplen = 0;
@@ -202,26 +241,98 @@ int cmd_escrow_respond(struct cli *c, int argc, char **argv)
 		return CLI_GETOPT_RETURN(n);
 	if (n != 2 || e.keyset == NULL || e.out == NULL)
 		return cli_usage(cmd, "escrow respond needs --keyset, REQUEST.txt and --out");
-	/* the authority's machine may have an installation (for the audit log) */
-	{
-		char dir[PATH_MAX + 16];
-		struct stat sb;
-		if (tv_home_resolve(c->home_opt, c->home_dir, sizeof(c->home_dir)) == 0) {
-			snprintf(dir, sizeof(dir), "%s/catalog.db", c->home_dir);
-			if (stat(dir, &sb) == 0 && cli_open(c) != 0)
-				return EXIT_FAIL;
-		}
-	}
+	memset(&ro, 0, sizeof(ro));
+	if (e.max_age != NULL && parse_days(e.max_age, &ro.max_age) != 0)
+		return cli_usage(cmd, "--max-age takes a number of days (1 to 36500), not '%s'",
+		                 e.max_age);
+	if (open_authority_home(c) != 0)
+		return EXIT_FAIL;
 	if ((r = tv_password_read(e.password_file, "Key set passphrase: ", 0, &pp, &pplen)) != 0)
 		return cli_fail(c, r, "escrow respond");
-	{
-		struct cli *cc = c;
-		int yes = e.yes;
-		r = tv_escrow_answer_request(c->h, e.keysets, e.nkeysets, pp, pplen, argv[1], e.out,
-		                             yes ? NULL : confirm_cb, cc);
-	}
+	ro.trust_new = e.trust_new;
+	ro.confirm = e.yes ? NULL : confirm_cb;
+	ro.confirm_ctx = c;
+	r = tv_escrow_answer_request(c->h, e.keysets, e.nkeysets, pp, pplen, argv[1], e.out, &ro);
 	tv_freezero(pp, pplen + 1);
 	return r ? cli_fail(c, r, "escrow respond") : EXIT_OK;
+}
+
+int cmd_escrow_trust_add(struct cli *c, int argc, char **argv)
+{
+	static const struct option o[] = {{"name", required_argument, NULL, 'n'}, {0, 0, 0, 0}};
+	const struct cli_cmd *cmd = cli_find("escrow trust add");
+	struct eopts e = {0};
+	char fs[TV_PKFPR_STR_LEN];
+	int n, r;
+
+	if ((n = cli_getopt(cmd, argc, argv, o, e_opt, &e)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n != 2)
+		return cli_usage(cmd, "escrow trust add needs IDENTITY.pub");
+	if (cli_open(c))
+		return EXIT_FAIL;
+	if ((r = tv_escrow_trust_add(c->h, argv[1], e.name, fs, sizeof(fs))) != 0)
+		return cli_fail(c, r, "escrow trust add");
+	if (c->json)
+		cli_json_set(c, "fingerprint", json_string(fs));
+	else
+		printf("%s\n", fs);
+	if (!c->quiet)
+		fprintf(stderr, "requests signed by identity %s are answered from now on (after "
+		        "the usual confirmation)\n", fs);
+	return EXIT_OK;
+}
+
+int cmd_escrow_trust_remove(struct cli *c, int argc, char **argv)
+{
+	const struct cli_cmd *cmd = cli_find("escrow trust remove");
+	struct eopts e = {0};
+	int n, r;
+
+	if ((n = cli_getopt(cmd, argc, argv, NULL, e_opt, &e)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n != 2)
+		return cli_usage(cmd, "escrow trust remove needs a fingerprint (SHA256:...)");
+	if (cli_open(c))
+		return EXIT_FAIL;
+	if ((r = tv_escrow_trust_remove(c->h, argv[1])) != 0)
+		return cli_fail(c, r, "escrow trust remove");
+	return EXIT_OK;
+}
+
+static int trust_row(void *ctx, const char *fpr, const char *installation, uint64_t added)
+{
+	struct cli_list *l = ctx;
+	char ts[32];
+	time_t t = (time_t)added;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (l->arr != NULL) {
+		json_array_append_new(l->arr, json_pack("{s:s, s:s, s:s}", "fingerprint", fpr,
+		                                        "installation", installation, "added", ts));
+		return 0;
+	}
+	printf("%-71s  %-20s  %s\n", fpr, installation[0] ? installation : "-", ts);
+	return 0;
+}
+
+int cmd_escrow_trust_list(struct cli *c, int argc, char **argv)
+{
+	const struct cli_cmd *cmd = cli_find("escrow trust list");
+	struct eopts e = {0};
+	struct cli_list l;
+	int n;
+
+	if ((n = cli_getopt(cmd, argc, argv, NULL, e_opt, &e)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n != 1)
+		return cli_usage(cmd, "escrow trust list takes no operands");
+	if (cli_open(c))
+		return EXIT_FAIL;
+	cli_list_start(&l, c, "%-71s  %-20s  %s\n", "IDENTITY", "INSTALLATION", "ADDED");
+	return cli_list_end(&l, tv_escrow_trust_list(c->h, trust_row, &l), "trusted");
 }
 
 int cmd_escrow_apply(struct cli *c, int argc, char **argv)

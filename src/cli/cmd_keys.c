@@ -7,6 +7,7 @@
 
 #include "catalog/query.h"
 #include "cli/cli.h"
+#include "crypto/identity.h"
 #include "crypto/password.h"
 #include "crypto/secmem.h"
 #include "jobs/admin.h"
@@ -336,4 +337,41 @@ int cmd_kms_key_revoke(struct cli *c, int argc, char **argv)
 int cmd_kms_key_destroy(struct cli *c, int argc, char **argv)
 {
 	return retire(c, argc, argv, "kms key destroy", 1);
+}
+
+static int out_opt(int o, const char *arg, void *ctx)
+{
+	if (o != 'o')
+		return -1;
+	*(const char **)ctx = arg;
+	return 0;
+}
+
+int cmd_identity_export(struct cli *c, int argc, char **argv)
+{
+	static const struct option o[] = {{"out", required_argument, NULL, 'o'}, {0, 0, 0, 0}};
+	const struct cli_cmd *cmd = cli_find("identity export");
+	const char *out = NULL;
+	uint8_t fpr[TV_PKFPR_LEN];
+	char fs[TV_PKFPR_STR_LEN];
+	int n, r;
+
+	if ((n = cli_getopt(cmd, argc, argv, o, out_opt, &out)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n != 1 || out == NULL)
+		return cli_usage(cmd, "identity export needs --out IDENTITY.pub");
+	if (cli_open(c))
+		return EXIT_FAIL;
+	if ((r = tv_identity_export(c->h->dir, out, fpr)) != 0)
+		return cli_fail(c, r, "identity export");
+	tv_pkfpr_format(fpr, fs);
+	if (c->json)
+		cli_json_set(c, "fingerprint", json_string(fs));
+	else
+		printf("%s\n", fs);
+	if (!c->quiet)
+		fprintf(stderr, "this installation's identity written to %s: give it to the escrow "
+		        "authority ('tapevault escrow trust add %s' there) and confirm the "
+		        "fingerprint with it by another channel\n", out, out);
+	return EXIT_OK;
 }

@@ -984,6 +984,35 @@ out:
 	return r;
 }
 
+static void utc_date(uint64_t t, char out[32])
+{
+	time_t tt = t > (uint64_t)INT64_MAX ? (time_t)INT64_MAX : (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		snprintf(out, 32, "%llu", (unsigned long long)t);
+}
+
+int tv_escrow_request_check_age(const struct tv_escrow_request *req, uint64_t now,
+                                uint64_t max_age)
+{
+	char when[32];
+
+	utc_date(req->created, when);
+	if (req->created > now && req->created - now > TV_ESCROW_FUTURE_SKEW)
+		return tv_errf(TV_ERR_STATE, "request: dated %s, in the future (more than %llu "
+		               "minutes ahead of this machine's clock): refused; check the "
+		               "clocks and ask for a new request", when,
+		               (unsigned long long)(TV_ESCROW_FUTURE_SKEW / 60));
+	if (req->created < now && now - req->created > max_age)
+		return tv_errf(TV_ERR_STATE, "request: made %s, %llu day(s) ago: older than the "
+		               "%llu day(s) accepted (--max-age): refused; ask the installation "
+		               "for a new request", when,
+		               (unsigned long long)((now - req->created) / 86400),
+		               (unsigned long long)(max_age / 86400));
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* response */
 

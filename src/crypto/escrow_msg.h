@@ -219,6 +219,16 @@ int tv_escrow_request_make(const struct tv_escrow_item *items, size_t n,
  * show req->identity_fpr).  *out: free with tv_escrow_request_free. */
 int tv_escrow_request_parse(const void *text, size_t len, struct tv_escrow_request **out);
 void tv_escrow_request_free(struct tv_escrow_request *req);   /* NULL ok */
+/* The authority refuses stale requests (a request is answered within days
+ * of being made; an old one, replayed or kept, is not answered) and
+ * requests dated in the future beyond a small clock skew. */
+#define TV_ESCROW_MAX_AGE_DEFAULT ((uint64_t)30 * 86400)   /* seconds */
+#define TV_ESCROW_FUTURE_SKEW ((uint64_t)10 * 60)          /* seconds */
+/* 0 when now - max_age <= req->created <= now + TV_ESCROW_FUTURE_SKEW;
+ * else TV_ERR_STATE with "request: made DATE, N day(s) ago: older than
+ * the M day(s) accepted ..." or "request: dated DATE, in the future ...". */
+int tv_escrow_request_check_age(const struct tv_escrow_request *req, uint64_t now,
+                                uint64_t max_age);
 /* H: binds the response to exactly this request. */
 void tv_escrow_request_hash(const struct tv_escrow_request *req,
                             uint8_t out[TV_ESCROW_HASH_LEN]);

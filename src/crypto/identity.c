@@ -193,3 +193,70 @@ out:
 		close(fd);
 	return r;
 }
+
+int tv_identity_export(const char *home, const char *out_path,
+                       uint8_t fpr_out[TV_PKFPR_LEN])
+{
+	EVP_PKEY *key = NULL;
+	char *pem = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((r = tv_identity_load(home, &key)) != 0)
+		return r;
+	if ((r = tv_pubkey_to_pem(key, &pem, &len)) != 0)
+		goto out;
+	r = tv_write_file_excl(out_path, pem, len, 0644);
+	if (r == TV_ERR_EXISTS)
+		r = tv_errf(TV_ERR_EXISTS, "%s already exists (not replaced)", out_path);
+	if (r == 0 && fpr_out != NULL)
+		r = tv_pubkey_fingerprint(key, fpr_out);
+out:
+	free(pem);
+	EVP_PKEY_free(key);
+	return r;
+}
+
+int tv_identity_pub_from_pem(const void *pem, size_t len, EVP_PKEY **pub)
+{
+	BIO *bio;
+	EVP_PKEY *k;
+
+	*pub = NULL;
+	if (len > TV_IDENTITY_FILE_MAX)
+		return tv_errf(TV_ERR_FORMAT, "%zu bytes is not an identity public key", len);
+	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
+		return TV_ERR_NOMEM;
+	k = PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
+	BIO_free(bio);
+	ERR_clear_error();
+	if (k == NULL)
+		return tv_errf(TV_ERR_FORMAT, "not a PEM public key (expected \"BEGIN PUBLIC "
+		               "KEY\", as 'tapevault identity export' writes)");
+	if (!EVP_PKEY_is_a(k, "ED25519")) {
+		EVP_PKEY_free(k);
+		return tv_errf(TV_ERR_FORMAT, "not an installation identity (an Ed25519 public "
+		               "key, as 'tapevault identity export' writes)");
+	}
+	*pub = k;
+	return 0;
+}
+
+int tv_identity_pub_load(const char *path, EVP_PKEY **pub)
+{
+	char buf[TV_IDENTITY_FILE_MAX + 1];
+	FILE *f;
+	size_t n;
+	int r;
+
+	*pub = NULL;
+	if ((f = fopen(path, "rbe")) == NULL)
+		return tv_errf(errno == ENOENT ? TV_ERR_NOTFOUND : TV_ERR_IO, "%s: %s", path,
+		               strerror(errno));
+	n = fread(buf, 1, sizeof(buf), f);
+	r = ferror(f) ? tv_errf(TV_ERR_IO, "%s: read error", path) : 0;
+	fclose(f);
+	if (r == 0 && (r = tv_identity_pub_from_pem(buf, n, pub)) != 0)
+		tv_errctx(r, "%s", path);
+	return r;
+}

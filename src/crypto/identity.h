@@ -46,4 +46,18 @@ int tv_identity_check(EVP_PKEY *key);
  * after tv_identity_check. */
 int tv_identity_fingerprint(EVP_PKEY *key, uint8_t out[TV_PKFPR_LEN]);
 
+/* Writes the public half of this installation's identity as a PEM
+ * "PUBLIC KEY" (SubjectPublicKeyInfo) file, mode 0644, for the escrow
+ * authority's trust list (`escrow trust add`).  An existing out_path is
+ * not replaced (TV_ERR_EXISTS).  fpr_out (may be NULL): its fingerprint. */
+int tv_identity_export(const char *home, const char *out_path,
+                       uint8_t fpr_out[TV_PKFPR_LEN]);
+
+/* Loads an identity public key: a PEM "PUBLIC KEY" holding an Ed25519 key
+ * (what tv_identity_export writes).  TV_ERR_NOTFOUND/TV_ERR_IO (file),
+ * TV_ERR_FORMAT (not a public key PEM, not Ed25519).  EVP_PKEY_free. */
+int tv_identity_pub_load(const char *path, EVP_PKEY **pub);
+/* Same from PEM text in memory. */
+int tv_identity_pub_from_pem(const void *pem, size_t len, EVP_PKEY **pub);
+
 #endif

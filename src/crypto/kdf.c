@@ -89,7 +89,7 @@ int tv_pbkdf2_sha256(const void *pw, size_t pwlen, const void *salt, size_t salt
 	uint64_t it = iter;
 	int r;
 
-	if (iter == 0 || iter > TV_KDF_ITER_MAX)
+	if (iter == 0 || iter > TV_PBKDF2_RAW_ITER_MAX)
 		return tv_errf(TV_ERR_INVAL, "PBKDF2 iteration count %llu",
 		               (unsigned long long)iter);
 	kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_PBKDF2, NULL);
@@ -186,10 +186,12 @@ int tv_kdf_params_check(const struct tv_kdf_params *p)
 			return tv_errf(TV_ERR_FORMAT,
 			               "Argon2id t=%llu m=%llu KiB is too weak",
 			               (unsigned long long)p->iter, (unsigned long long)p->mem_kib);
-		if (p->iter * p->mem_kib > (uint64_t)4 * TV_ARGON2_M_MAX)
+		if (p->iter * p->mem_kib > TV_ARGON2_TM_MAX)
 			return tv_errf(TV_ERR_FORMAT,
-			               "Argon2id t=%llu m=%llu KiB would take too long",
-			               (unsigned long long)p->iter, (unsigned long long)p->mem_kib);
+			               "Argon2id t=%llu m=%llu KiB refused: it would take too long "
+			               "(t*m at most %llu KiB)",
+			               (unsigned long long)p->iter, (unsigned long long)p->mem_kib,
+			               (unsigned long long)TV_ARGON2_TM_MAX);
 		if (p->par < 1 || p->par > TV_ARGON2_P_MAX)
 			return tv_errf(TV_ERR_FORMAT, "Argon2id parallelism %llu refused (1 to %u)",
 			               (unsigned long long)p->par, TV_ARGON2_P_MAX);
@@ -199,6 +201,22 @@ int tv_kdf_params_check(const struct tv_kdf_params *p)
 	default:
 		return tv_errf(TV_ERR_FORMAT, "unknown password KDF %d", (int)p->kdf);
 	}
+}
+
+uint64_t tv_kdf_cost(const struct tv_kdf_params *p)
+{
+	uint64_t unit, work;
+
+	if (p->kdf == TV_KDF_ARGON2ID) {
+		unit = (uint64_t)TV_ARGON2_T_DEFAULT * TV_ARGON2_M_DEFAULT;
+		work = p->iter <= TV_ARGON2_T_MAX && p->mem_kib <= TV_ARGON2_M_MAX ?
+		       p->iter * p->mem_kib : UINT64_MAX / 2;
+	} else {
+		unit = TV_PBKDF2_ITER_DEFAULT;
+		work = p->iter <= UINT64_MAX / 2 ? p->iter : UINT64_MAX / 2;
+	}
+	work = (work + unit - 1) / unit;
+	return work ? work : 1;
 }
 
 void tv_kdf_params_from_slot(struct tv_kdf_params *p, const struct tv_keyslot *s)
@@ -389,6 +407,19 @@ int tv_kek_cache_put(struct tv_kek_cache *c, const struct tv_kek *k,
 	e->used = ++c->clock;
 	tv_wipe(pwh, sizeof(pwh));
 	return 0;
+}
+
+int tv_kek_cache_has(struct tv_kek_cache *c, const struct tv_kdf_params *p,
+                     const void *pw, size_t pwlen)
+{
+	uint8_t pwh[32];
+	int found;
+
+	if (c == NULL || pw_hash(pw, pwlen, pwh) != 0)
+		return 0;
+	found = cache_find(c, p, pwh) != NULL;
+	tv_wipe(pwh, sizeof(pwh));
+	return found;
 }
 
 uint64_t tv_kek_cache_derivations(const struct tv_kek_cache *c)

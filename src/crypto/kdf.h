@@ -36,17 +36,22 @@ int tv_dek_fingerprint(const uint8_t dek[TV_DEK_LEN], uint8_t fpr[TV_FPR_LEN]);
 void tv_dek_fpr_hex(const uint8_t fpr[TV_FPR_LEN], char out[TV_FPR_HEX_LEN]);
 
 /* ---- password KDF parameters and policy ---- */
+/* The caps are what a tape or file may ask for: well above the defaults
+ * we write (about 16 times their cost), far below "hours per catalog
+ * run" (docs/SECURITY.md §3 and §10, FORMAT.md §9.3). */
 #define TV_PBKDF2_ITER_DEFAULT 600000u
 #define TV_PBKDF2_ITER_MIN 600000u
-#define TV_KDF_ITER_MAX 100000000u          /* 10^8: refuse beyond */
+#define TV_KDF_ITER_MAX 10000000u           /* 10^7 (~3 s here): refuse beyond */
+#define TV_PBKDF2_RAW_ITER_MAX 100000000u   /* tv_pbkdf2_sha256 (tests, interop) */
 #define TV_ARGON2_T_DEFAULT 3u
 #define TV_ARGON2_M_DEFAULT (64u * 1024u)   /* KiB = 64 MiB */
 #define TV_ARGON2_P_DEFAULT 1u
 #define TV_ARGON2_T_MIN 1u
 #define TV_ARGON2_M_MIN (19u * 1024u)       /* KiB (OWASP minimum) */
 #define TV_ARGON2_TM_MIN (2u * 19u * 1024u) /* t * m: t=1 needs m >= 38 MiB */
-#define TV_ARGON2_T_MAX 100u
-#define TV_ARGON2_M_MAX (4u * 1024u * 1024u) /* KiB = 4 GiB */
+#define TV_ARGON2_T_MAX 32u
+#define TV_ARGON2_M_MAX (1024u * 1024u)     /* KiB = 1 GiB */
+#define TV_ARGON2_TM_MAX ((uint64_t)3 * 1024u * 1024u) /* t * m (KiB): 16x the default */
 #define TV_ARGON2_P_MAX 16u
 #define TV_KDF_SALT_DEFAULT 64u             /* bytes (TV_SALT_MAX) */
 #define TV_KDF_SALT_MIN 16u
@@ -85,6 +90,22 @@ int tv_pbkdf2_sha256(const void *pw, size_t pwlen, const void *salt, size_t salt
 int tv_argon2id(const void *pw, size_t pwlen, const void *salt, size_t salt_len,
                 uint32_t t_cost, uint32_t m_kib, uint32_t par, void *out, size_t out_len);
 
+/* ---- work budget ----
+ * What one derivation under p costs, in units of one derivation at the
+ * defaults (PBKDF2 600,000 iterations, or Argon2id t=3 m=64 MiB), rounded
+ * up, at least 1: at the caps about 17 (PBKDF2) or 16 (Argon2id). */
+uint64_t tv_kdf_cost(const struct tv_kdf_params *p);
+/* The work one tape (or backup file) may cost an unlock that tries the
+ * installation's stored passwords: a tape whose slots ask for more is
+ * reported and left locked ("tapevault decrypt" with the right password
+ * still opens it). */
+#define TV_KDF_BUDGET_TAPE 32u
+struct tv_kdf_budget {
+	uint64_t limit;       /* units; 0: TV_KDF_BUDGET_TAPE */
+	uint64_t spent;
+	uint64_t derivations;
+};
+
 /* ---- a derived password key, with the parameters that made it ----
  * A job that writes several tapes under one password derives one tv_kek
  * (fresh salt) and makes the password slot of every tape of the job
@@ -114,6 +135,9 @@ int tv_kek_cache_get(struct tv_kek_cache *c, const struct tv_kdf_params *p,
                      const void *pw, size_t pwlen, uint8_t kek[TV_KEK_LEN]);
 /* Seed the cache with a KEK derived elsewhere (e.g. by the writer). */
 int tv_kek_cache_put(struct tv_kek_cache *c, const struct tv_kek *k,
+                     const void *pw, size_t pwlen);
+/* 1 if the KEK for (password, p) is in the cache (no work to get it). */
+int tv_kek_cache_has(struct tv_kek_cache *c, const struct tv_kdf_params *p,
                      const void *pw, size_t pwlen);
 /* Number of derivations done by this cache (tests, statistics). */
 uint64_t tv_kek_cache_derivations(const struct tv_kek_cache *c);

@@ -197,7 +197,7 @@ int tv_keystore_seal(struct tv_keystore *ks, const void *aad, size_t aad_len,
 {
 	struct tv_buf a;
 	uint8_t *p;
-	size_t start = out->len;
+	size_t start = tv_buf_avail(out);
 	int r;
 
 	tv_buf_init(&a);
@@ -212,51 +212,58 @@ int tv_keystore_seal(struct tv_keystore *ks, const void *aad, size_t aad_len,
 		goto out;
 	if ((r = make_aad(&a, p, aad, aad_len)) != 0)
 		goto out;
-	r = tv_gcm_seal(ks->seal_key, p + HDR_LEN, a.d, a.len, pt, len,
+	r = tv_gcm_seal(ks->seal_key, p + HDR_LEN, tv_buf_ptr(&a), tv_buf_avail(&a), pt, len,
 	                p + HDR_LEN + TV_GCM_IV_LEN, p + HDR_LEN + TV_GCM_IV_LEN + len);
 out:
 	tv_buf_free(&a);
-	if (r != 0 && out->d != NULL) {
-		tv_wipe(out->d + start, out->len - start);
-		out->len = start;
-	}
+	if (r != 0)   /* drops (and wipes) what this call appended */
+		tv_buf_consume_end(out, tv_buf_avail(out) - start);
 	return r;
 }
 
 int tv_keystore_open(struct tv_keystore *ks, const void *aad, size_t aad_len,
                      const void *blob, size_t blob_len, struct tv_buf *out)
 {
-	const uint8_t *b = blob;
-	uint8_t a_dummy[1];
-	struct tv_buf a;
+	const uint8_t *hdr = NULL, *iv = NULL, *ct = NULL, *tag = NULL, *id = NULL;
+	uint8_t a_dummy[1], magic[4], version = 0;
+	struct tv_buf a, in;
 	uint8_t *p;
-	size_t len, start = out->len;
+	size_t len, start = tv_buf_avail(out);
 	int r;
 
 	tv_buf_init(&a);
-	if (blob_len < TV_KEYSTORE_OVERHEAD || memcmp(b, TV_KEYSTORE_MAGIC, 4) != 0)
+	tv_buf_view(&in, blob, blob_len);
+	if (blob_len < TV_KEYSTORE_OVERHEAD || tv_buf_peek(&in, 0, magic, 4) != 0 ||
+	    memcmp(magic, TV_KEYSTORE_MAGIC, 4) != 0)
 		return tv_errf(TV_ERR_FORMAT, "not a sealed key store secret");
-	if (b[4] != TV_KEYSTORE_VERSION)
-		return tv_errf(TV_ERR_FORMAT, "sealed secret of unknown version %u", b[4]);
-	if (CRYPTO_memcmp(b + 5, ks->id, 8) != 0)
-		return tv_errf(TV_ERR_BADKEY, "secret sealed by another key store");
 	len = blob_len - TV_KEYSTORE_OVERHEAD;
+	/* header (magic, version, key id) | IV | ciphertext | tag */
+	if ((r = tv_buf_get_ptr(&in, &hdr, HDR_LEN)) != 0 ||
+	    (r = tv_buf_get_ptr(&in, &iv, TV_GCM_IV_LEN)) != 0 ||
+	    (r = tv_buf_get_ptr(&in, &ct, len)) != 0 ||
+	    (r = tv_buf_get_ptr(&in, &tag, TV_GCM_TAG_LEN)) != 0)
+		return tv_errf(TV_ERR_FORMAT, "not a sealed key store secret");
+	tv_buf_view(&in, hdr, HDR_LEN);
+	if (tv_buf_consume(&in, 4) != 0 || tv_buf_get_u8(&in, &version) != 0 ||
+	    tv_buf_get_ptr(&in, &id, 8) != 0)
+		return tv_errf(TV_ERR_FORMAT, "not a sealed key store secret");
+	if (version != TV_KEYSTORE_VERSION)
+		return tv_errf(TV_ERR_FORMAT, "sealed secret of unknown version %u", version);
+	if (CRYPTO_memcmp(id, ks->id, 8) != 0)
+		return tv_errf(TV_ERR_BADKEY, "secret sealed by another key store");
 	if (len == 0)
 		p = a_dummy;
 	else if ((r = tv_buf_reserve(out, len, &p)) != 0)
 		return r;
-	if ((r = make_aad(&a, b, aad, aad_len)) != 0)
+	if ((r = make_aad(&a, hdr, aad, aad_len)) != 0)
 		goto out;
-	r = tv_gcm_open(ks->seal_key, b + HDR_LEN, a.d, a.len, b + HDR_LEN + TV_GCM_IV_LEN,
-	                len, b + HDR_LEN + TV_GCM_IV_LEN + len, p);
+	r = tv_gcm_open(ks->seal_key, iv, tv_buf_ptr(&a), tv_buf_avail(&a), ct, len, tag, p);
 	if (r == TV_ERR_AUTH)
 		r = tv_errf(TV_ERR_AUTH, "sealed secret does not authenticate "
 		            "(modified, or not meant for this use)");
 out:
 	tv_buf_free(&a);
-	if (r != 0 && out->d != NULL) {
-		tv_wipe(out->d + start, out->len - start);
-		out->len = start;
-	}
+	if (r != 0)   /* drops (and wipes) what this call appended */
+		tv_buf_consume_end(out, tv_buf_avail(out) - start);
 	return r;
 }

@@ -127,7 +127,7 @@ int tv_slot_password_make(struct tv_keyslot *slot, const uint8_t uuid[TV_UUID_LE
 		goto out;
 	if ((r = slot_aad(&aad, uuid, slot)) != 0)
 		goto out;
-	if ((r = tv_gcm_seal(k->key, slot->iv, aad.d, aad.len, dek, TV_DEK_LEN,
+	if ((r = tv_gcm_seal(k->key, slot->iv, tv_buf_ptr(&aad), tv_buf_avail(&aad), dek, TV_DEK_LEN,
 	                     slot->wrapped, slot->wrapped + TV_DEK_LEN)) != 0)
 		goto out;
 	slot->wrapped_len = PW_WRAPPED_LEN;
@@ -163,7 +163,7 @@ int tv_slot_password_open(const struct tv_keyslot *slot, const uint8_t uuid[TV_U
 		goto out;
 	if ((r = slot_aad(&aad, uuid, slot)) != 0)
 		goto out;
-	r = tv_gcm_open(kek, slot->iv, aad.d, aad.len, slot->wrapped, TV_DEK_LEN,
+	r = tv_gcm_open(kek, slot->iv, tv_buf_ptr(&aad), tv_buf_avail(&aad), slot->wrapped, TV_DEK_LEN,
 	                slot->wrapped + TV_DEK_LEN, dek_out);
 	if (r == TV_ERR_AUTH) {
 		pw_slot_label(slot, label, sizeof(label));
@@ -178,6 +178,34 @@ out:
 	return r;
 }
 
+int tv_slot_password_open_budget(const struct tv_keyslot *slot,
+                                 const uint8_t uuid[TV_UUID_LEN], const void *pw, size_t pwlen,
+                                 struct tv_kek_cache *cache, struct tv_kdf_budget *b,
+                                 uint8_t dek_out[TV_DEK_LEN])
+{
+	struct tv_kdf_params p;
+	uint64_t cost, limit = b->limit ? b->limit : TV_KDF_BUDGET_TAPE;
+	int r;
+
+	if (slot->type != TV_SLOT_PASSWORD)
+		return tv_errf(TV_ERR_INVAL, "not a password slot");
+	if ((r = tv_slot_validate(slot)) != 0)
+		return r;
+	tv_kdf_params_from_slot(&p, slot);
+	cost = tv_kek_cache_has(cache, &p, pw, pwlen) ? 0 : tv_kdf_cost(&p);
+	tv_wipe(&p, sizeof(p));
+	if (cost > 0 && b->spent + cost > limit)
+		return tv_errf(TV_ERR_RANGE, "its key slots ask for more key derivation work than "
+		               "one tape may cost (%llu of %llu units spent, %llu derivation(s); a "
+		               "unit is one derivation at the defaults)",
+		               (unsigned long long)b->spent, (unsigned long long)limit,
+		               (unsigned long long)b->derivations);
+	b->spent += cost;
+	if (cost > 0)
+		b->derivations++;
+	return tv_slot_password_open(slot, uuid, pw, pwlen, cache, dek_out);
+}
+
 /* ---- RSA-OAEP slots (escrow, KMS RSA) ---- */
 
 static int rsa_wrap(struct tv_keyslot *slot, const uint8_t uuid[TV_UUID_LEN],
@@ -189,7 +217,7 @@ static int rsa_wrap(struct tv_keyslot *slot, const uint8_t uuid[TV_UUID_LEN],
 
 	if ((r = slot_aad(&aad, uuid, slot)) != 0)
 		goto out;
-	if ((r = tv_rsa_oaep_encrypt(pub, aad.d, aad.len, dek, TV_DEK_LEN,
+	if ((r = tv_rsa_oaep_encrypt(pub, tv_buf_ptr(&aad), tv_buf_avail(&aad), dek, TV_DEK_LEN,
 	                             slot->wrapped, &outlen)) != 0)
 		goto out;
 	slot->wrapped_len = outlen;
@@ -208,7 +236,7 @@ static int rsa_unwrap(const struct tv_keyslot *slot, const uint8_t uuid[TV_UUID_
 
 	if ((r = slot_aad(&aad, uuid, slot)) != 0)
 		goto out;
-	r = tv_rsa_oaep_decrypt(priv, aad.d, aad.len, slot->wrapped, slot->wrapped_len,
+	r = tv_rsa_oaep_decrypt(priv, tv_buf_ptr(&aad), tv_buf_avail(&aad), slot->wrapped, slot->wrapped_len,
 	                        out, &outlen);
 	if (r == TV_ERR_BADKEY) {
 		r = tv_errf(TV_ERR_BADKEY, "%s does not unwrap with this key "

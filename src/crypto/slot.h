@@ -10,7 +10,8 @@
  *
  *   password  AES-256-GCM(KEK, random 96-bit IV, AAD), KEK from PBKDF2-
  *             HMAC-SHA256 (>= 600,000 iterations, 64-byte salt) or
- *             Argon2id (t=3, m=64 MiB, p=1); wrapped = ct(32) || tag(16)
+ *             Argon2id (t=3, m=64 MiB, p=1); a tape may ask for at most
+ *             10^7 iterations, or t*m <= 3 GiB with m <= 1 GiB; wrapped = ct(32) || tag(16)
  *   escrow    RSA-OAEP-SHA256 to the escrow authority's public key
  *             (RSA-4096); escrow_fpr = SHA-256 of its SPKI DER
  *   kms/rsa   RSA-OAEP-SHA256 to the KMS key pair's public key
@@ -55,6 +56,15 @@ int tv_slot_password_make(struct tv_keyslot *slot, const uint8_t uuid[TV_UUID_LE
 int tv_slot_password_open(const struct tv_keyslot *slot, const uint8_t uuid[TV_UUID_LEN],
                           const void *pw, size_t pwlen, struct tv_kek_cache *cache,
                           uint8_t dek_out[TV_DEK_LEN]);
+
+/* tv_slot_password_open within a work budget (crypto/kdf.h): a
+ * derivation that would take b->spent past the limit is not started:
+ * TV_ERR_RANGE ("its key slots ask for more key derivation work than one
+ * tape may cost ...").  A KEK the cache holds costs nothing. */
+int tv_slot_password_open_budget(const struct tv_keyslot *slot,
+                                 const uint8_t uuid[TV_UUID_LEN], const void *pw, size_t pwlen,
+                                 struct tv_kek_cache *cache, struct tv_kdf_budget *b,
+                                 uint8_t dek_out[TV_DEK_LEN]);
 
 /* ---- escrow slots ("password loss protection") ----
  * pub: the authority's public key (RSA, >= 2048 bits; 4096 in practice). */
@@ -130,6 +140,11 @@ struct tv_unlocker {
 	int (*unlock)(void *ctx, const struct tv_keyslot *slots, size_t n,
 	              const uint8_t uuid[TV_UUID_LEN], uint8_t dek_out[TV_DEK_LEN]);
 	void *ctx;
+	/* Nonzero when the caller expects an encrypted file: it was given a
+	 * key (--password-file, --kms) or its catalog says so.  A reader then
+	 * refuses a plaintext file (TV_ERR_AUTH) instead of returning content
+	 * nobody authenticated (docs/SECURITY.md, section 8). */
+	int expect_encrypted;
 };
 /* Ready unlockers: set .unlock = tv_unlock_password, .ctx = &a_tv_password_unlock. */
 struct tv_password_unlock {

@@ -228,17 +228,22 @@ static int unlock_with_password(struct tv_home *h, struct tape_row *tr, const ch
                                 char *how, size_t howsz)
 {
 	const struct tv_encdesc *enc = &tr->ms.enc;
-	int any = 0;
+	struct tv_kdf_budget b = { TV_KDF_BUDGET_TAPE, 0, 0 };
+	int any = 0, r;
 
 	for (size_t i = 0; i < enc->nslots; i++) {
 		const struct tv_keyslot *s = &enc->slots[i];
 		if (s->type != TV_SLOT_PASSWORD)
 			continue;
 		any = 1;
-		if (tv_slot_password_open(s, tr->uuid, pw, len, cache, dek) == 0) {
+		r = tv_slot_password_open_budget(s, tr->uuid, pw, len, cache, &b, dek);
+		if (r == 0) {
 			snprintf(how, howsz, "password '%s'", s->name);
 			return 0;
 		}
+		if (r == TV_ERR_RANGE)
+			return tv_errf(TV_ERR_LOCKED, "tape %s: %s; left locked", tr->barcode,
+			               tv_errmsg(r));
 	}
 	if (!any) {
 		char need[700];

@@ -138,45 +138,12 @@ int tv_keys_load_dek(struct tv_home *h, const uint8_t tape_uuid[16], uint8_t dek
 	return r;
 }
 
-static int kek_serialize(struct tv_buf *b, const struct tv_kek *k)
-{
-	int r;
-	if ((r = tv_buf_put_u8(b, (uint8_t)k->params.kdf)) != 0 ||
-	    (r = tv_buf_put_string(b, k->params.salt, k->params.salt_len)) != 0 ||
-	    (r = tv_buf_put_u64(b, k->params.iter)) != 0 ||
-	    (r = tv_buf_put_u64(b, k->params.mem_kib)) != 0 ||
-	    (r = tv_buf_put_u64(b, k->params.par)) != 0)
-		return r;
-	return tv_buf_put(b, k->key, TV_KEK_LEN);
-}
-
-static int kek_deserialize(struct tv_buf *b, struct tv_kek *k)
-{
-	const uint8_t *salt;
-	size_t sl;
-	uint8_t kdf;
-	int r;
-
-	memset(k, 0, sizeof(*k));
-	if ((r = tv_buf_get_u8(b, &kdf)) != 0 ||
-	    (r = tv_buf_get_string_direct(b, &salt, &sl, TV_SALT_MAX)) != 0 ||
-	    (r = tv_buf_get_u64(b, &k->params.iter)) != 0 ||
-	    (r = tv_buf_get_u64(b, &k->params.mem_kib)) != 0 ||
-	    (r = tv_buf_get_u64(b, &k->params.par)) != 0 ||
-	    (r = tv_buf_get(b, k->key, TV_KEK_LEN)) != 0)
-		return tv_errf(TV_ERR_FORMAT, "stored key-encryption key is damaged");
-	k->params.kdf = (enum tv_kdf)kdf;
-	memcpy(k->params.salt, salt, sl);
-	k->params.salt_len = sl;
-	return tv_kdf_params_check(&k->params);
-}
-
 int tv_keys_password_add(struct tv_home *h, const char *name, const char *hint,
                          const char *pw, size_t len, enum tv_kdf kdf)
 {
 	char purpose[TV_NAME_MAX + 16];
-	struct tv_buf b, kb, sk;
-	struct tv_kek kek;
+	struct tv_kdf_params p;
+	struct tv_buf b;
 	int r;
 
 	tv_errclear();   /* a new job: no earlier failure's detail */
@@ -188,59 +155,23 @@ int tv_keys_password_add(struct tv_home *h, const char *name, const char *hint,
 		return tv_errf(TV_ERR_INVAL, "hint must be at most %d characters", TV_HINT_MAX - 1);
 	if (len >= 1 && strstr(hint, pw) != NULL)
 		return tv_errf(TV_ERR_INVAL, "the hint must not contain the password");
+	if ((r = tv_kdf_params_new(&p, kdf)) != 0)   /* a KDF this version knows */
+		return r;
 	tv_buf_init(&b);
-	tv_buf_init(&kb);
-	tv_buf_init(&sk);
-	memset(&kek, 0, sizeof(kek));
 	snprintf(purpose, sizeof(purpose), "password:%s", name);
 	if ((r = tv_keys_seal(h, purpose, pw, len, &b)) != 0)
 		goto out;
-	/* the one KDF run for this password */
-	if ((r = tv_kek_derive(&kek, kdf, NULL, pw, len)) != 0 || (r = kek_serialize(&kb, &kek)) != 0)
-		goto out;
-	snprintf(purpose, sizeof(purpose), "kek:%s", name);
-	if ((r = tv_keys_seal(h, purpose, tv_buf_ptr(&kb), tv_buf_avail(&kb), &sk)) != 0)
-		goto out;
-	r = tv_db_exec(h->db, "INSERT INTO passwords(name, hint, sealed, created, kdf, sealed_kek)"
-	               " VALUES(?,?,?,?,?,?)", "ttbitb", name, hint, tv_buf_ptr(&b),
+	/* no key-encryption key is kept: every writing job derives its own
+	 * (write_kek), with a fresh salt */
+	r = tv_db_exec(h->db, "INSERT INTO passwords(name, hint, sealed, created, kdf)"
+	               " VALUES(?,?,?,?,?)", "ttbit", name, hint, tv_buf_ptr(&b),
 	               tv_buf_avail(&b), (int64_t)tv_now(),
-	               kdf == TV_KDF_ARGON2ID ? "argon2id" : "pbkdf2", tv_buf_ptr(&sk),
-	               tv_buf_avail(&sk));
+	               p.kdf == TV_KDF_ARGON2ID ? "argon2id" : "pbkdf2");
 	if (r == TV_ERR_EXISTS)
 		r = tv_errf(TV_ERR_EXISTS, "a password named '%s' already exists", name);
 out:
-	tv_kek_wipe(&kek);
+	tv_wipe(&p, sizeof(p));
 	tv_buf_free(&b);
-	tv_buf_free(&kb);
-	tv_buf_free(&sk);
-	return r;
-}
-
-/* The KEK stored at 'password add' (NOTFOUND for passwords without one). */
-static int stored_kek(struct tv_home *h, const char *name, struct tv_kek *k)
-{
-	struct tv_stmt *q;
-	struct tv_buf out;
-	char purpose[TV_NAME_MAX + 16];
-	int r;
-
-	tv_buf_init(&out);
-	if ((r = tv_db_query(h->db, &q, "SELECT sealed_kek FROM passwords WHERE name=? AND "
-	                     "sealed_kek IS NOT NULL", "t", name)) != 0)
-		return r;
-	r = tv_stmt_step(q);
-	if (r == 1) {
-		size_t n;
-		const void *p = tv_stmt_blob(q, 0, &n);
-		snprintf(purpose, sizeof(purpose), "kek:%s", name);
-		r = tv_keys_unseal(h, purpose, p, n, &out);
-		if (r == 0)
-			r = kek_deserialize(&out, k);
-	} else if (r == 0) {
-		r = TV_ERR_NOTFOUND;
-	}
-	tv_stmt_free(q);
-	tv_buf_free(&out);
 	return r;
 }
 
@@ -289,7 +220,7 @@ static void free_pw(char *pw, size_t len)
 
 static int write_kek(struct tv_home *h, const char *name, const struct tv_kek **out)
 {
-	char *pw = NULL;
+	char *pw = NULL, kdfname[16] = "pbkdf2";
 	size_t len = 0;
 	int i, free_slot = -1, r;
 
@@ -305,14 +236,15 @@ static int write_kek(struct tv_home *h, const char *name, const struct tv_kek **
 		free_slot = 0;
 		tv_kek_wipe(&h->kc->wk[0].kek);
 	}
-	r = stored_kek(h, name, &h->kc->wk[free_slot].kek);
-	if (r == TV_ERR_NOTFOUND) {
-		/* no stored KEK: derive one for this job */
-		if ((r = tv_keys_password_get(h, name, &pw, &len)) != 0)
-			return r;
-		r = tv_kek_derive(&h->kc->wk[free_slot].kek, TV_KDF_PBKDF2_SHA256, NULL, pw, len);
-		free_pw(pw, len);
-	}
+	/* one KDF run per password and job, with a fresh salt: the tapes of
+	 * one job share it, the next job gets another (docs/SECURITY.md §3) */
+	tv_db_get_text(h->db, kdfname, sizeof(kdfname), "SELECT kdf FROM passwords WHERE "
+	               "name=?", "t", name);
+	if ((r = tv_keys_password_get(h, name, &pw, &len)) != 0)
+		return r;
+	r = tv_kek_derive(&h->kc->wk[free_slot].kek, strcmp(kdfname, "argon2id") == 0 ?
+	                  TV_KDF_ARGON2ID : TV_KDF_PBKDF2_SHA256, NULL, pw, len);
+	free_pw(pw, len);
 	if (r != 0)
 		return r;
 	snprintf(h->kc->wk[free_slot].name, sizeof(h->kc->wk[free_slot].name), "%s", name);
@@ -425,16 +357,19 @@ void tv_keys_describe(const struct tv_encdesc *enc, char *out, size_t outsz)
 		snprintf(out, outsz, "escrow recovery (no other key slot)");
 }
 
-/* Try every stored password on a password slot: the slot's own name
- * first. */
+/* Tries stored passwords on a password slot within the tape's work
+ * budget: named_only, just the password the slot names; else every other
+ * one.  0 (opened), TV_ERR_LOCKED (none fits), TV_ERR_RANGE (budget
+ * spent: the detail says so), or a catalog error. */
 static int try_passwords(struct tv_home *h, const struct tv_keyslot *s,
-                         const uint8_t tape_uuid[16], uint8_t dek[TV_DEK_LEN], char *how,
-                         size_t howsz)
+                         const uint8_t tape_uuid[16], int named_only, struct tv_kdf_budget *b,
+                         uint8_t dek[TV_DEK_LEN], char *how, size_t howsz)
 {
 	struct tv_stmt *q;
 	int r, sr, found = TV_ERR_LOCKED;
 
-	if ((r = tv_db_query(h->db, &q, "SELECT name FROM passwords ORDER BY name<>?, id", "t",
+	if ((r = tv_db_query(h->db, &q, named_only ? "SELECT name FROM passwords WHERE name=?" :
+	                     "SELECT name FROM passwords WHERE name<>? ORDER BY id", "t",
 	                     s->name)) != 0)
 		return r;
 	while ((sr = tv_stmt_step(q)) == 1) {
@@ -444,11 +379,15 @@ static int try_passwords(struct tv_home *h, const struct tv_keyslot *s,
 		snprintf(name, sizeof(name), "%s", tv_stmt_text(q, 0));
 		if (tv_keys_password_get(h, name, &pw, &len) != 0)
 			continue;
-		r = tv_slot_password_open(s, tape_uuid, pw, len, h->kc->cache, dek);
+		r = tv_slot_password_open_budget(s, tape_uuid, pw, len, h->kc->cache, b, dek);
 		free_pw(pw, len);
 		if (r == 0) {
 			snprintf(how, howsz, "password '%s'", name);
 			found = 0;
+			break;
+		}
+		if (r == TV_ERR_RANGE) {
+			found = r;
 			break;
 		}
 	}
@@ -456,10 +395,30 @@ static int try_passwords(struct tv_home *h, const struct tv_keyslot *s,
 	return sr < 0 ? sr : found;
 }
 
+/* Stored passwords on the password slots, within the tape's budget b:
+ * named_only, each slot's own password; else the others. */
+static int unlock_by_passwords(struct tv_home *h, const uint8_t tape_uuid[16],
+                               const struct tv_encdesc *enc, int named_only,
+                               struct tv_kdf_budget *b, uint8_t dek[TV_DEK_LEN],
+                               char *how, size_t howsz)
+{
+	int r;
+
+	for (size_t i = 0; i < enc->nslots; i++) {
+		if (enc->slots[i].type != TV_SLOT_PASSWORD)
+			continue;
+		r = try_passwords(h, &enc->slots[i], tape_uuid, named_only, b, dek, how, howsz);
+		if (r != TV_ERR_LOCKED)
+			return r;
+	}
+	return TV_ERR_LOCKED;
+}
+
 int tv_keys_unlock(struct tv_home *h, const uint8_t tape_uuid[16],
                    const struct tv_encdesc *enc, uint8_t dek[TV_DEK_LEN], char *how,
                    size_t howsz)
 {
+	struct tv_kdf_budget b = { TV_KDF_BUDGET_TAPE, 0, 0 };
 	char why[512] = "";
 	int r;
 
@@ -474,21 +433,34 @@ int tv_keys_unlock(struct tv_home *h, const uint8_t tape_uuid[16],
 		}
 		tv_wipe(dek, TV_DEK_LEN);
 	}
-	for (size_t i = 0; i < enc->nslots; i++) {
+	/* the password each slot names first: one derivation in the usual case */
+	if ((r = unlock_by_passwords(h, tape_uuid, enc, 1, &b, dek, how, howsz)) == 0)
+		goto got;
+	if (r != TV_ERR_LOCKED && r != TV_ERR_RANGE)
+		return r;
+	for (size_t i = 0; r != TV_ERR_RANGE && i < enc->nslots; i++) {
 		const struct tv_keyslot *s = &enc->slots[i];
-		if (s->type == TV_SLOT_PASSWORD) {
-			if (try_passwords(h, s, tape_uuid, dek, how, howsz) == 0)
-				goto got;
-		} else if (s->type == TV_SLOT_KMS) {
-			char used[300];
-			r = tv_kmsglue_open_slot(h, s, tape_uuid, NULL, NULL, dek, used, sizeof(used));
-			if (r == 0) {
-				snprintf(how, howsz, "KMS key %s on %s", s->key_id, used);
-				goto got;
-			}
-			if (why[0] == '\0')
-				snprintf(why, sizeof(why), "%s", tv_errmsg(r));
+		char used[300];
+		if (s->type != TV_SLOT_KMS)
+			continue;
+		r = tv_kmsglue_open_slot(h, s, tape_uuid, NULL, NULL, dek, used, sizeof(used));
+		if (r == 0) {
+			snprintf(how, howsz, "KMS key %s on %s", s->key_id, used);
+			goto got;
 		}
+		if (why[0] == '\0')
+			snprintf(why, sizeof(why), "%s", tv_errmsg(r));
+	}
+	if (r != TV_ERR_RANGE &&
+	    (r = unlock_by_passwords(h, tape_uuid, enc, 0, &b, dek, how, howsz)) == 0)
+		goto got;
+	if (r == TV_ERR_RANGE) {
+		/* a hostile (or very odd) tape: reported, left locked */
+		snprintf(why, sizeof(why), "stored passwords not tried further: %s; left locked "
+		         "(give the password with 'tapevault decrypt')", tv_errmsg(r));
+		tv_warn(h, "%s", why);
+	} else if (r != TV_ERR_LOCKED) {
+		return r;
 	}
 	snprintf(how, howsz, "%s", why);
 	return TV_ERR_LOCKED;

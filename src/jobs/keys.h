@@ -30,9 +30,11 @@ int tv_keys_load_dek(struct tv_home *h, const uint8_t tape_uuid[16],
                      uint8_t dek[TV_DEK_LEN]);   /* TV_ERR_NOTFOUND */
 
 /* Passwords (sealed in the catalog). */
-/* kdf: TV_KDF_PBKDF2_SHA256 or TV_KDF_ARGON2ID.  The key-encryption key
- * is derived once here (fresh salt) and kept sealed, so writing jobs do not
- * run the KDF again; every tape's slot still binds its own tape UUID. */
+/* kdf: TV_KDF_PBKDF2_SHA256 or TV_KDF_ARGON2ID (remembered with the
+ * password).  No key-encryption key is kept: each writing job (one
+ * struct tv_home) derives one per password with a fresh salt and makes
+ * the slots of all the tapes it writes from it; every tape's slot still
+ * binds its own tape UUID and has its own IV. */
 int tv_keys_password_add(struct tv_home *h, const char *name, const char *hint,
                          const char *pw, size_t len, enum tv_kdf kdf);
 int tv_keys_password_get(struct tv_home *h, const char *name, char **pw, size_t *len);

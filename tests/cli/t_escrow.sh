@@ -3,7 +3,8 @@
 # authority that needs nothing but the tapevault binary.
 . "$(dirname "$0")/lib.sh"
 secret app "authority passphrase"; secret pw "forgotten soon"
-AUTH=$WORK/auth                      # the authority's machine: only the key set
+AUTH=$WORK/auth                      # the authority's machine: the key set, its trust list
+"$T" --home "$AUTH" -q init || exit 1
 tv "$AUTH" escrow keygen --out "$WORK/ks.pem" --password-file app; expect_rc 0 "escrow keygen"
 expect_out "^SHA256:[0-9a-f]{64}$" "prints the fingerprint"; FPR=$OUT
 check "key set is private" test "$(stat -c %a "$WORK/ks.pem")" = 600
@@ -35,6 +36,8 @@ tv "$B" escrow request "$t_old" "$t_safe" --out "$WORK/req.txt"; expect_rc 1 "re
 expect_err "$t_old: no escrow slot: written before password loss protection" "says so for that tape"
 check "request written for the other tape" grep -q "BEGIN TAPEVAULT ESCROW REQUEST" "$WORK/req.txt"
 tv "$B" escrow request "$t_safe" --out "$WORK/req.txt"; expect_rc 0 "escrow request"
+tv "$B" identity export --out "$WORK/b-id.pub"; expect_rc 0 "identity export"
+tv "$AUTH" escrow trust add "$WORK/b-id.pub" --name b; expect_rc 0 "the authority trusts B"
 
 # a request edited in any byte is refused
 python3 - "$WORK/req.txt" "$WORK/req-edited.txt" <<'PY'
@@ -106,7 +109,8 @@ if out=$(bash "$KMSH" start "$KD"); then
 	tv "$E" tape insert lib --copy "$WORK/box/$kt.tap"
 	tv "$E" catalog lib;             expect_err "locked" "KMS down: locked"
 	tv "$E" escrow request "$kt" --out "$WORK/req2.txt"; expect_rc 0 "request for the KMS tape"
-	tv "$AUTH" escrow respond --keyset "$WORK/ks.pem" "$WORK/req2.txt" --out "$WORK/resp2.txt" --password-file app --yes
+	tv "$AUTH" escrow respond --keyset "$WORK/ks.pem" "$WORK/req2.txt" --out "$WORK/resp2.txt" --password-file app --yes --trust-new
+	expect_rc 0 "an unknown installation answered with --trust-new --yes"
 	tv "$E" escrow apply "$WORK/resp2.txt"; expect_rc 0 "KMS tape recovered through escrow with the KMS down"
 	tv "$E" restore kmsdata --to "$WORK/re"; expect_rc 0 "restore"
 	check "KMS tape byte-exact via escrow" same_tree src/data "$WORK/re/$S/src/data"

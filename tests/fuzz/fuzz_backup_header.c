@@ -56,7 +56,7 @@ static void check_reencode(const uint8_t *data, size_t size)
 	tv_buf_init(&out);
 	if (tv_backup_header_encode(&out, &a) != 0)
 		abort();      /* a header we accept must be encodable */
-	if (tv_backup_header_parse(out.d, out.len, &b, &hl2) != 0)
+	if (tv_backup_header_parse(tv_buf_ptr(&out), tv_buf_avail(&out), &b, &hl2) != 0)
 		abort();
 	if (memcmp(a.uuid, b.uuid, 16) != 0 || a.created != b.created ||
 	    a.chunk_size != b.chunk_size || a.encrypted != b.encrypted ||
@@ -109,6 +109,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (fixed != NULL)
 		m.p = data = fixed;
+	/* the probe that flags job-encrypted files on tape: magic and flag */
+	if (tv_backup_probe_encrypted(data, size) !=
+	    (size >= 8 && tv_backup_probe(data, size) && (data[7] & 1)))
+		abort();
 	check_reencode(data, size);
 	if (size > 0)
 		m.step = 1 + data[size - 1] % 64 * 97;

@@ -64,6 +64,13 @@ static int one_input(const uint8_t *data, size_t size)
 	    strlen(req->installation) == 0 || strlen(req->installation) > TV_ESCROW_NAME_MAX)
 		abort();
 	tv_escrow_request_hash(req, h);
+	/* the authority's age check: any created value, any clock */
+	{
+		int a = tv_escrow_request_check_age(req, req->created, TV_ESCROW_MAX_AGE_DEFAULT);
+		int b = tv_escrow_request_check_age(req, 1700000000, 86400);
+		if (a != 0 || (b != 0 && b != TV_ERR_STATE))
+			abort();
+	}
 	for (size_t i = 0; i < req->n; i++) {
 		if (req->items[i].slot.type != TV_SLOT_ESCROW ||
 		    strlen(req->items[i].barcode) > TV_ESCROW_BARCODE_MAX)

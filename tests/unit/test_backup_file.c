@@ -193,7 +193,7 @@ static struct tv_backup_keys pw_keys(void)
 }
 
 static struct tv_password_unlock pu_ok = { "pw", 2, NULL };
-static const struct tv_unlocker unlock_ok = { tv_unlock_password, &pu_ok };
+static const struct tv_unlocker unlock_ok = { tv_unlock_password, &pu_ok, 1 };
 
 static void test_roundtrip_encrypted(void **state)
 {
@@ -260,7 +260,7 @@ static void test_real_password_and_wrong(void **state)
 	const char *srcs[] = { src };
 	struct tv_backup_keys k;
 	struct tv_password_unlock bad = { "wrong", 5, NULL }, good = { "hunter2", 7, NULL };
-	struct tv_unlocker ub = { tv_unlock_password, &bad }, ug = { tv_unlock_password, &good };
+	struct tv_unlocker ub = { tv_unlock_password, &bad, 1 }, ug = { tv_unlock_password, &good, 1 };
 	(void)state;
 
 	memset(&k, 0, sizeof(k));
@@ -318,6 +318,49 @@ static void test_roundtrip_plaintext(void **state)
 	free(out);
 	free(dest);
 	free(e);
+}
+
+/* issue 10 finding 1: an encrypted backup file replaced by a plaintext
+ * one is refused when the caller holds a key (or its catalog says the
+ * file is encrypted); the probe that flags files on tape sees only
+ * encrypted ones. */
+static void test_plaintext_swap_refused(void **state)
+{
+	char *enc = tl_path(dir, "swap-enc.tvb"), *plain = tl_path(dir, "swap-plain.tvb");
+	char *dest = tl_path(dir, "restore-swap");
+	const char *srcs[] = { src };
+	struct tv_backup_keys k = pw_keys();
+	struct tv_password_unlock pu = { "pw", 2, NULL };
+	struct tv_unlocker u = { tv_unlock_password, &pu, 1 };
+	uint8_t head[8];
+	size_t n;
+	uint8_t *d;
+	(void)state;
+
+	assert_int_equal(tv_backup_create(srcs, 1, enc, &k, NULL), 0);
+	assert_int_equal(tv_backup_create(srcs, 1, plain, NULL, NULL), 0);
+	d = tl_read_file(enc, &n);
+	memcpy(head, d, 8);
+	assert_true(tv_backup_probe_encrypted(head, 8));
+	free(d);
+	d = tl_read_file(plain, &n);
+	assert_true(tv_backup_probe(d, n));
+	assert_false(tv_backup_probe_encrypted(d, n));
+	assert_false(tv_backup_probe_encrypted(d, 7));
+	free(d);
+	assert_int_equal(rename(plain, enc), 0);       /* the swap */
+	assert_int_equal(tv_backup_extract(enc, dest, &u, NULL), TV_ERR_AUTH);
+	assert_non_null(strstr(tv_errdetail(), enc));
+	assert_non_null(strstr(tv_errdetail(), "refused: the file is not encrypted"));
+	assert_int_equal(access(dest, F_OK), -1);
+	assert_no_tmp();
+	/* without a key and without the catalog's word it is a plaintext file */
+	u.expect_encrypted = 0;
+	assert_int_equal(tv_backup_extract(enc, dest, &u, NULL), 0);
+	check_tree(dest);
+	free(enc);
+	free(plain);
+	free(dest);
 }
 
 static void test_empty_source(void **state)
@@ -506,7 +549,7 @@ static void test_escrow_and_extra_slots(void **state)
 	struct tv_backup_keys k = pw_keys();
 	struct tv_backup_info info;
 	struct tv_escrow_unlock eu = { auth };
-	struct tv_unlocker u = { tv_unlock_escrow, &eu };
+	struct tv_unlocker u = { tv_unlock_escrow, &eu, 1 };
 	(void)state;
 
 	assert_non_null(auth);
@@ -739,6 +782,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_roundtrip_encrypted),
 		cmocka_unit_test(test_real_password_and_wrong),
 		cmocka_unit_test(test_roundtrip_plaintext),
+		cmocka_unit_test(test_plaintext_swap_refused),
 		cmocka_unit_test(test_empty_source),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_bitflips),

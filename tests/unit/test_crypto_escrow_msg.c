@@ -1262,6 +1262,38 @@ static void test_seeds(void **state)
 	EVP_PKEY_free(fixed);
 }
 
+/* issue 10 finding 3: the authority's age check on a request's creation
+ * time (the CLI test re-signs real requests; here the bounds). */
+static void test_request_age(void **state)
+{
+	struct tv_escrow_request req;
+	const uint64_t now = 1800000000, day = 86400;
+	(void)state;
+
+	memset(&req, 0, sizeof(req));
+	req.created = now;
+	assert_int_equal(tv_escrow_request_check_age(&req, now, TV_ESCROW_MAX_AGE_DEFAULT), 0);
+	req.created = now - 30 * day;                          /* exactly 30 days: fine */
+	assert_int_equal(tv_escrow_request_check_age(&req, now, TV_ESCROW_MAX_AGE_DEFAULT), 0);
+	req.created = now - 30 * day - 1;
+	assert_int_equal(tv_escrow_request_check_age(&req, now, TV_ESCROW_MAX_AGE_DEFAULT),
+	                 TV_ERR_STATE);
+	assert_non_null(strstr(tv_errdetail(), "30 day(s) ago: older than the 30 day(s)"));
+	assert_int_equal(tv_escrow_request_check_age(&req, now, 31 * day), 0);
+	req.created = now + TV_ESCROW_FUTURE_SKEW;             /* within the skew */
+	assert_int_equal(tv_escrow_request_check_age(&req, now, TV_ESCROW_MAX_AGE_DEFAULT), 0);
+	req.created = now + TV_ESCROW_FUTURE_SKEW + 1;
+	assert_int_equal(tv_escrow_request_check_age(&req, now, TV_ESCROW_MAX_AGE_DEFAULT),
+	                 TV_ERR_STATE);
+	assert_non_null(strstr(tv_errdetail(), "in the future"));
+	req.created = UINT64_MAX;                             /* any value: a message */
+	assert_int_equal(tv_escrow_request_check_age(&req, now, TV_ESCROW_MAX_AGE_DEFAULT),
+	                 TV_ERR_STATE);
+	req.created = 0;
+	assert_int_equal(tv_escrow_request_check_age(&req, now, TV_ESCROW_MAX_AGE_DEFAULT),
+	                 TV_ERR_STATE);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1276,6 +1308,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_other_authority),
 		cmocka_unit_test(test_make_args),
 		cmocka_unit_test(test_seeds),
+		cmocka_unit_test(test_request_age),
 	};
 	return tl_run(argc, argv, tests, setup, teardown);
 }

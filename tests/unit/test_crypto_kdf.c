@@ -150,10 +150,16 @@ static void test_kdf_policy(void **state)
 
 	q.iter = 599999;
 	assert_int_equal(tv_kdf_params_check(&q), TV_ERR_FORMAT);
-	q.iter = 100000001;                                /* > 10^8: hostile */
+	q.iter = 100000000;                                /* 10^8 (~28 s): hostile */
 	assert_int_equal(tv_kdf_params_check(&q), TV_ERR_FORMAT);
-	q.iter = 100000000;
+	assert_non_null(strstr(tv_errdetail(), "refused (maximum 10000000)"));
+	q.iter = 10000001;
+	assert_int_equal(tv_kdf_params_check(&q), TV_ERR_FORMAT);
+	q.iter = 10000000;                                 /* the cap: ~17 defaults */
 	assert_int_equal(tv_kdf_params_check(&q), 0);
+	assert_int_equal(tv_kdf_cost(&q), 17);
+	q.iter = 600000;
+	assert_int_equal(tv_kdf_cost(&q), 1);
 	q.iter = 600000;
 	q.salt_len = 8;
 	assert_int_equal(tv_kdf_params_check(&q), TV_ERR_FORMAT);
@@ -165,8 +171,27 @@ static void test_kdf_policy(void **state)
 	assert_int_equal(q.mem_kib, 65536);
 	assert_int_equal(q.par, 1);
 	assert_int_equal(tv_kdf_params_check(&q), 0);
-	q.mem_kib = (uint64_t)4 * 1024 * 1024 + 1;         /* > 4 GiB */
+	assert_int_equal(tv_kdf_cost(&q), 1);
+	q.mem_kib = (uint64_t)4 * 1024 * 1024;             /* 4 GiB: hostile */
+	q.iter = 1;
 	assert_int_equal(tv_kdf_params_check(&q), TV_ERR_FORMAT);
+	q.mem_kib = (uint64_t)1024 * 1024 + 1;             /* > 1 GiB */
+	assert_int_equal(tv_kdf_params_check(&q), TV_ERR_FORMAT);
+	assert_non_null(strstr(tv_errdetail(), "memory cost"));
+	q.mem_kib = (uint64_t)1024 * 1024;                 /* 1 GiB, t=3: the cap */
+	q.iter = 3;
+	assert_int_equal(tv_kdf_params_check(&q), 0);
+	assert_int_equal(tv_kdf_cost(&q), 16);
+	q.iter = 4;                                        /* t*m over 3 GiB */
+	assert_int_equal(tv_kdf_params_check(&q), TV_ERR_FORMAT);
+	assert_non_null(strstr(tv_errdetail(), "too long"));
+	q.iter = 33;                                       /* t over 32 */
+	q.mem_kib = 19 * 1024;
+	assert_int_equal(tv_kdf_params_check(&q), TV_ERR_FORMAT);
+	q.iter = 2;
+	assert_int_equal(tv_kdf_params_check(&q), 0);
+	assert_int_equal(tv_kdf_cost(&q), 1);              /* never less than one unit */
+	q.iter = 3;
 	q.mem_kib = 1024;                                  /* too weak */
 	assert_int_equal(tv_kdf_params_check(&q), TV_ERR_FORMAT);
 	q.mem_kib = 65536;

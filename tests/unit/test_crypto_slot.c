@@ -3,6 +3,7 @@
  * tampering, hostile KDF parameters, TLV round trip, unlockers. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -371,7 +372,7 @@ static void test_unlockers(void **state)
 	assert_int_equal(tv_kek_cache_new(&c, 0), 0);
 	{
 		struct tv_password_unlock pu = { "second", 6, c };
-		struct tv_unlocker u = { tv_unlock_password, &pu };
+		struct tv_unlocker u = { tv_unlock_password, &pu, 0 };
 		assert_int_equal(u.unlock(u.ctx, s, 3, uuid, out), 0);
 		assert_memory_equal(out, dek, 32);
 	}
@@ -428,12 +429,98 @@ static void test_describe_sanitizes(void **state)
 	tv_kek_wipe(&k);
 }
 
+/* issue 10 finding 5: a forged slot, as a hostile tape carries it (the
+ * TLV bytes of FORMAT.md 9.3, built by hand: tv_slot_encode would refuse
+ * it), asking for 5 * 10^7 PBKDF2 iterations (about 14 s here; within the
+ * old cap of 10^8) or 4 GiB of Argon2id memory: refused at decode and at
+ * open, before any work, with a message that names the parameter. */
+static void test_password_forged_cost(void **state)
+{
+	static const uint8_t wrapped[48], iv[12], salt[64];
+	struct tv_keyslot s;
+	struct tv_buf b;
+	uint8_t uuid[16] = { 7 }, out[32];
+	struct timespec t0, t1;
+	(void)state;
+
+	for (int argon = 0; argon <= 1; argon++) {
+		tv_buf_init(&b);
+		assert_int_equal(tv_tlv_put_u64(&b, 1, TV_SLOT_PASSWORD), 0);
+		assert_int_equal(tv_tlv_put_u64(&b, 2, TV_WRAP_AES256GCM), 0);
+		assert_int_equal(tv_tlv_put_bytes(&b, 3, wrapped, sizeof(wrapped)), 0);
+		assert_int_equal(tv_tlv_put_bytes(&b, 4, iv, sizeof(iv)), 0);
+		assert_int_equal(tv_tlv_put_str(&b, 10, "weekly"), 0);
+		assert_int_equal(tv_tlv_put_u64(&b, 5, argon ? TV_KDF_ARGON2ID :
+		                                TV_KDF_PBKDF2_SHA256), 0);
+		assert_int_equal(tv_tlv_put_bytes(&b, 6, salt, sizeof(salt)), 0);
+		assert_int_equal(tv_tlv_put_u64(&b, 7, argon ? 1 : 50000000), 0);
+		if (argon) {
+			assert_int_equal(tv_tlv_put_u64(&b, 8, (uint64_t)4 * 1024 * 1024), 0);
+			assert_int_equal(tv_tlv_put_u64(&b, 9, 1), 0);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(tv_slot_decode(tv_buf_ptr(&b), tv_buf_avail(&b), &s),
+		                 TV_ERR_FORMAT);
+		assert_non_null(strstr(tv_errdetail(), argon ? "memory cost 4194304 KiB refused"
+		                                             : "50000000 iterations refused"));
+		/* the same slot handed over as a struct: open refuses it too */
+		memset(&s, 0, sizeof(s));
+		s.type = TV_SLOT_PASSWORD;
+		s.wrap = TV_WRAP_AES256GCM;
+		s.wrapped_len = 48;
+		s.iv_len = 12;
+		s.salt_len = 64;
+		s.kdf = argon ? TV_KDF_ARGON2ID : TV_KDF_PBKDF2_SHA256;
+		s.kdf_iter = argon ? 1 : 50000000;
+		s.kdf_mem_kib = argon ? (uint64_t)4 * 1024 * 1024 : 0;
+		s.kdf_par = argon ? 1 : 0;
+		assert_int_equal(tv_slot_password_open(&s, uuid, "pw", 2, NULL, out), TV_ERR_FORMAT);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		assert_true(t1.tv_sec - t0.tv_sec < 2);        /* refused, not derived */
+		tv_buf_free(&b);
+	}
+}
+
+/* issue 10 finding 5: the work budget.  Derivations are counted in
+ * default units; one that would go over the limit is not started; a KEK
+ * the cache already holds costs nothing. */
+static void test_password_budget(void **state)
+{
+	struct tv_kek k;
+	struct tv_keyslot s;
+	struct tv_kek_cache *c = NULL;
+	struct tv_kdf_budget b = { 3, 0, 0 };
+	uint8_t uuid[16], dek[32], out[32];
+	(void)state;
+
+	tv_uuid_new(uuid);
+	tv_dek_new(dek);
+	cheap_kek(&k, "pw");
+	assert_int_equal(tv_slot_password_make(&s, uuid, dek, NULL, 0, "n", "h", 0, &k), 0);
+	assert_int_equal(tv_kek_cache_new(&c, 0), 0);
+	assert_int_equal(tv_slot_password_open_budget(&s, uuid, "a", 1, c, &b, out), TV_ERR_BADKEY);
+	assert_int_equal(tv_slot_password_open_budget(&s, uuid, "b", 1, c, &b, out), TV_ERR_BADKEY);
+	assert_int_equal(tv_slot_password_open_budget(&s, uuid, "a", 1, c, &b, out), TV_ERR_BADKEY);
+	assert_int_equal(b.spent, 2);                     /* "a" again: from the cache */
+	assert_int_equal(tv_slot_password_open_budget(&s, uuid, "pw", 2, c, &b, out), 0);
+	assert_memory_equal(out, dek, 32);
+	assert_int_equal(b.spent, 3);
+	assert_int_equal(tv_slot_password_open_budget(&s, uuid, "x", 1, c, &b, out), TV_ERR_RANGE);
+	assert_non_null(strstr(tv_errdetail(), "more key derivation work than one tape may cost"));
+	assert_int_equal(tv_kek_cache_derivations(c), 3);  /* the fourth was not started */
+	assert_int_equal(tv_slot_password_open_budget(&s, uuid, "pw", 2, c, &b, out), 0);
+	tv_kek_cache_free(c);
+	tv_kek_wipe(&k);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_password_pbkdf2_default),
 		cmocka_unit_test(test_password_argon2),
 		cmocka_unit_test(test_password_tamper),
+		cmocka_unit_test(test_password_forged_cost),
+		cmocka_unit_test(test_password_budget),
 		cmocka_unit_test(test_job_kek_reuse),
 		cmocka_unit_test(test_escrow_slot),
 		cmocka_unit_test(test_kms_rsa_slot),

@@ -10,6 +10,7 @@
 
 #include "catalog/catalog.h"
 #include "crypto/kdf.h"
+#include "crypto/slot.h"
 #include "format/record.h"
 #include "jobs/admin.h"
 #include "jobs/home.h"
@@ -77,6 +78,7 @@ static void test_home_init_open(void **state)
 	free(p);
 	p = tl_path(dir, "catalog.db");
 	assert_true(tl_exists(p));
+	assert_int_equal(mode_of(p), 0600);    /* issue 10 finding 8, whatever the umask */
 	free(p);
 	p = tl_path(dir, "log");
 	assert_true(tl_exists(p));
@@ -152,6 +154,8 @@ static void test_home_catalog_elsewhere(void **state)
 	           "only sqlite:PATH");
 	ASSERT_OK(tv_home_init(dir, url));
 	assert_true(tl_exists(db));
+	assert_int_equal(mode_of(db), 0600);   /* wherever --catalog puts it */
+	assert_int_equal(mode_of(dir), 0700);
 	p = tl_path(dir, "catalog.db");
 	assert_false(tl_exists(p));
 	free(p);
@@ -212,13 +216,19 @@ static void test_home_resolve(void **state)
 	assert_string_equal(out, "/env/home");
 	unsetenv("TAPEVAULT_HOME");
 	ASSERT_OK(tv_home_resolve(NULL, out, sizeof(out)));
-	assert_string_equal(out, "/xdg/tapevault");
-	unsetenv("XDG_DATA_HOME");
-	ASSERT_OK(tv_home_resolve(NULL, out, sizeof(out)));
-	assert_string_equal(out, "/home/u/.local/share/tapevault");
-	ASSERT_ERR(tv_home_resolve(NULL, small, sizeof(small)), TV_ERR_RANGE, "too long");
-	unsetenv("HOME");
-	ASSERT_ERR(tv_home_resolve(NULL, out, sizeof(out)), TV_ERR_INVAL, "--home");
+	if (geteuid() == 0) {
+		/* root: the packaged system's state, whatever XDG_DATA_HOME and HOME say */
+		assert_string_equal(out, TV_HOME_SYSTEM);
+		ASSERT_ERR(tv_home_resolve(NULL, small, sizeof(small)), TV_ERR_RANGE, "too long");
+	} else {
+		assert_string_equal(out, "/xdg/tapevault");
+		unsetenv("XDG_DATA_HOME");
+		ASSERT_OK(tv_home_resolve(NULL, out, sizeof(out)));
+		assert_string_equal(out, "/home/u/.local/share/tapevault");
+		ASSERT_ERR(tv_home_resolve(NULL, small, sizeof(small)), TV_ERR_RANGE, "too long");
+		unsetenv("HOME");
+		ASSERT_ERR(tv_home_resolve(NULL, out, sizeof(out)), TV_ERR_INVAL, "--home");
+	}
 	for (int i = 0; i < 3; i++) {
 		if (saved[i] != NULL)
 			setenv(vars[i], saved[i], 1);
@@ -256,17 +266,18 @@ static void test_passwords(void **state)
 	ASSERT_OK(tv_db_get_text(h->db, hint, sizeof(hint), "SELECT hint FROM passwords WHERE "
 	                         "name=?", "t", "weekly"));
 	assert_string_equal(hint, "the usual");
-	/* stored sealed: the catalog does not hold the password */
+	/* stored sealed: the catalog does not hold the password, nor a
+	 * long-lived key-encryption key (issue 10 finding 9) */
 	{
 		struct tv_stmt *st;
+		size_t n;
+		const void *p;
 		ASSERT_OK(tv_db_query(h->db, &st, "SELECT sealed, sealed_kek FROM passwords", ""));
 		assert_int_equal(tv_stmt_step(st), 1);
-		for (int c = 0; c < 2; c++) {
-			size_t n;
-			const void *p = tv_stmt_blob(st, c, &n);
-			assert_non_null(p);
-			assert_null(memmem(p, n, "correct horse", 13));
-		}
+		p = tv_stmt_blob(st, 0, &n);
+		assert_non_null(p);
+		assert_null(memmem(p, n, "correct horse", 13));
+		assert_true(tv_stmt_isnull(st, 1));
 		tv_stmt_free(st);
 	}
 	ASSERT_ERR(tv_keys_password_add(h, "weekly", "again", "other", 5, TV_KDF_PBKDF2_SHA256),
@@ -279,6 +290,91 @@ static void test_passwords(void **state)
 	pw = NULL;
 	assert_int_equal(tv_keys_password_get(h, "nosuch", &pw, &len), TV_ERR_NOTFOUND);
 	assert_null(pw);
+	tv_home_close(h);
+}
+
+/* issue 10 finding 9: the password KEK is per job.  The tapes one job
+ * (one open home) writes share a salt; the next job derives its own. */
+static void test_password_kek_per_job(void **state)
+{
+	char *dir = NULL;
+	struct tv_home *h = new_home(&dir);
+	static const uint8_t u1[16] = { 1 }, u2[16] = { 2 }, u3[16] = { 3 };
+	uint8_t dek[TV_DEK_LEN];
+	struct tv_encdesc e1, e2, e3;
+	(void)state;
+
+	ASSERT_OK(tv_keys_password_add(h, "weekly", "the usual", "correct horse", 13,
+	                               TV_KDF_ARGON2ID));
+	ASSERT_OK(tv_keys_new_tape(h, "password:weekly", u1, dek, &e1));
+	ASSERT_OK(tv_keys_new_tape(h, "password:weekly", u2, dek, &e2));
+	tv_home_close(h);
+	ASSERT_OK(tv_home_open(dir, &h));
+	h->quiet = 1;
+	ASSERT_OK(tv_keys_new_tape(h, "password:weekly", u3, dek, &e3));
+	assert_int_equal(e1.slots[0].kdf, TV_KDF_ARGON2ID);     /* the password's KDF */
+	assert_int_equal(e3.slots[0].kdf, TV_KDF_ARGON2ID);
+	assert_int_equal(e1.slots[0].salt_len, e2.slots[0].salt_len);
+	assert_memory_equal(e1.slots[0].salt, e2.slots[0].salt, e1.slots[0].salt_len);
+	assert_memory_not_equal(e1.slots[0].salt, e3.slots[0].salt, e1.slots[0].salt_len);
+	assert_memory_not_equal(e1.slots[0].iv, e2.slots[0].iv, e1.slots[0].iv_len);
+	tv_wipe(dek, sizeof(dek));
+	tv_home_close(h);
+	free(dir);
+}
+
+/* issue 10 finding 5: a tape whose 8 password slots none of the stored
+ * passwords opens costs at most the tape's budget (32 cheap derivations
+ * here, not 8 x 6) and is left locked with a message; the password a slot
+ * names is tried first. */
+static void test_unlock_budget(void **state)
+{
+	struct tv_home *h = new_home(NULL);
+	struct tv_kdf_params p;
+	struct tv_kek right, other;
+	struct tv_encdesc enc;
+	uint8_t uuid[16] = { 9 }, dek[TV_DEK_LEN], out[TV_DEK_LEN];
+	char how[600], name[16];
+	(void)state;
+
+	h->quiet = 1;
+	assert_int_equal(tv_kdf_params_new(&p, TV_KDF_ARGON2ID), 0);
+	p.iter = 2;
+	p.mem_kib = TV_ARGON2_M_MIN;                /* one unit each, ~30 ms */
+	memset(&right, 0, sizeof(right));
+	ASSERT_OK(tv_kek_derive(&other, TV_KDF_ARGON2ID, &p, "good one", 8));
+	for (int i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		ASSERT_OK(tv_keys_password_add(h, name, "", i == 5 ? "good one" : name, i == 5 ? 8 : 2,
+		                               TV_KDF_PBKDF2_SHA256));
+	}
+	ASSERT_OK(tv_dek_new(dek));
+	memset(&enc, 0, sizeof(enc));
+	enc.alg = TV_ENC_AES256GCM_HKDF;
+	ASSERT_OK(tv_dek_fingerprint(dek, enc.dek_fpr));
+	for (int i = 0; i < 8; i++) {          /* a salt of its own each: no cache hits */
+		ASSERT_OK(tv_kdf_params_new(&p, TV_KDF_ARGON2ID));
+		p.iter = 2;
+		p.mem_kib = TV_ARGON2_M_MIN;
+		tv_kek_wipe(&right);
+		ASSERT_OK(tv_kek_derive(&right, TV_KDF_ARGON2ID, &p, "not stored", 10));
+		snprintf(name, sizeof(name), "s%d", i);
+		ASSERT_OK(tv_slot_password_make(&enc.slots[i], uuid, dek, NULL, 0, name, "", 0, &right));
+	}
+	enc.nslots = 8;
+	assert_int_equal(tv_keys_unlock(h, uuid, &enc, out, how, sizeof(how)), TV_ERR_LOCKED);
+	assert_non_null(strstr(how, "more key derivation work than one tape may cost"));
+	assert_non_null(strstr(how, "32 of 32 units"));
+	assert_non_null(strstr(how, "left locked"));
+	/* the last slot names a stored password that opens it: found first */
+	ASSERT_OK(tv_slot_password_make(&enc.slots[7], uuid, dek, NULL, 0, "p5", "", 0, &other));
+	ASSERT_OK(tv_keys_unlock(h, uuid, &enc, out, how, sizeof(how)));
+	assert_string_equal(how, "password 'p5'");
+	assert_memory_equal(out, dek, TV_DEK_LEN);
+	tv_kek_wipe(&right);
+	tv_kek_wipe(&other);
+	tv_wipe(dek, sizeof(dek));
+	tv_wipe(out, sizeof(out));
 	tv_home_close(h);
 }
 
@@ -432,6 +528,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_home_resolve),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_passwords),
+		cmocka_unit_test(test_password_kek_per_job),
+		cmocka_unit_test(test_unlock_budget),
 		cmocka_unit_test(test_pool_create),
 		cmocka_unit_test(test_pool_encryption),
 		cmocka_unit_test(test_pool_compression),
