@@ -234,8 +234,20 @@ static const struct tv_field ci_set_f[] = {
 	TVF_U64(CS, complete, 6, 1, 0, 1),
 	TVF_U64(CS, nfiles, 7, 1, 0, INT64_MAX),
 	TVF_U64(CS, nbytes, 8, 1, 0, INT64_MAX),
+	TVF_U64(CS, state, 9, 0, 0, UINT32_MAX),
 };
 #undef CS
+#define CS_STATE_BIT TV_FBIT(8)
+
+#define CP struct tv_ci_problem
+static const struct tv_field ci_problem_f[] = {
+	TVF_STR(CP, path, 1, 1),
+	TVF_STR(CP, reason, 2, 1),
+	TVF_U64(CP, file_index, 3, 0, 0, INT64_MAX),
+	TVF_U64(CP, n, 4, 1, 0, INT64_MAX),
+};
+#undef CP
+#define CP_INDEX_BIT TV_FBIT(2)
 
 /* An entry item: the entry's fields (tags 1..15) plus where it is. */
 #define CE struct tv_ci_entry
@@ -297,6 +309,7 @@ static const struct tv_fields ci_fs[] = {
 	[TV_CI_KEYRING] = { "catalog key ring item", ci_ring_f, NF(ci_ring_f) },
 	[TV_CI_END] = { "catalog end item", ci_end_f, NF(ci_end_f) },
 	[TV_CI_DATA] = { "catalog data file item", ci_data_f, NF(ci_data_f) },
+	[TV_CI_PROBLEM] = { "catalog problem item", ci_problem_f, NF(ci_problem_f) },
 };
 
 static int all_zero(const uint8_t *p, size_t n)
@@ -334,6 +347,8 @@ int tv_cat_item_encode(struct tv_buf *out, const struct tv_cat_item_v *it)
 		obj = &it->u.set;
 		if ((r = set_check(&it->u.set, TV_ERR_INVAL)) != 0)
 			return r;
+		if (it->u.set.state == 0)
+			mask &= ~CS_STATE_BIT;   /* not said: as written before tag 9 */
 		break;
 	case TV_CI_ENTRY:
 		obj = &it->u.entry;
@@ -343,6 +358,11 @@ int tv_cat_item_encode(struct tv_buf *out, const struct tv_cat_item_v *it)
 		break;
 	case TV_CI_KEYRING: obj = &it->u.ring; break;
 	case TV_CI_DATA: obj = &it->u.data; break;
+	case TV_CI_PROBLEM:
+		obj = &it->u.problem;
+		if (it->u.problem.file_index == TV_PROBLEM_NO_INDEX)
+			mask &= ~CP_INDEX_BIT;
+		break;
 	case TV_CI_END:
 		end.count = it->u.end_count;
 		obj = &end;
@@ -405,6 +425,10 @@ int tv_cat_item_decode(const uint8_t *p, size_t avail, struct tv_cat_item_v *it,
 	case TV_CI_ENTRY: obj = &it->u.entry; memset(obj, 0, sizeof(it->u.entry)); break;
 	case TV_CI_KEYRING: obj = &it->u.ring; memset(obj, 0, sizeof(it->u.ring)); break;
 	case TV_CI_DATA: obj = &it->u.data; memset(obj, 0, sizeof(it->u.data)); break;
+	case TV_CI_PROBLEM:
+		obj = &it->u.problem;
+		memset(obj, 0, sizeof(it->u.problem));
+		break;
 	case TV_CI_END: obj = &end; break;
 	default:
 		/* An item type of a newer version: returned with its type and
@@ -417,6 +441,8 @@ int tv_cat_item_decode(const uint8_t *p, size_t avail, struct tv_cat_item_v *it,
 	                     type == TV_CI_ENTRY ? tv_entry_ext_field : NULL, &ext, &present);
 	if (r == 0 && type == TV_CI_SET)
 		r = set_check(&it->u.set, TV_ERR_FORMAT);
+	if (r == 0 && type == TV_CI_PROBLEM && !(present & CP_INDEX_BIT))
+		it->u.problem.file_index = TV_PROBLEM_NO_INDEX;
 	if (r == 0 && type == TV_CI_ENTRY) {
 		if (!(present & TV_FBIT(EF_PART)))
 			it->u.entry.e.part = 1;

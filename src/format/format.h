@@ -298,6 +298,7 @@ enum tv_cat_item {
 	TV_CI_KEYRING = 4,     /* DEK of another tape of the pool */
 	TV_CI_END = 5,
 	TV_CI_DATA = 6,        /* a data tape file of the set before it */
+	TV_CI_PROBLEM = 7,     /* an item of the set before it not stored whole */
 };
 struct tv_ci_tape {
 	uint8_t tape_uuid[TV_UUID_LEN];
@@ -316,6 +317,19 @@ struct tv_ci_set {
 	uint64_t first_seq, last_seq;      /* tapes of the media set it spans (so far) */
 	uint64_t complete;                 /* 1: the set ended on the writing tape */
 	uint64_t nfiles, nbytes;           /* so far (final once complete) */
+	uint64_t state;                    /* TV_SET_*: what became of its job (tag 9) */
+};
+/* A set's state as its writer knew it (tag 9 of a SET item; absent, 0:
+ * not said: `complete` tells). */
+#define TV_SET_PARTIAL 1                   /* ended, some items not stored whole */
+#define TV_SET_INTERRUPTED 2               /* stopped by a signal; what it wrote is whole */
+#define TV_SET_FAILED 3
+#define TV_PROBLEM_NO_INDEX UINT64_MAX     /* a problem item's file_index: none */
+struct tv_ci_problem {
+	char path[TV_PATH_MAX];            /* the item's stored path */
+	char reason[256];                  /* why: "changed while it was read", ... */
+	uint64_t file_index;               /* its index when it was stored, else NO_INDEX */
+	uint64_t n;                        /* its place in the set's list (0, 1, ...) */
 };
 /* Where an entry is: tape (sequence in the media set), tape file, the
  * frame's offset in the tape file's data stream, the entry's offset in the
@@ -349,6 +363,7 @@ struct tv_cat_item_v {
 		struct tv_ci_entry entry;
 		struct tv_ci_keyring ring;
 		struct tv_ci_data data;
+		struct tv_ci_problem problem;
 		uint64_t end_count;
 	} u;
 };

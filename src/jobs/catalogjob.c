@@ -13,6 +13,7 @@
 #include "library/vlib.h"
 #include "tape/tape.h"
 #include "util/err.h"
+#include "util/stop.h"
 #include "util/wipe.h"
 
 struct cat_run {
@@ -128,15 +129,17 @@ out:
 
 static int report_missing(struct tv_home *h)
 {
-	enum { B_NAME, B_MS, B_FIRST, B_LAST, B_COMPLETE };
+	enum { B_NAME, B_MS, B_FIRST, B_LAST, B_COMPLETE, B_STATE, B_CUT };
 	enum { T_SEQ, T_BARCODE, T_LIB };
 	struct tv_stmt *q, *st2;
 	int r, r2;
 
 	/* backup sets whose tapes are not all here and readable */
 	if ((r = tv_db_query(h->db, &q,
-	                     "SELECT b.name, b.media_set_id, b.first_seq, b.last_seq, b.complete "
-	                     "FROM backup_sets b ORDER BY b.id", "")) != 0)
+	                     "SELECT b.name, b.media_set_id, b.first_seq, b.last_seq, b.complete,"
+	                     " b.state, b.state IN ('interrupted','failed') OR b.recovered=1 OR"
+	                     " EXISTS(SELECT 1 FROM data_files d WHERE d.set_id=b.id AND"
+	                     " d.complete=0) FROM backup_sets b ORDER BY b.id", "")) != 0)
 		return r;
 	while ((r = tv_stmt_step(q)) == 1) {
 		char msg[2048] = "";
@@ -169,7 +172,12 @@ static int report_missing(struct tv_home *h)
 			break;
 		if (missing)
 			tv_info(h, "backup set %s: missing tape(s): %s", tv_stmt_text(q, B_NAME), msg);
-		if (!tv_stmt_int(q, B_COMPLETE))
+		if (!tv_stmt_int(q, B_COMPLETE) && tv_stmt_int(q, B_CUT))
+			tv_info(h, "backup set %s: its write job did not end (%s): it holds what "
+			        "the job wrote whole before", tv_stmt_text(q, B_NAME),
+			        tv_stmt_isnull(q, B_STATE) ? "killed, or a crash"
+			                                   : tv_stmt_text(q, B_STATE));
+		else if (!tv_stmt_int(q, B_COMPLETE))
 			tv_info(h, "backup set %s: the tape where it ends (after sequence %lld) was not "
 			        "cataloged: files written after it are unknown", tv_stmt_text(q, B_NAME),
 			        (long long)tv_stmt_int(q, B_LAST));
@@ -218,6 +226,51 @@ static int newest_first(struct cat_run *cr, char **list, size_t n)
 	return r < 0 ? r : 0;
 }
 
+/* Tapes read locked before the tape whose key ring unlocks them: read
+ * again, until a round unlocks nothing more. */
+static int retry_unlocked(struct cat_run *cr, char **list, int *locked, size_t n)
+{
+	int progress, r;
+
+	do {
+		progress = 0;
+		for (size_t i = 0; i < n; i++) {
+			uint8_t uuid[16], dek[TV_DEK_LEN];
+			struct tv_stmt *q;
+			int got = 0;
+			if (!locked[i])
+				continue;
+			if ((r = tv_db_query(cr->h->db, &q, "SELECT uuid FROM tapes WHERE barcode=?",
+			                     "t", list[i])) != 0)
+				return r;
+			if ((r = tv_stmt_step(q)) == 1) {
+				size_t ln;
+				const void *u = tv_stmt_blob(q, 0, &ln);
+				if (u && ln == 16) {
+					memcpy(uuid, u, 16);
+					got = 1;
+				}
+			}
+			tv_stmt_free(q);
+			if (r < 0)
+				return r;
+			if (!got || tv_keys_load_dek(cr->h, uuid, dek) != 0)
+				continue;
+			tv_wipe(dek, sizeof(dek));
+			cr->locked--;
+			if ((r = catalog_one(cr, list[i], &locked[i])) != 0) {
+				cr->failed++;
+				tv_warn(cr->h, "%s: %s", list[i], tv_errmsg(r));
+				locked[i] = 0;
+				continue;
+			}
+			if (!locked[i])
+				progress = 1;
+		}
+	} while (progress);
+	return 0;
+}
+
 int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes,
                    size_t nbarcodes, const struct tv_catalog_opts *o)
 {
@@ -225,7 +278,7 @@ int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes
 	char **list = NULL;
 	size_t n = 0;
 	int *locked = NULL;
-	int r, progress;
+	int r;
 
 	tv_errclear();   /* a new job: no earlier failure's detail */
 
@@ -276,6 +329,11 @@ int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes
 	if (!o->labels_only && n > 1 && (r = newest_first(&cr, list, n)) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
+		if (tv_stop_requested()) {   /* between two tapes: each is in whole or not */
+			r = tv_errf(TV_ERR_INTERRUPTED, "stopped by %s: %zu of %zu tape(s) read, the "
+			            "others not (%d cataloged)", tv_stop_name(), i, n, cr.cataloged);
+			goto out;
+		}
 		if ((r = catalog_one(&cr, list[i], &locked[i])) != 0) {
 			cr.failed++;
 			tv_warn(h, "%s: %s", list[i], tv_errmsg(r));
@@ -283,42 +341,8 @@ int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes
 	}
 	/* key rings read in this run may have unlocked tapes that were read
 	 * (locked) before the tape carrying the ring */
-	do {
-		progress = 0;
-		for (size_t i = 0; i < n && !o->labels_only; i++) {
-			uint8_t uuid[16], dek[TV_DEK_LEN];
-			struct tv_stmt *q;
-			int got = 0;
-			if (!locked[i])
-				continue;
-			if ((r = tv_db_query(h->db, &q, "SELECT uuid FROM tapes WHERE barcode=?",
-			                     "t", list[i])) != 0)
-				goto out;
-			if ((r = tv_stmt_step(q)) == 1) {
-				size_t ln;
-				const void *u = tv_stmt_blob(q, 0, &ln);
-				if (u && ln == 16) {
-					memcpy(uuid, u, 16);
-					got = 1;
-				}
-			}
-			tv_stmt_free(q);
-			if (r < 0)
-				goto out;
-			if (!got || tv_keys_load_dek(h, uuid, dek) != 0)
-				continue;
-			tv_wipe(dek, sizeof(dek));
-			cr.locked--;
-			if ((r = catalog_one(&cr, list[i], &locked[i])) != 0) {
-				cr.failed++;
-				tv_warn(h, "%s: %s", list[i], tv_errmsg(r));
-				locked[i] = 0;
-				continue;
-			}
-			if (!locked[i])
-				progress = 1;
-		}
-	} while (progress);
+	if (!o->labels_only && (r = retry_unlocked(&cr, list, locked, n)) != 0)
+		goto out;
 	if (!o->labels_only && (r = report_missing(h)) != 0) {
 		tv_warn(h, "the report of missing tapes is incomplete: %s", tv_errmsg(r));
 		cr.failed++;

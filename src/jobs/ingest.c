@@ -354,6 +354,38 @@ static int add_tape(struct ingest *in, const struct tv_ci_tape *t)
 	                  (size_t)TV_FPR_LEN, (int64_t)t->record_size);
 }
 
+/* A SET item's tag 9 as the state column (NULL: not said). */
+static const char *set_state_name(uint64_t code)
+{
+	switch (code) {
+	case TV_SET_PARTIAL: return "partial";
+	case TV_SET_INTERRUPTED: return "interrupted";
+	case TV_SET_FAILED: return "failed";
+	default: return NULL;
+	}
+}
+
+/* An item of the set not stored whole, as its writer named it; one named
+ * changed marks its files row. */
+static int add_problem(struct ingest *in, const struct tv_ci_problem *p)
+{
+	int has_idx = p->file_index != TV_PROBLEM_NO_INDEX;
+	int r;
+
+	if (has_idx)
+		r = tv_db_exec(in->h->db, "INSERT OR IGNORE INTO set_problems(set_id, n, path,"
+		               " reason, idx) VALUES(?,?,?,?,?)", "iitti", in->set_id,
+		               (int64_t)p->n, p->path, p->reason, (int64_t)p->file_index);
+	else
+		r = tv_db_exec(in->h->db, "INSERT OR IGNORE INTO set_problems(set_id, n, path,"
+		               " reason, idx) VALUES(?,?,?,?,?)", "iittn", in->set_id,
+		               (int64_t)p->n, p->path, p->reason);
+	if (r != 0 || !has_idx || strncmp(p->reason, "changed", 7) != 0)
+		return r;
+	return tv_db_exec(in->h->db, "UPDATE files SET changed=1 WHERE set_id=? AND idx=?", "ii",
+	                  in->set_id, (int64_t)p->file_index);
+}
+
 static int add_set(struct ingest *in, const struct tv_ci_set *s)
 {
 	struct tv_home *h = in->h;
@@ -364,12 +396,13 @@ static int add_set(struct ingest *in, const struct tv_ci_set *s)
 	if (r == TV_ERR_NOTFOUND) {
 		r = tv_db_exec(h->db,
 		               "INSERT INTO backup_sets(uuid, name, pool_id, media_set_id,"
-		               " created, first_seq, last_seq, complete, nfiles, nbytes)"
-		               " VALUES(?,?,?,?,?,?,?,?,?,?)",
-		               "btiiiiiiii", s->set_uuid, (size_t)16, s->name,
+		               " created, first_seq, last_seq, complete, nfiles, nbytes, state)"
+		               " VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+		               "btiiiiiiiit", s->set_uuid, (size_t)16, s->name,
 		               in->ti->pool_id, in->ti->ms_id, (int64_t)s->created,
 		               (int64_t)s->first_seq, (int64_t)s->last_seq,
-		               (int64_t)s->complete, (int64_t)s->nfiles, (int64_t)s->nbytes);
+		               (int64_t)s->complete, (int64_t)s->nfiles, (int64_t)s->nbytes,
+		               set_state_name(s->state));
 		if (r == 0)
 			in->set_id = tv_db_last_id(h->db);
 		return r;
@@ -383,11 +416,12 @@ static int add_set(struct ingest *in, const struct tv_ci_set *s)
 	                  " last_seq=MAX(COALESCE(last_seq,0),?),"
 	                  " complete=MAX(complete,?),"
 	                  " nfiles=CASE WHEN ?=1 THEN ? ELSE nfiles END,"
-	                  " nbytes=CASE WHEN ?=1 THEN ? ELSE nbytes END WHERE id=?",
-	                  "tiiiiiiiii", s->name, (int64_t)s->first_seq, (int64_t)s->first_seq,
+	                  " nbytes=CASE WHEN ?=1 THEN ? ELSE nbytes END,"
+	                  " state=COALESCE(?, state) WHERE id=?",
+	                  "tiiiiiiiiti", s->name, (int64_t)s->first_seq, (int64_t)s->first_seq,
 	                  (int64_t)s->last_seq, (int64_t)s->complete, (int64_t)s->complete,
 	                  (int64_t)s->nfiles, (int64_t)s->complete, (int64_t)s->nbytes,
-	                  in->set_id);
+	                  set_state_name(s->state), in->set_id);
 }
 
 /* A key ring item is used only from an authenticated catalog, and only when
@@ -454,6 +488,11 @@ static int add_item(struct ingest *in, const struct tv_cat_item_v *it)
 		return add_tape(in, &it->u.tape);
 	case TV_CI_SET:
 		return add_set(in, &it->u.set);
+	case TV_CI_PROBLEM:
+		if (in->set_id == 0)
+			return tv_errf(TV_ERR_FORMAT, "tape %s: catalog item of no backup set",
+			               in->ti->barcode);
+		return add_problem(in, &it->u.problem);
 	case TV_CI_ENTRY:
 	case TV_CI_DATA:
 		if (in->set_id == 0)
@@ -644,6 +683,45 @@ static int scan_tape(struct ingest *in, struct tv_tape *t, const uint8_t *dek,
 	return r;
 }
 
+/* Items whose later parts were found (a scanned tape) before their first
+ * part's row was made (an earlier tape's catalog read after it): their
+ * count of parts from the parts rows. */
+static int fix_nparts(struct tv_home *h)
+{
+	return tv_db_exec(h->db, "UPDATE files SET nparts=(SELECT MAX(p.part) FROM parts p WHERE "
+	                  "p.set_id=files.set_id AND p.idx=files.idx) WHERE (set_id, idx) IN "
+	                  "(SELECT set_id, idx FROM parts) AND nparts < (SELECT MAX(p.part) FROM "
+	                  "parts p WHERE p.set_id=files.set_id AND p.idx=files.idx)", "");
+}
+
+/* A tape whose last catalog is missing or refused: every file scanned,
+ * what was recovered said. */
+static int scan_contents(struct ingest *in, struct tv_tape *t, const uint8_t *dek,
+                         int *unlocked)
+{
+	struct tv_home *h = in->h;
+	struct tv_tape_info *ti = in->ti;
+	uint64_t rec = 0, lost = 0;
+	int r;
+
+	if ((r = scan_tape(in, t, dek, &rec, &lost)) != 0)
+		return r;
+	tv_info(h, "tape %s: scan recovered %llu complete entr%s%s", ti->barcode,
+	        (unsigned long long)rec, rec == 1 ? "y" : "ies",
+	        lost ? "; some were incomplete, damaged or refused" : "");
+	if (lost)
+		tv_info(h, "tape %s: %llu entr%s or tape file(s) could not be recovered (cut "
+		        "off, damaged or refused)", ti->barcode, (unsigned long long)lost,
+		        lost == 1 ? "y" : "ies");
+	*unlocked = (int)in->unlocked;
+	/* the later parts of an item may have come before its first */
+	if ((r = fix_nparts(h)) != 0)
+		return r;
+	/* a tape without a valid catalog cannot be appended to safely */
+	return tv_db_exec(h->db, "UPDATE tapes SET contents_cataloged=1, locked=0, full=1,"
+	                  " cataloged=? WHERE id=?", "ii", (int64_t)tv_now(), ti->tape_id);
+}
+
 int tv_ingest_contents(struct tv_home *h, struct tv_tape *t, struct tv_tape_info *ti,
                        const uint8_t *dek, int *scanned, int *unlocked)
 {
@@ -718,6 +796,8 @@ int tv_ingest_contents(struct tv_home *h, struct tv_tape *t, struct tv_tape_info
 	tv_treader_close(rd);
 	rd = NULL;
 	*unlocked = (int)in.unlocked;
+	if ((r = fix_nparts(h)) != 0)
+		goto out;
 	r = tv_db_exec(h->db, "UPDATE tapes SET contents_cataloged=1, locked=0, next_file=?,"
 	               " cataloged=? WHERE id=?", "iii", (int64_t)ts.file_no,
 	               (int64_t)tv_now(), ti->tape_id);
@@ -728,22 +808,7 @@ scan:
 	tv_treader_close(rd);
 	rd = NULL;
 	*scanned = 1;
-	{
-		uint64_t rec = 0, lost = 0;
-		if ((r = scan_tape(&in, t, dek, &rec, &lost)) != 0)
-			goto out;
-		tv_info(h, "tape %s: scan recovered %llu complete entr%s%s", ti->barcode,
-		        (unsigned long long)rec, rec == 1 ? "y" : "ies",
-		        lost ? "; some were incomplete, damaged or refused" : "");
-		if (lost)
-			tv_info(h, "tape %s: %llu entr%s or tape file(s) could not be recovered (cut "
-			        "off, damaged or refused)", ti->barcode, (unsigned long long)lost,
-			        lost == 1 ? "y" : "ies");
-		*unlocked = (int)in.unlocked;
-		/* a tape without a valid catalog cannot be appended to safely */
-		r = tv_db_exec(h->db, "UPDATE tapes SET contents_cataloged=1, locked=0, full=1,"
-		               " cataloged=? WHERE id=?", "ii", (int64_t)tv_now(), ti->tape_id);
-	}
+	r = scan_contents(&in, t, dek, unlocked);
 out:
 	tv_treader_close(rd);
 	unprepare(&in);

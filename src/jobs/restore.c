@@ -39,6 +39,7 @@
 #include "tape/tape.h"
 #include "util/err.h"
 #include "util/path.h"
+#include "util/stop.h"
 
 static int set_query(struct tv_home *h, const char *sql, const char *ref, int64_t *set_id,
                      uint8_t uuid[16], int *n)
@@ -153,7 +154,8 @@ static int inner_unlock_cb(void *ctx, const struct tv_keyslot *slots, size_t n,
 static int extract_inner(struct tv_home *h, char **files, size_t n, const char *password_file)
 {
 	struct inner_unlock u = {h, NULL, 0};
-	struct tv_unlocker un = {inner_unlock_cb, &u};
+	/* the catalog flags these files as job-encrypted: a plaintext one is refused */
+	struct tv_unlocker un = {inner_unlock_cb, &u, 1};
 	char *pw = NULL;
 	size_t pwlen = 0;
 	int failed = 0, r;
@@ -248,6 +250,7 @@ struct rjob {
 	struct tv_stmt *q_part, *q_tape, *q_data;   /* Q_PART, Q_TAPE, Q_DATA */   /* columns: PC_*, TC_*, one */
 	uint64_t nfiles, nfailed, nbytes, parts_read;
 	uint64_t nkept;             /* existing items kept (--overwrite never) */
+	uint64_t nsetprob;          /* items selected that the set holds not whole */
 	uint64_t fail_more;         /* further items on a tape already reported unreadable */
 	uint64_t fail_tseq;         /* that tape (+1) */
 	struct pat *pats;
@@ -1121,6 +1124,12 @@ static int phase_files(struct rjob *rj)
 		goto out;
 	while ((rr = tv_stmt_step(q)) == 1) {
 		const char *path = tv_stmt_text(q, FC_PATH);
+		if (tv_stop_requested()) {   /* between two files: each is whole or absent */
+			r = tv_errf(TV_ERR_INTERRUPTED, "stopped by %s: %llu item(s) restored, the "
+			            "rest of the set was not", tv_stop_name(),
+			            (unsigned long long)rj->nfiles);
+			goto out;
+		}
 		if (matches(rj, path) != 1)
 			continue;
 		if (!tv_restore_safe_path(path) || strlen(path) >= sizeof(f->path)) {
@@ -1480,6 +1489,56 @@ static int phase_dir_meta(struct rjob *rj)
 	return r != 0 ? r : rr < 0 ? rr : 0;
 }
 
+/* What the set itself lacks, said before anything is read: the items its
+ * write job did not store whole (changed while read: restored as read;
+ * skipped, unreadable, interrupted: not in it) among those selected, and,
+ * for a whole restore, a set whose job did not end (interrupted, killed,
+ * failed): the items after the last one it wrote are not in it.  Each
+ * makes the job partial. */
+static int set_problems_report(struct rjob *rj)
+{
+	struct tv_stmt *q;
+	int r;
+
+	if ((r = tv_db_query(rj->h->db, &q, "SELECT path, reason, idx IS NOT NULL FROM "
+	                     "set_problems WHERE set_id=? ORDER BY n", "i", rj->set_id)) != 0)
+		return r;
+	while ((r = tv_stmt_step(q)) == 1) {
+		const char *p = tv_stmt_text(q, 0), *why = tv_stmt_text(q, 1);
+		if (matches(rj, p) != 1)
+			continue;
+		rj->nsetprob++;
+		if (strncmp(why, "changed", 7) == 0 && tv_stmt_int(q, 2))
+			tv_warn(rj->h, "%s: restored as it was read, but it %s when it was backed "
+			        "up", p, why);
+		else
+			tv_warn(rj->h, "%s: not whole in the backup set (%s)", p, why);
+	}
+	tv_stmt_free(q);
+	if (r < 0 || !rj->whole)
+		return r < 0 ? r : 0;
+	/* as tv_backup_state says it (catalog/query.c): a job that did not end
+	 * is known by its state, its process, a data file a scan found cut
+	 * off, or a later tape of its media set */
+	if ((r = tv_db_query(rj->h->db, &q, "SELECT name, CASE WHEN state IS NOT NULL THEN state"
+	                     " WHEN complete=1 THEN 'complete' WHEN COALESCE(pid, 0) > 0 OR"
+	                     " EXISTS(SELECT 1 FROM data_files d WHERE d.set_id=b.id AND"
+	                     " d.complete=0) OR EXISTS(SELECT 1 FROM tapes t WHERE"
+	                     " t.media_set_id=b.media_set_id AND t.seq > b.last_seq AND"
+	                     " t.contents_cataloged=1) THEN 'interrupted' ELSE 'unknown' END"
+	                     " FROM backup_sets b WHERE id=?", "i", rj->set_id)) != 0)
+		return r;
+	if ((r = tv_stmt_step(q)) == 1 && (strcmp(tv_stmt_text(q, 1), "interrupted") == 0 ||
+	                                  strcmp(tv_stmt_text(q, 1), "failed") == 0)) {
+		tv_warn(rj->h, "backup set %s is %s (its write job did not end, or its end is "
+		        "not cataloged): the items after the last one it wrote are not in it",
+		        tv_stmt_text(q, 0), tv_stmt_text(q, 1));
+		rj->nsetprob++;
+	}
+	tv_stmt_free(q);
+	return r < 0 ? r : 0;
+}
+
 /* The job's result: every item not restored, kept or unmatched is said
  * and makes the job partial (exit 1 unless --allow-partial). */
 static int restore_result(struct rjob *rj)
@@ -1494,12 +1553,17 @@ static int restore_result(struct rjob *rj)
 	if (rj->nkept > 0 && n < sizeof(what))
 		n += (size_t)snprintf(what + n, sizeof(what) - n, "%s%llu existing item(s) were "
 		                      "kept", n ? ", " : "", (unsigned long long)rj->nkept);
+	if (rj->nsetprob > 0 && n < sizeof(what))
+		n += (size_t)snprintf(what + n, sizeof(what) - n, "%sthe backup set holds %llu "
+		                      "of the items asked for not whole", n ? ", " : "",
+		                      (unsigned long long)rj->nsetprob);
 	if (unmatched > 0 && n < sizeof(what))
 		n += (size_t)snprintf(what + n, sizeof(what) - n, "%s%zu path(s) matched nothing",
 		                      n ? ", " : "", unmatched);
 	if (n == 0)
 		return 0;
-	if (unmatched == rj->npats && rj->nfiles == 0 && rj->nfailed == 0 && rj->nkept == 0)
+	if (unmatched == rj->npats && rj->nfiles == 0 && rj->nfailed == 0 && rj->nkept == 0 &&
+	    rj->nsetprob == 0)
 		return tv_errf(TV_ERR_NOTFOUND, "%s", what);
 	return tv_errf(TV_ERR_PARTIAL, "%s (see the messages above)", what);
 }
@@ -1586,7 +1650,7 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 	}
 	/* modes are given to open(2) as they are on tape */
 	umask(0);
-	if ((r = prepare(&rj)) != 0)
+	if ((r = prepare(&rj)) != 0 || (r = set_problems_report(&rj)) != 0)
 		goto out;
 	if ((r = phase_dirs(&rj)) != 0)
 		goto out;
@@ -1603,6 +1667,8 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 	if ((r = rt_close(&rj, r)) != 0 || (r = phase_links(&rj)) != 0 || (r = phase_dir_meta(&rj)) != 0)
 		goto out;
 	tape_more_report(&rj);
+	h->job_files = rj.nfiles;   /* for the job history */
+	h->job_bytes = rj.nbytes;
 	tv_info(h, "restored %llu item(s), %llu bytes of file data into %s (%llu part(s) read "
 	        "from tape)%s", (unsigned long long)rj.nfiles, (unsigned long long)rj.nbytes,
 	        o->to_original ? "their original places" : o->to,

@@ -402,6 +402,43 @@ out:
 	return r < 0 ? r : 0;
 }
 
+/* The items of a set not stored whole, after its entries (so a reader
+ * finds the entry a "changed" one names). */
+static int put_problems(struct catw *c, int64_t set_id)
+{
+	struct tv_stmt *q = NULL;
+	int r;
+
+	if ((r = tv_db_query(c->s->h->db, &q, "SELECT n, path, reason, idx FROM set_problems "
+	                     "WHERE set_id=? ORDER BY n", "i", set_id)) != 0)
+		return r;
+	while ((r = tv_stmt_step(q)) == 1) {
+		struct tv_ci_problem *p = &c->it->u.problem;
+		c->it->type = TV_CI_PROBLEM;
+		p->n = (uint64_t)tv_stmt_int(q, 0);
+		copy_str(p->path, sizeof(p->path), tv_stmt_text(q, 1));
+		copy_str(p->reason, sizeof(p->reason), tv_stmt_text(q, 2));
+		p->file_index = tv_stmt_isnull(q, 3) ? TV_PROBLEM_NO_INDEX
+		                                     : (uint64_t)tv_stmt_int(q, 3);
+		if ((r = put_item(c)) != 0)
+			break;
+	}
+	tv_stmt_free(q);
+	return r < 0 ? r : 0;
+}
+
+/* A set's state column as a SET item's tag 9 (0: not said). */
+static uint64_t set_state_code(const char *state)
+{
+	if (strcmp(state, "partial") == 0)
+		return TV_SET_PARTIAL;
+	if (strcmp(state, "interrupted") == 0)
+		return TV_SET_INTERRUPTED;
+	if (strcmp(state, "failed") == 0)
+		return TV_SET_FAILED;
+	return 0;
+}
+
 static int put_sets(struct catw *c)
 {
 	struct tv_session *s = c->s;
@@ -410,7 +447,8 @@ static int put_sets(struct catw *c)
 
 	if ((r = tv_db_query(s->h->db, &q,
 	                     "SELECT id, uuid, name, created, first_seq, last_seq, complete,"
-	                     " nfiles, nbytes FROM backup_sets WHERE media_set_id=? AND "
+	                     " nfiles, nbytes, COALESCE(state,'') FROM backup_sets WHERE"
+	                     " media_set_id=? AND "
 	                     "first_seq<=? ORDER BY id", "ii", s->ms_id, (int64_t)s->seq)) != 0)
 		return r;
 	while ((r = tv_stmt_step(q)) == 1) {
@@ -431,8 +469,9 @@ static int put_sets(struct catw *c)
 			set->last_seq = set->first_seq;
 		set->nfiles = (uint64_t)tv_stmt_int(q, 7);
 		set->nbytes = (uint64_t)tv_stmt_int(q, 8);
+		set->state = set_state_code(tv_stmt_text(q, 9));
 		if ((r = put_item(c)) != 0 || (r = put_data_files(c, set_id)) != 0 ||
-		    (r = put_entries(c, set_id)) != 0)
+		    (r = put_entries(c, set_id)) != 0 || (r = put_problems(c, set_id)) != 0)
 			break;
 	}
 	tv_stmt_free(q);

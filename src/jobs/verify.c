@@ -14,6 +14,7 @@
 #include "library/vlib.h"
 #include "tape/tape.h"
 #include "util/err.h"
+#include "util/stop.h"
 #include "util/wipe.h"
 
 struct vstats {
@@ -97,6 +98,25 @@ static void verify_crc_only(struct tv_home *h, struct tv_treader *rd, struct vst
 	}
 }
 
+/* An encrypted tape's key, when it is unlocked here (*have_dek); else
+ * the checksums only are checked, and said. */
+static int verify_key(struct tv_home *h, struct tv_tape *t, const char *barcode,
+                      const struct tv_tape_labels *lab, uint8_t dek[TV_DEK_LEN], int *have_dek,
+                      struct vstats *vs)
+{
+	int vr = tv_keys_load_dek(h, lab->vol.tape_uuid, dek);
+
+	if (vr == 0 && (vr = tv_labels_verify(lab, barcode, dek)) == 0) {
+		*have_dek = 1;
+		return tv_drivecrypt_read(h, t, barcode, dek);
+	}
+	if (vr == TV_ERR_AUTH)
+		report(h, vs, vr);   /* the key is ours: the labels were edited */
+	tv_info(h, "%s: locked: checking record checksums only (unlock it to check "
+	        "authentication too)", barcode);
+	return 0;
+}
+
 static int verify_one(struct tv_home *h, const char *barcode, struct vstats *vs)
 {
 	struct tv_vlib *lib = NULL;
@@ -120,19 +140,8 @@ static int verify_one(struct tv_home *h, const char *barcode, struct vstats *vs)
 		goto out;
 	}
 	enc = lab.ms.enc.alg != TV_ENC_NONE;
-	if (enc) {
-		int vr = tv_keys_load_dek(h, lab.vol.tape_uuid, dek);
-		if (vr == 0 && (vr = tv_labels_verify(&lab, barcode, dek)) == 0) {
-			have_dek = 1;
-			if ((r = tv_drivecrypt_read(h, t, barcode, dek)) != 0)
-				goto out;
-		} else {
-			if (vr == TV_ERR_AUTH)
-				report(h, vs, vr);   /* the key is ours: the labels were edited */
-			tv_info(h, "%s: locked: checking record checksums only (unlock it to check "
-			        "authentication too)", barcode);
-		}
-	}
+	if (enc && (r = verify_key(h, t, barcode, &lab, dek, &have_dek, vs)) != 0)
+		goto out;
 	if ((r = tv_tape_goto_file(t, 2)) != 0) {
 		if (r == TV_ERR_EOD)
 			r = 0;   /* labeled, nothing written yet */
@@ -143,6 +152,10 @@ static int verify_one(struct tv_home *h, const char *barcode, struct vstats *vs)
 	tv_treader_set_record_size(rd, lab.vol.record_size);
 	for (;;) {
 		int sealed;
+		if (tv_stop_requested()) {   /* between two tape files */
+			r = TV_ERR_INTERRUPTED;
+			goto out;
+		}
 		r = tv_treader_begin_file(rd, &ch, &file_no, &sealed);
 		if (r == TV_ERR_EOD) {
 			r = 0;
@@ -211,6 +224,11 @@ int tv_job_verify(struct tv_home *h, char *const *barcodes, size_t n)
 		int r;
 		memset(&vs, 0, sizeof(vs));
 		r = verify_one(h, barcodes[i], &vs);
+		nerr += vs.errors;
+		if (r == TV_ERR_INTERRUPTED || (r == 0 && tv_stop_requested() && i + 1 < n))
+			return tv_errf(TV_ERR_INTERRUPTED, "stopped by %s: %zu of %zu tape(s) verified "
+			               "whole, %llu error(s) found so far", tv_stop_name(),
+			               r == 0 ? i + 1 : i, n, (unsigned long long)nerr);
 		if (r == TV_ERR_EOD) {
 			/* never written (a job reserved it and stopped): nothing to check */
 			tv_info(h, "%s: blank: nothing to verify", barcodes[i]);
@@ -218,7 +236,8 @@ int tv_job_verify(struct tv_home *h, char *const *barcodes, size_t n)
 			tv_warn(h, "%s: %s", barcodes[i], tv_errmsg(r));
 			failed++;
 		}
-		nerr += vs.errors;
+		h->job_files += vs.entries;   /* for the job history */
+		h->job_bytes += vs.bytes;
 	}
 	if (nerr > 0 && failed > 0)
 		return tv_errf(TV_ERR_CRC, "verify found %llu error(s), and %d of %zu tape(s) could "

@@ -37,6 +37,7 @@
 #include "jobs/session.h"
 #include "library/vlib.h"
 #include "util/err.h"
+#include "util/stop.h"
 
 #define SMALL_FILE (64u * 1024u)        /* read whole before its header */
 #define TAPE_FILE_SIZE_DEFAULT ((uint64_t)4 << 30)
@@ -114,6 +115,8 @@ static void hl_free(struct hltab *h)
 	free(h->t);
 }
 
+void (*tv_write_test_hook)(const char *path, uint64_t done);
+
 struct wjob {
 	struct tv_home *h;
 	struct hltab links;
@@ -133,6 +136,12 @@ struct wjob {
 	int in_data;                 /* a data tape file is open */
 	uint8_t cuuid[16];
 	uint64_t files, bytes, tapes, skipped, stored;
+	uint64_t nproblems;          /* set_problems rows so far (their key) */
+	int problem_err;             /* the first catalog error naming one */
+	int changed;                 /* this item changed while it was read */
+	int cut;                     /* a signal stopped the job inside this item */
+	uint64_t item_bytes0;        /* bytes before this item */
+	struct stat st0;             /* this regular file as opened */
 	struct tv_progress prog;
 	/* reused for every item: no allocation per file */
 	struct tv_entry *e;
@@ -195,6 +204,65 @@ static int on_placed(void *ctx, uint32_t file_no, uint64_t frame_index,
 		}
 	}
 	return r;
+}
+
+/* ---- what was not stored whole ---- */
+
+/* An item not stored whole (changed while it was read, skipped,
+ * unreadable, cut by a signal): named in the set's problems, with its
+ * index when it has a files row (idx < 0: none); the set ends partial.
+ * The caller has said it in a warning.  A catalog error here is kept for
+ * the end of the job: the walk goes on. */
+static void problem(struct wjob *j, const char *path, const char *reason, int64_t idx)
+{
+	int r;
+
+	j->skipped++;
+	if (idx >= 0)
+		r = tv_db_exec(j->h->db, "INSERT INTO set_problems(set_id, n, path, reason, idx) "
+		               "VALUES(?,?,?,?,?)", "iitti", j->set_id, (int64_t)j->nproblems,
+		               path, reason, idx);
+	else
+		r = tv_db_exec(j->h->db, "INSERT INTO set_problems(set_id, n, path, reason, idx) "
+		               "VALUES(?,?,?,?,?)", "iittn", j->set_id, (int64_t)j->nproblems,
+		               path, reason);
+	j->nproblems++;
+	if (r != 0 && j->problem_err == 0)
+		j->problem_err = r;
+}
+
+/* The files rows of the items named as changed (all placed by now: after
+ * a sync of the tape writer), before the transaction they are in ends. */
+static int mark_changed(struct wjob *j)
+{
+	return tv_db_exec(j->h->db, "UPDATE files SET changed=1 WHERE set_id=?1 AND idx IN "
+	                  "(SELECT idx FROM set_problems WHERE set_id=?1 AND idx IS NOT NULL"
+	                  " AND reason LIKE 'changed%')", "i", j->set_id);
+}
+
+/* Whether the regular file open as fd is still as it was opened (size,
+ * modification and change times); when not, it is named.  Of a file that
+ * grew, the bytes up to its size at the open are stored. */
+static void check_changed(struct wjob *j, int fd)
+{
+	struct stat st;
+	const struct stat *a = &j->st0;
+
+	if (!j->changed) {   /* else named already (it shrank) */
+		int grew = 0;
+		if (fstat(fd, &st) == 0) {
+			if (st.st_size == a->st_size && st.st_mtim.tv_sec == a->st_mtim.tv_sec &&
+			    st.st_mtim.tv_nsec == a->st_mtim.tv_nsec &&
+			    st.st_ctim.tv_sec == a->st_ctim.tv_sec &&
+			    st.st_ctim.tv_nsec == a->st_ctim.tv_nsec)
+				return;
+			grew = st.st_size > a->st_size;
+		}
+		tv_warn(j->h, "%s: changed while it was read%s", j->e->path,
+		        grew ? " (it grew: stored up to its size at the open)" : "");
+	}
+	j->changed = 0;
+	problem(j, j->e->path, "changed while it was read", (int64_t)j->e->file_index);
 }
 
 /* ---- media sets and tapes ---- */
@@ -305,7 +373,7 @@ static int finish_tape(struct wjob *j)
 		return r;
 	j->have_tape = 0;
 	unload_done(j->h, j->lib);
-	if ((r = tv_db_commit(j->h->db)) != 0)
+	if ((r = mark_changed(j)) != 0 || (r = tv_db_commit(j->h->db)) != 0)
 		return r;
 	return tv_db_begin(j->h->db);
 }
@@ -575,7 +643,8 @@ static void place_xattrs(struct wjob *j)
 		tv_warn(j->h, "%s: its extended attributes (%zu bytes) do not fit the entry "
 		        "header of a %s: stored without them", e->path, n,
 		        tv_ftype_name(e->ftype));
-		j->skipped++;
+		problem(j, e->path, "stored without its extended attributes (too large for its "
+		        "entry header)", (int64_t)j->file_index);
 		tv_buf_reset(&j->xa);
 	}
 }
@@ -630,14 +699,36 @@ static ssize_t item_read(struct wjob *j, int fd, uint64_t pos, uint8_t *dst, siz
 	return pread(fd, dst, *want, (off_t)fpos);
 }
 
+/* A read of the item's data that gave nothing (n == 0: the file shrank)
+ * or failed (n < 0): the rest of the promised size is zeros, and the item
+ * is named once (*bad) as changed or unreadable. */
+static ssize_t item_read_short(struct wjob *j, ssize_t n, uint8_t *dst, size_t want, int *bad)
+{
+	const char *path = j->e->path;
+
+	if (!*bad && n == 0) {
+		tv_warn(j->h, "%s: changed while it was read (it shrank: padded with zeros)", path);
+		j->changed = 1;   /* named with its index once it is stored */
+	} else if (!*bad) {
+		char why[160];
+		snprintf(why, sizeof(why), "unreadable: read error: %s (the rest is zeros)",
+		         strerror(errno));
+		tv_warn(j->h, "%s: %s", path, why);
+		problem(j, path, why, (int64_t)j->e->file_index);
+	}
+	*bad = 1;
+	memset(dst, 0, want);
+	return (ssize_t)want;
+}
+
 /* The data D of a regular file after its header, read(2) straight into
  * the frames; a data file that should end inside it continues it as its
- * next part. */
+ * next part.  A stop request ends it where it is (j->cut). */
 static int item_data(struct wjob *j, int fd, uint64_t done)
 {
 	struct tv_entry *e = j->e;
 	uint64_t dsize = tv_entry_data_size(e);
-	int shrank = 0, r;
+	int bad = 0, r;
 
 	j->reg_i = 0;
 	j->reg_base = 0;
@@ -645,30 +736,25 @@ static int item_data(struct wjob *j, int fd, uint64_t done)
 		uint8_t *dst;
 		size_t room, want;
 		ssize_t n;
+		if (tv_stop_requested()) {
+			j->cut = 1;   /* the rest of this item never comes */
+			return TV_ERR_INTERRUPTED;
+		}
 		if ((r = tv_twriter_reserve(j->s.w, &dst, &room)) != 0)
 			return r;
 		want = dsize - done < room ? (size_t)(dsize - done) : room;
-		n = item_read(j, fd, done, dst, &want);
+		n = bad ? 0 : item_read(j, fd, done, dst, &want);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			return tv_errf(TV_ERR_IO, "%s: read error: %s", e->path, strerror(errno));
-		if (n == 0) {
-			/* file shrank while we read it: keep the promised size */
-			if (!shrank) {
-				tv_warn(j->h, "%s: file shrank during backup; padded with zeros",
-				        e->path);
-				j->skipped++;
-				shrank = 1;
-			}
-			memset(dst, 0, want);
-			n = (ssize_t)want;
-		}
+		if (n <= 0)
+			n = item_read_short(j, n, dst, want, &bad);
 		if ((r = tv_twriter_commit(j->s.w, (size_t)n)) != 0)
 			return r;
 		if (done >= e->xattr_data)
 			j->bytes += (uint64_t)n;
 		done += (uint64_t)n;
+		if (tv_write_test_hook != NULL)
+			tv_write_test_hook(e->path, done);
 		tv_progress_update(&j->prog, j->bytes);
 		if (done < dsize && want_split(j) && (r = split_item(j, done)) != 0)
 			return r;
@@ -676,6 +762,20 @@ static int item_data(struct wjob *j, int fd, uint64_t done)
 	if (e->flags & TV_EF_SPARSE)
 		j->bytes += e->size - (dsize - e->xattr_data);   /* the holes */
 	return 0;
+}
+
+/* The item's xattr list into j->xa; those that cannot be read are named
+ * (by fsmeta) and the item is a problem of the set. */
+static int item_xattrs(struct wjob *j, int fd, int dfd, const char *name)
+{
+	uint64_t missed = 0;
+	int r;
+
+	r = tv_fsmeta_xattrs(j->fm, fd, dfd, name, j->e->path, &j->xa, &missed);
+	if (r == 0 && missed > 0)
+		problem(j, j->e->path, "stored without some of its extended attributes",
+		        (int64_t)j->file_index);
+	return r;
 }
 
 /* A regular file: opened, its xattrs and holes found; a small one read
@@ -689,31 +789,42 @@ static int item_reg(struct wjob *j, int dfd, const char *name, const struct stat
 	int r;
 
 	e->ftype = TV_FT_REG;
-	e->size = (uint64_t)sb->st_size;
 	*fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (*fd < 0) {
-		tv_warn(j->h, "%s: cannot open: %s (skipped)", e->path, strerror(errno));
-		j->skipped++;
+		char why[160];
+		snprintf(why, sizeof(why), "unreadable: cannot open: %s", strerror(errno));
+		tv_warn(j->h, "%s: %s (skipped)", e->path, why + 12);
+		problem(j, e->path, why, -1);
 		return 1;
 	}
-	if ((r = tv_fsmeta_xattrs(j->fm, *fd, dfd, name, e->path, &j->xa, &j->skipped)) != 0 ||
-	    (r = item_sparse(j, *fd, sb)) != 0)
+	/* the file as opened is what is stored, and what it is compared with
+	 * when it has been read (check_changed) */
+	if (fstat(*fd, &j->st0) != 0 || !S_ISREG(j->st0.st_mode))
+		j->st0 = *sb;
+	e->size = (uint64_t)j->st0.st_size;
+	e->mtime_sec = j->st0.st_mtim.tv_sec;
+	e->mtime_nsec = (uint64_t)j->st0.st_mtim.tv_nsec;
+	if (tv_write_test_hook != NULL)
+		tv_write_test_hook(e->path, 0);
+	if ((r = item_xattrs(j, *fd, dfd, name)) != 0 || (r = item_sparse(j, *fd, &j->st0)) != 0)
 		return r;
 	place_xattrs(j);
 	if (e->size <= SMALL_FILE && !(e->flags & (TV_EF_SPARSE | TV_EF_XATTR_DATA))) {
 		if (read_full(*fd, j->small, (size_t)e->size, small_len) != 0) {
-			tv_warn(j->h, "%s: read error: %s (skipped)", e->path, strerror(errno));
-			j->skipped++;
+			char why[160];
+			snprintf(why, sizeof(why), "unreadable: read error: %s", strerror(errno));
+			tv_warn(j->h, "%s: %s (skipped)", e->path, why + 12);
+			problem(j, e->path, why, -1);
 			return 1;
 		}
 		*small = 1;
-		if (*small_len >= 4 && tv_backup_probe(j->small, *small_len))
+		if (tv_backup_probe_encrypted(j->small, *small_len))
 			e->flags |= TV_EF_INNER_ENCRYPTED;
 		return 0;
 	}
 	m = pread(*fd, magic, sizeof(magic), 0);
 	posix_fadvise(*fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if (m >= 4 && tv_backup_probe(magic, (size_t)m))
+	if (m >= 8 && tv_backup_probe_encrypted(magic, (size_t)m))
 		e->flags |= TV_EF_INNER_ENCRYPTED;
 	return 0;
 }
@@ -732,9 +843,11 @@ static int item_other(struct wjob *j, int dfd, const char *name, const struct st
 		e->ftype = TV_FT_SYMLINK;
 		n = readlinkat(dfd, name, e->link, sizeof(e->link) - 1);
 		if (n <= 0) {
-			tv_warn(j->h, "%s: cannot read link: %s (skipped)", e->path,
-			        n < 0 ? strerror(errno) : "empty target");
-			j->skipped++;
+			char why[160];
+			snprintf(why, sizeof(why), "unreadable: cannot read link: %s",
+			         n < 0 ? strerror(errno) : "empty target");
+			tv_warn(j->h, "%s: %s (skipped)", e->path, why + 12);
+			problem(j, e->path, why, -1);
 			return 1;
 		}
 		e->link[n] = '\0';
@@ -751,10 +864,10 @@ static int item_other(struct wjob *j, int dfd, const char *name, const struct st
 	} else {
 		tv_warn(j->h, "%s: a file of an unknown type (mode 0%o): skipped", e->path,
 		        (unsigned)sb->st_mode);
-		j->skipped++;
+		problem(j, e->path, "skipped: a file of an unknown type", -1);
 		return 1;
 	}
-	if ((r = tv_fsmeta_xattrs(j->fm, -1, dfd, name, e->path, &j->xa, &j->skipped)) != 0)
+	if ((r = item_xattrs(j, -1, dfd, name)) != 0)
 		return r;
 	place_xattrs(j);
 	return 0;
@@ -783,7 +896,48 @@ static void item_reset(struct wjob *j, const struct stat *sb)
 	e->xattrs_len = 0;
 	e->xattr_data = 0;
 	tv_buf_reset(&j->xa);
+	j->changed = 0;
+	j->cut = 0;
 	item_names(j, sb);
+}
+
+/* The entry of j->e (its fields set) and its data: a small file's from
+ * j->small, a larger one's read from fd; then it is checked for changes,
+ * and the data file may end after it. */
+static int store_item(struct wjob *j, int fd, size_t small_len, int small)
+{
+	struct tv_entry *e = j->e;
+	int r;
+
+	if (tv_stop_requested())
+		return TV_ERR_INTERRUPTED;   /* not begun: no tape taken for it */
+	e->file_index = j->file_index;
+	j->item_bytes0 = j->bytes;
+	if ((r = ensure_data(j)) != 0 || (r = put_header(j)) != 0)
+		return r;
+	if (small) {
+		if (small_len < e->size) {
+			tv_warn(j->h, "%s: changed while it was read (it shrank: padded with zeros)",
+			        e->path);
+			j->changed = 1;
+			memset(j->small + small_len, 0, (size_t)e->size - small_len);
+		}
+		if ((r = tv_twriter_write(j->s.w, j->small, (size_t)e->size)) != 0)
+			return r;
+		j->bytes += e->size;
+	} else if (e->ftype == TV_FT_REG && (r = item_data(j, fd, 0)) != 0) {
+		return r;
+	}
+	if (fd >= 0)
+		check_changed(j, fd);
+	j->file_index++;
+	j->files++;
+	if (!want_split(j))
+		return 0;
+	/* the next item begins a new data file (or a new tape) */
+	if ((r = end_data(j, 0)) == 0 && tv_twriter_ew(j->s.w))
+		r = finish_tape(j);
+	return r;
 }
 
 /* One item: a regular file (or another name of one: a hard link), a
@@ -791,14 +945,13 @@ static void item_reset(struct wjob *j, const struct stat *sb)
 static int write_item(struct wjob *j, int dfd, const char *name, const struct stat *sb)
 {
 	struct tv_entry *e = j->e;
-	const char *src = j->rel;
 	size_t small_len = 0;
 	int fd = -1, r = 0, small = 0;
 
 	item_reset(j, sb);
 	if (strlen(j->rel) >= sizeof(e->path)) {
-		tv_warn(j->h, "%s: path too long, skipped", src);
-		j->skipped++;
+		tv_warn(j->h, "%s: path too long, skipped", j->rel);
+		problem(j, j->rel, "skipped: path too long", -1);
 		return 0;
 	}
 	memcpy(e->path, j->rel, strlen(j->rel) + 1);
@@ -812,40 +965,15 @@ static int write_item(struct wjob *j, int dfd, const char *name, const struct st
 			e->ftype = TV_FT_HARDLINK;
 			e->size = (uint64_t)sb->st_size;
 			snprintf(e->link, sizeof(e->link), "%s", first);
-			goto entry;
+			return store_item(j, -1, 0, 0);
 		}
 	}
 	r = S_ISREG(sb->st_mode) ? item_reg(j, dfd, name, sb, &fd, &small_len, &small)
 	                         : item_other(j, dfd, name, sb);
-	if (r != 0) {
-		r = r > 0 ? 0 : r;   /* passed over (said) */
-		goto out;
-	}
-entry:
-	e->file_index = j->file_index;
-	if ((r = ensure_data(j)) != 0 || (r = put_header(j)) != 0)
-		goto out;
-	if (small) {
-		if (small_len < e->size) {
-			tv_warn(j->h, "%s: file shrank during backup; padded with zeros", src);
-			j->skipped++;
-			memset(j->small + small_len, 0, (size_t)e->size - small_len);
-		}
-		if ((r = tv_twriter_write(j->s.w, j->small, (size_t)e->size)) != 0)
-			goto out;
-		j->bytes += e->size;
-	} else if (e->ftype == TV_FT_REG && (r = item_data(j, fd, 0)) != 0) {
-		goto out;
-	}
-	j->file_index++;
-	j->files++;
-	if (want_split(j)) {
-		/* the next item begins a new data file (or a new tape) */
-		r = end_data(j, 0);
-		if (r == 0 && tv_twriter_ew(j->s.w))
-			r = finish_tape(j);
-	}
-out:
+	if (r == 0)
+		r = store_item(j, fd, small_len, small);
+	else if (r > 0)
+		r = 0;   /* passed over (said) */
 	if (fd >= 0)
 		close(fd);
 	return r;
@@ -856,40 +984,14 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Item `name` in directory dfd, stored as j->rel; then, for a directory,
- * its entries, names sorted (a deterministic tape order). */
-static int walk(struct wjob *j, int dfd, const char *name, int depth)
+/* The names of directory d, sorted (a deterministic tape order), in one
+ * arena: no allocation per file.  *names and *arena are the caller's to
+ * free, also after an error. */
+static int dir_names(DIR *d, char ***names, char **arena, size_t *count)
 {
-	struct stat sb;
-	DIR *d;
 	struct dirent *de;
-	char **names = NULL, *arena = NULL;
-	size_t n = 0, cap = 0, alen = 0, acap = 0, rl;
-	int r = 0, cfd;
+	size_t n = 0, cap = 0, alen = 0, acap = 0;
 
-	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
-		tv_warn(j->h, "%s: %s (skipped)", j->rel, strerror(errno));
-		j->skipped++;
-		return 0;
-	}
-	if (j->rel[0] != '\0' && (r = write_item(j, dfd, name, &sb)) != 0)
-		return r;   /* "/" itself has no entry: its contents do */
-	if (!S_ISDIR(sb.st_mode))
-		return 0;
-	if (depth > 4000) {
-		tv_warn(j->h, "%s: directories nested too deep (skipped)", j->rel);
-		j->skipped++;
-		return 0;
-	}
-	cfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (cfd < 0 || (d = fdopendir(cfd)) == NULL) {
-		tv_warn(j->h, "%s: cannot read directory: %s (skipped)", j->rel, strerror(errno));
-		if (cfd >= 0)
-			close(cfd);
-		j->skipped++;
-		return 0;
-	}
-	/* the names of one directory in one arena: no allocation per file */
 	while ((de = readdir(d)) != NULL) {
 		size_t l;
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -900,34 +1002,77 @@ static int walk(struct wjob *j, int dfd, const char *name, int depth)
 			acap = acap ? acap * 2 : 4096;
 			while (acap < alen + l)
 				acap *= 2;
-			if ((na = realloc(arena, acap)) == NULL) {
-				r = TV_ERR_NOMEM;
-				goto out;
-			}
-			arena = na;
+			if ((na = realloc(*arena, acap)) == NULL)
+				return TV_ERR_NOMEM;
+			*arena = na;
 		}
-		memcpy(arena + alen, de->d_name, l);
+		memcpy(*arena + alen, de->d_name, l);
 		if (n == cap) {
 			char **nn;
 			cap = cap ? cap * 2 : 64;
-			if ((nn = realloc(names, cap * sizeof(*names))) == NULL) {
-				r = TV_ERR_NOMEM;
-				goto out;
-			}
-			names = nn;
+			if ((nn = realloc(*names, cap * sizeof(**names))) == NULL)
+				return TV_ERR_NOMEM;
+			*names = nn;
 		}
-		names[n++] = (char *)(uintptr_t)alen;   /* an offset until the arena settles */
+		(*names)[n++] = (char *)(uintptr_t)alen;   /* an offset until the arena settles */
 		alen += l;
 	}
 	for (size_t i = 0; i < n; i++)
-		names[i] = arena + (uintptr_t)names[i];
-	qsort(names, n, sizeof(*names), cmp_names);
+		(*names)[i] = *arena + (uintptr_t)(*names)[i];
+	qsort(*names, n, sizeof(**names), cmp_names);
+	*count = n;
+	return 0;
+}
+
+/* Item `name` in directory dfd, stored as j->rel; then, for a directory,
+ * its entries, names sorted (a deterministic tape order). */
+static int walk(struct wjob *j, int dfd, const char *name, int depth)
+{
+	struct stat sb;
+	DIR *d;
+	char **names = NULL, *arena = NULL;
+	size_t n = 0, rl;
+	int r = 0, cfd;
+
+	if (tv_stop_requested())
+		return TV_ERR_INTERRUPTED;   /* between two items: nothing cut */
+	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+		char why[160];
+		snprintf(why, sizeof(why), "skipped: %s", strerror(errno));
+		tv_warn(j->h, "%s: %s (skipped)", j->rel, why + 9);
+		problem(j, j->rel, why, -1);
+		return 0;
+	}
+	if (j->rel[0] != '\0' && (r = write_item(j, dfd, name, &sb)) != 0)
+		return r;   /* "/" itself has no entry: its contents do */
+	if (!S_ISDIR(sb.st_mode))
+		return 0;
+	if (depth > 4000) {
+		tv_warn(j->h, "%s: directories nested too deep (skipped)", j->rel);
+		problem(j, j->rel, "skipped: its contents are nested too deep", -1);
+		return 0;
+	}
+	cfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (cfd < 0 || (d = fdopendir(cfd)) == NULL) {
+		char why[160];
+		snprintf(why, sizeof(why), "unreadable: cannot read directory: %s",
+		         strerror(errno));
+		tv_warn(j->h, "%s: %s (its contents skipped)", j->rel, why + 12);
+		problem(j, j->rel, why, -1);
+		if (cfd >= 0)
+			close(cfd);
+		return 0;
+	}
+	if ((r = dir_names(d, &names, &arena, &n)) != 0)
+		goto out;
 	rl = strlen(j->rel);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		size_t l = strlen(names[i]);
 		if (rl + 1 + l >= sizeof(j->rel)) {
+			char p[TV_PATH_MAX + 64];
+			snprintf(p, sizeof(p), "%s/%.*s", j->rel, 60, names[i]);
 			tv_warn(j->h, "%s/%s: path too long, skipped", j->rel, names[i]);
-			j->skipped++;
+			problem(j, p, "skipped: path too long", -1);
 			continue;
 		}
 		if (rl > 0)
@@ -1025,12 +1170,189 @@ static int prepare_rows(struct wjob *j)
 	return 0;
 }
 
+/* The pool, the library, what every item reuses, the prepared rows. */
+static int job_setup(struct wjob *j, const char *pool, char *const *paths, size_t npaths,
+                     const struct tv_write_opts *o)
+{
+	struct tv_fsmeta_opts fo = { o != NULL && o->no_xattrs, 0 };
+	char libname[TV_NAME_MAX] = "";
+	struct tv_stmt *q;
+	int r;
+
+	j->wo.record_size = o && o->record_size ? o->record_size : TV_RECORD_SIZE_DEFAULT;
+	j->wo.placed = on_placed;
+	j->wo.placed_ctx = j;
+	j->tape_file_size = o && o->tape_file_size ? o->tape_file_size : TAPE_FILE_SIZE_DEFAULT;
+	if ((r = tv_pool_get(j->h, pool, &j->pool)) != 0)
+		return r;
+	if (j->pool.imported)
+		return tv_errf(TV_ERR_STATE, "pool '%s' was imported from tapes written elsewhere: "
+		               "create a pool of this installation to write to", pool);
+	if ((r = tv_compression_parse(j->pool.compression, &j->wo.comp)) != 0)
+		return tv_errctx(r, "pool '%s'", pool);
+	for (size_t i = 0; i < npaths; i++) {
+		struct stat sb;
+		if (lstat(paths[i], &sb) != 0)
+			return tv_errf(TV_ERR_NOTFOUND, "%s: %s", paths[i], strerror(errno));
+	}
+	if ((j->e = calloc(1, sizeof(*j->e))) == NULL || (j->small = malloc(SMALL_FILE)) == NULL)
+		return TV_ERR_NOMEM;
+	if ((r = tv_fsmeta_new(&j->fm, j->h, &fo)) != 0)
+		return r;
+	if ((r = tv_db_query(j->h->db, &q, "SELECT name FROM libraries WHERE id=?", "i",
+	                     j->pool.library_id)) != 0)
+		return r;
+	if ((r = tv_stmt_step(q)) == 1)
+		snprintf(libname, sizeof(libname), "%s", tv_stmt_text(q, 0));
+	tv_stmt_free(q);
+	if (r < 0 || (r = tv_lib_open_by_name(j->h, libname, &j->lib, &j->lib_id)) != 0)
+		return r;
+	return prepare_rows(j);
+}
+
+/* The media set and the set's row (in the job's first transaction). */
+static int begin_set(struct wjob *j, const char *pool, const struct tv_write_opts *o)
+{
+	char uuidstr[37];
+	int r;
+
+	if ((r = open_media_set(j)) != 0 || (r = tv_uuid_new(j->set_uuid)) != 0)
+		return r;
+	tv_uuid_to_str(j->set_uuid, uuidstr);
+	j->created = tv_now();
+	if (o && o->set_name && *o->set_name)
+		snprintf(j->set_name, sizeof(j->set_name), "%s", o->set_name);
+	else
+		snprintf(j->set_name, sizeof(j->set_name), "%s-%llu", pool,
+		         (unsigned long long)j->created);
+	r = tv_db_exec(j->h->db,
+	               "INSERT INTO backup_sets(uuid, name, pool_id, media_set_id, created, pid) "
+	               "VALUES(?,?,?,?,?,?)",
+	               "btiiii", j->set_uuid, (size_t)16, j->set_name, j->pool.id, j->ms_id,
+	               (int64_t)j->created, (int64_t)getpid());
+	if (r != 0)
+		return r;
+	j->set_id = tv_db_last_id(j->h->db);
+	tv_log(j->h, "backup set %s '%s' to pool %s", uuidstr, j->set_name, pool);
+	return 0;
+}
+
+/* Every source path, walked; TV_ERR_INTERRUPTED when a signal stopped it. */
+static int walk_sources(struct wjob *j, char *const *paths, size_t npaths)
+{
+	int r = 0;
+
+	tv_progress_start(&j->prog, j->h, "writing", 0);
+	if (j->prog.active)
+		for (size_t i = 0; i < npaths; i++)
+			j->prog.total += tree_bytes(AT_FDCWD, paths[i], 0);
+	for (size_t i = 0; i < npaths && r == 0; i++) {
+		if ((r = stored_name(paths[i], j->rel, sizeof(j->rel))) == 0)
+			r = walk(j, AT_FDCWD, paths[i], 0);
+	}
+	tv_progress_end(&j->prog);
+	return r;
+}
+
+/* The item a signal cut (its header and some of its data are on tape,
+ * ending a data file that says it continues): no row, a problem. */
+static int drop_cut(struct wjob *j)
+{
+	int r;
+
+	j->bytes = j->item_bytes0;
+	if ((r = tv_db_exec(j->h->db, "DELETE FROM parts WHERE set_id=? AND idx=?", "ii",
+	                    j->set_id, (int64_t)j->e->file_index)) != 0 ||
+	    (r = tv_db_exec(j->h->db, "DELETE FROM files WHERE set_id=? AND idx=?", "ii",
+	                    j->set_id, (int64_t)j->e->file_index)) != 0)
+		return r;
+	tv_warn(j->h, "%s: not stored: the job was stopped while it was read", j->e->path);
+	problem(j, j->e->path, "interrupted: not stored (the job was stopped while it was read)",
+	        -1);
+	return 0;
+}
+
+/* The end of the set: its last data file ends (an item cut by a signal
+ * continues nowhere), its figures and state are recorded, its last tape
+ * gets its catalog, and all of it commits.  state: complete, partial or
+ * interrupted; an interrupted set between two tapes has no tape to end. */
+static int finish_set(struct wjob *j, const char *state)
+{
+	int interrupted = strcmp(state, "interrupted") == 0, r;
+
+	if (!j->have_tape && !interrupted && (r = next_tape(j)) != 0)
+		return r;      /* empty source: still a (empty) set on tape */
+	if (j->have_tape) {
+		if ((r = end_data(j, j->cut)) != 0 || (r = tv_twriter_sync(j->s.w)) != 0)
+			return r;
+		if (j->cut && (r = drop_cut(j)) != 0)
+			return r;
+	}
+	if ((r = mark_changed(j)) != 0)
+		return r;
+	if (j->problem_err != 0)
+		return tv_errctx(j->problem_err, "recording the items not stored whole");
+	r = tv_db_exec(j->h->db,
+	               "UPDATE backup_sets SET complete=?, state=?, nfiles=?, nbytes=?,"
+	               " stored_bytes=? WHERE id=?", "itiiii", (int64_t)!interrupted, state,
+	               (int64_t)j->files, (int64_t)j->bytes, (int64_t)j->stored, j->set_id);
+	if (r != 0)
+		return r;
+	if (j->have_tape) {
+		if ((r = tv_db_exec(j->h->db, "UPDATE backup_sets SET last_seq=? WHERE id=?", "ii",
+		                    (int64_t)j->s.seq, j->set_id)) != 0 ||
+		    (r = put_names(j)) != 0 || (r = tv_session_finish(&j->s)) != 0)
+			return r;
+		j->have_tape = 0;
+		unload_done(j->h, j->lib);
+	}
+	return tv_db_commit(j->h->db);
+}
+
+/* What the job ends with, said: the set's state and the exit it means. */
+static int job_outcome(struct wjob *j, int interrupted, const char *pool)
+{
+	char u[37];
+
+	tv_uuid_to_str(j->set_uuid, u);
+	tv_log(j->h, "backup set %s: %s, %llu files, %llu bytes, %llu bytes on tape, %llu "
+	       "tape(s)", u, interrupted ? "interrupted" : j->skipped ? "partial" : "complete",
+	       (unsigned long long)j->files, (unsigned long long)j->bytes,
+	       (unsigned long long)j->stored, (unsigned long long)j->tapes);
+	if (interrupted)
+		return tv_errf(TV_ERR_INTERRUPTED, "stopped by %s: backup set %s is marked "
+		               "interrupted (%llu item(s) stored; its tapes stay appendable: the "
+		               "next write to pool %s continues them)", tv_stop_name(), u,
+		               (unsigned long long)j->files, pool);
+	if (j->skipped > 0)
+		return tv_errf(TV_ERR_PARTIAL, "%llu item(s) were not stored whole (skipped, "
+		               "unreadable or changed while read, named above): backup set %s is "
+		               "marked partial ('tapevault backups %s' lists them)",
+		               (unsigned long long)j->skipped, u, u);
+	return 0;
+}
+
+static void job_free(struct wjob *j)
+{
+	tv_stmt_free(j->ins_file);
+	tv_stmt_free(j->ins_part);
+	tv_stmt_free(j->upd_nparts);
+	tv_vlib_close(j->lib);
+	tv_buf_free(&j->eb);
+	tv_buf_free(&j->xa);
+	tv_buf_free(&j->map);
+	tv_fsmeta_free(j->fm);
+	hl_free(&j->links);
+	free(j->e);
+	free(j->side);
+	free(j->small);
+}
+
 int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t npaths,
                  const struct tv_write_opts *o, struct tv_write_result *res)
 {
 	struct wjob j;
-	char uuidstr[37];
-	int r, in_tx = 0;
+	int r, in_tx = 0, interrupted = 0;
 
 	tv_errclear();   /* a new job: no earlier failure's detail */
 
@@ -1041,95 +1363,26 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
 	tv_buf_init(&j.map);
 	j.h = h;
 	snprintf(h->job, sizeof(h->job), "write");
-	j.wo.record_size = o && o->record_size ? o->record_size : TV_RECORD_SIZE_DEFAULT;
-	j.wo.placed = on_placed;
-	j.wo.placed_ctx = &j;
-	j.tape_file_size = o && o->tape_file_size ? o->tape_file_size : TAPE_FILE_SIZE_DEFAULT;
-	if ((r = tv_pool_get(h, pool, &j.pool)) != 0)
-		return r;
-	if (j.pool.imported)
-		return tv_errf(TV_ERR_STATE, "pool '%s' was imported from tapes written elsewhere: "
-		               "create a pool of this installation to write to", pool);
-	if ((r = tv_compression_parse(j.pool.compression, &j.wo.comp)) != 0)
-		return tv_errctx(r, "pool '%s'", pool);
-	for (size_t i = 0; i < npaths; i++) {
-		struct stat sb;
-		if (lstat(paths[i], &sb) != 0)
-			return tv_errf(TV_ERR_NOTFOUND, "%s: %s", paths[i], strerror(errno));
-	}
-	if ((j.e = calloc(1, sizeof(*j.e))) == NULL || (j.small = malloc(SMALL_FILE)) == NULL) {
-		r = TV_ERR_NOMEM;
-		goto out;
-	}
-	{
-		struct tv_fsmeta_opts fo = { o != NULL && o->no_xattrs, 0 };
-		if ((r = tv_fsmeta_new(&j.fm, h, &fo)) != 0)
-			goto out;
-	}
-	{
-		struct tv_stmt *q;
-		char libname[TV_NAME_MAX] = "";
-		if ((r = tv_db_query(h->db, &q, "SELECT name FROM libraries WHERE id=?", "i",
-		                     j.pool.library_id)) != 0)
-			goto out;
-		if ((r = tv_stmt_step(q)) == 1)
-			snprintf(libname, sizeof(libname), "%s", tv_stmt_text(q, 0));
-		tv_stmt_free(q);
-		if (r < 0 || (r = tv_lib_open_by_name(h, libname, &j.lib, &j.lib_id)) != 0)
-			goto out;
-	}
-	if ((r = prepare_rows(&j)) != 0)
+	if ((r = job_setup(&j, pool, paths, npaths, o)) != 0)
 		goto out;
 	if ((r = tv_db_begin(h->db)) != 0)
 		goto out;
 	in_tx = 1;
-	if ((r = open_media_set(&j)) != 0)
+	if ((r = begin_set(&j, pool, o)) != 0)
 		goto out;
-	if ((r = tv_uuid_new(j.set_uuid)) != 0)
+	r = walk_sources(&j, paths, npaths);
+	if (r == TV_ERR_INTERRUPTED && j.tapes == 0) {
+		/* nothing reached a tape: no set, every tape stays as it was */
+		r = tv_errf(TV_ERR_INTERRUPTED, "stopped by %s before anything was written: no "
+		            "backup set was made", tv_stop_name());
 		goto out;
-	tv_uuid_to_str(j.set_uuid, uuidstr);
-	j.created = tv_now();
-	if (o && o->set_name && *o->set_name)
-		snprintf(j.set_name, sizeof(j.set_name), "%s", o->set_name);
-	else
-		snprintf(j.set_name, sizeof(j.set_name), "%s-%llu", pool,
-		         (unsigned long long)j.created);
-	r = tv_db_exec(h->db,
-	               "INSERT INTO backup_sets(uuid, name, pool_id, media_set_id, created) "
-	               "VALUES(?,?,?,?,?)",
-	               "btiii", j.set_uuid, (size_t)16, j.set_name, j.pool.id, j.ms_id,
-	               (int64_t)j.created);
-	if (r != 0)
-		goto out;
-	j.set_id = tv_db_last_id(h->db);
-	tv_log(h, "backup set %s '%s' to pool %s", uuidstr, j.set_name, pool);
-
-	tv_progress_start(&j.prog, h, "writing", 0);
-	if (j.prog.active)
-		for (size_t i = 0; i < npaths; i++)
-			j.prog.total += tree_bytes(AT_FDCWD, paths[i], 0);
-	for (size_t i = 0; i < npaths && r == 0; i++) {
-		if ((r = stored_name(paths[i], j.rel, sizeof(j.rel))) == 0)
-			r = walk(&j, AT_FDCWD, paths[i], 0);
 	}
-	tv_progress_end(&j.prog);
+	if (r == TV_ERR_INTERRUPTED)
+		interrupted = 1;
+	else if (r != 0)
+		goto out;
+	r = finish_set(&j, interrupted ? "interrupted" : j.skipped ? "partial" : "complete");
 	if (r != 0)
-		goto out;
-	if (!j.have_tape && (r = next_tape(&j)) != 0)
-		goto out;      /* empty source: still a (empty) set on tape */
-	if ((r = end_data(&j, 0)) != 0 || (r = tv_twriter_sync(j.s.w)) != 0)
-		goto out;
-	r = tv_db_exec(h->db,
-	               "UPDATE backup_sets SET complete=1, nfiles=?, nbytes=?, last_seq=?,"
-	               " stored_bytes=? WHERE id=?", "iiiii", (int64_t)j.files,
-	               (int64_t)j.bytes, (int64_t)j.s.seq, (int64_t)j.stored, j.set_id);
-	if (r != 0 || (r = put_names(&j)) != 0)
-		goto out;
-	if ((r = tv_session_finish(&j.s)) != 0)
-		goto out;
-	j.have_tape = 0;
-	unload_done(h, j.lib);
-	if ((r = tv_db_commit(h->db)) != 0)
 		goto out;
 	in_tx = 0;
 	memcpy(res->set_uuid, j.set_uuid, 16);
@@ -1137,12 +1390,7 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
 	res->bytes = j.bytes;
 	res->tapes = j.tapes;
 	res->stored = j.stored;
-	tv_log(h, "backup set %s: %llu files, %llu bytes, %llu bytes on tape, %llu tape(s)",
-	       uuidstr, (unsigned long long)j.files, (unsigned long long)j.bytes,
-	       (unsigned long long)j.stored, (unsigned long long)j.tapes);
-	if (j.skipped > 0)
-		r = tv_errf(TV_ERR_PARTIAL, "%llu item(s) were skipped or changed during the "
-		            "backup (see the warnings above)", (unsigned long long)j.skipped);
+	r = job_outcome(&j, interrupted, pool);
 out:
 	if (j.have_tape) {
 		tv_session_abort(&j.s);
@@ -1150,17 +1398,10 @@ out:
 	}
 	if (in_tx)
 		tv_db_rollback(h->db);
-	tv_stmt_free(j.ins_file);
-	tv_stmt_free(j.ins_part);
-	tv_stmt_free(j.upd_nparts);
-	tv_vlib_close(j.lib);
-	tv_buf_free(&j.eb);
-	tv_buf_free(&j.xa);
-	tv_buf_free(&j.map);
-	tv_fsmeta_free(j.fm);
-	hl_free(&j.links);
-	free(j.e);
-	free(j.side);
-	free(j.small);
+	if (r != 0 && r != TV_ERR_PARTIAL && r != TV_ERR_INTERRUPTED && j.set_id != 0)
+		/* a set that earlier tapes committed: it failed */
+		tv_db_exec(h->db, "UPDATE backup_sets SET state='failed' WHERE id=? AND state IS "
+		           "NULL", "i", j.set_id);
+	job_free(&j);
 	return r;
 }

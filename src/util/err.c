@@ -40,6 +40,7 @@ static const char *const msgs[] = {
 	[-TV_ERR_PARTIAL] = "partial success",
 	[-TV_ERR_SIG] = "signature verification failed",
 	[-TV_ERR_RETRY] = "too many attempts",
+	[-TV_ERR_INTERRUPTED] = "interrupted",
 };
 
 const char *tv_strerror(int err)

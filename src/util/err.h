@@ -39,7 +39,8 @@ enum tv_err {
 	TV_ERR_PARTIAL = -30,      /* job finished but skipped something */
 	TV_ERR_SIG = -31,          /* signature verification failed */
 	TV_ERR_RETRY = -32,        /* too many attempts; back off */
-	TV_ERR_MAX_ = -33
+	TV_ERR_INTERRUPTED = -33,  /* stopped by SIGINT/SIGTERM (util/stop.h), cleanly */
+	TV_ERR_MAX_ = -34
 };
 
 /* Static description of a code ("checksum mismatch"). Never NULL. */

@@ -575,7 +575,7 @@ static void test_entry_hostile(void **state)
 
 /* ---- catalog items ---- */
 
-#define NITEMS 8
+#define NITEMS 11
 
 static void sample_items(struct tv_cat_item_v *v)
 {
@@ -631,6 +631,26 @@ static void sample_items(struct tv_cat_item_v *v)
 	v[k].u.entry.loc.tseq = 1;
 	v[k].u.entry.loc.file_no = 2;
 	k++;
+	v[k].type = TV_CI_SET;              /* an interrupted set (tag 9) */
+	tl_fill_seq(v[k].u.set.set_uuid, 16, 12);
+	strcpy(v[k].u.set.name, "cut");
+	v[k].u.set.first_seq = 1;
+	v[k].u.set.last_seq = 1;
+	v[k].u.set.nfiles = 3;
+	v[k].u.set.state = TV_SET_INTERRUPTED;
+	k++;
+	v[k].type = TV_CI_PROBLEM;          /* one with an entry */
+	strcpy(v[k].u.problem.path, "srv/data/grows.log");
+	strcpy(v[k].u.problem.reason, "changed while it was read");
+	v[k].u.problem.file_index = 2;
+	v[k].u.problem.n = 0;
+	k++;
+	v[k].type = TV_CI_PROBLEM;          /* one without */
+	strcpy(v[k].u.problem.path, "srv/secret");
+	strcpy(v[k].u.problem.reason, "unreadable: cannot open: Permission denied");
+	v[k].u.problem.file_index = TV_PROBLEM_NO_INDEX;
+	v[k].u.problem.n = 1;
+	k++;
 	v[k].type = TV_CI_KEYRING;
 	tl_fill_seq(v[k].u.ring.tape_uuid, 16, 9);
 	tl_fill_seq(v[k].u.ring.dek_fpr, 16, 10);
@@ -651,6 +671,7 @@ static size_t member_size(enum tv_cat_item t)
 	case TV_CI_ENTRY: return sizeof(struct tv_ci_entry);
 	case TV_CI_KEYRING: return sizeof(struct tv_ci_keyring);
 	case TV_CI_DATA: return sizeof(struct tv_ci_data);
+	case TV_CI_PROBLEM: return sizeof(struct tv_ci_problem);
 	case TV_CI_END: return sizeof(uint64_t);
 	}
 	return 0;
@@ -693,6 +714,15 @@ static void put_item_fields(struct tv_buf *b, const struct tv_cat_item_v *v)
 		assert_int_equal(tv_tlv_put_u64(b, 6, s->complete), 0);
 		assert_int_equal(tv_tlv_put_u64(b, 7, s->nfiles), 0);
 		assert_int_equal(tv_tlv_put_u64(b, 8, s->nbytes), 0);
+		if (s->state != 0)
+			assert_int_equal(tv_tlv_put_u64(b, 9, s->state), 0);
+		break;
+	case TV_CI_PROBLEM:
+		assert_int_equal(tv_tlv_put_str(b, 1, v->u.problem.path), 0);
+		assert_int_equal(tv_tlv_put_str(b, 2, v->u.problem.reason), 0);
+		if (v->u.problem.file_index != TV_PROBLEM_NO_INDEX)
+			assert_int_equal(tv_tlv_put_u64(b, 3, v->u.problem.file_index), 0);
+		assert_int_equal(tv_tlv_put_u64(b, 4, v->u.problem.n), 0);
 		break;
 	case TV_CI_ENTRY:
 		put_entry_fields(b, &v->u.entry.e, mask_of(&v->u.entry.e), 0);
@@ -784,6 +814,7 @@ static int mandatory(enum tv_cat_item t, uint16_t tag)
 	case TV_CI_KEYRING: return tag >= 1 && tag <= 3;
 	case TV_CI_END: return tag == 1;
 	case TV_CI_DATA: return tag >= 1 && tag <= 6;
+	case TV_CI_PROBLEM: return tag == 1 || tag == 2 || tag == 4;
 	}
 	return 0;
 }
@@ -845,7 +876,7 @@ static void test_items_hostile(void **state)
 	/* unknown item types (a newer writer) come back with their type and
 	 * length, nothing else, so that readers skip them (and count them) */
 	{
-		static const uint8_t types[] = { 0, 7, 8, 200, 255 };
+		static const uint8_t types[] = { 0, 8, 9, 200, 255 };   /* 7: problem */
 		for (size_t i = 0; i < sizeof(types); i++) {
 			tv_buf_reset(&b);
 			assert_int_equal(tv_buf_put_u8(&b, types[i]), 0);
