@@ -185,6 +185,10 @@ int cmd_tape_unload(struct cli *c, int argc, char **argv)
 		if (!c->quiet)
 			fprintf(stderr, "%s: drive %u unloaded into slot %u\n",
 			        el[i].barcode[0] ? el[i].barcode : "cartridge", el[i].index, slot);
+		if (c->json)
+			cli_json_append(c, "unloaded", json_pack("{s:s?,s:i,s:i}", "barcode",
+			                el[i].barcode[0] ? el[i].barcode : NULL, "drive",
+			                (int)el[i].index, "slot", (int)slot));
 	}
 	free(el);
 	tv_vlib_close(lib);
@@ -228,5 +232,9 @@ int cmd_tape_move(struct cli *c, int argc, char **argv)
 		return cli_fail(c, r, "tape move");
 	if (!c->quiet)
 		fprintf(stderr, "%s: moved to %s\n", argv[2], argv[3]);
+	if (c->json) {
+		cli_json_set(c, "from", json_string(argv[2]));
+		cli_json_set(c, "to", json_string(argv[3]));
+	}
 	return EXIT_OK;
 }

@@ -10,15 +10,17 @@
 #include "crypto/slot.h"
 #include "format/record.h"
 #include "jobs/admin.h"
+#include "jobs/browse.h"
 #include "jobs/drivecrypt.h"
 #include "jobs/inspect.h"
 #include "jobs/jobs.h"
+#include "jobs/retention.h"
 #include "library/vlib.h"
 #include "util/err.h"
 
 struct kv {
 	const char *catalog, *path, *to, *capacity, *pool, *state, *library, *encryption,
-		*media_set, *compression, *drive_enc;
+		*media_set, *compression, *drive_enc, *retention;
 	long slots, drives, mailslots;
 	int copy, scsi_emu, scan;
 };
@@ -56,6 +58,7 @@ static int kv_opt(int o, const char *arg, void *ctx)
 	case 'e': kv->encryption = arg; break;
 	case 'm': kv->media_set = arg; break;
 	case 'Z': kv->compression = arg; break;
+	case 'r': kv->retention = arg; break;
 	case 'y': kv->copy = 1; break;
 	case 'E': kv->scsi_emu = 1; break;
 	case 'n': kv->scan = 1; break;
@@ -153,6 +156,11 @@ int cmd_library_create(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "library %s: %ld slots, %ld drive(s), %ld mail slot(s) in %s%s\n",
 		        argv[1], kv.slots, kv.drives, kv.mailslots, abspath,
 		        kv.scsi_emu ? " (emulated SCSI changer and drives)" : "");
+	if (c->json)
+		cli_json_set(c, "library", json_pack("{s:s,s:s,s:I,s:I,s:I,s:s}", "name", argv[1],
+		             "path", abspath, "slots", (json_int_t)kv.slots, "drives",
+		             (json_int_t)kv.drives, "mailslots", (json_int_t)kv.mailslots, "kind",
+		             kv.scsi_emu ? "emulated scsi" : "directory"));
 	return EXIT_OK;
 }
 
@@ -294,6 +302,9 @@ int cmd_tape_new(struct cli *c, int argc, char **argv)
 		}
 		if (!c->quiet)
 			fprintf(stderr, "%s: blank cartridge in slot %u\n", argv[i], slot);
+		if (c->json)
+			cli_json_append(c, "tapes", json_pack("{s:s,s:i}", "barcode", argv[i], "slot",
+			                                      (int)slot));
 	}
 	tv_vlib_close(lib);
 	return failed ? EXIT_FAIL : EXIT_OK;
@@ -335,6 +346,9 @@ int cmd_tape_export(struct cli *c, int argc, char **argv)
 		}
 		if (!c->quiet)
 			fprintf(stderr, "%s: exported to %s\n", argv[i], where[0] ? where : kv.to);
+		if (c->json)
+			cli_json_append(c, "exported", json_pack("{s:s,s:s}", "barcode", argv[i], "to",
+			                                         where[0] ? where : kv.to));
 	}
 	return failed ? EXIT_FAIL : EXIT_OK;
 }
@@ -373,34 +387,63 @@ int cmd_tape_insert(struct cli *c, int argc, char **argv)
 		if (!c->quiet)
 			fprintf(stderr, "%s: inserted into slot %u (run 'tapevault catalog %s' to read it)\n",
 			        barcode, slot, argv[1]);
+		if (c->json)
+			cli_json_append(c, "inserted", json_pack("{s:s,s:i}", "barcode", barcode, "slot",
+			                                         (int)slot));
 	}
 	tv_vlib_close(lib);
 	return failed ? EXIT_FAIL : EXIT_OK;
 }
 
+/* "8 hex:seq" of a tape's media set; "-" in none */
+static void media_set_col(const struct tv_tape_row *t, char *ms, size_t mssz)
+{
+	char us[37];
+
+	snprintf(ms, mssz, "-");
+	if (t->media_set_uuid != NULL) {
+		tv_uuid_to_str(t->media_set_uuid, us);
+		snprintf(ms, mssz, "%.8s:%lld", us, (long long)t->seq);
+	}
+}
+
+json_t *cli_tape_json(const struct tv_tape_row *t)
+{
+	char keyd[800], fpr[64], ms[48], lw[32];
+	json_t *row;
+
+	(void)tv_inspect_key(t->ms_label, t->ms_label_len, keyd, sizeof(keyd), fpr, sizeof(fpr));
+	media_set_col(t, ms, sizeof(ms));
+	tv_iso8601(t->written, lw);
+	row = json_pack("{s:s,s:s,s:s,s:s,s:I,s:b,s:b,s:s,s:s,s:s,s:b}", "barcode",
+	                t->barcode, "state", t->state, "pool", t->pool, "media_set",
+	                ms, "seq", (json_int_t)t->seq, "encrypted", t->encrypted,
+	                "locked", t->locked, "location", t->library[0] ? t->library : "offline",
+	                "key", keyd, "key_fingerprint", fpr, "full", t->full);
+	json_object_set_new(row, "bytes_on_tape", json_integer(t->used));
+	json_object_set_new(row, "used", json_integer(t->used));
+	json_object_set_new(row, "capacity", t->capacity ? json_integer(t->capacity) : json_null());
+	json_object_set_new(row, "last_written", lw[0] ? json_string(lw) : json_null());
+	tv_iso8601(t->expires, lw);
+	json_object_set_new(row, "expires", lw[0] ? json_string(lw) : json_null());
+	return row;
+}
+
 static int tape_list_row(void *ctx, const struct tv_tape_row *t)
 {
 	struct cli_list *o = ctx;
-	char keyd[800], fpr[64], ms[48] = "-", enc[24];
+	char keyd[800], fpr[64], ms[48], enc[24], lw[32], ex[32];
 	const char *where = t->library[0] ? t->library : "offline";
 
 	/* a label that does not decode leaves the key columns empty */
 	(void)tv_inspect_key(t->ms_label, t->ms_label_len, keyd, sizeof(keyd), fpr, sizeof(fpr));
-	if (t->media_set_uuid != NULL) {
-		char us[37];
-		tv_uuid_to_str(t->media_set_uuid, us);
-		snprintf(ms, sizeof(ms), "%.8s:%lld", us, (long long)t->seq);
-	}
+	media_set_col(t, ms, sizeof(ms));
+	tv_iso8601(t->written, lw);
+	tv_iso8601(t->expires, ex);
 	snprintf(enc, sizeof(enc), "%s", !t->encrypted ? "none" : t->locked ? "encrypted/locked"
 	                                                                    : "encrypted");
 	if (o->c->json) {
-		json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:I,s:b,s:b,s:s,s:s,s:s,s:b}", "barcode",
-		                        t->barcode, "state", t->state, "pool", t->pool, "media_set",
-		                        ms, "seq", (json_int_t)t->seq, "encrypted", t->encrypted,
-		                        "locked", t->locked, "location", where, "key", keyd,
-		                        "key_fingerprint", fpr, "full", t->full);
-		json_object_set_new(row, "bytes_on_tape", json_integer(t->used));
-		json_array_append_new(o->arr, row);
+		json_array_append_new(o->arr, cli_tape_json(t));
 	} else {
 		char used[24];
 		char keycol[900];
@@ -409,8 +452,9 @@ static int tape_list_row(void *ctx, const struct tv_tape_row *t)
 		else
 			snprintf(keycol, sizeof(keycol), "-");
 		human_size((uint64_t)t->used, used, sizeof(used));
-		printf("%-9s %-12s %-14s %-14s %-18s %-10s %-9s %s\n", t->barcode, t->state,
-		       t->pool[0] ? t->pool : "-", ms, enc, where, used, keycol);
+		printf("%-9s %-12s %-14s %-14s %-18s %-10s %-9s %-20s %-20s %s\n", t->barcode,
+		       t->state, t->pool[0] ? t->pool : "-", ms, enc, where, used, lw[0] ? lw : "-",
+		       ex[0] ? ex : "-", keycol);
 	}
 	return 0;
 }
@@ -435,8 +479,9 @@ int cmd_tape_list(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd, "--state is one of free, pool, imported, unrecognized, retired, locked");
 	if (cli_open(c))
 		return EXIT_FAIL;
-	cli_list_start(&out, c, "%-9s %-12s %-14s %-14s %-18s %-10s %-9s %s\n", "BARCODE", "STATE",
-	               "POOL", "MEDIA-SET:SEQ", "ENCRYPTION", "LOCATION", "ON-TAPE", "KEY");
+	cli_list_start(&out, c, "%-9s %-12s %-14s %-14s %-18s %-10s %-9s %-20s %-20s %s\n",
+	               "BARCODE", "STATE", "POOL", "MEDIA-SET:SEQ", "ENCRYPTION", "LOCATION", "USED",
+	               "LAST-WRITTEN", "EXPIRES", "KEY");
 	return cli_list_end(&out, tv_query_tapes(c->h->db, kv.pool, kv.state, tape_list_row, &out),
 	                    "tapes");
 }
@@ -591,11 +636,90 @@ static void dump_item(const struct tv_inspect_item *it)
 	}
 }
 
+/* tape dump --json: a tape file's header body, decoded */
+static void dump_file_json(const struct tv_inspect_item *it, json_t *o)
+{
+	char u[37];
+
+	if (it->vol != NULL) {
+		tv_uuid_to_str(it->vol->tape_uuid, u);
+		json_object_set_new(o, "volume", json_pack("{s:s,s:s,s:I,s:s,s:I}", "tape_uuid", u,
+		                    "barcode", it->vol->barcode, "created",
+		                    (json_int_t)it->vol->created, "writer", it->vol->writer,
+		                    "record_size", (json_int_t)it->vol->record_size));
+	} else if (it->ms != NULL) {
+		const struct tv_media_set_label *ms = it->ms;
+		json_t *slots = json_array(), *m;
+		char fpr[TV_FPR_HEX_LEN] = "", d[600];
+		tv_uuid_to_str(ms->media_set_uuid, u);
+		if (ms->enc.alg != TV_ENC_NONE)
+			tv_dek_fpr_hex(ms->enc.dek_fpr, fpr);
+		for (size_t i = 0; i < ms->enc.nslots; i++) {
+			tv_slot_describe(&ms->enc.slots[i], d, sizeof(d));
+			json_array_append_new(slots, json_string(d));
+		}
+		m = json_pack("{s:s,s:s,s:I,s:s,s:o}", "pool", ms->pool_name, "media_set", u, "seq",
+		              (json_int_t)ms->seq, "encryption",
+		              ms->enc.alg == TV_ENC_NONE ? "none" : "aes-256-gcm", "key_slots", slots);
+		json_object_set_new(m, "data_key_fingerprint", fpr[0] ? json_string(fpr) : json_null());
+		json_object_set_new(o, "media_set", m);
+	} else if (it->data != NULL) {
+		tv_uuid_to_str(it->data->set_uuid, u);
+		json_object_set_new(o, "data", json_pack("{s:s,s:s,s:I}", "backup_set", u, "set_name",
+		                    it->data->set_name, "session", (json_int_t)it->data->session));
+	} else if (it->cat != NULL) {
+		json_object_set_new(o, "catalog", json_pack("{s:I}", "session",
+		                                            (json_int_t)it->cat->session));
+	}
+}
+
+static json_t *dump_item_json(const struct tv_inspect_item *it)
+{
+	static const char *const kinds[] = {"file", "frame_error", "stream", "empty", "bad_file",
+	                                    "end"};
+	json_t *o = json_pack("{s:s}", "kind", kinds[it->kind]);
+	const struct tv_inspect_stream *st = &it->stream;
+	char u[37];
+
+	if (it->kind != TV_INSPECT_END)
+		json_object_set_new(o, "file_no", json_integer((json_int_t)it->file_no));
+	switch (it->kind) {
+	case TV_INSPECT_FILE:
+		tv_uuid_to_str(it->content_uuid, u);
+		json_object_set_new(o, "type", json_string(tv_content_type_name(it->type)));
+		json_object_set_new(o, "content_uuid", json_string(u));
+		json_object_set_new(o, "header_bytes", json_integer((json_int_t)it->body_len));
+		json_object_set_new(o, "sealed", json_boolean(it->sealed));
+		dump_file_json(it, o);
+		break;
+	case TV_INSPECT_FRAME_ERROR:
+	case TV_INSPECT_BAD_FILE:
+		json_object_set_new(o, "error", json_string(tv_errmsg(it->err)));
+		break;
+	case TV_INSPECT_STREAM:
+		json_object_update_new(o, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:b}", "records",
+		                       (json_int_t)st->records, "frames", (json_int_t)st->frames,
+		                       "zstd_frames", (json_int_t)st->zstd_frames, "sealed_frames",
+		                       (json_int_t)st->sealed_frames, "raw_bytes",
+		                       (json_int_t)st->raw_bytes, "entry_frames",
+		                       (json_int_t)st->entry_frames, "continues", st->cont,
+		                       "cut_off", st->truncated));
+		break;
+	case TV_INSPECT_END:
+		json_object_set_new(o, "cut_off", json_boolean(it->cut_off));
+		break;
+	case TV_INSPECT_EMPTY:
+		break;
+	}
+	return o;
+}
+
 int cmd_tape_dump(struct cli *c, int argc, char **argv)
 {
 	const struct cli_cmd *cmd = cli_find("tape dump");
 	struct tv_inspect *in;
 	struct tv_inspect_item it;
+	json_t *items = NULL;
 	int n, r;
 
 	if ((n = cli_getopt(cmd, argc, argv, NULL, kv_opt, NULL)) < 0)
@@ -604,12 +728,38 @@ int cmd_tape_dump(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd, "tape dump needs one tape image file");
 	if ((r = tv_inspect_open(argv[1], &in)) != 0)
 		return cli_fail(c, r, argv[1]);
-	printf("format version %d (this tapevault writes and reads version %d)\n",
-	       TV_FORMAT_VERSION, TV_FORMAT_VERSION);
-	while ((r = tv_inspect_next(in, &it)) == 1)
-		dump_item(&it);
+	if (c->json) {
+		items = json_array();
+		cli_json_set(c, "format_version", json_integer(TV_FORMAT_VERSION));
+		cli_json_set(c, "items", items);
+	} else {
+		printf("format version %d (this tapevault writes and reads version %d)\n",
+		       TV_FORMAT_VERSION, TV_FORMAT_VERSION);
+	}
+	while ((r = tv_inspect_next(in, &it)) == 1) {
+		if (items != NULL)
+			json_array_append_new(items, dump_item_json(&it));
+		else
+			dump_item(&it);
+	}
 	tv_inspect_close(in);
 	return r ? cli_fail(c, r, argv[1]) : EXIT_OK;
+}
+
+static json_t *pool_json(const struct tv_pool_row *p);
+static int pool_obj(void *ctx, const struct tv_pool_row *p);
+
+/* --json of pool create and set: the pool as it is now */
+static void pool_json_set(struct cli *c, const char *name)
+{
+	json_t *pool = NULL;
+
+	if (!c->json)
+		return;
+	if (tv_query_pools(c->h->db, name, pool_obj, &pool) != 0)
+		tv_errclear();
+	else
+		cli_json_set(c, "pool", pool);
 }
 
 int cmd_pool_create(struct cli *c, int argc, char **argv)
@@ -619,15 +769,19 @@ int cmd_pool_create(struct cli *c, int argc, char **argv)
 	                                  {"media-set", required_argument, NULL, 'm'},
 	                                  {"compression", required_argument, NULL, 'Z'},
 	                                  {"drive-encryption", required_argument, NULL, 'D'},
+	                                  {"retention", required_argument, NULL, 'r'},
 	                                  {0, 0, 0, 0}};
 	const struct cli_cmd *cmd = cli_find("pool create");
 	struct kv kv = {0};
+	int64_t ret = 0;
 	int n, r;
 
 	if ((n = cli_getopt(cmd, argc, argv, o, kv_opt, &kv)) < 0)
 		return CLI_GETOPT_RETURN(n);
 	if (n != 2 || kv.library == NULL)
 		return cli_usage(cmd, "pool create needs NAME and --library LIB");
+	if (kv.retention != NULL && tv_duration_parse(kv.retention, &ret) != 0)
+		return cli_usage(cmd, "%s", tv_errdetail());
 	if (cli_open(c))
 		return EXIT_FAIL;
 	if (kv.compression != NULL) {
@@ -643,6 +797,8 @@ int cmd_pool_create(struct cli *c, int argc, char **argv)
 	if (kv.drive_enc != NULL &&
 	    (r = tv_pool_set_drive_encryption(c->h, argv[1], strcmp(kv.drive_enc, "on") == 0)))
 		return cli_fail(c, r, "pool create");
+	if (kv.retention != NULL && (r = tv_pool_set_retention(c->h, argv[1], ret)) != 0)
+		return cli_fail(c, r, "pool create");
 	if (kv.encryption && strcmp(kv.encryption, "none") != 0) {
 		int64_t esc = 0;
 		/* when escrow cannot be counted, warn all the same */
@@ -654,6 +810,7 @@ int cmd_pool_create(struct cli *c, int argc, char **argv)
 	}
 	if (!c->quiet)
 		fprintf(stderr, "pool %s created\n", argv[1]);
+	pool_json_set(c, argv[1]);
 	return EXIT_OK;
 }
 
@@ -662,16 +819,21 @@ int cmd_pool_set(struct cli *c, int argc, char **argv)
 	static const struct option o[] = {{"encryption", required_argument, NULL, 'e'},
 	                                  {"compression", required_argument, NULL, 'Z'},
 	                                  {"drive-encryption", required_argument, NULL, 'D'},
+	                                  {"retention", required_argument, NULL, 'r'},
 	                                  {0, 0, 0, 0}};
 	const struct cli_cmd *cmd = cli_find("pool set");
 	struct kv kv = {0};
+	int64_t ret = 0;
 	int n, r;
 
 	if ((n = cli_getopt(cmd, argc, argv, o, kv_opt, &kv)) < 0)
 		return CLI_GETOPT_RETURN(n);
-	if (n != 2 || (kv.encryption == NULL && kv.compression == NULL && kv.drive_enc == NULL))
-		return cli_usage(cmd, "pool set needs NAME and --encryption, --compression or "
-		                 "--drive-encryption");
+	if (n != 2 || (kv.encryption == NULL && kv.compression == NULL && kv.drive_enc == NULL &&
+	               kv.retention == NULL))
+		return cli_usage(cmd, "pool set needs NAME and --encryption, --compression, "
+		                 "--drive-encryption or --retention");
+	if (kv.retention != NULL && tv_duration_parse(kv.retention, &ret) != 0)
+		return cli_usage(cmd, "%s", tv_errdetail());
 	if (kv.compression != NULL) {
 		struct tv_compression comp;
 		if (tv_compression_parse(kv.compression, &comp) != 0)
@@ -701,25 +863,47 @@ int cmd_pool_set(struct cli *c, int argc, char **argv)
 			fprintf(stderr, "pool %s: drive encryption is now %s for tapes written from "
 			        "now on\n", argv[1], kv.drive_enc);
 	}
+	if (kv.retention != NULL) {
+		char d[32];
+		if ((r = tv_pool_set_retention(c->h, argv[1], ret)) != 0)
+			return cli_fail(c, r, "pool set");
+		tv_duration_str(ret, d, sizeof(d));
+		if (!c->quiet)
+			fprintf(stderr, "pool %s: retention is now %s%s\n", argv[1], d,
+			        ret ? " after a media set's newest backup set ('tapevault expire' frees "
+			        "what is past it)" : " (for ever)");
+	}
+	pool_json_set(c, argv[1]);
 	return EXIT_OK;
+}
+
+static json_t *pool_json(const struct tv_pool_row *p)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:I,s:I,s:o}", "name", p->name, "library",
+	                 p->library, "encryption", p->encryption, "media_set",
+	                 p->media_set_policy, "compression", p->compression, "imported",
+	                 p->imported, "tapes", (json_int_t)p->tapes, "backup_sets",
+	                 (json_int_t)p->backup_sets, "retention",
+	                 p->retention ? json_integer(p->retention) : json_null());
 }
 
 static int pool_row_print(void *ctx, const struct tv_pool_row *p)
 {
 	struct cli_list *o = ctx;
+	char ret[64] = "", d[32];
 
-	if (o->c->json)
-		json_array_append_new(o->arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:I,s:I}", "name",
-		                      p->name, "library", p->library, "encryption", p->encryption,
-		                      "media_set", p->media_set_policy, "compression",
-		                      p->compression, "imported", p->imported, "tapes",
-		                      (json_int_t)p->tapes, "backup_sets",
-		                      (json_int_t)p->backup_sets));
-	else
-		printf("%-16s %-12s %-32s %-9s %-11s %-6lld %lld%s\n", p->name,
+	if (o->c->json) {
+		json_array_append_new(o->arr, pool_json(p));
+	} else {
+		if (p->retention > 0) {
+			tv_duration_str(p->retention, d, sizeof(d));
+			snprintf(ret, sizeof(ret), "  (retention %s)", d);
+		}
+		printf("%-16s %-12s %-32s %-9s %-11s %-6lld %lld%s%s\n", p->name,
 		       p->library[0] ? p->library : "-", p->encryption, p->media_set_policy,
 		       p->compression, (long long)p->tapes, (long long)p->backup_sets,
-		       p->imported ? "  (imported)" : "");
+		       p->imported ? "  (imported)" : "", ret);
+	}
 	return 0;
 }
 
@@ -732,9 +916,6 @@ static int pool_print(struct cli *c, const char *only)
 	cli_list_start(&o, c, "%-16s %-12s %-32s %-9s %-11s %-6s %s\n", "POOL", "LIBRARY",
 	               "ENCRYPTION", "MEDIA-SET", "COMPRESSION", "TAPES", "BACKUP-SETS");
 	r = tv_query_pools(c->h->db, only, pool_row_print, &o);
-	/* --json: a pool show that finds none says so with an empty array */
-	if (r == TV_ERR_NOTFOUND && c->json)
-		cli_json_set(c, "pool", json_array());
 	return cli_list_end(&o, r, only ? "pool" : "pools");
 }
 
@@ -748,6 +929,38 @@ int cmd_pool_list(struct cli *c, int argc, char **argv)
 	return pool_print(c, NULL);
 }
 
+static int pool_obj(void *ctx, const struct tv_pool_row *p)
+{
+	*(json_t **)ctx = pool_json(p);
+	return 0;
+}
+
+static int tape_json_append(void *ctx, const struct tv_tape_row *t)
+{
+	json_array_append_new(ctx, cli_tape_json(t));
+	return 0;
+}
+
+/* pool show --json: "pool", the pool (as pool list has it, its drive
+ * encryption too), and "tapes", its tapes (as tape list has them). */
+static int pool_show_json(struct cli *c, const char *name)
+{
+	json_t *pool = NULL, *tapes;
+	struct tv_pool p;
+	int on = 0, r;
+
+	if ((r = tv_query_pools(c->h->db, name, pool_obj, &pool)) != 0)
+		return cli_fail(c, r, NULL);
+	if (tv_pool_get(c->h, name, &p) == 0 && tv_pool_drive_encryption(c->h, p.id, &on) == 0)
+		json_object_set_new(pool, "drive_encryption", json_boolean(on));
+	cli_json_set(c, "pool", pool);
+	tapes = json_array();
+	cli_json_set(c, "tapes", tapes);
+	if ((r = tv_query_tapes(c->h->db, name, NULL, tape_json_append, tapes)) != 0)
+		return cli_fail(c, r, NULL);
+	return EXIT_OK;
+}
+
 int cmd_pool_show(struct cli *c, int argc, char **argv)
 {
 	const struct cli_cmd *cmd = cli_find("pool show");
@@ -758,6 +971,8 @@ int cmd_pool_show(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd, "pool show needs a pool name");
 	if (cli_open(c))
 		return EXIT_FAIL;
+	if (c->json)
+		return pool_show_json(c, argv[1]);
 	if ((r = pool_print(c, argv[1])) != EXIT_OK)
 		return r;
 	{

@@ -1,0 +1,184 @@
+/* tapevault: retention: pools' retention, expire, retired tapes. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/catalog.h"
+#include "jobs/audit.h"
+#include "jobs/retention.h"
+#include "util/err.h"
+
+static const struct { char unit; int64_t secs; } units[] = {
+	{'w', 7 * 86400}, {'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1},
+};
+
+int tv_duration_parse(const char *s, int64_t *secs)
+{
+	char *end;
+	long long v;
+
+	*secs = 0;
+	if (strcmp(s, "keep") == 0 || strcmp(s, "none") == 0 || strcmp(s, "0") == 0)
+		return 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || errno != 0 || v <= 0 || *s == '-' || *s == '+')
+		return tv_errf(TV_ERR_INVAL, "'%s' is not a duration (e.g. 30d, 12h, 90m, 10s, 2w; "
+		               "keep: for ever)", s);
+	if (*end == '\0') {
+		*secs = v;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (end[0] == units[i].unit && end[1] == '\0') {
+			if (v > INT64_MAX / units[i].secs)
+				return tv_errf(TV_ERR_RANGE, "duration '%s' is too long", s);
+			*secs = v * units[i].secs;
+			return 0;
+		}
+	return tv_errf(TV_ERR_INVAL, "'%s' is not a duration (e.g. 30d, 12h, 90m, 10s, 2w; keep: "
+	               "for ever)", s);
+}
+
+void tv_duration_str(int64_t secs, char *out, size_t outsz)
+{
+	if (secs <= 0) {
+		snprintf(out, outsz, "keep");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (secs % units[i].secs == 0) {
+			snprintf(out, outsz, "%lld%c", (long long)(secs / units[i].secs), units[i].unit);
+			return;
+		}
+}
+
+int tv_pool_set_retention(struct tv_home *h, const char *pool, int64_t secs)
+{
+	int r;
+
+	if (secs > 0)
+		r = tv_db_exec(h->db, "UPDATE pools SET retention=? WHERE name=?", "it", secs, pool);
+	else
+		r = tv_db_exec(h->db, "UPDATE pools SET retention=NULL WHERE name=?", "t", pool);
+	if (r != 0)
+		return r;
+	if (tv_db_changes(h->db) == 0)
+		return tv_errf(TV_ERR_NOTFOUND, "no media pool named '%s'", pool);
+	return 0;
+}
+
+/* ---- expire ---- */
+
+static const char due_sql[] =
+	"SELECT m.id, m.uuid, p.name, MAX(b.created), MAX(b.created) + p.retention,"
+	" COUNT(b.id), (SELECT group_concat(barcode, ',') FROM (SELECT t.barcode FROM tapes t"
+	"   WHERE t.media_set_id=m.id ORDER BY t.seq))"
+	" FROM media_sets m JOIN pools p ON p.id=m.pool_id"
+	" JOIN backup_sets b ON b.media_set_id=m.id"
+	" WHERE p.retention IS NOT NULL GROUP BY m.id"
+	" HAVING MAX(b.created) + p.retention <= ? ORDER BY m.id";
+enum { DU_ID, DU_UUID, DU_POOL, DU_NEWEST, DU_EXPIRED, DU_SETS, DU_TAPES };
+
+/* One media set's sets leave the catalog; its tapes become free tapes of
+ * the pool (a retired one stays retired), to be labeled anew. */
+static int free_media_set(struct tv_home *h, int64_t ms_id, const struct tv_expiry *e)
+{
+	char detail[200];
+	int r;
+
+	if ((r = tv_db_begin(h->db)) != 0)
+		return r;
+	if ((r = tv_db_exec(h->db, "DELETE FROM backup_sets WHERE media_set_id=?", "i",
+	                    ms_id)) != 0 ||
+	    (r = tv_db_exec(h->db, "UPDATE tapes SET state=CASE WHEN state='retired' THEN"
+	                    " 'retired' ELSE 'free' END, uuid=NULL, media_set_id=NULL, seq=NULL,"
+	                    " encrypted=0, locked=0, dek_fpr=NULL, enc_spec=NULL, ms_label=NULL,"
+	                    " next_file=NULL, sessions=0, full=0, contents_cataloged=0, used=0,"
+	                    " written=NULL WHERE media_set_id=?", "i", ms_id)) != 0 ||
+	    (r = tv_db_exec(h->db, "UPDATE media_sets SET closed=1 WHERE id=?", "i", ms_id)) != 0) {
+		tv_db_rollback(h->db);
+		return r;
+	}
+	if ((r = tv_db_commit(h->db)) != 0)
+		return r;
+	snprintf(detail, sizeof(detail), "pool %s: media set expired, %lld backup set(s) left "
+	         "the catalog, its tapes are free", e->pool, (long long)e->sets);
+	tv_audit(h, "expire", "-", e->tapes, detail);
+	return 0;
+}
+
+int tv_expire(struct tv_home *h, int dry_run, int64_t now, tv_expiry_fn *fn, void *ctx,
+              int *n)
+{
+	struct tv_stmt *q;
+	struct tv_expiry e;
+	int64_t *ids = NULL;
+	size_t nids = 0;
+	int r, listed = 0;
+
+	*n = 0;
+	tv_errclear();
+	snprintf(h->job, sizeof(h->job), "expire");
+	if ((r = tv_db_query(h->db, &q, due_sql, "i", now)) != 0)
+		return r;
+	while ((r = tv_stmt_step(q)) == 1) {
+		size_t len;
+		int64_t *p;
+		e.media_set_uuid = tv_stmt_blob(q, DU_UUID, &len);
+		e.pool = tv_stmt_text(q, DU_POOL);
+		e.newest = tv_stmt_int(q, DU_NEWEST);
+		e.expired = tv_stmt_int(q, DU_EXPIRED);
+		e.sets = tv_stmt_int(q, DU_SETS);
+		e.tapes = tv_stmt_text(q, DU_TAPES);
+		if (len != 16)
+			e.media_set_uuid = NULL;
+		if ((r = fn(ctx, &e)) != 0)
+			break;
+		listed++;
+		if (dry_run)
+			continue;
+		if ((p = realloc(ids, (nids + 1) * sizeof(*ids))) == NULL) {
+			r = TV_ERR_NOMEM;
+			break;
+		}
+		ids = p;
+		ids[nids++] = tv_stmt_int(q, DU_ID);
+	}
+	tv_stmt_free(q);
+	/* freed after the query is done with them: one transaction each */
+	for (size_t i = 0; r == 0 && i < nids; i++) {
+		if ((r = tv_db_query(h->db, &q, "SELECT p.name, COUNT(b.id), (SELECT group_concat("
+		                     "barcode, ',') FROM (SELECT barcode FROM tapes WHERE "
+		                     "media_set_id=?1 ORDER BY seq)) FROM media_sets m JOIN pools p"
+		                     " ON p.id=m.pool_id LEFT JOIN backup_sets b ON"
+		                     " b.media_set_id=m.id WHERE m.id=?1", "i", ids[i])) != 0)
+			break;
+		if ((r = tv_stmt_step(q)) == 1) {
+			e.pool = tv_stmt_text(q, 0);
+			e.sets = tv_stmt_int(q, 1);
+			e.tapes = tv_stmt_text(q, 2);
+			r = free_media_set(h, ids[i], &e);
+		}
+		tv_stmt_free(q);
+	}
+	free(ids);
+	if (r == 0)
+		*n = listed;
+	return r;
+}
+
+int tv_tape_retire(struct tv_home *h, const char *barcode)
+{
+	int r;
+
+	/* full: a write does not append to it either */
+	if ((r = tv_db_exec(h->db, "UPDATE tapes SET state='retired', full=1 WHERE barcode=?",
+	                    "t", barcode)) != 0)
+		return r;
+	if (tv_db_changes(h->db) == 0)
+		return tv_errf(TV_ERR_NOTFOUND, "no tape %s in the catalog", barcode);
+	tv_audit(h, "tape retire", "-", barcode, "never written again");
+	return 0;
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# --json on every command (issue 11): one valid document on stdout, typed
+# (arrays are arrays, numbers are numbers), nothing else on stdout; errors
+# in it too.  --help on command groups.  library status --json labels.
+. "$(dirname "$0")/lib.sh"
+H=$WORK/home
+
+# jq JSON-CHECK DESCRIPTION: the last output parses as one document and the
+# Python expression (d is the document) holds
+jq() {
+	check "$2" python3 - "$OUT" "$1" <<'EOF'
+import json, re, sys
+d = json.loads(sys.argv[1])
+iso = lambda s: isinstance(s, str) and re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", s)
+ok = eval(sys.argv[2])
+if not ok:
+    print("  failed: " + sys.argv[2] + "\n  on: " + json.dumps(d)[:600])
+sys.exit(0 if ok else 1)
+EOF
+}
+j() { tv "$H" --json "$@"; }
+
+# --- help on groups
+tv "$H" library --help;          expect_rc 0 "library --help"
+expect_out "usage: tapevault library SUBCOMMAND" "group usage"
+expect_out "tapevault library create NAME" "lists the group's commands"
+tv "$H" tape -h;                 expect_rc 0 "tape -h"; expect_out "tapevault tape list" "lists tape commands"
+tv "$H" kms key --help;          expect_rc 0 "a two-word group: kms key --help"
+expect_out "tapevault kms key create" "lists kms key commands"
+tv "$H" help --help;             expect_rc 0 "help --help"; expect_out "usage: tapevault" "global usage"
+tv "$H" frob --help;             expect_rc 2 "--help of an unknown command is a usage error"
+tv "$H" library;                 expect_rc 2 "a bare group is still a usage error"
+tv "$H" files --help;            expect_rc 0 "files --help"; expect_out "usage: tapevault files SET" "files usage"
+tv "$H" find --help;             expect_rc 0 "find --help"
+tv "$H" jobs --help;             expect_rc 0 "jobs --help"
+
+# --- state and media
+j init;                                      expect_rc 0 "init"
+jq 'isinstance(d["home"], str) and d["kept_keys"] is False' "init --json"
+j library create lib --path "$WORK/lib" --slots 6 --mailslots 2; expect_rc 0 "library create"
+jq 'd["library"]["name"] == "lib" and d["library"]["slots"] == 6 and d["library"]["mailslots"] == 2' "library create --json"
+j library list;                              jq '[l["name"] for l in d["libraries"]] == ["lib"]' "library list --json"
+j tape new lib VT0001L9 VT0002L9 VT0003L9;   expect_rc 0 "tape new"
+jq '[t["barcode"] for t in d["tapes"]] == ["VT0001L9", "VT0002L9", "VT0003L9"] and all(isinstance(t["slot"], int) for t in d["tapes"])' "tape new --json"
+j library status lib;                        expect_rc 0 "library status"
+jq '[(e["type"], e["index"]) for e in d["elements"]] == [("drive", 0)] + [("slot", i) for i in range(1, 7)] + [("mailslot", 1), ("mailslot", 2)]' \
+	"library status --json: drive 0, slots 1-6, mail slots 1-2 (labels and indexes right)"
+jq '[e["barcode"] for e in d["elements"] if e["full"]] == ["VT0001L9", "VT0002L9", "VT0003L9"] and d["kind"] == "directory"' \
+	"library status --json: barcodes of the full elements"
+j tape list;                                 expect_rc 0 "tape list"
+jq 'len(d["tapes"]) == 3 and all(isinstance(t["used"], int) and t["last_written"] is None and "expires" in t and isinstance(t["capacity"], int) for t in d["tapes"])' \
+	"tape list --json: used, capacity, last written (none yet), expires"
+secret "$WORK/pw" "json pass phrase"
+j password add pw --hint "the json one" --password-file "$WORK/pw"; expect_rc 0 "password add"
+j password list;                             jq 'd["passwords"][0]["name"] == "pw" and isinstance(d["passwords"][0]["created"], int)' "password list --json"
+j pool create p --library lib;               expect_rc 0 "pool create"
+jq 'd["pool"]["name"] == "p" and d["pool"]["tapes"] == 0' "pool create --json: the pool"
+j pool create e --library lib --encryption password:pw; expect_rc 0 "encrypted pool"
+j pool set p --compression none;             expect_rc 0 "pool set"
+jq 'd["pool"]["compression"] == "none"' "pool set --json: the pool as it is now"
+j pool list;                                 jq 'sorted(p["name"] for p in d["pools"]) == ["e", "p"]' "pool list --json"
+
+# --- jobs
+mkdir -p "$WORK/src/d"; echo hello > "$WORK/src/d/f"; echo x > "$WORK/src/g"
+j write p "$WORK/src" --name s;              expect_rc 0 "write"
+jq 'len(d["backup_set"]) == 36 and d["files"] == 4 and d["bytes"] == 8 and d["tapes"] == 1' "write --json"
+j write e "$WORK/src" --name es;             expect_rc 0 "encrypted write"
+j pool show p;                               expect_rc 0 "pool show"
+jq 'isinstance(d["pool"], dict) and d["pool"]["name"] == "p" and d["pool"]["drive_encryption"] is False and [t["barcode"] for t in d["tapes"]] == ["VT0001L9"]' \
+	"pool show --json: an object, its tapes an array of tapes"
+j pool show nosuch;                          expect_rc 1 "pool show of an unknown pool"
+jq '"no media pool" in d["error"]' "pool show --json: the error in the document"
+j backups;                                   expect_rc 0 "backups"
+jq 'all(isinstance(b["tapes"], list) and iso(b["created"]) and isinstance(b["files"], int) for b in d["backups"])' \
+	"backups --json: tapes an array, created ISO 8601"
+j tape show VT0001L9;                        jq 'd["tape"]["barcode"] == "VT0001L9" and isinstance(d["tape"]["used"], int)' "tape show --json"
+j tape dump "$WORK/lib/VT0001L9.tap";        expect_rc 0 "tape dump"
+jq 'd["format_version"] == 2 and d["items"][0]["kind"] == "file" and d["items"][0]["volume"]["barcode"] == "VT0001L9" and d["items"][-1]["kind"] == "end"' \
+	"tape dump --json: one document, items decoded"
+jq 'any(i["kind"] == "stream" and isinstance(i["records"], int) for i in d["items"]) and any("data" in i for i in d["items"])' \
+	"tape dump --json: the data file and its stream"
+check "tape dump --json: nothing but the document on stdout" python3 -c 'import json,sys; json.loads(sys.argv[1])' "$OUT"
+j restore s --to "$WORK/r";                  expect_rc 0 "restore"
+jq 'd["result"] == "ok" and d["files"] == 4 and d["bytes"] == 8 and d["backup_set"]["name"] == "s"' "restore --json: result, counts, the set"
+j restore s --to "$WORK/r";                  expect_rc 1 "restore onto existing files"
+jq 'd["result"] == "failed" and "error" in d and d["warnings"] >= 1' "restore --json: a failure in the document"
+j verify VT0001L9;                           expect_rc 0 "verify"
+jq 'd["result"] == "ok" and [t["barcode"] for t in d["tapes"]] == ["VT0001L9"] and d["bytes"] == 8' "verify --json"
+j inventory lib;                             expect_rc 0 "inventory"
+jq 'd["result"] == "ok" and d["library"] == "lib" and len(d["tapes"]) == 3' "inventory --json: the library's tapes"
+j catalog lib VT0001L9;                      expect_rc 0 "catalog"
+jq 'd["result"] == "ok" and [t["barcode"] for t in d["tapes"]] == ["VT0001L9"] and iso(d["tapes"][0]["last_written"])' "catalog --json: the tape named"
+j decrypt VT0002L9 --password-file "$WORK/pw" --yes; expect_rc 0 "decrypt (already unlocked)"
+jq 'd["result"] == "ok" and d["tapes"][0]["barcode"] == "VT0002L9" and d["tapes"][0]["encrypted"] is True' "decrypt --json"
+j files s;                                   jq 'len(d["files"]) == 4' "files --json"
+j find f;                                    jq 'len(d["versions"]) == 2 and all(isinstance(v["tapes"], list) for v in d["versions"])' "find --json"
+j restore s --dry-run;                       jq 'd["dry_run"] is True and isinstance(d["tapes"], list)' "restore --dry-run --json"
+j jobs;                                      jq 'all(isinstance(x["id"], int) and iso(x["start"]) for x in d["jobs"])' "jobs --json"
+j audit;                                     jq 'isinstance(d["audit"], list)' "audit --json"
+j kms list;                                  jq 'd["kms"] == []' "kms list --json"
+
+# --- moving cartridges
+j tape load lib VT0001L9;                    expect_rc 0 "tape load"
+jq 'd["barcode"] == "VT0001L9" and d["drive"] == 0' "tape load --json"
+j library status lib
+jq '[e for e in d["elements"] if e["type"] == "drive"][0]["barcode"] == "VT0001L9"' "status --json: the cartridge in drive 0"
+j tape unload lib;                           expect_rc 0 "tape unload"
+jq 'd["unloaded"] == [{"barcode": "VT0001L9", "drive": 0, "slot": 1}]' "tape unload --json"
+j tape move lib VT0003L9 mail:1;             expect_rc 0 "tape move"
+jq 'd["from"] == "VT0003L9" and d["to"] == "mail:1"' "tape move --json"
+j library status lib
+jq '[e["index"] for e in d["elements"] if e["type"] == "mailslot" and e["full"]] == [1]' "status --json: in mail slot 1"
+j tape export VT0002L9 --to "$WORK/box";     expect_rc 0 "tape export"
+jq 'd["exported"][0]["barcode"] == "VT0002L9" and d["exported"][0]["to"].startswith("'"$WORK"'/box")' "tape export --json"
+j tape insert lib "$WORK/box/VT0002L9.tap";  expect_rc 0 "tape insert"
+jq 'd["inserted"][0]["barcode"] == "VT0002L9" and isinstance(d["inserted"][0]["slot"], int)' "tape insert --json"
+j frobnicate;                                expect_rc 2 "unknown command with --json"
+
+finish
