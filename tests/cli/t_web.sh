@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Issue 13: tapevault serve and its REST API over HTTPS, with curl: users
+# and roles, tokens (missing, wrong, expired), the login brake and its
+# audit, security headers, decrypting a password tape through the API
+# then restoring it (CLI and API), and no secret in any response or log.
+. "$(dirname "$0")/lib.sh"
+. "$TV_SOURCE_DIR/tests/web/lib_web.sh"
+command -v curl >/dev/null || { echo "not ok - curl is missing (tools/install-deps.sh)"; exit 1; }
+web_fixture || { fail "fixture"; finish; exit 1; }
+mkdir -p "$WORK/resp"
+N=0
+# req METHOD PATH [TOKEN] [BODY-FILE]: CODE, BODY; every answer kept in resp/
+req() {
+	local m=$1 p=$2 tok=${3:-} bf=${4:-}
+	local args=(-sk -o "$WORK/resp/$N.body" -D "$WORK/resp/$N.hdr" -w '%{http_code}' -X "$m")
+	[ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
+	[ -n "$bf" ] && args+=(-H 'Content-Type: application/json' --data-binary "@$bf")
+	CODE=$(curl "${args[@]}" "$URL$p")
+	BODY=$(cat "$WORK/resp/$N.body"); HDR=$(cat "$WORK/resp/$N.hdr")
+	OUT=$BODY; ERR="HTTP $CODE"
+	N=$((N + 1))
+}
+expect_code() { if [ "$CODE" = "$1" ]; then pass "$2"; else fail "$2 (HTTP $CODE, wanted $1)"; fi; }
+json() { printf '%s' "$BODY" | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+body() { printf '%s' "$1" > "$WORK/req.json"; chmod 600 "$WORK/req.json"; }
+login() { # login USER PWFILE: TOKEN (the login answers are kept apart)
+	# (the fixture's passwords need no JSON escaping)
+	printf '{"user":"%s","password":"%s"}' "$1" "$(cat "$2")" > "$WORK/login.json"
+	CODE=$(curl -sk -o "$WORK/login-$1.body" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+		--data-binary "@$WORK/login.json" "$URL/api/v1/login")
+	TOKEN=$(grep -o '"token":"[0-9a-f]*"' "$WORK/login-$1.body" | cut -d'"' -f4)
+	rm -f "$WORK/login.json"
+}
+
+# --- users
+tv "$B" user add op --password-file pw-op; expect_rc 1 "a user name is taken once"
+tv "$B" user add x --role root --password-file pw-op; expect_rc 2 "an unknown role is a usage error"
+tv "$B" user add 'bad name' --password-file pw-op; expect_rc 1 "a bad user name is refused"
+check "passwords are stored as Argon2id hashes" bash -c \
+	"sqlite3 '$B/catalog.db' 'SELECT hash FROM web_users' | grep -c '^\\\$argon2id\\\$v=19\\\$m=19456,t=2,p=1\\\$' | grep -qx 3"
+check "no console password in the state directory" bash -c "! grep -rqF 'operator secret 3Kd' '$B'"
+
+# --- the server: TLS by default with a self-signed certificate
+web_start S "$B" || { fail "serve starts"; finish; exit 1; }
+URL=$S_URL
+check "serves https" bash -c "[ '${URL%%:*}' = https ]"
+check "a self-signed certificate was made" test -s "$B/web/tls.crt"
+check "its key is readable by the owner only" bash -c "[ \$(stat -c %a '$B/web/tls.key') = 600 ]"
+check "the certificate names 127.0.0.1" bash -c "openssl x509 -in '$B/web/tls.crt' -noout -ext subjectAltName | grep -q 'IP Address:127.0.0.1'"
+check "curl verifies the server against that certificate" bash -c \
+	"curl -s --cacert '$B/web/tls.crt' -o /dev/null '$URL/'"
+check "plain HTTP on the TLS port is refused" bash -c "! curl -s -o /dev/null 'http://${URL#https://}/api/v1/tapes'"
+grep -q "SHA-256 fingerprint" "$WORK/S.log" && pass "the fingerprint is printed" || fail "fingerprint printed"
+
+# --- the console and the security headers
+req GET /; expect_code 200 "GET / serves the console"
+check "the login form has fields named user and password" bash -c \
+	"grep -q 'name=\"user\"' '$WORK/resp/$((N-1)).body' && grep -q 'name=\"password\"' '$WORK/resp/$((N-1)).body'"
+printf '%s' "$HDR" | grep -qi "^content-security-policy: default-src 'self'" && pass "strict CSP" || fail "strict CSP"
+printf '%s' "$HDR" | grep -qi '^x-content-type-options: nosniff' && pass "nosniff" || fail "nosniff"
+printf '%s' "$HDR" | grep -qi '^set-cookie' && fail "no cookie is set" || pass "no cookie is set"
+req GET /app.js; expect_code 200 "the script is served"
+printf '%s' "$HDR" | grep -qi '^content-type: text/javascript' && pass "as JavaScript" || fail "as JavaScript"
+req GET /../catalog.db; expect_code 404 "no path outside the assets"
+req GET /nothing.html; expect_code 404 "an unknown file is 404"
+
+# --- 401 without a token, or with a wrong one
+for p in /api/v1/tapes /api/v1/backups /api/v1/jobs /api/v1/libraries /api/v1/nope; do
+	req GET "$p"; expect_code 401 "GET $p without a token: 401"
+done
+req POST /api/v1/tapes/VT0001L9/decrypt; expect_code 401 "decrypt without a token: 401"
+printf '%s' "$HDR" | grep -qi '^www-authenticate: Bearer' && pass "401 names the Bearer scheme" || fail "WWW-Authenticate"
+req GET /api/v1/tapes 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+expect_code 401 "an unknown token: 401"
+req GET /api/v1/tapes "garbage"; expect_code 401 "a malformed token: 401"
+
+# --- logins
+body '{"user":"op","password":"not it"}'
+req POST /api/v1/login "" "$WORK/req.json"; expect_code 401 "a wrong password: 401"
+body '{"user":"nobody","password":"x"}'
+req POST /api/v1/login "" "$WORK/req.json"; expect_code 401 "an unknown user: 401, the same answer"
+body '{"user":"op"}'
+req POST /api/v1/login "" "$WORK/req.json"; expect_code 400 "a login without password: 400"
+body '{"user":'; req POST /api/v1/login "" "$WORK/req.json"; expect_code 400 "malformed JSON: 400"
+head -c 100000 /dev/zero | tr '\0' 'a' > "$WORK/big.json"
+req POST /api/v1/login "" "$WORK/big.json"; expect_code 413 "a body over 64 KiB: 413"
+tv "$B" audit; expect_out "web login .*password \(wrong\).*'op'" "a failed login is audited"
+login view pw-view; VIEW=$TOKEN
+check "the viewer logs in" test -n "$VIEW"
+login op pw-op; OP=$TOKEN
+check "the operator logs in" test -n "$OP"
+check "tokens are 32 random bytes in hex" bash -c "[[ '$OP' =~ ^[0-9a-f]{64}\$ ]] && [ '$OP' != '$VIEW' ]"
+
+# --- reading: the same fields as the CLI's --json
+req GET /api/v1/me "$VIEW"; expect_code 200 "me"
+check "me says viewer" bash -c "[ \"\$(printf '%s' '$BODY' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"role\"])')\" = viewer ]"
+req GET /api/v1/tapes "$VIEW"; expect_code 200 "the viewer lists tapes"
+check "VT0001L9 is there, locked" bash -c "[ \"\$(printf '%s' '$BODY' | python3 -c 'import json,sys; t=[x for x in json.load(sys.stdin)[\"tapes\"] if x[\"barcode\"]==\"VT0001L9\"][0]; print(t[\"locked\"], t[\"encrypted\"], t[\"slots\"][0][\"hint\"])')\" = 'True True $WEB_HINT' ]"
+"$T" --home "$B" --json tape list > "$WORK/cli-tapes.json"
+check "the API's tape fields are the CLI's (and slots)" python3 - "$WORK/cli-tapes.json" "$WORK/resp/$((N-1)).body" <<'PY'
+import json, sys
+cli = json.load(open(sys.argv[1]))["tapes"][0]; api = json.load(open(sys.argv[2]))["tapes"][0]
+missing = [k for k in cli if k not in api or api[k] != cli[k]]
+assert not missing, missing
+PY
+req GET "/api/v1/tapes?state=locked" "$VIEW"; expect_code 200 "tapes?state=locked"
+req GET "/api/v1/tapes?state=bogus" "$VIEW"; expect_code 400 "an unknown state: 400"
+req GET /api/v1/backups "$VIEW"; expect_code 200 "backups"
+expect_out '"state":"tape encrypted"' "the set on the locked tape shows as tape encrypted"
+req GET /api/v1/libraries "$VIEW"; expect_code 200 "libraries"
+req GET /api/v1/pools "$VIEW"; expect_code 200 "pools"
+req GET /api/v1/jobs "$VIEW"; expect_code 200 "jobs"
+req GET /api/v1/audit "$VIEW"; expect_code 403 "the audit log is not for viewers"
+req GET /api/v1/login "$VIEW"; expect_code 405 "GET on the login route: 405"
+req POST "/api/v1/tapes/%01x/decrypt" "$VIEW"; expect_code 400 "a control byte in a path parameter: 400"
+
+# --- decrypt: 403 for a viewer, then the operator
+body "{\"password\": \"$WEB_TAPE_PW\"}"
+req POST /api/v1/tapes/VT0001L9/decrypt "$VIEW" "$WORK/req.json"; expect_code 403 "a viewer may not decrypt: 403"
+req POST /api/v1/backups/nightly/restore "$VIEW" "$WORK/req.json"; expect_code 403 "a viewer may not restore: 403"
+body '{"password": "wrong one"}'
+req POST /api/v1/tapes/VT0001L9/decrypt "$OP" "$WORK/req.json"; expect_code 422 "a wrong tape password: 422"
+expect_out "wrong password" "it says so"
+body '{"password": "a", "kms": "k"}'
+req POST /api/v1/tapes/VT0001L9/decrypt "$OP" "$WORK/req.json"; expect_code 400 "password and kms together: 400"
+body "{\"password\": \"$WEB_TAPE_PW\"}"
+req POST /api/v1/tapes/VT0001L9/decrypt "$OP" "$WORK/req.json"; expect_code 200 "the operator decrypts with the password"
+expect_out '"unlocked":true' "the tape is unlocked"
+rm -f "$WORK/req.json"
+req GET /api/v1/tapes "$OP"
+check "the tape lists as unlocked" bash -c "printf '%s' '$BODY' | grep -q '\"locked\":false'"
+req GET /api/v1/backups "$OP"
+expect_out '"name":"nightly".*"state":"restorable"' "its backup set is restorable"
+req GET /api/v1/backups/nightly/files "$OP"; expect_code 200 "files of the set"
+expect_out "src/docs/report.txt" "the files are listed"
+req GET "/api/v1/backups/nightly/files?limit=1&offset=1" "$OP"; expect_code 200 "files with limit and offset"
+check "one file per page" bash -c "[ \"\$(printf '%s' '$BODY' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"files\"]))')\" = 1 ]"
+req GET /api/v1/backups/nosuch/files "$OP"; expect_code 404 "an unknown set: 404"
+tv "$B" restore nightly --to "$WORK/r1"; expect_rc 0 "the CLI restores after the API's decrypt"
+check "byte-exact" same_tree src "$WORK/r1/$S/src"
+body "{\"to\": \"$WORK/r2\"}"
+req POST /api/v1/backups/nightly/restore "$OP" "$WORK/req.json"; expect_code 200 "the operator restores through the API"
+check "byte-exact through the API too" same_tree src "$WORK/r2/$S/src"
+req GET /api/v1/jobs "$OP"
+expect_out '"kind":"decrypt".*web user op' "the decrypt is in the job history, with the console user"
+req GET /api/v1/audit "$OP"; expect_code 200 "the operator reads the audit log"
+expect_out '"action":"web decrypt"' "the web decrypt is audited"
+
+# --- an expired token: a server whose tokens live 3 seconds
+web_start E "$B" --token-ttl 3 || fail "second server"
+SAVE=$URL; URL=$E_URL
+login view pw-view; SHORT=$TOKEN
+req GET /api/v1/tapes "$SHORT"; expect_code 200 "a fresh token works"
+sleep 4
+req GET /api/v1/tapes "$SHORT"; expect_code 401 "an expired token: 401"
+expect_out "expired" "it says the token expired"
+kill "$E_PID"; wait "$E_PID" 2>/dev/null
+URL=$SAVE
+req POST /api/v1/logout "$VIEW"; expect_code 200 "logout"
+req GET /api/v1/tapes "$VIEW"; expect_code 401 "a token logged out is refused"
+
+# --- the login brake: 5 failures of a name within a minute
+body '{"user":"view","password":"wrong"}'
+for i in 1 2 3 4 5; do req POST /api/v1/login "" "$WORK/req.json"; done
+expect_code 401 "five wrong passwords: 401 each"
+login view pw-view
+check "the sixth login, even with the right password, is refused (429)" test "$CODE" = 429
+login op pw-op
+check "another user still logs in" test "$CODE" = 200
+tv "$B" audit; expect_out "web login .*too many failed logins" "the refusal is audited"
+
+# --- no secret in any response, nor in the server's log
+secrets=("$WEB_TAPE_PW" "operator secret 3Kd" "viewer secret 9Lm" "admin secret 5Rt")
+leak=0
+for s in "${secrets[@]}"; do
+	grep -rlF -- "$s" "$WORK/resp" "$WORK/S.log" "$WORK/E.log" && leak=1
+done
+check "no password in any recorded response or log ($N responses)" test "$leak" = 0
+check "no token in the responses other than its own login answer, nor in logs" bash -c \
+	"! grep -rlF -e '$OP' -e '$VIEW' '$WORK/resp' '$WORK/S.log' '$WORK/E.log' '$WORK/login-view.body'"
+check "no key bytes (long hex other than the fingerprint) in any response" python3 - "$WORK/resp" <<'PY'
+import json, os, re, sys
+d = sys.argv[1]
+fprs = set()
+for f in os.listdir(d):
+    if f.endswith(".body"):
+        for m in re.findall(r'"key_fingerprint":"([0-9a-f]*)"', open(os.path.join(d, f), errors="replace").read()):
+            fprs.add(m)
+for f in os.listdir(d):
+    for m in re.findall(r'[0-9a-fA-F]{32,}', open(os.path.join(d, f), errors="replace").read()):
+        assert m in fprs, (f, m)
+PY
+check "no secret in the catalog or the job log" bash -c "! grep -rqF -e '$WEB_TAPE_PW' -e 'operator secret 3Kd' '$B/catalog.db' '$B/log'"
+
+# --- a port in use is an error
+tv "$B" serve --listen "${URL#https://}"; expect_rc 1 "a port in use: exit 1"
+kill "$S_PID"; wait "$S_PID" 2>/dev/null
+check "the server stops on SIGTERM" bash -c "grep -q 'stopping (SIGTERM)' '$WORK/S.log'"
+finish
