@@ -58,40 +58,34 @@ static int kms_add_slots(void *ctx, const uint8_t uuid[TV_UUID_LEN], const uint8
 	return 0;
 }
 
-int cmd_backup_create(struct cli *c, int argc, char **argv)
+/* Makes the backup file OUT of the sources, encrypted as ENCRYPTION says
+ * ("password:NAME", "kms:SERVER[:KEYID]", NULL or "none": plaintext), with
+ * the escrow slots of this installation when escrow is on.  Shared by
+ * 'backup create' and 'config backup'; with encryption, c->h is open. */
+int cli_backup_make(struct cli *c, const char *const *src, size_t n, const char *out,
+                    const char *encryption, struct tv_backup_stats *bs)
 {
-	static const struct option o[] = {{"out", required_argument, NULL, 'o'},
-	                                  {"encryption", required_argument, NULL, 'e'},
-	                                  {0, 0, 0, 0}};
-	const struct cli_cmd *cmd = cli_find("backup create");
-	struct bopts b = {0};
 	struct tv_backup_keys keys;
-	struct tv_backup_stats bs;
 	struct kms_add_ctx kctx;
 	EVP_PKEY *esc[4] = {0};
 	size_t nesc = 0;
 	char *pw = NULL, hint[TV_HINT_MAX] = "";
 	char spec[512];   /* keys.password_name points into it until the end */
 	size_t pwlen = 0;
-	char u[37];
-	int n, r, encrypted = 0;
+	int r, encrypted = 0;
 
-	if ((n = cli_getopt(cmd, argc, argv, o, b_opt, &b)) < 0)
-		return CLI_GETOPT_RETURN(n);
-	if (n < 2 || b.out == NULL)
-		return cli_usage(cmd, "backup create needs SOURCE... and --out FILE");
 	memset(&keys, 0, sizeof(keys));
-	memset(&bs, 0, sizeof(bs));
-	if (b.encryption && strcmp(b.encryption, "none") != 0) {
-		if (cli_open(c))
-			return EXIT_FAIL;
-		if ((r = tv_encryption_resolve(c->h, "backup", b.encryption, spec, sizeof(spec))) != 0)
-			return cli_fail(c, r, "backup create");
+	memset(bs, 0, sizeof(*bs));
+	if (encryption && strcmp(encryption, "none") != 0) {
+		if (c->h == NULL)
+			return tv_errf(TV_ERR_STATE, "an encrypted backup needs the state directory open");
+		if ((r = tv_encryption_resolve(c->h, "backup", encryption, spec, sizeof(spec))) != 0)
+			return r;
 		encrypted = 1;
 		if (strncmp(spec, "password:", 9) == 0) {
 			const char *name = spec + 9;
 			if ((r = tv_keys_password_get(c->h, name, &pw, &pwlen)) != 0)
-				return cli_fail(c, r, "backup create");
+				return r;
 			keys.password = pw;
 			keys.password_len = pwlen;
 			if ((r = tv_query_password_hint(c->h->db, name, hint, sizeof(hint))) != 0)
@@ -115,9 +109,38 @@ int cmd_backup_create(struct cli *c, int argc, char **argv)
 		keys.escrow = esc;
 		keys.nescrow = nesc;
 	}
-	r = tv_backup_create((const char *const *)(argv + 1), (size_t)(n - 1), b.out,
-	                     encrypted ? &keys : NULL, &bs);
-	if (r == 0) {
+	r = tv_backup_create(src, n, out, encrypted ? &keys : NULL, bs);
+	if (r == 0 && bs->skipped > 0)
+		r = tv_errf(TV_ERR_PARTIAL, "%llu item(s) skipped: %s",
+		            (unsigned long long)bs->skipped, bs->first_problem);
+out:
+	if (pw)
+		tv_freezero(pw, pwlen + 1);
+	for (size_t i = 0; i < nesc; i++)
+		EVP_PKEY_free(esc[i]);
+	return r;
+}
+
+int cmd_backup_create(struct cli *c, int argc, char **argv)
+{
+	static const struct option o[] = {{"out", required_argument, NULL, 'o'},
+	                                  {"encryption", required_argument, NULL, 'e'},
+	                                  {0, 0, 0, 0}};
+	const struct cli_cmd *cmd = cli_find("backup create");
+	struct bopts b = {0};
+	struct tv_backup_stats bs;
+	char u[37];
+	int n, r;
+
+	if ((n = cli_getopt(cmd, argc, argv, o, b_opt, &b)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n < 2 || b.out == NULL)
+		return cli_usage(cmd, "backup create needs SOURCE... and --out FILE");
+	if (b.encryption && strcmp(b.encryption, "none") != 0 && cli_open(c))
+		return EXIT_FAIL;
+	r = cli_backup_make(c, (const char *const *)(argv + 1), (size_t)(n - 1), b.out,
+	                    b.encryption, &bs);
+	if (r == 0 || r == TV_ERR_PARTIAL) {
 		tv_uuid_to_str(bs.uuid, u);
 		if (c->json) {
 			cli_json_set(c, "backup", json_string(u));
@@ -127,17 +150,9 @@ int cmd_backup_create(struct cli *c, int argc, char **argv)
 			fprintf(stderr, "%s: backup %s, %llu file(s), %llu dir(s), %llu link(s), %llu bytes%s\n",
 			        b.out, u, (unsigned long long)bs.files, (unsigned long long)bs.dirs,
 			        (unsigned long long)bs.symlinks, (unsigned long long)bs.bytes,
-			        encrypted ? ", encrypted" : "");
+			        b.encryption && strcmp(b.encryption, "none") != 0 ? ", encrypted" : "");
 		}
-		if (bs.skipped > 0)
-			r = tv_errf(TV_ERR_PARTIAL, "%llu item(s) skipped: %s",
-			            (unsigned long long)bs.skipped, bs.first_problem);
 	}
-out:
-	if (pw)
-		tv_freezero(pw, pwlen + 1);
-	for (size_t i = 0; i < nesc; i++)
-		EVP_PKEY_free(esc[i]);
 	return r ? cli_fail(c, r, "backup create") : EXIT_OK;
 }
 
@@ -166,51 +181,47 @@ static int kms_unlock(void *ctx, const struct tv_keyslot *slots, size_t n,
 	return r;
 }
 
-int cmd_backup_extract(struct cli *c, int argc, char **argv)
+/* Opens the backup file into TO: encrypted files with the password in
+ * PASSWORD_FILE (or the terminal), or a KMS registered here (c->h open);
+ * a plaintext file is refused when MUST_BE_ENCRYPTED or a key is given.  Audited when the state
+ * directory is open.  Shared by 'backup extract' and 'config restore'. */
+int cli_backup_open(struct cli *c, const char *file, const char *to,
+                    const char *password_file, const char *kms, int must_be_encrypted,
+                    struct tv_backup_stats *bs)
 {
-	static const struct option o[] = {{"to", required_argument, NULL, 't'},
-	                                  {"password-file", required_argument, NULL, 'p'},
-	                                  {"kms", required_argument, NULL, 'k'},
-	                                  {0, 0, 0, 0}};
-	const struct cli_cmd *cmd = cli_find("backup extract");
-	struct bopts b = {0};
 	struct tv_backup_info *info = NULL;
-	struct tv_backup_stats bs;
 	struct tv_unlocker un;
 	struct tv_password_unlock pu;
 	struct kms_unlock_ctx ku;
 	char *pw = NULL;
 	size_t pwlen = 0;
-	int n, r;
+	int r;
 
-	if ((n = cli_getopt(cmd, argc, argv, o, b_opt, &b)) < 0)
-		return CLI_GETOPT_RETURN(n);
-	if (n != 2 || b.to == NULL)
-		return cli_usage(cmd, "backup extract needs FILE and --to DIR");
-	if (b.kms && b.password_file)
-		return cli_usage(cmd, "give either --password-file or --kms");
-	if ((info = calloc(1, sizeof(*info))) == NULL)
-		return cli_fail(c, TV_ERR_NOMEM, NULL);
-	memset(&bs, 0, sizeof(bs));
+	memset(bs, 0, sizeof(*bs));
 	memset(&un, 0, sizeof(un));
-	if ((r = tv_backup_inspect(argv[1], info)) != 0)
+	if ((info = calloc(1, sizeof(*info))) == NULL)
+		return TV_ERR_NOMEM;
+	if ((r = tv_backup_inspect(file, info)) != 0)
 		goto out;
+	/* a key given means an encrypted file is expected: a plaintext one
+	 * (swapped in by someone) is refused, not extracted */
+	un.expect_encrypted = must_be_encrypted || kms != NULL || password_file != NULL;
 	if (info->encrypted) {
-		if (b.kms) {
-			if (cli_open(c)) {
-				free(info);
-				return EXIT_FAIL;
+		if (kms) {
+			if (c->h == NULL) {
+				r = tv_errf(TV_ERR_STATE, "--kms needs the state directory open");
+				goto out;
 			}
 			ku.h = c->h;
-			ku.server = b.kms;
+			ku.server = kms;
 			un.unlock = kms_unlock;
 			un.ctx = &ku;
 		} else {
 			char desc[800];
 			tv_slots_describe(info->slots, info->nslots, desc, sizeof(desc));
 			if (!c->quiet)
-				fprintf(stderr, "%s is encrypted: %s\n", argv[1], desc);
-			if ((r = tv_password_read(b.password_file, "Backup password: ", 0, &pw, &pwlen)) != 0)
+				fprintf(stderr, "%s is encrypted: %s\n", file, desc);
+			if ((r = tv_password_read(password_file, "Backup password: ", 0, &pw, &pwlen)) != 0)
 				goto out;
 			memset(&pu, 0, sizeof(pu));
 			pu.pw = pw;
@@ -219,20 +230,43 @@ int cmd_backup_extract(struct cli *c, int argc, char **argv)
 			un.ctx = &pu;
 		}
 	}
-	r = tv_backup_extract(argv[1], b.to, info->encrypted ? &un : NULL, &bs);
-	if (r == 0 && !c->quiet)
-		fprintf(stderr, "%s: extracted %llu file(s), %llu dir(s), %llu link(s), %llu bytes into %s\n",
-		        argv[1], (unsigned long long)bs.files, (unsigned long long)bs.dirs,
-		        (unsigned long long)bs.symlinks, (unsigned long long)bs.bytes, b.to);
-	if (r == 0 && bs.skipped > 0)
+	r = tv_backup_extract(file, to, &un, bs);
+	if (r == 0 && bs->skipped > 0)
 		r = tv_errf(TV_ERR_PARTIAL, "%llu item(s) not restored: %s",
-		            (unsigned long long)bs.skipped, bs.first_problem);
+		            (unsigned long long)bs->skipped, bs->first_problem);
 	if (c->h != NULL && info->encrypted)
-		tv_audit(c->h, "backup extract", b.kms ? "kms" : "password", argv[1],
+		tv_audit(c->h, "backup extract", kms ? "kms" : "password", file,
 		         r == 0 ? "extracted" : tv_errmsg(r));
 out:
 	if (pw)
 		tv_freezero(pw, pwlen + 1);
 	free(info);
+	return r;
+}
+
+int cmd_backup_extract(struct cli *c, int argc, char **argv)
+{
+	static const struct option o[] = {{"to", required_argument, NULL, 't'},
+	                                  {"password-file", required_argument, NULL, 'p'},
+	                                  {"kms", required_argument, NULL, 'k'},
+	                                  {0, 0, 0, 0}};
+	const struct cli_cmd *cmd = cli_find("backup extract");
+	struct bopts b = {0};
+	struct tv_backup_stats bs;
+	int n, r;
+
+	if ((n = cli_getopt(cmd, argc, argv, o, b_opt, &b)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n != 2 || b.to == NULL)
+		return cli_usage(cmd, "backup extract needs FILE and --to DIR");
+	if (b.kms && b.password_file)
+		return cli_usage(cmd, "give either --password-file or --kms");
+	if (b.kms && cli_open(c))
+		return EXIT_FAIL;
+	r = cli_backup_open(c, argv[1], b.to, b.password_file, b.kms, 0, &bs);
+	if ((r == 0 || r == TV_ERR_PARTIAL) && !c->quiet)
+		fprintf(stderr, "%s: extracted %llu file(s), %llu dir(s), %llu link(s), %llu bytes into %s\n",
+		        argv[1], (unsigned long long)bs.files, (unsigned long long)bs.dirs,
+		        (unsigned long long)bs.symlinks, (unsigned long long)bs.bytes, b.to);
 	return r ? cli_fail(c, r, "backup extract") : EXIT_OK;
 }
