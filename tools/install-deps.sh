@@ -4,11 +4,14 @@
 PKGS="cmake gcc clang make pkg-config libssl-dev libsqlite3-dev libarchive-dev
 libjansson-dev libcmocka-dev libargon2-dev python3-pykmip sqlite3 xxd openssl
 libclang-rt-14-dev valgrind time procps libzstd-dev zstd attr acl
-dpkg-dev fakeroot lintian man-db"
+dpkg-dev fakeroot lintian man-db libmicrohttpd-dev curl chromium"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# The browser test drives chromium with puppeteer-core from npm: Debian's
+# nodejs and npm, unless a node with npm is there (NodeSource's bundles it).
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "tapevault: missing packages:$missing" >&2

@@ -16,10 +16,12 @@
 struct tv_db;
 struct tv_stmt;
 
-#define TV_DB_SCHEMA_VERSION 4
+#define TV_DB_SCHEMA_VERSION 9
 
 int tv_db_open(const char *path, int create, struct tv_db **out);
 const char *tv_db_lib_version(void);   /* the SQLite library in use */
+/* A consistent copy of the whole catalog into a new file at path. */
+int tv_db_snapshot(struct tv_db *db, const char *path);
 void tv_db_close(struct tv_db *db);
 int tv_db_schema_version(struct tv_db *db);
 

@@ -2,11 +2,15 @@
 #include "catalog/schema.h"
 #include "util/err.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct tv_db {
 	sqlite3 *h;
@@ -146,9 +150,36 @@ fail:
 	return TV_ERR_DB;
 }
 
+int tv_db_snapshot(struct tv_db *db, const char *path)
+{
+	/* one consistent copy, written as a new compact database file */
+	return tv_db_exec(db, "VACUUM INTO ?", "t", path);
+}
+
 const char *tv_db_lib_version(void)
 {
 	return sqlite3_libversion();
+}
+
+/* The catalog holds the file names of encrypted sets: a new one is made
+ * 0600 whatever the umask (SQLite gives its -wal and -shm files the
+ * database's mode).  An existing file we own is brought to 0600 too.  A
+ * path that cannot be opened is left to SQLite to report. */
+static int create_private(const char *path)
+{
+	struct stat sb;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &sb) == 0 && sb.st_uid == geteuid() && (sb.st_mode & 077) != 0 &&
+	    fchmod(fd, 0600) != 0) {
+		int e = errno;
+		close(fd);
+		return tv_errf(TV_ERR_IO, "catalog %s: chmod 0600: %s", path, strerror(e));
+	}
+	close(fd);
+	return 0;
 }
 
 int tv_db_open(const char *path, int create, struct tv_db **out)
@@ -160,8 +191,13 @@ int tv_db_open(const char *path, int create, struct tv_db **out)
 	*out = NULL;
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return TV_ERR_NOMEM;
-	if (create)
+	if (create) {
 		flags |= SQLITE_OPEN_CREATE;
+		if ((r = create_private(path)) != 0) {
+			free(db);
+			return r;
+		}
+	}
 	if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
 		r = tv_errf(create ? TV_ERR_DB : TV_ERR_NOTFOUND,
 		            "cannot open catalog %s: %s%s", path,

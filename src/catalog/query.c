@@ -2,6 +2,8 @@
  *
  * Each SELECT has an enum of its columns next to it, and columns are read
  * by those names only. */
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
 
 #include "catalog/query.h"
@@ -45,14 +47,16 @@ int tv_query_libraries(struct tv_db *db, tv_library_fn *fn, void *ctx)
 #define TAPE_COLUMNS                                                           \
 	"t.barcode, t.state, COALESCE(p.name,''), COALESCE(l.name,''), m.uuid, "   \
 	"COALESCE(t.seq,0), t.encrypted, t.locked, t.full, t.ms_label, "           \
-	"COALESCE(t.used,0)"
+	"COALESCE(t.used,0), COALESCE(t.written,0), COALESCE(t.capacity,0), "         \
+	"(SELECT MAX(b.created) FROM backup_sets b WHERE b.media_set_id=t.media_set_id)" \
+	" + p.retention"
 #define TAPE_FROM                                                              \
 	" FROM tapes t LEFT JOIN pools p ON p.id=t.pool_id"                        \
 	" LEFT JOIN libraries l ON l.id=t.library_id"                              \
 	" LEFT JOIN media_sets m ON m.id=t.media_set_id "
 enum {
 	TP_BARCODE, TP_STATE, TP_POOL, TP_LIBRARY, TP_MS_UUID, TP_SEQ, TP_ENCRYPTED,
-	TP_LOCKED, TP_FULL, TP_MS_LABEL, TP_USED,
+	TP_LOCKED, TP_FULL, TP_MS_LABEL, TP_USED, TP_WRITTEN, TP_CAPACITY, TP_EXPIRES,
 	TP_NCOLS
 };
 
@@ -69,6 +73,9 @@ static void tape_row_read(struct tv_stmt *q, struct tv_tape_row *t)
 	t->full = tv_stmt_int(q, TP_FULL) != 0;
 	t->ms_label = tv_stmt_blob(q, TP_MS_LABEL, &t->ms_label_len);
 	t->used = tv_stmt_int(q, TP_USED);
+	t->written = tv_stmt_int(q, TP_WRITTEN);
+	t->capacity = tv_stmt_int(q, TP_CAPACITY);
+	t->expires = tv_stmt_isnull(q, TP_EXPIRES) ? 0 : tv_stmt_int(q, TP_EXPIRES);
 }
 
 static const char tapes_sql[] =
@@ -179,12 +186,12 @@ int tv_query_locked_tapes(struct tv_db *db, tv_locked_tape_fn *fn, void *ctx)
 static const char pools_sql[] =
 	"SELECT p.name, COALESCE(l.name,''), p.encryption, p.media_set_policy, p.compression,"
 	" p.imported, (SELECT COUNT(*) FROM tapes t WHERE t.pool_id=p.id),"
-	" (SELECT COUNT(*) FROM backup_sets b WHERE b.pool_id=p.id) "
+	" (SELECT COUNT(*) FROM backup_sets b WHERE b.pool_id=p.id), COALESCE(p.retention,0) "
 	"FROM pools p LEFT JOIN libraries l ON l.id=p.library_id "
 	"WHERE (?1 IS NULL OR p.name=?1) ORDER BY p.name";
 enum {
 	PO_NAME, PO_LIBRARY, PO_ENCRYPTION, PO_POLICY, PO_COMPRESSION, PO_IMPORTED, PO_TAPES,
-	PO_BACKUP_SETS
+	PO_BACKUP_SETS, PO_RETENTION
 };
 
 int tv_query_pools(struct tv_db *db, const char *name, tv_pool_fn *fn, void *ctx)
@@ -205,6 +212,7 @@ int tv_query_pools(struct tv_db *db, const char *name, tv_pool_fn *fn, void *ctx
 		row.imported = tv_stmt_int(q, PO_IMPORTED) != 0;
 		row.tapes = tv_stmt_int(q, PO_TAPES);
 		row.backup_sets = tv_stmt_int(q, PO_BACKUP_SETS);
+		row.retention = tv_stmt_int(q, PO_RETENTION);
 		if ((r = fn(ctx, &row)) != 0)
 			break;
 	}
@@ -232,13 +240,43 @@ static const char backup_sets_sql[] =
 	SPANNED("COUNT(*)", "") ", "
 	SPANNED("COUNT(*)", " AND t.locked=1") ", "
 	SPANNED("COUNT(*)", " AND t.library_id IS NULL") ","
-	" (SELECT COUNT(*) FROM files f WHERE f.set_id=b.id AND (f.eflags & 1))"
+	" (SELECT COUNT(*) FROM files f WHERE f.set_id=b.id AND (f.eflags & 1)),"
+	" b.state, COALESCE(b.pid, 0),"
+	" (SELECT COUNT(*) FROM set_problems s WHERE s.set_id=b.id),"
+	" EXISTS(SELECT 1 FROM tapes t WHERE t.media_set_id=b.media_set_id AND"
+	"   t.seq > b.last_seq AND t.contents_cataloged=1) OR"
+	" EXISTS(SELECT 1 FROM data_files d WHERE d.set_id=b.id AND d.complete=0)"
 	" FROM backup_sets b LEFT JOIN pools p ON p.id=b.pool_id ORDER BY b.created, b.id";
 enum {
 	BK_ID, BK_UUID, BK_NAME, BK_POOL, BK_CREATED, BK_COMPLETE, BK_RECOVERED, BK_FILES,
 	BK_BYTES, BK_BYTES_ON_TAPE, BK_TAPES, BK_SPANNED, BK_KNOWN, BK_LOCKED, BK_OFFLINE,
-	BK_INNER_ENCRYPTED
+	BK_INNER_ENCRYPTED, BK_SET_STATE, BK_PID, BK_PROBLEMS, BK_LATER_TAPE
 };
+
+/* What became of a set's job: the state its job recorded.  Without one
+ * (its job still running or killed, or a set cataloged from tapes that do
+ * not say): complete (partial with problems) when it ended on a tape;
+ * running while the process that writes it lives; interrupted when that
+ * process is gone (killed), when a scan found one of its data files cut
+ * off, or when a later tape of its media set is cataloged and it did not
+ * end before; recovered when only a scan found it (its catalog was lost or
+ * refused: how it ended is not known); else incomplete (the tape where it
+ * ends is not cataloged). */
+static const char *set_state_of(struct tv_stmt *q, int complete, int recovered,
+                                int64_t problems)
+{
+	int64_t pid = tv_stmt_int(q, BK_PID);
+
+	if (!tv_stmt_isnull(q, BK_SET_STATE))
+		return tv_stmt_text(q, BK_SET_STATE);
+	if (complete)
+		return problems > 0 ? "partial" : "complete";
+	if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+		return "running";
+	if (pid > 0 || tv_stmt_int(q, BK_LATER_TAPE))
+		return "interrupted";
+	return recovered ? "recovered" : "incomplete";
+}
 
 int tv_query_backup_sets(struct tv_db *db, tv_backup_fn *fn, void *ctx)
 {
@@ -265,6 +303,8 @@ int tv_query_backup_sets(struct tv_db *db, tv_backup_fn *fn, void *ctx)
 		row.tapes_locked = tv_stmt_int(q, BK_LOCKED);
 		row.tapes_offline = tv_stmt_int(q, BK_OFFLINE);
 		row.inner_encrypted = tv_stmt_int(q, BK_INNER_ENCRYPTED);
+		row.problems = tv_stmt_int(q, BK_PROBLEMS);
+		row.set_state = set_state_of(q, row.complete, row.recovered, row.problems);
 		if ((r = fn(ctx, &row)) != 0)
 			break;
 	}
@@ -276,6 +316,8 @@ const char *tv_backup_state(const struct tv_backup_row *b)
 {
 	if (b->tapes_locked > 0)
 		return "tape encrypted";
+	if (strcmp(b->set_state, "complete") != 0)
+		return b->set_state;   /* partial, interrupted, failed, running, incomplete */
 	if (b->tapes_known < b->tapes_spanned || !b->complete)
 		return "incomplete";
 	if (b->inner_encrypted > 0)
@@ -283,6 +325,27 @@ const char *tv_backup_state(const struct tv_backup_row *b)
 	if (b->tapes_offline > 0)
 		return "offline";
 	return "restorable";
+}
+
+/* The items of a set that were not stored whole, in the order met. */
+int tv_query_set_problems(struct tv_db *db, int64_t set_id, tv_problem_fn *fn, void *ctx)
+{
+	struct tv_problem_row row;
+	struct tv_stmt *q;
+	int r;
+
+	if ((r = tv_db_query(db, &q, "SELECT path, reason, COALESCE(idx, -1) FROM set_problems "
+	                     "WHERE set_id=? ORDER BY n", "i", set_id)) != 0)
+		return r;
+	while ((r = tv_stmt_step(q)) == 1) {
+		row.path = tv_stmt_text(q, 0);
+		row.reason = tv_stmt_text(q, 1);
+		row.idx = tv_stmt_int(q, 2);
+		if ((r = fn(ctx, &row)) != 0)
+			break;
+	}
+	tv_stmt_free(q);
+	return r;
 }
 
 /* ---- passwords ---- */

@@ -42,6 +42,9 @@ struct tv_tape_row {
 	const void *ms_label;         /* media set label body as on tape; NULL when none */
 	size_t ms_label_len;
 	int64_t used;                 /* bytes written on it */
+	int64_t written;              /* when it was last written (unix seconds); 0 never */
+	int64_t capacity;             /* bytes; 0 when not known */
+	int64_t expires;              /* when its media set expires (unix seconds); 0 never */
 };
 typedef int tv_tape_fn(void *ctx, const struct tv_tape_row *row);
 /* Tapes by barcode; pool and state (NULL: any) narrow the list, and state
@@ -87,6 +90,7 @@ struct tv_pool_row {
 	const char *compression;      /* none | zstd:LEVEL */
 	int imported;
 	int64_t tapes, backup_sets;
+	int64_t retention;            /* seconds its media sets are kept; 0 for ever */
 };
 typedef int tv_pool_fn(void *ctx, const struct tv_pool_row *row);
 /* By name; name (NULL: all) picks one, and TV_ERR_NOTFOUND when there is
@@ -110,14 +114,33 @@ struct tv_backup_row {
 	int64_t tapes_locked;         /* ... still locked */
 	int64_t tapes_offline;        /* ... in no library */
 	int64_t inner_encrypted;      /* items that are job-encrypted backup files */
+	const char *set_state;        /* what became of its job: complete | partial |
+	                               * interrupted | failed | running | recovered
+	                               * (found by a scan only: how it ended is not
+	                               * known) | incomplete (the tape where it ends
+	                               * is not cataloged) */
+	int64_t problems;             /* items not stored whole (tv_query_set_problems) */
 };
 typedef int tv_backup_fn(void *ctx, const struct tv_backup_row *row);
 /* Oldest first. */
 int tv_query_backup_sets(struct tv_db *db, tv_backup_fn *fn, void *ctx);
-/* Whether a set can be restored, in words: "tape encrypted", "incomplete",
- * "backup encrypted" (restorable, its files job-encrypted), "offline",
+/* Whether a set can be restored, in words: "tape encrypted", its set_state
+ * when that is not "complete" ("partial": restorable, but some items were
+ * not stored whole; "interrupted", "failed": restorable up to where its
+ * job stopped; "running"), "incomplete" (tapes missing), "backup
+ * encrypted" (restorable, its files job-encrypted), "offline",
  * "restorable". */
 const char *tv_backup_state(const struct tv_backup_row *b);
+
+/* An item of a set not stored whole: its stored path and why ("changed
+ * while it was read", "skipped: ...", "unreadable: ...", "interrupted:
+ * ..."); idx: its index in the set when it was stored (changed), else -1. */
+struct tv_problem_row {
+	const char *path, *reason;
+	int64_t idx;
+};
+typedef int tv_problem_fn(void *ctx, const struct tv_problem_row *row);
+int tv_query_set_problems(struct tv_db *db, int64_t set_id, tv_problem_fn *fn, void *ctx);
 
 /* ---- passwords ---- */
 struct tv_password_row {

@@ -164,6 +164,61 @@ const char *const tv_schema_migrations[] = {
 	 * (the tapes' keys stay in their key slots as for software
 	 * encryption). */
 	"ALTER TABLE pools ADD COLUMN drive_encryption INTEGER NOT NULL DEFAULT 0;\n",
+	/* 5: a set's state says the truth (issue 9).  backup_sets.state: NULL
+	 * while its job runs (and of a set cataloged from tapes that do not
+	 * say), else complete | partial | interrupted | failed; pid: the
+	 * writing process while it runs (a set left without a state whose
+	 * process is gone was killed).  files.changed: 1 when the item changed
+	 * while it was read (its data may mix old and new).  set_problems:
+	 * every item of a set that was not stored whole, named, with why
+	 * (changed, skipped, unreadable, interrupted) and its index when it
+	 * has a files row. */
+	"ALTER TABLE backup_sets ADD COLUMN state TEXT;\n"
+	"ALTER TABLE backup_sets ADD COLUMN pid INTEGER;\n"
+	"ALTER TABLE files ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;\n"
+	"CREATE TABLE set_problems(\n"
+	"  set_id INTEGER NOT NULL REFERENCES backup_sets(id) ON DELETE CASCADE,\n"
+	"  n INTEGER NOT NULL, path TEXT NOT NULL, reason TEXT NOT NULL, idx INTEGER,\n"
+	"  PRIMARY KEY(set_id, n)) WITHOUT ROWID;\n",
+	/* 6: browsing and the job history (issue 11: jobs/browse.c,
+	 * jobs/history.c).  files_by_path: 'find' and 'files SET GLOB' read
+	 * the range of paths that starts with a glob's literal prefix (index
+	 * entries carry set_id and idx, the primary key).  jobs: one row per
+	 * job run from the CLI, inserted 'running' when it starts (pid: a
+	 * running row whose process is gone shows as interrupted), times in
+	 * milliseconds since the epoch. */
+	"CREATE INDEX files_by_path ON files(path);\n"
+	"CREATE TABLE jobs(\n"
+	"  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, args TEXT NOT NULL DEFAULT '',\n"
+	"  pid INTEGER NOT NULL DEFAULT 0,\n"
+	"  started_ms INTEGER NOT NULL, ended_ms INTEGER,\n"
+	"  files INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,\n"
+	"  result TEXT NOT NULL DEFAULT 'running'\n"
+	"    CHECK(result IN ('running','ok','partial','failed','interrupted')),\n"
+	"  warnings INTEGER NOT NULL DEFAULT 0, error TEXT);\n",
+	/* 7: security hardening (issue 10).  escrow_trusted: the escrow
+	 * authority's trust list of installation identities (Ed25519
+	 * SubjectPublicKeyInfo PEM; fingerprint = SHA-256 of its DER):
+	 * requests signed by any other identity are refused.  The long-lived
+	 * password KEKs go (a writing job derives its own, fresh salt), and so
+	 * do the one-time keys of escrow requests already applied. */
+	"CREATE TABLE escrow_trusted(\n"
+	"  fingerprint BLOB PRIMARY KEY, public_pem TEXT NOT NULL,\n"
+	"  installation TEXT NOT NULL DEFAULT '', added INTEGER NOT NULL);\n"
+	"UPDATE passwords SET sealed_kek=NULL;\n"
+	"UPDATE escrow_requests SET sealed_key=X'' WHERE applied IS NOT NULL;\n",
+	/* 8: the web console's users (issue 13: src/web/users.c).  hash: the
+	 * password's Argon2id encoded string ($argon2id$v=19$m=...,t=...,p=...
+	 * $salt$hash); role: what the user may do over the REST API.  Login
+	 * tokens live in the serving process only (hashed). */
+	"CREATE TABLE web_users(\n"
+	"  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, hash TEXT NOT NULL,\n"
+	"  role TEXT NOT NULL CHECK(role IN ('admin','operator','viewer')),\n"
+	"  created INTEGER NOT NULL);\n",
+	/* 9: retention (issue 11: jobs/retention.c).  pools.retention: how
+	 * long (seconds) the pool keeps a media set after its newest backup
+	 * set; NULL keeps it for ever. */
+	"ALTER TABLE pools ADD COLUMN retention INTEGER;\n",
 };
 
 const int tv_schema_count =

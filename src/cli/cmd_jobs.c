@@ -6,6 +6,7 @@
 #include "catalog/query.h"
 #include "cli/cli.h"
 #include "format/record.h"
+#include "jobs/browse.h"
 #include "jobs/jobs.h"
 #include "util/err.h"
 
@@ -14,6 +15,7 @@ struct jopts {
 	const char *overwrite;
 	int allow_partial, yes, extract, to_original;
 	int no_xattrs, numeric_owner;
+	int dry_run;
 };
 
 static int j_opt(int o, const char *arg, void *ctx)
@@ -34,6 +36,7 @@ static int j_opt(int o, const char *arg, void *ctx)
 	case 'W': j->overwrite = arg; break;
 	case 'X': j->no_xattrs = 1; break;
 	case 'N': j->numeric_owner = 1; break;
+	case 'd': j->dry_run = 1; break;
 	default: return -1;
 	}
 	return 0;
@@ -44,6 +47,7 @@ static int j_opt(int o, const char *arg, void *ctx)
 static int job_result(struct cli *c, int r, const char *what, int allow_partial)
 {
 	if (r == TV_ERR_PARTIAL && allow_partial) {
+		c->job_partial = 1;   /* the job history says partial */
 		tv_warn(c->h, "%s: %s (allowed by --allow-partial)", what, tv_errmsg(r));
 		return EXIT_OK;
 	}
@@ -90,9 +94,11 @@ int cmd_write(struct cli *c, int argc, char **argv)
 	wo.set_name = j.name;
 	wo.no_xattrs = j.no_xattrs;
 	r = tv_job_write(c->h, argv[1], argv + 2, (size_t)(n - 2), &wo, &res);
-	if (r != 0 && r != TV_ERR_PARTIAL)
-		return cli_fail(c, r, "write");
+	if (r != 0 && r != TV_ERR_PARTIAL && (r != TV_ERR_INTERRUPTED || res.tapes == 0))
+		return cli_fail(c, r, "write");   /* an interrupted set is still named */
 	tv_uuid_to_str(res.set_uuid, u);
+	c->h->job_files = res.files;   /* for the job history */
+	c->h->job_bytes = res.bytes;
 	if (c->json) {
 		cli_json_set(c, "backup_set", json_string(u));
 		cli_json_set(c, "files", json_integer((json_int_t)res.files));
@@ -126,8 +132,10 @@ static int catalog_common(struct cli *c, int argc, char **argv, int labels_only)
 	if (cli_open(c))
 		return EXIT_FAIL;
 	co.labels_only = labels_only;
-	return job_result(c, tv_job_catalog(c->h, argv[1], argv + 2, (size_t)(n - 2), &co),
-	                  cmd->name, j.allow_partial);
+	return cli_json_job(c, job_result(c, tv_job_catalog(c->h, argv[1], argv + 2,
+	                                                    (size_t)(n - 2), &co),
+	                                  cmd->name, j.allow_partial),
+	                    cmd->name, argv + 1, (size_t)(n - 1));
 }
 
 int cmd_inventory(struct cli *c, int argc, char **argv) { return catalog_common(c, argc, argv, 1); }
@@ -170,31 +178,88 @@ int cmd_decrypt(struct cli *c, int argc, char **argv)
 		static char dash[] = "";
 		(void)dash;
 	}
-	return job_result(c, tv_job_decrypt(c->h, argv + 1, (size_t)(n - 1), &d), "decrypt", 0);
+	return cli_json_job(c, job_result(c, tv_job_decrypt(c->h, argv + 1, (size_t)(n - 1), &d),
+	                                  "decrypt", 0), "decrypt", argv + 1, (size_t)(n - 1));
+}
+
+/* `backups [SET]`: the list, or one set (id != 0) with its problems. */
+struct backups_list {
+	struct cli_list l;
+	int64_t id;
+	int64_t problems;            /* of the one set */
+};
+
+static int problem_json(void *ctx, const struct tv_problem_row *p)
+{
+	json_array_append_new(ctx, json_pack("{s:s,s:s}", "path", p->path, "reason", p->reason));
+	return 0;
+}
+
+static int problem_print(void *ctx, const struct tv_problem_row *p)
+{
+	(void)ctx;
+	printf("  %s: %s\n", p->path, p->reason);
+	return 0;
+}
+
+/* The set's state and, in JSON, what was not stored whole. */
+static int backup_truth(struct cli_list *o, const struct tv_backup_row *b, json_t *row)
+{
+	json_t *probs = json_array();
+
+	json_object_set_new(row, "status", json_string(b->set_state));
+	json_object_set_new(row, "complete", json_boolean(b->complete &&
+	                                                  strcmp(b->set_state, "complete") == 0));
+	json_object_set_new(row, "problems", probs);
+	return b->problems > 0 ? tv_query_set_problems(o->c->h->db, b->id, problem_json, probs) : 0;
+}
+
+/* "A,B,C" as a JSON array of strings ("" none). */
+static json_t *csv_array(const char *s)
+{
+	json_t *a = json_array();
+	size_t n;
+
+	while (s != NULL && *s) {
+		n = strcspn(s, ",");
+		json_array_append_new(a, json_stringn(s, n));
+		s += n + (s[n] == ',');
+	}
+	return a;
 }
 
 static int backup_print(void *ctx, const struct tv_backup_row *b)
 {
 	struct cli_list *o = ctx;
+	struct backups_list *bl = ctx;
 	const char *state = tv_backup_state(b);
-	char u[37];
+	char u[37], cr[32];
+	int r;
+
+	tv_iso8601(b->created, cr);
+	if (bl->id != 0 && b->id != bl->id)
+		return 0;
+	bl->problems = b->problems;
 
 	if (b->uuid != NULL)
 		tv_uuid_to_str(b->uuid, u);
 	else
 		snprintf(u, sizeof(u), "?");
 	if (o->c->json) {
-		json_t *row = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:b,s:b}", "id", u, "name",
-		                        b->name, "pool", b->pool, "created", (json_int_t)b->created,
+		json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:o,s:b,s:b}", "id", u,
+		                        "name", b->name, "pool", b->pool, "created", cr,
+		                        "created_unix", (json_int_t)b->created,
 		                        "files", (json_int_t)b->files, "bytes", (json_int_t)b->bytes,
-		                        "state", state, "tapes", b->tapes, "complete", b->complete,
-		                        "recovered", b->recovered);
+		                        "state", state, "tapes", csv_array(b->tapes), "complete",
+		                        b->complete, "recovered", b->recovered);
 		json_object_set_new(row, "bytes_on_tape", json_integer(b->bytes_on_tape));
 		json_array_append_new(o->arr, row);
+		if ((r = backup_truth(o, b, row)) != 0)
+			return r;
 	} else {
-		printf("%-36s %-20s %-12s %-8lld %-14lld %-14lld %-17s %s\n", u, b->name, b->pool,
-		       (long long)b->files, (long long)b->bytes, (long long)b->bytes_on_tape, state,
-		       b->tapes);
+		printf("%-36s %-20s %-20s %-12s %-8lld %-14lld %-14lld %-17s %s\n", u, b->name, cr,
+		       b->pool, (long long)b->files, (long long)b->bytes, (long long)b->bytes_on_tape,
+		       state, b->tapes);
 	}
 	return 0;
 }
@@ -208,30 +273,44 @@ static int locked_tape_print(void *ctx, const struct tv_locked_tape_row *t)
 
 	snprintf(name, sizeof(name), "(on locked %s)", t->barcode);
 	if (o->c->json)
-		json_array_append_new(o->arr, json_pack("{s:n,s:s,s:s,s:s,s:s}", "id", "name", name,
+		json_array_append_new(o->arr, json_pack("{s:n,s:s,s:s,s:s,s:[s]}", "id", "name", name,
 		                                        "pool", t->pool, "state", "tape encrypted",
 		                                        "tapes", t->barcode));
 	else
-		printf("%-36s %-20s %-12s %-8s %-14s %-17s %s\n", "-", name, t->pool, "?", "?",
-		       "tape encrypted", t->barcode);
+		printf("%-36s %-20s %-20s %-12s %-8s %-14s %-14s %-17s %s\n", "-", name, "-",
+		       t->pool, "?", "?", "?", "tape encrypted", t->barcode);
 	return 0;
 }
 
 int cmd_backups(struct cli *c, int argc, char **argv)
 {
 	const struct cli_cmd *cmd = cli_find("backups");
-	struct cli_list o;
+	struct backups_list bl = {0};
+	struct cli_list *o = &bl.l;
+	uint8_t uuid[16];
 	int n, r;
 
 	if ((n = cli_getopt(cmd, argc, argv, NULL, j_opt, NULL)) < 0)
 		return CLI_GETOPT_RETURN(n);
+	if (n > 2)
+		return cli_usage(cmd, "backups takes at most one backup set");
 	if (cli_open(c))
 		return EXIT_FAIL;
-	cli_list_start(&o, c, "%-36s %-20s %-12s %-8s %-14s %-14s %-17s %s\n", "ID", "NAME", "POOL",
-	               "FILES", "BYTES", "ON-TAPE", "STATE", "TAPES");
-	if ((r = tv_query_backup_sets(c->h->db, backup_print, &o)) == 0)
-		r = tv_query_locked_tapes(c->h->db, locked_tape_print, &o);
-	return cli_list_end(&o, r, "backups");
+	if (n == 2 && (r = tv_set_lookup(c->h, argv[1], &bl.id, uuid)) != 0)
+		return cli_fail(c, r, "backups");
+	cli_list_start(o, c, "%-36s %-20s %-20s %-12s %-8s %-14s %-14s %-17s %s\n", "ID", "NAME",
+	               "CREATED", "POOL", "FILES", "BYTES", "ON-TAPE", "STATE", "TAPES");
+	r = tv_query_backup_sets(c->h->db, backup_print, o);
+	if (r == 0 && bl.id == 0)
+		r = tv_query_locked_tapes(c->h->db, locked_tape_print, o);
+	if (r == 0 && bl.id != 0 && !c->json) {
+		/* one set: what was not stored whole, item by item */
+		if (bl.problems > 0) {
+			printf("\nnot stored whole (%lld):\n", (long long)bl.problems);
+			r = tv_query_set_problems(c->h->db, bl.id, problem_print, NULL);
+		}
+	}
+	return cli_list_end(o, r, "backups");
 }
 
 int cmd_restore(struct cli *c, int argc, char **argv)
@@ -244,6 +323,7 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 	                                  {"password-file", required_argument, NULL, 'p'},
 	                                  {"no-xattrs", no_argument, NULL, 'X'},
 	                                  {"numeric-owner", no_argument, NULL, 'N'},
+	                                  {"dry-run", no_argument, NULL, 'd'},
 	                                  {0, 0, 0, 0}};
 	const struct cli_cmd *cmd = cli_find("restore");
 	struct jopts j = {0};
@@ -252,6 +332,12 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 
 	if ((n = cli_getopt(cmd, argc, argv, o, j_opt, &j)) < 0)
 		return CLI_GETOPT_RETURN(n);
+	if (n >= 2 && j.dry_run && !(j.to && j.to_original)) {
+		c->job_kind = NULL;   /* reads and writes nothing: not a job of the history */
+		if (cli_open(c))
+			return EXIT_FAIL;
+		return cli_restore_dry_run(c, argv[1], argv + 2, (size_t)(n - 2));
+	}
 	if (n < 2 || (j.to == NULL) == !j.to_original)
 		return cli_usage(cmd, "restore needs a backup set and one of --to DIR or "
 		                 "--to-original");
@@ -273,8 +359,8 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 	ro.password_file = j.password_file;
 	ro.no_xattrs = j.no_xattrs;
 	ro.numeric_owner = j.numeric_owner;
-	return job_result(c, tv_job_restore(c->h, argv[1], &ro), "restore",
-	                  j.allow_partial);
+	return cli_json_job(c, job_result(c, tv_job_restore(c->h, argv[1], &ro), "restore",
+	                                  j.allow_partial), "restore", argv + 1, 1);
 }
 
 int cmd_verify(struct cli *c, int argc, char **argv)
@@ -288,5 +374,6 @@ int cmd_verify(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd, "verify needs at least one barcode");
 	if (cli_open(c))
 		return EXIT_FAIL;
-	return job_result(c, tv_job_verify(c->h, argv + 1, (size_t)(n - 1)), "verify", 0);
+	return cli_json_job(c, job_result(c, tv_job_verify(c->h, argv + 1, (size_t)(n - 1)),
+	                                  "verify", 0), "verify", argv + 1, (size_t)(n - 1));
 }

@@ -1,5 +1,6 @@
 /* tapevault: command-line entry point (git-style subcommands). */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,9 @@
 #include "crypto/secmem.h"
 #include "format/format.h"
 #include "format/record.h"
+#include "jobs/history.h"
 #include "util/err.h"
+#include "util/stop.h"
 
 const struct cli_cmd cli_commands[] = {
 	{"init", cmd_init, "[--catalog URL]",
@@ -55,6 +58,9 @@ const struct cli_cmd cli_commands[] = {
 	 "Tapes: barcode, state, pool, media set and sequence, encryption and how to unlock."},
 	{"tape show", cmd_tape_show, "BARCODE", "Everything known about one tape."},
 	{"tape dump", cmd_tape_dump, "FILE", "Decode a tape image's labels and structure (debugging)."},
+	{"tape retire", cmd_tape_retire, "BARCODE",
+	 "Never write the tape again (state retired): a write neither appends to it nor takes\n"
+	 "it as a new tape; its data stays restorable until its media set expires."},
 	{"tape load", cmd_tape_load, "LIBRARY BARCODE [--drive N]",
 	 "Load a cartridge into a drive (the first empty one without --drive)."},
 	{"tape unload", cmd_tape_unload, "LIBRARY [--drive N]",
@@ -65,9 +71,10 @@ const struct cli_cmd cli_commands[] = {
 	 "a barcode."},
 	{"password add", cmd_password_add, "NAME --hint TEXT [--password-file F] [--kdf pbkdf2|argon2id]",
 	 "Add a named password for encrypted pools (the password is read from the file,\n"
-	 "$TAPEVAULT_PASSWORD, or the terminal; never from the command line).  The key derivation\n"
-	 "(PBKDF2-HMAC-SHA256 at 600,000 iterations by default, or Argon2id) runs once, here;\n"
-	 "the derived key is kept sealed by the key store for writing jobs."},
+	 "$TAPEVAULT_PASSWORD, or the terminal; never from the command line), kept sealed by\n"
+	 "the key store.  Each writing job derives its key-encryption key once, with a fresh\n"
+	 "salt (PBKDF2-HMAC-SHA256 at 600,000 iterations by default, or Argon2id), for all the\n"
+	 "tapes it writes."},
 	{"password list", cmd_password_list, "", "List passwords (name, hint, creation time)."},
 	{"kms add", cmd_kms_add, "NAME --host H [--port 5696] --ca CA.pem --cert CLIENT.pem --key CLIENT.key",
 	 "Register a KMIP key management server."},
@@ -88,29 +95,56 @@ const struct cli_cmd cli_commands[] = {
 	{"escrow request", cmd_escrow_request, "BARCODE... --out REQUEST.txt [--allow-partial]",
 	 "Make a recovery request for the escrow authority."},
 	{"escrow respond", cmd_escrow_respond,
-	 "--keyset KEYSET.pem [--keyset OLD.pem...] REQUEST.txt --out RESPONSE.txt [--password-file F] [--yes]",
+	 "--keyset KEYSET.pem [--keyset OLD.pem...] REQUEST.txt --out RESPONSE.txt [--password-file F]\n"
+	 "     [--trust-new] [--max-age DAYS] [--yes]",
 	 "Authority side: verify a request, show it (tapes, pools, requesting installation and its\n"
 	 "identity fingerprint), confirm, answer.  With several key sets (rotation) the one the\n"
-	 "tapes' escrow slots name is used (they share the passphrase)."},
+	 "tapes' escrow slots name is used (they share the passphrase).  Only requests signed by\n"
+	 "an installation identity on the trust list ('escrow trust add') are answered;\n"
+	 "--trust-new shows an unknown identity's fingerprint, asks, and adds it to the list.\n"
+	 "Requests older than --max-age days (default 30), or dated more than 10 minutes in the\n"
+	 "future, are refused."},
+	{"escrow trust add", cmd_escrow_trust_add, "IDENTITY.pub [--name INSTALLATION]",
+	 "Authority side: trust the requests of the installation whose identity this is (the file\n"
+	 "'tapevault identity export' writes there; compare the fingerprint it prints with the\n"
+	 "one shown here by another channel).  Needs 'tapevault init' on the authority's machine."},
+	{"escrow trust list", cmd_escrow_trust_list, "",
+	 "Authority side: the installation identities whose requests are answered."},
+	{"escrow trust remove", cmd_escrow_trust_remove, "SHA256:FINGERPRINT",
+	 "Authority side: stop answering an installation's requests."},
+	{"identity export", cmd_identity_export, "--out IDENTITY.pub",
+	 "Write this installation's signing identity (its Ed25519 public key) for the escrow\n"
+	 "authority's trust list; prints its fingerprint."},
 	{"escrow apply", cmd_escrow_apply, "RESPONSE.txt", "Unlock tapes with a response and catalog them."},
 	{"escrow recover", cmd_escrow_recover, "--keyset KEYSET.pem BARCODE... [--password-file F]",
 	 "Break-glass recovery on the authority's own machine."},
 	{"audit", cmd_audit, "", "Who used which key path on which tapes, when."},
 	{"pool create", cmd_pool_create,
 	 "NAME --library LIB [--encryption none|password:NAME|kms:SERVER[:KEYID]] [--media-set continue|per-job]\n"
-	 "     [--compression zstd[:LEVEL]|none] [--drive-encryption on|off]",
+	 "     [--compression zstd[:LEVEL]|none] [--drive-encryption on|off] [--retention DURATION]",
 	 "Create a media pool.  Data is compressed before it is encrypted (default zstd:1, a\n"
 	 "level two cores keep up with at LTO speed; data that does not compress is stored as\n"
 	 "it is)."},
 	{"pool set", cmd_pool_set,
-	 "NAME [--encryption ...] [--compression zstd[:LEVEL]|none] [--drive-encryption on|off]",
+	 "NAME [--encryption ...] [--compression zstd[:LEVEL]|none] [--drive-encryption on|off]\n"
+	 "     [--retention DURATION]",
 	 "Change the pool's key or encryption method (applies to tapes written from now on), or\n"
 	 "its compression.  --drive-encryption on: LTO hardware encryption for tapes written\n"
 	 "from now on: the drive encrypts the data records (AES-256-GCM, a key derived from the\n"
 	 "tape's own data key, the key's fingerprint recorded with every record), the labels\n"
 	 "stay clear, the tape's key slots are as for software encryption (which stays on too:\n"
 	 "the format is unchanged), so a fresh installation unlocks the tape as always and then\n"
-	 "gives the drive its key.  Needs a pool with --encryption and a SCSI library."},
+	 "gives the drive its key.  Needs a pool with --encryption and a SCSI library.\n"
+	 "--retention DURATION (30d, 12h, 90m, 10s, 2w; keep: for ever, the default): how long\n"
+	 "a media set is kept after its newest backup set; 'tapevault expire' frees what is\n"
+	 "past it."},
+	{"expire", cmd_expire, "[--dry-run]",
+	 "Free the media sets past their pool's retention (pool create/set --retention): those\n"
+	 "whose newest backup set is older than it.  Their backup sets leave the catalog, their\n"
+	 "tapes become free tapes of the pool (a write labels them anew; a retired tape stays\n"
+	 "retired), the media set is closed, and the audit log records it.  --dry-run lists\n"
+	 "what would expire (pool, media set, its newest backup, when it expired, sets, tapes)\n"
+	 "and changes nothing."},
 	{"pool list", cmd_pool_list, "", "List media pools."},
 	{"pool show", cmd_pool_show, "NAME", "Show one media pool and its tapes."},
 	{"write", cmd_write,
@@ -123,16 +157,60 @@ const struct cli_cmd cli_commands[] = {
 	 "POSIX ACLs, SELinux labels and file capabilities; --no-xattrs leaves those out.\n"
 	 "Sockets are not stored (a note says so).  Entries are packed into full records; a\n"
 	 "tape file ends after --tape-file-size bytes (default 4G: a drive streams between\n"
-	 "filemarks), and --record-size (default 256K, 64K..4M) applies to new tapes."},
+	 "filemarks), and --record-size (default 256K, 64K..4M) applies to new tapes.\n"
+	 "A file that changes while it is read (its size, modification or change time differ\n"
+	 "at the end of the read; of a file that grows, the bytes up to its size at the open\n"
+	 "are stored), and an item skipped or unreadable, is named; the set is marked partial\n"
+	 "('tapevault backups SET' lists them) and the job exits 1 unless --allow-partial.\n"
+	 "SIGINT or SIGTERM stops the job cleanly: the item being read is left out, the tape\n"
+	 "gets its catalog and stays appendable, the set is marked interrupted, exit 130 (a\n"
+	 "second signal ends it at once)."},
 	{"inventory", cmd_inventory, "LIBRARY [BARCODE...]", "Read tape labels only."},
+	{"catalog check", cmd_catalog_check, "",
+	 "Check the consistency of the catalog: the database itself (pages, indexes, foreign\n"
+	 "keys), tapes and backup sets against their pools and media sets, items and parts\n"
+	 "against their sets' tapes, complete sets against what the catalog holds of them,\n"
+	 "tape keys against the tapes' fingerprints.  Prints each problem; exit 1 if any.  A\n"
+	 "catalog that knows only some tapes of a media set is consistent."},
 	{"catalog", cmd_catalog, "LIBRARY [BARCODE...] [--allow-partial]",
 	 "Catalog job: read labels and on-tape catalogs, decrypt what can be, report the rest."},
 	{"decrypt", cmd_decrypt, "BARCODE... (--password-file F | --kms SERVER [--key-id ID]) [--yes]",
 	 "Unlock imported encrypted tapes (shows the key id and KMS server, or the hint, first)."},
-	{"backups", cmd_backups, "", "Backup sets on tape and whether they can be restored."},
+	{"backups", cmd_backups, "[SET]",
+	 "Backup sets on tape and whether they can be restored.  STATE: restorable, or what\n"
+	 "stands in the way or what became of the set's job: partial (some items were not stored\n"
+	 "whole: skipped, unreadable or changed while read), interrupted (its job was stopped or\n"
+	 "killed: what it wrote restores), failed, running, incomplete (tapes missing), tape\n"
+	 "encrypted, backup encrypted, offline.  With SET (id, id prefix or name): that set and\n"
+	 "the items not stored whole, with why.  --json: also \"status\" (complete | partial |\n"
+	 "interrupted | failed | running) and \"problems\" ([{\"path\", \"reason\"}])."},
+	{"files", cmd_files, "SET [PATH|GLOB...]",
+	 "The items of a backup set, ls -l style: type and mode, owner/group, size, mtime\n"
+	 "(ISO 8601, UTC) and stored path (symbolic links with their target).  SET is the set's\n"
+	 "name or (a prefix of) its id.  PATH and GLOB select as restore does: a path names\n"
+	 "itself and everything under it, a glob is a shell pattern ('*' stays within one\n"
+	 "component) selecting what it matches and everything under that; a leading '/' is\n"
+	 "ignored (stored paths have none).  Without them, the whole set in stored order.  A\n"
+	 "PATH or GLOB that matches nothing is named and the command exits 1.  Nothing is read\n"
+	 "from tape."},
+	{"find", cmd_find, "GLOB... [--set SET]",
+	 "Every stored version of the matching paths across all backup sets (or one, --set):\n"
+	 "set id and name, the set's date, size, mtime, the tapes holding the item, and its\n"
+	 "path.  A GLOB with a '/' is matched against whole stored paths ('*' stays within one\n"
+	 "component: 'home/*/.bashrc'); one without, against the last component, as find -name\n"
+	 "does ('*.conf', 'passwd').  A glob that starts with a literal part is looked up in\n"
+	 "an index: it answers in well under a second whatever the catalog's size.  A GLOB\n"
+	 "that matches nothing is named and the command exits 1."},
+	{"jobs", cmd_jobs, "[--limit N]",
+	 "The job history, newest first: id, kind (write, restore, verify, catalog, inventory,\n"
+	 "decrypt, escrow apply, ...), start (ISO 8601, UTC), duration, files, bytes, rate,\n"
+	 "result (ok, partial, failed, interrupted, running) and warnings, with the operands\n"
+	 "and the error of a failed job.  --limit N: the last N jobs only.  With --json,\n"
+	 "duration is in seconds and rate in bytes per second (null while not known)."},
 	{"restore", cmd_restore,
 	 "SET [PATH|GLOB...] (--to DIR | --to-original) [--overwrite never|always|if-newer]\n"
-	 "     [--extract [--password-file F]] [--no-xattrs] [--numeric-owner] [--allow-partial]",
+	 "     [--extract [--password-file F]] [--no-xattrs] [--numeric-owner] [--allow-partial]\n"
+	 "     [--dry-run]",
 	 "Restore a whole backup set, or the items matching PATH or GLOB (a path names\n"
 	 "itself and everything under it; a glob is a shell pattern, '*' stays within one\n"
 	 "component).  SET is the backup set's name or (a prefix of) its id.  Stored paths\n"
@@ -151,13 +229,47 @@ const struct cli_cmd cli_commands[] = {
 	 "exists here (as tar does), else by the stored id; --numeric-owner keeps the ids.\n"
 	 "Owners are set only as root, device nodes are made only as root; a device node that\n"
 	 "cannot be made, or an extended attribute the file system refuses, is named and\n"
-	 "counts as not restored."},
+	 "counts as not restored.\n"
+	 "--dry-run reads nothing and writes nothing (--to is then optional): it lists the\n"
+	 "items that would be restored (as 'files' does) and the tapes needed, each with where\n"
+	 "the cartridge is (library slot, drive or mail slot, or exported) and whether it is\n"
+	 "locked; a PATH or GLOB that matches nothing is named and it exits 1."},
 	{"verify", cmd_verify, "BARCODE...", "Read back every record of the tapes and check it."},
 	{"backup create", cmd_backup_create,
 	 "SOURCE... --out FILE [--encryption password:NAME|kms:SERVER[:KEYID]]",
 	 "Make a disk backup file (pax archive in authenticated encrypted chunks)."},
 	{"backup extract", cmd_backup_extract, "FILE --to DIR [--password-file F | --kms SERVER]",
 	 "Open a disk backup file into DIR."},
+	{"config backup", cmd_config_backup,
+	 "--to FILE --encryption password:NAME|kms:SERVER[:KEYID]",
+	 "Back up this backup server's own state in one encrypted file: the catalog (libraries,\n"
+	 "pools, tapes, backup sets, and the stored passwords, KMS registrations and tape keys,\n"
+	 "sealed) and the key store.  With escrow on, the file also gets an escrow slot.\n"
+	 "Keep it away from the server; 'config restore' on a fresh machine brings everything\n"
+	 "back without a tape catalog run."},
+	{"config restore", cmd_config_restore, "FILE [--password-file F]",
+	 "Restore a configuration backup into a fresh installation (no state directory yet, or\n"
+	 "one 'init' made and nothing was added to): the catalog and key store come back, every\n"
+	 "backup set is listed and restores without a catalog run.  A password-protected file\n"
+	 "asks for its password (or reads the first line of --password-file); a plaintext\n"
+	 "file is refused."},
+	{"user add", cmd_user_add, "NAME [--password-file F] [--role admin|operator|viewer]",
+	 "Add a user of the web console and REST API ('tapevault serve').  The password (from\n"
+	 "the file, $TAPEVAULT_PASSWORD, or the terminal, asked twice) is kept as an Argon2id\n"
+	 "hash.  Roles: viewer (default) sees libraries, pools, tapes, backup sets, files and\n"
+	 "jobs; operator also decrypts tapes, restores and reads the audit log; admin may do\n"
+	 "everything."},
+	{"serve", cmd_serve, "[--listen ADDR:PORT] [--tls-cert F --tls-key F]",
+	 "Serve the web console (at /) and the REST API (under /api/v1, docs/api.yaml) over\n"
+	 "HTTPS, on 127.0.0.1:8443 by default (port 0: any free port, said on stderr).\n"
+	 "Without --tls-cert/--tls-key a self-signed certificate is made at first start in\n"
+	 "the state directory (web/tls.crt, its key web/tls.key readable by the owner only);\n"
+	 "its fingerprint is printed, to check in the browser.  POST /api/v1/login\n"
+	 "{\"user\", \"password\"} gives a token that expires after an hour; every other\n"
+	 "route needs 'Authorization: Bearer TOKEN'.  Five failed logins of one user within a\n"
+	 "minute block that user for the rest of the minute; failures are in the audit log.\n"
+	 "Jobs started from the console (decrypt, restore) run in this process, one at a time.\n"
+	 "--insecure-http serves plain HTTP: for tests only.  Stops on SIGINT or SIGTERM."},
 	{NULL, NULL, NULL, NULL},
 };
 
@@ -199,6 +311,12 @@ int cli_open(struct cli *c)
 	c->h->json = c->json;
 	c->h->quiet = c->quiet;
 	c->h->verbose = c->verbose;
+	/* a job's history row: never a reason for the job to fail */
+	if (c->job_kind != NULL && tv_history_start(c->h, c->job_kind, c->job_args,
+	                                            &c->job_id) != 0) {
+		tv_verbose(c->h, "%s", tv_errmsg(TV_ERR_DB));
+		tv_errclear();
+	}
 	return 0;
 }
 
@@ -210,12 +328,14 @@ int cli_fail(struct cli *c, int err, const char *what)
 		fprintf(stderr, "tapevault: %s: %s\n", what, d);
 	else
 		fprintf(stderr, "tapevault: %s\n", d);
+	if (c != NULL)
+		snprintf(c->job_error, sizeof(c->job_error), "%s", d);
 	if (c != NULL && c->h != NULL)
 		tv_log(c->h, "error: %s", d);
 	if (c != NULL && c->json && c->out != NULL)
 		json_object_set_new(c->out, "error", json_string(d));
 	tv_errclear();
-	return EXIT_FAIL;
+	return err == TV_ERR_INTERRUPTED ? EXIT_INTERRUPTED : EXIT_FAIL;
 }
 
 void cli_list_start(struct cli_list *l, struct cli *c, const char *header_fmt, ...)
@@ -401,6 +521,19 @@ void cli_json_set(struct cli *c, const char *key, json_t *v)
 	json_object_set_new(c->out, key, v);
 }
 
+void cli_json_append(struct cli *c, const char *key, json_t *v)
+{
+	json_t *a;
+
+	if (c->out == NULL)
+		c->out = json_object();
+	if ((a = json_object_get(c->out, key)) == NULL || !json_is_array(a)) {
+		a = json_array();
+		json_object_set_new(c->out, key, a);
+	}
+	json_array_append_new(a, v);
+}
+
 /* --version: the program, the tape format it writes and reads, and the
  * libraries it runs on (their versions at run time, not build time). */
 static int print_version(int json)
@@ -425,6 +558,150 @@ static int print_version(int json)
 	printf("libraries: %s, SQLite %s, zstd %s, jansson %s\n",
 	       OpenSSL_version(OPENSSL_VERSION), tv_db_lib_version(),
 	       tv_compression_lib_version(), jansson_version_str());
+	return EXIT_OK;
+}
+
+/* SIGINT, SIGTERM: the first asks the job to stop at a clean point (it
+ * checks tv_stop_requested() in its loops: util/stop.h); a second one
+ * ends the process at once. */
+static void on_stop_signal(int sig)
+{
+	if (tv_stop_signal != 0)
+		_exit(128 + sig);
+	tv_stop_signal = sig;
+}
+
+/* Only the jobs that honour a stop request catch the signals; every other
+ * command keeps their default action (it ends at once). */
+static void catch_stop_signals(const struct cli_cmd *cmd)
+{
+	static int (*const stoppable[])(struct cli *, int, char **) = {
+		cmd_write, cmd_restore, cmd_verify, cmd_catalog, cmd_inventory,
+	};
+	struct sigaction sa;
+
+	for (size_t k = 0; k < sizeof(stoppable) / sizeof(stoppable[0]); k++) {
+		if (cmd->fn != stoppable[k])
+			continue;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_stop_signal;
+		sigemptyset(&sa.sa_mask);
+		sa.sa_flags = SA_RESTART;   /* system calls go on; the loops look at the flag */
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		return;
+	}
+}
+
+/* The commands whose runs go into the job history (jobs/history.h). */
+static const char *const history_kinds[] = {
+	"write", "restore", "verify", "catalog", "inventory", "decrypt", "escrow apply",
+	"escrow recover", "backup create", "backup extract", "expire", "tape erase",
+};
+
+/* A job command: its kind and operands, for cli_open to record. */
+static void job_prepare(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv)
+{
+	size_t l = 0;
+
+	for (size_t k = 0; k < sizeof(history_kinds) / sizeof(history_kinds[0]); k++)
+		if (strcmp(cmd->name, history_kinds[k]) == 0)
+			c->job_kind = cmd->name;
+	for (int k = 0; c->job_kind != NULL && k < argc && l + 1 < sizeof(c->job_args); k++) {
+		snprintf(c->job_args + l, sizeof(c->job_args) - l, "%s%s", k ? " " : "", argv[k]);
+		l = strlen(c->job_args);
+	}
+}
+
+/* The job's row gets its result, what it did and its warnings. */
+static void job_finish(struct cli *c, int rc)
+{
+	const char *result = rc == EXIT_OK ? (c->job_partial ? "partial" : "ok")
+	                     : rc == EXIT_INTERRUPTED ? "interrupted" : "failed";
+
+	if (c->h == NULL || c->job_id == 0)
+		return;
+	if (tv_history_end(c->h, c->job_id, result, c->h->job_files, c->h->job_bytes,
+	                   c->h->warnings, rc == EXIT_OK ? NULL : c->job_error) != 0)
+		tv_errclear();
+}
+
+static int is_help(const char *a)
+{
+	return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
+/* tapevault GROUP --help: the group's commands, on stdout; 0 when GROUP is
+ * none. */
+static int group_usage(const char *group)
+{
+	int any = 0;
+
+	for (const struct cli_cmd *k = cli_commands; k->name; k++)
+		if (strncmp(k->name, group, strlen(group)) == 0 && k->name[strlen(group)] == ' ') {
+			if (!any)
+				printf("usage: tapevault %s SUBCOMMAND [ARGS]\n\n", group);
+			printf("  tapevault %s %s\n", k->name, k->usage);
+			any = 1;
+		}
+	if (any)
+		printf("\n'tapevault %s SUBCOMMAND --help' for more.\n", group);
+	return any;
+}
+
+/* GROUP [SUBGROUP] --help (v: the words after the global options): 1
+ * when it was that and the usage is printed. */
+static int group_help(int n, char **v)
+{
+	char name[64] = "";
+
+	for (int w = 0; w < 2 && w + 1 < n; w++) {
+		if (w > 0)
+			strncat(name, " ", sizeof(name) - strlen(name) - 1);
+		strncat(name, v[w], sizeof(name) - strlen(name) - 1);
+		if (is_help(v[w + 1]))
+			return group_usage(name);
+	}
+	return 0;
+}
+
+/* tapevault help [CMD [SUB...]]: i is the index of "help" in argv. */
+static int help_command(int argc, char **argv, int i)
+{
+	const struct cli_cmd *cmd = NULL;
+	char name[64];
+
+	if (i + 1 < argc && is_help(argv[i + 1])) {
+		global_usage(stdout);
+		return EXIT_OK;
+	}
+	if (i + 1 < argc) {
+		/* help CMD [SUB...] */
+		name[0] = '\0';
+		for (int k = i + 1; k < argc && k < i + 4; k++) {
+			if (name[0])
+				strncat(name, " ", sizeof(name) - strlen(name) - 1);
+			strncat(name, argv[k], sizeof(name) - strlen(name) - 1);
+			if ((cmd = cli_find(name)) != NULL)
+				break;
+		}
+		if (cmd == NULL) {
+			int any = 0;
+			for (const struct cli_cmd *k = cli_commands; k->name; k++)
+				if (strncmp(k->name, argv[i + 1], strlen(argv[i + 1])) == 0) {
+					printf("  %-16s %s\n", k->name, k->usage);
+					any = 1;
+				}
+			if (!any) {
+				fprintf(stderr, "tapevault: no command '%s'\n", argv[i + 1]);
+				return EXIT_USAGE;
+			}
+			return EXIT_OK;
+		}
+		printf("usage: tapevault %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->help);
+		return EXIT_OK;
+	}
+	global_usage(stdout);
 	return EXIT_OK;
 }
 
@@ -464,36 +741,8 @@ int main(int argc, char **argv)
 		global_usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (strcmp(argv[i], "help") == 0) {
-		if (i + 1 < argc) {
-			/* help CMD [SUB...] */
-			name[0] = '\0';
-			for (int k = i + 1; k < argc && k < i + 4; k++) {
-				if (name[0])
-					strncat(name, " ", sizeof(name) - strlen(name) - 1);
-				strncat(name, argv[k], sizeof(name) - strlen(name) - 1);
-				if ((cmd = cli_find(name)) != NULL)
-					break;
-			}
-			if (cmd == NULL) {
-				int any = 0;
-				for (const struct cli_cmd *k = cli_commands; k->name; k++)
-					if (strncmp(k->name, argv[i + 1], strlen(argv[i + 1])) == 0) {
-						printf("  %-16s %s\n", k->name, k->usage);
-						any = 1;
-					}
-				if (!any) {
-					fprintf(stderr, "tapevault: no command '%s'\n", argv[i + 1]);
-					return EXIT_USAGE;
-				}
-				return EXIT_OK;
-			}
-			printf("usage: tapevault %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->help);
-			return EXIT_OK;
-		}
-		global_usage(stdout);
-		return EXIT_OK;
-	}
+	if (strcmp(argv[i], "help") == 0)
+		return help_command(argc, argv, i);
 	/* longest match of up to three words */
 	name[0] = '\0';
 	words = 0;
@@ -507,6 +756,8 @@ int main(int argc, char **argv)
 			words = k - i + 1;
 		}
 	}
+	if (cmd == NULL && group_help(argc - i, argv + i))
+		return EXIT_OK;
 	if (cmd == NULL) {
 		int any = 0;
 		for (const struct cli_cmd *k = cli_commands; k->name; k++)
@@ -523,8 +774,11 @@ int main(int argc, char **argv)
 	}
 	if (c.json)
 		c.out = json_object();
+	catch_stop_signals(cmd);
+	job_prepare(&c, cmd, argc - (i + words), argv + i + words);
 	/* argv for the command: [cmdname, args...] */
 	r = cmd->fn(&c, argc - (i + words - 1), argv + (i + words - 1));
+	job_finish(&c, r);
 	if (c.json && c.out != NULL) {
 		char *s = json_dumps(c.out, JSON_INDENT(2) | JSON_SORT_KEYS);
 		if (s) {

@@ -111,6 +111,19 @@ fail:
 	return r;
 }
 
+/* The state directory holds the catalog and the keys: 0700, also when it
+ * existed before init (made by hand or by a package). */
+static int home_private(const char *dir)
+{
+	struct stat sb;
+
+	if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return tv_errf(TV_ERR_IO, "%s is not a directory", dir);
+	if (sb.st_uid == geteuid() && (sb.st_mode & 077) != 0 && chmod(dir, 0700) != 0)
+		return tv_errf(TV_ERR_IO, "%s: chmod 0700: %s", dir, strerror(errno));
+	return 0;
+}
+
 int tv_home_init_report(const char *dir, const char *catalog_url, int *kept_keys)
 {
 	char path[PATH_MAX + 32];
@@ -126,7 +139,7 @@ int tv_home_init_report(const char *dir, const char *catalog_url, int *kept_keys
 		return tv_errf(TV_ERR_UNSUPPORTED,
 		               "catalog URL '%s': only sqlite:PATH is supported in this version",
 		               url);
-	if ((r = tv_mkdir_p(dir, 0755, 0700)) != 0)
+	if ((r = tv_mkdir_p(dir, 0755, 0700)) != 0 || (r = home_private(dir)) != 0)
 		return r;
 	snprintf(path, sizeof(path), "%s/catalog.db", dir);
 	if (url != NULL && url[7])
@@ -276,6 +289,8 @@ void tv_verbose(struct tv_home *h, const char *fmt, ...)
 void tv_warn(struct tv_home *h, const char *fmt, ...)
 {
 	va_list ap;
+	if (h != NULL)
+		h->warnings++;
 	va_start(ap, fmt);
 	vlogline(h, fmt, ap);
 	va_end(ap);

@@ -26,6 +26,10 @@ struct tv_home {
 	char job[64];            /* current job name for the log */
 	struct tv_keyctx *kc;    /* per-process key caches (jobs/keys.c) */
 	void *kms;               /* open KMS connections (jobs/kmsglue.c) */
+	/* what the current job did, for the job history (jobs/history.h):
+	 * warnings counts tv_warn calls; jobs that know add their items and
+	 * bytes */
+	uint64_t warnings, job_files, job_bytes;
 };
 
 /* --home option, else $TAPEVAULT_HOME, else (as root) /var/lib/tapevault,

@@ -64,6 +64,12 @@ struct tv_write_result {
 };
 int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t npaths,
                  const struct tv_write_opts *o, struct tv_write_result *res);
+/* Test hook: tests/support/write_hooks.c sets it in test programs only
+ * (tapevault-test, from $TAPEVAULT_TEST_WRITE); NULL in the installed
+ * tapevault.  Called with a regular file's stored path after it is opened
+ * and before it is read (done 0), and as its data is read (done: the bytes
+ * read so far), to change the file or to send a signal at a known point. */
+extern void (*tv_write_test_hook)(const char *path, uint64_t done);
 
 /* ---- inventory / catalog (jobs/catalogjob.c) ---- */
 struct tv_catalog_opts {

@@ -8,7 +8,7 @@ fi
 vg() { # vg HOME args...: run under valgrind, fail on leaks or errors
 	local home=$1; shift
 	valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
-		-q "$T" --home "$home" "$@" >"$WORK/vg.out" 2>"$WORK/vg.err"; RC=$?
+		--suppressions="$TV_SOURCE_DIR/tests/cli/valgrind.supp" -q "$T" --home "$home" "$@" >"$WORK/vg.out" 2>"$WORK/vg.err"; RC=$?
 	OUT=$(cat "$WORK/vg.out"); ERR=$(cat "$WORK/vg.err")
 	if [ "$RC" -eq 99 ]; then fail "valgrind: $*"; else pass "valgrind clean: $*"; fi
 }
@@ -46,7 +46,7 @@ tv "$B" tape insert lib "$WORK/box/VT0001L9.tap" "$WORK/box/VT0002L9.tap"
 vg "$B" catalog lib
 vg "$B" decrypt VT0002L9 --password-file pw --yes
 vg "$B" escrow request VT0002L9 --out "$WORK/req.txt"
-vg "$A" escrow respond --keyset "$WORK/ks.pem" "$WORK/req.txt" --out "$WORK/resp.txt" --password-file app --yes
+vg "$A" escrow respond --keyset "$WORK/ks.pem" "$WORK/req.txt" --out "$WORK/resp.txt" --password-file app --yes --trust-new
 vg "$B" escrow apply "$WORK/resp.txt"
 vg "$B" audit
 vg "$B" tape dump "$WORK/b-lib/VT0001L9.tap"
