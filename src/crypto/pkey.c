@@ -2,6 +2,7 @@
 #include "crypto/aead.h"
 #include "crypto/secmem.h"
 #include "util/err.h"
+#include "util/hex.h"
 
 #include <errno.h>
 #include <openssl/bio.h>
@@ -164,17 +165,6 @@ void tv_pkfpr_format(const uint8_t fpr[TV_PKFPR_LEN], char out[TV_PKFPR_STR_LEN]
 	out[7 + 2 * TV_PKFPR_LEN] = '\0';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int tv_pkfpr_parse(const char *s, uint8_t fpr[TV_PKFPR_LEN])
 {
 	const char *h = s;
@@ -184,7 +174,7 @@ int tv_pkfpr_parse(const char *s, uint8_t fpr[TV_PKFPR_LEN])
 	if (strlen(h) != 2 * TV_PKFPR_LEN)
 		return tv_errf(TV_ERR_INVAL, "'%s' is not a SHA256 key fingerprint", s);
 	for (size_t i = 0; i < TV_PKFPR_LEN; i++) {
-		int hi = hexval(h[2 * i]), lo = hexval(h[2 * i + 1]);
+		int hi = tv_hexval(h[2 * i]), lo = tv_hexval(h[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return tv_errf(TV_ERR_INVAL, "'%s' is not a SHA256 key fingerprint", s);

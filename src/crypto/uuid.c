@@ -1,5 +1,6 @@
 #include "crypto/rand.h"
 #include "util/err.h"
+#include "util/hex.h"
 
 #include <string.h>
 
@@ -28,17 +29,6 @@ void tv_uuid_to_str(const uint8_t uuid[TV_UUID_BYTES], char out[TV_UUID_STR_LEN]
 	out[o] = '\0';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int tv_uuid_parse(const char *s, uint8_t uuid[TV_UUID_BYTES])
 {
 	size_t len = s ? strlen(s) : 0;
@@ -59,8 +49,8 @@ int tv_uuid_parse(const char *s, uint8_t uuid[TV_UUID_BYTES])
 				return tv_errf(TV_ERR_INVAL, "'%s' is not a UUID", s);
 			pos++;
 		}
-		hi = hexval(s[pos]);
-		lo = hexval(s[pos + 1]);
+		hi = tv_hexval(s[pos]);
+		lo = tv_hexval(s[pos + 1]);
 		if (hi < 0 || lo < 0)
 			return tv_errf(TV_ERR_INVAL, "'%s' is not a UUID", s);
 		uuid[i] = (uint8_t)(hi << 4 | lo);

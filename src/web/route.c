@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "util/err.h"
+#include "util/hex.h"
 #include "web/web_int.h"
 
 #define URL_MAX 2048
@@ -130,17 +131,6 @@ int tv_route_parse(const char *method, const char *url, struct tv_route *r)
 	return bad ? TV_ERR_INVAL : wrong_method ? TV_ERR_UNSUPPORTED : TV_ERR_NOTFOUND;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int tv_auth_parse_bearer(const char *hdr, uint8_t token[TV_TOKEN_LEN])
 {
 	const char *p = hdr;
@@ -155,7 +145,7 @@ int tv_auth_parse_bearer(const char *hdr, uint8_t token[TV_TOKEN_LEN])
 	while (*p == ' ' || *p == '\t')
 		p++;
 	for (size_t i = 0; i < TV_TOKEN_LEN; i++) {
-		int hi = hexval(p[2 * i]), lo = hi < 0 ? -1 : hexval(p[2 * i + 1]);
+		int hi = tv_hexval(p[2 * i]), lo = hi < 0 ? -1 : tv_hexval(p[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			goto bad;
 		token[i] = (uint8_t)(hi << 4 | lo);
