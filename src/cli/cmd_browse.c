@@ -9,6 +9,7 @@
 #include "jobs/browse.h"
 #include "jobs/history.h"
 #include "util/err.h"
+#include "web/web.h"
 
 struct bopts {
 	const char *set, *limit;
@@ -24,14 +25,6 @@ static int b_opt(int o, const char *arg, void *ctx)
 	default: return -1;
 	}
 	return 0;
-}
-
-static const char *type_name(int ftype)
-{
-	static const char *const names[] = {"?", "file", "directory", "symlink", "hardlink",
-	                                    "fifo", "char", "block"};
-
-	return ftype >= 1 && ftype <= TV_FT_LAST ? names[ftype] : names[0];
 }
 
 /* "drwxr-xr-x" */
@@ -61,21 +54,10 @@ static json_t *tapes_json(const struct tv_item *it)
 	return a;
 }
 
-/* An item as a JSON object: the fields of files --json. */
+/* An item as a JSON object: the fields of files --json (the API's). */
 static json_t *item_json(const struct tv_item *it)
 {
-	char mt[32];
-	json_t *o;
-
-	tv_iso8601(it->mtime_sec, mt);
-	o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:I,s:s,s:I}", "path", it->path, "type",
-	              type_name(it->ftype), "mode", (json_int_t)it->mode, "uid",
-	              (json_int_t)it->uid, "gid", (json_int_t)it->gid, "owner", it->owner,
-	              "group", it->group, "size", (json_int_t)it->size, "mtime", mt,
-	              "mtime_unix", (json_int_t)it->mtime_sec);
-	if (it->link[0])
-		json_object_set_new(o, "link", json_string(it->link));
-	return o;
+	return tv_web_item_json(it);
 }
 
 /* One ls -l style line: mode, owner/group, size, mtime, path. */
@@ -168,7 +150,7 @@ static int find_row(void *ctx, const struct tv_item *it)
 	if (f->arr != NULL) {
 		o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:I,s:o}", "set_id", u, "set_name",
 		              it->set_name, "set_created", cr, "path", it->path, "type",
-		              type_name(it->ftype), "size", (json_int_t)it->size, "mtime", mt,
+		              tv_item_type_name(it->ftype), "size", (json_int_t)it->size, "mtime", mt,
 		              "mtime_unix", (json_int_t)it->mtime_sec, "tapes", tapes_json(it));
 		json_array_append_new(f->arr, o);
 		return 0;

@@ -653,3 +653,11 @@ void tv_iso8601(int64_t unix_sec, char out[32])
 		return;
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
+
+const char *tv_item_type_name(int ftype)
+{
+	static const char *const names[] = {"?", "file", "directory", "symlink", "hardlink",
+	                                    "fifo", "char", "block"};
+
+	return ftype >= 1 && ftype <= TV_FT_LAST ? names[ftype] : names[0];
+}

@@ -53,6 +53,9 @@ struct tv_set_ref {
 
 /* The set SET names. */
 int tv_set_ref_get(struct tv_home *h, const char *set, struct tv_set_ref *ref);
+/* An item's kind in words, as --json and the REST API give it ("file",
+ * "directory", "symlink", "hardlink", "fifo", "char", "block"; "?"). */
+const char *tv_item_type_name(int ftype);
 
 /* files SET [GLOB...]: fn per selected item, in stored order (with globs:
  * by path).  ref (may be NULL) gets the set. */

@@ -13,6 +13,7 @@
 #include "jobs/inspect.h"
 #include "util/err.h"
 #include "util/wipe.h"
+#include "web/web.h"
 #include "web/web_int.h"
 
 void tv_api_error(struct tv_api_resp *rs, unsigned status, const char *msg)
@@ -171,12 +172,20 @@ static int locked_row(void *ctx, const struct tv_locked_tape_row *t)
 	return 0;
 }
 
-static const char *type_name(int ftype)
+json_t *tv_web_item_json(const struct tv_item *it)
 {
-	static const char *const names[] = {"?", "file", "directory", "symlink", "hardlink",
-	                                    "fifo", "char", "block"};
+	char mt[32];
+	json_t *o;
 
-	return ftype >= 1 && ftype <= TV_FT_LAST ? names[ftype] : names[0];
+	tv_iso8601(it->mtime_sec, mt);
+	o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:I,s:s,s:I}", "path", it->path, "type",
+	              tv_item_type_name(it->ftype), "mode", (json_int_t)it->mode, "uid",
+	              (json_int_t)it->uid, "gid", (json_int_t)it->gid, "owner", it->owner,
+	              "group", it->group, "size", (json_int_t)it->size, "mtime", mt,
+	              "mtime_unix", (json_int_t)it->mtime_sec);
+	if (o != NULL && it->link[0])
+		json_object_set_new(o, "link", json_string(it->link));
+	return o;
 }
 
 struct files_ctx {
@@ -187,19 +196,12 @@ struct files_ctx {
 static int file_row(void *ctx, const struct tv_item *it)
 {
 	struct files_ctx *f = ctx;
-	char mt[32];
 	json_t *o;
 	f->items++;
 	if (it->ftype == TV_FT_REG)
 		f->bytes += (uint64_t)it->size;
-	tv_iso8601(it->mtime_sec, mt);
-	o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:I,s:s,s:I}", "path", it->path, "type",
-	              type_name(it->ftype), "mode", (json_int_t)it->mode, "uid",
-	              (json_int_t)it->uid, "gid", (json_int_t)it->gid, "owner", it->owner,
-	              "group", it->group, "size", (json_int_t)it->size, "mtime", mt,
-	              "mtime_unix", (json_int_t)it->mtime_sec);
-	if (it->link[0])
-		json_object_set_new(o, "link", json_string(it->link));
+	if ((o = tv_web_item_json(it)) == NULL)
+		return TV_ERR_NOMEM;
 	json_array_append_new(f->arr, o);
 	return 0;
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "jobs/home.h"
 
 #define TV_WEB_LISTEN_DEFAULT "127.0.0.1:8443"
@@ -36,5 +38,9 @@ int tv_web_serve(struct tv_home *h, const struct tv_web_opts *o);
  * TV_ERR_EXISTS when the name is taken. */
 int tv_web_user_add(struct tv_home *h, const char *name, const char *role, const char *pw,
                     size_t pwlen);
+
+struct tv_item;
+/* An item of a backup set as the REST API and the CLI's --json give it. */
+json_t *tv_web_item_json(const struct tv_item *it);
 
 #endif
