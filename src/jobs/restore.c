@@ -1337,6 +1337,28 @@ static void path_meta(struct rjob *rj, struct tv_stmt *q, int col, enum tv_ftype
 		rj->nfailed++;
 }
 
+/* The start every kind of row shares: selected?  a safe path?  its target
+ * path, its optional fields, its parent directories.  1: go on with full;
+ * 0: passed over (a failure is named and counted); < 0: stop the job. */
+static int item_target(struct rjob *rj, struct tv_stmt *q, const char *p, int ext_col,
+                       char full[PATH_MAX])
+{
+	int r;
+
+	if (matches(rj, p) != 1)
+		return 0;
+	if (!tv_restore_safe_path(p)) {
+		tv_warn(rj->h, "unsafe path on tape skipped: %s", p);
+		rj->nfailed++;
+		return 0;
+	}
+	if ((r = target_path(rj, p, full)) != 0 || (r = row_ext(rj, q, ext_col, p)) != 0)
+		return item_failed(rj, p, r);
+	if ((r = parent_dirs(full)) != 0)
+		return r;
+	return 1;
+}
+
 static int phase_links(struct rjob *rj)
 {
 	struct tv_stmt *q;
@@ -1352,21 +1374,12 @@ static int phase_links(struct rjob *rj)
 	while ((rr = tv_stmt_step(q)) == 1) {
 		const char *p = tv_stmt_text(q, L_PATH);
 		char full[PATH_MAX];
-		if (matches(rj, p) != 1)
-			continue;
-		if (!tv_restore_safe_path(p)) {
-			tv_warn(rj->h, "unsafe path on tape skipped: %s", p);
-			rj->nfailed++;
-			continue;
-		}
-		if ((r = target_path(rj, p, full)) != 0 ||
-		    (r = row_ext(rj, q, L_META + MC_EXT, p)) != 0) {
-			if ((r = item_failed(rj, p, r)) != 0)
+		if ((r = item_target(rj, q, p, L_META + MC_EXT, full)) <= 0) {
+			if (r < 0)
 				break;
 			continue;
 		}
-		if ((r = parent_dirs(full)) != 0)
-			break;
+		r = 0;
 		if ((r = make_link(rj, full, NULL, tv_stmt_text(q, L_LINK),
 		                   tv_stmt_int(q, L_META + MC_MTIME),
 		                   (uint64_t)tv_stmt_int(q, L_META + MC_MTIME_NS))) != 0) {
@@ -1428,21 +1441,12 @@ static int phase_special(struct rjob *rj)
 		const char *p = tv_stmt_text(q, S_PATH);
 		enum tv_ftype t = (enum tv_ftype)tv_stmt_int(q, S_FTYPE);
 		char full[PATH_MAX];
-		if (matches(rj, p) != 1)
-			continue;
-		if (!tv_restore_safe_path(p)) {
-			tv_warn(rj->h, "unsafe path on tape skipped: %s", p);
-			rj->nfailed++;
-			continue;
-		}
-		if ((r = target_path(rj, p, full)) != 0 ||
-		    (r = row_ext(rj, q, S_META + MC_EXT, p)) != 0) {
-			if ((r = item_failed(rj, p, r)) != 0)
+		if ((r = item_target(rj, q, p, S_META + MC_EXT, full)) <= 0) {
+			if (r < 0)
 				break;
 			continue;
 		}
-		if ((r = parent_dirs(full)) != 0)
-			break;
+		r = 0;
 		if ((r = make_special(rj, full, t, (uint64_t)tv_stmt_int(q, S_META + MC_MODE),
 		                      rj->e->rdev_major, rj->e->rdev_minor,
 		                      tv_stmt_int(q, S_META + MC_MTIME),
