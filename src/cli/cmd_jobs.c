@@ -9,6 +9,7 @@
 #include "jobs/browse.h"
 #include "jobs/jobs.h"
 #include "util/err.h"
+#include "web/web.h"
 
 struct jopts {
 	const char *name, *to, *password_file, *kms, *key_id, *record_size, *file_size;
@@ -214,20 +215,6 @@ static int backup_truth(struct cli_list *o, const struct tv_backup_row *b, json_
 	return b->problems > 0 ? tv_query_set_problems(o->c->h->db, b->id, problem_json, probs) : 0;
 }
 
-/* "A,B,C" as a JSON array of strings ("" none). */
-static json_t *csv_array(const char *s)
-{
-	json_t *a = json_array();
-	size_t n;
-
-	while (s != NULL && *s) {
-		n = strcspn(s, ",");
-		json_array_append_new(a, json_stringn(s, n));
-		s += n + (s[n] == ',');
-	}
-	return a;
-}
-
 static int backup_print(void *ctx, const struct tv_backup_row *b)
 {
 	struct cli_list *o = ctx;
@@ -250,7 +237,7 @@ static int backup_print(void *ctx, const struct tv_backup_row *b)
 		                        "name", b->name, "pool", b->pool, "created", cr,
 		                        "created_unix", (json_int_t)b->created,
 		                        "files", (json_int_t)b->files, "bytes", (json_int_t)b->bytes,
-		                        "state", state, "tapes", csv_array(b->tapes), "complete",
+		                        "state", state, "tapes", tv_web_csv_array(b->tapes), "complete",
 		                        b->complete, "recovered", b->recovered);
 		json_object_set_new(row, "bytes_on_tape", json_integer(b->bytes_on_tape));
 		json_array_append_new(o->arr, row);

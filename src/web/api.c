@@ -144,14 +144,16 @@ static int backup_row(void *ctx, const struct tv_backup_row *b)
 {
 	struct backups_ctx *bc = ctx;
 	json_t *row, *probs = json_array();
-	char u[37] = "?";
+	char u[37] = "?", cr[32];
 
 	if (b->uuid != NULL)
 		tv_uuid_to_str(b->uuid, u);
-	row = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:b,s:b,s:I,s:s}", "id", u, "name",
-	                b->name, "pool", b->pool, "created", (json_int_t)b->created, "files",
+	tv_iso8601(b->created, cr);
+	row = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:o,s:b,s:b,s:I,s:s}", "id", u, "name",
+	                b->name, "pool", b->pool, "created", cr, "created_unix",
+	                (json_int_t)b->created, "files",
 	                (json_int_t)b->files, "bytes", (json_int_t)b->bytes, "state",
-	                tv_backup_state(b), "tapes", b->tapes, "complete",
+	                tv_backup_state(b), "tapes", tv_web_csv_array(b->tapes), "complete",
 	                b->complete && strcmp(b->set_state, "complete") == 0, "recovered",
 	                b->recovered, "bytes_on_tape", (json_int_t)b->bytes_on_tape, "status",
 	                b->set_state);
@@ -170,6 +172,19 @@ static int locked_row(void *ctx, const struct tv_locked_tape_row *t)
 	                                         "pool", t->pool, "state", "tape encrypted",
 	                                         "tapes", t->barcode));
 	return 0;
+}
+
+json_t *tv_web_csv_array(const char *s)
+{
+	json_t *a = json_array();
+	size_t n;
+
+	while (a != NULL && s != NULL && *s) {
+		n = strcspn(s, ",");
+		json_array_append_new(a, json_stringn(s, n));
+		s += n + (s[n] == ',');
+	}
+	return a;
 }
 
 json_t *tv_web_item_json(const struct tv_item *it)

@@ -40,6 +40,8 @@ int tv_web_user_add(struct tv_home *h, const char *name, const char *role, const
                     size_t pwlen);
 
 struct tv_item;
+/* "A,B,C" as a JSON array of strings ("" or NULL: empty). */
+json_t *tv_web_csv_array(const char *s);
 /* An item of a backup set as the REST API and the CLI's --json give it. */
 json_t *tv_web_item_json(const struct tv_item *it);
 

@@ -131,6 +131,17 @@ req GET /api/v1/tapes "$OP"
 check "the tape lists as unlocked" bash -c "printf '%s' '$BODY' | grep -q '\"locked\":false'"
 req GET /api/v1/backups "$OP"
 expect_out '"name":"nightly".*"state":"restorable"' "its backup set is restorable"
+"$T" --home "$B" --json backups > "$WORK/cli-backups.json"
+check "the API's backup set fields are the CLI's (ISO created, tapes as an array)" python3 - "$WORK/cli-backups.json" "$WORK/resp/$((N-1)).body" <<'PY'
+import json, sys
+cli = [b for b in json.load(open(sys.argv[1]))["backups"] if b["name"] == "nightly"][0]
+api = [b for b in json.load(open(sys.argv[2]))["backups"] if b["name"] == "nightly"][0]
+keys = ["id", "name", "pool", "created", "created_unix", "files", "bytes", "tapes", "state",
+        "complete", "recovered", "bytes_on_tape"]
+differ = [k for k in keys if cli.get(k) != api.get(k)]
+assert not differ, (differ, cli, api)
+assert isinstance(api["tapes"], list) and api["created"].endswith("Z"), api
+PY
 req GET /api/v1/backups/nightly/files "$OP"; expect_code 200 "files of the set"
 expect_out "src/docs/report.txt" "the files are listed"
 req GET "/api/v1/backups/nightly/files?limit=1&offset=1" "$OP"; expect_code 200 "files with limit and offset"

@@ -172,9 +172,9 @@
             onclick: () => openRestore(b) }));
       }
       body.append(el('tr', {}, el('td', { text: b.name }), el('td', { text: b.pool || '-' }),
-        el('td', { text: b.created ? new Date(b.created * 1000).toISOString().slice(0, 19) + 'Z' : '-' }),
+        el('td', { text: b.created || '-' }),
         el('td', { text: b.files === undefined ? '?' : String(b.files) }), el('td', { text: b.state }),
-        el('td', { text: b.tapes }), actions));
+        el('td', { text: (b.tapes || []).join(', ') }), actions));
     }
   }
 
