@@ -37,18 +37,30 @@ static int tape_pick(void *ctx, const struct tv_tape_row *t)
 static void json_tapes(struct cli *c, const char *library, char **barcodes, size_t n)
 {
 	struct tape_filter f = {library, barcodes, n, json_array()};
+	int r;
 
-	if (tv_query_tapes(c->h->db, NULL, NULL, tape_pick, &f) != 0)
-		tv_errclear();   /* the job's own result stands */
+	if ((r = tv_query_tapes(c->h->db, NULL, NULL, tape_pick, &f)) != 0) {
+		/* the job's own result stands; the document says what it lacks */
+		tv_warn(c->h, "--json: the tapes could not be listed: %s", tv_errmsg(r));
+		cli_json_set(c, "tapes_error", json_string(tv_errmsg(r)));
+		tv_errclear();
+	}
 	cli_json_set(c, "tapes", f.arr);
 }
 
-static void json_set(struct cli *c, const char *ref)
+/* "backup_set": the set the job read.  When the job itself failed (an
+ * unknown set, say), its message already said why the set is missing. */
+static void json_set(struct cli *c, const char *ref, int rc)
 {
 	struct tv_set_ref s;
 	char u[37], cr[32];
+	int r;
 
-	if (tv_set_ref_get(c->h, ref, &s) != 0) {
+	if ((r = tv_set_ref_get(c->h, ref, &s)) != 0) {
+		if (rc == EXIT_OK)
+			tv_warn(c->h, "--json: backup set %s could not be described: %s", ref,
+			        tv_errmsg(r));
+		cli_json_set(c, "backup_set_error", json_string(tv_errmsg(r)));
 		tv_errclear();
 		return;
 	}
@@ -73,7 +85,7 @@ int cli_json_job(struct cli *c, int rc, const char *kind, char **ops, size_t nop
 	} else if (strcmp(kind, "verify") == 0 || strcmp(kind, "decrypt") == 0) {
 		json_tapes(c, NULL, ops, nops);
 	} else if (strcmp(kind, "restore") == 0 && nops > 0) {
-		json_set(c, ops[0]);
+		json_set(c, ops[0], rc);
 	}
 	if (strcmp(kind, "verify") == 0 || strcmp(kind, "restore") == 0) {
 		cli_json_set(c, "files", json_integer((json_int_t)c->h->job_files));

@@ -753,13 +753,19 @@ static int pool_obj(void *ctx, const struct tv_pool_row *p);
 static void pool_json_set(struct cli *c, const char *name)
 {
 	json_t *pool = NULL;
+	int r;
 
 	if (!c->json)
 		return;
-	if (tv_query_pools(c->h->db, name, pool_obj, &pool) != 0)
+	if ((r = tv_query_pools(c->h->db, name, pool_obj, &pool)) != 0) {
+		/* the command's own result stands; the document says what it lacks */
+		tv_warn(c->h, "--json: pool %s could not be described: %s", name, tv_errmsg(r));
+		cli_json_set(c, "pool_error", json_string(tv_errmsg(r)));
+		json_decref(pool);
 		tv_errclear();
-	else
+	} else {
 		cli_json_set(c, "pool", pool);
+	}
 }
 
 int cmd_pool_create(struct cli *c, int argc, char **argv)

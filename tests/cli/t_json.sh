@@ -115,5 +115,9 @@ jq 'd["exported"][0]["barcode"] == "VT0002L9" and d["exported"][0]["to"].startsw
 j tape insert lib "$WORK/box/VT0002L9.tap";  expect_rc 0 "tape insert"
 jq 'd["inserted"][0]["barcode"] == "VT0002L9" and isinstance(d["inserted"][0]["slot"], int)' "tape insert --json"
 j frobnicate;                                expect_rc 2 "unknown command with --json"
+# a job that fails: the document says so, and what it could not describe
+j restore nosuch --to "$WORK/nosuch";        expect_rc 1 "restore of an unknown set with --json"
+jq 'd["result"] == "failed" and "error" in d and "backup_set_error" in d and "backup_set" not in d' "the document says failed and why the set is missing"
+expect_no_err "could not be described" "no second message beside the job's own"
 
 finish
