@@ -83,22 +83,28 @@ static json_t *slot_json(const struct tv_keyslot *s)
 }
 
 /* What unlocks a tape, slot by slot: from its media set label (no key in
- * it: the wrapped keys stay out). */
-static json_t *slots_json(const struct tv_tape_row *t)
+ * it: the wrapped keys stay out).  A label that cannot be read leaves the
+ * list empty and says why in "slots_error". */
+static void slots_json(json_t *row, const struct tv_tape_row *t)
 {
 	json_t *a = json_array();
 	struct tv_media_set_label *ms;
+	int r;
 
-	if (t->ms_label == NULL || !t->encrypted || (ms = calloc(1, sizeof(*ms))) == NULL)
-		return a;
-	if (tv_ms_label_decode(t->ms_label, t->ms_label_len, ms) == 0)
+	if (t->ms_label == NULL || !t->encrypted || (ms = calloc(1, sizeof(*ms))) == NULL) {
+		json_object_set_new(row, "slots", a);
+		return;
+	}
+	if ((r = tv_ms_label_decode(t->ms_label, t->ms_label_len, ms)) == 0) {
 		for (size_t i = 0; i < ms->enc.nslots && i < TV_MAX_SLOTS; i++)
 			json_array_append_new(a, slot_json(&ms->enc.slots[i]));
-	else
+	} else {
+		json_object_set_new(row, "slots_error", json_string(tv_errmsg(r)));
 		tv_errclear();
+	}
 	tv_wipe(ms, sizeof(*ms));
 	free(ms);
-	return a;
+	json_object_set_new(row, "slots", a);
 }
 
 static int tape_row(void *ctx, const struct tv_tape_row *t)
@@ -124,7 +130,7 @@ static int tape_row(void *ctx, const struct tv_tape_row *t)
 	json_object_set_new(row, "capacity", t->capacity ? json_integer(t->capacity) : json_null());
 	json_object_set_new(row, "last_written", lw[0] ? json_string(lw) : json_null());
 	json_object_set_new(row, "expires", json_null());   /* as the CLI: no retention yet */
-	json_object_set_new(row, "slots", slots_json(t));
+	slots_json(row, t);
 	json_array_append_new(ctx, row);
 	return 0;
 }
