@@ -1163,16 +1163,17 @@ out:
 	return r;
 }
 
-/* Makes full a hard link to target, or a symbolic link holding symlink,
- * by the --overwrite policy (a replacement is made beside and renamed in). */
-static int make_link(struct rjob *rj, const char *full, const char *target,
-                     const char *symlink_to, int64_t mtime_sec, uint64_t mtime_nsec)
+/* Where a link or special file is made: its parent directory (opened,
+ * returned; dir its path) and, by the --overwrite policy, TV_ERR_EXISTS
+ * (kept), or tmp set to the name to make it under before it is renamed over
+ * the existing one ("" when nothing is there: make it under its own name). */
+static int node_target(struct rjob *rj, const char *full, int64_t mtime_sec,
+                       uint64_t mtime_nsec, char dir[PATH_MAX], char tmp[48])
 {
-	char dir[PATH_MAX], tmp[PATH_MAX + 64], t[48];
 	const char *base = strrchr(full, '/') + 1;
-	int dfd, st, ok;
+	int dfd, st;
 
-	snprintf(dir, sizeof(dir), "%.*s", (int)(base - full - 1), full);
+	snprintf(dir, PATH_MAX, "%.*s", (int)(base - full - 1), full);
 	if ((dfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return tv_errf(TV_ERR_IO, "%s: %s", dir, strerror(errno));
 	st = target_state(rj, dfd, base, full, mtime_sec, mtime_nsec, 0);
@@ -1180,9 +1181,23 @@ static int make_link(struct rjob *rj, const char *full, const char *target,
 		close(dfd);
 		return TV_ERR_EXISTS;
 	}
-	t[0] = '\0';
+	tmp[0] = '\0';
 	if (st == T_REPLACE)
-		tmp_name(t, sizeof(t));
+		tmp_name(tmp, 48);
+	return dfd;
+}
+
+/* Makes full a hard link to target, or a symbolic link holding symlink,
+ * by the --overwrite policy (a replacement is made beside and renamed in). */
+static int make_link(struct rjob *rj, const char *full, const char *target,
+                     const char *symlink_to, int64_t mtime_sec, uint64_t mtime_nsec)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX + 64], t[48];
+	const char *base = strrchr(full, '/') + 1;
+	int dfd, ok;
+
+	if ((dfd = node_target(rj, full, mtime_sec, mtime_nsec, dir, t)) < 0)
+		return dfd;
 	snprintf(tmp, sizeof(tmp), "%s/%s", dir, t[0] ? t : base);
 	ok = symlink_to != NULL ? symlink(symlink_to, tmp) == 0 : link(target, tmp) == 0;
 	if (!ok) {
@@ -1402,19 +1417,10 @@ static int make_special(struct rjob *rj, const char *full, enum tv_ftype t, uint
 {
 	char dir[PATH_MAX], tmp[48];
 	const char *base = strrchr(full, '/') + 1;
-	int dfd, st, r;
+	int dfd, r;
 
-	snprintf(dir, sizeof(dir), "%.*s", (int)(base - full - 1), full);
-	if ((dfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return tv_errf(TV_ERR_IO, "%s: %s", dir, strerror(errno));
-	st = target_state(rj, dfd, base, full, mtime_sec, mtime_nsec, 0);
-	if (st == T_KEEP) {
-		close(dfd);
-		return TV_ERR_EXISTS;
-	}
-	tmp[0] = '\0';
-	if (st == T_REPLACE)
-		tmp_name(tmp, sizeof(tmp));
+	if ((dfd = node_target(rj, full, mtime_sec, mtime_nsec, dir, tmp)) < 0)
+		return dfd;
 	r = tv_fsmeta_mknod(dfd, tmp[0] ? tmp : base, full, t, mode, major, minor);
 	if (r == 0 && tmp[0] != '\0')
 		r = replace_with(dfd, tmp, base, full);
