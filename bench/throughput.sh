@@ -54,7 +54,8 @@ for i in 1 2 3; do
 	tw+=("$(timed "$T" --home "$D/home" -q write p src --name s)")
 	dr+=("$(timed dd if="$D/lib/BN0001L9.tap" of=dd.out bs=256k)"); rm -f dd.out
 	tr+=("$(timed "$T" --home "$D/home" -q restore s --to "$D/out")")
-	cmp -s src/data "$D/out/src/data" || { echo "restored data differs" >&2; exit 1; }
+	# stored paths are the absolute source path without its leading '/'
+	cmp -s src/data "$D/out/${D#/}/src/data" || { echo "restored data differs" >&2; exit 1; }
 done
 
 echo "tapevault throughput, ${MIB} MiB of incompressible data, tmpfs, $(nproc) cores," \
