@@ -193,18 +193,29 @@ static void next_file_start(struct sgt *s)
 	s->obj = fstart_get(s, s->file);
 }
 
-static int read_position(struct sgt *s, uint8_t form, struct tv_read_position *rp)
+/* A short command that reads data from the drive: *got bytes came back.
+ * A CHECK CONDITION is refused with the drive's sense. */
+static int data_in(struct sgt *s, const uint8_t *cdb, size_t n, uint8_t *data, size_t len,
+                   size_t *got)
 {
 	struct tv_scsi_result res;
-	uint8_t cdb[TV_CDB_MAX], data[32];
-	size_t n = tv_cdb_read_position(cdb, form);
-	int rc = run(s, cdb, n, TV_SCSI_FROM_DEV, data, sizeof(data), TV_SCSI_T_SHORT, &res);
+	int rc = run(s, cdb, n, TV_SCSI_FROM_DEV, data, len, TV_SCSI_T_SHORT, &res);
 
 	if (rc == TV_SCSI_CHECK)
 		return refused(s, TV_ERR_IO, cdb, n, &res, NULL);
+	*got = rc == 0 ? len - res.resid : 0;
+	return rc;
+}
+
+static int read_position(struct sgt *s, uint8_t form, struct tv_read_position *rp)
+{
+	uint8_t cdb[TV_CDB_MAX], data[32];
+	size_t got, n = tv_cdb_read_position(cdb, form);
+	int rc = data_in(s, cdb, n, data, sizeof(data), &got);
+
 	if (rc != 0)
 		return rc;
-	return tv_scsi_parse_read_position(data, sizeof(data) - res.resid, form, rp);
+	return tv_scsi_parse_read_position(data, got, form, rp);
 }
 
 /* Asks the drive where it is (long form; the short form from drives that
@@ -265,15 +276,12 @@ static int wait_ready(struct sgt *s)
 
 static int check_inquiry(struct sgt *s)
 {
-	struct tv_scsi_result res;
 	struct tv_scsi_inquiry q;
 	uint8_t cdb[TV_CDB_MAX], data[96];
-	size_t n = tv_cdb_inquiry(cdb, 0, 0, sizeof(data));
-	int rc = run(s, cdb, n, TV_SCSI_FROM_DEV, data, sizeof(data), TV_SCSI_T_SHORT, &res);
+	size_t got, n = tv_cdb_inquiry(cdb, 0, 0, sizeof(data));
+	int rc = data_in(s, cdb, n, data, sizeof(data), &got);
 
-	if (rc == TV_SCSI_CHECK)
-		return refused(s, TV_ERR_IO, cdb, n, &res, NULL);
-	if (rc != 0 || (rc = tv_scsi_parse_inquiry(data, sizeof(data) - res.resid, &q)) != 0)
+	if (rc != 0 || (rc = tv_scsi_parse_inquiry(data, got, &q)) != 0)
 		return rc;
 	if (q.qualifier != 0 || q.type != TV_SCSI_TYPE_TAPE)
 		return tv_errf(TV_ERR_UNSUPPORTED, "%s: %s is not a tape drive (SCSI peripheral "
@@ -283,15 +291,12 @@ static int check_inquiry(struct sgt *s)
 
 static int block_limits(struct sgt *s)
 {
-	struct tv_scsi_result res;
 	struct tv_block_limits bl;
 	uint8_t cdb[TV_CDB_MAX], data[6];
-	size_t n = tv_cdb_read_block_limits(cdb);
-	int rc = run(s, cdb, n, TV_SCSI_FROM_DEV, data, sizeof(data), TV_SCSI_T_SHORT, &res);
+	size_t got, n = tv_cdb_read_block_limits(cdb);
+	int rc = data_in(s, cdb, n, data, sizeof(data), &got);
 
-	if (rc == TV_SCSI_CHECK)
-		return refused(s, TV_ERR_IO, cdb, n, &res, NULL);
-	if (rc != 0 || (rc = tv_scsi_parse_block_limits(data, sizeof(data) - res.resid, &bl)))
+	if (rc != 0 || (rc = tv_scsi_parse_block_limits(data, got, &bl)))
 		return rc;
 	s->max_block = bl.max_len != 0 && bl.max_len < XFER_MAX ? bl.max_len : XFER_MAX;
 	return 0;
@@ -305,12 +310,10 @@ static int variable_mode(struct sgt *s)
 	struct tv_mode6 m;
 	struct tv_buf b;
 	uint8_t cdb[TV_CDB_MAX], data[12];
-	size_t n = tv_cdb_mode_sense6(cdb, 0, 0, sizeof(data));
-	int rc = run(s, cdb, n, TV_SCSI_FROM_DEV, data, sizeof(data), TV_SCSI_T_SHORT, &res);
+	size_t got, n = tv_cdb_mode_sense6(cdb, 0, 0, sizeof(data));
+	int rc = data_in(s, cdb, n, data, sizeof(data), &got);
 
-	if (rc == TV_SCSI_CHECK)
-		return refused(s, TV_ERR_IO, cdb, n, &res, NULL);
-	if (rc != 0 || (rc = tv_scsi_parse_mode6(data, sizeof(data) - res.resid, &m)) != 0)
+	if (rc != 0 || (rc = tv_scsi_parse_mode6(data, got, &m)) != 0)
 		return rc;
 	if (m.wp)
 		s->wp = 1;
