@@ -5,6 +5,7 @@
 #include "crypto/rand.h"
 #include "crypto/secmem.h"
 #include "util/err.h"
+#include "util/priv.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -817,7 +818,7 @@ int tv_backup_extract_stream(struct tv_backup_reader *rd, const char *dest_dir,
 	}
 	flags = ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
 	        ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM;
-	if (geteuid() == 0)
+	if (tv_priv_can_chown())
 		flags |= ARCHIVE_EXTRACT_OWNER;
 	archive_write_disk_set_options(ext, flags);
 	archive_write_disk_set_standard_lookup(ext);

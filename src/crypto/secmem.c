@@ -28,10 +28,13 @@ int tv_secure_init(void)
 int tv_secret_file_open(const char *dir, const char *file, const char *what,
                         const char *missing, int *fd, struct stat *sb)
 {
+	uid_t dir_uid = (uid_t)-1;
 	int f, r;
 
 	*fd = -1;
-	if (stat(dir, sb) == 0 && (sb->st_mode & 077) != 0)
+	if (stat(dir, sb) == 0)
+		dir_uid = sb->st_uid;
+	if (dir_uid != (uid_t)-1 && (sb->st_mode & 077) != 0)
 		return tv_errf(TV_ERR_PERM, "%s is accessible by group or others "
 		               "(mode %03o): run chmod 700 %s", dir,
 		               (unsigned)(sb->st_mode & 0777), dir);
@@ -54,7 +57,12 @@ int tv_secret_file_open(const char *dir, const char *file, const char *what,
 		            file, (unsigned)(sb->st_mode & 0777), file, what);
 		goto fail;
 	}
-	if (sb->st_uid != geteuid()) {
+	/* ours, root's (root can replace it anyway), or, when we are root, one
+	 * in a private directory of root's or of the file's owner: the CLI run
+	 * as root and the packaged service (its own user) share
+	 * /var/lib/tapevault, and only they can put files there */
+	if (sb->st_uid != geteuid() && sb->st_uid != 0 &&
+	    !(geteuid() == 0 && (dir_uid == 0 || dir_uid == sb->st_uid))) {
 		r = tv_errf(TV_ERR_PERM, "%s is owned by uid %u, not by us (uid %u): refused",
 		            file, (unsigned)sb->st_uid, (unsigned)geteuid());
 		goto fail;

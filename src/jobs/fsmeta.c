@@ -17,6 +17,7 @@
 
 #include "jobs/fsmeta.h"
 #include "util/err.h"
+#include "util/priv.h"
 
 /* ---- name caches: id -> name (write), name -> id (restore) ---- */
 
@@ -122,6 +123,7 @@ struct tv_fsmeta {
 	struct tv_fsmeta_opts o;
 	uid_t euid;
 	gid_t egid;
+	int chown_ok;                /* root, or the service with CAP_CHOWN */
 	struct ntab unames, gnames;  /* by id: the names here (capture) */
 	struct ntab uids, gids;      /* by name: the ids here (restore) */
 	struct ntab stored[2];       /* by id: a set's names (owner, group) */
@@ -146,6 +148,7 @@ int tv_fsmeta_new(struct tv_fsmeta **out, struct tv_home *h, const struct tv_fsm
 		m->o = *o;
 	m->euid = geteuid();
 	m->egid = getegid();
+	m->chown_ok = tv_priv_can_chown();
 	m->uids.by_name = m->gids.by_name = 1;
 	*out = m;
 	return 0;
@@ -517,7 +520,7 @@ static int set_xattrs(struct tv_fsmeta *m, int fd, const struct tv_fsmeta_item *
 		             : lsetxattr(it->path, x.name, x.value, x.len, 0);
 		if (rc != 0) {
 			tv_warn(m->h, "%s: extended attribute %s not restored: %s%s", it->path,
-			        x.name, strerror(errno), errno == EPERM && m->euid != 0 ?
+			        x.name, strerror(errno), errno == EPERM && !m->chown_ok ?
 			        " (as root it would be)" : errno == ENOTSUP ?
 			        " (the file system does not take it)" : "");
 			(*refused)++;
@@ -536,7 +539,7 @@ static void set_owner_mode(struct tv_fsmeta *m, int fd, const struct tv_fsmeta_i
 {
 	int link = it->ftype == TV_FT_SYMLINK;
 
-	if (m->euid == 0) {
+	if (m->chown_ok) {
 		uid_t u = tv_fsmeta_uid(m, it->uname, it->uid);
 		gid_t g = tv_fsmeta_gid(m, it->gname, it->gid);
 		/* a file made by this process already has its owner */
@@ -562,7 +565,7 @@ int tv_fsmeta_apply(struct tv_fsmeta *m, int fd, const struct tv_fsmeta_item *it
 	/* an ordinary user may set user.* xattrs only on what it may write:
 	 * a read-only item is writable for that moment (its mode, ACL mask
 	 * included, is the stored one again after) */
-	int wtmp = xa && m->euid != 0 && it->ftype != TV_FT_SYMLINK && !(it->mode & 0200);
+	int wtmp = xa && !m->chown_ok && it->ftype != TV_FT_SYMLINK && !(it->mode & 0200);
 
 	set_owner_mode(m, fd, it);
 	if (wtmp && set_mode(fd, it->path, it->mode | 0200) != 0)

@@ -123,7 +123,7 @@ static int check_key_mode(const char *path)
 	if (stat(path, &sb) != 0)
 		return tv_errf(TV_ERR_IO, "cannot stat client key file %s: %s", path,
 		               strerror(errno));
-	if (sb.st_uid != geteuid())
+	if (sb.st_uid != geteuid() && sb.st_uid != 0)   /* root can replace it anyway */
 		return tv_errf(TV_ERR_PERM,
 		               "client key file %s belongs to user id %u, not to the user "
 		               "running tapevault (uid %u): refusing to use it (its owner "
