@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds the Debian package from a configured, built tree: the binary
 # (stripped), a man page for the program and one per command group (made
-# from its --help texts), bash completion, and the shared-library
+# from its --help texts), bash completion, the systemd unit for serve with
+# the maintainer scripts that make its user, and the shared-library
 # dependencies dpkg-shlibdeps computes.
 #   usage: tools/mkdeb.sh BUILD_DIR OUT_DIR      (make deb)
 # Writes OUT_DIR/tapevault_VERSION_ARCH.deb and prints its path.
@@ -33,6 +34,9 @@ gzip -9n "$man1"/*.1
 
 install -D -m 0644 "$SRC/tools/tapevault.bash-completion" \
 	"$root/usr/share/bash-completion/completions/tapevault"
+
+# the service (serve) as its own user; the maintainer scripts make the user
+install -D -m 0644 "$SRC/tools/tapevault.service" "$root/lib/systemd/system/tapevault.service"
 
 doc=$root/usr/share/doc/tapevault
 install -d "$doc"
@@ -66,7 +70,7 @@ Version: $VERSION
 Architecture: $ARCH
 Maintainer: tapevault developers <devel@tapevault.org>
 Installed-Size: $size
-Depends: $deps
+Depends: adduser, $deps
 Section: admin
 Priority: optional
 Description: tape backup with per-tape keys in a KMS, passwords or escrow
@@ -75,9 +79,12 @@ Description: tape backup with per-tape keys in a KMS, passwords or escrow
  slots) and its own catalog, so a fresh installation catalogs a box of
  tapes and decrypts them, automatically when the key server is reachable.
 EOF
-(cd "$root" && find usr -type f -exec md5sum {} + | sort -k2) >"$root/DEBIAN/md5sums"
+for script in postinst prerm postrm; do
+	install -m 0755 "$SRC/tools/deb-$script" "$root/DEBIAN/$script"
+done
+(cd "$root" && find usr lib -type f -exec md5sum {} + | sort -k2) >"$root/DEBIAN/md5sums"
 chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/md5sums"
-find "$root/usr" -type d -exec chmod 0755 {} +
+find "$root/usr" "$root/lib" -type d -exec chmod 0755 {} +
 mkdir -p "$OUT"
 deb=$OUT/tapevault_${VERSION}_${ARCH}.deb
 fakeroot dpkg-deb -Zxz --build "$root" "$deb" >/dev/null

@@ -42,4 +42,33 @@ if command -v lintian >/dev/null; then
 	OUT=$(lintian "$deb" 2>/dev/null); RC=$?
 	check "lintian finds no error or warning" sh -c "! printf '%s\n' \"\$1\" | grep -E '^[EW]: '" _ "$OUT"
 fi
+# a fresh install, in a throwaway root: an overlay over / in a private
+# mount namespace, so dpkg, the new user and /var/lib/tapevault vanish
+# with it (tests/cli/deb_inside.sh runs inside)
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v setpriv >/dev/null; then
+	OUT=$(unshare -m sh -c '
+		set -e
+		t=$1; mount -t tmpfs tmpfs "$t"; mkdir "$t/up" "$t/work" "$t/root"
+		mount -t overlay overlay -o "lowerdir=/,upperdir=$t/up,workdir=$t/work" "$t/root"
+		R=$t/root
+		mount -t proc proc "$R/proc"; mount --rbind /dev "$R/dev"
+		mount -t tmpfs tmpfs "$R/tmp"; mount -t tmpfs tmpfs "$R/run"; mount -t tmpfs tmpfs "$R/srv"
+		cp "$2" "$3" "$R/tmp/"
+		chroot "$R" sh /tmp/deb_inside.sh "/tmp/$(basename "$2")"
+	' _ "$(mkdir -p "$WORK/ov" && echo "$WORK/ov")" "$deb" "$TV_SOURCE_DIR/tests/cli/deb_inside.sh" 2>&1)
+	RC=$?
+	expect_rc 0 "the throwaway root for a fresh install"
+	while IFS= read -r line; do
+		case $line in
+		"ok - "*) pass "fresh install: ${line#ok - }" ;;
+		"not ok - "*) OUT=$line; fail "fresh install: ${line#not ok - }" ;;
+		"  "*) echo "$line" ;;
+		esac
+	done <<EOT
+$OUT
+EOT
+	check "fresh install: every check ran" test "$(printf '%s\n' "$OUT" | grep -c '^ok - ')" -ge 25
+else
+	echo "ok - skipped the fresh install: needs root, unshare and setpriv"
+fi
 finish
