@@ -901,6 +901,13 @@ static int drive_cmd(struct emu_drive *d, const uint8_t *cdb, size_t n, enum tv_
 		return write_filemarks(d, cdb, n, sense, slen);
 	case TV_OP_SPACE6:
 		return space6(d, cdb, n, sense, slen);
+	case TV_OP_ERASE6:         /* short erase only: end of data here */
+		if (cdb[1] & 0x01)
+			return bad_cdb(sense, slen);
+		if (d->mode != TV_TAPE_RDWR)
+			return check(sense, slen, TV_SK_DATA_PROTECT, 0x27, 0x00);
+		d->ix_valid = 0;
+		return write_result(tv_tape_erase(d->vt), 0, sense, slen);
 	case TV_OP_LOCATE16:
 		return locate16(d, cdb, n, sense, slen);
 	case TV_OP_READ_POSITION:

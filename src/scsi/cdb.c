@@ -120,6 +120,13 @@ size_t tv_cdb_rewind(uint8_t *cdb, int immed)
 	return 6;
 }
 
+size_t tv_cdb_erase6(uint8_t *cdb, int long_erase, int immed)
+{
+	six(cdb, TV_OP_ERASE6);
+	cdb[1] = (uint8_t)((long_erase ? 0x01 : 0) | (immed ? 0x02 : 0));
+	return 6;
+}
+
 size_t tv_cdb_load_unload(uint8_t *cdb, int load, int immed)
 {
 	six(cdb, TV_OP_LOAD_UNLOAD);

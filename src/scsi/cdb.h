@@ -28,6 +28,7 @@
 #define TV_OP_WRITE_FILEMARKS6 0x10
 #define TV_OP_SPACE6 0x11
 #define TV_OP_INQUIRY 0x12
+#define TV_OP_ERASE6 0x19
 #define TV_OP_MODE_SELECT6 0x15
 #define TV_OP_MODE_SENSE6 0x1A
 #define TV_OP_LOAD_UNLOAD 0x1B
@@ -82,6 +83,8 @@ size_t tv_cdb_space6(uint8_t *cdb, int code, int32_t count);
 size_t tv_cdb_locate16(uint8_t *cdb, int dest_type, uint64_t id);
 size_t tv_cdb_read_position(uint8_t *cdb, uint8_t form);
 size_t tv_cdb_rewind(uint8_t *cdb, int immed);
+/* ERASE(6): long 0 is a short erase (end of data at the position). */
+size_t tv_cdb_erase6(uint8_t *cdb, int long_erase, int immed);
 size_t tv_cdb_load_unload(uint8_t *cdb, int load, int immed);
 size_t tv_cdb_init_element_status(uint8_t *cdb);
 size_t tv_cdb_read_element_status(uint8_t *cdb, int type, int voltag, uint16_t start,

@@ -804,6 +804,32 @@ static int sg_write_filemarks(struct tv_tape *t, unsigned count)
 	return rc;
 }
 
+/* Short erase: end of data at the position. */
+static int sg_erase(struct tv_tape *t)
+{
+	struct sgt *s = SG(t);
+	struct tv_scsi_result res;
+	uint8_t cdb[TV_CDB_MAX];
+	size_t n;
+	int rc;
+
+	if (s->wp)
+		return tv_errf(TV_ERR_WPROT, "%s: the cartridge is write protected", t->name);
+	fstart_trunc(s, s->file);
+	n = tv_cdb_erase6(cdb, 0, 0);
+	rc = run(s, cdb, n, TV_SCSI_NONE, NULL, 0, TV_SCSI_T_MOVE, &res);
+	if (rc == TV_SCSI_CHECK) {
+		pos_unknown(s);
+		return refused(s, TV_ERR_IO, cdb, n, &res, "the drive did not erase the tape");
+	}
+	if (rc != 0) {
+		pos_unknown(s);
+		return rc;
+	}
+	s->eod = 1;
+	return 0;
+}
+
 /* ---- positioning ---- */
 
 static int sg_rewind(struct tv_tape *t)
@@ -1165,6 +1191,7 @@ static const struct tv_tape_ops sg_ops = {
 	.locate = sg_locate,
 	.set_encryption = sg_set_encryption,
 	.encryption_status = sg_encryption_status,
+	.erase = sg_erase,
 };
 
 int tv_sgtape_open(struct tv_scsi_transport *tr, int own, const char *name, int mode,

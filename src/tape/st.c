@@ -282,6 +282,20 @@ static int st_close(struct tv_tape *t)
 	return rc;
 }
 
+/* Short erase (MTERASE 0: ERASE with LONG=0): end of data here. */
+static int st_erase(struct tv_tape *t)
+{
+	struct st_tape *s = ST(t);
+
+	if (s->wp)
+		return tv_errf(TV_ERR_WPROT, "tape drive %s: the tape is write protected", t->name);
+	tv_st_map_moved(&s->ms, 0);
+	if (st_op(s, MTERASE, 0) != 0)
+		return st_ctx(s, tv_errf(TV_ERR_IO, "erase failed: %s", strerror(errno)));
+	s->wrote = 0;
+	return 0;
+}
+
 static const struct tv_tape_ops st_ops = {
 	.version = TV_TAPE_OPS_VERSION,
 	.kind = "st",
@@ -294,6 +308,7 @@ static const struct tv_tape_ops st_ops = {
 	.seek_eod = st_seek_eod,
 	.status = st_status,
 	.close = st_close,
+	.erase = st_erase,
 };
 
 int tv_st_open(const char *dev, int mode, struct tv_tape **out)

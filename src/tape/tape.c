@@ -442,3 +442,16 @@ int tv_tape_open(const char *path, int mode, struct tv_tape **out)
 	return tv_errf(TV_ERR_UNSUPPORTED, "open tape %s: no tape backend for this name",
 	               path);
 }
+
+int tv_tape_erase(struct tv_tape *t)
+{
+	int rc = check_writable(t, "erase");
+
+	if (rc != 0)
+		return rc;
+	if (t->ops->version < 3 || t->ops->erase == NULL)
+		return tv_errf(TV_ERR_UNSUPPORTED, "tape %s: this drive (%s) cannot erase",
+		               t->name, t->ops->kind);
+	t->stats.positionings++;
+	return t->ops->erase(t);
+}

@@ -160,6 +160,9 @@ struct tv_tape_ops {
 	int (*locate)(struct tv_tape *t, uint64_t file_no, uint64_t block_no);
 	int (*set_encryption)(struct tv_tape *t, const struct tv_tape_crypto *c);
 	int (*encryption_status)(struct tv_tape *t, struct tv_tape_crypto_status *s);
+	/* Optional (version 3, may be NULL): erase from the position to the
+	 * end of the medium (SSC ERASE with LONG=0: end of data here). */
+	int (*erase)(struct tv_tape *t);
 };
 
 /* Base object: backends allocate a struct starting with this. */
@@ -197,6 +200,10 @@ int tv_tape_locate(struct tv_tape *t, uint64_t file_no, uint64_t block_no);
  * TV_ERR_UNSUPPORTED when the backend cannot encrypt. */
 int tv_tape_set_encryption(struct tv_tape *t, const struct tv_tape_crypto *c);
 int tv_tape_encryption_status(struct tv_tape *t, struct tv_tape_crypto_status *s);
+/* Erase from the position on: whatever followed is gone and end of data is
+ * here; at BOT the tape is blank (tape erase).  TV_ERR_UNSUPPORTED when
+ * the backend cannot; TV_ERR_WPROT when the medium is write protected. */
+int tv_tape_erase(struct tv_tape *t);
 int tv_tape_close(struct tv_tape *t);   /* NULL ok */
 
 /* ---- vtape: SIMH .tap image + JSON sidecar (IMAGE.json) ----

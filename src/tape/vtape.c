@@ -917,6 +917,26 @@ static int vt_close(struct tv_tape *t)
 	return rc;
 }
 
+/* Erase: the image ends at the position (end of data here). */
+static int vt_erase(struct tv_tape *t)
+{
+	struct vtape *v = VT(t);
+
+	if (v->wp)
+		return tv_errf(TV_ERR_WPROT, "tape image %s is write protected: cannot erase it",
+		               v->base.name);
+	if (v->size > v->pos) {
+		if (ftruncate(v->fd, (off_t)v->pos) != 0)
+			return vt_ioerr(v, "cannot erase the data after the position", v->pos, errno);
+		v->size = v->pos;
+	}
+	v->dirty = 1;
+	v->peek_valid = 0;
+	v->torn = 0;
+	vt_note_eod(v);
+	return 0;
+}
+
 static const struct tv_tape_ops vtape_ops = {
 	.version = TV_TAPE_OPS_VERSION,
 	.kind = "vtape",
@@ -931,6 +951,7 @@ static const struct tv_tape_ops vtape_ops = {
 	.close = vt_close,
 	.readv = vt_readv,
 	.writev = vt_writev,
+	.erase = vt_erase,
 };
 
 /* ------------------------------------------------------------------ */
