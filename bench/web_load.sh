@@ -49,4 +49,19 @@ echo "one whole listing of the $N-file set (no limit):"
 curl -sk -o whole.json -w '  %{time_total} s, %{size_download} bytes\n' \
 	-H "Authorization: Bearer $TOKEN" "$URL/api/v1/backups/big/files"
 python3 -c 'import json,sys; d=json.load(open("whole.json")); print("  items", d["items"], "listed", len(d["files"]))'
-NODE_PATH=${NODE_PATH:-} node "$HERE/web_load.js" "$URL" "$TOKEN" big "$N" "$C" "$SECS" "$PAGE"
+# the server's CPU time over the run (utime+stime of its process): a cost per
+# request that does not depend on what else the machine runs
+cpu() { awk '{print $14 + $15}' "/proc/$SPID/stat"; }
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
+C0=$(cpu)
+rc=0
+NODE_PATH=${NODE_PATH:-} node "$HERE/web_load.js" "$URL" "$TOKEN" big "$N" "$C" "$SECS" "$PAGE" \
+	| tee load.out || rc=$?
+C1=$(cpu)
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+REQS=$(sed -n 's/.*requests \([0-9]*\),.*/\1/p' load.out)
+awk -v c0="$C0" -v c1="$C1" -v hz="$(getconf CLK_TCK)" -v n="${REQS:-0}" -v s="$SECS" 'BEGIN {
+	cs = (c1 - c0) / hz
+	printf "server CPU: %.1f s over %d s (%.2f cores busy), %.2f ms per request\n", cs, s, cs / s,
+	       (n > 0) ? 1000 * cs / n : 0 }'
+exit "$rc"

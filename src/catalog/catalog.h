@@ -16,7 +16,7 @@
 struct tv_db;
 struct tv_stmt;
 
-#define TV_DB_SCHEMA_VERSION 9
+#define TV_DB_SCHEMA_VERSION 11
 
 int tv_db_open(const char *path, int create, struct tv_db **out);
 const char *tv_db_lib_version(void);   /* the SQLite library in use */

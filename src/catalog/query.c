@@ -245,12 +245,14 @@ static const char backup_sets_sql[] =
 	" (SELECT COUNT(*) FROM set_problems s WHERE s.set_id=b.id),"
 	" EXISTS(SELECT 1 FROM tapes t WHERE t.media_set_id=b.media_set_id AND"
 	"   t.seq > b.last_seq AND t.contents_cataloged=1) OR"
-	" EXISTS(SELECT 1 FROM data_files d WHERE d.set_id=b.id AND d.complete=0)"
+	" EXISTS(SELECT 1 FROM data_files d WHERE d.set_id=b.id AND d.complete=0),"
+	" b.level, b.parent_uuid, (SELECT COUNT(*) FROM set_deleted d WHERE d.set_id=b.id)"
 	" FROM backup_sets b LEFT JOIN pools p ON p.id=b.pool_id ORDER BY b.created, b.id";
 enum {
 	BK_ID, BK_UUID, BK_NAME, BK_POOL, BK_CREATED, BK_COMPLETE, BK_RECOVERED, BK_FILES,
 	BK_BYTES, BK_BYTES_ON_TAPE, BK_TAPES, BK_SPANNED, BK_KNOWN, BK_LOCKED, BK_OFFLINE,
-	BK_INNER_ENCRYPTED, BK_SET_STATE, BK_PID, BK_PROBLEMS, BK_LATER_TAPE
+	BK_INNER_ENCRYPTED, BK_SET_STATE, BK_PID, BK_PROBLEMS, BK_LATER_TAPE, BK_LEVEL,
+	BK_PARENT, BK_DELETED
 };
 
 /* What became of a set's job: the state its job recorded.  Without one
@@ -305,6 +307,9 @@ int tv_query_backup_sets(struct tv_db *db, tv_backup_fn *fn, void *ctx)
 		row.inner_encrypted = tv_stmt_int(q, BK_INNER_ENCRYPTED);
 		row.problems = tv_stmt_int(q, BK_PROBLEMS);
 		row.set_state = set_state_of(q, row.complete, row.recovered, row.problems);
+		row.level = (int)tv_stmt_int(q, BK_LEVEL);
+		row.parent = row.level != 0 ? col_uuid(q, BK_PARENT) : NULL;
+		row.deleted = tv_stmt_int(q, BK_DELETED);
 		if ((r = fn(ctx, &row)) != 0)
 			break;
 	}

@@ -120,6 +120,9 @@ struct tv_backup_row {
 	                               * known) | incomplete (the tape where it ends
 	                               * is not cataloged) */
 	int64_t problems;             /* items not stored whole (tv_query_set_problems) */
+	int level;                    /* 0 full, 1 incremental, 2 differential */
+	const uint8_t *parent;        /* 16 bytes: the set it is based on; NULL for a full */
+	int64_t deleted;              /* items of its parent's tree it records gone */
 };
 typedef int tv_backup_fn(void *ctx, const struct tv_backup_row *row);
 /* Oldest first. */

@@ -219,6 +219,32 @@ const char *const tv_schema_migrations[] = {
 	 * long (seconds) the pool keeps a media set after its newest backup
 	 * set; NULL keeps it for ever. */
 	"ALTER TABLE pools ADD COLUMN retention INTEGER;\n",
+	/* 10: incremental and differential backups (issue 11: jobs/write.c,
+	 * docs/FORMAT.md 11.2).  backup_sets.level: 0 full, 1 incremental, 2
+	 * differential; parent_uuid: the set it is based on (by UUID, so sets
+	 * cataloged from tapes in any order find each other).  A set below a
+	 * full holds the items new or changed since its parent; what its
+	 * parent's tree held and it no longer does is in set_deleted.  files:
+	 * the change time and inode each item had when it was stored (NULL:
+	 * not known, the next incremental stores it again). */
+	"ALTER TABLE backup_sets ADD COLUMN level INTEGER NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE backup_sets ADD COLUMN parent_uuid BLOB;\n"
+	"ALTER TABLE files ADD COLUMN ctime_sec INTEGER;\n"
+	"ALTER TABLE files ADD COLUMN ctime_nsec INTEGER;\n"
+	"ALTER TABLE files ADD COLUMN ino INTEGER;\n"
+	"CREATE TABLE set_deleted(\n"
+	"  set_id INTEGER NOT NULL REFERENCES backup_sets(id) ON DELETE CASCADE,\n"
+	"  n INTEGER NOT NULL, path TEXT NOT NULL,\n"
+	"  PRIMARY KEY(set_id, n)) WITHOUT ROWID;\n",
+	/* 11: writer identities (issue 10, finding 2: jobs/writer.c).
+	 * writers_trusted: installations whose tapes and backup files this one
+	 * accepts besides its own (public_key: the raw Ed25519 key as tapes
+	 * carry it; fingerprint: SHA-256 of its SubjectPublicKeyInfo DER; how:
+	 * 'identity trust', 'confirmed', '--trust-writer').  Kept apart from
+	 * escrow_trusted: answering escrow requests is another trust. */
+	"CREATE TABLE writers_trusted(\n"
+	"  fingerprint BLOB PRIMARY KEY, public_key BLOB NOT NULL,\n"
+	"  how TEXT NOT NULL DEFAULT '', added INTEGER NOT NULL);\n",
 };
 
 const int tv_schema_count =

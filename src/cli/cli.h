@@ -69,6 +69,7 @@ int cli_list_end(struct cli_list *l, int r, const char *key);
 
 extern const struct cli_cmd cli_commands[];
 const struct cli_cmd *cli_find(const char *name);
+void cli_print_subcommands(const struct cli_cmd *cmd);   /* main.c */
 
 /* subcommand implementations */
 int cmd_init(struct cli *, int, char **);
@@ -77,6 +78,7 @@ int cmd_library_add(struct cli *, int, char **);
 int cmd_tape_load(struct cli *, int, char **);
 int cmd_tape_unload(struct cli *, int, char **);
 int cmd_tape_move(struct cli *, int, char **);
+int cmd_tape_erase(struct cli *, int, char **);
 int cmd_library_attach(struct cli *, int, char **);
 int cmd_library_list(struct cli *, int, char **);
 int cmd_library_status(struct cli *, int, char **);
@@ -105,6 +107,8 @@ int cmd_escrow_trust_add(struct cli *, int, char **);
 int cmd_escrow_trust_list(struct cli *, int, char **);
 int cmd_escrow_trust_remove(struct cli *, int, char **);
 int cmd_identity_export(struct cli *, int, char **);
+int cmd_identity_trust(struct cli *, int, char **);
+int cmd_identity_list(struct cli *, int, char **);
 int cmd_audit(struct cli *, int, char **);
 int cmd_pool_create(struct cli *, int, char **);
 int cmd_pool_set(struct cli *, int, char **);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -112,7 +113,12 @@ int cmd_escrow_public(struct cli *c, int argc, char **argv)
 	if (r == 0 && (r = tv_escrow_export_public(k, e.out)) == 0 &&
 	    (r = tv_pubkey_fingerprint(k, fpr)) == 0) {
 		tv_pkfpr_format(fpr, fs);
-		printf("%s\n", fs);
+		if (c->json) {
+			cli_json_set(c, "fingerprint", json_string(fs));
+			cli_json_set(c, "file", json_string(e.out));
+		} else {
+			printf("%s\n", fs);
+		}
 	}
 	EVP_PKEY_free(k);
 	return r ? cli_fail(c, r, "escrow public") : EXIT_OK;
@@ -137,7 +143,12 @@ int cmd_escrow_enable(struct cli *c, int argc, char **argv)
 	if (!c->quiet)
 		fprintf(stderr, "password loss protection on: every new tape and encrypted backup file "
 		        "gets an escrow slot for %s\n", fs);
-	printf("%s\n", fs);
+	if (c->json) {
+		cli_json_set(c, "fingerprint", json_string(fs));
+		cli_json_set(c, "enabled", json_true());
+	} else {
+		printf("%s\n", fs);
+	}
 	return EXIT_OK;
 }
 
@@ -162,7 +173,9 @@ int cmd_escrow_recover(struct cli *c, int argc, char **argv)
 		return cli_fail(c, r, "escrow recover");
 	r = tv_escrow_recover_tapes(c->h, e.keyset, pp, pplen, argv + 1, (size_t)(n - 1));
 	tv_freezero(pp, pplen + 1);
-	return r ? cli_fail(c, r, "escrow recover") : EXIT_OK;
+	/* --json: the result and the tapes as they are now */
+	return cli_json_job(c, r ? cli_fail(c, r, "escrow recover") : EXIT_OK, "decrypt",
+	                    argv + 1, (size_t)(n - 1));
 }
 
 static int confirm_cb(void *ctx, const char *q) { return cli_confirm(ctx, q); }
@@ -185,6 +198,14 @@ int cmd_escrow_request(struct cli *c, int argc, char **argv)
 		return EXIT_FAIL;
 	if ((r = tv_escrow_make_request(c->h, argv + 1, (size_t)(n - 1), e.out, &skipped)) != 0)
 		return cli_fail(c, r, "escrow request");
+	if (c->json) {
+		json_t *asked = json_array();
+		for (int i = 1; i < n; i++)
+			json_array_append_new(asked, json_string(argv[i]));
+		cli_json_set(c, "file", json_string(e.out));
+		cli_json_set(c, "tapes", asked);
+		cli_json_set(c, "skipped", json_integer((json_int_t)skipped));
+	}
 	if (skipped > 0 && !e.allow_partial)
 		return cli_fail(c, tv_errf(TV_ERR_PARTIAL, "%zu tape(s) are not in the request (see "
 		                           "above); the request for the others is in %s", skipped,
@@ -235,7 +256,7 @@ int cmd_escrow_respond(struct cli *c, int argc, char **argv)
 	struct eopts e = {0};
 	char *pp = NULL;
 	size_t pplen = 0;
-	int n, r;
+	int n, r, saved = -1;
 
 	if ((n = cli_getopt(cmd, argc, argv, o, e_opt, &e)) < 0)
 		return CLI_GETOPT_RETURN(n);
@@ -252,9 +273,27 @@ int cmd_escrow_respond(struct cli *c, int argc, char **argv)
 	ro.trust_new = e.trust_new;
 	ro.confirm = e.yes ? NULL : confirm_cb;
 	ro.confirm_ctx = c;
+	/* --json: stdout holds the document alone; what the request asks is
+	 * shown on stderr instead */
+	if (c->json && (saved = dup(STDOUT_FILENO)) >= 0) {
+		fflush(stdout);
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+	}
 	r = tv_escrow_answer_request(c->h, e.keysets, e.nkeysets, pp, pplen, argv[1], e.out, &ro);
 	tv_freezero(pp, pplen + 1);
-	return r ? cli_fail(c, r, "escrow respond") : EXIT_OK;
+	if (saved >= 0) {
+		fflush(stdout);
+		dup2(saved, STDOUT_FILENO);
+		close(saved);
+	}
+	if (r != 0)
+		return cli_fail(c, r, "escrow respond");
+	if (c->json) {
+		cli_json_set(c, "request", json_string(argv[1]));
+		cli_json_set(c, "file", json_string(e.out));
+		cli_json_set(c, "answered", json_true());
+	}
+	return EXIT_OK;
 }
 
 int cmd_escrow_trust_add(struct cli *c, int argc, char **argv)
@@ -297,6 +336,8 @@ int cmd_escrow_trust_remove(struct cli *c, int argc, char **argv)
 		return EXIT_FAIL;
 	if ((r = tv_escrow_trust_remove(c->h, argv[1])) != 0)
 		return cli_fail(c, r, "escrow trust remove");
+	if (c->json)
+		cli_json_set(c, "removed", json_string(argv[1]));
 	return EXIT_OK;
 }
 
@@ -348,5 +389,8 @@ int cmd_escrow_apply(struct cli *c, int argc, char **argv)
 	if (cli_open(c))
 		return EXIT_FAIL;
 	r = tv_escrow_apply_response(c->h, argv[1]);
-	return r ? cli_fail(c, r, "escrow apply") : EXIT_OK;
+	if (c->json)
+		cli_json_set(c, "response", json_string(argv[1]));
+	return cli_json_job(c, r ? cli_fail(c, r, "escrow apply") : EXIT_OK, "escrow apply",
+	                    NULL, 0);
 }

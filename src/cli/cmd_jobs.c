@@ -1,5 +1,7 @@
 /* tapevault CLI: jobs (write, inventory, catalog, decrypt, backups,
  * restore, verify). */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +19,80 @@ struct jopts {
 	int allow_partial, yes, extract, to_original;
 	int no_xattrs, numeric_owner;
 	int dry_run;
+	/* write: --level, --exclude (repeatable), --exclude-from (repeatable),
+	 * --one-file-system */
+	const char *level;
+	char **excl;                 /* the globs, copied (from the files too) */
+	size_t nexcl, excl_cap;
+	const char **excl_from;
+	size_t nexcl_from;
+	int one_fs, nomem;
 };
+
+/* One more exclude glob, copied. */
+static int excl_add(struct jopts *j, const char *g, size_t len)
+{
+	char *c;
+
+	if (j->nexcl == j->excl_cap) {
+		size_t nc = j->excl_cap ? j->excl_cap * 2 : 16;
+		char **n = realloc(j->excl, nc * sizeof(*n));
+		if (n == NULL)
+			return -1;
+		j->excl = n;
+		j->excl_cap = nc;
+	}
+	if ((c = strndup(g, len)) == NULL)
+		return -1;
+	j->excl[j->nexcl++] = c;
+	return 0;
+}
+
+static void excl_free(struct jopts *j)
+{
+	for (size_t k = 0; k < j->nexcl; k++)
+		free(j->excl[k]);
+	free(j->excl);
+	free(j->excl_from);
+}
+
+/* --exclude-from FILE: one glob a line; '#' starts a comment line, blank
+ * lines are ignored, a line's trailing spaces and CR too.  0, or a usage
+ * message's exit. */
+static int excl_read(const struct cli_cmd *cmd, struct jopts *j, const char *file)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *f = fopen(file, "re");
+
+	if (f == NULL)
+		return cli_usage(cmd, "--exclude-from %s: cannot read it: %s", file, strerror(errno));
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		const char *p = line;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
+		                 line[n - 1] == '\t'))
+			line[--n] = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0' || *p == '#')
+			continue;
+		if (excl_add(j, p, strlen(p)) != 0) {
+			free(line);
+			fclose(f);
+			return cli_usage(cmd, "--exclude-from %s: out of memory", file);
+		}
+	}
+	if (ferror(f)) {
+		int e = errno;
+		free(line);
+		fclose(f);
+		return cli_usage(cmd, "--exclude-from %s: cannot read it: %s", file, strerror(e));
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
 
 static int j_opt(int o, const char *arg, void *ctx)
 {
@@ -38,6 +113,22 @@ static int j_opt(int o, const char *arg, void *ctx)
 	case 'X': j->no_xattrs = 1; break;
 	case 'N': j->numeric_owner = 1; break;
 	case 'd': j->dry_run = 1; break;
+	case 'l': j->level = arg; break;
+	case 'E':
+		if (excl_add(j, arg, strlen(arg)) != 0)
+			j->nomem = 1;
+		break;
+	case 'f': {
+		const char **n = realloc(j->excl_from, (j->nexcl_from + 1) * sizeof(*n));
+		if (n == NULL) {
+			j->nomem = 1;
+			break;
+		}
+		j->excl_from = n;
+		j->excl_from[j->nexcl_from++] = arg;
+		break;
+	}
+	case 'S': j->one_fs = 1; break;
 	default: return -1;
 	}
 	return 0;
@@ -57,6 +148,9 @@ static int job_result(struct cli *c, int r, const char *what, int allow_partial)
 	return cli_fail(c, r, what);
 }
 
+static int write_run(struct cli *c, const struct cli_cmd *cmd, struct jopts *jp, int argc,
+                     char **argv, int n);
+
 int cmd_write(struct cli *c, int argc, char **argv)
 {
 	static const struct option o[] = {{"name", required_argument, NULL, 'n'},
@@ -64,18 +158,61 @@ int cmd_write(struct cli *c, int argc, char **argv)
 	                                  {"tape-file-size", required_argument, NULL, 'F'},
 	                                  {"allow-partial", no_argument, NULL, 'a'},
 	                                  {"no-xattrs", no_argument, NULL, 'X'},
+	                                  {"level", required_argument, NULL, 'l'},
+	                                  {"exclude", required_argument, NULL, 'E'},
+	                                  {"exclude-from", required_argument, NULL, 'f'},
+	                                  {"one-file-system", no_argument, NULL, 'S'},
 	                                  {0, 0, 0, 0}};
 	const struct cli_cmd *cmd = cli_find("write");
 	struct jopts j = {0};
+	int n, r;
+
+	n = cli_getopt(cmd, argc, argv, o, j_opt, &j);
+	if (n >= 0)
+		r = write_run(c, cmd, &j, argc, argv, n);
+	else
+		r = CLI_GETOPT_RETURN(n);
+	excl_free(&j);
+	return r;
+}
+
+static int write_run(struct cli *c, const struct cli_cmd *cmd, struct jopts *jp, int argc,
+                     char **argv, int n)
+{
+	struct jopts j = *jp;
 	struct tv_write_opts wo = {0};
 	struct tv_write_result res;
 	char u[37];
-	int n, r;
+	int r;
 
-	if ((n = cli_getopt(cmd, argc, argv, o, j_opt, &j)) < 0)
-		return CLI_GETOPT_RETURN(n);
+	(void)argc;
+	if (j.nomem)
+		return cli_usage(cmd, "out of memory reading the options");
 	if (n < 3)
 		return cli_usage(cmd, "write needs a pool and at least one path");
+	if (j.level == NULL || strcmp(j.level, "full") == 0)
+		wo.level = TV_LEVEL_FULL;
+	else if (strcmp(j.level, "incremental") == 0)
+		wo.level = TV_LEVEL_INCREMENTAL;
+	else if (strcmp(j.level, "differential") == 0)
+		wo.level = TV_LEVEL_DIFFERENTIAL;
+	else
+		return cli_usage(cmd, "--level must be full, incremental or differential (not "
+		                 "'%s')", j.level);
+	if (wo.level != TV_LEVEL_FULL && (j.name == NULL || j.name[0] == '\0'))
+		return cli_usage(cmd, "--level %s needs --name SETNAME: the sets of one name form "
+		                 "the chain (without --name every set gets a name of its own)",
+		                 j.level);
+	for (size_t k = 0; k < j.nexcl_from; k++)
+		if ((r = excl_read(cmd, jp, j.excl_from[k])) != 0)
+			return r;
+	j = *jp;   /* the globs the files added */
+	for (size_t k = 0; k < j.nexcl; k++)
+		if (j.excl[k][0] == '\0')
+			return cli_usage(cmd, "--exclude: an empty pattern");
+	wo.excludes = j.excl;
+	wo.nexcludes = j.nexcl;
+	wo.one_file_system = j.one_fs;
 	if (j.record_size) {
 		uint64_t rs;
 		if (cli_parse_size(j.record_size, &rs) != 0 || rs < TV_RECORD_SIZE_MIN ||
@@ -106,6 +243,17 @@ int cmd_write(struct cli *c, int argc, char **argv)
 		cli_json_set(c, "bytes", json_integer((json_int_t)res.bytes));
 		cli_json_set(c, "tapes", json_integer((json_int_t)res.tapes));
 		cli_json_set(c, "bytes_on_tape", json_integer((json_int_t)res.stored));
+		cli_json_set(c, "level", json_string(res.level == TV_LEVEL_INCREMENTAL ?
+		                                     "incremental" :
+		                                     res.level == TV_LEVEL_DIFFERENTIAL ?
+		                                     "differential" : "full"));
+		if (res.level != TV_LEVEL_FULL) {
+			char pu[37];
+			tv_uuid_to_str(res.parent_uuid, pu);
+			cli_json_set(c, "parent", json_string(pu));
+			cli_json_set(c, "unchanged", json_integer((json_int_t)res.unchanged));
+			cli_json_set(c, "deleted", json_integer((json_int_t)res.deleted));
+		}
 	} else {
 		printf("%s\n", u);
 	}
@@ -115,6 +263,14 @@ int cmd_write(struct cli *c, int argc, char **argv)
 		        (unsigned long long)res.bytes, (unsigned long long)res.stored,
 		        (unsigned long long)res.tapes,
 		        res.stored ? (double)res.bytes / (double)res.stored : 1.0);
+	if (!c->quiet && res.level != TV_LEVEL_FULL) {
+		char pu[37];
+		tv_uuid_to_str(res.parent_uuid, pu);
+		fprintf(stderr, "%s of set %s: %llu item(s) unchanged (not stored again), %llu "
+		        "deleted since\n", res.level == TV_LEVEL_INCREMENTAL ? "incremental" :
+		        "differential", pu, (unsigned long long)res.unchanged,
+		        (unsigned long long)res.deleted);
+	}
 	return job_result(c, r, "write", j.allow_partial);
 }
 
@@ -188,7 +344,16 @@ struct backups_list {
 	struct cli_list l;
 	int64_t id;
 	int64_t problems;            /* of the one set */
+	int level;                   /* of the one set */
+	char parent[37];
+	int64_t deleted;
 };
+
+static const char *level_name(int level)
+{
+	return level == TV_LEVEL_INCREMENTAL ? "incremental" :
+	       level == TV_LEVEL_DIFFERENTIAL ? "differential" : "full";
+}
 
 static int problem_json(void *ctx, const struct tv_problem_row *p)
 {
@@ -224,6 +389,8 @@ static int backup_print(void *ctx, const struct tv_backup_row *b)
 	int r;
 
 	tv_iso8601(b->created, cr);
+	char pu[37] = "-";
+
 	if (bl->id != 0 && b->id != bl->id)
 		return 0;
 	bl->problems = b->problems;
@@ -232,6 +399,11 @@ static int backup_print(void *ctx, const struct tv_backup_row *b)
 		tv_uuid_to_str(b->uuid, u);
 	else
 		snprintf(u, sizeof(u), "?");
+	if (b->parent != NULL)
+		tv_uuid_to_str(b->parent, pu);
+	bl->level = b->level;
+	bl->deleted = b->deleted;
+	snprintf(bl->parent, sizeof(bl->parent), "%s", pu);
 	if (o->c->json) {
 		json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:o,s:b,s:b}", "id", u,
 		                        "name", b->name, "pool", b->pool, "created", cr,
@@ -240,13 +412,16 @@ static int backup_print(void *ctx, const struct tv_backup_row *b)
 		                        "state", state, "tapes", tv_web_csv_array(b->tapes), "complete",
 		                        b->complete, "recovered", b->recovered);
 		json_object_set_new(row, "bytes_on_tape", json_integer(b->bytes_on_tape));
+		json_object_set_new(row, "level", json_string(level_name(b->level)));
+		json_object_set_new(row, "parent", b->parent != NULL ? json_string(pu) : json_null());
+		json_object_set_new(row, "deleted", json_integer(b->deleted));
 		json_array_append_new(o->arr, row);
 		if ((r = backup_truth(o, b, row)) != 0)
 			return r;
 	} else {
-		printf("%-36s %-20s %-20s %-12s %-8lld %-14lld %-14lld %-17s %s\n", u, b->name, cr,
-		       b->pool, (long long)b->files, (long long)b->bytes, (long long)b->bytes_on_tape,
-		       state, b->tapes);
+		printf("%-36s %-20s %-20s %-12s %-8lld %-14lld %-14lld %-12s %-8.8s %-17s %s\n", u,
+		       b->name, cr, b->pool, (long long)b->files, (long long)b->bytes,
+		       (long long)b->bytes_on_tape, level_name(b->level), pu, state, b->tapes);
 	}
 	return 0;
 }
@@ -264,8 +439,8 @@ static int locked_tape_print(void *ctx, const struct tv_locked_tape_row *t)
 		                                        "pool", t->pool, "state", "tape encrypted",
 		                                        "tapes", t->barcode));
 	else
-		printf("%-36s %-20s %-20s %-12s %-8s %-14s %-14s %-17s %s\n", "-", name, "-",
-		       t->pool, "?", "?", "?", "tape encrypted", t->barcode);
+		printf("%-36s %-20s %-20s %-12s %-8s %-14s %-14s %-12s %-8s %-17s %s\n", "-", name,
+		       "-", t->pool, "?", "?", "?", "?", "-", "tape encrypted", t->barcode);
 	return 0;
 }
 
@@ -285,11 +460,16 @@ int cmd_backups(struct cli *c, int argc, char **argv)
 		return EXIT_FAIL;
 	if (n == 2 && (r = tv_set_lookup(c->h, argv[1], &bl.id, uuid)) != 0)
 		return cli_fail(c, r, "backups");
-	cli_list_start(o, c, "%-36s %-20s %-20s %-12s %-8s %-14s %-14s %-17s %s\n", "ID", "NAME",
-	               "CREATED", "POOL", "FILES", "BYTES", "ON-TAPE", "STATE", "TAPES");
+	cli_list_start(o, c, "%-36s %-20s %-20s %-12s %-8s %-14s %-14s %-12s %-8s %-17s %s\n",
+	               "ID", "NAME", "CREATED", "POOL", "FILES", "BYTES", "ON-TAPE", "LEVEL",
+	               "PARENT", "STATE", "TAPES");
 	r = tv_query_backup_sets(c->h->db, backup_print, o);
 	if (r == 0 && bl.id == 0)
 		r = tv_query_locked_tapes(c->h->db, locked_tape_print, o);
+	if (r == 0 && bl.id != 0 && !c->json && bl.level != TV_LEVEL_FULL)
+		printf("\nlevel: %s, based on set %s; %lld item(s) of its parent's tree deleted "
+		       "since; FILES counts the items it stored (new or changed)\n",
+		       level_name(bl.level), bl.parent, (long long)bl.deleted);
 	if (r == 0 && bl.id != 0 && !c->json) {
 		/* one set: what was not stored whole, item by item */
 		if (bl.problems > 0) {

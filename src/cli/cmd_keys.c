@@ -14,6 +14,7 @@
 #include "jobs/jobs.h"
 #include "jobs/keys.h"
 #include "jobs/kmsglue.h"
+#include "jobs/writer.h"
 #include "kms/client.h"
 #include "util/err.h"
 
@@ -87,6 +88,10 @@ int cmd_password_add(struct cli *c, int argc, char **argv)
 	tv_log(c->h, "password %s added", argv[1]);
 	if (!c->quiet)
 		fprintf(stderr, "password %s added (hint: %s)\n", argv[1], k.hint);
+	if (c->json)   /* as password list has it */
+		cli_json_set(c, "password", json_pack("{s:s,s:s,s:s}", "name", argv[1], "hint",
+		                                      k.hint, "kdf", kdf == TV_KDF_ARGON2ID ?
+		                                      "argon2id" : "pbkdf2"));
 	return EXIT_OK;
 }
 
@@ -162,6 +167,11 @@ int cmd_kms_add(struct cli *c, int argc, char **argv)
 	if (!c->quiet)
 		fprintf(stderr, "KMS %s (%s:%ld) registered; check it with 'tapevault kms test %s'\n",
 		        argv[1], k.host, k.port, argv[1]);
+	if (c->json)   /* as kms list has it */
+		cli_json_set(c, "kms", json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:I}", "name", argv[1],
+		                                 "host", k.host, "port", (json_int_t)k.port, "ca",
+		                                 ca, "cert", cert, "key", key, "keys",
+		                                 (json_int_t)0));
 	return EXIT_OK;
 }
 
@@ -196,6 +206,21 @@ int cmd_kms_list(struct cli *c, int argc, char **argv)
 	return cli_list_end(&o, tv_query_kms_servers(c->h->db, kms_print, &o), "kms");
 }
 
+/* "2.0 1.4" or "Create, Get" as an array of its words. */
+static json_t *words_json(const char *s, const char *sep)
+{
+	json_t *a = json_array();
+
+	while (*s != '\0') {
+		size_t n = strcspn(s, sep);
+		if (n > 0)
+			json_array_append_new(a, json_stringn(s, n));
+		s += n;
+		s += strspn(s, sep);
+	}
+	return a;
+}
+
 int cmd_kms_test(struct cli *c, int argc, char **argv)
 {
 	const struct cli_cmd *cmd = cli_find("kms test");
@@ -221,8 +246,8 @@ int cmd_kms_test(struct cli *c, int argc, char **argv)
 	}
 	if (c->json) {
 		cli_json_set(c, "kms", json_string(tv_kms_where(k)));
-		cli_json_set(c, "versions", json_string(versions));
-		cli_json_set(c, "operations", json_string(ops));
+		cli_json_set(c, "versions", words_json(versions, " "));
+		cli_json_set(c, "operations", words_json(ops, ", "));
 		cli_json_set(c, "vendor", json_string(vendor));
 	} else {
 		printf("%s: reachable, TLS mutual authentication ok\n", tv_kms_where(k));
@@ -371,7 +396,114 @@ int cmd_identity_export(struct cli *c, int argc, char **argv)
 		printf("%s\n", fs);
 	if (!c->quiet)
 		fprintf(stderr, "this installation's identity written to %s: give it to the escrow "
-		        "authority ('tapevault escrow trust add %s' there) and confirm the "
-		        "fingerprint with it by another channel\n", out, out);
+		        "authority ('tapevault escrow trust add %s' there), or to an installation "
+		        "that is to read this one's tapes ('tapevault identity trust %s'), and "
+		        "confirm the fingerprint by another channel; keep it with the off-site "
+		        "records\n", out, out, out);
+	return EXIT_OK;
+}
+
+/* ---- writer identities (jobs/writer.h) ---- */
+
+int cmd_identity_trust(struct cli *c, int argc, char **argv)
+{
+	const struct cli_cmd *cmd = cli_find("identity trust");
+	EVP_PKEY *pub = NULL;
+	uint8_t raw[TV_IDENTITY_PUB_LEN], fpr[TV_PKFPR_LEN], own_pub[TV_WSIG_PUB_LEN];
+	uint8_t own_fpr[TV_PKFPR_LEN];
+	char fs[TV_PKFPR_STR_LEN];
+	int n, r, was;
+
+	if ((n = cli_getopt(cmd, argc, argv, NULL, out_opt, NULL)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n != 2)
+		return cli_usage(cmd, "identity trust needs IDENTITY.pub");
+	if (cli_open(c))
+		return EXIT_FAIL;
+	if ((r = tv_identity_pub_load(argv[1], &pub)) != 0 ||
+	    (r = tv_identity_raw_pub(pub, raw)) != 0 || (r = tv_identity_fingerprint(pub, fpr)) != 0)
+		goto fail;
+	tv_pkfpr_format(fpr, fs);
+	if (tv_writer_own(c->h, own_pub, own_fpr) == 0 &&
+	    memcmp(own_fpr, fpr, TV_PKFPR_LEN) == 0) {
+		tv_info(c->h, "%s is this installation's own identity: its tapes are trusted "
+		        "already", fs);
+	} else {
+		tv_errclear();
+		if ((was = tv_writer_is_trusted(c->h, fpr)) < 0 ||
+		    (r = tv_writer_trust_add(c->h, raw, "identity trust")) != 0) {
+			r = was < 0 ? was : r;
+			goto fail;
+		}
+		tv_info(c->h, "%s installation %s: the tapes it writes are cataloged here "
+		        "without asking. Make sure this is the fingerprint 'tapevault identity "
+		        "export' printed there", was ? "already trusted:" : "trusted", fs);
+	}
+	EVP_PKEY_free(pub);
+	if (c->json)
+		cli_json_set(c, "fingerprint", json_string(fs));
+	else
+		printf("%s\n", fs);
+	return EXIT_OK;
+fail:
+	EVP_PKEY_free(pub);
+	return cli_fail(c, r, "identity trust");
+}
+
+int cmd_identity_list(struct cli *c, int argc, char **argv)
+{
+	const struct cli_cmd *cmd = cli_find("identity list");
+	uint8_t own_pub[TV_WSIG_PUB_LEN], own_fpr[TV_PKFPR_LEN];
+	char fs[TV_PKFPR_STR_LEN];
+	struct tv_stmt *q;
+	json_t *arr = NULL;
+	int n, r;
+
+	if ((n = cli_getopt(cmd, argc, argv, NULL, out_opt, NULL)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n != 1)
+		return cli_usage(cmd, "identity list takes no operands");
+	if (cli_open(c))
+		return EXIT_FAIL;
+	if ((r = tv_writer_own(c->h, own_pub, own_fpr)) == 0) {
+		tv_pkfpr_format(own_fpr, fs);
+		if (c->json)
+			cli_json_set(c, "own", json_string(fs));
+		else
+			printf("own      %s  this installation\n", fs);
+	} else if (r == TV_ERR_NOTFOUND) {
+		tv_errclear();
+		if (c->json)
+			cli_json_set(c, "own", json_null());
+		else
+			printf("own      (none yet: made by the first tape written)\n");
+	} else {
+		return cli_fail(c, r, "identity list");
+	}
+	if ((r = tv_db_query(c->h->db, &q, "SELECT fingerprint, how, added FROM writers_trusted "
+	                     "ORDER BY added, fingerprint", "")) != 0)
+		return cli_fail(c, r, "identity list");
+	if (c->json)
+		arr = json_array();
+	while ((r = tv_stmt_step(q)) == 1) {
+		size_t fl = 0;
+		const void *f = tv_stmt_blob(q, 0, &fl);
+		if (f == NULL || fl != TV_PKFPR_LEN)
+			continue;
+		tv_pkfpr_format(f, fs);
+		if (arr != NULL) {
+			json_t *o = json_object();
+			json_object_set_new(o, "fingerprint", json_string(fs));
+			json_object_set_new(o, "how", json_string(tv_stmt_text(q, 1)));
+			json_object_set_new(o, "added", json_integer((json_int_t)tv_stmt_int(q, 2)));
+			json_array_append_new(arr, o);
+		} else
+			printf("trusted  %s  %s\n", fs, tv_stmt_text(q, 1));
+	}
+	tv_stmt_free(q);
+	if (arr != NULL)
+		cli_json_set(c, "trusted", arr);
+	if (r < 0)
+		return cli_fail(c, r, "identity list");
 	return EXIT_OK;
 }

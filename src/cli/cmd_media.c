@@ -1,12 +1,14 @@
 /* tapevault CLI: real libraries and the robot: library add, tape load,
- * tape unload, tape move. */
+ * tape unload, tape move; tape erase. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "jobs/admin.h"
 #include "jobs/jobs.h"
+#include "jobs/retention.h"
 #include "library/vlib.h"
 #include "tape/tape.h"
 #include "util/err.h"
@@ -236,5 +238,96 @@ int cmd_tape_move(struct cli *c, int argc, char **argv)
 		cli_json_set(c, "from", json_string(argv[2]));
 		cli_json_set(c, "to", json_string(argv[3]));
 	}
+	return EXIT_OK;
+}
+
+/* ---- tape erase ---- */
+
+struct erase_cli {
+	int force, yes;
+};
+
+static int erase_opt(int o, const char *arg, void *ctx)
+{
+	struct erase_cli *e = ctx;
+
+	(void)arg;
+	if (o == 'f')
+		e->force = 1;
+	else if (o == 'y')
+		e->yes = 1;
+	else
+		return -1;
+	return 0;
+}
+
+static int erase_confirm(void *ctx, const char *question)
+{
+	struct cli *c = ctx;
+
+	if (!c->quiet || c->json)
+		fprintf(stderr, "%s\n", question);
+	return cli_confirm(c, "Erase it?");
+}
+
+int cmd_tape_erase(struct cli *c, int argc, char **argv)
+{
+	static const struct option o[] = {{"force", no_argument, NULL, 'f'},
+	                                  {"yes", no_argument, NULL, 'y'},
+	                                  {0, 0, 0, 0}};
+	const struct cli_cmd *cmd = cli_find("tape erase");
+	struct erase_cli e = {0, 0};
+	struct tv_erase_opts eo;
+	struct tv_erase_result res;
+	size_t only = 0;
+	int n, r;
+
+	if ((n = cli_getopt(cmd, argc, argv, o, erase_opt, &e)) < 0)
+		return CLI_GETOPT_RETURN(n);
+	if (n != 2)
+		return cli_usage(cmd, "tape erase needs one barcode");
+	if (cli_open(c))
+		return EXIT_FAIL;
+	memset(&eo, 0, sizeof(eo));
+	eo.force = e.force;
+	eo.now = (int64_t)tv_now();
+	if (!e.yes) {
+		/* no one to ask: refuse rather than wait on a pipe */
+		if (!isatty(STDIN_FILENO))
+			return cli_fail(c, tv_errf(TV_ERR_CANCELED, "tape %s: not erased: erasing "
+			                "asks for confirmation and standard input is not a terminal; "
+			                "add --yes to erase without asking", argv[1]), "tape erase");
+		eo.confirm = erase_confirm;
+		eo.confirm_ctx = c;
+	}
+	r = tv_job_tape_erase(c->h, argv[1], &eo, &res);
+	if (r != 0) {
+		tv_erase_result_free(&res);
+		return cli_fail(c, r, "tape erase");
+	}
+	for (size_t i = 0; i < res.nsets; i++)
+		only += res.sets[i].only_here;
+	if (!c->quiet) {
+		fprintf(stderr, "%s: erased: blank now, a free tape (%zu backup set(s) left the "
+		        "catalog, %zu spanning other tapes are incomplete now)\n", argv[1], only,
+		        res.nsets - only);
+		for (size_t i = 0; i < res.nsets; i++)
+			fprintf(stderr, "  %s %s: %s\n", res.sets[i].uuid, res.sets[i].name,
+			        res.sets[i].only_here ? "left the catalog" : "incomplete (a tape erased)");
+	}
+	if (c->json) {
+		json_t *gone = json_array(), *inc = json_array();
+		for (size_t i = 0; i < res.nsets; i++)
+			json_array_append_new(res.sets[i].only_here ? gone : inc,
+			                      json_pack("{s:s,s:s}", "id", res.sets[i].uuid, "name",
+			                                res.sets[i].name));
+		cli_json_set(c, "barcode", json_string(argv[1]));
+		cli_json_set(c, "erased", json_true());
+		cli_json_set(c, "pool", res.pool[0] ? json_string(res.pool) : json_null());
+		cli_json_set(c, "forced", json_boolean(res.unexpired));
+		cli_json_set(c, "removed_sets", gone);
+		cli_json_set(c, "incomplete_sets", inc);
+	}
+	tv_erase_result_free(&res);
 	return EXIT_OK;
 }

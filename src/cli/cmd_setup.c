@@ -7,6 +7,7 @@
 #include "catalog/query.h"
 #include "cli/cli.h"
 #include "crypto/kdf.h"
+#include "crypto/pkey.h"
 #include "crypto/slot.h"
 #include "format/record.h"
 #include "jobs/admin.h"
@@ -589,6 +590,13 @@ static void dump_file(const struct tv_inspect_item *it)
 			tv_slot_describe(&ms->enc.slots[i], d, sizeof(d));
 			printf("  key slot %zu: %s\n", i, d);
 		}
+		if (ms->has_wsig) {
+			char wf[TV_PKFPR_STR_LEN];
+			tv_pkfpr_format(ms->wsig.fpr, wf);
+			printf("  writer %s (its signature is checked when the tape is cataloged)\n", wf);
+		} else {
+			printf("  no writer signature\n");
+		}
 	} else if (it->data != NULL) {
 		tv_uuid_to_str(it->data->set_uuid, u);
 		printf("  backup set %s '%s', write session %llu\n", u, it->data->set_name,
@@ -662,6 +670,13 @@ static void dump_file_json(const struct tv_inspect_item *it, json_t *o)
 		              (json_int_t)ms->seq, "encryption",
 		              ms->enc.alg == TV_ENC_NONE ? "none" : "aes-256-gcm", "key_slots", slots);
 		json_object_set_new(m, "data_key_fingerprint", fpr[0] ? json_string(fpr) : json_null());
+		if (ms->has_wsig) {
+			char wf[TV_PKFPR_STR_LEN];
+			tv_pkfpr_format(ms->wsig.fpr, wf);
+			json_object_set_new(m, "writer", json_string(wf));
+		} else {
+			json_object_set_new(m, "writer", json_null());
+		}
 		json_object_set_new(o, "media_set", m);
 	} else if (it->data != NULL) {
 		tv_uuid_to_str(it->data->set_uuid, u);

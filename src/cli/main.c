@@ -12,12 +12,21 @@
 
 #include "catalog/catalog.h"
 #include "cli/cli.h"
+#include "crypto/pkey.h"
 #include "crypto/secmem.h"
 #include "format/format.h"
 #include "format/record.h"
 #include "jobs/history.h"
 #include "util/err.h"
+#include "util/progress.h"
 #include "util/stop.h"
+
+/* --trust-writer FPR (jobs/writer.h): on the commands that read tapes or
+ * backup files written elsewhere; cli_open hands them to the home. */
+#define CLI_OPT_TRUST_WRITER 0x7101
+static char *trust_writer[16];
+static size_t ntrust_writer;
+static int ask_writer(void *ctx, const char *question);
 
 const struct cli_cmd cli_commands[] = {
 	{"init", cmd_init, "[--catalog URL]",
@@ -55,12 +64,24 @@ const struct cli_cmd cli_commands[] = {
 	 "Put cartridges (tape images) into a library: through a mail slot into a free slot.\n"
 	 "The image files move into the library directory (--copy leaves them where they are)."},
 	{"tape list", cmd_tape_list, "[--pool P] [--state S]",
-	 "Tapes: barcode, state, pool, media set and sequence, encryption and how to unlock."},
+	 "Tapes: barcode, state, pool, media set and sequence, encryption, where the cartridge\n"
+	 "is, used space, when it was last written and when its data expires (its pool's\n"
+	 "retention after its media set's newest backup set; '-': kept for ever), and how to\n"
+	 "unlock it.  --json: used in bytes, last_written and expires in ISO 8601 (or null)."},
 	{"tape show", cmd_tape_show, "BARCODE", "Everything known about one tape."},
 	{"tape dump", cmd_tape_dump, "FILE", "Decode a tape image's labels and structure (debugging)."},
 	{"tape retire", cmd_tape_retire, "BARCODE",
 	 "Never write the tape again (state retired): a write neither appends to it nor takes\n"
 	 "it as a new tape; its data stays restorable until its media set expires."},
+	{"tape erase", cmd_tape_erase, "BARCODE [--force] [--yes]",
+	 "Unlabel a cartridge: it is rewound and erased (blank, as new) and the catalog forgets\n"
+	 "what was on it: backup sets that lived only on it leave the catalog, a set that spans\n"
+	 "it and other tapes stays but is incomplete (a tape missing), its media set takes no\n"
+	 "more data, the tape becomes a blank free tape of no pool (a retired one stays\n"
+	 "retired), and the audit log records it.  A tape holding data that has not expired\n"
+	 "(its media set is within its pool's retention, or the pool keeps it for ever) is\n"
+	 "refused unless --force.  Asks for confirmation on the terminal unless --yes; with\n"
+	 "no terminal and no --yes it refuses (exit 1)."},
 	{"tape load", cmd_tape_load, "LIBRARY BARCODE [--drive N]",
 	 "Load a cartridge into a drive (the first empty one without --drive)."},
 	{"tape unload", cmd_tape_unload, "LIBRARY [--drive N]",
@@ -114,7 +135,16 @@ const struct cli_cmd cli_commands[] = {
 	 "Authority side: stop answering an installation's requests."},
 	{"identity export", cmd_identity_export, "--out IDENTITY.pub",
 	 "Write this installation's signing identity (its Ed25519 public key) for the escrow\n"
-	 "authority's trust list; prints its fingerprint."},
+	 "authority's trust list, or for another installation that reads this one's tapes\n"
+	 "('identity trust' there); prints its fingerprint."},
+	{"identity trust", cmd_identity_trust, "IDENTITY.pub",
+	 "Accept the tapes the installation whose identity this is writes (the file 'tapevault\n"
+	 "identity export' writes there); prints its fingerprint: compare it with the one shown\n"
+	 "there.  Every installation signs the tapes it writes; the contents of a tape by an\n"
+	 "installation neither this one nor trusted are cataloged only once the operator\n"
+	 "confirms (on a terminal, or --trust-writer FPR to catalog, decrypt, escrow apply)."},
+	{"identity list", cmd_identity_list, "[--json]",
+	 "This installation's identity and the trusted writers, by fingerprint."},
 	{"escrow apply", cmd_escrow_apply, "RESPONSE.txt", "Unlock tapes with a response and catalog them."},
 	{"escrow recover", cmd_escrow_recover, "--keyset KEYSET.pem BARCODE... [--password-file F]",
 	 "Break-glass recovery on the authority's own machine."},
@@ -148,8 +178,9 @@ const struct cli_cmd cli_commands[] = {
 	{"pool list", cmd_pool_list, "", "List media pools."},
 	{"pool show", cmd_pool_show, "NAME", "Show one media pool and its tapes."},
 	{"write", cmd_write,
-	 "POOL PATH... [--name SETNAME] [--allow-partial] [--record-size SIZE] [--tape-file-size SIZE]\n"
-	 "     [--no-xattrs]",
+	 "POOL PATH... [--name SETNAME] [--level full|incremental|differential]\n"
+	 "     [--exclude GLOB]... [--exclude-from FILE] [--one-file-system] [--allow-partial]\n"
+	 "     [--record-size SIZE] [--tape-file-size SIZE] [--no-xattrs]",
 	 "Backup-to-tape job: write files and directories to the pool; prints the backup set id.\n"
 	 "Everything a file system holds is stored: hard links once, sparse files without their\n"
 	 "holes, FIFOs and device nodes, owner and group names with the ids, and extended\n"
@@ -164,7 +195,22 @@ const struct cli_cmd cli_commands[] = {
 	 "('tapevault backups SET' lists them) and the job exits 1 unless --allow-partial.\n"
 	 "SIGINT or SIGTERM stops the job cleanly: the item being read is left out, the tape\n"
 	 "gets its catalog and stays appendable, the set is marked interrupted, exit 130 (a\n"
-	 "second signal ends it at once)."},
+	 "second signal ends it at once).\n"
+	 "--level (default full): incremental stores what changed since the newest set of the\n"
+	 "same --name in the pool (any level), differential what changed since its newest\n"
+	 "full; both need --name.  An item is unchanged when its type, size, modification and\n"
+	 "change times (with nanoseconds) and inode are as the catalog recorded (a file with\n"
+	 "several hard links is always stored again).  Deletions are recorded: restoring the\n"
+	 "set gives the tree as it was at that backup, reading unchanged files from the\n"
+	 "earlier sets' tapes.  Without an earlier set, the backup is a full one and says so.\n"
+	 "--exclude GLOB (repeatable) leaves out every item whose absolute source path, or\n"
+	 "whose base name, matches GLOB (fnmatch: '*', '?', '[...]'; '*' also matches '/'),\n"
+	 "a directory with everything under it: --exclude '*.o', --exclude /home/u/.cache.\n"
+	 "--exclude-from FILE reads globs, one a line ('#' comment lines and blank lines are\n"
+	 "ignored); a file that cannot be read is a usage error.  --one-file-system does not\n"
+	 "descend into directories on another file system (the mount point itself is stored,\n"
+	 "as tar does).  The tapevault home directory and catalog are never backed up into\n"
+	 "themselves: they are left out, said once."},
 	{"inventory", cmd_inventory, "LIBRARY [BARCODE...]", "Read tape labels only."},
 	{"catalog check", cmd_catalog_check, "",
 	 "Check the consistency of the catalog: the database itself (pages, indexes, foreign\n"
@@ -276,7 +322,8 @@ const struct cli_cmd cli_commands[] = {
 static void global_usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: tapevault [--home DIR] [--json] [-q|--quiet] [-v|--verbose] COMMAND [ARGS]\n"
+	        "usage: tapevault [--home DIR] [--json] [-q|--quiet] [-v|--verbose] [--progress]\n"
+	        "                 COMMAND [ARGS]\n"
 	        "\n"
 	        "Tape backup with per-tape encryption keys held in a KMS (KMIP), in\n"
 	        "passwords, or in escrow.  Commands:\n\n");
@@ -287,7 +334,25 @@ static void global_usage(FILE *f)
 	        "else $XDG_DATA_HOME/tapevault, else ~/.local/share/tapevault.\n"
 	        "Passwords are never taken from the command line: use --password-file F,\n"
 	        "$TAPEVAULT_PASSWORD (less safe: visible to the process's owner), or the terminal.\n"
+	        "Progress (write, restore, verify, catalog: rate, time left, current item) is shown\n"
+	        "on stderr when it is a terminal; --progress shows it also when it is not.\n"
 	        "Exit status: 0 success, 1 failure, 2 usage error.  'tapevault CMD --help' for more.\n");
+}
+
+/* A command that is also a group ("catalog", "catalog check"): its
+ * --help names the group's commands too. */
+void cli_print_subcommands(const struct cli_cmd *cmd)
+{
+	size_t l = strlen(cmd->name);
+	int any = 0;
+
+	for (const struct cli_cmd *k = cli_commands; k->name; k++)
+		if (strncmp(k->name, cmd->name, l) == 0 && k->name[l] == ' ') {
+			if (!any)
+				printf("\nusage: tapevault %s SUBCOMMAND [ARGS]\n\n", cmd->name);
+			printf("  tapevault %s %s\n", k->name, k->usage);
+			any = 1;
+		}
 }
 
 const struct cli_cmd *cli_find(const char *name)
@@ -311,6 +376,9 @@ int cli_open(struct cli *c)
 	c->h->json = c->json;
 	c->h->quiet = c->quiet;
 	c->h->verbose = c->verbose;
+	c->h->trust_writer = trust_writer;
+	c->h->ntrust_writer = ntrust_writer;
+	c->h->ask_writer = ask_writer;
 	/* a job's history row: never a reason for the job to fail */
 	if (c->job_kind != NULL && tv_history_start(c->h, c->job_kind, c->job_args,
 	                                            &c->job_id) != 0) {
@@ -376,6 +444,38 @@ int cli_usage(const struct cli_cmd *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+
+static int takes_trust_writer(const struct cli_cmd *cmd)
+{
+	static const char *const names[] = {
+		"catalog", "decrypt", "escrow apply",
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(cmd->name, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* The question about an unknown writer: asked only on a terminal (--yes
+ * does not answer it: trusting a writer is the operator's own decision). */
+static int ask_writer(void *ctx, const char *question)
+{
+	char line[32];
+	FILE *tty;
+
+	(void)ctx;
+	if (!isatty(STDIN_FILENO) || (tty = fopen("/dev/tty", "r+e")) == NULL)
+		return 0;
+	fprintf(tty, "%s [y/N] ", question);
+	fflush(tty);
+	if (fgets(line, sizeof(line), tty) == NULL) {
+		fclose(tty);
+		return 0;
+	}
+	fclose(tty);
+	return line[0] == 'y' || line[0] == 'Y';
+}
+
 int cli_getopt(const struct cli_cmd *cmd, int argc, char **argv,
                const struct option *opts, int (*each)(int, const char *, void *),
                void *ctx)
@@ -395,6 +495,9 @@ int cli_getopt(const struct cli_cmd *cmd, int argc, char **argv,
 		}
 	}
 	all[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	if (takes_trust_writer(cmd))
+		all[n++] = (struct option){"trust-writer", required_argument, NULL,
+		                           CLI_OPT_TRUST_WRITER};
 	all[n] = (struct option){NULL, 0, NULL, 0};
 	/* long options must be spelled out: getopt_long would take
 	 * "--password" for "--password-file" */
@@ -436,8 +539,22 @@ int cli_getopt(const struct cli_cmd *cmd, int argc, char **argv,
 			}
 			if (o == 'h') {
 				printf("usage: tapevault %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->help);
+				cli_print_subcommands(cmd);
 				free(operands);
 				return -2;
+			}
+			if (o == CLI_OPT_TRUST_WRITER) {
+				uint8_t f[TV_PKFPR_LEN];
+				if (strcmp(optarg, "unsigned") != 0 && tv_pkfpr_parse(optarg, f) != 0) {
+					tv_errclear();
+					cli_usage(cmd, "--trust-writer wants a fingerprint SHA256:<64 hex "
+					          "digits> (or 'unsigned'), not %s", optarg);
+					free(operands);
+					return -1;
+				}
+				if (ntrust_writer < sizeof(trust_writer) / sizeof(trust_writer[0]))
+					trust_writer[ntrust_writer++] = optarg;
+				continue;
 			}
 			if (o == '?' || o == ':') {
 				if (optopt)
@@ -682,8 +799,8 @@ static int help_command(int argc, char **argv, int i)
 			if (name[0])
 				strncat(name, " ", sizeof(name) - strlen(name) - 1);
 			strncat(name, argv[k], sizeof(name) - strlen(name) - 1);
-			if ((cmd = cli_find(name)) != NULL)
-				break;
+			if (cli_find(name) != NULL)
+				cmd = cli_find(name);   /* the longest match: "catalog check" */
 		}
 		if (cmd == NULL) {
 			int any = 0;
@@ -699,6 +816,7 @@ static int help_command(int argc, char **argv, int i)
 			return EXIT_OK;
 		}
 		printf("usage: tapevault %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->help);
+		cli_print_subcommands(cmd);
 		return EXIT_OK;
 	}
 	global_usage(stdout);
@@ -726,6 +844,8 @@ int main(int argc, char **argv)
 			c.quiet = 1;
 		} else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
 			c.verbose = 1;
+		} else if (strcmp(argv[i], "--progress") == 0) {
+			tv_prog_force(1);   /* the progress line also when stderr is no terminal */
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			global_usage(stdout);
 			return EXIT_OK;

@@ -260,3 +260,84 @@ int tv_identity_pub_load(const char *path, EVP_PKEY **pub)
 		tv_errctx(r, "%s", path);
 	return r;
 }
+
+/* ---- signing what the installation writes (docs/FORMAT.md 9.4) ---- */
+
+int tv_identity_raw_pub(EVP_PKEY *key, uint8_t out[TV_IDENTITY_PUB_LEN])
+{
+	size_t n = TV_IDENTITY_PUB_LEN;
+	int r;
+
+	if ((r = tv_identity_check(key)) != 0)
+		return r;
+	if (EVP_PKEY_get_raw_public_key(key, out, &n) != 1 || n != TV_IDENTITY_PUB_LEN) {
+		ERR_clear_error();
+		return tv_errf(TV_ERR_CRYPTO, "cannot read the identity's public key");
+	}
+	return 0;
+}
+
+int tv_identity_from_raw(const uint8_t pub[TV_IDENTITY_PUB_LEN], EVP_PKEY **out)
+{
+	*out = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, TV_IDENTITY_PUB_LEN);
+	if (*out == NULL) {
+		ERR_clear_error();
+		return tv_errf(TV_ERR_FORMAT, "not an Ed25519 public key");
+	}
+	return 0;
+}
+
+int tv_identity_raw_fingerprint(const uint8_t pub[TV_IDENTITY_PUB_LEN],
+                                uint8_t fpr[TV_PKFPR_LEN])
+{
+	EVP_PKEY *k = NULL;
+	int r;
+
+	if ((r = tv_identity_from_raw(pub, &k)) == 0)
+		r = tv_pubkey_fingerprint(k, fpr);
+	EVP_PKEY_free(k);
+	return r;
+}
+
+int tv_identity_sign(EVP_PKEY *priv, const void *msg, size_t len,
+                     uint8_t sig[TV_IDENTITY_SIG_LEN])
+{
+	EVP_MD_CTX *md = NULL;
+	size_t n = TV_IDENTITY_SIG_LEN;
+	int r = 0;
+
+	if ((r = tv_identity_check(priv)) != 0)
+		return r;
+	/* Ed25519 is one-shot: no digest is named (RFC 8032 PureEdDSA) */
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit_ex(md, NULL, NULL, NULL, NULL, priv, NULL) != 1 ||
+	    EVP_DigestSign(md, sig, &n, msg, len) != 1 || n != TV_IDENTITY_SIG_LEN) {
+		ERR_clear_error();
+		r = tv_errf(TV_ERR_CRYPTO, "signing with the installation's identity failed");
+	}
+	EVP_MD_CTX_free(md);
+	return r;
+}
+
+int tv_identity_verify_raw(const uint8_t pub[TV_IDENTITY_PUB_LEN], const void *msg,
+                           size_t len, const uint8_t sig[TV_IDENTITY_SIG_LEN])
+{
+	EVP_PKEY *k = NULL;
+	EVP_MD_CTX *md = NULL;
+	int r, ok;
+
+	if ((r = tv_identity_from_raw(pub, &k)) != 0)
+		return r;
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestVerifyInit_ex(md, NULL, NULL, NULL, NULL, k, NULL) != 1) {
+		r = tv_errf(TV_ERR_CRYPTO, "Ed25519 verification is not available");
+		goto out;
+	}
+	ok = EVP_DigestVerify(md, sig, TV_IDENTITY_SIG_LEN, msg, len);
+	r = ok == 1 ? 0 : TV_ERR_SIG;
+out:
+	ERR_clear_error();
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(k);
+	return r;
+}

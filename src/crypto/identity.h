@@ -60,4 +60,23 @@ int tv_identity_pub_load(const char *path, EVP_PKEY **pub);
 /* Same from PEM text in memory. */
 int tv_identity_pub_from_pem(const void *pem, size_t len, EVP_PKEY **pub);
 
+/* ---- signing what the installation writes (docs/FORMAT.md 9.4) ----
+ * Tapes carry the writer's raw 32-byte public key; the fingerprint is
+ * that of the key's SubjectPublicKeyInfo, as above. */
+#define TV_IDENTITY_PUB_LEN 32
+#define TV_IDENTITY_SIG_LEN 64
+/* The raw public key of an identity key (private or public half). */
+int tv_identity_raw_pub(EVP_PKEY *key, uint8_t out[TV_IDENTITY_PUB_LEN]);
+/* An EVP_PKEY (public) from a raw key; TV_ERR_FORMAT when it is not one. */
+int tv_identity_from_raw(const uint8_t pub[TV_IDENTITY_PUB_LEN], EVP_PKEY **out);
+int tv_identity_raw_fingerprint(const uint8_t pub[TV_IDENTITY_PUB_LEN],
+                                uint8_t fpr[TV_PKFPR_LEN]);
+/* Ed25519 (PureEdDSA, RFC 8032) over msg with EVP_DigestSign. */
+int tv_identity_sign(EVP_PKEY *priv, const void *msg, size_t len,
+                     uint8_t sig[TV_IDENTITY_SIG_LEN]);
+/* 0 when sig is pub's signature of msg; TV_ERR_SIG when not (no message:
+ * the caller names what failed); TV_ERR_FORMAT for a bad key. */
+int tv_identity_verify_raw(const uint8_t pub[TV_IDENTITY_PUB_LEN], const void *msg,
+                           size_t len, const uint8_t sig[TV_IDENTITY_SIG_LEN]);
+
 #endif

@@ -235,9 +235,20 @@ static const struct tv_field ci_set_f[] = {
 	TVF_U64(CS, nfiles, 7, 1, 0, INT64_MAX),
 	TVF_U64(CS, nbytes, 8, 1, 0, INT64_MAX),
 	TVF_U64(CS, state, 9, 0, 0, UINT32_MAX),
+	TVF_U64(CS, level, 10, 0, 0, TV_LEVEL_DIFFERENTIAL),
+	TVF_UUID(CS, parent_uuid, 11, 0),
 };
 #undef CS
 #define CS_STATE_BIT TV_FBIT(8)
+#define CS_LEVEL_BIT TV_FBIT(9)
+#define CS_PARENT_BIT TV_FBIT(10)
+
+#define CX struct tv_ci_deleted
+static const struct tv_field ci_deleted_f[] = {
+	TVF_STR(CX, path, 1, 1),
+	TVF_U64(CX, n, 2, 1, 0, INT64_MAX),
+};
+#undef CX
 
 #define CP struct tv_ci_problem
 static const struct tv_field ci_problem_f[] = {
@@ -270,12 +281,16 @@ static const struct tv_field ci_entry_f[] = {
 	TVF_U64(CE, loc.file_no, 33, 1, 2, UINT32_MAX),
 	TVF_U64(CE, loc.frame_off, 34, 1, 0, INT64_MAX),
 	TVF_U64(CE, loc.entry_off, 35, 1, 0, TV_FRAME_RAW_MAX - 1),
+	TVF_I64(CE, ctime_sec, 36, 0),
+	TVF_U64(CE, ctime_nsec, 37, 0, 0, 999999999),
+	TVF_U64(CE, ino, 38, 0, 0, UINT64_MAX),
 };
 #undef CE
-_Static_assert(sizeof(ci_entry_f) / sizeof(ci_entry_f[0]) == EF_N_ + 4,
+_Static_assert(sizeof(ci_entry_f) / sizeof(ci_entry_f[0]) == EF_N_ + 7,
                "entry item table");
 #define CE_LOC (TV_FBIT(EF_N_) | TV_FBIT(EF_N_ + 1) | TV_FBIT(EF_N_ + 2) | \
                 TV_FBIT(EF_N_ + 3))
+#define CE_STATE (TV_FBIT(EF_N_ + 4) | TV_FBIT(EF_N_ + 5) | TV_FBIT(EF_N_ + 6))
 
 #define CK struct tv_ci_keyring
 static const struct tv_field ci_ring_f[] = {
@@ -296,6 +311,15 @@ static const struct tv_field ci_data_f[] = {
 };
 #undef CD
 
+#define CW struct tv_wsig
+static const struct tv_field ci_writer_f[] = {   /* docs/FORMAT.md 9.4, 11.2 */
+	TVF_U64(CW, alg, 1, 1, 1, UINT64_MAX),
+	TVF_FIXED(CW, pub, 2, 1),
+	TVF_FIXED(CW, fpr, 3, 1),
+	TVF_FIXED(CW, sig, 4, 1),
+};
+#undef CW
+
 struct end_item { uint64_t count; };
 static const struct tv_field ci_end_f[] = {
 	TVF_U64(struct end_item, count, 1, 1, 0, UINT64_MAX),
@@ -310,6 +334,8 @@ static const struct tv_fields ci_fs[] = {
 	[TV_CI_END] = { "catalog end item", ci_end_f, NF(ci_end_f) },
 	[TV_CI_DATA] = { "catalog data file item", ci_data_f, NF(ci_data_f) },
 	[TV_CI_PROBLEM] = { "catalog problem item", ci_problem_f, NF(ci_problem_f) },
+	[TV_CI_DELETED] = { "catalog deleted item", ci_deleted_f, NF(ci_deleted_f) },
+	[TV_CI_WRITER] = { "catalog writer signature item", ci_writer_f, NF(ci_writer_f) },
 };
 
 static int all_zero(const uint8_t *p, size_t n)
@@ -322,10 +348,44 @@ static int all_zero(const uint8_t *p, size_t n)
 
 static int set_check(const struct tv_ci_set *s, int code)
 {
+	int has_parent = !all_zero(s->parent_uuid, TV_UUID_LEN);
+
 	if (s->last_seq < s->first_seq)
 		return tv_errf(code, "catalog backup set item: last_seq %llu before "
 		               "first_seq %llu", (unsigned long long)s->last_seq,
 		               (unsigned long long)s->first_seq);
+	if (s->level > TV_LEVEL_DIFFERENTIAL)
+		return tv_errf(code, "catalog backup set item: field level (tag 10): unknown "
+		               "level %llu", (unsigned long long)s->level);
+	if (s->level != TV_LEVEL_FULL && !has_parent)
+		return tv_errf(code, "catalog backup set item: an incremental or differential "
+		               "set without its parent (tag 11)");
+	if (s->level == TV_LEVEL_FULL && has_parent)
+		return tv_errf(code, "catalog backup set item: a full set with a parent (tag 11)");
+	if (has_parent && memcmp(s->parent_uuid, s->set_uuid, TV_UUID_LEN) == 0)
+		return tv_errf(code, "catalog backup set item: a set that is its own parent");
+	return 0;
+}
+
+/* A stored path: relative, '/'-separated, no empty, "." or ".."
+ * component (as an entry's, section 10.2). */
+static int path_check(const char *p, const char *what, int code)
+{
+	const char *s = p;
+
+	if (p[0] == '\0' || p[0] == '/')
+		return tv_errf(code, "%s: field path (tag 1): empty or absolute", what);
+	while (*s != '\0') {
+		size_t n = strcspn(s, "/");
+		if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+			return tv_errf(code, "%s: field path (tag 1): empty, \".\" or \"..\" "
+			               "component in \"%.200s\"", what, p);
+		s += n;
+		if (*s == '/')
+			s++;
+	}
+	if (s[-1] == '/')
+		return tv_errf(code, "%s: field path (tag 1): trailing '/'", what);
 	return 0;
 }
 
@@ -349,12 +409,20 @@ int tv_cat_item_encode(struct tv_buf *out, const struct tv_cat_item_v *it)
 			return r;
 		if (it->u.set.state == 0)
 			mask &= ~CS_STATE_BIT;   /* not said: as written before tag 9 */
+		if (it->u.set.level == TV_LEVEL_FULL)
+			mask &= ~(CS_LEVEL_BIT | CS_PARENT_BIT);   /* as written before tag 10 */
+		break;
+	case TV_CI_DELETED:
+		obj = &it->u.deleted;
+		if ((r = path_check(it->u.deleted.path, "catalog deleted item",
+		                    TV_ERR_INVAL)) != 0)
+			return r;
 		break;
 	case TV_CI_ENTRY:
 		obj = &it->u.entry;
 		if ((r = entry_check(&it->u.entry.e, "catalog entry item", TV_ERR_INVAL)) != 0)
 			return r;
-		mask = entry_mask(&it->u.entry.e);   /* then tags 16-22, then CE_LOC */
+		mask = entry_mask(&it->u.entry.e);   /* then tags 16-22, CE_LOC, CE_STATE */
 		break;
 	case TV_CI_KEYRING: obj = &it->u.ring; break;
 	case TV_CI_DATA: obj = &it->u.data; break;
@@ -363,6 +431,7 @@ int tv_cat_item_encode(struct tv_buf *out, const struct tv_cat_item_v *it)
 		if (it->u.problem.file_index == TV_PROBLEM_NO_INDEX)
 			mask &= ~CP_INDEX_BIT;
 		break;
+	case TV_CI_WRITER: obj = &it->u.wsig; break;
 	case TV_CI_END:
 		end.count = it->u.end_count;
 		obj = &end;
@@ -376,7 +445,8 @@ int tv_cat_item_encode(struct tv_buf *out, const struct tv_cat_item_v *it)
 		goto fail;
 	if (it->type == TV_CI_ENTRY &&
 	    ((r = tv_entry_ext_encode(out, &it->u.entry.e)) != 0 ||
-	     (r = tv_fields_encode(out, &ci_fs[TV_CI_ENTRY], obj, CE_LOC)) != 0))
+	     (r = tv_fields_encode(out, &ci_fs[TV_CI_ENTRY], obj,
+	                           CE_LOC | (it->u.entry.has_state ? CE_STATE : 0))) != 0))
 		goto fail;
 	n = tv_buf_avail(out) - start - 5;
 	if (n > TV_CI_MAX) {
@@ -429,6 +499,11 @@ int tv_cat_item_decode(const uint8_t *p, size_t avail, struct tv_cat_item_v *it,
 		obj = &it->u.problem;
 		memset(obj, 0, sizeof(it->u.problem));
 		break;
+	case TV_CI_DELETED:
+		obj = &it->u.deleted;
+		memset(obj, 0, sizeof(it->u.deleted));
+		break;
+	case TV_CI_WRITER: obj = &it->u.wsig; memset(obj, 0, sizeof(it->u.wsig)); break;
 	case TV_CI_END: obj = &end; break;
 	default:
 		/* An item type of a newer version: returned with its type and
@@ -443,9 +518,12 @@ int tv_cat_item_decode(const uint8_t *p, size_t avail, struct tv_cat_item_v *it,
 		r = set_check(&it->u.set, TV_ERR_FORMAT);
 	if (r == 0 && type == TV_CI_PROBLEM && !(present & CP_INDEX_BIT))
 		it->u.problem.file_index = TV_PROBLEM_NO_INDEX;
+	if (r == 0 && type == TV_CI_DELETED)
+		r = path_check(it->u.deleted.path, "catalog deleted item", TV_ERR_FORMAT);
 	if (r == 0 && type == TV_CI_ENTRY) {
 		if (!(present & TV_FBIT(EF_PART)))
 			it->u.entry.e.part = 1;
+		it->u.entry.has_state = (present & CE_STATE) == CE_STATE;
 		r = entry_check(&it->u.entry.e, "catalog entry item", TV_ERR_FORMAT);
 	}
 	if (r != 0) {

@@ -11,6 +11,7 @@
 
 #include <inttypes.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,11 @@ struct tv_ecursor {
 	int in_entry;
 	int skipping;                 /* the entry is of a newer kind: no data */
 	uint64_t data_left;
+	/* catalog files: SHA-256 of the byte stream so far, and of the bytes
+	 * before the last writer signature item (docs/FORMAT.md 11.2) */
+	EVP_MD_CTX *md;
+	int md_broken, have_wdigest;
+	uint8_t wdigest[32];
 };
 
 int tv_ecursor_open(struct tv_ecursor **out, struct tv_treader *r,
@@ -48,6 +54,17 @@ int tv_ecursor_open(struct tv_ecursor **out, struct tv_treader *r,
 	c->r = r;
 	c->kind = kind;
 	c->skip = skip;
+	if (kind == TV_CT_CATALOG) {
+		/* a cursor opened after a seek does not see the stream from 0 */
+		c->md_broken = skip != 0;
+		if ((c->md = EVP_MD_CTX_new()) == NULL ||
+		    EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1) {
+			EVP_MD_CTX_free(c->md);
+			free(c->hbuf);
+			free(c);
+			return tv_errf(TV_ERR_CRYPTO, "SHA-256 is not available");
+		}
+	}
 	*out = c;
 	return 0;
 }
@@ -58,6 +75,7 @@ void tv_ecursor_close(struct tv_ecursor *c)
 		return;
 	/* catalog items may hold key ring keys */
 	tv_wipe(c->hbuf, HBUF_MAX);
+	EVP_MD_CTX_free(c->md);
 	free(c->hbuf);
 	free(c);
 }
@@ -298,6 +316,20 @@ int tv_ecursor_item(struct tv_ecursor *c, struct tv_cat_item_v *it, struct tv_lo
 	if ((rc = read_header(c, 5, 1, 5 + TV_CI_MAX, &h, &len, loc)) <= 0)
 		return rc;
 	rc = tv_cat_item_decode(h, len, it, &used);
+	if (c->md != NULL && !c->md_broken && (rc == 0 || rc == TV_ERR_UNSUPPORTED)) {
+		/* the digest of the stream before a writer signature item */
+		if (rc == 0 && it->type == TV_CI_WRITER) {
+			EVP_MD_CTX *cp = EVP_MD_CTX_new();
+			unsigned int dl = 0;
+			c->have_wdigest = cp != NULL && EVP_MD_CTX_copy_ex(cp, c->md) == 1 &&
+			                  EVP_DigestFinal_ex(cp, c->wdigest, &dl) == 1 && dl == 32;
+			EVP_MD_CTX_free(cp);
+		}
+		if (EVP_DigestUpdate(c->md, h, len) != 1)
+			c->md_broken = 1;
+	} else if (rc != 0) {
+		c->md_broken = 1;   /* the cursor resynchronises: the stream is not whole */
+	}
 	if (h == c->hbuf)
 		tv_wipe(c->hbuf, len);
 	if (rc == TV_ERR_UNSUPPORTED)
@@ -313,6 +345,15 @@ int tv_ecursor_item(struct tv_ecursor *c, struct tv_cat_item_v *it, struct tv_lo
 		                 c->fi.record);
 	}
 	return 1;
+}
+
+int tv_ecursor_writer_digest(struct tv_ecursor *c, uint8_t out[32])
+{
+	if (c->kind != TV_CT_CATALOG || c->md_broken || !c->have_wdigest)
+		return tv_errf(TV_ERR_STATE, "no whole catalog stream before a writer "
+		               "signature");
+	memcpy(out, c->wdigest, 32);
+	return 0;
 }
 
 /* ---- the optional entry fields (tags 16-22) ----

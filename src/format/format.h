@@ -149,6 +149,37 @@ struct tv_volume_label {
 int tv_vol_label_encode(struct tv_buf *body, const struct tv_volume_label *l);
 int tv_vol_label_decode(const uint8_t *body, size_t len, struct tv_volume_label *l);
 
+/* ---- writer signatures (docs/FORMAT.md 9.4) ----
+ * An installation signs what it writes with its Ed25519 identity: the
+ * media set label (tag 7 of its body) and every catalog file (a WRITER
+ * item before END).  The writer's public key and its fingerprint (SHA-256
+ * of the key's SubjectPublicKeyInfo DER) travel with the signature. */
+#define TV_WSIG_ED25519 1
+#define TV_WSIG_PUB_LEN 32
+#define TV_WSIG_FPR_LEN 32
+#define TV_WSIG_SIG_LEN 64
+struct tv_wsig {
+	uint64_t alg;                      /* TV_WSIG_ED25519; another: newer */
+	uint8_t pub[TV_WSIG_PUB_LEN];      /* raw Ed25519 public key */
+	uint8_t fpr[TV_WSIG_FPR_LEN];      /* SHA-256 of its SPKI DER */
+	uint8_t sig[TV_WSIG_SIG_LEN];
+};
+/* What signs: the writer fills pub and fpr and a sign callback (0 or an
+ * error; sig receives TV_WSIG_SIG_LEN bytes). */
+struct tv_signer {
+	uint8_t pub[TV_WSIG_PUB_LEN];
+	uint8_t fpr[TV_WSIG_FPR_LEN];
+	int (*sign)(void *ctx, const uint8_t *msg, size_t len,
+	            uint8_t sig[TV_WSIG_SIG_LEN]);
+	void *ctx;
+};
+/* Context strings of the signed messages (ASCII, no NUL). */
+#define TV_WSIG_CTX_LABEL "tapevault v2 label signature"
+#define TV_WSIG_CTX_CATALOG "tapevault v2 catalog signature"
+/* The signature fields as a nested TLV item of tag `tag`, and back. */
+int tv_wsig_encode(struct tv_buf *b, uint16_t tag, const struct tv_wsig *s);
+int tv_wsig_decode(const uint8_t *p, size_t len, struct tv_wsig *s, const char *what);
+
 struct tv_media_set_label {
 	char pool_name[TV_NAME_MAX];
 	uint8_t pool_uuid[TV_UUID_LEN];
@@ -156,8 +187,17 @@ struct tv_media_set_label {
 	uint64_t seq;                      /* 1-based position in the media set */
 	uint64_t created;
 	struct tv_encdesc enc;
+	/* decoded only: the writer signature (tag 7), and where its item
+	 * (tag, length and value) is in the body */
+	int has_wsig;
+	struct tv_wsig wsig;
+	size_t wsig_off, wsig_len;
 };
+/* Encodes the body; with has_wsig (a label as decoded) its writer
+ * signature (tag 7) last.  A new label has none: the label writer
+ * (tv_labels_write_signed) signs the body and appends it. */
 int tv_ms_label_encode(struct tv_buf *body, const struct tv_media_set_label *l);
+#define TV_MS_TAG_WSIG 7
 int tv_ms_label_decode(const uint8_t *body, size_t len, struct tv_media_set_label *l);
 /* Bytes of one slot that its wrapping binds as AAD (type, ids, names,
  * KDF parameters; not the wrapped key itself) together with the tape
@@ -299,6 +339,8 @@ enum tv_cat_item {
 	TV_CI_END = 5,
 	TV_CI_DATA = 6,        /* a data tape file of the set before it */
 	TV_CI_PROBLEM = 7,     /* an item of the set before it not stored whole */
+	TV_CI_WRITER = 8,      /* the writer's signature over the items before it */
+	TV_CI_DELETED = 9,     /* an item of its parent's tree the set before it lacks */
 };
 struct tv_ci_tape {
 	uint8_t tape_uuid[TV_UUID_LEN];
@@ -318,6 +360,16 @@ struct tv_ci_set {
 	uint64_t complete;                 /* 1: the set ended on the writing tape */
 	uint64_t nfiles, nbytes;           /* so far (final once complete) */
 	uint64_t state;                    /* TV_SET_*: what became of its job (tag 9) */
+	uint64_t level;                    /* TV_LEVEL_* (tag 10; absent: full) */
+	uint8_t parent_uuid[TV_UUID_LEN];  /* tag 11: the set it is based on (not full) */
+};
+/* A set's level (tag 10 of a SET item). */
+#define TV_LEVEL_FULL 0
+#define TV_LEVEL_INCREMENTAL 1             /* changes since its parent, any level */
+#define TV_LEVEL_DIFFERENTIAL 2            /* changes since its parent, a full */
+struct tv_ci_deleted {
+	char path[TV_PATH_MAX];            /* the stored path of the item gone */
+	uint64_t n;                        /* its place in the set's list (0, 1, ...) */
 };
 /* A set's state as its writer knew it (tag 9 of a SET item; absent, 0:
  * not said: `complete` tells). */
@@ -343,6 +395,11 @@ struct tv_loc {
 struct tv_ci_entry {
 	struct tv_entry e;
 	struct tv_loc loc;
+	/* tags 36-38: the item's change time and inode when it was stored
+	 * (what the next incremental compares with); has_state 0: not said */
+	int has_state;
+	int64_t ctime_sec;
+	uint64_t ctime_nsec, ino;
 };
 struct tv_ci_data {
 	uint64_t tseq, file_no;            /* where: tape sequence, tape file */
@@ -364,6 +421,8 @@ struct tv_cat_item_v {
 		struct tv_ci_keyring ring;
 		struct tv_ci_data data;
 		struct tv_ci_problem problem;
+		struct tv_ci_deleted deleted;
+		struct tv_wsig wsig;
 		uint64_t end_count;
 	} u;
 };

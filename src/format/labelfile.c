@@ -10,16 +10,81 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* M = context || be32(len VH) || VH || ms content UUID || be32(len B') || B'
+ * (docs/FORMAT.md 9.4).  b2 (may be NULL) is B' after b1. */
+static int label_msg(struct tv_buf *msg, const uint8_t *vh, size_t vh_len,
+                     const uint8_t mu[TV_UUID_LEN], const uint8_t *b1, size_t n1,
+                     const uint8_t *b2, size_t n2)
+{
+	int r;
+
+	if (vh_len > UINT32_MAX || n1 + n2 > UINT32_MAX)
+		return tv_errf(TV_ERR_RANGE, "label signature: labels too long");
+	if ((r = tv_buf_put(msg, TV_WSIG_CTX_LABEL, strlen(TV_WSIG_CTX_LABEL))) != 0 ||
+	    (r = tv_buf_put_u32(msg, (uint32_t)vh_len)) != 0 ||
+	    (r = tv_buf_put(msg, vh, vh_len)) != 0 ||
+	    (r = tv_buf_put(msg, mu, TV_UUID_LEN)) != 0 ||
+	    (r = tv_buf_put_u32(msg, (uint32_t)(n1 + n2))) != 0 ||
+	    (n1 > 0 && (r = tv_buf_put(msg, b1, n1)) != 0) ||
+	    (n2 > 0 && (r = tv_buf_put(msg, b2, n2)) != 0))
+		return r;
+	return 0;
+}
+
+int tv_labels_signed_msg(const struct tv_tape_labels *l, struct tv_buf *msg)
+{
+	struct tv_content_header ch;
+	size_t hlen;
+	int r;
+
+	if (!l->has_ms || !l->ms.has_wsig || l->ms_rec == NULL || l->vol_hdr == NULL)
+		return tv_errf(TV_ERR_STATE, "no signed media set label");
+	hlen = l->ms_rec_len - TV_REC_HDR - (l->ms_sealed ? TV_TAG_LEN : 0);
+	if ((r = tv_hdr_decode(l->ms_rec + TV_REC_HDR, hlen, &ch)) != 0)
+		return r;
+	if (l->ms.wsig_off > ch.body_len || l->ms.wsig_len > ch.body_len - l->ms.wsig_off)
+		return tv_errf(TV_ERR_INTERNAL, "writer signature outside the label body");
+	return label_msg(msg, l->vol_hdr, l->vol_hdr_len, ch.uuid, ch.body, l->ms.wsig_off,
+	                 ch.body + l->ms.wsig_off + l->ms.wsig_len,
+	                 ch.body_len - l->ms.wsig_off - l->ms.wsig_len);
+}
+
+int tv_catalog_signed_msg(struct tv_buf *msg, const uint8_t content_uuid[TV_UUID_LEN],
+                          const uint8_t *body, size_t body_len, uint64_t count,
+                          const uint8_t digest[32])
+{
+	struct tv_buf ch;
+	int r;
+
+	tv_buf_init(&ch);
+	if ((r = tv_hdr_encode(&ch, TV_CT_CATALOG, content_uuid, body, body_len)) == 0 &&
+	    (r = tv_buf_put(msg, TV_WSIG_CTX_CATALOG, strlen(TV_WSIG_CTX_CATALOG))) == 0 &&
+	    (r = tv_buf_put_u32(msg, (uint32_t)tv_buf_avail(&ch))) == 0 &&
+	    (r = tv_buf_put(msg, tv_buf_ptr(&ch), tv_buf_avail(&ch))) == 0 &&
+	    (r = tv_buf_put_u64(msg, count)) == 0)
+		r = tv_buf_put(msg, digest, 32);
+	tv_buf_free(&ch);
+	return r;
+}
+
 int tv_labels_write(struct tv_twriter *w, const struct tv_volume_label *vol,
                     const struct tv_media_set_label *ms, const uint8_t *dek)
 {
-	struct tv_buf vb, mb, vh;
+	return tv_labels_write_signed(w, vol, ms, dek, NULL);
+}
+
+int tv_labels_write_signed(struct tv_twriter *w, const struct tv_volume_label *vol,
+                           const struct tv_media_set_label *ms, const uint8_t *dek,
+                           const struct tv_signer *sg)
+{
+	struct tv_buf vb, mb, vh, msg;
 	uint8_t vu[TV_UUID_LEN], mu[TV_UUID_LEN];
 	int r;
 
 	tv_buf_init(&vb);
 	tv_buf_init(&mb);
 	tv_buf_init(&vh);
+	tv_buf_init(&msg);
 	/* the content UUID of the volume label is the tape UUID: a fresh random
 	 * value, and the one thing that identifies the tape */
 	memcpy(vu, vol->tape_uuid, TV_UUID_LEN);
@@ -35,6 +100,20 @@ int tv_labels_write(struct tv_twriter *w, const struct tv_volume_label *vol,
 	    (r = tv_hdr_encode(&vh, TV_CT_VOLUME_LABEL, vu, tv_buf_ptr(&vb),
 	                       tv_buf_avail(&vb))) != 0)
 		goto out;
+	if (sg != NULL) {
+		/* sign the labels as they go on tape, then append the signature
+		 * as the body's last item (tag 7) */
+		struct tv_wsig ws;
+		memset(&ws, 0, sizeof(ws));
+		ws.alg = TV_WSIG_ED25519;
+		memcpy(ws.pub, sg->pub, sizeof(ws.pub));
+		memcpy(ws.fpr, sg->fpr, sizeof(ws.fpr));
+		if ((r = label_msg(&msg, tv_buf_ptr(&vh), tv_buf_avail(&vh), mu, tv_buf_ptr(&mb),
+		                   tv_buf_avail(&mb), NULL, 0)) != 0 ||
+		    (r = sg->sign(sg->ctx, tv_buf_ptr(&msg), tv_buf_avail(&msg), ws.sig)) != 0 ||
+		    (r = tv_wsig_encode(&mb, TV_MS_TAG_WSIG, &ws)) != 0)
+			goto out;
+	}
 	if ((r = tv_twriter_header_file(w, 0, TV_CT_VOLUME_LABEL, vu, tv_buf_ptr(&vb),
 	                                tv_buf_avail(&vb), NULL, NULL, 0)) != 0 ||
 	    (r = tv_twriter_header_file(w, 1, TV_CT_MEDIA_SET_LABEL, mu, tv_buf_ptr(&mb),
@@ -45,6 +124,7 @@ out:
 	tv_buf_free(&vb);
 	tv_buf_free(&mb);
 	tv_buf_free(&vh);
+	tv_buf_free(&msg);
 	return r;
 }
 

@@ -495,15 +495,66 @@ static const struct tv_fields ms_fs = { "media set label", ms_f,
                                         sizeof(ms_f) / sizeof(ms_f[0]) };
 #define MS_TAG_ENC 6
 
+/* ---- writer signature (docs/FORMAT.md 9.4) ---- */
+
+#define WS struct tv_wsig
+static const struct tv_field wsig_f[] = {
+	TVF_U64(WS, alg, 1, 1, 1, UINT64_MAX),
+	TVF_FIXED(WS, pub, 2, 1),
+	TVF_FIXED(WS, fpr, 3, 1),
+	TVF_FIXED(WS, sig, 4, 1),
+};
+#undef WS
+
+int tv_wsig_encode(struct tv_buf *b, uint16_t tag, const struct tv_wsig *s)
+{
+	struct tv_fields fs = { "writer signature", wsig_f, 4 };
+	size_t mark;
+	int r;
+
+	if ((r = tv_tlv_begin_nested(b, tag, &mark)) != 0 ||
+	    (r = tv_fields_encode(b, &fs, s, TV_FIELD_ALL)) != 0)
+		return r;
+	return tv_tlv_end_nested(b, mark);
+}
+
+int tv_wsig_decode(const uint8_t *p, size_t len, struct tv_wsig *s, const char *what)
+{
+	struct tv_fields fs = { what, wsig_f, 4 };
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	if ((r = tv_fields_decode(&fs, p, len, s, NULL, NULL, NULL)) != 0)
+		memset(s, 0, sizeof(*s));
+	return r;
+}
+
+struct ms_ctx {
+	int seen;
+	const uint8_t *body;
+};
+
 static int ms_extra(void *obj, const struct tv_tlv *it, void *ctx)
 {
 	struct tv_media_set_label *l = obj;
-	int *seen = ctx;
+	struct ms_ctx *c = ctx;
 	int r;
 
+	if (it->tag == TV_MS_TAG_WSIG) {
+		if (l->has_wsig)
+			return tv_errf(TV_ERR_FORMAT, "media set label: field writer "
+			               "signature (tag 7): duplicated");
+		if ((r = tv_wsig_decode(it->val, it->len, &l->wsig,
+		                        "media set label: writer signature")) != 0)
+			return r;
+		l->has_wsig = 1;
+		l->wsig_off = (size_t)(it->val - c->body) - 6;   /* tag u16, length u32 */
+		l->wsig_len = 6 + it->len;
+		return 1;
+	}
 	if (it->tag != MS_TAG_ENC)
 		return 0;
-	if ((*seen)++)
+	if (c->seen++)
 		return tv_errf(TV_ERR_FORMAT, "media set label: field encryption "
 		               "(tag 6): duplicated");
 	r = encdesc_decode(it->val, it->len, &l->enc);
@@ -514,22 +565,28 @@ int tv_ms_label_encode(struct tv_buf *body, const struct tv_media_set_label *l)
 {
 	int r;
 
-	if ((r = tv_fields_encode(body, &ms_fs, l, TV_FIELD_ALL)) != 0)
+	if ((r = tv_fields_encode(body, &ms_fs, l, TV_FIELD_ALL)) != 0 ||
+	    (r = encdesc_encode(body, &l->enc)) != 0)
 		return r;
-	return encdesc_encode(body, &l->enc);
+	/* a label as decoded keeps its signature (as the last item) */
+	return l->has_wsig ? tv_wsig_encode(body, TV_MS_TAG_WSIG, &l->wsig) : 0;
 }
 
 int tv_ms_label_decode(const uint8_t *body, size_t len, struct tv_media_set_label *l)
 {
-	int seen = 0, r;
+	struct ms_ctx c = { 0, body };
+	int r;
 
 	memset(l, 0, sizeof(*l));
-	r = tv_fields_decode(&ms_fs, body, len, l, ms_extra, &seen, NULL);
-	if (r == 0 && !seen)
+	r = tv_fields_decode(&ms_fs, body, len, l, ms_extra, &c, NULL);
+	if (r == 0 && !c.seen)
 		r = tv_errf(TV_ERR_FORMAT, "media set label: field encryption (tag 6): "
 		            "mandatory field missing");
-	if (r != 0)
+	if (r != 0) {
 		memset(&l->enc, 0, sizeof(l->enc));
+		l->has_wsig = 0;
+		memset(&l->wsig, 0, sizeof(l->wsig));
+	}
 	return r;
 }
 

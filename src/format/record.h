@@ -275,6 +275,10 @@ int tv_ecursor_next(struct tv_ecursor *c, struct tv_entry *e, struct tv_loc *loc
 int tv_ecursor_data(struct tv_ecursor *c, const uint8_t **p, size_t *n, int *cont);
 /* Catalog files.  Next item: 1 (*it filled), 0 at the end, or an error. */
 int tv_ecursor_item(struct tv_ecursor *c, struct tv_cat_item_v *it, struct tv_loc *loc);
+/* After a TV_CI_WRITER item: SHA-256 of the catalog byte stream before it
+ * (docs/FORMAT.md 11.2); TV_ERR_STATE when the cursor did not see all of
+ * it (damage, a seek). */
+int tv_ecursor_writer_digest(struct tv_ecursor *c, uint8_t out[32]);
 
 /* ==== label files (tape files 0 and 1) ==== */
 struct tv_tape_labels {
@@ -292,6 +296,21 @@ struct tv_tape_labels {
  * label too. */
 int tv_labels_write(struct tv_twriter *w, const struct tv_volume_label *vol,
                     const struct tv_media_set_label *ms, const uint8_t *dek);
+/* The same, the media set label signed by sg (NULL: unsigned) as
+ * docs/FORMAT.md 9.4 says. */
+int tv_labels_write_signed(struct tv_twriter *w, const struct tv_volume_label *vol,
+                           const struct tv_media_set_label *ms, const uint8_t *dek,
+                           const struct tv_signer *sg);
+/* The message a media set label's writer signature signs (docs/FORMAT.md
+ * 9.4): from the labels as read (l->has_ms and l->ms.has_wsig), appended
+ * to msg. */
+int tv_labels_signed_msg(const struct tv_tape_labels *l, struct tv_buf *msg);
+/* The message a catalog file's writer signature signs: the catalog's
+ * content header (as decoded: type, UUID, body), the number of items
+ * before the WRITER item and the digest of the stream before it. */
+int tv_catalog_signed_msg(struct tv_buf *msg, const uint8_t content_uuid[TV_UUID_LEN],
+                          const uint8_t *body, size_t body_len, uint64_t count,
+                          const uint8_t digest[32]);
 /* Rewinds and reads both labels.  TV_ERR_EOD for a blank tape,
  * TV_ERR_FORMAT for a tape that is not ours, TV_ERR_UNSUPPORTED for
  * another format version (named).  with_ms 0: the volume label only. */

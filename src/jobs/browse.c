@@ -14,6 +14,7 @@
 #include "format/format.h"
 #include "jobs/browse.h"
 #include "jobs/jobs.h"
+#include "jobs/restore_int.h"
 #include "library/vlib.h"
 #include "util/err.h"
 
@@ -26,6 +27,7 @@ struct sel {
 	char *lo, *hi;              /* the range of paths it can match; lo NULL: any */
 	const char *tail;           /* find: the literal end every match has ("" none) */
 	size_t tail_len;
+	int slashes;                /* restore's rule: the '/' a match has (-1: any) */
 	uint64_t hits;
 };
 
@@ -35,6 +37,7 @@ struct browse {
 	size_t nsels;
 	int restore_rules;          /* files, restore --dry-run (else find) */
 	int64_t set_id;             /* 0: every set */
+	int chain;                  /* a set below a full: its tree is temp.rsel */
 	int want_tapes;             /* find, plan */
 	int reg_tapes_only;         /* plan: only regular files are read from tape */
 	tv_item_fn *fn;
@@ -44,7 +47,7 @@ struct browse {
 	size_t nnames, name_next;
 	struct { int64_t ms_id, seq; char barcode[32]; } tapes[64];
 	size_t ntapes, tape_next;
-	struct { int64_t seq; uint64_t items; } *seqs;   /* plan: tapes needed */
+	struct seqneed { int64_t ms, seq; uint64_t items; } *seqs;   /* plan: tapes needed */
 	size_t nseqs;
 };
 
@@ -84,7 +87,15 @@ static int sel_build(struct sel *s, const char *arg, int restore_rules)
 		return TV_ERR_NOMEM;
 	s->glob = strpbrk(s->p, "*?[") != NULL;
 	s->name_only = !restore_rules && strchr(s->p, '/') == NULL;
-	if (!restore_rules && strpbrk(s->p, "[]\\") == NULL) {
+	/* with FNM_PATHNAME only a literal '/' matches a '/': without brackets
+	 * and escapes, a match has as many components as the pattern */
+	s->slashes = -1;
+	if (restore_rules && s->glob && strpbrk(s->p, "[\\") == NULL) {
+		s->slashes = 0;
+		for (const char *c = s->p; *c; c++)
+			s->slashes += *c == '/';
+	}
+	if ((!restore_rules || s->slashes >= 0) && strpbrk(s->p, "[]\\") == NULL) {
 		const char *w = s->p + strlen(s->p);
 		while (w > s->p && w[-1] != '*' && w[-1] != '?')
 			w--;
@@ -127,6 +138,29 @@ static int sel_restore(const struct sel *s, const char *path)
 	if (!s->glob) {
 		l = strlen(s->p);
 		return strncmp(path, s->p, l) == 0 && (path[l] == '\0' || path[l] == '/');
+	}
+	if (s->slashes >= 0) {
+		/* one candidate: the path's first slashes + 1 components */
+		const char *d = strchr(path, '/');
+		int k = 0;
+		while (d != NULL && k < s->slashes) {
+			d = strchr(d + 1, '/');
+			k++;
+		}
+		if (d == NULL && k != s->slashes)
+			return 0;
+		l = d != NULL ? (size_t)(d - path) : strlen(path);
+		/* most candidates differ in their end: a memcmp, before fnmatch */
+		if (s->tail_len > 0 && (l < s->tail_len ||
+		                        memcmp(path + l - s->tail_len, s->tail, s->tail_len) != 0))
+			return 0;
+		if (d == NULL)
+			return fnmatch(s->p, path, FNM_PATHNAME) == 0;
+		if (l >= sizeof(pre))
+			return 0;
+		memcpy(pre, path, l);
+		pre[l] = '\0';
+		return fnmatch(s->p, pre, FNM_PATHNAME) == 0;
 	}
 	if (fnmatch(s->p, path, FNM_PATHNAME) == 0)
 		return 1;
@@ -240,18 +274,19 @@ static const char *tape_barcode(struct browse *b, int64_t ms_id, int64_t seq)
 }
 
 /* plan: one more item with data on tape seq */
-static int need_seq(struct browse *b, int64_t seq)
+static int need_seq(struct browse *b, int64_t ms, int64_t seq)
 {
 	void *p;
 
 	for (size_t i = 0; i < b->nseqs; i++)
-		if (b->seqs[i].seq == seq) {
+		if (b->seqs[i].seq == seq && b->seqs[i].ms == ms) {
 			b->seqs[i].items++;
 			return 0;
 		}
 	if ((p = realloc(b->seqs, (b->nseqs + 1) * sizeof(*b->seqs))) == NULL)
 		return TV_ERR_NOMEM;
 	b->seqs = p;
+	b->seqs[b->nseqs].ms = ms;
 	b->seqs[b->nseqs].seq = seq;
 	b->seqs[b->nseqs++].items = 1;
 	return 0;
@@ -305,6 +340,14 @@ enum { KC_PATH, KC_SET, KC_IDX };
 static const char q_range[] = KEYS " AND path>=?2 AND path<?3 ORDER BY path";
 static const char q_from[] = KEYS " AND path>=?2 ORDER BY path";
 static const char q_keys[] = KEYS " ORDER BY path";
+/* the same of a set below a full: its tree (restore.c, tv_set_chain) */
+static const char q_set_chain[] = ITEM_COLS " FROM temp.rsel s CROSS JOIN files f ON"
+	" f.set_id=s.sid AND f.idx=s.sidx CROSS JOIN backup_sets b ON b.id=f.set_id"
+	" WHERE ?1=?1 ORDER BY s.p";
+#define KEYS_CHAIN "SELECT p, sid, sidx FROM temp.rsel WHERE ?1=?1"
+static const char q_range_chain[] = KEYS_CHAIN " AND p>=?2 AND p<?3 ORDER BY p";
+static const char q_from_chain[] = KEYS_CHAIN " AND p>=?2 ORDER BY p";
+static const char q_keys_chain[] = KEYS_CHAIN " ORDER BY p";
 
 static int row_out(struct browse *b, struct tv_stmt *q)
 {
@@ -337,7 +380,8 @@ static int row_out(struct browse *b, struct tv_stmt *q)
 			return r;
 		for (size_t i = 0; i < n; i++) {
 			tapes[i] = tape_barcode(b, tv_stmt_int(q, IC_MS), seqs[i]);
-			if (b->reg_tapes_only && (r = need_seq(b, seqs[i])) != 0)
+			if (b->reg_tapes_only &&
+			    (r = need_seq(b, tv_stmt_int(q, IC_MS), seqs[i])) != 0)
 				return r;
 		}
 		it.tapes = tapes;
@@ -352,7 +396,7 @@ static int scan_set(struct browse *b)
 	struct tv_stmt *q;
 	int r;
 
-	if ((r = tv_db_query(b->h->db, &q, q_set, "i", b->set_id)) != 0)
+	if ((r = tv_db_query(b->h->db, &q, b->chain ? q_set_chain : q_set, "i", b->set_id)) != 0)
 		return r;
 	while ((r = tv_stmt_step(q)) == 1)
 		if ((r = row_out(b, q)) != 0)
@@ -387,10 +431,12 @@ static int scan(struct browse *b, size_t cur)
 	if (s == NULL && b->nsels == 0)
 		return scan_set(b);
 	if (s != NULL)
-		r = s->hi ? tv_db_query(b->h->db, &q, q_range, "itt", b->set_id, s->lo, s->hi)
-		          : tv_db_query(b->h->db, &q, q_from, "it", b->set_id, s->lo);
+		r = s->hi ? tv_db_query(b->h->db, &q, b->chain ? q_range_chain : q_range, "itt",
+		                        b->set_id, s->lo, s->hi)
+		          : tv_db_query(b->h->db, &q, b->chain ? q_from_chain : q_from, "it",
+		                        b->set_id, s->lo);
 	else
-		r = tv_db_query(b->h->db, &q, q_keys, "i", b->set_id);
+		r = tv_db_query(b->h->db, &q, b->chain ? q_keys_chain : q_keys, "i", b->set_id);
 	if (r != 0)
 		return r;
 	while ((r = tv_stmt_step(q)) == 1) {
@@ -487,6 +533,20 @@ static int set_resolve(struct tv_home *h, const char *set, int64_t *set_id, int6
 	return r;
 }
 
+/* files and restore --dry-run of a set below a full: its tree as it was
+ * at that backup (the items of its chain that restore gives). */
+static int chain_mode(struct browse *b)
+{
+	int64_t *chain = NULL, *ms = NULL;
+	size_t n = 0;
+	int r = tv_set_chain(b->h, b->set_id, &chain, &ms, &n);
+
+	b->chain = r == 0 && n > 1;
+	free(chain);
+	free(ms);
+	return r;
+}
+
 int tv_set_ref_get(struct tv_home *h, const char *set, struct tv_set_ref *ref)
 {
 	int64_t set_id, ms_id;
@@ -507,7 +567,7 @@ int tv_browse_files(struct tv_home *h, const char *set, char *const *globs, size
 	b.fn = fn;
 	b.ctx = ctx;
 	if ((r = set_resolve(h, set, &b.set_id, &ms_id, ref)) == 0 &&
-	    (r = sels_build(&b, globs, nglobs)) == 0)
+	    (r = chain_mode(&b)) == 0 && (r = sels_build(&b, globs, nglobs)) == 0)
 		r = run(&b);
 	browse_free(&b);
 	return r;
@@ -567,12 +627,14 @@ static void tape_where(struct tv_home *h, const char *library, const char *barco
 
 static int cmp_seq(const void *a, const void *b)
 {
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	const struct seqneed *x = a, *y = b;   /* media set, then sequence */
 
-	return x < y ? -1 : x > y;
+	if (x->ms != y->ms)
+		return x->ms < y->ms ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static int plan_tapes(struct browse *b, int64_t ms_id, tv_plan_tape_fn *tape_fn, void *ctx)
+static int plan_tapes(struct browse *b, tv_plan_tape_fn *tape_fn, void *ctx)
 {
 	struct tv_stmt *q;
 	struct tv_plan_tape t;
@@ -590,7 +652,7 @@ static int plan_tapes(struct browse *b, int64_t ms_id, tv_plan_tape_fn *tape_fn,
 		if ((r = tv_db_query(b->h->db, &q, "SELECT t.barcode, t.locked, t.encrypted,"
 		                     " COALESCE(l.name,'') FROM tapes t LEFT JOIN libraries l ON"
 		                     " l.id=t.library_id WHERE t.media_set_id=? AND t.seq=?", "ii",
-		                     ms_id, t.seq)) != 0)
+		                     b->seqs[i].ms, t.seq)) != 0)
 			return r;
 		if ((r = tv_stmt_step(q)) == 1) {
 			snprintf(barcode, sizeof(barcode), "%s", tv_stmt_text(q, 0));
@@ -627,14 +689,15 @@ int tv_restore_plan(struct tv_home *h, const char *set, char *const *paths, size
 	b.reg_tapes_only = 1;
 	b.fn = fn;
 	b.ctx = ctx;
+	(void)ms_id;
 	if ((r = set_resolve(h, set, &b.set_id, &ms_id, ref)) != 0 ||
-	    (r = sels_build(&b, paths, npaths)) != 0)
+	    (r = chain_mode(&b)) != 0 || (r = sels_build(&b, paths, npaths)) != 0)
 		goto out;
 	r = run(&b);
 	if (r != 0 && r != TV_ERR_NOTFOUND)
 		goto out;
 	/* the tapes are said even when a pattern matched nothing */
-	if ((r2 = plan_tapes(&b, ms_id, tape_fn, ctx)) != 0)
+	if ((r2 = plan_tapes(&b, tape_fn, ctx)) != 0)
 		r = r2;
 	else if (r != 0)
 		r = missed_err(&b);   /* its detail again: finding tapes cleared it */

@@ -10,6 +10,7 @@
 #include "jobs/ingest.h"
 #include "jobs/jobs.h"
 #include "jobs/keys.h"
+#include "jobs/writer.h"
 #include "library/vlib.h"
 #include "tape/tape.h"
 #include "util/err.h"
@@ -23,7 +24,62 @@ struct cat_run {
 	const struct tv_catalog_opts *o;
 	int locked, failed, cataloged, blank, foreign;
 	uint64_t refused;
+	int prepass;                 /* newest_first's labels pass: decide nothing */
+	int untrusted;               /* tapes of unknown writers, not cataloged */
+	char untrusted_fpr[4][TV_PKFPR_STR_LEN];   /* their writers, for the summary */
+	int nuntrusted_fpr;
 };
+
+static void note_untrusted(struct cat_run *cr, const struct tv_writer *w)
+{
+	cr->untrusted++;
+	for (int i = 0; i < cr->nuntrusted_fpr; i++)
+		if (strcmp(cr->untrusted_fpr[i], w->fpr_str) == 0)
+			return;
+	if (cr->nuntrusted_fpr < 4)
+		snprintf(cr->untrusted_fpr[cr->nuntrusted_fpr++], TV_PKFPR_STR_LEN, "%s",
+		         w->fpr_str);
+}
+
+/* Who wrote the tape (jobs/writer.h): 0 to go on, 1 when its contents stay
+ * out of the catalog (an unknown writer the operator did not accept: its
+ * labels are recorded and shown, so that decrypt or escrow apply with
+ * --trust-writer can go on from there), or an error (a forged signature:
+ * refused, nothing recorded). */
+static int writer_ok(struct cat_run *cr, const char *barcode, struct tv_tape_info *ti)
+{
+	struct tv_home *h = cr->h;
+	struct tv_writer w;
+	char what[64], need[600];
+	int r;
+
+	if ((r = tv_writer_check_labels(h, barcode, &ti->lab, &w)) != 0)
+		return r;
+	if (w.kind == TV_WRITER_OWN || w.kind == TV_WRITER_TRUSTED)
+		return 0;
+	if (cr->o->labels_only) {
+		if (!cr->prepass)
+			tv_info(h, "%s: written by %s%s, not known here: its contents are cataloged "
+			        "only once it is trusted", barcode, w.signed_ ? "installation " : "",
+			        w.signed_ ? w.fpr_str : "an unknown installation (no writer signature)");
+		return 0;
+	}
+	snprintf(what, sizeof(what), "tape %s", barcode);
+	r = tv_writer_accept(h, what, &w);
+	if (r != TV_ERR_PERM)
+		return r;
+	/* shown, not cataloged */
+	tv_keys_describe(&ti->lab.ms.enc, need, sizeof(need));
+	tv_info(h, "%s: untrusted writer %s: pool %s, media set sequence %llu, %s%s; contents "
+	        "not cataloged", barcode, w.fpr_str, ti->lab.ms.pool_name,
+	        (unsigned long long)ti->lab.ms.seq,
+	        ti->lab.ms.enc.alg != TV_ENC_NONE ? "encrypted, key: " : "not encrypted",
+	        ti->lab.ms.enc.alg != TV_ENC_NONE ? need : "");
+	tv_verbose(h, "%s", tv_errmsg(r));
+	tv_errclear();
+	note_untrusted(cr, &w);
+	return 1;
+}
 
 /* One tape: labels, unlock, contents.  *locked_out set when it stays
  * locked. */
@@ -34,7 +90,7 @@ static int catalog_one(struct cat_run *cr, const char *barcode, int *locked_out)
 	struct tv_tape_info *ti;
 	uint8_t dek[TV_DEK_LEN];
 	char how[512] = "";
-	int r, scanned = 0, unlocked = 0, have_dek = 0;
+	int r, scanned = 0, unlocked = 0, have_dek = 0, untrusted;
 
 	*locked_out = 0;
 	if ((ti = calloc(1, sizeof(*ti))) == NULL)
@@ -65,10 +121,19 @@ static int catalog_one(struct cat_run *cr, const char *barcode, int *locked_out)
 	if (strcmp(ti->lab.vol.barcode, barcode) != 0)
 		tv_warn(h, "%s: the tape's label says barcode %s (cartridge relabeled?)", barcode,
 		        ti->lab.vol.barcode);
+	if ((r = writer_ok(cr, barcode, ti)) < 0)
+		goto out;
+	untrusted = r == 1;
 	if ((r = tv_db_begin(h->db)) != 0)
 		goto out;
 	if ((r = tv_ingest_labels(h, cr->lib_id, barcode, ti)) != 0)
 		goto rollback;
+	if (untrusted) {
+		/* its labels only: nothing it says of its contents is taken */
+		r = tv_db_exec(h->db, "UPDATE tapes SET contents_cataloged=0 WHERE id=?", "i",
+		               ti->tape_id);
+		goto commit;
+	}
 	if (cr->o->labels_only) {
 		tv_info(h, "%s: pool %s, media set sequence %llu%s", barcode, ti->lab.ms.pool_name,
 		        (unsigned long long)ti->seq, ti->encrypted ? ", encrypted" : "");
@@ -200,8 +265,11 @@ static int newest_first(struct cat_run *cr, char **list, size_t n)
 	lo.labels_only = 1;
 	cr->o = &lo;
 	cr->h->quiet = 1;
+	cr->prepass = 1;
 	for (size_t i = 0; i < n; i++)
 		(void)catalog_one(cr, list[i], &locked);   /* quiet: labels only */
+	tv_errclear();
+	cr->prepass = 0;
 	cr->h->quiet = quiet;
 	cr->o = saved;
 	cr->blank = cr->foreign = 0;
@@ -275,6 +343,7 @@ int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes
                    size_t nbarcodes, const struct tv_catalog_opts *o)
 {
 	struct cat_run cr;
+	struct tv_progress prog;
 	char **list = NULL;
 	size_t n = 0;
 	int *locked = NULL;
@@ -282,6 +351,7 @@ int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes
 
 	tv_errclear();   /* a new job: no earlier failure's detail */
 
+	memset(&prog, 0, sizeof(prog));
 	memset(&cr, 0, sizeof(cr));
 	cr.h = h;
 	cr.o = o;
@@ -328,17 +398,21 @@ int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes
 	}
 	if (!o->labels_only && n > 1 && (r = newest_first(&cr, list, n)) != 0)
 		goto out;
+	tv_lib_progress_start(h, &prog, o->labels_only ? "inventory" : "cataloging", n);
 	for (size_t i = 0; i < n; i++) {
 		if (tv_stop_requested()) {   /* between two tapes: each is in whole or not */
 			r = tv_errf(TV_ERR_INTERRUPTED, "stopped by %s: %zu of %zu tape(s) read, the "
 			            "others not (%d cataloged)", tv_stop_name(), i, n, cr.cataloged);
 			goto out;
 		}
+		tv_lib_progress_tape(h, &prog, list, i);
 		if ((r = catalog_one(&cr, list[i], &locked[i])) != 0) {
 			cr.failed++;
 			tv_warn(h, "%s: %s", list[i], tv_errmsg(r));
 		}
 	}
+	tv_lib_progress_tape(h, &prog, list, n);
+	tv_progress_end(&prog);
 	/* key rings read in this run may have unlocked tapes that were read
 	 * (locked) before the tape carrying the ring */
 	if (!o->labels_only && (r = retry_unlocked(&cr, list, locked, n)) != 0)
@@ -347,12 +421,37 @@ int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes
 		tv_warn(h, "the report of missing tapes is incomplete: %s", tv_errmsg(r));
 		cr.failed++;
 	}
-	tv_info(h, "%s: %zu tape(s): %d cataloged, %d locked, %d blank, %d unrecognized, %d failed",
-	        o->labels_only ? "inventory" : "catalog", n, cr.cataloged, cr.locked, cr.blank,
-	        cr.foreign, cr.failed);
+	{
+		char unt[48] = "";
+		if (cr.untrusted > 0)
+			snprintf(unt, sizeof(unt), ", %d of an untrusted writer", cr.untrusted);
+		tv_info(h, "%s: %zu tape(s): %d cataloged, %d locked, %d blank, %d unrecognized, "
+		        "%d failed%s", o->labels_only ? "inventory" : "catalog", n, cr.cataloged,
+		        cr.locked, cr.blank, cr.foreign, cr.failed, unt);
+	}
 	r = 0;
+	if (cr.untrusted > 0) {
+		char cmd[400] = "";
+		size_t used = 0;
+		for (int i = 0; i < cr.nuntrusted_fpr; i++) {
+			int k = snprintf(cmd + used, sizeof(cmd) - used, " --trust-writer %s",
+			                 cr.untrusted_fpr[i]);
+			if (k < 0 || (size_t)k >= sizeof(cmd) - used)
+				break;
+			used += (size_t)k;
+		}
+		tv_info(h, "%d tape(s) were written by an installation this one does not know "
+		        "(untrusted writer): their labels are shown above, their contents were not "
+		        "cataloged. Tapes are signed by the installation that wrote them; after a "
+		        "disaster that is the installation you are recovering. Once you have "
+		        "checked the fingerprint, run: tapevault catalog %s%s", cr.untrusted,
+		        library, cmd);
+	}
 	if (cr.failed > 0)
 		r = tv_errf(TV_ERR_PARTIAL, "%d tape(s) could not be read", cr.failed);
+	else if (cr.untrusted > 0)
+		r = tv_errf(TV_ERR_PERM, "%d tape(s) of an untrusted writer not cataloged",
+		            cr.untrusted);
 	else if (cr.refused > 0)
 		r = tv_errf(TV_ERR_PARTIAL, "%llu tape file(s) or item(s) were refused or could "
 		            "not be recovered (see above)", (unsigned long long)cr.refused);
@@ -362,6 +461,7 @@ int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes
 		tv_info(h, "%d tape(s) stay locked: unlock them with 'tapevault decrypt BARCODE "
 		        "--password-file F' or 'tapevault decrypt BARCODE --kms SERVER'", cr.locked);
 out:
+	tv_progress_end(&prog);
 	for (size_t i = 0; i < n; i++)
 		free(list ? list[i] : NULL);
 	free(list);

@@ -269,6 +269,7 @@ void tv_info(struct tv_home *h, const char *fmt, ...)
 	va_end(ap);
 	if (h && h->quiet)
 		return;
+	tv_prog_clear_line();   /* the progress line, if shown, comes back after */
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
@@ -280,6 +281,7 @@ void tv_verbose(struct tv_home *h, const char *fmt, ...)
 	va_list ap;
 	if (h == NULL || !h->verbose)
 		return;
+	tv_prog_clear_line();
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
@@ -294,18 +296,19 @@ void tv_warn(struct tv_home *h, const char *fmt, ...)
 	va_start(ap, fmt);
 	vlogline(h, fmt, ap);
 	va_end(ap);
+	tv_prog_clear_line();
 	va_start(ap, fmt);
 	fputs("warning: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
-}
-
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	if (h != NULL && h->warn_fn != NULL) {
+		char msg[1024];
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		h->warn_fn(h->watch_ctx, msg);
+	}
 }
 
 void tv_progress_start(struct tv_progress *p, struct tv_home *h, const char *what,
@@ -315,31 +318,42 @@ void tv_progress_start(struct tv_progress *p, struct tv_home *h, const char *wha
 	p->h = h;
 	p->what = what;
 	p->total = total;
-	p->active = isatty(2) && !(h && h->quiet);
+	/* the line on stderr: a terminal, or --progress (util/progress.h) */
+	tv_prog_start(&p->bar, what, total, 0, h && h->quiet);
+	p->tty = p->bar.active;
+	p->active = p->tty || (h && h->progress_fn);
+	if (h && h->progress_fn)
+		h->progress_fn(h->watch_ctx, what, 0, total);
 }
 
 void tv_progress_update(struct tv_progress *p, uint64_t done)
 {
-	double now;
-
 	p->done = done;
 	if (!p->active)
 		return;
-	now = mono();
-	if (now - p->last < 0.2)
-		return;
-	p->last = now;
-	if (p->total > 0)
-		fprintf(stderr, "\r%s: %5.1f%% (%llu / %llu MiB)  ", p->what,
-		        100.0 * (double)done / (double)p->total,
-		        (unsigned long long)(done >> 20), (unsigned long long)(p->total >> 20));
-	else
-		fprintf(stderr, "\r%s: %llu MiB  ", p->what, (unsigned long long)(done >> 20));
+	if (p->h && p->h->progress_fn)
+		p->h->progress_fn(p->h->watch_ctx, p->what, done, p->total);
+	if (p->tty)
+		tv_prog_update(&p->bar, done, 0, NULL);
+}
+
+void tv_progress_item(struct tv_progress *p, uint64_t done, const char *name)
+{
+	p->item++;
+	p->done = done;
+	if (p->tty)
+		tv_prog_update(&p->bar, done, p->item, name);
+	if (p->h && p->h->item_fn && name)
+		p->h->item_fn(p->h->watch_ctx, name);
+}
+
+void tv_progress_items(struct tv_progress *p, uint64_t total_items)
+{
+	p->bar.total_items = total_items;
 }
 
 void tv_progress_end(struct tv_progress *p)
 {
-	if (p->active)
-		fprintf(stderr, "\r\033[K");
-	p->active = 0;
+	tv_prog_finish(&p->bar);
+	p->active = p->tty = 0;
 }

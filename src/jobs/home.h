@@ -12,6 +12,7 @@
 
 #include "catalog/catalog.h"
 #include "crypto/rand.h"   /* tv_uuid_to_str */
+#include "util/progress.h"
 
 struct tv_keystore;
 struct tv_keyctx;
@@ -30,6 +31,21 @@ struct tv_home {
 	 * warnings counts tv_warn calls; jobs that know add their items and
 	 * bytes */
 	uint64_t warnings, job_files, job_bytes;
+	/* a watcher of the running job besides the terminal (the web server's
+	 * job table, web/webjobs.c); NULL: none.  progress_fn is called by
+	 * tv_progress_start/update (what, bytes done, total or 0), warn_fn by
+	 * tv_warn with the message; both on the job's thread. */
+	void (*progress_fn)(void *ctx, const char *what, uint64_t done, uint64_t total);
+	void (*warn_fn)(void *ctx, const char *msg);
+	void (*item_fn)(void *ctx, const char *name);   /* tv_progress_item's item */
+	void *watch_ctx;
+	/* whose tapes and backup files the command accepts besides this
+	 * installation's and the trusted ones (jobs/writer.h): fingerprints the
+	 * operator gave (--trust-writer), and how to ask (NULL: no terminal) */
+	char *const *trust_writer;
+	size_t ntrust_writer;
+	int (*ask_writer)(void *ctx, const char *question);
+	void *ask_ctx;
 };
 
 /* --home option, else $TAPEVAULT_HOME, else (as root) /var/lib/tapevault,
@@ -59,12 +75,19 @@ struct tv_progress {
 	const char *what;
 	uint64_t total, done;
 	double last;
-	int active;
+	int active;                  /* updates are wanted: a terminal or a watcher */
+	int tty;                     /* shown on stderr */
+	uint64_t item;               /* items begun (tv_progress_item) */
+	struct tv_prog bar;          /* the line on stderr (util/progress.h) */
 };
 void tv_progress_start(struct tv_progress *p, struct tv_home *h, const char *what,
                        uint64_t total);
 void tv_progress_update(struct tv_progress *p, uint64_t done);
 void tv_progress_end(struct tv_progress *p);
+/* An item begins (its name shown on the line; counted): done as for
+ * update.  total_items: how many there are, when known (0: not). */
+void tv_progress_item(struct tv_progress *p, uint64_t done, const char *name);
+void tv_progress_items(struct tv_progress *p, uint64_t total_items);
 
 uint64_t tv_now(void);   /* unix seconds */
 void tv_hex(const uint8_t *p, size_t n, char *out);  /* out: 2n+1 */

@@ -21,6 +21,7 @@
 #include "jobs/ingest.h"
 #include "jobs/jobs.h"
 #include "jobs/keys.h"
+#include "jobs/writer.h"
 #include "tape/tape.h"
 #include "util/err.h"
 #include "util/wipe.h"
@@ -187,6 +188,7 @@ struct ingest {
 	struct tv_home *h;
 	struct tv_tape_info *ti;
 	int sealed;                  /* the stream was authenticated (key ring ok) */
+	struct tv_writer lw;         /* who signed the labels (jobs/writer.h) */
 	int64_t set_id;              /* the SET item the next items belong to */
 	int64_t set_ms_id;
 	uint64_t items, entries, unlocked;
@@ -205,8 +207,8 @@ static int prepare(struct ingest *in)
 	if ((r = tv_db_prepare(db, &in->ins_file,
 	                       "INSERT OR IGNORE INTO files(set_id, idx, path, ftype, mode,"
 	                       " uid, gid, mtime_sec, mtime_nsec, size, link, eflags, tseq,"
-	                       " file_no, frame_off, entry_off, ext) "
-	                       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) != 0 ||
+	                       " file_no, frame_off, entry_off, ext, ctime_sec, ctime_nsec,"
+	                       " ino) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) != 0 ||
 	    (r = tv_db_prepare(db, &in->ins_part,
 	                       "INSERT OR IGNORE INTO parts(set_id, idx, part, off, tseq,"
 	                       " file_no, frame_off, entry_off) VALUES(?,?,?,?,?,?,?,?)")) != 0 ||
@@ -289,7 +291,10 @@ static int add_name(struct ingest *in, int kind, uint64_t id, const char *name)
 	return 0;
 }
 
-static int add_entry(struct ingest *in, const struct tv_entry *e, const struct tv_loc *l)
+/* ce: the catalog item when it is one (its change time and inode), NULL
+ * for an entry a scan found. */
+static int add_entry(struct ingest *in, const struct tv_entry *e, const struct tv_loc *l,
+                     const struct tv_ci_entry *ce)
 {
 	int r;
 
@@ -303,7 +308,20 @@ static int add_entry(struct ingest *in, const struct tv_entry *e, const struct t
 		    (r = tv_entry_ext_put(&in->ext, e, e->ftype != TV_FT_REG ? TV_EXT_XATTRS : 0))
 		    != 0)
 			return r;
-		return tv_stmt_run(in->ins_file, "iitiiiiiiitiiiiib", in->set_id,
+		/* the change time and inode, when said: what the next incremental
+		 * compares with (unsaid: NULL, it stores the item again) */
+		if (ce != NULL && ce->has_state && ce->ino <= (uint64_t)INT64_MAX)
+			return tv_stmt_run(in->ins_file, "iitiiiiiiitiiiiibiii", in->set_id,
+			                   (int64_t)e->file_index, e->path, (int64_t)e->ftype,
+			                   (int64_t)e->mode, (int64_t)e->uid, (int64_t)e->gid,
+			                   e->mtime_sec, (int64_t)e->mtime_nsec, (int64_t)e->size,
+			                   e->link[0] ? e->link : NULL, (int64_t)e->flags,
+			                   (int64_t)l->tseq, (int64_t)l->file_no,
+			                   (int64_t)l->frame_off, (int64_t)l->entry_off,
+			                   tv_buf_avail(&in->ext) ? tv_buf_ptr(&in->ext) : NULL,
+			                   tv_buf_avail(&in->ext), ce->ctime_sec,
+			                   (int64_t)ce->ctime_nsec, (int64_t)ce->ino);
+		return tv_stmt_run(in->ins_file, "iitiiiiiiitiiiiibnnn", in->set_id,
 		                   (int64_t)e->file_index, e->path, (int64_t)e->ftype,
 		                   (int64_t)e->mode, (int64_t)e->uid, (int64_t)e->gid,
 		                   e->mtime_sec, (int64_t)e->mtime_nsec, (int64_t)e->size,
@@ -396,13 +414,14 @@ static int add_set(struct ingest *in, const struct tv_ci_set *s)
 	if (r == TV_ERR_NOTFOUND) {
 		r = tv_db_exec(h->db,
 		               "INSERT INTO backup_sets(uuid, name, pool_id, media_set_id,"
-		               " created, first_seq, last_seq, complete, nfiles, nbytes, state)"
-		               " VALUES(?,?,?,?,?,?,?,?,?,?,?)",
-		               "btiiiiiiiit", s->set_uuid, (size_t)16, s->name,
+		               " created, first_seq, last_seq, complete, nfiles, nbytes, state,"
+		               " level, parent_uuid) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		               "btiiiiiiiitib", s->set_uuid, (size_t)16, s->name,
 		               in->ti->pool_id, in->ti->ms_id, (int64_t)s->created,
 		               (int64_t)s->first_seq, (int64_t)s->last_seq,
 		               (int64_t)s->complete, (int64_t)s->nfiles, (int64_t)s->nbytes,
-		               set_state_name(s->state));
+		               set_state_name(s->state), (int64_t)s->level,
+		               s->level != TV_LEVEL_FULL ? s->parent_uuid : NULL, (size_t)16);
 		if (r == 0)
 			in->set_id = tv_db_last_id(h->db);
 		return r;
@@ -417,11 +436,13 @@ static int add_set(struct ingest *in, const struct tv_ci_set *s)
 	                  " complete=MAX(complete,?),"
 	                  " nfiles=CASE WHEN ?=1 THEN ? ELSE nfiles END,"
 	                  " nbytes=CASE WHEN ?=1 THEN ? ELSE nbytes END,"
-	                  " state=COALESCE(?, state) WHERE id=?",
-	                  "tiiiiiiiiti", s->name, (int64_t)s->first_seq, (int64_t)s->first_seq,
+	                  " state=COALESCE(?, state), level=?, parent_uuid=? WHERE id=?",
+	                  "tiiiiiiiitibi", s->name, (int64_t)s->first_seq, (int64_t)s->first_seq,
 	                  (int64_t)s->last_seq, (int64_t)s->complete, (int64_t)s->complete,
 	                  (int64_t)s->nfiles, (int64_t)s->complete, (int64_t)s->nbytes,
-	                  set_state_name(s->state), in->set_id);
+	                  set_state_name(s->state), (int64_t)s->level,
+	                  s->level != TV_LEVEL_FULL ? s->parent_uuid : NULL, (size_t)16,
+	                  in->set_id);
 }
 
 /* A key ring item is used only from an authenticated catalog, and only when
@@ -493,13 +514,20 @@ static int add_item(struct ingest *in, const struct tv_cat_item_v *it)
 			return tv_errf(TV_ERR_FORMAT, "tape %s: catalog item of no backup set",
 			               in->ti->barcode);
 		return add_problem(in, &it->u.problem);
+	case TV_CI_DELETED:
+		if (in->set_id == 0)
+			return tv_errf(TV_ERR_FORMAT, "tape %s: catalog item of no backup set",
+			               in->ti->barcode);
+		return tv_db_exec(in->h->db, "INSERT OR IGNORE INTO set_deleted(set_id, n, path) "
+		                  "VALUES(?,?,?)", "iit", in->set_id, (int64_t)it->u.deleted.n,
+		                  it->u.deleted.path);
 	case TV_CI_ENTRY:
 	case TV_CI_DATA:
 		if (in->set_id == 0)
 			return tv_errf(TV_ERR_FORMAT, "tape %s: catalog item of no backup set",
 			               in->ti->barcode);
 		if (it->type == TV_CI_ENTRY)
-			return add_entry(in, &it->u.entry.e, &it->u.entry.loc);
+			return add_entry(in, &it->u.entry.e, &it->u.entry.loc, &it->u.entry);
 		return tv_stmt_run(in->ins_data, "iiibiii", in->set_id,
 		                   (int64_t)it->u.data.tseq, (int64_t)it->u.data.file_no,
 		                   it->u.data.content_uuid, (size_t)16,
@@ -507,18 +535,56 @@ static int add_item(struct ingest *in, const struct tv_cat_item_v *it)
 		                   (int64_t)it->u.data.complete);
 	case TV_CI_KEYRING:
 		return add_keyring(in, &it->u.ring);
+	case TV_CI_WRITER:   /* read_items checks it */
 	case TV_CI_END:
 		return 0;
 	}
 	return 0;   /* an item type of a newer version */
 }
 
-/* Reads the item stream of the catalog file rd is in. */
-static int read_items(struct ingest *in, struct tv_treader *rd)
+/* The catalog's WRITER item: its signature must verify, and be by the
+ * installation that signed the labels (or by this one or a trusted one). */
+static int check_writer(struct ingest *in, struct tv_ecursor *c,
+                        const struct tv_content_header *ch, uint64_t file_no,
+                        const struct tv_wsig *ws)
+{
+	struct tv_buf msg;
+	struct tv_writer w;
+	uint8_t dg[32];
+	int r;
+
+	tv_buf_init(&msg);
+	if ((r = tv_ecursor_writer_digest(c, dg)) == 0 &&
+	    (r = tv_catalog_signed_msg(&msg, ch->uuid, ch->body, ch->body_len, in->items,
+	                               dg)) == 0)
+		r = tv_writer_check(in->h, ws, tv_buf_ptr(&msg), tv_buf_avail(&msg), &w);
+	tv_buf_free(&msg);
+	if (r == TV_ERR_SIG || r == TV_ERR_STATE)
+		return tv_errf(TV_ERR_SIG, "tape %s file %llu: the catalog's writer signature does "
+		               "not verify (items changed after signing, or a signature taken "
+		               "from another catalog): a forgery or damage, refused",
+		               in->ti->barcode, (unsigned long long)file_no);
+	if (r != 0)
+		return r;
+	if (!w.signed_)
+		return tv_errf(TV_ERR_SIG, "tape %s file %llu: the catalog's writer signature is "
+		               "of an unknown algorithm: refused", in->ti->barcode,
+		               (unsigned long long)file_no);
+	if ((in->lw.signed_ && memcmp(w.fpr, in->lw.fpr, TV_PKFPR_LEN) == 0) ||
+	    w.kind == TV_WRITER_OWN || w.kind == TV_WRITER_TRUSTED)
+		return 0;
+	return tv_errf(TV_ERR_SIG, "tape %s file %llu: the catalog is signed by installation "
+	               "%s, not by the writer of the tape's labels (%s): refused",
+	               in->ti->barcode, (unsigned long long)file_no, w.fpr_str, in->lw.fpr_str);
+}
+
+/* Reads the item stream of the catalog file rd is in (ch: its header). */
+static int read_items_(struct ingest *in, struct tv_treader *rd,
+                       const struct tv_content_header *ch, uint64_t file_no)
 {
 	struct tv_ecursor *c = NULL;
 	struct tv_cat_item_v *it;
-	int r, saw_end = 0;
+	int r, saw_end = 0, saw_writer = 0;
 
 	if ((it = calloc(1, sizeof(*it))) == NULL)
 		return TV_ERR_NOMEM;
@@ -539,6 +605,19 @@ static int read_items(struct ingest *in, struct tv_treader *rd)
 			            in->ti->barcode);
 			goto out;
 		}
+		if (saw_writer && it->type != TV_CI_END) {
+			r = tv_errf(TV_ERR_SIG, "tape %s file %llu: catalog items after its writer "
+			            "signature (not signed): refused", in->ti->barcode,
+			            (unsigned long long)file_no);
+			goto out;
+		}
+		if (it->type == TV_CI_WRITER) {
+			if ((r = check_writer(in, c, ch, file_no, &it->u.wsig)) != 0)
+				goto out;
+			saw_writer = 1;
+			in->items++;
+			continue;
+		}
 		if (it->type == TV_CI_END) {
 			if (it->u.end_count != in->items) {
 				r = tv_errf(TV_ERR_FORMAT, "tape %s: catalog holds %llu items, its end "
@@ -556,11 +635,38 @@ static int read_items(struct ingest *in, struct tv_treader *rd)
 	if (r == 0 && !saw_end)
 		r = tv_errf(TV_ERR_FORMAT, "tape %s: catalog file ends without its end marker",
 		            in->ti->barcode);
+	if (r == 0 && !saw_writer && in->lw.signed_)
+		r = tv_errf(TV_ERR_SIG, "tape %s file %llu: the catalog carries no writer signature "
+		            "but the tape's labels do: refused", in->ti->barcode,
+		            (unsigned long long)file_no);
 out:
 	tv_ecursor_close(c);
 	tv_wipe(it, sizeof(*it));
 	free(it);
 	return r;
+}
+
+/* The same, all or nothing: what a catalog that turns out forged (its
+ * signature is checked at its end) put in the database is taken back. */
+static int read_items(struct ingest *in, struct tv_treader *rd,
+                      const struct tv_content_header *ch, uint64_t file_no)
+{
+	uint64_t items = in->items, entries = in->entries, unlocked = in->unlocked;
+	int r, r2;
+
+	if ((r = tv_db_exec(in->h->db, "SAVEPOINT tv_catalog_file", "")) != 0)
+		return r;
+	r = read_items_(in, rd, ch, file_no);
+	if (r != 0) {
+		in->items = items;
+		in->entries = entries;
+		in->unlocked = unlocked;
+		in->set_id = 0;
+		in->name_set[0] = in->name_set[1] = 0;
+		(void)tv_db_exec(in->h->db, "ROLLBACK TO SAVEPOINT tv_catalog_file", "");
+	}
+	r2 = tv_db_exec(in->h->db, "RELEASE SAVEPOINT tv_catalog_file", "");
+	return r != 0 ? r : r2;
 }
 
 /* Every complete entry of one data file (frames authenticated on an
@@ -618,7 +724,7 @@ static int scan_data_file(struct ingest *in, struct tv_treader *rd,
 			        (unsigned long long)file_no, e->path, tv_errmsg(r));
 			continue;
 		}
-		if ((r = add_entry(in, e, &loc)) != 0)
+		if ((r = add_entry(in, e, &loc, NULL)) != 0)
 			goto out;
 		(*recovered)++;
 	}
@@ -667,7 +773,7 @@ static int scan_tape(struct ingest *in, struct tv_tape *t, const uint8_t *dek,
 				break;
 		} else if (ch.type == TV_CT_CATALOG) {
 			in->sealed = dek != NULL;
-			if (read_items(in, rd) != 0) {
+			if (read_items(in, rd, &ch, file_no) != 0) {
 				tv_verbose(in->h, "tape %s file %llu: an earlier catalog: %s",
 				           in->ti->barcode, (unsigned long long)file_no,
 				           tv_errmsg(TV_ERR_FORMAT));
@@ -741,6 +847,10 @@ int tv_ingest_contents(struct tv_home *h, struct tv_tape *t, struct tv_tape_info
 	*unlocked = 0;
 	if ((r = prepare(&in)) != 0)
 		goto out;
+	/* who wrote it: nothing of an unknown writer goes into the catalog
+	 * before the operator accepts it, nothing of a forged one ever */
+	if ((r = tv_writer_gate(h, ti->barcode, &ti->lab, &in.lw)) != 0)
+		goto out;
 	if (ti->encrypted) {
 		if (dek == NULL) {
 			r = tv_errf(TV_ERR_LOCKED, "tape %s is encrypted and not unlocked",
@@ -786,8 +896,8 @@ int tv_ingest_contents(struct tv_home *h, struct tv_tape *t, struct tv_tape_info
 		goto scan;
 	}
 	in.sealed = dek != NULL;
-	if ((r = read_items(&in, rd)) != 0) {
-		if (r == TV_ERR_AUTH || (dek != NULL && r == TV_ERR_FORMAT))
+	if ((r = read_items(&in, rd, &ch, file_no)) != 0) {
+		if (r == TV_ERR_AUTH || r == TV_ERR_SIG || (dek != NULL && r == TV_ERR_FORMAT))
 			ti->refused++;
 		tv_warn(h, "tape %s: catalog unreadable (%s): scanning the tape", ti->barcode,
 		        tv_errmsg(r));

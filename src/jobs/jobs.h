@@ -27,6 +27,13 @@ int tv_lib_unload(struct tv_vlib *lib, unsigned drive, int rc);
 /* Warns about each cartridge of the library whose volume tag the changer
  * cannot read (a job that goes by barcodes passes it over). */
 void tv_lib_warn_unreadable(struct tv_home *h, struct tv_vlib *lib);
+/* The progress line of a job that reads tapes one by one: items are the
+ * tapes, bytes what the catalog says the tapes done so far hold. */
+void tv_lib_progress_start(struct tv_home *h, struct tv_progress *p, const char *what,
+                           size_t ntapes);
+/* Before tape i of barcodes (i == n: after the last). */
+void tv_lib_progress_tape(struct tv_home *h, struct tv_progress *p, char *const *barcodes,
+                          size_t i);
 
 /* ---- pools (jobs/pool.c) ---- */
 struct tv_pool {
@@ -49,6 +56,11 @@ int tv_pool_set_compression(struct tv_home *h, const char *name, const char *spe
  * registered; kms:SERVER without key id creates a key).  out: normalized. */
 int tv_encryption_resolve(struct tv_home *h, const char *pool, const char *spec,
                           char *out, size_t outsz);
+/* The free tape a write of the pool takes next in library lib_id: the
+ * pool's own (expired) ones first, then blank ones, then other pools'
+ * free ones.  1 found (*tape_id, barcode), 0 none, < 0 error. */
+int tv_pool_free_tape(struct tv_home *h, const struct tv_pool *p, int64_t lib_id,
+                      int64_t *tape_id, char *barcode, size_t bsz);
 
 /* ---- write job (jobs/write.c) ---- */
 struct tv_write_opts {
@@ -56,11 +68,26 @@ struct tv_write_opts {
 	size_t record_size;          /* for new tapes; 0 = default */
 	uint64_t tape_file_size;     /* a data tape file ends past this; 0 = default */
 	int no_xattrs;               /* store no extended attributes (nor ACLs) */
+	/* TV_LEVEL_FULL, _INCREMENTAL (what changed since the newest set of
+	 * the same name in the pool) or _DIFFERENTIAL (since its newest full):
+	 * an item whose type, size, modification and change times and inode
+	 * are as the catalog recorded is not stored again (restore reads it
+	 * from the earlier set); what is gone is recorded as deleted. */
+	int level;
+	/* items left out: a glob (fnmatch, '*' also matches '/') matching the
+	 * absolute source path or the base name; a directory with its contents */
+	char *const *excludes;
+	size_t nexcludes;
+	int one_file_system;         /* do not descend into other file systems */
 };
 struct tv_write_result {
 	uint8_t set_uuid[16];
 	uint64_t files, bytes, tapes;
 	uint64_t stored;             /* bytes of data streams on tape */
+	int level;                   /* what the set is (an incremental without an
+	                                earlier set becomes a full) */
+	uint8_t parent_uuid[16];     /* the set it is based on (level not full) */
+	uint64_t unchanged, deleted; /* items not stored again, items recorded gone */
 };
 int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t npaths,
                  const struct tv_write_opts *o, struct tv_write_result *res);

@@ -127,3 +127,32 @@ int tv_lib_unload(struct tv_vlib *lib, unsigned drive, int rc)
 	return tv_errf(rc, "%s; and unloading drive %u failed too: %s", first, drive,
 	               tv_errmsg(r));
 }
+
+/* ---- progress of the jobs that go tape by tape (catalog, inventory) ---- */
+
+void tv_lib_progress_start(struct tv_home *h, struct tv_progress *p, const char *what,
+                           size_t ntapes)
+{
+	tv_progress_start(p, h, what, 0);
+	tv_progress_items(p, ntapes);
+}
+
+void tv_lib_progress_tape(struct tv_home *h, struct tv_progress *p, char *const *barcodes,
+                          size_t i)
+{
+	uint64_t done = 0;
+
+	/* bytes: what the catalog says the tapes read so far hold */
+	for (size_t k = 0; p->tty && k < i; k++) {
+		int64_t used = 0;
+		if (tv_db_get_int(h->db, &used, "SELECT COALESCE(used,0) FROM tapes WHERE "
+		                  "barcode=?", "t", barcodes[k]) == 0 && used > 0)
+			done += (uint64_t)used;
+	}
+	if (p->tty)
+		tv_errclear();
+	if (i < p->bar.total_items && barcodes != NULL)
+		tv_progress_item(p, done, barcodes[i]);
+	else
+		tv_progress_update(p, done);
+}

@@ -151,3 +151,36 @@ int tv_pool_set_compression(struct tv_home *h, const char *name, const char *spe
 	tv_log(h, "pool %s: compression %s -> %s", name, p.compression, norm);
 	return 0;
 }
+
+/* The tape a write takes when it needs a new one (issue 11: a pool reuses
+ * its expired tapes before it asks for a blank one): a free tape of the
+ * library that belongs to this pool (expire left it there), else a blank
+ * one (no pool: new, or erased), else a free tape another pool's expiry
+ * left; by barcode within each kind.  1 with
+ * *tape_id and barcode set, 0 when there is none, < 0 on error. */
+int tv_pool_free_tape(struct tv_home *h, const struct tv_pool *p, int64_t lib_id,
+                      int64_t *tape_id, char *barcode, size_t bsz)
+{
+	struct tv_stmt *q;
+	int r;
+
+	if ((r = tv_db_query(h->db, &q,
+	                     "SELECT id, barcode, COALESCE(pool_id,0) FROM tapes"
+	                     " WHERE state='free' AND library_id=?1"
+	                     " ORDER BY CASE WHEN pool_id=?2 THEN 0 WHEN pool_id IS NULL THEN 1"
+	                     " ELSE 2 END, barcode LIMIT 1", "ii", lib_id, p->id)) != 0)
+		return r;
+	if ((r = tv_stmt_step(q)) == 1) {
+		int64_t owner = tv_stmt_int(q, 2);
+		*tape_id = tv_stmt_int(q, 0);
+		snprintf(barcode, bsz, "%s", tv_stmt_text(q, 1));
+		if (owner == p->id)
+			tv_verbose(h, "%s: a free tape of pool %s (its media set expired): reused",
+			           barcode, p->name);
+		else if (owner != 0)
+			tv_info(h, "%s: no free tape of pool %s nor a blank one: taking this free "
+			        "tape of another pool", barcode, p->name);
+	}
+	tv_stmt_free(q);
+	return r;
+}

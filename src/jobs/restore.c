@@ -26,6 +26,7 @@
 
 #include "backup/backup.h"
 #include "crypto/password.h"
+#include "crypto/rand.h"
 #include "crypto/secmem.h"
 #include "crypto/slot.h"
 #include "format/record.h"
@@ -69,10 +70,25 @@ int tv_set_lookup(struct tv_home *h, const char *ref, int64_t *set_id, uint8_t u
 	char like[80];
 	int r, n = 0;
 
-	/* an exact name, else a (unique) prefix of the id with or without dashes */
-	if ((r = set_query(h, "SELECT id, uuid FROM backup_sets WHERE name=?", ref, set_id, uuid,
-	                   &n)) != 0)
+	/* an exact name, else a (unique) prefix of the id with or without dashes;
+	 * a name shared by the sets of an incremental chain (one of them is
+	 * not a full) means the newest of them, said */
+	if ((r = set_query(h, "SELECT id, uuid FROM backup_sets WHERE name=? ORDER BY created "
+	                   "DESC, id DESC", ref, set_id, uuid, &n)) != 0)
 		return r;
+	if (n > 1) {
+		int64_t chained = 0;
+		if ((r = tv_db_get_int(h->db, &chained, "SELECT COUNT(*) FROM backup_sets WHERE "
+		                       "name=? AND level<>0", "t", ref)) != 0)
+			return r;
+		if (chained > 0) {
+			char u[37];
+			tv_uuid_to_str(uuid, u);
+			tv_info(h, "'%s' names %d backup sets (an incremental chain): the newest, %s",
+			        ref, n, u);
+			return 0;
+		}
+	}
 	if (n == 0 && strlen(ref) >= 4 && strlen(ref) < 60 && strspn(ref, "0123456789abcdefABCDEF-") == strlen(ref)) {
 		snprintf(like, sizeof(like), "%s%%", ref);
 		r = set_query(h, "SELECT id, uuid FROM backup_sets WHERE "
@@ -193,6 +209,7 @@ static int extract_inner(struct tv_home *h, char **files, size_t n, const char *
 
 struct rtape {                  /* the tape being read */
 	char barcode[32];
+	int64_t ms_id;              /* its media set */
 	uint64_t tseq;
 	uint8_t uuid[16];
 	struct tv_vlib *lib;
@@ -210,6 +227,7 @@ struct rtape {                  /* the tape being read */
 };
 
 struct rfile {
+	int64_t set_id, ms_id;      /* the set whose data it is (an incremental's chain) */
 	int64_t idx;
 	char path[TV_PATH_MAX];
 	char full[PATH_MAX];
@@ -240,10 +258,19 @@ struct pat {
 	uint64_t hits;
 };
 
+/* A set below a full is restored with its chain: the tree as it was at
+ * that backup is, per path, the newest item of the chain, less what a
+ * later set recorded deleted (temp.rsel); each item is read from the
+ * tapes of the set that stored it. */
+#define CHAIN_MAX 4096
 struct rjob {
 	struct tv_home *h;
 	const struct tv_restore_opts *o;
 	int64_t set_id, ms_id;
+	int64_t *chain, *chain_ms;  /* the set and its parents down to a full */
+	size_t nchain;
+	int64_t cur_set, cur_ms;    /* the set and media set being read */
+	char from[192];             /* the FROM and WHERE start of the rows restored */
 	int whole;                  /* no selection: read the set's stream on */
 	struct rtape rt;
 	struct tv_entry *e;         /* entry header as read */
@@ -274,6 +301,9 @@ struct rjob {
 enum { PC_PART, PC_OFF, PC_TSEQ, PC_FILE_NO, PC_FRAME_OFF, PC_ENTRY_OFF };
 #define Q_TAPE "SELECT barcode, uuid, locked, encrypted, COALESCE(record_size, 262144) " \
                "FROM tapes WHERE media_set_id=? AND seq=?"
+/* The rows of the items restored, as f: of the set, or of its chain. */
+#define FROM_SET "files f WHERE f.set_id=?1"
+#define FROM_CHAIN "temp.rsel s JOIN files f ON f.set_id=s.sid AND f.idx=s.sidx WHERE ?1=?1"
 enum { TC_BARCODE, TC_UUID, TC_LOCKED, TC_ENCRYPTED, TC_RECORD_SIZE };
 #define Q_DATA "SELECT content_uuid FROM data_files WHERE set_id=? AND tseq=? AND file_no=?"
 
@@ -523,12 +553,13 @@ static int rt_tape(struct rjob *rj, uint64_t tseq)
 	int64_t lib_id, rs;
 	int r, locked, enc;
 
-	if (rt->tseq == tseq && (rt->rd != NULL || rt->failed))
+	if (rt->tseq == tseq && rt->ms_id == rj->cur_ms && (rt->rd != NULL || rt->failed))
 		return rt->failed ? TV_ERR_LOCKED : 0;
 	if ((r = rt_close(rj, 0)) != 0)
 		return r;
 	rt->tseq = tseq;
-	if ((r = tv_stmt_bind(q, "ii", rj->ms_id, (int64_t)tseq)) != 0 ||
+	rt->ms_id = rj->cur_ms;
+	if ((r = tv_stmt_bind(q, "ii", rj->cur_ms, (int64_t)tseq)) != 0 ||
 	    (r = tv_stmt_step(q)) < 0)
 		return r;
 	if (r == 0) {
@@ -579,7 +610,7 @@ static int data_file_uuid(struct rjob *rj, uint64_t tseq, uint64_t file_no,
 	struct tv_stmt *q = rj->q_data;
 	int r;
 
-	if ((r = tv_stmt_bind(q, "iii", rj->set_id, (int64_t)tseq, (int64_t)file_no)) != 0 ||
+	if ((r = tv_stmt_bind(q, "iii", rj->cur_set, (int64_t)tseq, (int64_t)file_no)) != 0 ||
 	    (r = tv_stmt_step(q)) < 0)
 		return r;
 	if (r == 1) {
@@ -972,13 +1003,16 @@ static int restore_file(struct rjob *rj, struct rfile *f)
 {
 	int r;
 
+	tv_progress_item(&rj->prog, rj->pbytes, f->full);
 	if ((r = file_create(rj, f)) != 0)
 		return r;
+	rj->cur_set = f->set_id;
+	rj->cur_ms = f->ms_id;
 	if ((r = restore_part(rj, f, 1, 0, &f->loc)) != 0)
 		goto fail;
 	if (f->nparts > 1) {
 		struct tv_stmt *q = rj->q_part;
-		if ((r = tv_stmt_bind(q, "ii", rj->set_id, f->idx)) != 0)
+		if ((r = tv_stmt_bind(q, "ii", f->set_id, f->idx)) != 0)
 			goto fail;
 		for (uint64_t k = 2; k <= f->nparts; k++) {
 			struct tv_loc loc;
@@ -1051,12 +1085,39 @@ static int item_failed(struct rjob *rj, const char *path, int r)
 }
 
 /* The columns of a files row as restore reads them, and their names. */
-#define FILE_COLUMNS "idx, path, size, mode, uid, gid, mtime_sec, mtime_nsec, eflags, " \
-                     "nparts, tseq, file_no, frame_off, entry_off"
+#define FILE_COLUMNS "f.idx, f.path, f.size, f.mode, f.uid, f.gid, f.mtime_sec, " \
+                     "f.mtime_nsec, f.eflags, f.nparts, f.tseq, f.file_no, f.frame_off, " \
+                     "f.entry_off, f.set_id"
 enum {
 	FC_IDX, FC_PATH, FC_SIZE, FC_MODE, FC_UID, FC_GID, FC_MTIME, FC_MTIME_NS, FC_EFLAGS,
-	FC_NPARTS, FC_TSEQ, FC_FILE_NO, FC_FRAME_OFF, FC_ENTRY_OFF
+	FC_NPARTS, FC_TSEQ, FC_FILE_NO, FC_FRAME_OFF, FC_ENTRY_OFF, FC_SET
 };
+
+/* The media set of a set of the chain. */
+static int64_t chain_ms(const struct rjob *rj, int64_t set_id)
+{
+	for (size_t k = 0; k < rj->nchain; k++)
+		if (rj->chain[k] == set_id)
+			return rj->chain_ms[k];
+	return rj->ms_id;
+}
+
+/* A query of the rows restored: sql with "%s" where their FROM and the
+ * start of their WHERE go (binds ?1 to the set; more with types). */
+static int rows_query(struct rjob *rj, struct tv_stmt **q, const char *sql,
+                      const char *types, int64_t a, int64_t b, int64_t c)
+{
+	char buf[1024];
+	const char *at = strstr(sql, "%s");
+	size_t pre = at != NULL ? (size_t)(at - sql) : 0;
+
+	if (at == NULL || pre + strlen(rj->from) + strlen(at + 2) + 1 > sizeof(buf))
+		return tv_errf(TV_ERR_INTERNAL, "restore: bad query");
+	memcpy(buf, sql, pre);
+	memcpy(buf + pre, rj->from, strlen(rj->from));
+	memcpy(buf + pre + strlen(rj->from), at + 2, strlen(at + 2) + 1);
+	return tv_db_query(rj->h->db, q, buf, types, rj->set_id, a, b, c);
+}
 
 /* A row's optional fields (the ext column: device numbers, the xattr list
  * of an item restored from the catalog) into rj->e, which the entry
@@ -1081,6 +1142,8 @@ static int rfile_row(struct rjob *rj, struct tv_stmt *q, struct rfile *f,
 	int r;
 
 	f->idx = tv_stmt_int(q, FC_IDX);
+	f->set_id = tv_stmt_int(q, FC_SET);
+	f->ms_id = chain_ms(rj, f->set_id);
 	snprintf(f->path, sizeof(f->path), "%s", path);
 	if ((r = target_path(rj, full_path ? full_path : path, f->full)) != 0)
 		return r;
@@ -1118,9 +1181,8 @@ static int phase_files(struct rjob *rj)
 		return TV_ERR_NOMEM;
 	f->fd = -1;
 	tv_buf_init(&f->xa);
-	if ((r = tv_db_query(rj->h->db, &q, "SELECT " FILE_COLUMNS " FROM files WHERE "
-	                     "set_id=? AND ftype=? ORDER BY idx", "ii", rj->set_id,
-	                     (int64_t)TV_FT_REG)) != 0)
+	if ((r = rows_query(rj, &q, "SELECT " FILE_COLUMNS " FROM %s AND f.ftype=? ORDER BY "
+	                    "f.set_id, f.idx", "ii", (int64_t)TV_FT_REG, 0, 0)) != 0)
 		goto out;
 	while ((rr = tv_stmt_step(q)) == 1) {
 		const char *path = tv_stmt_text(q, FC_PATH);
@@ -1221,9 +1283,8 @@ static int phase_hardlinks(struct rjob *rj)
 	struct rfile *f = NULL;
 	int r, rr;
 
-	if ((r = tv_db_query(rj->h->db, &links, "SELECT path, link FROM files WHERE set_id=? "
-	                     "AND ftype=? ORDER BY idx", "ii", rj->set_id,
-	                     (int64_t)TV_FT_HARDLINK)) != 0)
+	if ((r = rows_query(rj, &links, "SELECT f.path, f.link, f.set_id FROM %s AND f.ftype=? "
+	                    "ORDER BY f.set_id, f.idx", "ii", (int64_t)TV_FT_HARDLINK, 0, 0)) != 0)
 		return r;
 	while ((rr = tv_stmt_step(links)) == 1) {
 		const char *p = tv_stmt_text(links, 0), *first = tv_stmt_text(links, 1);
@@ -1260,10 +1321,12 @@ static int phase_hardlinks(struct rjob *rj)
 			tv_buf_init(&f->xa);
 		}
 		if (q == NULL && (r = tv_db_prepare(rj->h->db, &q, "SELECT " FILE_COLUMNS
-		                                    " FROM files WHERE set_id=? AND path=? AND "
-		                                    "ftype=1")) != 0)
+		                                    " FROM files f WHERE f.set_id=? AND f.path=?"
+		                                    " AND f.ftype=1")) != 0)
 			break;
-		if ((r = tv_stmt_bind(q, "it", rj->set_id, first)) != 0 ||
+		/* the first name is in the set of the link (both names of a
+		 * file are stored by the same set) */
+		if ((r = tv_stmt_bind(q, "it", tv_stmt_int(links, 2), first)) != 0 ||
 		    (r = tv_stmt_step(q)) < 0)
 			break;
 		if (r == 0) {
@@ -1296,8 +1359,8 @@ static int phase_dirs(struct rjob *rj)
 	struct tv_stmt *q;
 	int r, rr;
 
-	if ((r = tv_db_query(rj->h->db, &q, "SELECT path FROM files WHERE set_id=? AND "
-	                     "ftype=? ORDER BY idx", "ii", rj->set_id, (int64_t)TV_FT_DIR)) != 0)
+	if ((r = rows_query(rj, &q, "SELECT f.path FROM %s AND f.ftype=? ORDER BY f.path", "ii",
+	                    (int64_t)TV_FT_DIR, 0, 0)) != 0)
 		return r;
 	while ((rr = tv_stmt_step(q)) == 1) {
 		const char *p = tv_stmt_text(q, 0);
@@ -1381,10 +1444,9 @@ static int phase_links(struct rjob *rj)
 
 	enum { L_PATH, L_LINK, L_META };
 
-	if ((r = tv_db_query(rj->h->db, &q,
-	                     "SELECT path, link, " META_COLUMNS " FROM files "
-	                     "WHERE set_id=? AND ftype=? ORDER BY idx", "ii", rj->set_id,
-	                     (int64_t)TV_FT_SYMLINK)) != 0)
+	if ((r = rows_query(rj, &q, "SELECT f.path, f.link, " META_COLUMNS " FROM %s AND "
+	                    "f.ftype=? ORDER BY f.set_id, f.idx", "ii", (int64_t)TV_FT_SYMLINK,
+	                    0, 0)) != 0)
 		return r;
 	while ((rr = tv_stmt_step(q)) == 1) {
 		const char *p = tv_stmt_text(q, L_PATH);
@@ -1437,11 +1499,9 @@ static int phase_special(struct rjob *rj)
 
 	enum { S_PATH, S_FTYPE, S_META };
 
-	if ((r = tv_db_query(rj->h->db, &q,
-	                     "SELECT path, ftype, " META_COLUMNS
-	                     " FROM files WHERE set_id=? AND ftype IN (?,?,?) ORDER BY idx",
-	                     "iiii", rj->set_id, (int64_t)TV_FT_FIFO, (int64_t)TV_FT_CHR,
-	                     (int64_t)TV_FT_BLK)) != 0)
+	if ((r = rows_query(rj, &q, "SELECT f.path, f.ftype, " META_COLUMNS " FROM %s AND "
+	                    "f.ftype IN (?,?,?) ORDER BY f.set_id, f.idx", "iiii",
+	                    (int64_t)TV_FT_FIFO, (int64_t)TV_FT_CHR, (int64_t)TV_FT_BLK)) != 0)
 		return r;
 	while ((rr = tv_stmt_step(q)) == 1) {
 		const char *p = tv_stmt_text(q, S_PATH);
@@ -1476,10 +1536,13 @@ static int phase_dir_meta(struct rjob *rj)
 
 	enum { D_PATH, D_META };
 
-	if ((r = tv_db_query(rj->h->db, &q,
-	                     "SELECT path, " META_COLUMNS " FROM files "
-	                     "WHERE set_id=? AND ftype=? ORDER BY idx DESC", "ii", rj->set_id,
-	                     (int64_t)TV_FT_DIR)) != 0)
+	/* deepest first: in one set, index order reversed; across a chain,
+	 * path order reversed (a directory's contents sort after it) */
+	if ((r = rows_query(rj, &q, rj->nchain > 1 ?
+	                    "SELECT f.path, " META_COLUMNS " FROM %s AND f.ftype=? ORDER BY "
+	                    "f.path DESC" :
+	                    "SELECT f.path, " META_COLUMNS " FROM %s AND f.ftype=? ORDER BY "
+	                    "f.idx DESC", "ii", (int64_t)TV_FT_DIR, 0, 0)) != 0)
 		return r;
 	while ((rr = tv_stmt_step(q)) == 1) {
 		const char *p = tv_stmt_text(q, D_PATH);
@@ -1510,7 +1573,12 @@ static int set_problems_report(struct rjob *rj)
 	struct tv_stmt *q;
 	int r;
 
-	if ((r = tv_db_query(rj->h->db, &q, "SELECT path, reason, idx IS NOT NULL FROM "
+	/* of a chain: the set's own, and the earlier sets' items restored */
+	if ((r = tv_db_query(rj->h->db, &q, rj->nchain > 1 ?
+	                     "SELECT p.path, p.reason, p.idx IS NOT NULL FROM set_problems p "
+	                     "WHERE p.set_id=?1 OR EXISTS(SELECT 1 FROM temp.rsel s WHERE "
+	                     "s.sid=p.set_id AND s.sidx=p.idx) ORDER BY p.set_id, p.n" :
+	                     "SELECT path, reason, idx IS NOT NULL FROM "
 	                     "set_problems WHERE set_id=? ORDER BY n", "i", rj->set_id)) != 0)
 		return r;
 	while ((r = tv_stmt_step(q)) == 1) {
@@ -1585,15 +1653,119 @@ static int load_names(struct rjob *rj)
 	struct tv_stmt *q;
 	int r;
 
-	if ((r = tv_db_query(rj->h->db, &q, "SELECT kind, id, name FROM set_names WHERE "
-	                     "set_id=?", "i", rj->set_id)) != 0)
-		return r;
-	while ((r = tv_stmt_step(q)) == 1)
-		if ((r = tv_fsmeta_name_add(rj->fm, (int)tv_stmt_int(q, 0),
-		                            (uint32_t)tv_stmt_int(q, 1), tv_stmt_text(q, 2))) != 0)
+	/* of every set of the chain, the newest last (it wins) */
+	for (size_t k = rj->nchain; k-- > 0;) {
+		if ((r = tv_db_query(rj->h->db, &q, "SELECT kind, id, name FROM set_names WHERE "
+		                     "set_id=?", "i", rj->chain[k])) != 0)
+			return r;
+		while ((r = tv_stmt_step(q)) == 1)
+			if ((r = tv_fsmeta_name_add(rj->fm, (int)tv_stmt_int(q, 0),
+			                            (uint32_t)tv_stmt_int(q, 1),
+			                            tv_stmt_text(q, 2))) != 0)
+				break;
+		tv_stmt_free(q);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int tv_set_chain(struct tv_home *h, int64_t set_id, int64_t **chain_out,
+                 int64_t **ms_out, size_t *n_out)
+{
+	struct tv_db *db = h->db;
+	int64_t id = set_id, *chain, *chain_ms;
+	size_t nchain = 0;
+	int r;
+
+	*chain_out = chain = malloc(CHAIN_MAX * sizeof(*chain));
+	*ms_out = chain_ms = malloc(CHAIN_MAX * sizeof(*chain_ms));
+	*n_out = 0;
+	if (chain == NULL || chain_ms == NULL)
+		return TV_ERR_NOMEM;
+	for (;;) {
+		struct tv_stmt *q;
+		uint8_t pu[16];
+		char name[TV_NAME_MAX] = "";
+		int64_t level = 0, ms = 0;
+		if (nchain == CHAIN_MAX)
+			return tv_errf(TV_ERR_FORMAT, "backup set: a chain of more than %d sets "
+			               "(a loop?)", CHAIN_MAX);
+		if ((r = tv_db_query(db, &q, "SELECT level, parent_uuid, COALESCE(media_set_id,0),"
+		                     " name FROM backup_sets WHERE id=?", "i", id)) != 0)
+			return r;
+		if ((r = tv_stmt_step(q)) == 1) {
+			size_t l;
+			const void *u = tv_stmt_blob(q, 1, &l);
+			level = tv_stmt_int(q, 0);
+			ms = tv_stmt_int(q, 2);
+			snprintf(name, sizeof(name), "%s", tv_stmt_text(q, 3));
+			if (level != 0 && (u == NULL || l != 16))
+				r = tv_errf(TV_ERR_FORMAT, "backup set '%s': an incremental without "
+				            "its parent in the catalog", name);
+			else if (u != NULL && l == 16)
+				memcpy(pu, u, 16);
+		}
+		tv_stmt_free(q);
+		if (r < 0)
+			return r;
+		chain[nchain] = id;
+		chain_ms[nchain++] = ms;
+		*n_out = nchain;
+		if (level == 0)
 			break;
-	tv_stmt_free(q);
-	return r < 0 ? r : 0;
+		r = tv_db_get_int(db, &id, "SELECT id FROM backup_sets WHERE uuid=?", "b", pu,
+		                  (size_t)16);
+		if (r == TV_ERR_NOTFOUND) {
+			char u[37];
+			tv_uuid_to_str(pu, u);
+			return tv_errf(TV_ERR_NOTFOUND, "backup set '%s' is based on set %s, which "
+			               "this catalog does not hold: catalog the tapes of that set "
+			               "(and of the sets before it) and restore again", name, u);
+		}
+		if (r != 0)
+			return r;
+		for (size_t k = 0; k < nchain; k++)
+			if (chain[k] == id)
+				return tv_errf(TV_ERR_FORMAT, "backup set '%s': its chain of parents "
+				               "loops", name);
+	}
+	if (nchain == 1)
+		return 0;
+	if ((r = tv_db_exec(db, "CREATE TEMP TABLE IF NOT EXISTS rsel(p TEXT PRIMARY KEY,"
+	                    " sid INTEGER NOT NULL, sidx INTEGER NOT NULL) WITHOUT ROWID",
+	                    "")) != 0 ||
+	    (r = tv_db_exec(db, "DELETE FROM temp.rsel", "")) != 0 ||
+	    (r = tv_db_begin(db)) != 0)
+		return r;
+	for (size_t k = nchain; k-- > 0 && r == 0;) {
+		if ((r = tv_db_exec(db, "DELETE FROM temp.rsel WHERE p IN (SELECT path FROM "
+		                    "set_deleted WHERE set_id=?)", "i", chain[k])) == 0)
+			r = tv_db_exec(db, "INSERT OR REPLACE INTO temp.rsel(p, sid, sidx) SELECT path,"
+			               " set_id, idx FROM files WHERE set_id=?", "i", chain[k]);
+	}
+	if (r != 0) {
+		tv_db_rollback(db);
+		return r;
+	}
+	return tv_db_commit(db);
+}
+
+/* The set's chain and the rows restored: of the set, or of its chain. */
+static int chain_build(struct rjob *rj)
+{
+	int r = tv_set_chain(rj->h, rj->set_id, &rj->chain, &rj->chain_ms, &rj->nchain);
+
+	if (r != 0)
+		return r;
+	if (rj->nchain == 1) {
+		snprintf(rj->from, sizeof(rj->from), "%s", FROM_SET);
+		return 0;
+	}
+	tv_info(rj->h, "restoring the tree as it was at that backup: %zu set(s) of its chain",
+	        rj->nchain);
+	snprintf(rj->from, sizeof(rj->from), "%s", FROM_CHAIN);
+	return 0;
 }
 
 static int prepare(struct rjob *rj)
@@ -1632,6 +1804,8 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 	if ((r = tv_db_get_int(h->db, &rj.ms_id, "SELECT media_set_id FROM backup_sets "
 	                       "WHERE id=?", "i", rj.set_id)) != 0)
 		return r;
+	rj.cur_set = rj.set_id;
+	rj.cur_ms = rj.ms_id;
 	if ((o->to == NULL) == !o->to_original)
 		return tv_errf(TV_ERR_INVAL, "restore needs --to DIR or --to-original");
 	if (o->to != NULL) {
@@ -1647,7 +1821,7 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 		if ((r = tv_mkdir_p(o->to, 0700, 0755)) != 0)
 			return r;
 	}
-	if ((r = pats_build(&rj)) != 0)
+	if ((r = pats_build(&rj)) != 0 || (r = chain_build(&rj)) != 0)
 		goto out;
 	if ((rj.e = malloc(sizeof(*rj.e))) == NULL) {
 		r = TV_ERR_NOMEM;
@@ -1664,8 +1838,15 @@ int tv_job_restore(struct tv_home *h, const char *setref, const struct tv_restor
 		goto out;
 	if ((r = phase_dirs(&rj)) != 0)
 		goto out;
-	tv_db_get_int(h->db, &total, "SELECT COALESCE(SUM(size),0) FROM files WHERE set_id=? "
-	              "AND ftype=?", "ii", rj.set_id, (int64_t)TV_FT_REG);
+	{
+		struct tv_stmt *tq;
+		if (rows_query(&rj, &tq, "SELECT COALESCE(SUM(f.size),0) FROM %s AND f.ftype=?",
+		               "ii", (int64_t)TV_FT_REG, 0, 0) == 0) {
+			if (tv_stmt_step(tq) == 1)
+				total = tv_stmt_int(tq, 0);
+			tv_stmt_free(tq);
+		}
+	}
 	tv_progress_start(&rj.prog, h, "restoring", o->npaths ? 0 : (uint64_t)total);
 	r = phase_files(&rj);
 	tv_progress_end(&rj.prog);
@@ -1701,6 +1882,8 @@ out:
 		free(rj.inner[i]);
 	free(rj.inner);
 	free(rj.e);
+	free(rj.chain);
+	free(rj.chain_ms);
 	tv_fsmeta_free(rj.fm);
 	return r;
 }

@@ -6,6 +6,9 @@
 
 #include "catalog/catalog.h"
 #include "jobs/audit.h"
+#include "jobs/jobs.h"
+#include "library/vlib.h"
+#include "tape/tape.h"
 #include "jobs/retention.h"
 #include "util/err.h"
 
@@ -180,5 +183,179 @@ int tv_tape_retire(struct tv_home *h, const char *barcode)
 	if (tv_db_changes(h->db) == 0)
 		return tv_errf(TV_ERR_NOTFOUND, "no tape %s in the catalog", barcode);
 	tv_audit(h, "tape retire", "-", barcode, "never written again");
+	return 0;
+}
+
+/* ---- tape erase ---- */
+
+/* The tape's row and the sets it holds data of. */
+static int erase_plan(struct tv_home *h, const char *barcode, int64_t now,
+                      struct tv_erase_result *res)
+{
+	struct tv_stmt *q;
+	int r;
+
+	if ((r = tv_db_query(h->db, &q,
+	                     "SELECT t.id, t.state, COALESCE(p.name,''), COALESCE(t.media_set_id,0),"
+	                     " COALESCE(t.seq,0), t.locked, COALESCE(m.closed,1), t.uuid,"
+	                     " p.retention, (SELECT MAX(b.created) FROM backup_sets b"
+	                     "   WHERE b.media_set_id=t.media_set_id)"
+	                     " FROM tapes t LEFT JOIN pools p ON p.id=t.pool_id"
+	                     " LEFT JOIN media_sets m ON m.id=t.media_set_id WHERE t.barcode=?",
+	                     "t", barcode)) != 0)
+		return r;
+	if ((r = tv_stmt_step(q)) == 1) {
+		size_t ul;
+		const void *u = tv_stmt_blob(q, 7, &ul);
+		res->tape_id = tv_stmt_int(q, 0);
+		snprintf(res->state, sizeof(res->state), "%s", tv_stmt_text(q, 1));
+		snprintf(res->pool, sizeof(res->pool), "%s", tv_stmt_text(q, 2));
+		res->ms_id = tv_stmt_int(q, 3);
+		res->seq = tv_stmt_int(q, 4);
+		res->locked = tv_stmt_int(q, 5) != 0;
+		res->ms_open = tv_stmt_int(q, 6) == 0;
+		if (u != NULL && ul == 16) {
+			memcpy(res->tape_uuid, u, 16);
+			res->has_uuid = 1;
+		}
+		/* expired: the pool has a retention and the media set's newest
+		 * set is past it (or it holds none) */
+		res->expired = !tv_stmt_isnull(q, 8) &&
+		               (tv_stmt_isnull(q, 9) ||
+		                tv_stmt_int(q, 9) + tv_stmt_int(q, 8) <= now);
+	}
+	tv_stmt_free(q);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return tv_errf(TV_ERR_NOTFOUND, "no tape %s in the catalog (see 'tapevault tape "
+		               "list')", barcode);
+	if (res->ms_id == 0)
+		return 0;
+	if ((r = tv_db_query(h->db, &q,
+	                     "SELECT id, uuid, name, first_seq=?2 AND last_seq=?2 FROM backup_sets"
+	                     " WHERE media_set_id=?1 AND ?2 BETWEEN first_seq AND last_seq"
+	                     " ORDER BY created, id", "ii", res->ms_id, res->seq)) != 0)
+		return r;
+	while ((r = tv_stmt_step(q)) == 1) {
+		struct tv_erase_set *s, *p;
+		size_t ul;
+		const void *u = tv_stmt_blob(q, 1, &ul);
+		if ((p = realloc(res->sets, (res->nsets + 1) * sizeof(*p))) == NULL) {
+			r = TV_ERR_NOMEM;
+			break;
+		}
+		res->sets = p;
+		s = &res->sets[res->nsets++];
+		memset(s, 0, sizeof(*s));
+		s->id = tv_stmt_int(q, 0);
+		if (u != NULL && ul == 16)
+			tv_uuid_to_str(u, s->uuid);
+		snprintf(s->name, sizeof(s->name), "%s", tv_stmt_text(q, 2));
+		s->only_here = tv_stmt_int(q, 3) != 0;
+	}
+	tv_stmt_free(q);
+	return r;
+}
+
+void tv_erase_result_free(struct tv_erase_result *res)
+{
+	free(res->sets);
+	res->sets = NULL;
+	res->nsets = 0;
+}
+
+/* The catalog forgets what was on the tape, in one transaction. */
+static int erase_catalog(struct tv_home *h, const struct tv_erase_result *res)
+{
+	int r;
+
+	if ((r = tv_db_begin(h->db)) != 0)
+		return r;
+	for (size_t i = 0; i < res->nsets; i++)
+		if (res->sets[i].only_here &&
+		    (r = tv_db_exec(h->db, "DELETE FROM backup_sets WHERE id=?", "i",
+		                    res->sets[i].id)) != 0)
+			goto fail;
+	/* the tape is blank: a retired one stays retired (never written) */
+	if ((r = tv_db_exec(h->db, "UPDATE tapes SET state=CASE WHEN state='retired' THEN"
+	                    " 'retired' ELSE 'free' END, uuid=NULL, pool_id=NULL,"
+	                    " media_set_id=NULL, seq=NULL, encrypted=0, locked=0, dek_fpr=NULL,"
+	                    " enc_spec=NULL, ms_label=NULL, next_file=NULL, sessions=0, full=0,"
+	                    " contents_cataloged=0, used=0, written=NULL, format=NULL,"
+	                    " record_size=NULL WHERE id=?", "i", res->tape_id)) != 0)
+		goto fail;
+	/* its key protected nothing any more */
+	if (res->has_uuid &&
+	    (r = tv_db_exec(h->db, "DELETE FROM tape_keys WHERE tape_uuid=?", "b",
+	                    res->tape_uuid, (size_t)16)) != 0)
+		goto fail;
+	/* a media set that lost a tape takes no more data: the next write of
+	 * the pool starts a new one (a later tape would take the erased one's
+	 * sequence number) */
+	if (res->ms_id != 0 &&
+	    (r = tv_db_exec(h->db, "UPDATE media_sets SET closed=1 WHERE id=?", "i",
+	                    res->ms_id)) != 0)
+		goto fail;
+	return tv_db_commit(h->db);
+fail:
+	tv_db_rollback(h->db);
+	return r;
+}
+
+int tv_job_tape_erase(struct tv_home *h, const char *barcode, const struct tv_erase_opts *o,
+                  struct tv_erase_result *res)
+{
+	struct tv_vlib *lib = NULL;
+	struct tv_tape *t = NULL;
+	char question[1024], detail[300];
+	int64_t lib_id;
+	size_t only = 0;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	tv_errclear();
+	snprintf(h->job, sizeof(h->job), "tape erase");
+	if ((r = erase_plan(h, barcode, o->now, res)) != 0)
+		return r;
+	for (size_t i = 0; i < res->nsets; i++)
+		only += res->sets[i].only_here;
+	res->unexpired = res->ms_id != 0 && !res->expired && (res->nsets > 0 || res->locked);
+	if (res->unexpired && !o->force)
+		return tv_errf(TV_ERR_STATE, "tape %s holds data that has not expired (pool %s: "
+		               "%zu backup set(s)%s): it was not erased; let it expire "
+		               "('tapevault expire'), or add --force to erase it all the same",
+		               barcode, res->pool, res->nsets,
+		               res->locked ? ", and contents not cataloged: the tape is locked" : "");
+	snprintf(question, sizeof(question), "Erase tape %s%s%s? %zu backup set(s) on it only "
+	         "leave the catalog, %zu spanning other tapes become incomplete%s.", barcode,
+	         res->pool[0] ? " of pool " : "", res->pool, only, res->nsets - only,
+	         res->unexpired ? " (NOT expired: --force)" : "");
+	if (o->confirm != NULL && !o->confirm(o->confirm_ctx, question))
+		return tv_errf(TV_ERR_CANCELED, "tape %s: not erased (not confirmed)", barcode);
+	if ((r = tv_lib_open_for_tape(h, barcode, &lib, &lib_id)) != 0)
+		return r;
+	if ((r = tv_vlib_load(lib, barcode, 0, TV_TAPE_RDWR, &t, NULL)) != 0)
+		goto out;
+	if ((r = tv_tape_rewind(t)) != 0 || (r = tv_tape_erase(t)) != 0)
+		goto out;
+	r = tv_tape_close(t);
+	t = NULL;
+out:
+	if (t != NULL)
+		tv_tape_close(t);
+	r = tv_lib_unload(lib, 0, r);
+	tv_vlib_close(lib);
+	if (r != 0)
+		return tv_errctx(r, "tape %s: not erased", barcode);
+	/* the tape is blank now, whatever the catalog does */
+	if ((r = erase_catalog(h, res)) != 0)
+		return tv_errctx(r, "tape %s was erased but the catalog still lists its data: "
+		                 "run 'tapevault catalog' on its library", barcode);
+	snprintf(detail, sizeof(detail), "%s%s: erased%s; %zu backup set(s) left the catalog, "
+	         "%zu became incomplete", res->pool[0] ? "pool " : "no pool", res->pool,
+	         res->unexpired ? " with --force (data not expired)" : "", only,
+	         res->nsets - only);
+	tv_audit(h, "tape erase", "-", barcode, detail);
 	return 0;
 }

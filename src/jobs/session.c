@@ -2,11 +2,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "crypto/rand.h"
 #include "format/record.h"
 #include "jobs/fsmeta.h"
 #include "jobs/keys.h"
 #include "jobs/session.h"
+#include "jobs/writer.h"
 #include "library/vlib.h"
 #include "tape/tape.h"
 #include "util/err.h"
@@ -153,8 +156,16 @@ int tv_session_label(struct tv_session *s, const struct tv_pool *pool, int64_t m
 	s->wo.record_size = s->record_size;
 	if ((r = tv_twriter_open(&s->w, s->t, s->barcode, s->uuid, &s->wo)) != 0)
 		goto out;
-	if ((r = tv_labels_write(s->w, &vol, ms, s->encrypted ? s->dek : NULL)) != 0)
-		goto out;
+	{
+		/* the labels carry this installation's signature (writer.h) */
+		struct tv_wsigner ws;
+		if ((r = tv_writer_signer_open(s->h, &ws)) != 0)
+			goto out;
+		r = tv_labels_write_signed(s->w, &vol, ms, s->encrypted ? s->dek : NULL, &ws.sg);
+		tv_writer_signer_close(&ws);
+		if (r != 0)
+			goto out;
+	}
 	s->file_no = 2;
 	r = tv_db_exec(s->h->db,
 	               "UPDATE tapes SET uuid=?, state='pool', pool_id=?, media_set_id=?, seq=?,"
@@ -185,6 +196,7 @@ struct catw {
 	struct tv_cat_item_v *it;
 	struct tv_buf b;
 	uint64_t count;
+	EVP_MD_CTX *md;              /* SHA-256 of the byte stream, for the signature */
 };
 
 static int put_item(struct catw *c)
@@ -197,6 +209,8 @@ static int put_item(struct catw *c)
 	if ((r = tv_cat_item_encode(&c->b, c->it)) != 0)
 		return r;
 	c->count++;
+	if (c->md != NULL && EVP_DigestUpdate(c->md, tv_buf_ptr(&c->b), tv_buf_avail(&c->b)) != 1)
+		return tv_errf(TV_ERR_CRYPTO, "SHA-256 failed");
 	if ((r = tv_twriter_mark(c->s->w, &fi, &eo)) != 0)
 		return r;
 	return tv_twriter_write(c->s->w, tv_buf_ptr(&c->b), tv_buf_avail(&c->b));
@@ -327,7 +341,8 @@ static int put_entries(struct catw *c, int64_t set_id)
 		goto out;
 	if ((r = tv_db_query(c->s->h->db, &fs,
 	                     "SELECT idx, path, ftype, mode, uid, gid, mtime_sec, mtime_nsec,"
-	                     " size, link, eflags, tseq, file_no, frame_off, entry_off, ext "
+	                     " size, link, eflags, tseq, file_no, frame_off, entry_off, ext,"
+	                     " ctime_sec, ctime_nsec, ino "
 	                     "FROM files WHERE set_id=? AND tseq<=? ORDER BY idx",
 	                     "ii", set_id, seq)) != 0)
 		goto out;
@@ -374,8 +389,15 @@ static int put_entries(struct catw *c, int64_t set_id)
 		ce->loc.file_no = (uint64_t)tv_stmt_int(fs, 12);
 		ce->loc.frame_off = (uint64_t)tv_stmt_int(fs, 13);
 		ce->loc.entry_off = (uint64_t)tv_stmt_int(fs, 14);
+		/* what the next incremental compares with (first part only) */
+		ce->has_state = !tv_stmt_isnull(fs, 16) && !tv_stmt_isnull(fs, 17) &&
+		                !tv_stmt_isnull(fs, 18);
+		ce->ctime_sec = tv_stmt_int(fs, 16);
+		ce->ctime_nsec = (uint64_t)tv_stmt_int(fs, 17);
+		ce->ino = (uint64_t)tv_stmt_int(fs, 18);
 		if ((r = put_item(c)) != 0)
 			goto out;
+		ce->has_state = 0;
 		while (pr == 1 && tv_stmt_int(ps, 0) < idx)
 			pr = tv_stmt_step(ps);
 		while (pr == 1 && tv_stmt_int(ps, 0) == idx) {
@@ -427,6 +449,27 @@ static int put_problems(struct catw *c, int64_t set_id)
 	return r < 0 ? r : 0;
 }
 
+/* The items of its parent's tree a set below a full no longer has. */
+static int put_deleted(struct catw *c, int64_t set_id)
+{
+	struct tv_stmt *q = NULL;
+	int r;
+
+	if ((r = tv_db_query(c->s->h->db, &q, "SELECT n, path FROM set_deleted WHERE set_id=? "
+	                     "ORDER BY n", "i", set_id)) != 0)
+		return r;
+	while ((r = tv_stmt_step(q)) == 1) {
+		struct tv_ci_deleted *d = &c->it->u.deleted;
+		c->it->type = TV_CI_DELETED;
+		d->n = (uint64_t)tv_stmt_int(q, 0);
+		copy_str(d->path, sizeof(d->path), tv_stmt_text(q, 1));
+		if ((r = put_item(c)) != 0)
+			break;
+	}
+	tv_stmt_free(q);
+	return r < 0 ? r : 0;
+}
+
 /* A set's state column as a SET item's tag 9 (0: not said). */
 static uint64_t set_state_code(const char *state)
 {
@@ -447,7 +490,8 @@ static int put_sets(struct catw *c)
 
 	if ((r = tv_db_query(s->h->db, &q,
 	                     "SELECT id, uuid, name, created, first_seq, last_seq, complete,"
-	                     " nfiles, nbytes, COALESCE(state,'') FROM backup_sets WHERE"
+	                     " nfiles, nbytes, COALESCE(state,''), level, parent_uuid FROM"
+	                     " backup_sets WHERE"
 	                     " media_set_id=? AND "
 	                     "first_seq<=? ORDER BY id", "ii", s->ms_id, (int64_t)s->seq)) != 0)
 		return r;
@@ -470,8 +514,12 @@ static int put_sets(struct catw *c)
 		set->nfiles = (uint64_t)tv_stmt_int(q, 7);
 		set->nbytes = (uint64_t)tv_stmt_int(q, 8);
 		set->state = set_state_code(tv_stmt_text(q, 9));
+		set->level = (uint64_t)tv_stmt_int(q, 10);
+		if (set->level != TV_LEVEL_FULL)
+			load_blob16(q, 11, set->parent_uuid);
 		if ((r = put_item(c)) != 0 || (r = put_data_files(c, set_id)) != 0 ||
-		    (r = put_entries(c, set_id)) != 0 || (r = put_problems(c, set_id)) != 0)
+		    (r = put_entries(c, set_id)) != 0 || (r = put_problems(c, set_id)) != 0 ||
+		    (r = put_deleted(c, set_id)) != 0)
 			break;
 	}
 	tv_stmt_free(q);
@@ -514,30 +562,68 @@ static int put_keyring(struct catw *c)
 	return r < 0 ? r : 0;
 }
 
+/* The WRITER item (docs/FORMAT.md 11.2): this installation's signature of
+ * the catalog header and the items so far. */
+static int put_writer(struct catw *c, const uint8_t cuuid[16], const struct tv_buf *hb)
+{
+	struct tv_wsigner ws;
+	struct tv_buf msg;
+	uint8_t dg[32];
+	unsigned int dl = 0;
+	int r;
+
+	tv_buf_init(&msg);
+	if (EVP_DigestFinal_ex(c->md, dg, &dl) != 1 || dl != 32)
+		return tv_errf(TV_ERR_CRYPTO, "SHA-256 failed");
+	EVP_MD_CTX_free(c->md);
+	c->md = NULL;
+	if ((r = tv_writer_signer_open(c->s->h, &ws)) != 0)
+		return r;
+	memset(c->it, 0, sizeof(*c->it));
+	c->it->type = TV_CI_WRITER;
+	c->it->u.wsig.alg = TV_WSIG_ED25519;
+	memcpy(c->it->u.wsig.pub, ws.sg.pub, TV_WSIG_PUB_LEN);
+	memcpy(c->it->u.wsig.fpr, ws.sg.fpr, TV_WSIG_FPR_LEN);
+	if ((r = tv_catalog_signed_msg(&msg, cuuid, tv_buf_ptr(hb), tv_buf_avail(hb), c->count,
+	                               dg)) == 0 &&
+	    (r = ws.sg.sign(ws.sg.ctx, tv_buf_ptr(&msg), tv_buf_avail(&msg),
+	                    c->it->u.wsig.sig)) == 0)
+		r = put_item(c);
+	tv_writer_signer_close(&ws);
+	tv_buf_free(&msg);
+	return r;
+}
+
 static int write_catalog(struct tv_session *s)
 {
 	struct tv_catalog_header cat;
 	struct catw c;
+	struct tv_buf hb;
 	uint8_t cuuid[16];
 	int r;
 
 	memset(&c, 0, sizeof(c));
 	c.s = s;
 	tv_buf_init(&c.b);
+	tv_buf_init(&hb);
 	if ((c.it = calloc(1, sizeof(*c.it))) == NULL)
 		return TV_ERR_NOMEM;
+	if ((c.md = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(c.md, EVP_sha256(), NULL) != 1) {
+		r = tv_errf(TV_ERR_CRYPTO, "SHA-256 is not available");
+		goto out;
+	}
 	memset(&cat, 0, sizeof(cat));
 	memcpy(cat.tape_uuid, s->uuid, 16);
 	memcpy(cat.media_set_uuid, s->ms_uuid, 16);
 	cat.session = s->session_no;
-	if ((r = tv_catalog_header_encode(&c.b, &cat)) != 0 || (r = tv_uuid_new(cuuid)) != 0)
+	if ((r = tv_catalog_header_encode(&hb, &cat)) != 0 || (r = tv_uuid_new(cuuid)) != 0)
 		goto out;
 	if ((r = tv_twriter_begin_file(s->w, s->file_no, TV_CT_CATALOG, cuuid,
-	                               tv_buf_ptr(&c.b), tv_buf_avail(&c.b),
+	                               tv_buf_ptr(&hb), tv_buf_avail(&hb),
 	                               s->encrypted ? s->dek : NULL)) != 0)
 		goto out;
 	if ((r = put_tapes(&c)) != 0 || (r = put_sets(&c)) != 0 ||
-	    (r = put_keyring(&c)) != 0)
+	    (r = put_keyring(&c)) != 0 || (r = put_writer(&c, cuuid, &hb)) != 0)
 		goto out;
 	memset(c.it, 0, sizeof(*c.it));
 	c.it->type = TV_CI_END;
@@ -546,7 +632,9 @@ static int write_catalog(struct tv_session *s)
 		goto out;
 	r = tv_twriter_end_file(s->w, 0, NULL);
 out:
+	EVP_MD_CTX_free(c.md);
 	tv_buf_free(&c.b);
+	tv_buf_free(&hb);
 	tv_wipe(c.it, sizeof(*c.it));
 	free(c.it);
 	return r;

@@ -19,7 +19,17 @@
 
 struct vstats {
 	uint64_t files, entries, items, bytes, errors;
+	/* the progress line: bytes read from the tapes verified before (base)
+	 * and from this one */
+	struct tv_progress *prog;
+	struct tv_tape *t;
+	uint64_t base;
 };
+
+static uint64_t vdone(const struct vstats *vs)
+{
+	return vs->base + (vs->t != NULL ? vs->t->stats.bytes_read : 0);
+}
 
 static void report(struct tv_home *h, struct vstats *vs, int r)
 {
@@ -51,8 +61,11 @@ static void verify_data(struct tv_home *h, struct tv_treader *rd, struct vstats 
 			continue;
 		}
 		vs->entries++;
-		while ((r = tv_ecursor_data(c, &p, &n, &cont)) == 1)
+		tv_progress_item(vs->prog, vdone(vs), e->path);
+		while ((r = tv_ecursor_data(c, &p, &n, &cont)) == 1) {
 			vs->bytes += n;
+			tv_progress_update(vs->prog, vdone(vs));
+		}
 		if (r == TV_ERR_EOF && cont)
 			r = 0;   /* continues in the next part */
 		if (r != 0)
@@ -95,6 +108,7 @@ static void verify_crc_only(struct tv_home *h, struct tv_treader *rd, struct vst
 	while ((r = tv_treader_next(rd, &p, &n, &fi)) != 0) {
 		if (r < 0)
 			report(h, vs, r);
+		tv_progress_update(vs->prog, vdone(vs));
 	}
 }
 
@@ -133,6 +147,7 @@ static int verify_one(struct tv_home *h, const char *barcode, struct vstats *vs)
 	if ((r = tv_lib_open_for_tape(h, barcode, &lib, &lib_id)) != 0 ||
 	    (r = tv_vlib_load(lib, barcode, 0, TV_TAPE_RDONLY, &t, NULL)) != 0)
 		goto out;
+	vs->t = t;
 	if ((r = tv_labels_read(t, barcode, &lab, 1)) != 0)
 		goto out;
 	if (!lab.has_ms) {
@@ -202,6 +217,8 @@ summary:
 out:
 	tv_wipe(dek, sizeof(dek));
 	tv_treader_close(rd);
+	vs->base = vdone(vs);
+	vs->t = NULL;
 	tv_tape_close(t);
 	if (lib != NULL) {
 		r = tv_lib_unload(lib, 0, r);
@@ -211,19 +228,32 @@ out:
 	return r;
 }
 
-int tv_job_verify(struct tv_home *h, char *const *barcodes, size_t n)
+static int verify_all(struct tv_home *h, char *const *barcodes, size_t n,
+                      struct tv_progress *prog)
 {
-	uint64_t nerr = 0;
+	uint64_t nerr = 0, total = 0, base = 0;
 	int failed = 0;
 
 	tv_errclear();   /* a new job: no earlier failure's detail */
 
 	snprintf(h->job, sizeof(h->job), "verify");
+	/* how much there is to read: what the catalog says the tapes hold */
+	for (size_t i = 0; i < n; i++) {
+		int64_t used = 0;
+		if (tv_db_get_int(h->db, &used, "SELECT COALESCE(used,0) FROM tapes WHERE "
+		                  "barcode=?", "t", barcodes[i]) == 0 && used > 0)
+			total += (uint64_t)used;
+	}
+	tv_errclear();
+	tv_progress_start(prog, h, "verifying", total);
 	for (size_t i = 0; i < n; i++) {
 		struct vstats vs;
 		int r;
 		memset(&vs, 0, sizeof(vs));
+		vs.prog = prog;
+		vs.base = base;
 		r = verify_one(h, barcodes[i], &vs);
+		base = vs.base;
 		nerr += vs.errors;
 		if (r == TV_ERR_INTERRUPTED || (r == 0 && tv_stop_requested() && i + 1 < n))
 			return tv_errf(TV_ERR_INTERRUPTED, "stopped by %s: %zu of %zu tape(s) verified "
@@ -249,4 +279,13 @@ int tv_job_verify(struct tv_home *h, char *const *barcodes, size_t n)
 		return tv_errf(TV_ERR_PARTIAL, "%d of %zu tape(s) could not be verified (see above)",
 		               failed, n);
 	return 0;
+}
+
+int tv_job_verify(struct tv_home *h, char *const *barcodes, size_t n)
+{
+	struct tv_progress prog;
+	int r = verify_all(h, barcodes, n, &prog);
+
+	tv_progress_end(&prog);
+	return r;
 }

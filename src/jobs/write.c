@@ -21,6 +21,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -50,11 +52,25 @@
 struct wside {
 	uint64_t idx, part, off, size, mode, uid, gid, nsec, eflags;
 	int64_t mtime;
+	int64_t ctime;               /* change time and inode, for the next incremental */
+	uint64_t ctime_nsec, ino;
 	uint32_t entry_off, ftype, path_len, link_len, ext_len;
 };
 
 /* Files with more than one link seen so far: (device, inode) -> the stored
  * path of the first name, an open-addressing table that grows. */
+/* The parent's tree (incremental, differential): see below. */
+struct pent;
+struct ptree {
+	struct pent *e;              /* the items, dense (n of ecap) */
+	size_t n, ecap;
+	uint32_t *idx;               /* the hash table: item + 1, 0 free (cap slots) */
+	size_t cap;
+	int indexed;                 /* idx holds every item (made when first needed) */
+	char *arena;
+	uint64_t alen, acap;
+};
+
 struct hlink {
 	dev_t dev;
 	ino_t ino;
@@ -157,6 +173,28 @@ struct wjob {
 	uint64_t reg_base;
 	/* prepared once */
 	struct tv_stmt *ins_file, *ins_part, *upd_nparts;
+	/* incremental and differential: the parent set and its tree */
+	int level;
+	int64_t parent_id;
+	uint8_t parent_uuid[16];
+	struct ptree prev;
+	size_t prev_next;            /* the item of prev the walk likely meets next */
+	uint64_t unchanged, deleted;
+	struct stat cst;             /* the item's change time and inode as stored */
+	/* left out: --exclude globs, --one-file-system, the installation's state */
+	char *const *excludes;
+	size_t nexcludes;
+	uint64_t nexcluded;
+	char abs[TV_PATH_MAX + 2];
+	int one_fs;
+	dev_t root_dev;
+	struct {
+		dev_t dev;
+		ino_t ino;
+		const char *what;
+		int said;
+	} skip[4];
+	size_t nskip;
 };
 
 /* ---- catalog rows, on the writer's I/O thread ---- */
@@ -186,13 +224,14 @@ static int on_placed(void *ctx, uint32_t file_no, uint64_t frame_index,
 		ext = ws.ext_len ? side + o : NULL;
 		o += ws.ext_len;
 		if (ws.part == 1) {
-			r = tv_stmt_run(j->ins_file, "iitiiiiiiitiiiiib", j->set_id,
+			r = tv_stmt_run(j->ins_file, "iitiiiiiiitiiiiibiii", j->set_id,
 			                (int64_t)ws.idx, path, (int64_t)ws.ftype,
 			                (int64_t)ws.mode, (int64_t)ws.uid, (int64_t)ws.gid,
 			                ws.mtime, (int64_t)ws.nsec, (int64_t)ws.size, link,
 			                (int64_t)ws.eflags, (int64_t)j->s.seq, (int64_t)file_no,
 			                (int64_t)frame_off, (int64_t)ws.entry_off, ext,
-			                (size_t)ws.ext_len);
+			                (size_t)ws.ext_len, ws.ctime, (int64_t)ws.ctime_nsec,
+			                (int64_t)(ws.ino & INT64_MAX));
 		} else {
 			r = tv_stmt_run(j->ins_part, "iiiiiiii", j->set_id, (int64_t)ws.idx,
 			                (int64_t)ws.part, (int64_t)ws.off, (int64_t)j->s.seq,
@@ -263,6 +302,519 @@ static void check_changed(struct wjob *j, int fd)
 	}
 	j->changed = 0;
 	problem(j, j->e->path, "changed while it was read", (int64_t)j->e->file_index);
+}
+
+static int cmp_names(const void *a, const void *b);
+
+/* ---- incremental and differential: the parent's tree ---- */
+
+/* One item of the tree as the parent set saw it (its chain merged): the
+ * state the catalog recorded when it was stored.  The items are one dense
+ * array, their paths one arena (offsets: the arena grows), the table open
+ * addressing of 32-bit item numbers on a hash of the path, all sized once
+ * from a count: loaded by one query per set of the chain, looked up per
+ * item, no query per file.  About 60 bytes and the path per item. */
+struct pent {
+	uint64_t off;                /* its path in the arena */
+	int64_t size, mtime, ctime;
+	uint64_t ino;
+	uint32_t hash, mtime_ns, ctime_ns;
+	uint8_t ftype;
+	uint8_t known;               /* ctime and inode recorded, not changed while read */
+	uint8_t present;             /* 0: deleted by a later set of the chain */
+	uint8_t seen;                /* met by this walk */
+};
+
+static uint64_t path_hash(const char *p)
+{
+	uint64_t h = 0xcbf29ce484222325u;   /* FNV-1a, then mixed */
+
+	for (; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3u;
+	h ^= h >> 31;
+	h *= 0x7fb5d329728ea185u;
+	return h ^ (h >> 27);
+}
+
+/* The table slot of path: its item's, or the free one where it goes. */
+static size_t pt_slot(const struct ptree *pt, const char *path, uint64_t hash)
+{
+	uint32_t h32 = (uint32_t)(hash >> 32);
+	size_t i = (size_t)hash & (pt->cap - 1);
+
+	for (; pt->idx[i] != 0; i = (i + 1) & (pt->cap - 1)) {
+		const struct pent *e = &pt->e[pt->idx[i] - 1];
+		if (e->hash == h32 && strcmp(pt->arena + e->off, path) == 0)
+			break;
+	}
+	return i;
+}
+
+static struct pent *pt_find(struct ptree *pt, const char *path)
+{
+	size_t i;
+
+	if (pt->n == 0 || !pt->indexed)
+		return NULL;
+	i = pt_slot(pt, path, path_hash(path));
+	if (pt->idx[i] == 0 || !pt->e[pt->idx[i] - 1].present)
+		return NULL;
+	return &pt->e[pt->idx[i] - 1];
+}
+
+/* Room for n items: the table at most 3/4 full. */
+static int pt_reserve(struct ptree *pt, size_t n)
+{
+	size_t cap = pt->cap ? pt->cap : 1024;
+
+	if (n > UINT32_MAX - 1)
+		return tv_errf(TV_ERR_RANGE, "write: more than 2^32 items in the parent's tree");
+	if (n > pt->ecap) {
+		struct pent *ne = realloc(pt->e, n * sizeof(*ne));
+		if (ne == NULL)
+			return TV_ERR_NOMEM;
+		pt->e = ne;
+		pt->ecap = n;
+	}
+	while (n * 4 > cap * 3)
+		cap *= 2;
+	if (!pt->indexed) {
+		pt->cap = cap;   /* the table is made when first needed (pt_index) */
+		return 0;
+	}
+	if (cap != pt->cap || pt->idx == NULL) {
+		uint32_t *ni = calloc(cap, sizeof(*ni));
+		if (ni == NULL)
+			return TV_ERR_NOMEM;
+		free(pt->idx);
+		pt->idx = ni;
+		pt->cap = cap;
+		for (size_t k = 0; k < pt->n; k++) {
+			uint64_t h = path_hash(pt->arena + pt->e[k].off);
+			size_t i = (size_t)h & (cap - 1);
+			while (ni[i] != 0)
+				i = (i + 1) & (cap - 1);
+			ni[i] = (uint32_t)(k + 1);
+		}
+	}
+	return 0;
+}
+
+/* The hash table of every item, made once it is needed: a parent that is
+ * a full is loaded by appending (its paths are distinct), and a walk that
+ * meets the items in their order never looks one up. */
+static int pt_index(struct ptree *pt)
+{
+	if (pt->indexed)
+		return 0;
+	pt->indexed = 1;
+	pt->cap = 0;
+	free(pt->idx);
+	pt->idx = NULL;
+	return pt_reserve(pt, pt->ecap > pt->n ? pt->ecap : pt->n + 1);
+}
+
+/* A new item at the end, without a look-up (not indexed yet). */
+static int pt_push(struct ptree *pt, const char *path, struct pent **out)
+{
+	uint64_t l = strlen(path) + 1;
+	struct pent *e;
+	int r;
+
+	if (pt->n + 1 > pt->ecap && (r = pt_reserve(pt, (pt->n + 1) * 2)) != 0)
+		return r;
+	if (pt->alen + l > pt->acap) {
+		uint64_t nc = pt->acap ? pt->acap * 2 : (uint64_t)1 << 20;
+		char *na;
+		while (nc < pt->alen + l)
+			nc *= 2;
+		if ((na = realloc(pt->arena, (size_t)nc)) == NULL)
+			return TV_ERR_NOMEM;
+		pt->arena = na;
+		pt->acap = nc;
+	}
+	memcpy(pt->arena + pt->alen, path, (size_t)l);
+	e = &pt->e[pt->n++];
+	memset(e, 0, sizeof(*e));
+	e->off = pt->alen;
+	e->hash = (uint32_t)(path_hash(path) >> 32);
+	pt->alen += l;
+	*out = e;
+	return 0;
+}
+
+/* The item of path, added (not present, no state) when it is new. */
+static int pt_get(struct ptree *pt, const char *path, struct pent **out)
+{
+	uint64_t hash = path_hash(path), l = strlen(path) + 1;
+	struct pent *e;
+	size_t i;
+	int r;
+
+	if ((r = pt_index(pt)) != 0)
+		return r;
+	if ((pt->n + 1 > pt->ecap || (pt->n + 1) * 4 > pt->cap * 3) &&
+	    (r = pt_reserve(pt, pt->ecap > pt->n + 1 ? pt->ecap : (pt->n + 1) * 2)) != 0)
+		return r;
+	i = pt_slot(pt, path, hash);
+	if (pt->idx[i] != 0) {
+		*out = &pt->e[pt->idx[i] - 1];
+		return 0;
+	}
+	if (pt->alen + l > pt->acap) {
+		uint64_t nc = pt->acap ? pt->acap * 2 : (uint64_t)1 << 20;
+		char *na;
+		while (nc < pt->alen + l)
+			nc *= 2;
+		if ((na = realloc(pt->arena, (size_t)nc)) == NULL)
+			return TV_ERR_NOMEM;
+		pt->arena = na;
+		pt->acap = nc;
+	}
+	memcpy(pt->arena + pt->alen, path, (size_t)l);
+	e = &pt->e[pt->n];
+	memset(e, 0, sizeof(*e));
+	e->off = pt->alen;
+	e->hash = (uint32_t)(hash >> 32);
+	pt->alen += l;
+	pt->idx[i] = (uint32_t)(++pt->n);
+	*out = e;
+	return 0;
+}
+
+/* Whether an item of this path was met (a set that stored a path twice,
+ * from a source given twice, has two items of it: every one is in the
+ * table, on the probe sequence of the path). */
+static int pt_seen_any(const struct ptree *pt, const char *path)
+{
+	uint64_t hash = path_hash(path);
+	uint32_t h32 = (uint32_t)(hash >> 32);
+
+	for (size_t i = (size_t)hash & (pt->cap - 1); pt->idx[i] != 0;
+	     i = (i + 1) & (pt->cap - 1)) {
+		const struct pent *e = &pt->e[pt->idx[i] - 1];
+		if (e->seen && e->hash == h32 && strcmp(pt->arena + e->off, path) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void pt_free(struct ptree *pt)
+{
+	free(pt->e);
+	free(pt->idx);
+	free(pt->arena);
+	memset(pt, 0, sizeof(*pt));
+}
+
+/* The rows of one set of the chain over what the earlier ones left: its
+ * deletions go, its items (new or changed) replace theirs. */
+static int pt_load_set(struct wjob *j, int64_t set_id)
+{
+	struct tv_stmt *q;
+	struct pent *e;
+	int r, push = j->prev.n == 0 && !j->prev.indexed;   /* the full: appended */
+
+	if ((r = tv_db_query(j->h->db, &q, "SELECT path FROM set_deleted WHERE set_id=?", "i",
+	                     set_id)) != 0)
+		return r;
+	while ((r = tv_stmt_step(q)) == 1) {
+		if ((r = pt_index(&j->prev)) != 0)
+			break;
+		if ((e = pt_find(&j->prev, tv_stmt_text(q, 0))) != NULL)
+			e->present = 0;
+	}
+	tv_stmt_free(q);
+	if (r < 0)
+		return r;
+	if ((r = tv_db_query(j->h->db, &q, "SELECT path, ftype, size, mtime_sec, mtime_nsec,"
+	                     " ctime_sec, ctime_nsec, ino, changed, ctime_sec IS NOT NULL AND"
+	                     " ino IS NOT NULL FROM files WHERE set_id=?", "i", set_id)) != 0)
+		return r;
+	while ((r = tv_stmt_step(q)) == 1) {
+		if ((r = push ? pt_push(&j->prev, tv_stmt_text(q, 0), &e)
+		              : pt_get(&j->prev, tv_stmt_text(q, 0), &e)) != 0)
+			break;
+		e->present = 1;
+		e->ftype = (uint8_t)tv_stmt_int(q, 1);
+		e->size = tv_stmt_int(q, 2);
+		e->mtime = tv_stmt_int(q, 3);
+		e->mtime_ns = (uint32_t)tv_stmt_int(q, 4);
+		e->ctime = tv_stmt_int(q, 5);
+		e->ctime_ns = (uint32_t)tv_stmt_int(q, 6);
+		e->ino = (uint64_t)tv_stmt_int(q, 7);
+		e->known = tv_stmt_int(q, 8) == 0 && tv_stmt_int(q, 9) != 0;
+	}
+	tv_stmt_free(q);
+	return r < 0 ? r : 0;
+}
+
+#define CHAIN_MAX 4096
+
+/* The set this one is based on (the newest of its name in the pool, of
+ * any level for an incremental, a full for a differential) and the tree
+ * as that set saw it: its chain down to a full, merged.  Without one, or
+ * with a chain that is not whole in this catalog, the set is a full. */
+static int load_parent(struct wjob *j)
+{
+	int64_t *chain = NULL, id = 0, level = 0;
+	uint8_t pu[16];
+	size_t n = 0;
+	struct tv_stmt *q = NULL;
+	const char *kind = j->level == TV_LEVEL_DIFFERENTIAL ? "differential" : "incremental";
+	int r;
+
+	r = tv_db_query(j->h->db, &q, "SELECT id, uuid FROM backup_sets WHERE pool_id=? AND"
+	                " name=? AND (level=0 OR ?=1) AND (state IN ('complete','partial',"
+	                "'interrupted') OR (state IS NULL AND complete=1 AND pid IS NULL))"
+	                " ORDER BY created DESC, id DESC LIMIT 1", "iti", j->pool.id,
+	                j->set_name, (int64_t)(j->level == TV_LEVEL_INCREMENTAL));
+	if (r != 0)
+		return r;
+	if ((r = tv_stmt_step(q)) == 1) {
+		size_t l;
+		const void *u = tv_stmt_blob(q, 1, &l);
+		id = tv_stmt_int(q, 0);
+		if (u != NULL && l == 16)
+			memcpy(j->parent_uuid, u, 16);
+		else
+			id = 0;
+	}
+	tv_stmt_free(q);
+	if (r < 0)
+		return r;
+	if (id == 0) {
+		tv_info(j->h, "no earlier %sbackup set named '%s' in pool %s: this %s backup is "
+		        "a full backup", j->level == TV_LEVEL_DIFFERENTIAL ? "full " : "",
+		        j->set_name, j->pool.name, kind);
+		j->level = TV_LEVEL_FULL;
+		return 0;
+	}
+	if ((chain = malloc(CHAIN_MAX * sizeof(*chain))) == NULL)
+		return TV_ERR_NOMEM;
+	/* newest first, down to a full */
+	for (;;) {
+		if (n == CHAIN_MAX) {
+			r = tv_errf(TV_ERR_FORMAT, "backup set '%s': a chain of more than %d sets "
+			            "(a loop?)", j->set_name, CHAIN_MAX);
+			goto out;
+		}
+		chain[n++] = id;
+		if ((r = tv_db_query(j->h->db, &q, "SELECT level, parent_uuid FROM backup_sets "
+		                     "WHERE id=?", "i", id)) != 0)
+			goto out;
+		if ((r = tv_stmt_step(q)) == 1) {
+			size_t l;
+			const void *u = tv_stmt_blob(q, 1, &l);
+			level = tv_stmt_int(q, 0);
+			if (u != NULL && l == 16)
+				memcpy(pu, u, 16);
+			else
+				level = 0;
+		}
+		tv_stmt_free(q);
+		if (r < 0)
+			goto out;
+		if (level == TV_LEVEL_FULL)
+			break;
+		r = tv_db_get_int(j->h->db, &id, "SELECT id FROM backup_sets WHERE uuid=?", "b",
+		                  pu, (size_t)16);
+		if (r == TV_ERR_NOTFOUND) {
+			char u[37];
+			tv_uuid_to_str(pu, u);
+			tv_warn(j->h, "the chain of backup set '%s' needs set %s, which this "
+			        "catalog does not hold: this %s backup is a full backup",
+			        j->set_name, u, kind);
+			j->level = TV_LEVEL_FULL;
+			r = 0;
+			goto out;
+		}
+		if (r != 0)
+			goto out;
+	}
+	{
+		/* sized once from the sets' item counts (no scan of their rows;
+		 * the table grows if a catalog holds more) */
+		int64_t rows = 0, c;
+		for (size_t k = 0; k < n; k++) {
+			if ((r = tv_db_get_int(j->h->db, &c, "SELECT MAX(nfiles, 0) FROM backup_sets "
+			                       "WHERE id=?", "i", chain[k])) != 0)
+				goto out;
+			rows += c;
+		}
+		if ((r = pt_reserve(&j->prev, (size_t)rows + 1)) != 0)
+			goto out;
+	}
+	for (size_t k = n; k-- > 0;)
+		if ((r = pt_load_set(j, chain[k])) != 0)
+			goto out;
+	j->parent_id = chain[0];
+out:
+	free(chain);
+	if (j->level == TV_LEVEL_FULL)
+		pt_free(&j->prev);
+	return r;
+}
+
+/* The entry type of a stat. */
+static int ftype_of(const struct stat *sb)
+{
+	if (S_ISREG(sb->st_mode))
+		return TV_FT_REG;
+	if (S_ISDIR(sb->st_mode))
+		return TV_FT_DIR;
+	if (S_ISLNK(sb->st_mode))
+		return TV_FT_SYMLINK;
+	if (S_ISFIFO(sb->st_mode))
+		return TV_FT_FIFO;
+	if (S_ISCHR(sb->st_mode))
+		return TV_FT_CHR;
+	if (S_ISBLK(sb->st_mode))
+		return TV_FT_BLK;
+	return -1;
+}
+
+/* 1 when the item at j->rel is as the parent's tree recorded it (then
+ * the earlier set's copy stands for it), 0 when not, < 0 an error.  A file of several names is
+ * stored again (its names are hard links within one set). */
+static int unchanged(struct wjob *j, const struct stat *sb)
+{
+	struct pent *e = NULL;
+
+	/* the walk meets the items in the order the parent's sets stored them
+	 * (names sorted): the one after the last found is tried first, a
+	 * sequential read instead of a random one into the table */
+	if (j->prev_next < j->prev.n &&
+	    strcmp(j->prev.arena + j->prev.e[j->prev_next].off, j->rel) == 0) {
+		e = j->prev.e[j->prev_next].present ? &j->prev.e[j->prev_next] : NULL;
+	} else {
+		int r = pt_index(&j->prev);
+		if (r != 0)
+			return r;
+		e = pt_find(&j->prev, j->rel);
+	}
+	if (e == NULL)
+		return 0;
+	j->prev_next = (size_t)(e - j->prev.e) + 1;
+	e->seen = 1;
+	if (!e->known || e->ftype != ftype_of(sb) || e->ino != (uint64_t)sb->st_ino ||
+	    e->mtime != (int64_t)sb->st_mtim.tv_sec ||
+	    e->mtime_ns != (uint32_t)sb->st_mtim.tv_nsec ||
+	    e->ctime != (int64_t)sb->st_ctim.tv_sec ||
+	    e->ctime_ns != (uint32_t)sb->st_ctim.tv_nsec)
+		return 0;
+	if (S_ISREG(sb->st_mode) && (sb->st_nlink > 1 || e->size != (int64_t)sb->st_size))
+		return 0;
+	return 1;
+}
+
+/* What the parent's tree held that this walk did not meet: recorded as
+ * deleted (path order). */
+static int record_deleted(struct wjob *j)
+{
+	const char **paths;
+	size_t n = 0;
+	int r = 0;
+
+	if (j->prev.n == 0)
+		return 0;
+	for (size_t k = 0; k < j->prev.n; k++)
+		n += j->prev.e[k].present && !j->prev.e[k].seen;
+	if (n == 0)
+		return 0;   /* nothing gone: no table needed */
+	if ((r = pt_index(&j->prev)) != 0)
+		return r;
+	if ((paths = malloc(n * sizeof(*paths))) == NULL)
+		return TV_ERR_NOMEM;
+	n = 0;
+	for (size_t k = 0; k < j->prev.n; k++)
+		if (j->prev.e[k].present && !j->prev.e[k].seen &&
+		    !pt_seen_any(&j->prev, j->prev.arena + j->prev.e[k].off))
+			paths[n++] = j->prev.arena + j->prev.e[k].off;
+	qsort(paths, n, sizeof(*paths), cmp_names);
+	for (size_t k = 0; k < n && r == 0; k++) {
+		r = tv_db_exec(j->h->db, "INSERT INTO set_deleted(set_id, n, path) VALUES(?,?,?)",
+		               "iit", j->set_id, (int64_t)k, paths[k]);
+		tv_verbose(j->h, "%s: deleted since the last backup", paths[k]);
+	}
+	j->deleted = n;
+	free(paths);
+	return r;
+}
+
+/* ---- what is left out ---- */
+
+/* 1 when an --exclude glob matches the item at j->rel: its absolute path
+ * or its base name. */
+static int excluded(struct wjob *j)
+{
+	const char *base;
+
+	if (j->nexcludes == 0)
+		return 0;
+	j->abs[0] = '/';
+	memcpy(j->abs + 1, j->rel, strlen(j->rel) + 1);
+	base = strrchr(j->abs, '/') + 1;
+	for (size_t k = 0; k < j->nexcludes; k++)
+		if (fnmatch(j->excludes[k], j->abs, 0) == 0 ||
+		    (*base && fnmatch(j->excludes[k], base, 0) == 0)) {
+			tv_verbose(j->h, "%s: excluded (%s)", j->abs, j->excludes[k]);
+			j->nexcluded++;
+			return 1;
+		}
+	return 0;
+}
+
+/* The installation's own state (home directory, catalog file), which is
+ * never backed up into itself: once said, passed over. */
+static void skip_add(struct wjob *j, const char *path, const char *what)
+{
+	struct stat sb;
+
+	if (j->nskip < sizeof(j->skip) / sizeof(j->skip[0]) && stat(path, &sb) == 0) {
+		j->skip[j->nskip].dev = sb.st_dev;
+		j->skip[j->nskip].ino = sb.st_ino;
+		j->skip[j->nskip].what = what;
+		j->nskip++;
+	}
+}
+
+static void skips_setup(struct wjob *j)
+{
+	char path[PATH_MAX + 64], url[PATH_MAX + 32];
+	FILE *f;
+
+	skip_add(j, j->h->dir, "the tapevault home directory");
+	snprintf(path, sizeof(path), "%s/catalog.db", j->h->dir);
+	snprintf(url, sizeof(url), "%s/catalog.url", j->h->dir);
+	if ((f = fopen(url, "re")) != NULL) {   /* a catalog elsewhere (home.c) */
+		if (fgets(url, sizeof(url), f) != NULL) {
+			url[strcspn(url, "\n")] = '\0';
+			if (strncmp(url, "sqlite:", 7) == 0 && url[7])
+				snprintf(path, sizeof(path), "%s", url + 7);
+		}
+		fclose(f);
+	}
+	skip_add(j, path, "the tapevault catalog");
+	strncat(path, "-wal", sizeof(path) - strlen(path) - 1);
+	skip_add(j, path, "the tapevault catalog");
+	path[strlen(path) - 4] = '\0';
+	strncat(path, "-shm", sizeof(path) - strlen(path) - 1);
+	skip_add(j, path, "the tapevault catalog");
+}
+
+/* 1 when the item is the installation's own state (said once). */
+static int skipped_state(struct wjob *j, const struct stat *sb)
+{
+	for (size_t k = 0; k < j->nskip; k++)
+		if (j->skip[k].dev == sb->st_dev && j->skip[k].ino == sb->st_ino) {
+			if (!j->skip[k].said)
+				tv_info(j->h, "/%s: %s is not backed up into itself (left out)", j->rel,
+				        j->skip[k].what);
+			j->skip[k].said = 1;
+			return 1;
+		}
+	return 0;
 }
 
 /* ---- media sets and tapes ---- */
@@ -418,17 +970,7 @@ static int next_tape(struct wjob *j)
 		                  "i", j->ms_id);
 		if (r != 0)
 			return r;
-		r = tv_db_query(j->h->db, &q,
-		                "SELECT id, barcode FROM tapes WHERE state='free' AND library_id=? "
-		                "ORDER BY barcode LIMIT 1", "i", j->lib_id);
-		if (r != 0)
-			return r;
-		r = tv_stmt_step(q);
-		if (r == 1) {
-			tape_id = tv_stmt_int(q, 0);
-			snprintf(barcode, sizeof(barcode), "%s", tv_stmt_text(q, 1));
-		}
-		tv_stmt_free(q);
+		r = tv_pool_free_tape(j->h, &j->pool, j->lib_id, &tape_id, barcode, sizeof(barcode));
 		if (r < 0)
 			return r;
 		if (r == 0)
@@ -543,6 +1085,9 @@ static int put_header(struct wjob *j)
 	ws.mtime = e->mtime_sec;
 	ws.nsec = e->mtime_nsec;
 	ws.eflags = e->flags;
+	ws.ctime = (int64_t)j->cst.st_ctim.tv_sec;
+	ws.ctime_nsec = (uint64_t)j->cst.st_ctim.tv_nsec;
+	ws.ino = (uint64_t)j->cst.st_ino;
 	ws.entry_off = eo;
 	ws.ftype = (uint32_t)e->ftype;
 	ws.path_len = (uint32_t)pl;
@@ -801,6 +1346,7 @@ static int item_reg(struct wjob *j, int dfd, const char *name, const struct stat
 	 * when it has been read (check_changed) */
 	if (fstat(*fd, &j->st0) != 0 || !S_ISREG(j->st0.st_mode))
 		j->st0 = *sb;
+	j->cst = j->st0;
 	e->size = (uint64_t)j->st0.st_size;
 	e->mtime_sec = j->st0.st_mtim.tv_sec;
 	e->mtime_nsec = (uint64_t)j->st0.st_mtim.tv_nsec;
@@ -898,6 +1444,7 @@ static void item_reset(struct wjob *j, const struct stat *sb)
 	tv_buf_reset(&j->xa);
 	j->changed = 0;
 	j->cut = 0;
+	j->cst = *sb;
 	item_names(j, sb);
 }
 
@@ -915,6 +1462,7 @@ static int store_item(struct wjob *j, int fd, size_t small_len, int small)
 	j->item_bytes0 = j->bytes;
 	if ((r = ensure_data(j)) != 0 || (r = put_header(j)) != 0)
 		return r;
+	tv_progress_item(&j->prog, j->bytes, e->path);
 	if (small) {
 		if (small_len < e->size) {
 			tv_warn(j->h, "%s: changed while it was read (it shrank: padded with zeros)",
@@ -955,6 +1503,12 @@ static int write_item(struct wjob *j, int dfd, const char *name, const struct st
 		return 0;
 	}
 	memcpy(e->path, j->rel, strlen(j->rel) + 1);
+	if (j->level != TV_LEVEL_FULL && (r = unchanged(j, sb)) != 0) {
+		if (r < 0)
+			return r;
+		j->unchanged++;   /* the earlier set's copy stands for it */
+		return 0;
+	}
 	if (S_ISREG(sb->st_mode) && sb->st_nlink > 1) {
 		/* a name of a file met before: a hard link to its first name */
 		int err;
@@ -1019,7 +1573,8 @@ static int dir_names(DIR *d, char ***names, char **arena, size_t *count)
 	}
 	for (size_t i = 0; i < n; i++)
 		(*names)[i] = *arena + (uintptr_t)(*names)[i];
-	qsort(*names, n, sizeof(**names), cmp_names);
+	if (n > 1)   /* an empty directory has no array to sort */
+		qsort(*names, n, sizeof(**names), cmp_names);
 	*count = n;
 	return 0;
 }
@@ -1043,10 +1598,19 @@ static int walk(struct wjob *j, int dfd, const char *name, int depth)
 		problem(j, j->rel, why, -1);
 		return 0;
 	}
+	if ((S_ISDIR(sb.st_mode) || S_ISREG(sb.st_mode)) && skipped_state(j, &sb))
+		return 0;   /* the installation's own state: said once */
+	if (j->rel[0] != '\0' && excluded(j))
+		return 0;   /* with its contents */
 	if (j->rel[0] != '\0' && (r = write_item(j, dfd, name, &sb)) != 0)
 		return r;   /* "/" itself has no entry: its contents do */
 	if (!S_ISDIR(sb.st_mode))
 		return 0;
+	if (j->one_fs && depth > 0 && sb.st_dev != j->root_dev) {
+		tv_verbose(j->h, "/%s: another file system, not descended into "
+		           "(--one-file-system)", j->rel);
+		return 0;   /* the mount point itself is stored, as tar does */
+	}
 	if (depth > 4000) {
 		tv_warn(j->h, "%s: directories nested too deep (skipped)", j->rel);
 		problem(j, j->rel, "skipped: its contents are nested too deep", -1);
@@ -1158,8 +1722,8 @@ static int prepare_rows(struct wjob *j)
 	if ((r = tv_db_prepare(j->h->db, &j->ins_file,
 	                       "INSERT INTO files(set_id, idx, path, ftype, mode, uid, gid,"
 	                       " mtime_sec, mtime_nsec, size, link, eflags, tseq, file_no,"
-	                       " frame_off, entry_off, ext) "
-	                       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
+	                       " frame_off, entry_off, ext, ctime_sec, ctime_nsec, ino) "
+	                       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
 	    != 0 ||
 	    (r = tv_db_prepare(j->h->db, &j->ins_part,
 	                       "INSERT INTO parts(set_id, idx, part, off, tseq, file_no,"
@@ -1183,6 +1747,15 @@ static int job_setup(struct wjob *j, const char *pool, char *const *paths, size_
 	j->wo.placed = on_placed;
 	j->wo.placed_ctx = j;
 	j->tape_file_size = o && o->tape_file_size ? o->tape_file_size : TAPE_FILE_SIZE_DEFAULT;
+	j->level = o != NULL ? o->level : TV_LEVEL_FULL;
+	if (j->level < TV_LEVEL_FULL || j->level > TV_LEVEL_DIFFERENTIAL)
+		return tv_errf(TV_ERR_INVAL, "write: unknown level %d", j->level);
+	if (o != NULL) {
+		j->excludes = o->excludes;
+		j->nexcludes = o->nexcludes;
+		j->one_fs = o->one_file_system;
+	}
+	skips_setup(j);
 	if ((r = tv_pool_get(j->h, pool, &j->pool)) != 0)
 		return r;
 	if (j->pool.imported)
@@ -1225,15 +1798,28 @@ static int begin_set(struct wjob *j, const char *pool, const struct tv_write_opt
 	else
 		snprintf(j->set_name, sizeof(j->set_name), "%s-%llu", pool,
 		         (unsigned long long)j->created);
+	if (j->level != TV_LEVEL_FULL && (r = load_parent(j)) != 0)
+		return r;
 	r = tv_db_exec(j->h->db,
-	               "INSERT INTO backup_sets(uuid, name, pool_id, media_set_id, created, pid) "
-	               "VALUES(?,?,?,?,?,?)",
-	               "btiiii", j->set_uuid, (size_t)16, j->set_name, j->pool.id, j->ms_id,
-	               (int64_t)j->created, (int64_t)getpid());
+	               "INSERT INTO backup_sets(uuid, name, pool_id, media_set_id, created, pid,"
+	               " level, parent_uuid) VALUES(?,?,?,?,?,?,?,?)",
+	               "btiiiiib", j->set_uuid, (size_t)16, j->set_name, j->pool.id, j->ms_id,
+	               (int64_t)j->created, (int64_t)getpid(), (int64_t)j->level,
+	               j->level != TV_LEVEL_FULL ? j->parent_uuid : NULL, (size_t)16);
 	if (r != 0)
 		return r;
 	j->set_id = tv_db_last_id(j->h->db);
 	tv_log(j->h, "backup set %s '%s' to pool %s", uuidstr, j->set_name, pool);
+	if (j->level != TV_LEVEL_FULL) {
+		char pu[37];
+		uint64_t items = 0;
+		tv_uuid_to_str(j->parent_uuid, pu);
+		for (size_t k = 0; k < j->prev.n; k++)
+			items += j->prev.e[k].present;
+		tv_info(j->h, "%s backup of '%s' based on set %s (%llu item(s) in its tree)",
+		        j->level == TV_LEVEL_INCREMENTAL ? "incremental" : "differential",
+		        j->set_name, pu, (unsigned long long)items);
+	}
 	return 0;
 }
 
@@ -1247,6 +1833,9 @@ static int walk_sources(struct wjob *j, char *const *paths, size_t npaths)
 		for (size_t i = 0; i < npaths; i++)
 			j->prog.total += tree_bytes(AT_FDCWD, paths[i], 0);
 	for (size_t i = 0; i < npaths && r == 0; i++) {
+		struct stat sb;
+		if (stat(paths[i], &sb) == 0)
+			j->root_dev = sb.st_dev;   /* --one-file-system: the source's own */
 		if ((r = stored_name(paths[i], j->rel, sizeof(j->rel))) == 0)
 			r = walk(j, AT_FDCWD, paths[i], 0);
 	}
@@ -1315,6 +1904,10 @@ static int job_outcome(struct wjob *j, int interrupted, const char *pool)
 	char u[37];
 
 	tv_uuid_to_str(j->set_uuid, u);
+	if (j->level != TV_LEVEL_FULL)
+		tv_log(j->h, "backup set %s: %s, %llu item(s) unchanged, %llu deleted", u,
+		       j->level == TV_LEVEL_INCREMENTAL ? "incremental" : "differential",
+		       (unsigned long long)j->unchanged, (unsigned long long)j->deleted);
 	tv_log(j->h, "backup set %s: %s, %llu files, %llu bytes, %llu bytes on tape, %llu "
 	       "tape(s)", u, interrupted ? "interrupted" : j->skipped ? "partial" : "complete",
 	       (unsigned long long)j->files, (unsigned long long)j->bytes,
@@ -1343,6 +1936,7 @@ static void job_free(struct wjob *j)
 	tv_buf_free(&j->map);
 	tv_fsmeta_free(j->fm);
 	hl_free(&j->links);
+	pt_free(&j->prev);
 	free(j->e);
 	free(j->side);
 	free(j->small);
@@ -1371,6 +1965,8 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
 	if ((r = begin_set(&j, pool, o)) != 0)
 		goto out;
 	r = walk_sources(&j, paths, npaths);
+	if (r == 0 && j.level != TV_LEVEL_FULL)
+		r = record_deleted(&j);
 	if (r == TV_ERR_INTERRUPTED && j.tapes == 0) {
 		/* nothing reached a tape: no set, every tape stays as it was */
 		r = tv_errf(TV_ERR_INTERRUPTED, "stopped by %s before anything was written: no "
@@ -1390,6 +1986,12 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
 	res->bytes = j.bytes;
 	res->tapes = j.tapes;
 	res->stored = j.stored;
+	res->level = j.level;
+	memcpy(res->parent_uuid, j.parent_uuid, 16);
+	res->unchanged = j.unchanged;
+	res->deleted = j.deleted;
+	if (j.nexcluded > 0)
+		tv_info(h, "%llu item(s) left out by --exclude", (unsigned long long)j.nexcluded);
 	r = job_outcome(&j, interrupted, pool);
 out:
 	if (j.have_tape) {

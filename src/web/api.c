@@ -18,6 +18,8 @@
 
 void tv_api_error(struct tv_api_resp *rs, unsigned status, const char *msg)
 {
+	if (rs == NULL)   /* checked before: nobody to tell */
+		return;
 	json_decref(rs->json);
 	rs->status = status;
 	rs->json = json_pack("{s:s}", "error", msg);
@@ -30,7 +32,8 @@ unsigned tv_api_status(int err)
 	case TV_ERR_NOTFOUND: return 404;
 	case TV_ERR_INVAL: case TV_ERR_RANGE: return 400;
 	case TV_ERR_BADKEY: case TV_ERR_LOCKED: case TV_ERR_PARTIAL: case TV_ERR_EXISTS:
-	case TV_ERR_STATE: return 422;
+	case TV_ERR_STATE: case TV_ERR_FORMAT: case TV_ERR_AUTH: case TV_ERR_SIG: case TV_ERR_CRC:
+		return 422;
 	case TV_ERR_RETRY: return 429;
 	case TV_ERR_PERM: return 403;
 	case TV_ERR_NET: case TV_ERR_TLS: case TV_ERR_KMIP: return 502;
@@ -107,7 +110,7 @@ static void slots_json(json_t *row, const struct tv_tape_row *t)
 	json_object_set_new(row, "slots", a);
 }
 
-static int tape_row(void *ctx, const struct tv_tape_row *t)
+int tv_web_tape_row(void *ctx, const struct tv_tape_row *t)
 {
 	char keyd[800], fpr[64], ms[48] = "-", lw[32];
 	json_t *row;
@@ -256,6 +259,13 @@ static void api_files(struct tv_api_req *rq, struct tv_api_resp *rs)
 		tv_api_error(rs, 400, tv_errmsg(r));
 		return;
 	}
+	if (rq->q_dir != NULL) {   /* one directory's entries: the file picker */
+		if ((r = tv_web_files_dir(rq->h, rq->route->param, rq->q_dir, &rs->json)) != 0)
+			tv_api_error(rs, tv_api_status(r), tv_errmsg(r));
+		else
+			rs->status = 200;
+		return;
+	}
 	if (rq->q_limit != NULL || rq->q_offset != NULL) {   /* a page, read by key */
 		if ((r = tv_web_files_page(rq->h, rq->route->param, offset, limit, &rs->json)) != 0)
 			tv_api_error(rs, tv_api_status(r), tv_errmsg(r));
@@ -294,7 +304,7 @@ static void api_tapes(struct tv_api_req *rq, struct tv_api_resp *rs)
 		             "locked");
 		return;
 	}
-	list_done(rs, tv_query_tapes(rq->h->db, rq->q_pool, rq->q_state, tape_row, arr),
+	list_done(rs, tv_query_tapes(rq->h->db, rq->q_pool, rq->q_state, tv_web_tape_row, arr),
 	          "tapes", arr);
 }
 
@@ -339,16 +349,14 @@ static int read_only(enum tv_route_id id)
 	       id == TV_R_BACKUPS || id == TV_R_BACKUP_FILES || id == TV_R_JOBS || id == TV_R_AUDIT;
 }
 
-/* The state directory for a request, locked: a free reader for the
- * read-only routes (else the next one, waited for), the main one (with
- * its mutex) for jobs. */
-static pthread_mutex_t *acquire(struct tv_api_req *rq)
+/* The state directory, locked: a free reader for read-only work (else
+ * the next one, waited for), the main one (with its mutex) for jobs. */
+pthread_mutex_t *tv_web_lock_home(struct tv_web *w, int ro, struct tv_home **h)
 {
-	struct tv_web *w = rq->w;
 	unsigned i;
 
-	rq->h = w->h;
-	if (!read_only(rq->route->id) || w->readers[0] == NULL) {
+	*h = w->h;
+	if (!ro || w->readers[0] == NULL) {
 		pthread_mutex_lock(&w->db_mu);
 		return &w->db_mu;
 	}
@@ -360,14 +368,14 @@ static pthread_mutex_t *acquire(struct tv_api_req *rq)
 	while (w->readers[i] == NULL);
 	pthread_mutex_lock(&w->reader_mu[i]);
 got:
-	rq->h = w->readers[i];
+	*h = w->readers[i];
 	return &w->reader_mu[i];
 }
 
 /* Handlers that read or change the state directory run under its mutex. */
 static void locked_call(struct tv_api_req *rq, struct tv_api_resp *rs)
 {
-	pthread_mutex_t *mu = acquire(rq);
+	pthread_mutex_t *mu = tv_web_lock_home(rq->w, read_only(rq->route->id), &rq->h);
 	json_t *arr;
 
 	tv_errclear();
@@ -384,9 +392,12 @@ static void locked_call(struct tv_api_req *rq, struct tv_api_resp *rs)
 	case TV_R_BACKUPS: api_backups(rq, rs); break;
 	case TV_R_BACKUP_FILES: api_files(rq, rs); break;
 	case TV_R_TAPE_DECRYPT: tv_api_decrypt(rq, rs); break;
-	case TV_R_BACKUP_RESTORE: tv_api_restore(rq, rs); break;
 	case TV_R_JOBS: tv_api_jobs(rq, rs); break;
 	case TV_R_AUDIT: tv_api_audit(rq, rs); break;
+	case TV_R_USERS: case TV_R_USER_ADD: case TV_R_USER_SET: case TV_R_USER_DELETE:
+		tv_api_users(rq, rs);
+		break;
+	case TV_R_ESCROW_REQUEST: case TV_R_ESCROW_RESPONSE: tv_api_escrow(rq, rs); break;
 	default: tv_api_error(rs, 404, "no such API route"); break;
 	}
 	pthread_mutex_unlock(mu);
@@ -406,6 +417,13 @@ void tv_api_dispatch(struct tv_api_req *rq, struct tv_api_resp *rs)
 		rs->status = 200;
 		rs->json = json_pack("{s:s,s:s}", "user", rq->who->user, "role",
 		                     tv_role_name(rq->who->role));
+		return;
+	case TV_R_FIND: case TV_R_CATALOG: case TV_R_INVENTORY: case TV_R_VERIFY:
+	case TV_R_EXPIRE: case TV_R_BACKUP_RESTORE:
+		tv_api_job_start(rq, rs);   /* 202: the job runs on its own thread */
+		return;
+	case TV_R_JOB:
+		tv_api_job_get(rq, rs);     /* from memory: no state directory */
 		return;
 	default:
 		locked_call(rq, rs);

@@ -46,27 +46,21 @@ static void pw_memfd_close(int fd)
 }
 
 /* A job run from the API: the history row around it, the audit line after. */
-struct web_job {
-	struct tv_api_req *rq;
-	const char *kind, *key_path, *tapes;
-	int64_t id;
-};
-
-static void job_begin(struct web_job *j, const char *operands)
+void tv_web_job_begin(struct tv_web_jobrec *j, const char *operands)
 {
-	struct tv_home *h = j->rq->h;
+	struct tv_home *h = j->h;
 	char args[600];
 
-	snprintf(args, sizeof(args), "%s (web user %s)", operands, j->rq->who->user);
+	snprintf(args, sizeof(args), "%s (web user %s)", operands, j->user);
 	h->warnings = h->job_files = h->job_bytes = 0;
 	j->id = 0;
 	if (tv_history_start(h, j->kind, args, &j->id) != 0)
 		tv_errclear();
 }
 
-static void job_end(struct web_job *j, int r)
+void tv_web_job_end(struct tv_web_jobrec *j, int r)
 {
-	struct tv_home *h = j->rq->h;
+	struct tv_home *h = j->h;
 	char detail[700], err[512] = "";
 	char action[64];
 
@@ -77,8 +71,8 @@ static void job_end(struct web_job *j, int r)
 	                                 r ? err : NULL) != 0)
 		tv_errclear();
 	snprintf(action, sizeof(action), "web %s", j->kind);
-	snprintf(detail, sizeof(detail), "by web user '%s' from %s: %s", j->rq->who->user,
-	         j->rq->client, r == 0 ? "ok" : err);
+	snprintf(detail, sizeof(detail), "by web user '%s' from %s: %s", j->user, j->client,
+	         r == 0 ? "ok" : err);
 	tv_audit(h, action, j->key_path, j->tapes, detail);
 	if (r != 0)   /* the job's detail, for the answer */
 		tv_errf(r, "%s", err);
@@ -116,7 +110,8 @@ void tv_api_decrypt(struct tv_api_req *rq, struct tv_api_resp *rs)
 	const char *bc = rq->route->param, *pw, *kms, *key_id;
 	char *bcs[1] = {(char *)bc};
 	struct tv_decrypt_opts d = {0};
-	struct web_job j = {.rq = rq, .kind = "decrypt", .tapes = bc};
+	struct tv_web_jobrec j = {.h = rq->h, .kind = "decrypt", .tapes = bc,
+	                          .user = rq->who->user, .client = rq->client};
 	char path[64];
 	size_t pwlen = 0;
 	int fd = -1, r;
@@ -131,10 +126,10 @@ void tv_api_decrypt(struct tv_api_req *rq, struct tv_api_resp *rs)
 	d.kms = kms;
 	d.key_id = key_id;
 	j.key_path = pw ? "password" : "kms";
-	job_begin(&j, bc);
+	tv_web_job_begin(&j, bc);
 	r = tv_job_decrypt(rq->h, bcs, 1, &d);
 	pw_memfd_close(fd);
-	job_end(&j, r);
+	tv_web_job_end(&j, r);
 	if (r != 0) {
 		tv_api_error(rs, tv_api_status(r), tv_errmsg(r));
 		return;
@@ -143,11 +138,11 @@ void tv_api_decrypt(struct tv_api_req *rq, struct tv_api_resp *rs)
 	rs->json = json_pack("{s:s,s:b,s:b}", "barcode", bc, "unlocked", 1, "locked", 0);
 }
 
-static int restore_args(struct tv_api_req *rq, struct tv_api_resp *rs,
-                        struct tv_restore_opts *ro, char ***paths)
+int tv_api_restore_args(json_t *body, struct tv_api_resp *rs, struct tv_restore_opts *ro,
+                        char ***paths)
 {
-	json_t *to = json_object_get(rq->body, "to"), *ow = json_object_get(rq->body, "overwrite");
-	json_t *ps = json_object_get(rq->body, "paths"), *v;
+	json_t *to = json_object_get(body, "to"), *ow = json_object_get(body, "overwrite");
+	json_t *ps = json_object_get(body, "paths"), *v;
 	const char *o = ow && json_is_string(ow) ? json_string_value(ow) : "never";
 	size_t i;
 
@@ -184,30 +179,6 @@ static int restore_args(struct tv_api_req *rq, struct tv_api_resp *rs,
 	ro->paths = *paths;
 	ro->npaths = json_array_size(ps);
 	return 0;
-}
-
-void tv_api_restore(struct tv_api_req *rq, struct tv_api_resp *rs)
-{
-	struct tv_restore_opts ro = {0};
-	struct web_job j = {.rq = rq, .kind = "restore", .key_path = "-", .tapes = ""};
-	char **paths = NULL, ops[512];
-	int r;
-
-	if (restore_args(rq, rs, &ro, &paths) != 0)
-		return;
-	snprintf(ops, sizeof(ops), "%s --to %s", rq->route->param, ro.to);
-	job_begin(&j, ops);
-	r = tv_job_restore(rq->h, rq->route->param, &ro);
-	job_end(&j, r);
-	free(paths);
-	if (r != 0) {
-		tv_api_error(rs, tv_api_status(r), tv_errmsg(r));
-		return;
-	}
-	rs->status = 200;
-	rs->json = json_pack("{s:s,s:s,s:b,s:I,s:I}", "set", rq->route->param, "to", ro.to,
-	                     "restored", 1, "files", (json_int_t)rq->h->job_files, "bytes",
-	                     (json_int_t)rq->h->job_bytes);
 }
 
 static int job_row(void *ctx, const struct tv_job_row *j)

@@ -221,3 +221,12 @@ void tv_auth_logout(struct tv_web *w, const char *authz)
 		memset(s, 0, sizeof(*s));
 	pthread_mutex_unlock(&w->auth_mu);
 }
+
+void tv_auth_forget_user(struct tv_web *w, const char *name)
+{
+	pthread_mutex_lock(&w->auth_mu);
+	for (size_t i = 0; i < TV_WEB_SESSIONS; i++)
+		if (w->sessions[i].expires != 0 && strcmp(w->sessions[i].user, name) == 0)
+			memset(&w->sessions[i], 0, sizeof(w->sessions[i]));
+	pthread_mutex_unlock(&w->auth_mu);
+}

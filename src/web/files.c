@@ -114,3 +114,72 @@ out:
 	json_decref(arr);
 	return r;
 }
+
+/* The entries right under DIR (a stored path; "" the top) of a set, for
+ * the console's file picker: each name once, with its own type when the
+ * set holds it (else "directory": a parent the set only passes through),
+ * and whether anything is under it.  The range of paths under DIR/ is read
+ * by the path index. */
+static const char q_dir[] =
+	"SELECT CASE WHEN instr(rest,'/')>0 THEN substr(rest,1,instr(rest,'/')-1) ELSE rest END "
+	"AS name, MAX(CASE WHEN instr(rest,'/')=0 THEN ftype END), "
+	"MAX(CASE WHEN instr(rest,'/')=0 THEN size END), MAX(instr(rest,'/')>0) "
+	"FROM (SELECT substr(path, ?2) AS rest, ftype, size FROM files "
+	"      WHERE set_id=?1 AND path>=?3 AND path<?4) "
+	"WHERE rest<>'' GROUP BY name ORDER BY name LIMIT ?5";
+
+#define DIR_MAX 2000   /* entries a listing answers ("more" beyond) */
+
+int tv_web_files_dir(struct tv_home *h, const char *set, const char *dir, json_t **out)
+{
+	struct tv_stmt *q = NULL;
+	json_t *arr = json_array();
+	int64_t set_id, n = 0;
+	uint8_t uuid[16];
+	char lo[TV_ROUTE_PARAM_MAX * 4 + 2], hi[sizeof(lo)], path[sizeof(lo) + 256];
+	size_t dl;
+	int r;
+
+	*out = NULL;
+	while (*dir == '/')
+		dir++;
+	dl = strlen(dir);
+	while (dl > 0 && dir[dl - 1] == '/')
+		dl--;
+	if (dl + 2 > sizeof(lo)) {
+		r = tv_errf(TV_ERR_INVAL, "dir: too long");
+		goto out;
+	}
+	if (dl == 0) {   /* the top: every path */
+		snprintf(lo, sizeof(lo), "%s", "");
+		snprintf(hi, sizeof(hi), "%s", "\xff");
+	} else {
+		snprintf(lo, sizeof(lo), "%.*s/", (int)dl, dir);
+		snprintf(hi, sizeof(hi), "%.*s0", (int)dl, dir);   /* '0' follows '/' */
+	}
+	if ((r = tv_set_lookup(h, set, &set_id, uuid)) != 0)
+		goto out;
+	if ((r = tv_db_query(h->db, &q, q_dir, "iitti", set_id,
+	                     (int64_t)(dl ? dl + 2 : 1), lo, hi, (int64_t)DIR_MAX + 1)) != 0)
+		goto out;
+	while ((r = tv_stmt_step(q)) == 1 && n++ < DIR_MAX) {
+		const char *name = tv_stmt_text(q, 0);
+		int own = !tv_stmt_isnull(q, 1);
+		snprintf(path, sizeof(path), "%.*s%s%s", (int)dl, dir, dl ? "/" : "", name);
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:o,s:b}", "name", name, "path",
+		                                     path, "type", own ? type_name((int)tv_stmt_int(q, 1))
+		                                                       : "directory",
+		                                     "size", own ? json_integer(tv_stmt_int(q, 2))
+		                                                 : json_null(),
+		                                     "children", (int)tv_stmt_int(q, 3)));
+	}
+	if (r < 0)
+		goto out;
+	*out = json_pack("{s:s#,s:O,s:b}", "dir", dir, (int)dl, "entries", arr, "more",
+	                 n > DIR_MAX);
+	r = *out ? 0 : tv_errf(TV_ERR_NOMEM, "out of memory listing a directory");
+out:
+	tv_stmt_free(q);
+	json_decref(arr);
+	return r;
+}

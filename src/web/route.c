@@ -30,6 +30,18 @@ static const struct route_def routes[] = {
 	{"POST", "/api/v1/backups/*/restore", TV_R_BACKUP_RESTORE, TV_ROLE_OPERATOR},
 	{"GET", "/api/v1/jobs", TV_R_JOBS, TV_ROLE_VIEWER},
 	{"GET", "/api/v1/audit", TV_R_AUDIT, TV_ROLE_OPERATOR},
+	{"GET", "/api/v1/jobs/*", TV_R_JOB, TV_ROLE_VIEWER},
+	{"POST", "/api/v1/find", TV_R_FIND, TV_ROLE_VIEWER},
+	{"POST", "/api/v1/catalog", TV_R_CATALOG, TV_ROLE_OPERATOR},
+	{"POST", "/api/v1/inventory", TV_R_INVENTORY, TV_ROLE_OPERATOR},
+	{"POST", "/api/v1/verify", TV_R_VERIFY, TV_ROLE_OPERATOR},
+	{"POST", "/api/v1/expire", TV_R_EXPIRE, TV_ROLE_ADMIN},
+	{"POST", "/api/v1/escrow/request", TV_R_ESCROW_REQUEST, TV_ROLE_ADMIN},
+	{"POST", "/api/v1/escrow/response", TV_R_ESCROW_RESPONSE, TV_ROLE_ADMIN},
+	{"GET", "/api/v1/users", TV_R_USERS, TV_ROLE_ADMIN},
+	{"POST", "/api/v1/users", TV_R_USER_ADD, TV_ROLE_ADMIN},
+	{"PUT", "/api/v1/users/*", TV_R_USER_SET, TV_ROLE_ADMIN},
+	{"DELETE", "/api/v1/users/*", TV_R_USER_DELETE, TV_ROLE_ADMIN},
 };
 
 /* A parameter's bytes: printable, no '/', no control or DEL; UTF-8 bytes

@@ -104,3 +104,83 @@ int tv_web_user_get(struct tv_home *h, const char *name, char *hash, size_t hash
 	*role = tv_role_parse(rs);
 	return 0;
 }
+
+/* The number of admins, for the last-admin rule. */
+static int admins(struct tv_home *h, int64_t *n)
+{
+	return tv_db_get_int(h->db, n, "SELECT COUNT(*) FROM web_users WHERE role='admin'", "");
+}
+
+int tv_web_user_list(struct tv_home *h, tv_web_user_fn *fn, void *ctx)
+{
+	struct tv_stmt *q;
+	int r;
+
+	if ((r = tv_db_query(h->db, &q, "SELECT name, role, created FROM web_users ORDER BY name",
+	                     "")) != 0)
+		return r;
+	while ((r = tv_stmt_step(q)) == 1)
+		if ((r = fn(ctx, tv_stmt_text(q, 0), tv_stmt_text(q, 1), tv_stmt_int(q, 2))) != 0)
+			break;
+	tv_stmt_free(q);
+	return r < 0 ? r : 0;
+}
+
+int tv_web_user_delete(struct tv_home *h, const char *name)
+{
+	enum tv_role role;
+	char hash[256];
+	int64_t n = 0;
+	int r;
+
+	r = tv_web_user_get(h, name, hash, sizeof(hash), &role);
+	tv_wipe(hash, sizeof(hash));
+	if (r != 0)
+		return r;
+	if (role == TV_ROLE_ADMIN && (r = admins(h, &n)) == 0 && n <= 1)
+		return tv_errf(TV_ERR_STATE, "'%s' is the last admin: make another admin first", name);
+	if (r != 0)
+		return r;
+	return tv_db_exec(h->db, "DELETE FROM web_users WHERE name=?", "t", name);
+}
+
+int tv_web_user_set_role(struct tv_home *h, const char *name, const char *role)
+{
+	enum tv_role old, nr = tv_role_parse(role);
+	char hash[256];
+	int64_t n = 0;
+	int r;
+
+	if (nr == TV_ROLE_NONE)
+		return tv_errf(TV_ERR_INVAL, "role '%s': admin, operator or viewer", role);
+	r = tv_web_user_get(h, name, hash, sizeof(hash), &old);
+	tv_wipe(hash, sizeof(hash));
+	if (r != 0)
+		return r;
+	if (old == TV_ROLE_ADMIN && nr != TV_ROLE_ADMIN && (r = admins(h, &n)) == 0 && n <= 1)
+		return tv_errf(TV_ERR_STATE, "'%s' is the last admin: make another admin first", name);
+	if (r != 0)
+		return r;
+	return tv_db_exec(h->db, "UPDATE web_users SET role=? WHERE name=?", "tt", role, name);
+}
+
+int tv_web_user_set_password(struct tv_home *h, const char *name, const char *pw, size_t pwlen)
+{
+	enum tv_role role;
+	char hash[256];
+	int r;
+
+	r = tv_web_user_get(h, name, hash, sizeof(hash), &role);
+	tv_wipe(hash, sizeof(hash));
+	if (r != 0)
+		return r;
+	/* the new hash is made as user add makes it, in one transaction */
+	if ((r = tv_db_begin(h->db)) != 0)
+		return r;
+	if ((r = tv_db_exec(h->db, "DELETE FROM web_users WHERE name=?", "t", name)) == 0)
+		r = tv_web_user_add(h, name, tv_role_name(role), pw, pwlen);
+	if (r == 0)
+		return tv_db_commit(h->db);
+	tv_db_rollback(h->db);
+	return r;
+}

@@ -22,6 +22,12 @@ enum tv_route_id {
 	TV_R_LIBRARIES, TV_R_POOLS, TV_R_TAPES, TV_R_TAPE_DECRYPT,
 	TV_R_BACKUPS, TV_R_BACKUP_FILES, TV_R_BACKUP_RESTORE,
 	TV_R_JOBS, TV_R_AUDIT,
+	/* jobs run in the background (webjobs.c): POST starts, GET /jobs/{id} */
+	TV_R_FIND, TV_R_CATALOG, TV_R_INVENTORY, TV_R_VERIFY, TV_R_EXPIRE, TV_R_JOB,
+	/* escrow (api_escrow.c) */
+	TV_R_ESCROW_REQUEST, TV_R_ESCROW_RESPONSE,
+	/* console users (api_users.c): admin only */
+	TV_R_USERS, TV_R_USER_ADD, TV_R_USER_SET, TV_R_USER_DELETE,
 };
 #define TV_ROUTE_PARAM_MAX 256
 struct tv_route {
@@ -58,6 +64,9 @@ struct tv_login_fail {
 	int count;
 };
 
+#define TV_WEBJOBS_MAX 64          /* jobs kept in memory (the last ones) */
+struct tv_webjob;
+
 /* Read-only routes use their own catalog connections (SQLite in WAL mode
  * lets them read while a job writes), one request at a time each. */
 #define TV_WEB_READERS 4
@@ -73,6 +82,13 @@ struct tv_web {
 	struct tv_session sessions[TV_WEB_SESSIONS];
 	struct tv_login_fail fails[64];
 	int tls;
+	/* jobs started through the API (webjobs.c), newest last */
+	pthread_mutex_t jobs_mu;
+	pthread_cond_t jobs_cv;      /* a job thread ended */
+	struct tv_webjob *jobs[TV_WEBJOBS_MAX];
+	int64_t next_job_id;
+	int jobs_running;            /* threads not yet ended */
+	int stopping;
 };
 
 struct tv_principal {
@@ -95,8 +111,16 @@ void tv_auth_logout(struct tv_web *w, const char *authz);
 int tv_web_user_get(struct tv_home *h, const char *name, char *hash, size_t hashsz,
                     enum tv_role *role);
 int tv_web_user_name_valid(const char *name);
+typedef int tv_web_user_fn(void *ctx, const char *name, const char *role, int64_t created);
+int tv_web_user_list(struct tv_home *h, tv_web_user_fn *fn, void *ctx);
+/* TV_ERR_NOTFOUND; TV_ERR_STATE for the last admin (removed or demoted). */
+int tv_web_user_delete(struct tv_home *h, const char *name);
+int tv_web_user_set_role(struct tv_home *h, const char *name, const char *role);
+int tv_web_user_set_password(struct tv_home *h, const char *name, const char *pw, size_t pwlen);
+/* auth.c: every token of the user is forgotten (removed, role or password changed). */
+void tv_auth_forget_user(struct tv_web *w, const char *name);
 
-/* ---- REST handlers (api.c, api_jobs.c) ---- */
+/* ---- REST handlers (api.c, api_jobs.c, webjobs.c, api_escrow.c, api_users.c) ---- */
 struct tv_api_req {
 	struct tv_web *w;
 	const struct tv_route *route;
@@ -105,7 +129,7 @@ struct tv_api_req {
 	const char *client;          /* the peer's address, for the audit log */
 	json_t *body;                /* the parsed JSON body of a POST; NULL otherwise */
 	/* query arguments (NULL when absent) */
-	const char *q_pool, *q_state, *q_limit, *q_offset;
+	const char *q_pool, *q_state, *q_limit, *q_offset, *q_dir;
 };
 struct tv_api_resp {
 	unsigned status;
@@ -114,16 +138,53 @@ struct tv_api_resp {
 /* Runs a route; always fills resp (an error as {"error": "..."}). */
 void tv_api_dispatch(struct tv_api_req *rq, struct tv_api_resp *rs);
 void tv_api_error(struct tv_api_resp *rs, unsigned status, const char *msg);
+/* api_users.c, api_escrow.c (under db_mu) */
+void tv_api_users(struct tv_api_req *rq, struct tv_api_resp *rs);
+void tv_api_escrow(struct tv_api_req *rq, struct tv_api_resp *rs);
 /* A job's error code as an HTTP status. */
 unsigned tv_api_status(int err);
 /* files.c: one page of a set's items as the files route answers it */
 int tv_web_files_page(struct tv_home *h, const char *set, int64_t offset, int64_t limit,
                       json_t **out);
+/* files.c: the entries right under a directory of a set (the file picker) */
+int tv_web_files_dir(struct tv_home *h, const char *set, const char *dir, json_t **out);
 /* api_jobs.c */
 void tv_api_decrypt(struct tv_api_req *rq, struct tv_api_resp *rs);
-void tv_api_restore(struct tv_api_req *rq, struct tv_api_resp *rs);
 void tv_api_jobs(struct tv_api_req *rq, struct tv_api_resp *rs);
 void tv_api_audit(struct tv_api_req *rq, struct tv_api_resp *rs);
+/* The state directory to use, locked: a reader connection for read_only
+ * work when there is one, else the main one under db_mu.  Unlock the
+ * mutex returned when done. */
+pthread_mutex_t *tv_web_lock_home(struct tv_web *w, int read_only, struct tv_home **h);
+/* A tape as the API lists it (tape_fn of catalog/query.h; ctx: a JSON array). */
+struct tv_tape_row;
+int tv_web_tape_row(void *ctx, const struct tv_tape_row *t);
+
+/* A job run from the API: its row in the job history around it, its line
+ * in the audit log after ("web KIND", with the console user and address). */
+struct tv_web_jobrec {
+	struct tv_home *h;
+	const char *kind, *key_path, *tapes, *user, *client;
+	int64_t id;                  /* the job history row; 0: none */
+};
+void tv_web_job_begin(struct tv_web_jobrec *j, const char *operands);
+void tv_web_job_end(struct tv_web_jobrec *j, int r);
+/* restore's body as the restore options (pointers into rq->body); paths
+ * freed by the caller.  0, or -1 with a 400 said. */
+struct tv_restore_opts;
+int tv_api_restore_args(json_t *body, struct tv_api_resp *rs, struct tv_restore_opts *ro,
+                        char ***paths);
+
+/* webjobs.c: background jobs */
+void tv_webjobs_init(struct tv_web *w);
+/* Asks running jobs to stop at a clean point, waits for them, frees all. */
+void tv_webjobs_stop(struct tv_web *w);
+void tv_api_job_start(struct tv_api_req *rq, struct tv_api_resp *rs);
+void tv_api_job_get(struct tv_api_req *rq, struct tv_api_resp *rs);
+/* Test hook: tests/support/web_hooks.c sets it in tapevault-test only
+ * (TAPEVAULT_TEST_WEB_SLOW): called at each progress report of a job, to
+ * make a short job last long enough to be watched. */
+extern void (*tv_web_progress_test_hook)(void);
 
 /* ---- the console's files (generated from src/web/assets/ at build) ---- */
 struct tv_asset {

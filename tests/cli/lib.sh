@@ -72,3 +72,19 @@ new_home() {
 secret() { # secret FILE TEXT: a password file with mode 600
 	printf '%s\n' "$2" > "$1"; chmod 600 "$1"
 }
+# Writer identities (jobs/writer.h): every installation signs the tapes it
+# writes, and catalogs the tapes of another only once it trusts it.
+# writer_fpr HOME: prints HOME's identity fingerprint (SHA256:...)
+writer_fpr() {
+	local f; f=$(mktemp -u "$WORK/.identity.XXXXXX.pub")
+	"$T" --home "$1" -q identity export --out "$f" 2>/dev/null && rm -f "$f"
+}
+# trust_writer FROM TO: TO accepts what FROM writes ('identity trust')
+trust_writer() {
+	local f; f=$(mktemp -u "$WORK/.identity.XXXXXX.pub")
+	"$T" --home "$1" -q identity export --out "$f" >/dev/null 2>&1 &&
+		"$T" --home "$2" -q identity trust "$f" >/dev/null 2>&1
+	local rc=$?
+	rm -f "$f"
+	return $rc
+}

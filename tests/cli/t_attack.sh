@@ -58,6 +58,7 @@ $SIMH append-files "$FORGED" "$EVIL" 2 2
 nf=$($SIMH list "$FORGED" | awk '$1=="fm"' | wc -l)
 check "two tape files appended (now $nf)" test "$nf" -eq 6
 B=$WORK/b; new_home b lib 10
+trust_writer "$A" "$B"   # B recovers A's tapes: it trusts A's identity
 tv "$B" password add p --hint h --password-file pw
 tv "$B" tape insert lib --copy "$FORGED"
 tv "$B" catalog lib;                   expect_rc 1 "catalog exits 1"
@@ -84,6 +85,7 @@ flip_case() {
 	cp "$CLEAN" "$img"
 	$SIMH flip "$img" "$file" "$rec" "$off" fix >/dev/null
 	new_home "h-$what" lib 10
+	trust_writer "$A" "$home"
 	tv "$home" password add p --hint h --password-file pw
 	tv "$home" tape insert lib "$img"
 	tv "$home" catalog lib;        CAT_RC=$RC; CAT_ERR=$ERR
@@ -140,16 +142,20 @@ RELABEL=$WORK/relabel/VT0001L9.tap; mkdir -p "$WORK/relabel"
 $SIMH replace-file "$CLEAN" 1 "$EVIL" "$RELABEL"
 cp "$RELABEL" "$WORK/a-lib/VT0001L9.tap"
 tv "$A" inventory lib VT0001L9;        expect_rc 1 "the writer's installation refuses the relabeled tape"
-expect_err "VT0001L9 file 1 record 0: the label now says the tape is not encrypted" "named, with why"
+# the forger's signed label does not sign A's volume label: a forgery
+expect_err "VT0001L9 file 1 record 0: (the label now says the tape is not encrypted|the writer signature of the labels does not verify)" "named, with why"
 tv "$A" tape list;                     expect_out "VT0001L9 .*encrypted" "the tape stays encrypted in its catalog"
 tv "$A" restore s --to "$WORK/rr";     expect_rc 0 "its genuine set still restores (the key is the installation's)"
 check "byte-exact" same_tree src "$WORK/rr/$S/src"
 cp "$CLEAN" "$WORK/a-lib/VT0001L9.tap"
 # a fresh installation believes the label, but the data files are sealed
 C=$WORK/c; new_home c lib 10
+trust_writer "$A" "$C"
 tv "$C" tape insert lib "$RELABEL"
 tv "$C" catalog lib;                   expect_rc 1 "a fresh installation: catalog exits 1"
-expect_err "VT0001L9 file [23] record 0: encrypted tape file" "the sealed files are named, not read as plaintext"
+# the spliced label carries the forger's signature over another volume
+# label: refused as a forgery before anything else is read
+expect_err "VT0001L9 file 1 record 0: the writer signature of the labels does not verify" "the spliced label is refused as a forgery, named"
 tv "$C" backups
 check "no restorable set from it" bash -c "! printf '%s' \"\$0\" | grep -q restorable" "$OUT"
 finish

@@ -108,6 +108,7 @@ check "kept file is right" cmp "$WORK/r4/$S/src2/kept" src2/kept
 # --- a fresh installation reads the same from the tapes
 B=$WORK/b
 "$T" --home "$B" -q init
+trust_writer "$A" "$B"   # it recovers A's tapes
 tv "$B" library attach lib --path "$WORK/a-lib"; expect_rc 0 "attach the library on a fresh installation"
 tv "$B" catalog lib;                         expect_rc 0 "catalog it"
 tv "$B" --json backups

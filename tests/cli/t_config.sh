@@ -13,6 +13,10 @@ tv "$A" password add weekly --hint "the usual" --password-file "$WORK/pw"
 tv "$A" password add cfg --hint "the config one" --password-file "$WORK/cfgpw"
 tv "$A" pool create p --library lib --encryption password:weekly
 tv "$A" write p src --name nightly;   expect_rc 0 "a backup set on an encrypted tape"
+# A trusts the tapes of another installation W (its writer trust list)
+"$T" --home "$WORK/w" -q init && "$T" --home "$WORK/w" -q identity export --out "$WORK/w.pub" >/dev/null
+tv "$A" identity trust "$WORK/w.pub";  expect_rc 0 "identity trust"; W_FPR=$OUT
+A_FPR=$(writer_fpr "$A")
 
 tv "$A" config backup --to "$WORK/cfg.tvb"
 expect_rc 2 "config backup without --encryption is refused"
@@ -42,6 +46,12 @@ tv "$B" restore nightly --to "$WORK/r"; expect_rc 0 "the encrypted set restores:
 check "byte-exact" same_tree src "$WORK/r/$S/src"
 tv "$B" audit;                         expect_out "config restore .*cfg.tvb .*restored" "the restore is audited"
 tv "$B" write p src --name after;      expect_rc 0 "the restored server writes on (stored password)"
+# its identity came back with the key store, its trust list with the catalog
+check "the restored machine keeps its identity" test "$(writer_fpr "$B")" = "$A_FPR"
+tv "$B" --json identity list
+check "and its trust list" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["own"]==sys.argv[2] and [t["fingerprint"] for t in d["trusted"]]==[sys.argv[3]], d' "$OUT" "$A_FPR" "$W_FPR"
+tv "$B" catalog lib;                   expect_rc 0 "its own tapes catalog without a trust question"
+expect_no_err "untrusted|not known here" "no writer question for its own tapes"
 
 # only onto a fresh installation
 tv "$B" config restore "$WORK/cfg.tvb" --password-file "$WORK/cfgpw"

@@ -14,6 +14,7 @@ for i in $(seq 1 60); do head -c $((5000 + i * 331)) /dev/urandom > src/d2/f$i; 
 tapes=""; for i in $(seq -w 1 50); do tapes="$tapes VT00${i}L9"; done
 tv "$A" tape new lib $tapes --capacity 4M
 tv "$A" pool create p --library lib
+A_FPR=$(writer_fpr "$A")
 t0=$(date +%s%N)
 tv "$A" write p src --name base;       expect_rc 0 "a first, complete set"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))   # how long a write takes here
@@ -32,7 +33,7 @@ for round in $(seq 1 "$ROUNDS"); do
 	B=$WORK/b$round
 	"$T" --home "$B" -q init || { fail "round $round: init"; continue; }
 	tv "$B" library attach lib --path "$WORK/a-lib"
-	tv "$B" catalog lib
+	tv "$B" catalog lib --trust-writer "$A_FPR"   # A's tapes: A's identity
 	if [ "$RC" -ne 0 ]; then fail "round $round ($state after ${delay} ms): catalog exit $RC"; continue; fi
 	bad=0
 	for s in $done_sets; do

@@ -42,6 +42,7 @@ tv "$A" tape export VT0001L9 VT0002L9 VT0003L9 VT0004L9 --to "$WORK/box"
 
 # fresh installation, knows only p3, catalogs all tapes incl. the last one
 B=$WORK/b; new_home b lib 30
+trust_writer "$A" "$B"
 tv "$B" password add latest --hint "hint for p3" --password-file pw3
 tv "$B" tape insert --copy lib "$WORK"/box/VT000{1,2,3,4}L9.tap
 tv "$B" catalog lib;                 expect_rc 0 "catalog all tapes with only p3"
@@ -54,6 +55,7 @@ check "w1 byte-exact" same_tree src/s1 "$WORK/rb/$S/src/s1"
 
 # fresh installation, only the early tape: needs its own password
 C=$WORK/c; new_home c lib 30
+trust_writer "$A" "$C"
 tv "$C" tape insert --copy lib "$WORK/box/VT0001L9.tap"
 tv "$C" catalog lib;                 expect_rc 0 "catalog leaves it locked"
 expect_err "VT0001L9: encrypted, locked .*password p1 \(hint: hint for p1\)" "says which password (hint)"
@@ -71,6 +73,7 @@ tv "$C" audit;                       expect_out "decrypt .*password p1" "audit r
 
 # back-off after repeated wrong passwords
 D=$WORK/d; new_home d lib 30
+trust_writer "$A" "$D"
 tv "$D" tape insert --copy lib "$WORK/box/VT0002L9.tap"
 tv "$D" catalog lib
 for i in 1 2 3; do tv "$D" decrypt VT0002L9 --password-file wrong --yes; done
@@ -86,6 +89,7 @@ first=$(echo "$tapes" | head -1); last=$(echo "$tapes" | tail -1)
 check "set spans two tapes" test "$first" != "$last"
 tv "$A" tape export $tapes --to "$WORK/box2"
 E=$WORK/e; new_home e lib 30
+trust_writer "$A" "$E"
 tv "$E" tape insert lib --copy "$WORK/box2/$first.tap" "$WORK/box2/$last.tap"
 tv "$E" catalog lib;                  expect_rc 0 "both locked"
 tv "$E" decrypt "$first" --password-file pw2 --yes; expect_rc 0 "decrypt the first (non-last) tape"
@@ -104,6 +108,7 @@ tv "$A" write dbl dbl --name double; expect_rc 0 "write backup file to encrypted
 tv "$A" tape list --pool dbl;        dt=$(printf '%s\n' "$OUT" | awk 'NR>1{print $1; exit}')
 tv "$A" tape export "$dt" --to "$WORK/box3"
 F=$WORK/f; new_home f lib 30
+trust_writer "$A" "$F"
 tv "$F" tape insert lib "$WORK/box3/$dt.tap"
 tv "$F" catalog lib
 tv "$F" backups;                     expect_out "on locked $dt.*tape encrypted" "first: tape encrypted"
@@ -125,6 +130,7 @@ check "no partial output" test ! -e "$WORK/xt/s1"
 # --- tampering: a flipped bit in an encrypted record
 cp "$WORK/box/VT0002L9.tap" "$WORK/t2.tap"; cp "$WORK/box/VT0002L9.tap.json" "$WORK/t2.tap.json"
 G=$WORK/g; new_home g lib 30
+trust_writer "$A" "$G"
 tv "$G" password add p2 --hint x --password-file pw2
 $SIMH flip "$WORK/t2.tap" 2 1 >/dev/null   # the data file (file 3 is the catalog)
 tv "$G" tape insert lib "$WORK/t2.tap"
@@ -167,9 +173,12 @@ open(sys.argv[3], "wb").write(build(out))
 PY
 printf '{"barcode": "VT0009L9", "capacity": 67108864, "early_warning": 62914560, "write_protected": false}\n' > "$WORK/swap.tap.json"
 H=$WORK/h; new_home h lib 30
+trust_writer "$A" "$H"
 tv "$H" password add p1 --hint x --password-file pw1
 tv "$H" tape insert lib "$WORK/swap.tap"
-tv "$H" catalog lib
-tv "$H" tape list;                   expect_out "VT0009L9 .*locked" "swapped label: stays locked with the other pool's password"
+tv "$H" catalog lib;                 expect_rc 1 "swapped label: refused"
+# the media set label signs the volume label of the tape it was written on
+expect_err "VT0009L9 file 1 record 0: the writer signature of the labels does not verify" "as a forgery (it signs another tape's volume label)"
+tv "$H" tape list;                   expect_no_err "VT0009L9 .*(restorable|unlocked)" "swapped label: nothing of it is readable"
 tv "$H" decrypt VT0009L9 --password-file pw1 --yes; expect_rc 1 "decrypt with the other pool's password fails"
 finish

@@ -30,6 +30,7 @@ tv "$A" tape export "$t_old" "$t_safe" --to "$WORK/box"
 
 # fresh installation, password forgotten
 B=$WORK/b; new_home b lib 20
+trust_writer "$A" "$B"
 tv "$B" tape insert lib --copy "$WORK/box/$t_old.tap" "$WORK/box/$t_safe.tap"
 tv "$B" catalog lib;                 expect_rc 0 "catalog: locked"
 tv "$B" escrow request "$t_old" "$t_safe" --out "$WORK/req.txt"; expect_rc 1 "request with a tape lacking an escrow slot"
@@ -76,6 +77,7 @@ expect_rc 0 "with both key sets the matching one answers"; expect_err "answering
 
 # applied on another installation: refused
 C=$WORK/c; new_home c lib 20
+trust_writer "$A" "$C"
 tv "$C" tape insert lib --copy "$WORK/box/$t_safe.tap"; tv "$C" catalog lib
 tv "$C" escrow apply "$WORK/resp.txt"; expect_rc 1 "response on another installation refused"
 expect_err "did not make it" "says this installation did not make the request"
@@ -89,6 +91,7 @@ tv "$B" audit;                       expect_out "escrow request" "audit: request
 
 # break-glass on the authority's machine
 D=$WORK/d; new_home d lib 20
+trust_writer "$A" "$D"
 tv "$D" tape insert lib --copy "$WORK/box/$t_safe.tap"; tv "$D" catalog lib
 tv "$D" escrow recover --keyset "$WORK/ks.pem" "$t_safe" --password-file app; expect_rc 0 "escrow recover"
 tv "$D" backups;                     expect_out "protected .*restorable" "restorable after break-glass"
@@ -105,6 +108,7 @@ if out=$(bash "$KMSH" start "$KD"); then
 	tv "$A" tape export "$kt" --to "$WORK/box"
 	bash "$KMSH" stop "$KD" >/dev/null
 	E=$WORK/e; new_home e lib 20
+	trust_writer "$A" "$E"
 	tv "$E" kms add corp --host 127.0.0.1 --port "$KMS_PORT" --ca "$KMS_CA" --cert "$KMS_CERT" --key "$KMS_KEY"
 	tv "$E" tape insert lib --copy "$WORK/box/$kt.tap"
 	tv "$E" catalog lib;             expect_err "locked" "KMS down: locked"

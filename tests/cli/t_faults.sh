@@ -38,6 +38,7 @@ TAPEVAULT_TEST_FAULT=powerloss=20 "$TAPEVAULT_TEST" --home "$A" write p src --na
 expect_rc 1 "write fails at power loss"
 tv "$A" tape export VT0001L9 --to "$WORK/box"
 B=$WORK/b; new_home b lib 10
+trust_writer "$A" "$B"
 tv "$B" tape insert lib "$WORK/box/VT0001L9.tap"
 tv "$B" catalog lib;                 expect_rc 0 "catalog the cut tape"
 expect_err "did not finish|scanning" "says the session was cut and scans"

@@ -270,6 +270,7 @@ fi
 # --- a fresh installation: the catalog rebuilt from the tapes restores the same
 tv "$H" tape export VT0001L9 --to "$WORK/box"; expect_rc 0 "export the tape"
 new_home fresh lib 10
+trust_writer "$H" "$WORK/fresh"
 tv "$WORK/fresh" tape insert lib --copy "$WORK/box/VT0001L9.tap"; expect_rc 0 "insert it"
 tv "$WORK/fresh" catalog lib;       expect_rc 0 "catalog it"
 tv "$WORK/fresh" restore fid --to "$WORK/fr"; expect_rc 0 "restore from the rebuilt catalog"

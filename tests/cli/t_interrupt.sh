@@ -102,6 +102,7 @@ fi
 # --- a fresh installation reads the tape: the sets are as they were
 B=$WORK/b
 "$T" --home "$B" -q init
+trust_writer "$A" "$B"
 tv "$B" library attach lib --path "$WORK/a-lib"; expect_rc 0 "a fresh installation attaches the library"
 tv "$B" catalog lib;                   expect_rc 0 "and catalogs it"
 tv "$B" --json backups
@@ -124,6 +125,7 @@ check "here: status interrupted, complete false" \
 tv "$K" backups;                       expect_out "killed .* interrupted " "text: interrupted"
 C=$WORK/c
 "$T" --home "$C" -q init
+trust_writer "$K" "$C"
 tv "$C" library attach klib --path "$WORK/k-klib"
 tv "$C" catalog klib
 expect_err "backup set killed: its write job did not end \(killed, or a crash\)" "the catalog job says the killed set did not end"

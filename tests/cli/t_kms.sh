@@ -31,6 +31,7 @@ tv "$A" tape export VT0001L9 VT0002L9 --to "$WORK/box"
 
 # fresh installation without the KMS: locked, shows key ids and server
 B=$WORK/b; new_home b lib 30
+trust_writer "$A" "$B"
 tv "$B" tape insert --copy lib "$WORK"/box/VT000{1,2}L9.tap
 tv "$B" catalog lib;                 expect_rc 0 "catalog without KMS"
 expect_err "VT0002L9: encrypted, locked .*key id $K2 .*corp \(127\.0\.0\.1:$KMS_PORT\)" "locked tape names key id and KMS"
@@ -45,6 +46,7 @@ check "byte-exact" same_tree src/one "$WORK/rb/$S/src/one"
 
 # decrypt confirmation: without --yes and without a terminal nothing happens
 B2=$WORK/b2; new_home b2 lib 30
+trust_writer "$A" "$B2"
 tv "$B2" tape insert --copy lib "$WORK/box/VT0001L9.tap"; tv "$B2" catalog lib; kms_add "$B2" corp
 OUT=$(setsid "$T" --home "$B2" decrypt VT0001L9 --kms corp </dev/null 2>"$WORK/confirm.err"); RC=$?; ERR=$(cat "$WORK/confirm.err")
 expect_rc 1 "no confirmation, no decrypt"
@@ -53,6 +55,7 @@ tv "$B2" tape list;                  expect_out "VT0001L9 .*locked" "still locke
 # fresh installation with the KMS registered: automatic, and under another
 # name and address (localhost instead of 127.0.0.1): matched by key id
 C=$WORK/c; new_home c lib 30
+trust_writer "$A" "$C"
 kms_add "$C" other-name localhost
 tv "$C" tape insert --copy lib "$WORK"/box/VT000{1,2}L9.tap
 tv "$C" -v catalog lib;              expect_rc 0 "catalog with the KMS registered"
@@ -77,6 +80,7 @@ tv "$A" pool create rsa --library lib --encryption kms:corp:"$RSA_PRIV_UID"; exp
 bash "$KMSH" stop "$KD" >/dev/null
 tv "$A" write rsa src/two --name rsaset; expect_rc 0 "RSA pool writes while the KMS is down"
 D=$WORK/d; new_home d lib 30; kms_add "$D" corp
+trust_writer "$A" "$D"
 tv "$A" tape list --pool rsa;        rt=$(printf '%s\n' "$OUT" | awk 'NR>1{print $1; exit}')
 tv "$A" tape list --pool kp;         dt=$(printf '%s\n' "$OUT" | awk 'NR>1{print $1}' | tail -1)
 tv "$A" tape export "$rt" "$dt" --to "$WORK/box2"
@@ -104,6 +108,7 @@ tv "$A" tape list --pool mixed;      mt=$(printf '%s\n' "$OUT" | awk 'NR>1{print
 mp=$(echo "$mt" | head -1); mk=$(echo "$mt" | tail -1)
 tv "$A" tape export $mt --to "$WORK/box4"
 M=$WORK/m; new_home m lib 30; kms_add "$M" corp
+trust_writer "$A" "$M"
 tv "$M" password add mixpw --hint "mixed" --password-file mpw
 tv "$M" tape insert --copy lib "$WORK/box4/$mp.tap"
 tv "$M" catalog lib "$mp";           expect_rc 0 "catalog run 1: the password tape"
@@ -116,6 +121,7 @@ tv "$M" backups;                     expect_out "mix-pw .*restorable" "password 
 # revoked and destroyed keys
 tv "$A" kms key revoke corp "$K2" --yes; expect_rc 0 "revoke K2"
 E=$WORK/e; new_home e lib 30; kms_add "$E" corp
+trust_writer "$A" "$E"
 tv "$E" tape insert --copy lib "$WORK/box/VT0002L9.tap"
 tv "$E" catalog lib;                 expect_err "revoked|not usable|state" "revoked key: clear reason"
 tv "$E" decrypt VT0002L9 --kms corp --yes; expect_rc 1 "decrypt with a revoked key fails"

@@ -29,6 +29,7 @@ fresh_with_pool() {
 		tv "$from" tape export $tapes --to "$WORK/box-$pool"
 	fi
 	new_home "$name" lib 30; kms_add "$WORK/$name" corp
+	trust_writer "$from" "$WORK/$name"
 	for t in "$WORK/box-$pool"/*.tap; do tv "$WORK/$name" tape insert --copy lib "$t"; done
 	tv "$WORK/$name" tape list
 	check "installation $name has the tapes of pool $pool" test -n "$(ls "$WORK/box-$pool"/*.tap 2>/dev/null)"

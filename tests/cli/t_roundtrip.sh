@@ -41,6 +41,7 @@ check "json backups" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); s=d
 tv "$A" tape export VT0001L9 VT0002L9 VT0003L9 VT0004L9 --to "$WORK/box"; expect_rc 0 "export"
 check "images left the library" test -f "$WORK/box/VT0003L9.tap" -a ! -e "$WORK/a-lib/VT0003L9.tap"
 new_home b lib 30
+trust_writer "$A" "$B"
 tv "$B" tape insert lib --copy "$WORK"/box/VT000{1,2,3,4}L9.tap; expect_rc 0 "insert"
 tv "$B" catalog lib;                expect_rc 0 "catalog on a fresh installation"
 tv "$B" backups;                    expect_out "$SET +rt .*restorable" "set rebuilt from the tapes"
@@ -55,11 +56,13 @@ if [ -n "$recs" ] && [ "$recs" -le 3 ]; then pass "one-file restore read $recs r
 
 # --- only the last tape / only a middle tape, on fresh installations
 C=$WORK/c; new_home c lib 30
+trust_writer "$A" "$C"
 tv "$C" tape insert --copy lib "$WORK/box/VT0004L9.tap"; expect_rc 0 "insert last tape only"
 tv "$C" catalog lib;                expect_rc 0 "catalog last tape only"
 expect_err "missing tape\(s\): VT0001L9 \(sequence 1\), VT0002L9 \(sequence 2\), VT0003L9 \(sequence 3\)" "names the missing tapes"
 tv "$C" backups;                    expect_out "rt .*(incomplete|offline)" "set known but not restorable"
 D=$WORK/d; new_home d lib 30
+trust_writer "$A" "$D"
 tv "$D" tape insert lib --copy "$WORK/box/VT0002L9.tap"; expect_rc 0 "insert middle tape only"
 tv "$D" catalog lib;                expect_rc 0 "catalog middle tape only"
 expect_err "missing tape\(s\): VT0001L9 \(sequence 1\)" "names the earlier tape"

@@ -51,6 +51,7 @@ tv "$A" write p1 src/d1 --name s1; expect_rc 0 "tape 1"
 tv "$A" write p2 src/d2 --name s2; expect_rc 0 "tape 2"
 tv "$A" tape export VT0001L9 VT0002L9 --to "$WORK/box"
 B=$WORK/b; new_home b lib 20
+trust_writer "$A" "$B"
 tv "$B" tape insert lib --copy "$WORK/box/VT0001L9.tap" "$WORK/box/VT0002L9.tap"
 tv "$B" catalog lib
 tv "$B" escrow request VT0001L9 VT0002L9 --out "$WORK/req.txt"; expect_rc 0 "request for two tapes"
@@ -110,6 +111,7 @@ forge "$WORK/req.txt" "$WORK/tampered.txt" 0 flip
 tv "$AUTH" escrow respond --keyset "$WORK/ks.pem" "$WORK/tampered.txt" --out "$WORK/r3.txt" --password-file app --yes
 expect_rc 1 "a tampered request is refused"; expect_err "signature does not verify" "says why"
 C=$WORK/c; new_home c lib 20
+trust_writer "$A" "$C"
 tv "$C" tape insert lib --copy "$WORK/box/VT0001L9.tap"; tv "$C" catalog lib
 tv "$C" escrow request VT0001L9 --out "$WORK/req-c.txt"; expect_rc 0 "another installation's request"
 tv "$AUTH" escrow respond --keyset "$WORK/ks.pem" "$WORK/req-c.txt" --out "$WORK/r4.txt" --password-file app --yes
@@ -166,6 +168,7 @@ expect_err "applied already" "says it was applied already"
 # ---- finding 5 on the CLI: a stored password is tried on a tape's slot
 # by name first (the budget itself: unit tests) ----
 D=$WORK/d; new_home d lib 20
+trust_writer "$A" "$D"
 tv "$D" password add tp --hint "lost" --password-file tpw
 tv "$D" tape insert lib --copy "$WORK/box/VT0001L9.tap"
 tv "$D" catalog lib; expect_rc 0 "catalog with the stored password"

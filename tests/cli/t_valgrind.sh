@@ -42,6 +42,7 @@ vg "$A" escrow enable --public "$WORK/pub.pem"
 vg "$A" write e s/small --name v2
 tv "$A" tape export VT0001L9 VT0002L9 --to "$WORK/box"
 B=$WORK/b; new_home b lib 6
+trust_writer "$A" "$B"
 tv "$B" tape insert lib "$WORK/box/VT0001L9.tap" "$WORK/box/VT0002L9.tap"
 vg "$B" catalog lib
 vg "$B" decrypt VT0002L9 --password-file pw --yes
@@ -66,6 +67,7 @@ vg "$C" tape move lib drive:1 mail:1
 vg "$C" tape move lib VT0002L9 slot:2
 vg "$C" tape export VT0001L9 --to "$WORK/cbox"
 D=$WORK/d; "$T" --home "$D" -q init
+trust_writer "$C" "$D"
 "$T" --home "$D" -q library create lib --path "$WORK/d-lib" --slots 4 --scsi-emulation
 vg "$D" tape insert lib "$WORK/cbox/VT0001L9.tap"
 vg "$D" catalog lib

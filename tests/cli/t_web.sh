@@ -23,6 +23,20 @@ req() {
 expect_code() { if [ "$CODE" = "$1" ]; then pass "$2"; else fail "$2 (HTTP $CODE, wanted $1)"; fi; }
 json() { printf '%s' "$BODY" | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 body() { printf '%s' "$1" > "$WORK/req.json"; chmod 600 "$WORK/req.json"; }
+# start_job METHOD PATH TOKEN BODY-JSON: 202 and JOB (its id), else a failure said
+start_job() {
+	body "$4"; req "$1" "$2" "$3" "$WORK/req.json"
+	JOB=$(json 'd.get("id", "")' 2>/dev/null)
+}
+# wait_job ID TOKEN: polls GET /jobs/ID until it ends (60 s); STATE, BODY
+wait_job() {
+	STATE=""
+	for _ in $(seq 1 300); do
+		req GET "/api/v1/jobs/$1" "$2"
+		STATE=$(json 'd["state"]' 2>/dev/null)
+		case "$STATE" in queued|running) sleep 0.2 ;; *) return 0 ;; esac
+	done
+}
 login() { # login USER PWFILE: TOKEN (the login answers are kept apart)
 	# (the fixture's passwords need no JSON escaping)
 	printf '{"user":"%s","password":"%s"}' "$1" "$(cat "$2")" > "$WORK/login.json"
@@ -149,13 +163,179 @@ check "one file per page" bash -c "[ \"\$(printf '%s' '$BODY' | python3 -c 'impo
 req GET /api/v1/backups/nosuch/files "$OP"; expect_code 404 "an unknown set: 404"
 tv "$B" restore nightly --to "$WORK/r1"; expect_rc 0 "the CLI restores after the API's decrypt"
 check "byte-exact" same_tree src "$WORK/r1/$S/src"
-body "{\"to\": \"$WORK/r2\"}"
-req POST /api/v1/backups/nightly/restore "$OP" "$WORK/req.json"; expect_code 200 "the operator restores through the API"
+start_job POST /api/v1/backups/nightly/restore "$OP" "{\"to\": \"$WORK/r2\"}"
+expect_code 202 "the operator starts a restore through the API: 202"
+check "it answers the job's id" test -n "$JOB"
+wait_job "$JOB" "$OP"
+check "the restore job ends ok" test "$STATE" = ok
 check "byte-exact through the API too" same_tree src "$WORK/r2/$S/src"
+check "the job says what it restored, and its progress reached its total" python3 - "$WORK/resp/$((N-1)).body" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["kind"] == "restore" and d["user"] == "op" and d["result"]["files"] >= 2, d
+p = d["progress"]
+assert p["bytes_total"] and p["bytes_done"] == p["bytes_total"] and p["bytes_done"] >= 200000, p
+assert d["history_id"] and d["started"] and d["ended"] and d["problems"] == [], d
+PY
+start_job POST /api/v1/backups/nosuch/restore "$OP" "{\"to\": \"$WORK/r3\"}"
+wait_job "$JOB" "$OP"
+check "a restore of an unknown set: the job fails, 404 in error_status" bash -c \
+	"[ '$STATE' = failed ] && printf '%s' '$BODY' | grep -q '\"error_status\":404'"
+start_job POST /api/v1/backups/nightly/restore "$OP" '{"to": "relative"}'
+expect_code 400 "a relative restore target: 400"
+expect_out '"error":' "with a JSON error"
+
+# --- the other jobs: find, catalog, inventory, verify, expire
+start_job POST /api/v1/find "$VIEW" '{"patterns": ["*report*"]}'
+expect_code 202 "a viewer starts a find: 202"
+wait_job "$JOB" "$VIEW"
+check "the find ends ok" test "$STATE" = ok
+expect_out '"path":"[^"]*src/docs/report.txt"' "it finds the file"
+start_job POST /api/v1/find "$VIEW" '{"patterns": ["*no-such-name*"]}'
+wait_job "$JOB" "$VIEW"
+check "a find that matches nothing: failed, 404, the pattern named" bash -c \
+	"[ '$STATE' = failed ] && printf '%s' '$BODY' | grep -q '\"error_status\":404' && printf '%s' '$BODY' | grep -q 'no-such-name'"
+start_job POST /api/v1/find "$VIEW" '{"patterns": []}'; expect_code 400 "find without a pattern: 400"
+start_job POST /api/v1/find "$VIEW" '{"patterns": "x"}'; expect_code 400 "find with a pattern that is not a list: 400"
+start_job POST /api/v1/find "" '{"patterns": ["*"]}'; expect_code 401 "find without a token: 401"
+start_job POST /api/v1/catalog "$VIEW" '{"library": "lib"}'; expect_code 403 "a viewer may not catalog: 403"
+start_job POST /api/v1/catalog "$OP" '{}'; expect_code 400 "catalog without a library: 400"
+start_job POST /api/v1/catalog "$OP" '{"library": "lib", "barcodes": [1]}'; expect_code 400 "a barcode that is not a string: 400"
+start_job POST /api/v1/catalog "$OP" '{"library": "lib", "barcodes": ["VT0001L9"]}'
+expect_code 202 "the operator catalogs a tape: 202"
+wait_job "$JOB" "$OP"
+check "the catalog job ends ok" test "$STATE" = ok
+expect_out '"result":{"library":"lib","tapes":\[\{"barcode":"VT0001L9"' "its result lists the tape"
+expect_out '"items_done":1,"items_total":1' "its progress counted the tape"
+start_job POST /api/v1/catalog "$OP" '{"library": "nolib"}'
+wait_job "$JOB" "$OP"
+check "catalog of an unknown library: the job fails with a JSON error" bash -c \
+	"[ '$STATE' = failed ] && printf '%s' '$BODY' | grep -q '\"error\":\"[^\"]'"
+start_job POST /api/v1/inventory "$OP" '{"library": "lib"}'
+wait_job "$JOB" "$OP"
+check "inventory ends ok" test "$STATE" = ok
+start_job POST /api/v1/verify "$OP" '{"barcodes": ["VT0001L9"]}'
+expect_code 202 "the operator verifies a tape: 202"
+wait_job "$JOB" "$OP"
+check "verify ends ok" test "$STATE" = ok
+check "verify read the tape's bytes" bash -c "[ \"\$(printf '%s' '$BODY' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"result\"][\"bytes\"] > 200000)')\" = True ]"
+start_job POST /api/v1/verify "$OP" '{}'; expect_code 400 "verify without barcodes: 400"
+start_job POST /api/v1/verify "$VIEW" '{"barcodes": ["VT0001L9"]}'; expect_code 403 "a viewer may not verify: 403"
+start_job POST /api/v1/verify "$OP" '{"barcodes": ["NOPE01L9"]}'
+wait_job "$JOB" "$OP"
+check "verify of an unknown tape: partial (as the CLI), and the problem names it" bash -c \
+	"[ '$STATE' = partial ] && printf '%s' '$BODY' | grep -q '\"problems\":\[\"NOPE01L9: tape NOPE01L9 is in no library'"
+start_job POST /api/v1/expire "$OP" '{"dry_run": true}'; expect_code 403 "expire is for admins: 403 to an operator"
+login boss pw-boss; BOSS=$TOKEN
+start_job POST /api/v1/expire "$BOSS" '{"dry_run": "yes"}'; expect_code 400 "dry_run must be a boolean: 400"
+start_job POST /api/v1/expire "$BOSS" '{"dry_run": true}'
+expect_code 202 "the admin starts expire --dry-run: 202"
+wait_job "$JOB" "$BOSS"
+expect_out '"result":{"expired":\[\],"dry_run":true,"count":0}' "nothing has expired (dry run)"
+req GET /api/v1/jobs/abc "$VIEW"; expect_code 400 "a job id that is not a number: 400"
+req GET /api/v1/jobs/999999 "$VIEW"; expect_code 404 "an unknown job: 404"
+expect_out '"error":' "with a JSON error"
+req GET /api/v1/jobs/1 ""; expect_code 401 "a job without a token: 401"
+req GET /api/v1/jobs "$OP"
+expect_out '"kind":"verify".*web user op' "the verify is in the job history with its web user"
+req GET /api/v1/audit "$OP"
+expect_out '"action":"web verify"' "the web verify is audited"
 req GET /api/v1/jobs "$OP"
 expect_out '"kind":"decrypt".*web user op' "the decrypt is in the job history, with the console user"
 req GET /api/v1/audit "$OP"; expect_code 200 "the operator reads the audit log"
 expect_out '"action":"web decrypt"' "the web decrypt is audited"
+
+# --- users, over the API: admins only
+req GET /api/v1/users ""; expect_code 401 "users without a token: 401"
+req GET /api/v1/users "$OP"; expect_code 403 "an operator may not list users: 403"
+req GET /api/v1/users "$VIEW"; expect_code 403 "a viewer may not list users: 403"
+req GET /api/v1/users "$BOSS"; expect_code 200 "the admin lists users"
+expect_out '"name":"boss","role":"admin"' "with names and roles"
+check "no password hash in the list" bash -c "! printf '%s' '$BODY' | grep -q argon2"
+body '{"name":"clerk","role":"viewer","password":"clerk pass 8Hh"}'
+req POST /api/v1/users "$OP" "$WORK/req.json"; expect_code 403 "an operator may not add users: 403"
+req POST /api/v1/users "$BOSS" "$WORK/req.json"; expect_code 201 "the admin adds a user: 201"
+req POST /api/v1/users "$BOSS" "$WORK/req.json"; expect_code 409 "a name taken: 409"
+expect_out '"error":"user .clerk. exists already"' "it says so"
+body '{"name":"x","role":"root","password":"p"}'
+req POST /api/v1/users "$BOSS" "$WORK/req.json"; expect_code 400 "an unknown role: 400"
+body '{"name":"bad name","role":"viewer","password":"p"}'
+req POST /api/v1/users "$BOSS" "$WORK/req.json"; expect_code 400 "a bad user name: 400"
+body '{"name":"y","role":"viewer"}'
+req POST /api/v1/users "$BOSS" "$WORK/req.json"; expect_code 400 "no password: 400"
+secret pw-clerk "clerk pass 8Hh"
+login clerk pw-clerk; CLERK=$TOKEN
+check "the new user logs in" test "$CODE" = 200
+body '{"role":"operator"}'
+req PUT /api/v1/users/clerk "$BOSS" "$WORK/req.json"; expect_code 200 "the admin makes clerk an operator"
+req GET /api/v1/me "$CLERK"; expect_code 401 "clerk's old token is forgotten"
+login clerk pw-clerk; CLERK=$TOKEN
+req GET /api/v1/me "$CLERK"; expect_out '"role":"operator"' "clerk logs in again as an operator"
+body '{"password":"clerk new 2Wq"}'
+req PUT /api/v1/users/clerk "$BOSS" "$WORK/req.json"; expect_code 200 "the admin sets clerk's password"
+login clerk pw-clerk
+check "the old password no longer logs in" test "$CODE" = 401
+body '{}'
+req PUT /api/v1/users/clerk "$BOSS" "$WORK/req.json"; expect_code 400 "a change of nothing: 400"
+body '{"role":"viewer"}'
+req PUT /api/v1/users/nobody "$BOSS" "$WORK/req.json"; expect_code 404 "changing an unknown user: 404"
+req PUT /api/v1/users/boss "$BOSS" "$WORK/req.json"; expect_code 409 "the last admin cannot be demoted: 409"
+req DELETE /api/v1/users/boss "$BOSS"; expect_code 409 "the last admin cannot be removed: 409"
+req DELETE /api/v1/users/clerk "$OP"; expect_code 403 "an operator may not remove users: 403"
+req DELETE /api/v1/users/clerk "$BOSS"; expect_code 200 "the admin removes clerk"
+req DELETE /api/v1/users/clerk "$BOSS"; expect_code 404 "removing it again: 404"
+req GET /api/v1/me "$CLERK"; expect_code 401 "a removed user's token is refused"
+tv "$B" audit; expect_out "web user add .*by web user 'boss'.*'clerk'" "user changes are audited with the admin"
+expect_out "web user remove .*'clerk': ok" "the removal too"
+
+# --- escrow over the API: admins only
+req POST /api/v1/escrow/request "" ; expect_code 401 "escrow request without a token: 401"
+body '{"barcodes":["VT0001L9"]}'
+req POST /api/v1/escrow/request "$OP" "$WORK/req.json"; expect_code 403 "an operator may not make escrow requests: 403"
+req POST /api/v1/escrow/request "$BOSS" "$WORK/req.json"; expect_code 404 "a tape without an escrow slot: no request (404)"
+expect_out "no tape with an escrow slot" "it says why"
+expect_out '"problems":\["VT0001L9: no escrow slot' "the answer names the tape's problem"
+body '{"barcodes":[]}'
+req POST /api/v1/escrow/request "$BOSS" "$WORK/req.json"; expect_code 400 "no barcodes: 400"
+body '{"response":"not an escrow response"}'
+req POST /api/v1/escrow/response "$VIEW" "$WORK/req.json"; expect_code 403 "a viewer may not apply escrow responses: 403"
+req POST /api/v1/escrow/response "$BOSS" "$WORK/req.json"
+check "a response that is not one: a 4xx with a JSON error" bash -c "[[ '$CODE' =~ ^4 ]] && printf '%s' '$BODY' | grep -q '\"error\":'"
+check "the error does not name the server's scratch file" bash -c "! printf '%s' '$BODY' | grep -q escrow-"
+body '{}'
+req POST /api/v1/escrow/response "$BOSS" "$WORK/req.json"; expect_code 400 "no response: 400"
+check "the scratch directories are gone" bash -c "! ls '$B/web' | grep -q '^escrow-'"
+# the whole flow: an escrow-protected tape of A, locked in B; B's admin
+# downloads a request, the authority answers, the admin uploads the answer
+secret app "authority passphrase"
+AUTH=$WORK/auth; "$T" --home "$AUTH" -q init
+"$T" --home "$AUTH" -q escrow keygen --out "$WORK/ks.pem" --password-file app >/dev/null
+"$T" --home "$AUTH" -q escrow public "$WORK/ks.pem" --out "$WORK/pub.pem" --password-file app >/dev/null
+"$T" --home "$A" -q escrow enable --public "$WORK/pub.pem" >/dev/null
+"$T" --home "$A" -q tape new lib VT0002L9 --capacity 64M
+"$T" --home "$A" -q pool create safe --library lib --encryption password:p1 2>/dev/null
+"$T" --home "$A" -q write safe src --name protected >/dev/null
+"$T" --home "$A" -q tape export VT0002L9 --to "$WORK/box"
+"$T" --home "$B" -q tape insert lib "$WORK/box/VT0002L9.tap" 2>/dev/null
+"$T" --home "$B" -q catalog lib >/dev/null 2>&1
+body '{"barcodes":["VT0002L9"]}'
+req POST /api/v1/escrow/request "$BOSS" "$WORK/req.json"; expect_code 200 "the admin downloads an escrow request for a locked tape"
+json 'd["request"]' > "$WORK/escrow-req.txt"
+check "it is a signed tapevault request, with a file name" bash -c \
+	"grep -q 'BEGIN TAPEVAULT ESCROW REQUEST' '$WORK/escrow-req.txt' && printf '%s' '$BODY' | grep -q '\"filename\":\"escrow-request-[0-9]*.txt\"'"
+"$T" --home "$B" -q identity export --out "$WORK/b-id.pub" >/dev/null
+"$T" --home "$AUTH" -q escrow trust add "$WORK/b-id.pub" --name b >/dev/null
+tv "$AUTH" escrow respond --keyset "$WORK/ks.pem" "$WORK/escrow-req.txt" --out "$WORK/escrow-resp.txt" --password-file app --yes
+expect_rc 0 "the authority answers the request made through the API"
+python3 -c 'import json,sys; print(json.dumps({"response": open(sys.argv[1]).read()}))' "$WORK/escrow-resp.txt" > "$WORK/req.json"
+req POST /api/v1/escrow/response "$OP" "$WORK/req.json"; expect_code 403 "an operator may not apply it: 403"
+req POST /api/v1/escrow/response "$BOSS" "$WORK/req.json"; expect_code 200 "the admin uploads the response: applied"
+req GET "/api/v1/tapes?state=locked" "$VIEW"
+check "VT0002L9 is no longer locked" bash -c "! printf '%s' '$BODY' | grep -q VT0002L9"
+req GET /api/v1/backups "$VIEW"; expect_out '"name":"protected"' "its set is cataloged"
+req POST /api/v1/escrow/response "$BOSS" "$WORK/req.json"; expect_code 422 "a second apply: 422"
+expect_out "applied already" "it says so"
+tv "$B" audit; expect_out "web escrow apply .*'boss'" "the apply is audited with the admin"
 
 # --- an expired token: a server whose tokens live 3 seconds
 web_start E "$B" --token-ttl 3 || fail "second server"
@@ -181,7 +361,7 @@ check "another user still logs in" test "$CODE" = 200
 tv "$B" audit; expect_out "web login .*too many failed logins" "the refusal is audited"
 
 # --- no secret in any response, nor in the server's log
-secrets=("$WEB_TAPE_PW" "operator secret 3Kd" "viewer secret 9Lm" "admin secret 5Rt")
+secrets=("$WEB_TAPE_PW" "operator secret 3Kd" "viewer secret 9Lm" "admin secret 5Rt" "clerk pass 8Hh" "clerk new 2Wq")
 leak=0
 for s in "${secrets[@]}"; do
 	grep -rlF -- "$s" "$WORK/resp" "$WORK/S.log" "$WORK/E.log" && leak=1
@@ -195,7 +375,10 @@ d = sys.argv[1]
 fprs = set()
 for f in os.listdir(d):
     if f.endswith(".body"):
-        for m in re.findall(r'"key_fingerprint":"([0-9a-f]*)"', open(os.path.join(d, f), errors="replace").read()):
+        t = open(os.path.join(d, f), errors="replace").read()
+        for m in re.findall(r'"key_fingerprint":"([0-9a-f]*)"', t):
+            fprs.add(m)
+        for m in re.findall(r'request ([0-9a-f]{32})\b', t):   # an escrow request's id
             fprs.add(m)
 for f in os.listdir(d):
     for m in re.findall(r'[0-9a-fA-F]{32,}', open(os.path.join(d, f), errors="replace").read()):
@@ -207,4 +390,6 @@ check "no secret in the catalog or the job log" bash -c "! grep -rqF -e '$WEB_TA
 tv "$B" serve --listen "${URL#https://}"; expect_rc 1 "a port in use: exit 1"
 kill "$S_PID"; wait "$S_PID" 2>/dev/null
 check "the server stops on SIGTERM" bash -c "grep -q 'stopping (SIGTERM)' '$WORK/S.log'"
+check "no sanitizer report in the servers' logs (ASan build: leaks at exit too)" bash -c \
+	"! grep -E 'Sanitizer|runtime error' '$WORK/S.log' '$WORK/E.log'"
 finish

@@ -54,6 +54,8 @@ static size_t member_size(enum tv_cat_item t)
 	case TV_CI_KEYRING: return sizeof(struct tv_ci_keyring);
 	case TV_CI_DATA: return sizeof(struct tv_ci_data);
 	case TV_CI_PROBLEM: return sizeof(struct tv_ci_problem);
+	case TV_CI_DELETED: return sizeof(struct tv_ci_deleted);
+	case TV_CI_WRITER: return sizeof(struct tv_wsig);
 	case TV_CI_END: return sizeof(uint64_t);
 	}
 	return 0;

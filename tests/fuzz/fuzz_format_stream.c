@@ -121,6 +121,11 @@ static void read_catalog(struct tv_treader *r, struct result *res, int *steps)
 			res->errors++;
 		else
 			res->units++;
+		if (rc == 1 && item.type == TV_CI_WRITER) {
+			/* the digest a writer signature covers (docs/FORMAT.md 9.4) */
+			uint8_t dg[32];
+			(void)tv_ecursor_writer_digest(c, dg);
+		}
 	}
 	tv_ecursor_close(c);
 }

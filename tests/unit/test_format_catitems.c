@@ -672,6 +672,8 @@ static size_t member_size(enum tv_cat_item t)
 	case TV_CI_KEYRING: return sizeof(struct tv_ci_keyring);
 	case TV_CI_DATA: return sizeof(struct tv_ci_data);
 	case TV_CI_PROBLEM: return sizeof(struct tv_ci_problem);
+	case TV_CI_WRITER: return sizeof(struct tv_wsig);
+	case TV_CI_DELETED: return sizeof(struct tv_ci_deleted);
 	case TV_CI_END: return sizeof(uint64_t);
 	}
 	return 0;
@@ -716,6 +718,14 @@ static void put_item_fields(struct tv_buf *b, const struct tv_cat_item_v *v)
 		assert_int_equal(tv_tlv_put_u64(b, 8, s->nbytes), 0);
 		if (s->state != 0)
 			assert_int_equal(tv_tlv_put_u64(b, 9, s->state), 0);
+		if (s->level != 0) {
+			assert_int_equal(tv_tlv_put_u64(b, 10, s->level), 0);
+			assert_int_equal(tv_tlv_put_bytes(b, 11, s->parent_uuid, 16), 0);
+		}
+		break;
+	case TV_CI_DELETED:
+		assert_int_equal(tv_tlv_put_str(b, 1, v->u.deleted.path), 0);
+		assert_int_equal(tv_tlv_put_u64(b, 2, v->u.deleted.n), 0);
 		break;
 	case TV_CI_PROBLEM:
 		assert_int_equal(tv_tlv_put_str(b, 1, v->u.problem.path), 0);
@@ -746,6 +756,12 @@ static void put_item_fields(struct tv_buf *b, const struct tv_cat_item_v *v)
 		assert_int_equal(tv_tlv_put_u64(b, 4, d->raw_bytes), 0);
 		assert_int_equal(tv_tlv_put_u64(b, 5, d->stored_bytes), 0);
 		assert_int_equal(tv_tlv_put_u64(b, 6, d->complete), 0);
+		break;
+	case TV_CI_WRITER:
+		assert_int_equal(tv_tlv_put_u64(b, 1, v->u.wsig.alg), 0);
+		assert_int_equal(tv_tlv_put_bytes(b, 2, v->u.wsig.pub, 32), 0);
+		assert_int_equal(tv_tlv_put_bytes(b, 3, v->u.wsig.fpr, 32), 0);
+		assert_int_equal(tv_tlv_put_bytes(b, 4, v->u.wsig.sig, 64), 0);
 		break;
 	}
 }
@@ -815,6 +831,8 @@ static int mandatory(enum tv_cat_item t, uint16_t tag)
 	case TV_CI_END: return tag == 1;
 	case TV_CI_DATA: return tag >= 1 && tag <= 6;
 	case TV_CI_PROBLEM: return tag == 1 || tag == 2 || tag == 4;
+	case TV_CI_WRITER: return tag >= 1 && tag <= 4;
+	case TV_CI_DELETED: return tag == 1 || tag == 2;
 	}
 	return 0;
 }
@@ -863,6 +881,113 @@ static int item_with(const struct tv_cat_item_v *v, uint16_t tag, uint64_t value
 	return rc;
 }
 
+/* Incremental sets (docs/FORMAT.md 11.2): a SET item's level and parent,
+ * an ENTRY item's change time and inode, DELETED items; what a tape may
+ * not say is refused. */
+static void test_items_incremental(void **state)
+{
+	struct tv_cat_item_v *v = calloc(NITEMS, sizeof(*v)), *got = calloc(1, sizeof(*got));
+	struct tv_cat_item_v *d = calloc(1, sizeof(*d));
+	struct tv_buf b, body;
+	size_t used;
+	(void)state;
+
+	sample_items(v);
+	tv_buf_init(&b);
+	tv_buf_init(&body);
+	/* an incremental set round-trips with its level and parent */
+	v[2].u.set.level = TV_LEVEL_INCREMENTAL;
+	tl_fill_seq(v[2].u.set.parent_uuid, 16, 0x40);
+	assert_int_equal(tv_cat_item_encode(&b, &v[2]), 0);
+	assert_int_equal(tv_cat_item_decode(b.d, b.len, got, &used), 0);
+	assert_int_equal(used, b.len);
+	assert_memory_equal(&got->u.set, &v[2].u.set, sizeof(got->u.set));
+	/* level out of range, missing or wrong parent: refused both ways */
+	assert_int_equal(item_with(&v[2], 10, 3, got), TV_ERR_FORMAT);
+	assert_non_null(strstr(tv_errdetail(), "level"));
+	v[2].u.set.level = 3;
+	tv_buf_reset(&b);
+	assert_int_equal(tv_cat_item_encode(&b, &v[2]), TV_ERR_INVAL);
+	v[2].u.set.level = TV_LEVEL_DIFFERENTIAL;
+	memset(v[2].u.set.parent_uuid, 0, 16);
+	assert_int_equal(tv_cat_item_encode(&b, &v[2]), TV_ERR_INVAL);
+	memcpy(v[2].u.set.parent_uuid, v[2].u.set.set_uuid, 16);
+	assert_int_equal(tv_cat_item_encode(&b, &v[2]), TV_ERR_INVAL);
+	assert_int_equal(b.len, 0);
+	tv_buf_reset(&body);
+	assert_int_equal(tv_tlv_put_bytes(&body, 1, v[2].u.set.set_uuid, 16), 0);
+	for (uint16_t tag = 4; tag <= 8; tag++)
+		assert_int_equal(tv_tlv_put_u64(&body, tag, 1), 0);
+	assert_int_equal(tv_tlv_put_u64(&body, 10, TV_LEVEL_INCREMENTAL), 0);
+	assert_int_equal(item_raw(TV_CI_SET, &body, got, &used), TV_ERR_FORMAT);
+	assert_non_null(strstr(tv_errdetail(), "without its parent"));
+	assert_int_equal(tv_tlv_put_bytes(&body, 11, v[2].u.set.set_uuid, 16), 0);
+	assert_int_equal(item_raw(TV_CI_SET, &body, got, &used), TV_ERR_FORMAT);
+	assert_non_null(strstr(tv_errdetail(), "its own parent"));
+	/* a full with a parent */
+	tv_buf_reset(&body);
+	assert_int_equal(tv_tlv_put_bytes(&body, 1, v[2].u.set.set_uuid, 16), 0);
+	for (uint16_t tag = 4; tag <= 8; tag++)
+		assert_int_equal(tv_tlv_put_u64(&body, tag, 1), 0);
+	assert_int_equal(tv_tlv_put_bytes(&body, 11, v[2].u.set.parent_uuid, 16), 0);
+	assert_int_equal(item_raw(TV_CI_SET, &body, got, &used), TV_ERR_FORMAT);
+	assert_non_null(strstr(tv_errdetail(), "a full set with a parent"));
+	/* deleted items: round trip; unsafe paths refused */
+	d->type = TV_CI_DELETED;
+	strcpy(d->u.deleted.path, "srv/data/gone.txt");
+	d->u.deleted.n = 3;
+	tv_buf_reset(&b);
+	assert_int_equal(tv_cat_item_encode(&b, d), 0);
+	assert_int_equal(tv_cat_item_decode(b.d, b.len, got, &used), 0);
+	assert_int_equal(got->type, TV_CI_DELETED);
+	assert_string_equal(got->u.deleted.path, "srv/data/gone.txt");
+	assert_int_equal(got->u.deleted.n, 3);
+	{
+		static const char *const bad[] = { "", "/etc/passwd", "a/../b", "a//b", "a/", ".." };
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			tv_buf_reset(&body);
+			assert_int_equal(tv_tlv_put_str(&body, 1, bad[i]), 0);
+			assert_int_equal(tv_tlv_put_u64(&body, 2, 0), 0);
+			assert_int_equal(item_raw(TV_CI_DELETED, &body, got, &used), TV_ERR_FORMAT);
+			strcpy(d->u.deleted.path, bad[i]);
+			tv_buf_reset(&b);
+			assert_int_equal(tv_cat_item_encode(&b, d), TV_ERR_INVAL);
+			assert_int_equal(b.len, 0);
+		}
+	}
+	tv_buf_reset(&body);
+	assert_int_equal(tv_tlv_put_u64(&body, 2, 0), 0);
+	assert_int_equal(item_raw(TV_CI_DELETED, &body, got, &used), TV_ERR_FORMAT);
+	/* an entry item's change time and inode round-trip; absent: not said */
+	for (size_t k = 0; k < NITEMS; k++) {
+		if (v[k].type != TV_CI_ENTRY)
+			continue;
+		v[k].u.entry.has_state = 1;
+		v[k].u.entry.ctime_sec = -5;
+		v[k].u.entry.ctime_nsec = 999999999;
+		v[k].u.entry.ino = UINT64_MAX;
+		tv_buf_reset(&b);
+		assert_int_equal(tv_cat_item_encode(&b, &v[k]), 0);
+		assert_int_equal(tv_cat_item_decode(b.d, b.len, got, &used), 0);
+		assert_int_equal(got->u.entry.has_state, 1);
+		assert_int_equal(got->u.entry.ctime_sec, -5);
+		assert_int_equal(got->u.entry.ctime_nsec, 999999999);
+		assert_true(got->u.entry.ino == UINT64_MAX);
+		assert_int_equal(item_with(&v[k], 37, 1000000000, got), TV_ERR_FORMAT);
+		v[k].u.entry.has_state = 0;
+		tv_buf_reset(&b);
+		assert_int_equal(tv_cat_item_encode(&b, &v[k]), 0);
+		assert_int_equal(tv_cat_item_decode(b.d, b.len, got, &used), 0);
+		assert_int_equal(got->u.entry.has_state, 0);
+		break;
+	}
+	tv_buf_free(&b);
+	tv_buf_free(&body);
+	free(v);
+	free(got);
+	free(d);
+}
+
 static void test_items_hostile(void **state)
 {
 	struct tv_cat_item_v *v = calloc(NITEMS, sizeof(*v)), *got = calloc(1, sizeof(*got));
@@ -876,7 +1001,8 @@ static void test_items_hostile(void **state)
 	/* unknown item types (a newer writer) come back with their type and
 	 * length, nothing else, so that readers skip them (and count them) */
 	{
-		static const uint8_t types[] = { 0, 8, 9, 200, 255 };   /* 7: problem */
+		/* 7: problem, 8: writer, 9: deleted */
+		static const uint8_t types[] = { 0, 10, 11, 200, 255 };
 		for (size_t i = 0; i < sizeof(types); i++) {
 			tv_buf_reset(&b);
 			assert_int_equal(tv_buf_put_u8(&b, types[i]), 0);
@@ -1029,7 +1155,7 @@ static void test_items_hostile(void **state)
 	assert_int_equal(tv_cat_item_encode(&b, &v[2]), TV_ERR_INVAL);
 	v[0].u.tape.record_size = 100;
 	assert_int_equal(tv_cat_item_encode(&b, &v[0]), TV_ERR_INVAL);
-	v[0].type = (enum tv_cat_item)9;
+	v[0].type = (enum tv_cat_item)12;
 	assert_int_equal(tv_cat_item_encode(&b, &v[0]), TV_ERR_INVAL);
 	v[0].type = (enum tv_cat_item)0;
 	assert_int_equal(tv_cat_item_encode(&b, &v[0]), TV_ERR_INVAL);
@@ -1597,6 +1723,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_entry_hostile),
 		cmocka_unit_test(test_items_layout_roundtrip),
 		cmocka_unit_test(test_items_hostile),
+		cmocka_unit_test(test_items_incremental),
 		cmocka_unit_test(test_cursor_entries_plain),
 		cmocka_unit_test(test_cursor_entries_sealed),
 		cmocka_unit_test(test_cursor_entries_zstd),

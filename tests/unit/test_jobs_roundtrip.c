@@ -26,12 +26,14 @@
 #include <unistd.h>
 
 #include "catalog/catalog.h"
+#include "crypto/identity.h"
 #include "crypto/kdf.h"
 #include "format/record.h"
 #include "jobs/admin.h"
 #include "jobs/home.h"
 #include "jobs/jobs.h"
 #include "jobs/keys.h"
+#include "jobs/writer.h"
 #include "library/vlib.h"
 #include "util/err.h"
 
@@ -446,6 +448,10 @@ static struct tv_home *fresh_home_with_tape(const char *tmp, const char *name,
 	return h;
 }
 
+/* The identity of the installation that wrote the tape in the box: a new
+ * installation catalogs its contents once it trusts it (jobs/writer.h). */
+static uint8_t box_writer[TV_WSIG_PUB_LEN];
+
 /* The encrypted tape of a first installation, exported to TMP/box; the
  * path of its image there (caller frees). */
 static char *tape_in_a_box(const char *tmp, uint8_t set_uuid[16])
@@ -460,6 +466,10 @@ static char *tape_in_a_box(const char *tmp, uint8_t set_uuid[16])
 	ASSERT_OK(tv_vlib_export(l, bc[0], box));
 	tv_vlib_close(l);
 	ASSERT_OK(tv_admin_tape_exported(h, bc[0]));
+	{
+		uint8_t fpr[TV_PKFPR_LEN];
+		ASSERT_OK(tv_writer_own(h, box_writer, fpr));
+	}
 	tv_home_close(h);
 	free(box);
 	return tl_path(tmp, "box/VT0001L9.tap");
@@ -490,6 +500,13 @@ static void test_catalog_fresh_home(void **state)
 	int64_t id, v;
 	(void)state;
 
+	/* the tape's writer is not known here: its labels are recorded, its
+	 * contents are not read (the job says so: exit 1) */
+	ASSERT_ERR(tv_job_catalog(h, "dr", NULL, 0, &co), TV_ERR_PERM, "untrusted writer");
+	ASSERT_OK(tv_db_get_int(h->db, &v, "SELECT COUNT(*) FROM tapes WHERE barcode='VT0001L9' "
+	                        "AND uuid IS NOT NULL AND contents_cataloged=0", ""));
+	assert_int_equal(v, 1);
+	ASSERT_OK(tv_writer_trust_add(h, box_writer, "test"));
 	/* the catalog job reads the labels; the tape stays locked: that is a
 	 * state, not a failure */
 	ASSERT_OK(tv_job_catalog(h, "dr", NULL, 0, &co));
@@ -537,7 +554,19 @@ static void test_catalog_known_password(void **state)
 
 	ASSERT_OK(tv_keys_password_add(h, "the-old-one", "from the safe", PASSWORD,
 	                               strlen(PASSWORD), TV_KDF_PBKDF2_SHA256));
-	ASSERT_OK(tv_job_catalog(h, "dr", NULL, 0, &co));
+	{
+		/* the writer accepted for this job only, as --trust-writer does */
+		uint8_t fpr[TV_PKFPR_LEN];
+		char fs[TV_PKFPR_STR_LEN], *tw[1] = { fs };
+		ASSERT_OK(tv_identity_raw_fingerprint(box_writer, fpr));
+		tv_pkfpr_format(fpr, fs);
+		h->trust_writer = tw;
+		h->ntrust_writer = 1;
+		ASSERT_OK(tv_job_catalog(h, "dr", NULL, 0, &co));
+		h->trust_writer = NULL;
+		h->ntrust_writer = 0;
+		assert_int_equal(tv_writer_is_trusted(h, fpr), 1);
+	}
 	assert_int_equal(tape_locked(h), 0);
 	ASSERT_OK(tv_set_lookup(h, "nightly", &id, uuid2));
 	assert_memory_equal(uuid, uuid2, 16);

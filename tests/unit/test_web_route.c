@@ -32,6 +32,19 @@ static void test_routes(void **state)
 	             TV_ROLE_OPERATOR, "1f2e");
 	expect_route("GET", "/api/v1/jobs", TV_R_JOBS, TV_ROLE_VIEWER, "");
 	expect_route("GET", "/api/v1/audit", TV_R_AUDIT, TV_ROLE_OPERATOR, "");
+	/* jobs, escrow and users: who may use them */
+	expect_route("GET", "/api/v1/jobs/12", TV_R_JOB, TV_ROLE_VIEWER, "12");
+	expect_route("POST", "/api/v1/find", TV_R_FIND, TV_ROLE_VIEWER, "");
+	expect_route("POST", "/api/v1/catalog", TV_R_CATALOG, TV_ROLE_OPERATOR, "");
+	expect_route("POST", "/api/v1/inventory", TV_R_INVENTORY, TV_ROLE_OPERATOR, "");
+	expect_route("POST", "/api/v1/verify", TV_R_VERIFY, TV_ROLE_OPERATOR, "");
+	expect_route("POST", "/api/v1/expire", TV_R_EXPIRE, TV_ROLE_ADMIN, "");
+	expect_route("POST", "/api/v1/escrow/request", TV_R_ESCROW_REQUEST, TV_ROLE_ADMIN, "");
+	expect_route("POST", "/api/v1/escrow/response", TV_R_ESCROW_RESPONSE, TV_ROLE_ADMIN, "");
+	expect_route("GET", "/api/v1/users", TV_R_USERS, TV_ROLE_ADMIN, "");
+	expect_route("POST", "/api/v1/users", TV_R_USER_ADD, TV_ROLE_ADMIN, "");
+	expect_route("PUT", "/api/v1/users/clerk", TV_R_USER_SET, TV_ROLE_ADMIN, "clerk");
+	expect_route("DELETE", "/api/v1/users/clerk", TV_R_USER_DELETE, TV_ROLE_ADMIN, "clerk");
 	expect_route("GET", "/", TV_R_ASSET, TV_ROLE_NONE, "index.html");
 	expect_route("HEAD", "/app.js", TV_R_ASSET, TV_ROLE_NONE, "app.js");
 }
@@ -45,6 +58,8 @@ static void test_route_refusals(void **state)
 	assert_true(r.api);
 	assert_int_equal(r.need, TV_ROLE_VIEWER);   /* a login first, then 405 */
 	assert_int_equal(tv_route_parse("DELETE", "/api/v1/tapes", &r), TV_ERR_UNSUPPORTED);
+	assert_int_equal(tv_route_parse("GET", "/api/v1/verify", &r), TV_ERR_UNSUPPORTED);
+	assert_int_equal(tv_route_parse("PATCH", "/api/v1/users/x", &r), TV_ERR_UNSUPPORTED);
 	assert_int_equal(tv_route_parse("GET", "/api/v1/nothing", &r), TV_ERR_NOTFOUND);
 	assert_int_equal(tv_route_parse("GET", "/api/v1/tapes/", &r), TV_ERR_NOTFOUND);
 	assert_int_equal(tv_route_parse("POST", "/api/v1/tapes//decrypt", &r), TV_ERR_NOTFOUND);

@@ -20,21 +20,29 @@ web_fixture() {
 	echo "report for the web test" > src/docs/report.txt
 	head -c 200000 /dev/urandom > src/docs/data.bin
 	"$T" --home "$A" -q write vault src --name nightly >/dev/null || return 1
+	if [ "${WEB_FIXTURE_BULK:-0}" = 1 ]; then   # a set with many files: a job to watch
+		mkdir -p bulk/files
+		for i in $(seq 1 60); do head -c 65536 /dev/urandom > "bulk/files/f$i.bin"; done
+		"$T" --home "$A" -q write vault bulk --name bulk >/dev/null || return 1
+	fi
 	"$T" --home "$A" -q tape export VT0001L9 --to "$WORK/box" || return 1
 	"$T" --home "$B" -q tape insert lib "$WORK/box/VT0001L9.tap" 2>/dev/null || return 1
+	# the fresh installation trusts the writer's identity (tapes are signed)
+	"$T" --home "$A" -q identity export --out "$WORK/a-identity.pub" >/dev/null 2>&1 &&
+		"$T" --home "$B" -q identity trust "$WORK/a-identity.pub" >/dev/null 2>&1
 	"$T" --home "$B" -q catalog lib >/dev/null 2>&1
 	"$T" --home "$B" -q user add op --role operator --password-file pw-op || return 1
 	"$T" --home "$B" -q user add view --role viewer --password-file pw-view || return 1
 	"$T" --home "$B" -q user add boss --role admin --password-file pw-boss || return 1
 }
 
-# web_start NAME HOME [serve options...]: starts tapevault serve on a free
+# web_start NAME HOME [serve options...]: starts tapevault serve (or $WEB_BIN) on a free
 # loopback port; sets ${NAME}_PID, ${NAME}_URL; its stderr in $WORK/NAME.log.
 web_start() {
 	local name=$1 home=$2; shift 2
 	local pf=$WORK/$name.port
 	rm -f "$pf"
-	"$T" --home "$home" serve --listen 127.0.0.1:0 --port-file "$pf" "$@" \
+	"${WEB_BIN:-$T}" --home "$home" serve --listen 127.0.0.1:0 --port-file "$pf" "$@" \
 		2>"$WORK/$name.log" &
 	local pid=$!
 	eval "${name}_PID=$pid"

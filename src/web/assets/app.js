@@ -7,6 +7,7 @@
   let token = null;
   let tapes = [];
   let selected = null;
+  let role = 'viewer';
 
   function el(tag, attrs, ...kids) {
     const e = document.createElement(tag);
@@ -66,6 +67,8 @@
     try {
       const d = await api('POST', '/login', { user: $('user').value, password: pw.value });
       token = d.token;
+      role = d.role;
+      me = d.user;
       pw.value = '';
       $('who').textContent = d.user + ' (' + d.role + ')';
       $('login-view').remove();   /* one password field on the page from now on: the dialog's */
@@ -152,6 +155,8 @@
     for (const b of document.querySelectorAll('button.tape'))
       b.setAttribute('aria-pressed', String(b.dataset.barcode === barcode));
     $('specify-password').disabled = !(t && t.encrypted && t.locked);
+    $('verify-tape').disabled = !(t && role !== 'viewer');
+    $('escrow-request').disabled = !(t && t.encrypted && t.locked);
     if (!t) return;
     const enc = !t.encrypted ? 'none' : t.locked ? 'encrypted, locked' : 'encrypted, unlocked';
     $('detail-body').replaceChildren(dl([['Barcode', t.barcode], ['State', t.state],
@@ -195,6 +200,72 @@
     }
   }
 
+  /* ---- the audit log (operators and admins) ---- */
+  let auditRows = [];
+  function renderAudit() {
+    const f = $('audit-filter').value.toLowerCase();
+    const body = $('audit').tBodies[0];
+    const rows = auditRows.filter((a) => !f ||
+      [a.actor, a.action, a.key_path, a.tapes, a.detail].join(' ').toLowerCase().includes(f));
+    body.replaceChildren(...rows.slice(-300).reverse().map((a) => el('tr', {},
+      el('td', { text: new Date(a.time * 1000).toISOString().replace('.000', '') }),
+      el('td', { text: a.actor }), el('td', { text: a.action }), el('td', { text: a.key_path }),
+      el('td', { text: a.tapes }), el('td', { text: a.detail }))));
+  }
+  $('audit-filter').addEventListener('input', renderAudit);
+
+  /* ---- users (admins) ---- */
+  function renderUsers(users, me) {
+    const body = $('users').tBodies[0];
+    body.replaceChildren(...users.map((u) => {
+      const sel = el('select', { 'aria-label': 'Role of ' + u.name });
+      for (const r of ['viewer', 'operator', 'admin']) {
+        const o = el('option', { value: r, text: r });
+        if (r === u.role) o.selected = true;
+        sel.append(o);
+      }
+      sel.addEventListener('change', async () => {
+        try {
+          await api('PUT', '/users/' + encodeURIComponent(u.name), { role: sel.value });
+          status('User ' + u.name + ' is now ' + sel.value + '.');
+        } catch (e) { status(e.message); }
+        loadUsers();
+      });
+      const rm = el('button', { type: 'button', text: 'Remove', 'aria-label': 'Remove user ' + u.name,
+        onclick: async () => {
+          try {
+            await api('DELETE', '/users/' + encodeURIComponent(u.name));
+            status('User ' + u.name + ' removed.');
+          } catch (e) { status(e.message); }
+          loadUsers();
+        } });
+      if (u.name === me) rm.disabled = true;
+      return el('tr', {}, el('td', { text: u.name }), el('td', {}, sel), el('td', { text: u.created }),
+        el('td', {}, rm));
+    }));
+  }
+  let me = '';
+  async function loadUsers() {
+    if (role !== 'admin') return;
+    try { renderUsers((await api('GET', '/users')).users, me); } catch (e) { status(e.message); }
+  }
+  $('user-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const pw = $('new-password');
+    $('user-error').textContent = '';
+    try {
+      const d = await api('POST', '/users', { name: $('new-user').value, role: $('new-role').value,
+        password: pw.value });
+      status('User ' + d.name + ' added (' + d.role + ').');
+      $('new-user').value = '';
+    } catch (e) {
+      $('user-error').textContent = e.message;
+    } finally {
+      pw.value = '';
+    }
+    loadUsers();
+  });
+
   async function load() {
     status('Loading…');
     try {
@@ -204,6 +275,18 @@
       renderTree(libs.libraries);
       renderBackups(bk.backups);
       renderJobs(jb.jobs);
+      if (role !== 'viewer') {
+        auditRows = (await api('GET', '/audit')).audit;
+        $('audit-view').hidden = false;
+        renderAudit();
+      }
+      if (role === 'admin') {
+        $('users-view').hidden = false;
+        $('escrow-request').hidden = false;
+        $('escrow-response-label').hidden = false;
+        $('escrow-response').disabled = false;
+        await loadUsers();
+      }
       if (selected) select(selected);
       status('');
     } catch (e) {
@@ -268,37 +351,203 @@
     }
   });
 
+  /* ---- jobs started from this console: their live progress ---- */
+  const live = new Map();   /* id -> the job as GET /jobs/{id} gives it */
+
+  function mib(n) { return (n / 1048576).toFixed(1) + ' MiB'; }
+
+  function progressText(j) {
+    const p = j.progress || {};
+    const parts = [];
+    if (p.bytes_total) parts.push(mib(p.bytes_done) + ' of ' + mib(p.bytes_total));
+    else if (p.bytes_done) parts.push(mib(p.bytes_done));
+    if (p.items_total > 1) parts.push(p.items_done + ' of ' + p.items_total + ' tapes');
+    if (p.rate > 0) parts.push(mib(p.rate) + '/s');
+    if (p.current) parts.push('now: ' + p.current);
+    return parts.join(', ');
+  }
+
+  function renderLive() {
+    const list = $('live-jobs');
+    if (!live.size) return;
+    const items = [];
+    for (const j of [...live.values()].reverse()) {
+      const p = j.progress || {};
+      const pct = typeof p.percent === 'number' ? Math.max(0, Math.min(100, p.percent)) : null;
+      const bar = el('progress', { max: '100', 'aria-label': 'Progress of ' + j.kind + ' job ' + j.id,
+        'data-job': String(j.id) });
+      if (pct !== null) bar.value = pct;
+      const head = el('span', { class: 'job-head', text: j.kind + ' job ' + j.id + ' (' + j.args + '): ' + j.state });
+      const detail = el('span', { class: 'job-detail', text: (pct !== null ? pct.toFixed(0) + '% ' : '') + progressText(j) });
+      const li = el('li', { class: 'live-job state-' + j.state, 'data-job': String(j.id) }, head, ' ', bar, ' ', detail);
+      if (j.error) li.append(el('p', { class: 'error', text: j.error }));
+      if (j.problems && j.problems.length) {
+        const pl = el('ul', { 'aria-label': 'Problems of job ' + j.id });
+        for (const m of j.problems) pl.append(el('li', { text: m }));
+        li.append(pl);
+      }
+      items.push(li);
+    }
+    list.replaceChildren(...items);
+  }
+
+  /* Polls a job until it ends; resolves with its last state. */
+  function watchJob(id) {
+    return new Promise((resolve, reject) => {
+      const tick = async () => {
+        try {
+          const j = await api('GET', '/jobs/' + id);
+          live.set(id, j);
+          renderLive();
+          if (j.state === 'queued' || j.state === 'running') setTimeout(tick, 400);
+          else resolve(j);
+        } catch (e) { reject(e); }
+      };
+      tick();
+    });
+  }
+
+  /* POST a job's route, then follow it; resolves with the finished job. */
+  async function runJob(path, body) {
+    const j = await api('POST', path, body);
+    live.set(j.id, j);
+    renderLive();
+    return watchJob(j.id);
+  }
+
+  $('verify-tape').addEventListener('click', async () => {
+    const bc = selected;
+    status('Verifying ' + bc + '… (job running)');
+    try {
+      const j = await runJob('/verify', { barcodes: [bc] });
+      status(j.state === 'ok' ? 'Verified ' + bc + ': ' + mib(j.result.bytes) + ' read, no error.'
+        : 'Verify of ' + bc + ': ' + j.state + (j.error ? ': ' + j.error : ''));
+      load();
+    } catch (e) {
+      status(e.message);
+    }
+  });
+
+  /* ---- escrow (admins): a request for the selected tape, saved as a
+   * file to send to the authority; its response, read from a file ---- */
+  $('escrow-request').addEventListener('click', async () => {
+    const bc = selected;
+    try {
+      const d = await api('POST', '/escrow/request', { barcodes: [bc] });
+      const a = el('a', { href: URL.createObjectURL(new Blob([d.request], { type: 'text/plain' })),
+        download: d.filename });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      status('Escrow request for ' + bc + ' saved as ' + d.filename + ': send it to the escrow authority.' +
+        (d.problems.length ? ' ' + d.problems.join(' ') : ''));
+    } catch (e) {
+      status('Escrow request: ' + e.message);
+    }
+  });
+  $('escrow-response').addEventListener('change', async (ev) => {
+    const f = ev.target.files[0];
+    ev.target.value = '';
+    if (!f) return;
+    try {
+      await api('POST', '/escrow/response', { response: await f.text() });
+      await load();
+      status('Escrow response applied: its tapes are unlocked and cataloged.');
+    } catch (e) {
+      status('Escrow response: ' + e.message);
+    }
+  });
+
   /* ---- restore ---- */
   let restoring = null;
+  /* the file picker: the set's tree, a directory at a time (GET
+   * /backups/{set}/files?dir=PATH); chosen paths kept across directories */
+  const chosen = new Set();
+  let pickerDir = '';
+
+  function pickedPaths() { return [...chosen]; }
+
+  function chosenText() {
+    $('picker-chosen').textContent = chosen.size
+      ? chosen.size + ' chosen: ' + [...chosen].join(', ')
+      : 'Nothing chosen: the whole set.';
+  }
+
+  async function pickerOpen(dir) {
+    const b = restoring;
+    try {
+      const d = await api('GET', '/backups/' + encodeURIComponent(b.id) + '/files?dir=' + encodeURIComponent(dir));
+      pickerDir = d.dir;
+      $('picker-dir').textContent = '/' + d.dir;
+      $('picker-up').disabled = d.dir === '';
+      const items = d.entries.map((e) => {
+        const box = el('input', { type: 'checkbox', id: 'pick-' + e.path, 'data-path': e.path });
+        box.checked = chosen.has(e.path);
+        box.addEventListener('change', () => {
+          if (box.checked) chosen.add(e.path); else chosen.delete(e.path);
+          chosenText();
+        });
+        const li = el('li', {}, box, el('label', { for: 'pick-' + e.path, text: e.name + (e.type === 'directory' ? '/' : '') }));
+        if (e.children)
+          li.append(' ', el('button', { type: 'button', class: 'open-dir', text: 'Open',
+            'aria-label': 'Open directory ' + e.name, onclick: () => pickerOpen(e.path) }));
+        else if (e.size !== null && e.type === 'file')
+          li.append(el('span', { class: 'size', text: ' ' + e.size + ' bytes' }));
+        return li;
+      });
+      if (d.more) items.push(el('li', { text: '… more entries than shown' }));
+      $('picker-list').replaceChildren(...items);
+    } catch (e) {
+      $('restore-error').textContent = e.message;
+    }
+  }
+
+  $('picker-up').addEventListener('click', () => {
+    const i = pickerDir.lastIndexOf('/');
+    pickerOpen(i < 0 ? '' : pickerDir.slice(0, i));
+  });
+
   function openRestore(b) {
     restoring = b;
+    chosen.clear();
+    chosenText();
+    $('picker-list').replaceChildren();
     $('restore-set').textContent = 'Backup set ' + b.name + ' (' + b.id + ')';
     $('restore-error').textContent = '';
     $('restore-dialog').showModal();
     $('restore-to').focus();
+    pickerOpen('');
   }
   $('restore-cancel').addEventListener('click', () => $('restore-dialog').close());
   $('restore-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const b = restoring;
     $('restore-ok').disabled = true;
-    status('Restoring ' + b.name + '… (job running)');
-    /* the job history, read while the job runs: its row says running */
-    const poll = setInterval(() => {
-      api('GET', '/jobs?limit=20').then((d) => renderJobs(d.jobs), () => {});
-    }, 1000);
+    let started;
     try {
-      const d = await api('POST', '/backups/' + encodeURIComponent(b.id) + '/restore',
-        { to: $('restore-to').value });
-      $('restore-dialog').close();
-      await load();
-      status('Restored ' + b.name + ': ' + d.files + ' files to ' + d.to + '.');
+      const body = { to: $('restore-to').value };
+      const picked = pickedPaths();
+      if (picked.length) body.paths = picked;
+      started = await api('POST', '/backups/' + encodeURIComponent(b.id) + '/restore', body);
     } catch (e) {
       $('restore-error').textContent = e.message;
-      status('');
-    } finally {
-      clearInterval(poll);
       $('restore-ok').disabled = false;
+      return;
+    }
+    $('restore-dialog').close();
+    $('restore-ok').disabled = false;
+    live.set(started.id, started);
+    renderLive();
+    status('Restoring ' + b.name + '… (job ' + started.id + ' running)');
+    try {
+      const j = await watchJob(started.id);
+      await load();
+      if (j.state === 'ok')
+        status('Restored ' + b.name + ': ' + j.result.files + ' files to ' + j.result.to + '.');
+      else
+        status('Restore of ' + b.name + ': ' + j.state + (j.error ? ': ' + j.error : ''));
+    } catch (e) {
+      status(e.message);
     }
   });
 })();
