@@ -150,4 +150,13 @@ run $HQ backups
 run $HQ restore site --to "$D/restored-incr"
 diff -r site "$D/restored-incr$D/site" && echo "the incremental restores the tree as it was (news.html absent)"
 
+step "11. Retention: the daily pool keeps a media set 1 s after its newest set; expire frees it, the next write reuses its tape"
+run $HQ pool set daily --retention 1s
+sleep 2
+run $HQ expire --dry-run
+run $HQ expire
+run $HQ tape list --pool daily
+run $HQ write daily site --name site-after-expiry
+run $HQ backups
+
 step "Done: every step above ran for real on virtual tapes in $D (now removed)"
