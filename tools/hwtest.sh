@@ -60,6 +60,10 @@ fi
 # (READER) the library of the installation that wrote the tape
 new_home() { # new_home NAME [WRITER]
 	"$T" --home "$W/$1" -q init || return 1
+	if [ -n "${2:-}" ]; then   # it reads WRITER's tapes: trust its identity
+		"$T" --home "$W/$2" -q identity export --out "$W/$2.pub" >/dev/null 2>&1 &&
+			"$T" --home "$W/$1" -q identity trust "$W/$2.pub" >/dev/null 2>&1 || return 1
+	fi
 	if [ "$MODE" = real ]; then
 		"$T" --home "$W/$1" -q library add hw --changer "$CHANGER" --drive "$DRIVE"
 	elif [ -n "${2:-}" ]; then

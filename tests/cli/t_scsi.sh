@@ -122,7 +122,7 @@ tv "$A" write hw src/big/z --name hw2;   expect_rc 0 "append with drive encrypti
 tv "$A" tape export "$HWT" --to "$WORK/box"; expect_rc 0 "export the encrypted cartridge"
 
 # a fresh installation with the password
-B=$WORK/b; scsi_home b
+B=$WORK/b; scsi_home b; trust_writer "$A" "$B"
 tv "$B" tape insert lib --copy "$WORK/box/$HWT.tap"; expect_rc 0 "insert into a fresh installation"
 tv "$B" catalog lib;                     expect_rc 0 "catalog: the clear labels are read"
 expect_err "$HWT: encrypted, locked .*password hwp \(hint: the hardware one\)" "locked, names the password and hint"
@@ -152,7 +152,7 @@ if out=$(bash "$KMSH" start "$KD"); then
 	KT=$(printf '%s' "$ERR" | sed -n 's/.*tape \(VT[0-9]*L9\): the drive encrypts.*/\1/p' | head -1)
 	check "no plaintext on the KMS cartridge" bash -c "! grep -q KMS-HW-MARKER '$WORK/a-lib/$KT.tap'"
 	tv "$A" tape export "$KT" --to "$WORK/box2"
-	C=$WORK/c; scsi_home c; kms_add "$C" corp
+	C=$WORK/c; scsi_home c; kms_add "$C" corp; trust_writer "$A" "$C"
 	tv "$C" tape insert lib --copy "$WORK/box2/$KT.tap"
 	tv "$C" catalog lib;                 expect_rc 0 "a fresh installation with the KMS catalogs"
 	expect_err "$KT: cataloged .*unlocked by" "unlocked by the KMS"
