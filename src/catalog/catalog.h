@@ -18,8 +18,13 @@ struct tv_stmt;
 
 #define TV_DB_SCHEMA_VERSION 11
 
-int tv_db_open(const char *path, int create, struct tv_db **out);
+/* target: a SQLite file, or a PostgreSQL URI (a site's shared catalog) */
+int tv_db_open(const char *target, int create, struct tv_db **out);
+/* 1 when target names a PostgreSQL catalog (postgresql:// or postgres://) */
+int tv_db_is_pg_url(const char *target);
 const char *tv_db_lib_version(void);   /* the SQLite library in use */
+/* "sqlite" or "postgresql": the backend db runs on */
+const char *tv_db_backend(struct tv_db *db);
 /* A consistent copy of the whole catalog into a new file at path. */
 int tv_db_snapshot(struct tv_db *db, const char *path);
 void tv_db_close(struct tv_db *db);

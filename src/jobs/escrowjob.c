@@ -333,7 +333,7 @@ static int trust_store(struct tv_home *h, EVP_PKEY *pub, const char *installatio
 	r = tv_db_exec(h->db, "INSERT INTO escrow_trusted(fingerprint, public_pem, installation, "
 	               "added) VALUES(?,?,?,?) ON CONFLICT(fingerprint) DO UPDATE SET "
 	               "installation=CASE WHEN excluded.installation<>'' THEN "
-	               "excluded.installation ELSE installation END", "btti", fpr,
+	               "excluded.installation ELSE escrow_trusted.installation END", "btti", fpr,
 	               (size_t)TV_PKFPR_LEN, pem, installation ? installation : "",
 	               (int64_t)tv_now());
 	free(pem);

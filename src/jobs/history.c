@@ -58,7 +58,7 @@ int tv_history_list(struct tv_home *h, int64_t limit, tv_job_fn *fn, void *ctx)
 	struct tv_stmt *q;
 	int r;
 
-	if ((r = tv_db_query(h->db, &q, jobs_sql, "i", limit > 0 ? limit : (int64_t)-1)) != 0)
+	if ((r = tv_db_query(h->db, &q, jobs_sql, "i", limit > 0 ? limit : INT64_MAX)) != 0)
 		return r;
 	while ((r = tv_stmt_step(q)) == 1) {
 		int64_t ended = tv_stmt_int(q, J_ENDED);

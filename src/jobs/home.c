@@ -135,18 +135,25 @@ int tv_home_init_report(const char *dir, const char *catalog_url, int *kept_keys
 
 	if (kept_keys != NULL)
 		*kept_keys = 0;
-	if (url != NULL && strncmp(url, "sqlite:", 7) != 0)
+	if (url != NULL && strncmp(url, "sqlite:", 7) != 0 && !tv_db_is_pg_url(url))
 		return tv_errf(TV_ERR_UNSUPPORTED,
-		               "catalog URL '%s': only sqlite:PATH is supported in this version",
-		               url);
+		               "catalog URL '%s': a catalog is sqlite:PATH or a PostgreSQL "
+		               "URI (postgresql://...)", url);
 	if ((r = tv_mkdir_p(dir, 0755, 0700)) != 0 || (r = home_private(dir)) != 0)
 		return r;
 	snprintf(path, sizeof(path), "%s/catalog.db", dir);
-	if (url != NULL && url[7])
+	if (url != NULL && tv_db_is_pg_url(url)) {
+		snprintf(path, sizeof(path), "%s/catalog.url", dir);
+		if (stat(path, &sb) == 0)
+			return tv_errf(TV_ERR_EXISTS, "%s is already initialized (it names its "
+			               "catalog in %s)", dir, path);
+	} else if (url != NULL && url[7])
 		snprintf(path, sizeof(path), "%s", url + 7);
-	if (stat(path, &sb) == 0)
-		return tv_errf(TV_ERR_EXISTS, "%s is already initialized (catalog %s exists)",
-		               dir, path);
+	if (url == NULL || !tv_db_is_pg_url(url)) {
+		if (stat(path, &sb) == 0)
+			return tv_errf(TV_ERR_EXISTS, "%s is already initialized (catalog %s "
+			               "exists)", dir, path);
+	}
 	/* keys first, the catalog last: a failure before the end leaves a
 	 * home that init completes when run again */
 	if ((r = keys_init(dir, &kept)) != 0)
@@ -160,10 +167,23 @@ int tv_home_init_report(const char *dir, const char *catalog_url, int *kept_keys
 		if ((r = tv_mkdir_p(logdir, 0755, 0700)) != 0)
 			return r;
 	}
-	if (url != NULL && url[7] && (r = write_catalog_url(dir, url)) != 0)
-		return r;
-	if ((r = catalog_create(path)) != 0)
-		return r;
+	if (url != NULL && tv_db_is_pg_url(url)) {
+		/* a site's shared catalog: made by the first tape server, joined by
+		 * the others (the schema is migrated once, under a lock) */
+		struct tv_db *db = NULL;
+		if ((r = tv_db_open(url, 1, &db)) != 0)
+			return r;
+		r = tv_db_exec(db, "INSERT INTO settings(key, value) VALUES('created', ?) "
+		               "ON CONFLICT(key) DO NOTHING", "i", (int64_t)tv_now());
+		tv_db_close(db);
+		if (r != 0 || (r = write_catalog_url(dir, url)) != 0)
+			return r;
+	} else {
+		if (url != NULL && url[7] && (r = write_catalog_url(dir, url)) != 0)
+			return r;
+		if ((r = catalog_create(path)) != 0)
+			return r;
+	}
 	if (kept_keys != NULL)
 		*kept_keys = kept;
 	return 0;
@@ -194,11 +214,13 @@ int tv_home_open(const char *dir, struct tv_home **out)
 				url[strcspn(url, "\n")] = '\0';
 				if (strncmp(url, "sqlite:", 7) == 0)
 					snprintf(path, sizeof(path), "%s", url + 7);
+				else if (tv_db_is_pg_url(url))
+					snprintf(path, sizeof(path), "%s", url);
 			}
 			fclose(f);
 		}
 	}
-	if (stat(path, &sb) != 0)
+	if (!tv_db_is_pg_url(path) && stat(path, &sb) != 0)
 		return tv_errf(TV_ERR_NOTFOUND,
 		               "no tapevault installation in %s: run 'tapevault --home %s init'",
 		               dir, dir);

@@ -222,9 +222,9 @@ static int prepare(struct ingest *in)
 	                       "INSERT INTO data_files(set_id, tseq, file_no, content_uuid,"
 	                       " raw_bytes, stored_bytes, complete) VALUES(?,?,?,?,?,?,?) "
 	                       "ON CONFLICT(set_id, tseq, file_no) DO UPDATE SET "
-	                       "raw_bytes=MAX(raw_bytes, excluded.raw_bytes), "
-	                       "stored_bytes=MAX(stored_bytes, excluded.stored_bytes), "
-	                       "complete=MAX(complete, excluded.complete)")) != 0)
+	                       "raw_bytes=MAX(data_files.raw_bytes, excluded.raw_bytes), "
+	                       "stored_bytes=MAX(data_files.stored_bytes, excluded.stored_bytes), "
+	                       "complete=MAX(data_files.complete, excluded.complete)")) != 0)
 		return r;
 	return 0;
 }

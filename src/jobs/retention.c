@@ -77,10 +77,10 @@ int tv_pool_set_retention(struct tv_home *h, const char *pool, int64_t secs)
 static const char due_sql[] =
 	"SELECT m.id, m.uuid, p.name, MAX(b.created), MAX(b.created) + p.retention,"
 	" COUNT(b.id), (SELECT group_concat(barcode, ',') FROM (SELECT t.barcode FROM tapes t"
-	"   WHERE t.media_set_id=m.id ORDER BY t.seq))"
+	"   WHERE t.media_set_id=m.id ORDER BY t.seq) AS ms_tapes)"
 	" FROM media_sets m JOIN pools p ON p.id=m.pool_id"
 	" JOIN backup_sets b ON b.media_set_id=m.id"
-	" WHERE p.retention IS NOT NULL GROUP BY m.id"
+	" WHERE p.retention IS NOT NULL GROUP BY m.id, m.uuid, p.name, p.retention"
 	" HAVING MAX(b.created) + p.retention <= ? ORDER BY m.id";
 enum { DU_ID, DU_UUID, DU_POOL, DU_NEWEST, DU_EXPIRED, DU_SETS, DU_TAPES };
 
@@ -154,7 +154,7 @@ int tv_expire(struct tv_home *h, int dry_run, int64_t now, tv_expiry_fn *fn, voi
 	for (size_t i = 0; r == 0 && i < nids; i++) {
 		if ((r = tv_db_query(h->db, &q, "SELECT p.name, COUNT(b.id), (SELECT group_concat("
 		                     "barcode, ',') FROM (SELECT barcode FROM tapes WHERE "
-		                     "media_set_id=?1 ORDER BY seq)) FROM media_sets m JOIN pools p"
+		                     "media_set_id=?1 ORDER BY seq) AS ms_tapes) FROM media_sets m JOIN pools p"
 		                     " ON p.id=m.pool_id LEFT JOIN backup_sets b ON"
 		                     " b.media_set_id=m.id WHERE m.id=?1", "i", ids[i])) != 0)
 			break;

@@ -522,7 +522,7 @@ static void test_step_errors(void **state)
 
 	assert_int_equal(tv_db_exec(db, "INSERT INTO t(k, i) VALUES(1, abs(?))", "i", INT64_MIN),
 	                 TV_ERR_DB);
-	ASSERT_DETAIL("step");
+	ASSERT_DETAIL("query");
 	ASSERT_DETAIL("integer overflow");
 	/* the single-value helpers: an error, never TV_ERR_NOTFOUND */
 	assert_int_equal(tv_db_get_int(db, &v, "SELECT abs(?)", "i", INT64_MIN), TV_ERR_DB);
