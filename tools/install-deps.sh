@@ -4,7 +4,8 @@
 PKGS="cmake gcc clang make pkg-config libssl-dev libsqlite3-dev libarchive-dev
 libjansson-dev libcmocka-dev libargon2-dev python3-pykmip sqlite3 xxd openssl
 libclang-rt-14-dev valgrind time procps libzstd-dev zstd attr acl
-dpkg-dev fakeroot lintian man-db libmicrohttpd-dev curl chromium adduser systemd util-linux"
+dpkg-dev fakeroot lintian man-db libmicrohttpd-dev curl chromium adduser systemd util-linux
+libpq-dev postgresql"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -231,14 +231,9 @@ static int parse_days(const char *s, uint64_t *secs)
  * the audit log): opened when there is one. */
 static int open_authority_home(struct cli *c)
 {
-	char dir[PATH_MAX + 16];
-	struct stat sb;
-
-	if (tv_home_resolve(c->home_opt, c->home_dir, sizeof(c->home_dir)) == 0) {
-		snprintf(dir, sizeof(dir), "%s/catalog.db", c->home_dir);
-		if (stat(dir, &sb) == 0 && cli_open(c) != 0)
-			return -1;
-	}
+	if (tv_home_resolve(c->home_opt, c->home_dir, sizeof(c->home_dir)) == 0 &&
+	    tv_home_exists(c->home_dir) && cli_open(c) != 0)
+		return -1;
 	return 0;
 }
 

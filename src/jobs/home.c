@@ -194,6 +194,18 @@ int tv_home_init(const char *dir, const char *catalog_url)
 	return tv_home_init_report(dir, catalog_url, NULL);
 }
 
+int tv_home_exists(const char *dir)
+{
+	char path[PATH_MAX + 32];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/catalog.url", dir);
+	if (stat(path, &sb) == 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/catalog.db", dir);
+	return stat(path, &sb) == 0;
+}
+
 int tv_home_open(const char *dir, struct tv_home **out)
 {
 	struct tv_home *h;

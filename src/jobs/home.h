@@ -54,6 +54,9 @@ struct tv_home {
 int tv_home_resolve(const char *opt, char *out, size_t outsz);
 /* Create the state directory, catalog and key store. */
 int tv_home_init(const char *dir, const char *catalog_url);
+/* 1 when dir holds an installation (its catalog, or a catalog.url naming
+ * one kept elsewhere), else 0 */
+int tv_home_exists(const char *dir);
 /* The same; a home whose catalog is gone but whose key store and identity
  * are there gets a new catalog and keeps them (*kept_keys = 1, may be NULL):
  * the lost-catalog recovery.  Keys are made first and the catalog, under a

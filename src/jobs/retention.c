@@ -156,7 +156,7 @@ int tv_expire(struct tv_home *h, int dry_run, int64_t now, tv_expiry_fn *fn, voi
 		                     "barcode, ',') FROM (SELECT barcode FROM tapes WHERE "
 		                     "media_set_id=?1 ORDER BY seq) AS ms_tapes) FROM media_sets m JOIN pools p"
 		                     " ON p.id=m.pool_id LEFT JOIN backup_sets b ON"
-		                     " b.media_set_id=m.id WHERE m.id=?1", "i", ids[i])) != 0)
+		                     " b.media_set_id=m.id WHERE m.id=?1 GROUP BY p.name", "i", ids[i])) != 0)
 			break;
 		if ((r = tv_stmt_step(q)) == 1) {
 			e.pool = tv_stmt_text(q, 0);

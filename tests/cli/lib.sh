@@ -69,6 +69,16 @@ new_home() {
 	"$T" --home "$home" -q library create "$lib" --path "$WORK/$1-$lib" --slots "$slots" \
 		"${LIBRARY_OPTS[@]+"${LIBRARY_OPTS[@]}"}" || return 1
 }
+# catalog_sql HOME SQL: SQL on HOME's catalog, the SQLite file or (the
+# suite's PostgreSQL run, cli-pg/) the database its catalog.url names
+catalog_sql() {
+	if [ -f "$1/catalog.url" ] && grep -q '^postgres' "$1/catalog.url"; then
+		psql -qtA "$(cat "$1/catalog.url")" -c "$2"
+	else
+		sqlite3 "$1/catalog.db" "$2"
+	fi
+}
+pg_mode() { [ -n "${TV_PG_HOST:-}" ]; }
 secret() { # secret FILE TEXT: a password file with mode 600
 	printf '%s\n' "$2" > "$1"; chmod 600 "$1"
 }

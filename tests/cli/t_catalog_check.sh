@@ -28,8 +28,7 @@ tv "$B" decrypt VT0002L9 --password-file "$WORK/pw" --yes
 tv "$B" catalog check;              expect_rc 0 "a catalog of one tape of a set is consistent"
 tv "$A" tape insert lib "$WORK/box/VT0002L9.tap"
 
-DB=$A/catalog.db
-sq() { sqlite3 "$DB" "$1"; }
+sq() { catalog_sql "$A" "$1"; }
 # one inconsistency at a time, undone after each
 sq "UPDATE backup_sets SET nfiles = nfiles + 2"
 tv "$A" catalog check;              expect_rc 1 "a complete set with a wrong item count"

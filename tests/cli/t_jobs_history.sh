@@ -60,7 +60,7 @@ assert [x["result"] for x in j if x["id"] == 4] == ["partial"]
 EOF
 # a job whose process is gone while its row says running: interrupted
 if command -v sqlite3 >/dev/null; then
-	sqlite3 "$H/catalog.db" "INSERT INTO jobs(kind, args, pid, started_ms) VALUES('write', 'x', 2147483646, 1000)"
+	catalog_sql "$H" "INSERT INTO jobs(kind, args, pid, started_ms) VALUES('write', 'x', 2147483646, 1000)"
 	tv "$H" jobs --limit 1;                  expect_rc 0 "jobs with a dead running job"
 	expect_out "^9 +write +1970-01-01T00:00:01Z +- .* interrupted" "shown as interrupted"
 else
