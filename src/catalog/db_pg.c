@@ -12,12 +12,18 @@
  * The schema is the SQLite one, rewritten (sqlpg.c, DDL mode), plus the
  * few SQLite functions the jobs call (hex, group_concat); its version is
  * in tv_schema; migrations run under an advisory lock, so tape servers
- * starting together migrate once. */
+ * starting together migrate once.
+ *
+ * A libpq connection serves one request at a time, and the jobs use the
+ * catalog from two threads (the write job records placed items on its
+ * tape writer's I/O thread): every round trip holds the connection's
+ * mutex, as SQLite's FULLMUTEX connections serialise their calls. */
 #include "catalog/db_int.h"
 #include "catalog/schema.h"
 #include "util/err.h"
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +45,7 @@ static const char pg_prelude[] =
 struct pg_db {
 	struct tv_db base;
 	PGconn *c;
+	pthread_mutex_t mu;          /* one round trip at a time */
 	int changes;
 	int64_t savepoints;
 };
@@ -104,7 +111,10 @@ static int run(struct tv_db *db, const char *sql, const char *what)
 	return r;
 }
 
-static int pg_schema_version(struct tv_db *db)
+static void lock(struct tv_db *db) { pthread_mutex_lock(&((struct pg_db *)db)->mu); }
+static void unlock(struct tv_db *db) { pthread_mutex_unlock(&((struct pg_db *)db)->mu); }
+
+static int schema_version(struct tv_db *db)
 {
 	PGresult *res = PQexec(C(db), "SELECT version FROM tv_schema");
 	int v = -1;
@@ -156,7 +166,7 @@ static int migrate(struct tv_db *db, int create)
 			goto out;
 		}
 	}
-	v = pg_schema_version(db);
+	v = schema_version(db);
 	if (v < 0) {
 		r = tv_errf(TV_ERR_DB, "catalog database: cannot read the schema version");
 		goto out;
@@ -199,8 +209,10 @@ static int pg_open(const char *url, int create, struct tv_db **out)
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return TV_ERR_NOMEM;
 	db->base.ops = &tv_db_pg_ops;
+	pthread_mutex_init(&db->mu, NULL);
 	db->c = PQconnectdb(url);
 	if (db->c == NULL) {
+		pthread_mutex_destroy(&db->mu);
 		free(db);
 		return TV_ERR_NOMEM;
 	}
@@ -208,7 +220,10 @@ static int pg_open(const char *url, int create, struct tv_db **out)
 		r = conn_err(&db->base, "connect");
 		goto fail;
 	}
-	if ((r = run(&db->base, "SET client_min_messages = warning", "configure")) != 0)
+	/* a lock held longer than this is a stuck job: fail as SQLite's busy
+	 * timeout does, do not wait for ever */
+	if ((r = run(&db->base, "SET client_min_messages = warning", "configure")) != 0 ||
+	    (r = run(&db->base, "SET lock_timeout = '30s'", "configure")) != 0)
 		goto fail;
 	if ((r = migrate(&db->base, create)) != 0)
 		goto fail;
@@ -216,6 +231,7 @@ static int pg_open(const char *url, int create, struct tv_db **out)
 	return 0;
 fail:
 	PQfinish(db->c);
+	pthread_mutex_destroy(&db->mu);
 	free(db);
 	return r;
 }
@@ -223,15 +239,30 @@ fail:
 static void pg_close(struct tv_db *db)
 {
 	PQfinish(C(db));
+	pthread_mutex_destroy(&((struct pg_db *)db)->mu);
 	free(db);
+}
+
+static int pg_schema_version(struct tv_db *db)
+{
+	int v;
+
+	lock(db);
+	v = schema_version(db);
+	unlock(db);
+	return v;
 }
 
 static int pg_tx(struct tv_db *db, enum tv_db_tx what)
 {
 	static const char *const sql[] = { "BEGIN", "COMMIT", "ROLLBACK" };
 	static const char *const name[] = { "begin transaction", "commit", "rollback" };
+	int r;
 
-	return run(db, sql[what], name[what]);
+	lock(db);
+	r = run(db, sql[what], name[what]);
+	unlock(db);
+	return r;
 }
 
 static void clear_row(struct pg_stmt *q)
@@ -381,8 +412,11 @@ static int execute(struct pg_stmt *q)
 	int sp = db->base.in_tx, r = 0;
 	ExecStatusType st;
 
-	if (sp && (r = run(&db->base, "SAVEPOINT tv_stmt", "savepoint")) != 0)
+	lock(&db->base);
+	if (sp && (r = run(&db->base, "SAVEPOINT tv_stmt", "savepoint")) != 0) {
+		unlock(&db->base);
 		return r;
+	}
 	q->res = PQexecParams(db->c, q->sql, q->nparams, q->oids, q->values, q->lengths,
 	                      q->formats, 0);
 	q->ran = 1;
@@ -408,6 +442,7 @@ out:
 	if (sp)
 		run(&db->base, r ? "ROLLBACK TO SAVEPOINT tv_stmt" : "RELEASE SAVEPOINT tv_stmt",
 		    "savepoint");
+	unlock(&db->base);
 	return r;
 }
 
@@ -502,9 +537,12 @@ static void pg_finalize(struct tv_stmt *qq)
 
 static int64_t pg_last_id(struct tv_db *db)
 {
-	PGresult *res = PQexec(C(db), "SELECT lastval()");
+	PGresult *res;
 	int64_t id = 0;
 
+	lock(db);
+	res = PQexec(C(db), "SELECT lastval()");
+	unlock(db);
 	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 		id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);

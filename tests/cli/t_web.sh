@@ -51,7 +51,8 @@ tv "$B" user add op --password-file pw-op; expect_rc 1 "a user name is taken onc
 tv "$B" user add x --role root --password-file pw-op; expect_rc 2 "an unknown role is a usage error"
 tv "$B" user add 'bad name' --password-file pw-op; expect_rc 1 "a bad user name is refused"
 check "passwords are stored as Argon2id hashes" bash -c \
-	"sqlite3 '$B/catalog.db' 'SELECT hash FROM web_users' | grep -c '^\\\$argon2id\\\$v=19\\\$m=19456,t=2,p=1\\\$' | grep -qx 3"
+	"test \"\$(printf '%s\\n' \"\$1\" | grep -c '^\\\$argon2id\\\$v=19\\\$m=19456,t=2,p=1\\\$')\" = 3" \
+	_ "$(catalog_sql "$B" 'SELECT hash FROM web_users')"
 check "no console password in the state directory" bash -c "! grep -rqF 'operator secret 3Kd' '$B'"
 
 # --- the server: TLS by default with a self-signed certificate
