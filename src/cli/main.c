@@ -30,7 +30,12 @@ static int ask_writer(void *ctx, const char *question);
 
 const struct cli_cmd cli_commands[] = {
 	{"init", cmd_init, "[--catalog URL]",
-	 "Create the state directory: catalog (SQLite in --home by default) and key store."},
+	 "Create the state directory: catalog and key store.  The catalog is SQLite in the\n"
+	 "state directory unless --catalog says otherwise: sqlite:PATH, or a PostgreSQL\n"
+	 "connection URI (postgresql://[user@]host[:port]/db?..., as libpq takes it; keep a\n"
+	 "password out of it: ~/.pgpass or PGPASSFILE) for a site whose tape servers share\n"
+	 "one catalog: every state directory initialised with the same URI is one tape\n"
+	 "server of that site.  The key store always stays in the state directory."},
 	{"library create", cmd_library_create,
 	 "NAME --path DIR --slots N [--drives N] [--mailslots N] [--scsi-emulation]",
 	 "Create a virtual tape library (a directory of tape images) and register it.\n"
