@@ -67,7 +67,8 @@ extern const struct tv_db_ops tv_db_pg_ops;
 /* The SQLite dialect the jobs write, as PostgreSQL takes it (sqlpg.c):
  * '?' and '?N' become '$N', INSERT OR IGNORE an ON CONFLICT DO NOTHING,
  * LIKE an ILIKE (SQLite's LIKE ignores ASCII case); string literals and
- * comments are copied as they are.  DDL (ddl = 1) also maps the column
+ * comments are copied as they are.  DDL (ddl = 1, or a statement that
+ * begins with CREATE or ALTER) also maps the column
  * types: INTEGER PRIMARY KEY to an identity column, INTEGER to BIGINT,
  * BLOB to BYTEA, X'..' to a bytea literal, and drops WITHOUT ROWID.
  * Returns a malloc'ed string, or NULL (out of memory, or SQL it cannot

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define PG_MAX_PARAMS 999
 
@@ -54,6 +55,7 @@ struct pg_stmt {
 	struct tv_stmt base;
 	char *sql;                   /* rewritten */
 	int nparams;
+	int txctl;                   /* SAVEPOINT, RELEASE, ROLLBACK ...: not wrapped */
 	const char *values[PG_MAX_PARAMS];
 	int lengths[PG_MAX_PARAMS];
 	int formats[PG_MAX_PARAMS];
@@ -333,6 +335,14 @@ static int pg_prepare(struct tv_db *db, const char *sql, int persistent,
 			return r;
 		}
 	}
+	{
+		static const char *const ctl[] = { "SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN",
+		                                   "COMMIT", "END" };
+		size_t n = strspn(q->sql, " \t\n"), w = strcspn(q->sql + n, " \t\n;");
+		for (size_t i = 0; i < sizeof(ctl) / sizeof(ctl[0]); i++)
+			if (strlen(ctl[i]) == w && strncasecmp(q->sql + n, ctl[i], w) == 0)
+				q->txctl = 1;
+	}
 	for (p = q->sql; (p = strchr(p, '$')) != NULL; p++) {
 		int n = atoi(p + 1);
 		if (n > q->nparams)
@@ -409,7 +419,9 @@ static int pg_bind(struct tv_stmt *qq, const char *types, va_list ap, int copy)
 static int execute(struct pg_stmt *q)
 {
 	struct pg_db *db = (struct pg_db *)q->base.db;
-	int sp = db->base.in_tx, r = 0;
+	/* a job's own savepoints are not nested in ours: releasing ours would
+	 * release them with it */
+	int sp = db->base.in_tx && !q->txctl, r = 0;
 	ExecStatusType st;
 
 	lock(&db->base);

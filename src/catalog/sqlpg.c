@@ -135,6 +135,13 @@ char *tv_sql_to_pg(const char *sql, int ddl)
 	struct out o = { 0 };
 	const char *s = sql;
 	int max_param = 0, ignore = 0;
+	size_t n0;
+	const char *w0 = next_word(sql, &n0);
+
+	/* a statement that makes or changes a table (a job's temporary table
+	 * too) takes the schema's type rules */
+	if (w0 != NULL && (word_is(w0, n0, "CREATE") || word_is(w0, n0, "ALTER")))
+		ddl = 1;
 
 	while (*s && !o.bad) {
 		unsigned char c = (unsigned char)*s;
