@@ -243,6 +243,12 @@ char *tv_sql_to_pg(const char *sql, int ddl)
 				s += n;
 				continue;
 			}
+			if (word_is(s, n, "temp") && s[n] == '.') {
+				/* SQLite's schema of temporary tables */
+				puts_(&o, "pg_temp");
+				s += n;
+				continue;
+			}
 			if (word_is(s, n, "LIKE")) {
 				puts_(&o, "ILIKE");
 				s += n;

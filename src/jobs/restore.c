@@ -1741,8 +1741,9 @@ int tv_set_chain(struct tv_home *h, int64_t set_id, int64_t **chain_out,
 	for (size_t k = nchain; k-- > 0 && r == 0;) {
 		if ((r = tv_db_exec(db, "DELETE FROM temp.rsel WHERE p IN (SELECT path FROM "
 		                    "set_deleted WHERE set_id=?)", "i", chain[k])) == 0)
-			r = tv_db_exec(db, "INSERT OR REPLACE INTO temp.rsel(p, sid, sidx) SELECT path,"
-			               " set_id, idx FROM files WHERE set_id=?", "i", chain[k]);
+			r = tv_db_exec(db, "INSERT INTO temp.rsel(p, sid, sidx) SELECT path, set_id,"
+			               " idx FROM files WHERE set_id=? ON CONFLICT(p) DO UPDATE SET"
+			               " sid=excluded.sid, sidx=excluded.sidx", "i", chain[k]);
 	}
 	if (r != 0) {
 		tv_db_rollback(db);

@@ -75,6 +75,8 @@ static void test_ddl(void **state)
 	/* a job's temporary table is DDL too */
 	same("CREATE TEMP TABLE IF NOT EXISTS r(p TEXT PRIMARY KEY, s INTEGER) WITHOUT ROWID", 0,
 	     "CREATE TEMP TABLE IF NOT EXISTS r(p TEXT PRIMARY KEY, s BIGINT) ");
+	same("DELETE FROM temp.rsel WHERE temperature=1", 0,
+	     "DELETE FROM pg_temp.rsel WHERE temperature=1");
 	/* outside DDL the types are words like any other */
 	same("SELECT CAST(x AS INTEGER)", 0, "SELECT CAST(x AS INTEGER)");
 }
