@@ -414,53 +414,13 @@ static int pt_index(struct ptree *pt)
 	return pt_reserve(pt, pt->ecap > pt->n ? pt->ecap : pt->n + 1);
 }
 
-/* A new item at the end, without a look-up (not indexed yet). */
-static int pt_push(struct ptree *pt, const char *path, struct pent **out)
+/* The path into the arena and a blank entry for it at e[n] (n is not
+ * moved: the caller counts it); the room for the entry is there. */
+static int pt_store(struct ptree *pt, const char *path, uint64_t hash, struct pent **out)
 {
 	uint64_t l = strlen(path) + 1;
 	struct pent *e;
-	int r;
 
-	if (pt->n + 1 > pt->ecap && (r = pt_reserve(pt, (pt->n + 1) * 2)) != 0)
-		return r;
-	if (pt->alen + l > pt->acap) {
-		uint64_t nc = pt->acap ? pt->acap * 2 : (uint64_t)1 << 20;
-		char *na;
-		while (nc < pt->alen + l)
-			nc *= 2;
-		if ((na = realloc(pt->arena, (size_t)nc)) == NULL)
-			return TV_ERR_NOMEM;
-		pt->arena = na;
-		pt->acap = nc;
-	}
-	memcpy(pt->arena + pt->alen, path, (size_t)l);
-	e = &pt->e[pt->n++];
-	memset(e, 0, sizeof(*e));
-	e->off = pt->alen;
-	e->hash = (uint32_t)(path_hash(path) >> 32);
-	pt->alen += l;
-	*out = e;
-	return 0;
-}
-
-/* The item of path, added (not present, no state) when it is new. */
-static int pt_get(struct ptree *pt, const char *path, struct pent **out)
-{
-	uint64_t hash = path_hash(path), l = strlen(path) + 1;
-	struct pent *e;
-	size_t i;
-	int r;
-
-	if ((r = pt_index(pt)) != 0)
-		return r;
-	if ((pt->n + 1 > pt->ecap || (pt->n + 1) * 4 > pt->cap * 3) &&
-	    (r = pt_reserve(pt, pt->ecap > pt->n + 1 ? pt->ecap : (pt->n + 1) * 2)) != 0)
-		return r;
-	i = pt_slot(pt, path, hash);
-	if (pt->idx[i] != 0) {
-		*out = &pt->e[pt->idx[i] - 1];
-		return 0;
-	}
 	if (pt->alen + l > pt->acap) {
 		uint64_t nc = pt->acap ? pt->acap * 2 : (uint64_t)1 << 20;
 		char *na;
@@ -477,8 +437,43 @@ static int pt_get(struct ptree *pt, const char *path, struct pent **out)
 	e->off = pt->alen;
 	e->hash = (uint32_t)(hash >> 32);
 	pt->alen += l;
-	pt->idx[i] = (uint32_t)(++pt->n);
 	*out = e;
+	return 0;
+}
+
+/* A new item at the end, without a look-up (not indexed yet). */
+static int pt_push(struct ptree *pt, const char *path, struct pent **out)
+{
+	int r;
+
+	if (pt->n + 1 > pt->ecap && (r = pt_reserve(pt, (pt->n + 1) * 2)) != 0)
+		return r;
+	if ((r = pt_store(pt, path, path_hash(path), out)) != 0)
+		return r;
+	pt->n++;
+	return 0;
+}
+
+/* The item of path, added (not present, no state) when it is new. */
+static int pt_get(struct ptree *pt, const char *path, struct pent **out)
+{
+	uint64_t hash = path_hash(path);
+	size_t i;
+	int r;
+
+	if ((r = pt_index(pt)) != 0)
+		return r;
+	if ((pt->n + 1 > pt->ecap || (pt->n + 1) * 4 > pt->cap * 3) &&
+	    (r = pt_reserve(pt, pt->ecap > pt->n + 1 ? pt->ecap : (pt->n + 1) * 2)) != 0)
+		return r;
+	i = pt_slot(pt, path, hash);
+	if (pt->idx[i] != 0) {
+		*out = &pt->e[pt->idx[i] - 1];
+		return 0;
+	}
+	if ((r = pt_store(pt, path, hash, out)) != 0)
+		return r;
+	pt->idx[i] = (uint32_t)(++pt->n);
 	return 0;
 }
 
