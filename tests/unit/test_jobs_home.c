@@ -150,8 +150,15 @@ static void test_home_catalog_elsewhere(void **state)
 	struct tv_home *h = NULL;
 	(void)state;
 
-	ASSERT_ERR(tv_home_init(dir, "postgresql://db/tapevault"), TV_ERR_UNSUPPORTED,
-	           "only sqlite:PATH");
+	ASSERT_ERR(tv_home_init(dir, "mysql://db/tapevault"), TV_ERR_UNSUPPORTED,
+	           "sqlite:PATH or a PostgreSQL URI");
+	/* a PostgreSQL catalog that cannot be reached: said, and the home
+	 * names no catalog (init again completes it) */
+	ASSERT_ERR(tv_home_init(dir, "postgresql://127.0.0.1:1/tapevault?connect_timeout=5"),
+	           TV_ERR_DB, "connect");
+	p = tl_path(dir, "catalog.url");
+	assert_false(tl_exists(p));
+	free(p);
 	ASSERT_OK(tv_home_init(dir, url));
 	assert_true(tl_exists(db));
 	assert_int_equal(mode_of(db), 0600);   /* wherever --catalog puts it */
