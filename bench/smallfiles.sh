@@ -228,6 +228,10 @@ mkdir -p "$C"
 step "init (catalog home)" tv "$C/home" init
 step "library create (catalog home)" tv "$C/home" library create lib --path "$C/lib" --slots 10
 step "password add (catalog home)" tv "$C/home" password add pw --hint h --password-file "$PW"
+# the tapes are signed by the writing home's identity: trust it, as an
+# operator would once (GUIDE 5.1)
+step "identity export (writer)" tv "$D/tv/home" identity export --out "$D/writer.pub"
+step "identity trust (catalog home)" tv "$C/home" identity trust "$D/writer.pub"
 for img in "${images[@]}"; do
 	step "tape insert ${img##*/}" tv "$C/home" tape insert lib --copy "$img"
 done
