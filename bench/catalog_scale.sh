@@ -16,13 +16,7 @@
 # it must find (the queries print to a file, not a terminal).
 set -euo pipefail
 
-me=${0##*/}
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
-case ${1:-} in
--h | --help) usage; exit 0 ;;
-"") usage >&2; exit 2 ;;
-esac
-die() { printf '%s: %s\n' "$me" "$*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
 T=$(realpath "$1")
 N=${2:-1000000}
 [ "$N" -ge 1000 ] && [ $((N % 1000)) -eq 0 ] || die "N must be a multiple of 1000"

@@ -32,13 +32,7 @@
 # The last restore of each data set is compared with the source (diff -r).
 set -euo pipefail
 
-me=${0##*/}
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
-case ${1:-} in
--h | --help) usage; exit 0 ;;
-"") usage >&2; exit 2 ;;
-esac
-die() { printf '%s: %s\n' "$me" "$*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
 T=$1; shift
 TREES=("$@")

@@ -15,13 +15,7 @@
 # count of output lines is checked against what it must find.
 set -euo pipefail
 
-me=${0##*/}
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
-case ${1:-} in
--h | --help) usage; exit 0 ;;
-"") usage >&2; exit 2 ;;
-esac
-die() { printf '%s: %s\n' "$me" "$*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
 T=$(realpath "$1")
 N=${2:-1000000}
 command -v sqlite3 >/dev/null || die "needs the sqlite3 shell (apt-get install sqlite3)"

@@ -30,13 +30,7 @@
 # "full-size among them" are equal.
 set -euo pipefail
 
-me=${0##*/}
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
-case ${1:-} in
--h | --help) usage; exit 0 ;;
-"") usage >&2; exit 2 ;;
-esac
-die() { printf '%s: %s\n' "$me" "$*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
 T=$1
 N=${2:-100000}
