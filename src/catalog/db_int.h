@@ -72,7 +72,8 @@ extern const struct tv_db_ops tv_db_pg_ops;
  * types: INTEGER PRIMARY KEY to an identity column, INTEGER to BIGINT,
  * BLOB to BYTEA, X'..' to a bytea literal, and drops WITHOUT ROWID.
  * Returns a malloc'ed string, or NULL (out of memory, or SQL it cannot
- * carry over: more than 999 placeholders). */
-char *tv_sql_to_pg(const char *sql, int ddl);
+ * carry over: more than 999 placeholders).  *nparams (unless NULL): the
+ * highest placeholder number, the count PQexecParams is given. */
+char *tv_sql_to_pg(const char *sql, int ddl, int *nparams);
 
 #endif

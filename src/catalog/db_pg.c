@@ -179,7 +179,7 @@ static int migrate(struct tv_db *db, int create)
 		goto out;
 	}
 	for (; v < tv_schema_count; v++) {
-		char *ddl = tv_sql_to_pg(tv_schema_migrations[v], 1);
+		char *ddl = tv_sql_to_pg(tv_schema_migrations[v], 1, NULL);
 		if (ddl == NULL) {
 			r = tv_errf(TV_ERR_INTERNAL, "catalog migration %d cannot be carried to "
 			            "PostgreSQL", v + 1);
@@ -314,7 +314,7 @@ static int pg_prepare(struct tv_db *db, const char *sql, int persistent,
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return TV_ERR_NOMEM;
 	q->base.db = db;
-	if ((q->sql = tv_sql_to_pg(sql, 0)) == NULL) {
+	if ((q->sql = tv_sql_to_pg(sql, 0, &q->nparams)) == NULL) {
 		free(q);
 		return tv_errf(TV_ERR_INTERNAL, "catalog: SQL that PostgreSQL cannot take: "
 		               "\"%.60s\"", sql);
@@ -342,11 +342,6 @@ static int pg_prepare(struct tv_db *db, const char *sql, int persistent,
 		for (size_t i = 0; i < sizeof(ctl) / sizeof(ctl[0]); i++)
 			if (strlen(ctl[i]) == w && strncasecmp(q->sql + n, ctl[i], w) == 0)
 				q->txctl = 1;
-	}
-	for (p = q->sql; (p = strchr(p, '$')) != NULL; p++) {
-		int n = atoi(p + 1);
-		if (n > q->nparams)
-			q->nparams = n;
 	}
 	*out = &q->base;
 	return 0;

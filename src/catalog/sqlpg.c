@@ -130,7 +130,7 @@ static int cross_join_on(const char *s)
 	return w != NULL && word_is(w, n, "ON");
 }
 
-char *tv_sql_to_pg(const char *sql, int ddl)
+char *tv_sql_to_pg(const char *sql, int ddl, int *nparams)
 {
 	struct out o = { 0 };
 	const char *s = sql;
@@ -294,6 +294,8 @@ char *tv_sql_to_pg(const char *sql, int ddl)
 	}
 	if (o.bad)
 		goto fail;
+	if (nparams != NULL)
+		*nparams = max_param;
 	if (o.p == NULL)
 		return strdup("");
 	return o.p;

@@ -15,7 +15,7 @@
 
 static void same(const char *sql, int ddl, const char *want)
 {
-	char *got = tv_sql_to_pg(sql, ddl);
+	char *got = tv_sql_to_pg(sql, ddl, NULL);
 
 	assert_non_null(got);
 	if (strcmp(got, want) != 0) {
@@ -36,8 +36,19 @@ static void test_placeholders(void **state)
 	same("VALUES(?3, ?)", 0, "VALUES($3, $4)");
 	/* not in literals or comments */
 	same("SELECT '?' || ? -- why?\n", 0, "SELECT '?' || $1 -- why?\n");
-	assert_null(tv_sql_to_pg("SELECT ?1000", 0));
-	assert_null(tv_sql_to_pg("SELECT ?0", 0));
+	/* the count PQexecParams gets: the highest number, not a '$' in a literal */
+	{
+		int n = -1;
+		char *t = tv_sql_to_pg("SELECT '$9' WHERE a=?3 OR b=?1", 0, &n);
+		assert_non_null(t);
+		assert_int_equal(n, 3);
+		free(t);
+		t = tv_sql_to_pg("SELECT 1", 0, &n);
+		assert_int_equal(n, 0);
+		free(t);
+	}
+	assert_null(tv_sql_to_pg("SELECT ?1000", 0, NULL));
+	assert_null(tv_sql_to_pg("SELECT ?0", 0, NULL));
 }
 
 static void test_statements(void **state)
@@ -46,7 +57,7 @@ static void test_statements(void **state)
 	same("INSERT OR IGNORE INTO t(a) VALUES(?);", 0,
 	     "INSERT INTO t(a) VALUES($1) ON CONFLICT DO NOTHING");
 	/* guessing a conflict target would be wrong: refused */
-	assert_null(tv_sql_to_pg("INSERT OR REPLACE INTO t(a) VALUES(1)", 0));
+	assert_null(tv_sql_to_pg("INSERT OR REPLACE INTO t(a) VALUES(1)", 0, NULL));
 	same("SELECT * FROM t WHERE r LIKE 'changed%'", 0,
 	     "SELECT * FROM t WHERE r ILIKE 'changed%'");
 	same("UPDATE f SET n=MAX(n, ?) WHERE m=min(a, (b))", 0,
@@ -61,8 +72,8 @@ static void test_statements(void **state)
 	     "SELECT id, \"full\", fullness FROM tapes WHERE \"full\"=0");
 	same("UPDATE e SET k=X'' WHERE y='it''s'", 0,
 	     "UPDATE e SET k='\\x'::bytea WHERE y='it''s'");
-	assert_null(tv_sql_to_pg("SELECT 'unterminated", 0));
-	assert_null(tv_sql_to_pg("SELECT 1 /* open", 0));
+	assert_null(tv_sql_to_pg("SELECT 'unterminated", 0, NULL));
+	assert_null(tv_sql_to_pg("SELECT 1 /* open", 0, NULL));
 }
 
 static void test_ddl(void **state)
@@ -86,7 +97,7 @@ static void test_every_migration(void **state)
 	(void)state;
 	/* the whole schema carries over: no migration is refused */
 	for (int i = 0; i < tv_schema_count; i++) {
-		char *s = tv_sql_to_pg(tv_schema_migrations[i], 1);
+		char *s = tv_sql_to_pg(tv_schema_migrations[i], 1, NULL);
 		if (s == NULL)
 			print_error("migration %d cannot be rewritten\n", i + 1);
 		assert_non_null(s);
