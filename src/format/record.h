@@ -179,6 +179,11 @@ uint64_t tv_twriter_file_bytes(struct tv_twriter *w);
 int tv_twriter_sync(struct tv_twriter *w);
 /* 1 once the tape reported early warning for any record written so far. */
 int tv_twriter_ew(struct tv_twriter *w);
+/* 1 when the writer's (sticky) error came from the tape device: a record
+ * or filemark the drive refused (medium or hardware error, end of medium).
+ * What was queued after it is not on tape; the tape may be given up and the
+ * data written again elsewhere. */
+int tv_twriter_device_failed(struct tv_twriter *w);
 void tv_twriter_stats(struct tv_twriter *w, struct tv_twriter_stats *ts);
 /* sync, stop the threads, free (the tape stays open).  NULL ok. */
 int tv_twriter_close(struct tv_twriter *w);

@@ -89,6 +89,7 @@ struct tv_twriter {
 	int prod_waiting, io_waiting, sync_waiting;
 	int quit;
 	atomic_int err;
+	atomic_int dev_err;           /* err came from the tape device */
 	char errmsg[1024];
 	atomic_int ew;
 	atomic_int incompressible;    /* frames in a row that did not compress */
@@ -123,17 +124,30 @@ struct tv_twriter {
 };
 
 /* Records the first error (any thread) and wakes everybody. */
-static int set_err(struct tv_twriter *w, int code, const char *msg)
+static int first_err(struct tv_twriter *w, int code, const char *msg, int dev)
 {
 	pthread_mutex_lock(&w->mu);
 	if (atomic_load(&w->err) == 0) {
 		snprintf(w->errmsg, sizeof(w->errmsg), "%s", msg);
+		atomic_store(&w->dev_err, dev);
 		atomic_store(&w->err, code);
 	}
 	pthread_cond_broadcast(&w->cv_free);
 	pthread_cond_broadcast(&w->cv_io);
 	pthread_mutex_unlock(&w->mu);
 	return code;
+}
+
+static int set_err(struct tv_twriter *w, int code, const char *msg)
+{
+	return first_err(w, code, msg, 0);
+}
+
+/* The first error is the tape device's (a write or filemark refused):
+ * the caller may go on with another tape (tv_twriter_device_failed). */
+static int dev_fail(struct tv_twriter *w, int code, const char *msg)
+{
+	return first_err(w, code, msg, 1);
 }
 
 /* The sticky error, with its detail, in the calling thread. */
@@ -295,7 +309,7 @@ static int io_result(struct tv_twriter *w, int r, uint64_t seq)
 		return 0;
 	snprintf(msg, sizeof(msg), "tape %s file %" PRIu32 " record %" PRIu64
 	         " not written: %s", w->name, w->io_file_no, seq, tv_errmsg(r));
-	return set_err(w, r, msg);
+	return dev_fail(w, r, msg);
 }
 
 /* Writes the record being built with flags, then frees what it held. */
@@ -390,7 +404,7 @@ static int io_filemark(struct tv_twriter *w, uint32_t file_no)
 	if (r != 0) {
 		snprintf(msg, sizeof(msg), "tape %s: filemark after file %" PRIu32
 		         " not written: %s", w->name, file_no, tv_errmsg(r));
-		return set_err(w, r, msg);
+		return dev_fail(w, r, msg);
 	}
 	return 0;
 }
@@ -883,6 +897,11 @@ int tv_twriter_sync(struct tv_twriter *w)
 	w->sync_waiting = 0;
 	pthread_mutex_unlock(&w->mu);
 	return sticky(w);
+}
+
+int tv_twriter_device_failed(struct tv_twriter *w)
+{
+	return atomic_load(&w->err) != 0 && atomic_load(&w->dev_err);
 }
 
 int tv_twriter_ew(struct tv_twriter *w)

@@ -748,8 +748,8 @@ static int scan_tape(struct ingest *in, struct tv_tape *t, const uint8_t *dek,
 	int r, sealed;
 
 	*recovered = *lost = 0;
-	if ((r = tv_tape_goto_file(t, 2)) != 0)
-		return r == TV_ERR_EOD ? 0 : r;
+	if ((r = tv_tape_goto_file(t, 2)) != 0)   /* labels only: nothing to scan */
+		return r == TV_ERR_EOD || r == TV_ERR_NOTFOUND ? 0 : r;
 	if ((r = tv_treader_open(&rd, t, in->ti->barcode, in->ti->uuid, NULL)) != 0)
 		return r;
 	tv_treader_set_record_size(rd, in->ti->lab.vol.record_size);

@@ -682,6 +682,8 @@ fail:
 
 void tv_session_abort(struct tv_session *s)
 {
+	if (s->w != NULL && tv_twriter_device_failed(s->w))
+		s->dev_failed = 1;
 	if (s->w != NULL)
 		tv_twriter_close(s->w);
 	s->w = NULL;

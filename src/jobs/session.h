@@ -28,6 +28,8 @@ struct tv_session {
 	uint8_t ms_uuid[16];
 	size_t record_size;
 	struct tv_twriter_opts wo;   /* compression, frame callback */
+	int dev_failed;              /* the drive refused a write: the session
+	                              * is lost, the tape may be given up */
 };
 
 /* Loads the tape into drive; when append, checks its labels against the

@@ -42,6 +42,8 @@
 #include "util/stop.h"
 
 #define SMALL_FILE (64u * 1024u)        /* read whole before its header */
+#define ITEM_RETRY 2                    /* store_item: write the item again */
+#define MAX_FAILED_TAPES 3              /* then the drive is suspected: stop */
 #define TAPE_FILE_SIZE_DEFAULT ((uint64_t)4 << 30)
 
 /* Side data of an entry, attached to the frame it begins in; the path and
@@ -55,6 +57,13 @@ struct wside {
 	int64_t ctime;               /* change time and inode, for the next incremental */
 	uint64_t ctime_nsec, ino;
 	uint32_t entry_off, ftype, path_len, link_len, ext_len;
+};
+
+/* An item written again after a tape failed: its index, from which part
+ * and offset (idx < 0: none). */
+struct resend {
+	int64_t idx;
+	uint64_t part, off;
 };
 
 /* Files with more than one link seen so far: (device, inode) -> the stored
@@ -195,6 +204,29 @@ struct wjob {
 		int said;
 	} skip[4];
 	size_t nskip;
+	/* a tape the drive fails on (tape_failed): what this job wrote to it
+	 * is undone in the catalog (savepoint tv_tape) and written again to
+	 * another tape, from the log of what it took */
+	FILE *tlog;                  /* the current tape's log (tlrec records) */
+	uint64_t tlog_n;
+	int tlog_err;                /* the log could not be written: no retry */
+	struct resend rs;            /* writing an item again */
+	uint64_t pend_part, pend_off;   /* split_item: where the next tape takes over */
+	struct { uint64_t files, bytes, skipped, stored, first_seq; } snap;
+	unsigned failed_tapes;
+	char failed[MAX_FAILED_TAPES][32];
+};
+
+/* A record of the tape log: an item begun on the tape ('I'), an item
+ * continued on it from an earlier tape ('C', its part and offset and how
+ * the file was when opened), or an item passed over while the tape was
+ * loaded ('P', its reason: the row the rollback takes away).  The path and
+ * the reason follow.  A private temporary file of this process. */
+struct tlrec {
+	uint8_t kind;
+	uint64_t idx, part, off, size, ino, mtime_ns, ctime_ns;
+	int64_t mtime, ctime;
+	uint32_t path_len, reason_len;
 };
 
 /* ---- catalog rows, on the writer's I/O thread ---- */
@@ -252,10 +284,15 @@ static int on_placed(void *ctx, uint32_t file_no, uint64_t frame_index,
  * index when it has a files row (idx < 0: none); the set ends partial.
  * The caller has said it in a warning.  A catalog error here is kept for
  * the end of the job: the walk goes on. */
+static void tlog_put(struct wjob *j, uint8_t kind, uint64_t part, uint64_t off,
+                     const char *path, const char *reason);
+
 static void problem(struct wjob *j, const char *path, const char *reason, int64_t idx)
 {
 	int r;
 
+	if (idx < 0)
+		tlog_put(j, 'P', 0, 0, path, reason);
 	j->skipped++;
 	if (idx >= 0)
 		r = tv_db_exec(j->h->db, "INSERT INTO set_problems(set_id, n, path, reason, idx) "
@@ -925,6 +962,150 @@ static int finish_tape(struct wjob *j)
 	return tv_db_begin(j->h->db);
 }
 
+/* ---- a tape the drive fails on ---- */
+
+/* The tape log gets a record (when a tape is loaded: what happens between
+ * two tapes is not undone by a tape's failure). */
+static void tlog_put(struct wjob *j, uint8_t kind, uint64_t part, uint64_t off,
+                     const char *path, const char *reason)
+{
+	struct tlrec t;
+
+	if (!j->have_tape || j->tlog == NULL || j->tlog_err != 0)
+		return;
+	memset(&t, 0, sizeof(t));
+	t.kind = kind;
+	t.idx = j->e->file_index;
+	t.part = part;
+	t.off = off;
+	if (kind == 'C') {
+		t.size = (uint64_t)j->st0.st_size;
+		t.ino = (uint64_t)j->st0.st_ino;
+		t.mtime = (int64_t)j->st0.st_mtim.tv_sec;
+		t.mtime_ns = (uint64_t)j->st0.st_mtim.tv_nsec;
+		t.ctime = (int64_t)j->st0.st_ctim.tv_sec;
+		t.ctime_ns = (uint64_t)j->st0.st_ctim.tv_nsec;
+	}
+	t.path_len = (uint32_t)strlen(path);
+	t.reason_len = reason != NULL ? (uint32_t)strlen(reason) : 0;
+	if (fwrite(&t, sizeof(t), 1, j->tlog) != 1 ||
+	    fwrite(path, 1, t.path_len, j->tlog) != t.path_len ||
+	    (t.reason_len && fwrite(reason, 1, t.reason_len, j->tlog) != t.reason_len))
+		j->tlog_err = tv_errf(TV_ERR_IO, "write: the log of tape %s: %s", j->s.barcode,
+		                      strerror(errno));
+	j->tlog_n++;
+}
+
+/* A tape is loaded and labeled: what follows can be undone (savepoint
+ * tv_tape), the figures as they are now are kept, the tape's log starts
+ * (with the item split_item carries over, if any). */
+static int tape_begin(struct wjob *j)
+{
+	int r;
+
+	if ((r = tv_db_exec(j->h->db, "SAVEPOINT tv_tape", "")) != 0)
+		return r;
+	j->snap.files = j->files;
+	j->snap.bytes = j->bytes;
+	j->snap.skipped = j->skipped;
+	j->snap.stored = j->stored;
+	j->snap.first_seq = j->first_seq;
+	if (j->tlog == NULL && (j->tlog = tmpfile()) == NULL)
+		return tv_errf(TV_ERR_IO, "write: a temporary file for the tape's log: %s",
+		               strerror(errno));
+	rewind(j->tlog);
+	if (ftruncate(fileno(j->tlog), 0) != 0)
+		return tv_errf(TV_ERR_IO, "write: the tape's log: %s", strerror(errno));
+	j->tlog_n = 0;
+	j->tlog_err = 0;
+	if (j->pend_part > 0)
+		tlog_put(j, 'C', j->pend_part, j->pend_off, j->e->path, NULL);
+	return 0;
+}
+
+/* The error r came from the drive writing the current tape. */
+static int tape_error(struct wjob *j, int r)
+{
+	return r < 0 && r != TV_ERR_INTERRUPTED && j->have_tape &&
+	       (j->s.dev_failed || (j->s.w != NULL && tv_twriter_device_failed(j->s.w)));
+}
+
+static int resend_one(struct wjob *j, const struct tlrec *t, const char *path,
+                      const char *reason);
+
+/* The drive failed on the current tape (r): the tape leaves the drive and
+ * is marked full (nothing more is appended to it), the catalog forgets
+ * what this job put on it, and every item of its log is written again to
+ * another tape; the items passed over while it was loaded are named again.
+ * *listed: the item idx was in its log (it has been written again). */
+static int tape_failed(struct wjob *j, int err, uint64_t idx, int *listed)
+{
+	char why[1024], bc[32];
+	FILE *log = j->tlog;
+	uint64_t n = j->tlog_n, k;
+	int64_t tape_id = j->s.tape_id;
+	struct resend rs = j->rs;
+	int r;
+
+	*listed = 0;
+	snprintf(why, sizeof(why), "%s", tv_errmsg(err));
+	snprintf(bc, sizeof(bc), "%s", j->s.barcode);
+	tv_session_abort(&j->s);
+	j->have_tape = 0;
+	j->in_data = 0;
+	if ((r = tv_lib_unload(j->lib, 0, 0)) != 0)
+		tv_warn(j->h, "%s (tape %s stays in the drive)", tv_errmsg(r), bc);
+	if (j->tlog_err != 0)
+		return tv_errf(err, "%s (and the log of what the job wrote to tape %s could not "
+		               "be kept, so it cannot be written again elsewhere)", why, bc);
+	if (j->failed_tapes >= MAX_FAILED_TAPES - 1)
+		return tv_errf(err, "%s: the %s tape this job has lost to write errors (%s, %s): "
+		               "the drive itself is suspect; the job stops", why,
+		               MAX_FAILED_TAPES == 3 ? "third" : "last", j->failed[0],
+		               j->failed[1]);
+	snprintf(j->failed[j->failed_tapes++], sizeof(j->failed[0]), "%s", bc);
+	if ((r = tv_db_exec(j->h->db, "ROLLBACK TO SAVEPOINT tv_tape", "")) != 0 ||
+	    (r = tv_db_exec(j->h->db, "UPDATE tapes SET full=1 WHERE id=?", "i", tape_id)) != 0)
+		return r;
+	j->files = j->snap.files;
+	j->bytes = j->snap.bytes;
+	j->skipped = j->snap.skipped;
+	j->stored = j->snap.stored;
+	j->first_seq = j->snap.first_seq;
+	j->tapes--;
+	tv_warn(j->h, "%s", why);
+	tv_warn(j->h, "tape %s failed: the %llu item(s) this job wrote to it are written again "
+	        "to another tape; %s is marked full (nothing more is appended to it): check it "
+	        "with 'tapevault verify' or retire it", bc, (unsigned long long)n, bc);
+	tv_log(j->h, "tape %s: write failed, its part of the job written again elsewhere", bc);
+	/* the next tape gets a log of its own: this one is read now */
+	j->tlog = NULL;
+	rewind(log);
+	r = 0;
+	for (k = 0; k < n && r == 0; k++) {
+		struct tlrec t;
+		char *path = NULL, *reason = NULL;
+		if (fread(&t, sizeof(t), 1, log) != 1 || t.path_len >= TV_PATH_MAX ||
+		    t.reason_len >= 4096 || (path = calloc(1, (size_t)t.path_len + 1)) == NULL ||
+		    (reason = calloc(1, (size_t)t.reason_len + 1)) == NULL ||
+		    fread(path, 1, t.path_len, log) != t.path_len ||
+		    fread(reason, 1, t.reason_len, log) != t.reason_len) {
+			r = tv_errf(TV_ERR_IO, "write: reading back the log of tape %s", bc);
+		} else if (t.kind == 'P') {
+			problem(j, path, reason, -1);   /* said when it was met */
+		} else {
+			if (t.idx == idx)
+				*listed = 1;
+			r = resend_one(j, &t, path, reason);
+		}
+		free(path);
+		free(reason);
+	}
+	fclose(log);
+	j->rs = rs;
+	return r;
+}
+
 /* Pick the tape to continue on (policy continue, last tape not full) or a
  * free one, load it and prepare a session. */
 static int next_tape(struct wjob *j)
@@ -991,6 +1172,8 @@ static int next_tape(struct wjob *j)
 	}
 	j->have_tape = 1;
 	j->tapes++;
+	if ((r = tape_begin(j)) != 0)
+		return r;
 	if (j->first_seq == 0) {
 		j->first_seq = j->s.seq;
 		if ((r = tv_db_exec(j->h->db, "UPDATE backup_sets SET first_seq=? WHERE id=?",
@@ -1116,7 +1299,11 @@ static int split_item(struct wjob *j, uint64_t done)
 		return r;
 	if (tv_twriter_ew(j->s.w) && (r = finish_tape(j)) != 0)
 		return r;
-	if ((r = ensure_data(j)) != 0)
+	j->pend_part = j->e->part + 1;   /* a new tape logs it: it takes over here */
+	j->pend_off = done;
+	r = ensure_data(j);
+	j->pend_part = 0;
+	if (r != 0)
 		return r;
 	j->e->part++;
 	j->e->offset = done;
@@ -1446,16 +1633,18 @@ static void item_reset(struct wjob *j, const struct stat *sb)
 /* The entry of j->e (its fields set) and its data: a small file's from
  * j->small, a larger one's read from fd; then it is checked for changes,
  * and the data file may end after it. */
-static int store_item(struct wjob *j, int fd, size_t small_len, int small)
+static int store_body(struct wjob *j, int fd, size_t small_len, int small, uint64_t part,
+                      uint64_t off)
 {
 	struct tv_entry *e = j->e;
 	int r;
 
-	if (tv_stop_requested())
-		return TV_ERR_INTERRUPTED;   /* not begun: no tape taken for it */
-	e->file_index = j->file_index;
-	j->item_bytes0 = j->bytes;
-	if ((r = ensure_data(j)) != 0 || (r = put_header(j)) != 0)
+	if ((r = ensure_data(j)) != 0)
+		return r;
+	tlog_put(j, part == 1 ? 'I' : 'C', part, off, e->path, NULL);
+	e->part = part;
+	e->offset = off;
+	if ((r = put_header(j)) != 0)
 		return r;
 	tv_progress_item(&j->prog, j->bytes, e->path);
 	if (small) {
@@ -1468,12 +1657,11 @@ static int store_item(struct wjob *j, int fd, size_t small_len, int small)
 		if ((r = tv_twriter_write(j->s.w, j->small, (size_t)e->size)) != 0)
 			return r;
 		j->bytes += e->size;
-	} else if (e->ftype == TV_FT_REG && (r = item_data(j, fd, 0)) != 0) {
+	} else if (e->ftype == TV_FT_REG && (r = item_data(j, fd, off)) != 0) {
 		return r;
 	}
 	if (fd >= 0)
 		check_changed(j, fd);
-	j->file_index++;
 	j->files++;
 	if (!want_split(j))
 		return 0;
@@ -1483,9 +1671,32 @@ static int store_item(struct wjob *j, int fd, size_t small_len, int small)
 	return r;
 }
 
+/* The item j->e (its fields set): from its first part, or when it is
+ * written again after a tape failed (j->rs), with the index it had and
+ * from the part that tape took.  ITEM_RETRY: a tape failed before the item
+ * reached it, write it from the start. */
+static int store_item(struct wjob *j, int fd, size_t small_len, int small)
+{
+	int again = j->rs.idx >= 0, listed = 0, r;
+	uint64_t idx = again ? (uint64_t)j->rs.idx : j->file_index;
+
+	if (tv_stop_requested())
+		return TV_ERR_INTERRUPTED;   /* not begun: no tape taken for it */
+	j->e->file_index = idx;
+	j->item_bytes0 = j->bytes;
+	r = store_body(j, fd, small_len, small, again ? j->rs.part : 1, again ? j->rs.off : 0);
+	if (tape_error(j, r)) {
+		if ((r = tape_failed(j, r, idx, &listed)) == 0 && !listed)
+			return ITEM_RETRY;
+	}
+	if (r == 0 && !again)
+		j->file_index++;
+	return r;
+}
+
 /* One item: a regular file (or another name of one: a hard link), a
  * directory, a symbolic link, a FIFO or a device node. */
-static int write_item(struct wjob *j, int dfd, const char *name, const struct stat *sb)
+static int write_item_once(struct wjob *j, int dfd, const char *name, const struct stat *sb)
 {
 	struct tv_entry *e = j->e;
 	size_t small_len = 0;
@@ -1498,7 +1709,7 @@ static int write_item(struct wjob *j, int dfd, const char *name, const struct st
 		return 0;
 	}
 	memcpy(e->path, j->rel, strlen(j->rel) + 1);
-	if (j->level != TV_LEVEL_FULL && (r = unchanged(j, sb)) != 0) {
+	if (j->level != TV_LEVEL_FULL && j->rs.idx < 0 && (r = unchanged(j, sb)) != 0) {
 		if (r < 0)
 			return r;
 		j->unchanged++;   /* the earlier set's copy stands for it */
@@ -1510,7 +1721,7 @@ static int write_item(struct wjob *j, int dfd, const char *name, const struct st
 		const char *first = hl_first(&j->links, sb->st_dev, sb->st_ino, e->path, &err);
 		if (err != 0)
 			return err;
-		if (first != NULL) {
+		if (first != NULL && strcmp(first, e->path) != 0) {   /* not itself, again */
 			e->ftype = TV_FT_HARDLINK;
 			e->size = (uint64_t)sb->st_size;
 			snprintf(e->link, sizeof(e->link), "%s", first);
@@ -1525,6 +1736,86 @@ static int write_item(struct wjob *j, int dfd, const char *name, const struct st
 		r = 0;   /* passed over (said) */
 	if (fd >= 0)
 		close(fd);
+	return r;
+}
+
+static int write_item(struct wjob *j, int dfd, const char *name, const struct stat *sb)
+{
+	int r;
+
+	while ((r = write_item_once(j, dfd, name, sb)) == ITEM_RETRY)
+		;
+	return r;
+}
+
+/* An item of a failed tape's log, written again: from the start ('I'), or
+ * from the part that tape took ('C', only if the file is still as it was
+ * opened, since its earlier parts are on an earlier tape). */
+static int resend_one(struct wjob *j, const struct tlrec *t, const char *path,
+                      const char *reason)
+{
+	char abs[TV_PATH_MAX + 2], *slash;
+	struct stat sb;
+	int dfd, r = 0;
+
+	(void)reason;
+	if (snprintf(abs, sizeof(abs), "/%s", path) >= (int)sizeof(abs))
+		return tv_errf(TV_ERR_RANGE, "%s: path too long", path);
+	snprintf(j->rel, sizeof(j->rel), "%s", path);
+	slash = strrchr(abs, '/');
+	*slash = '\0';
+	dfd = open(abs[0] ? abs : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	*slash = '/';
+	if (dfd < 0 || fstatat(dfd, slash + 1, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+		char why[160];
+		snprintf(why, sizeof(why), "not stored: gone before it could be written again "
+		         "after a tape failed (%s)", strerror(errno));
+		tv_warn(j->h, "%s: %s", path, why);
+		j->e->file_index = t->idx;
+		problem(j, path, why, t->kind == 'C' ? (int64_t)t->idx : -1);
+		if (dfd >= 0)
+			close(dfd);
+		return 0;
+	}
+	j->rs.idx = (int64_t)t->idx;
+	j->rs.part = t->kind == 'C' ? t->part : 1;
+	j->rs.off = t->kind == 'C' ? t->off : 0;
+	if (t->kind == 'I') {
+		r = write_item(j, dfd, slash + 1, &sb);
+	} else {
+		/* its earlier parts are on tape: the rest must be of the same file */
+		int fd = -1, small = 0;
+		size_t small_len = 0;
+		do {
+			item_reset(j, &sb);
+			memcpy(j->e->path, path, strlen(path) + 1);
+			j->e->file_index = t->idx;
+			r = S_ISREG(sb.st_mode) ? item_reg(j, dfd, slash + 1, &sb, &fd, &small_len,
+			                                   &small) : 1;
+			if (r == 0 && ((uint64_t)j->st0.st_size != t->size ||
+			               (uint64_t)j->st0.st_ino != t->ino ||
+			               (int64_t)j->st0.st_mtim.tv_sec != t->mtime ||
+			               (uint64_t)j->st0.st_mtim.tv_nsec != t->mtime_ns ||
+			               (int64_t)j->st0.st_ctim.tv_sec != t->ctime ||
+			               (uint64_t)j->st0.st_ctim.tv_nsec != t->ctime_ns || small)) {
+				tv_warn(j->h, "%s: changed before its part %llu could be written again "
+				        "after a tape failed: stored without it", path,
+				        (unsigned long long)t->part);
+				problem(j, path, "changed while it was read: its later parts were lost "
+				        "with a failed tape", (int64_t)t->idx);
+				r = 1;
+			}
+			if (r == 0)
+				r = store_item(j, fd, small_len, small);
+			else if (r > 0 && r != ITEM_RETRY)
+				r = 0;
+			if (fd >= 0)
+				close(fd);
+			fd = -1;
+		} while (r == ITEM_RETRY);
+	}
+	j->rs.idx = -1;
+	close(dfd);
 	return r;
 }
 
@@ -1907,6 +2198,10 @@ static int job_outcome(struct wjob *j, int interrupted, const char *pool)
 	       "tape(s)", u, interrupted ? "interrupted" : j->skipped ? "partial" : "complete",
 	       (unsigned long long)j->files, (unsigned long long)j->bytes,
 	       (unsigned long long)j->stored, (unsigned long long)j->tapes);
+	for (unsigned k = 0; k < j->failed_tapes; k++)
+		tv_warn(j->h, "tape %s failed during this job: everything the job had written to it "
+		        "was written again to another tape (nothing of the set is on %s); check it "
+		        "with 'tapevault verify' or retire it", j->failed[k], j->failed[k]);
 	if (interrupted)
 		return tv_errf(TV_ERR_INTERRUPTED, "stopped by %s: backup set %s is marked "
 		               "interrupted (%llu item(s) stored; its tapes stay appendable: the "
@@ -1930,6 +2225,8 @@ static void job_free(struct wjob *j)
 	tv_buf_free(&j->xa);
 	tv_buf_free(&j->map);
 	tv_fsmeta_free(j->fm);
+	if (j->tlog != NULL)
+		fclose(j->tlog);
 	hl_free(&j->links);
 	pt_free(&j->prev);
 	free(j->e);
@@ -1951,6 +2248,7 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
 	tv_buf_init(&j.xa);
 	tv_buf_init(&j.map);
 	j.h = h;
+	j.rs.idx = -1;
 	snprintf(h->job, sizeof(h->job), "write");
 	if ((r = job_setup(&j, pool, paths, npaths, o)) != 0)
 		goto out;
@@ -1972,7 +2270,18 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
 		interrupted = 1;
 	else if (r != 0)
 		goto out;
-	r = finish_set(&j, interrupted ? "interrupted" : j.skipped ? "partial" : "complete");
+	/* a tape that fails at the end: its part is written again, then the
+	 * end comes again (with the deletions, which the failure undid) */
+	while ((r = finish_set(&j, interrupted ? "interrupted" : j.skipped ? "partial" :
+	                       "complete")) != 0 && !interrupted && tape_error(&j, r)) {
+		int listed;
+		if ((r = tape_failed(&j, r, UINT64_MAX, &listed)) != 0)
+			goto out;
+		if (j.level != TV_LEVEL_FULL &&
+		    ((r = tv_db_exec(h->db, "DELETE FROM set_deleted WHERE set_id=?", "i",
+		                     j.set_id)) != 0 || (r = record_deleted(&j)) != 0))
+			goto out;
+	}
 	if (r != 0)
 		goto out;
 	in_tx = 0;

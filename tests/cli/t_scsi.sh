@@ -179,19 +179,45 @@ tv "$A" write plain src/hw --name robot; expect_rc 0 "the same write without the
 tv "$A" restore robot --to "$WORK/rr";   expect_rc 0 "restores"
 check "byte-exact after the robot fault" same_tree src/hw "$WORK/rr/$S/src/hw"
 
-# a medium error mid-write (write.c stops the job: see the report; the
-# set is not recorded as done, the earlier sets are intact)
+# a medium error mid-write: the drive refuses a record of the tape the
+# job appends to; that tape is given up (marked full), what the job wrote
+# to it goes again to another tape, and the set is complete
 head -c 4000000 /dev/urandom > src/big/c
-ttv "$A" write_medium_error=6 write plain src/big --name mid; expect_rc 1 "a medium error mid-write stops the job"
+tv "$A" tape list --pool plain;          BEFORE=$(printf '%s' "$OUT" | grep -c '^VT')
+ttv "$A" write_medium_error=6 write plain src/big --name mid; expect_rc 0 "a medium error mid-write: the job goes on with another tape"
 expect_err "MEDIUM ERROR, write error \(ASC/ASCQ 0Ch/00h\)" "with the drive's sense"
 expect_err "VT000[0-9]L9 in drive 0 of library lib" "naming the tape and drive"
-tv "$A" backups;                         out_lacks " mid .*restorable" "the set is not reported as done"
-tv "$A" library status lib;              expect_out "Data Transfer Element 0:Empty" "the cartridge left the drive"
-tv "$A" restore big --to "$WORK/rbig";   expect_rc 0 "the earlier set on that tape still restores"
+BAD=$(printf '%s' "$ERR" | sed -n 's/.*tape \(VT000[0-9]L9\) failed: the .*/\1/p' | head -1)
+check "the failed tape is named" test -n "$BAD"
+expect_err "tape $BAD failed: the [0-9]+ item\(s\) this job wrote to it are written again to another tape; $BAD is marked full" "says its part is written again and the tape is not used again"
+expect_err "writing tape VT000[0-9]L9 \(pool plain" "a new tape takes over"
+expect_err "tape $BAD failed during this job: everything the job had written to it was written again" "the summary names it again"
+tv "$A" --json backups;                  expect_rc 0 "backups"
+check "the set is complete, every file on another tape than the failed one" python3 -c '
+import json,sys; d=json.loads(sys.argv[1])["backups"]; s=[b for b in d if b["name"]=="mid"]
+assert len(s)==1 and s[0]["status"]=="complete" and s[0]["state"]=="restorable" and s[0]["files"]==int(sys.argv[3]) and not s[0]["problems"], s
+assert sys.argv[2] not in s[0]["tapes"], s' "$OUT" "$BAD" "$(find src/big | wc -l)"
+tv "$A" --json tape list --pool plain
+check "the failed tape is marked full" python3 -c '
+import json,sys; t={x["barcode"]:x for x in json.loads(sys.argv[1])["tapes"]}
+assert t[sys.argv[2]]["full"] is True, t[sys.argv[2]]' "$OUT" "$BAD"
+tv "$A" library status lib;              expect_out "Data Transfer Element 0:Empty" "the cartridges left the drive"
+tv "$A" restore big --to "$WORK/rbig";   expect_rc 0 "the earlier set on the failed tape still restores"
 check "byte-exact" cmp src/big/a "$WORK/rbig/$S/src/big/a"
-tv "$A" write plain src/big --name mid;  expect_rc 0 "the job run again"
-tv "$A" restore mid --to "$WORK/rmid";   expect_rc 0 "restores"
+tv "$A" restore mid --to "$WORK/rmid";   expect_rc 0 "the set restores"
 check "byte-exact after the medium error" same_tree src/big "$WORK/rmid/$S/src/big"
+tv "$A" write plain src/hw --name after; expect_rc 0 "the next write"
+expect_err "writing tape|appending to tape" "takes a tape"
+out_lacks "appending to tape $BAD" "and never appends to the failed tape"
+printf '%s' "$ERR" | grep -q "appending to tape $BAD" && fail "the next write appended to $BAD" || pass "the next write does not append to $BAD"
+# a fresh installation reads every tape of the pool, the failed one too
+F=$WORK/f; scsi_home f; trust_writer "$A" "$F"
+tv "$A" tape list --pool plain;          PT=$(printf '%s' "$OUT" | awk '/^VT/{print $1}')
+for t in $PT; do tv "$A" tape export "$t" --to "$WORK/boxm"; tv "$F" tape insert lib --copy "$WORK/boxm/$t.tap"; done
+tv "$F" catalog lib;                     expect_rc 0 "a fresh installation catalogs them, the failed tape among them"
+tv "$F" restore mid --to "$WORK/fmid";   expect_rc 0 "and restores the set"
+check "byte-exact on the fresh installation" same_tree src/big "$WORK/fmid/$S/src/big"
+for t in $PT; do tv "$F" tape export "$t" --to "$WORK/boxm2"; tv "$A" tape insert lib --copy "$WORK/boxm2/$t.tap" >/dev/null 2>&1; done
 
 # a cartridge whose label the changer cannot read
 tv "$A" tape list --pool plain;          LT=$(printf '%s' "$OUT" | awk '/^VT/{print $1; exit}')

@@ -20,7 +20,10 @@
  *   flip_record=N  the Nth record successfully read gets the byte at
  *                  flip_offset (modulo the record length) inverted, as a
  *                  medium error that the drive did not notice would.
- *                  Zero-length records count but cannot be flipped. */
+ *                  Zero-length records count but cannot be flipped.
+ *   only_tape=K    the faults apply to the Kth tape this process opens
+ *                  only (1-based; 0 or absent: every tape), e.g. the
+ *                  second tape of a write job, while its other tapes work. */
 #include "tape_faulty.h"
 
 #include "util/err.h"
@@ -280,6 +283,7 @@ static const struct {
 	{ "powerloss", offsetof(struct tv_fault_spec, powerloss) },
 	{ "flip_record", offsetof(struct tv_fault_spec, flip_record) },
 	{ "flip_offset", offsetof(struct tv_fault_spec, flip_offset) },
+	{ "only_tape", offsetof(struct tv_fault_spec, only_tape) },
 };
 #define NKEYS (sizeof(fault_keys) / sizeof(fault_keys[0]))
 
@@ -316,7 +320,7 @@ int tv_fault_parse(const char *s, struct tv_fault_spec *spec)
 		if (k == NKEYS)
 			return tv_errf(TV_ERR_INVAL, "fault spec \"%s\": unknown fault "
 			               "\"%.*s\" (known: read_eio, write_eio, powerloss, "
-			               "flip_record, flip_offset)", s, (int)klen, key);
+			               "flip_record, flip_offset, only_tape)", s, (int)klen, key);
 		if (seen & (1u << k))
 			return tv_errf(TV_ERR_INVAL, "fault spec \"%s\": \"%s\" given twice",
 			               s, fault_keys[k].name);
@@ -345,6 +349,7 @@ int tv_fault_parse(const char *s, struct tv_fault_spec *spec)
 
 static int env_wrap(struct tv_tape *t, struct tv_tape **out)
 {
+	static long opened;   /* tapes opened by this process */
 	struct tv_fault_spec spec;
 	const char *fault = getenv("TAPEVAULT_TEST_FAULT");
 	int rc;
@@ -357,6 +362,9 @@ static int env_wrap(struct tv_tape *t, struct tv_tape **out)
 		*out = NULL;
 		return tv_errctx(rc, "environment TAPEVAULT_TEST_FAULT");
 	}
+	opened++;
+	if (spec.only_tape > 0 && opened != spec.only_tape)
+		return 0;   /* another tape: no faults */
 	return tv_faulty_wrap(t, &spec, out);   /* closes t on failure */
 }
 

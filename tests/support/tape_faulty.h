@@ -17,8 +17,10 @@ struct tv_fault_spec {
 	                          * writes nothing; the image ends there */
 	long flip_record;        /* Nth record read gets one byte flipped */
 	long flip_offset;        /* which byte of it (mod length) */
+	long only_tape;          /* the Kth tape opened only (0: every tape) */
 };
-/* Parse "read_eio=N,write_eio=N,powerloss=N,flip_record=N[,flip_offset=K]". */
+/* Parse "read_eio=N,write_eio=N,powerloss=N,flip_record=N[,flip_offset=K]
+ * [,only_tape=K]". */
 int tv_fault_parse(const char *s, struct tv_fault_spec *spec);
 /* Wraps inner; the wrapper owns inner and closes it (also when wrapping
  * fails).  Semantics of each fault: see tape_faulty.c. */
