@@ -224,10 +224,17 @@ int tv_query_pools(struct tv_db *db, const char *name, tv_pool_fn *fn, void *ctx
 
 /* ---- backup sets ---- */
 
-/* The tapes of the set's media set that the set spans (by sequence). */
+/* The tapes of the set's media set that the set spans (by sequence).  Of
+ * a complete set whose data files are known, a tape in that range without
+ * one of them is not needed: a tape the drive failed on while the job wrote
+ * it, whose part went again to the next tape (jobs/write.c). */
+#define HOLDS_SET                                                              \
+	" AND (b.complete=0 OR NOT EXISTS(SELECT 1 FROM data_files d WHERE"       \
+	" d.set_id=b.id) OR EXISTS(SELECT 1 FROM data_files d WHERE d.set_id=b.id" \
+	" AND d.tseq=t.seq))"
 #define SPANNED(what, cond)                                                    \
 	"(SELECT " what " FROM tapes t WHERE t.media_set_id=b.media_set_id AND"    \
-	" t.seq BETWEEN b.first_seq AND b.last_seq" cond ")"
+	" t.seq BETWEEN b.first_seq AND b.last_seq" HOLDS_SET cond ")"
 static const char backup_sets_sql[] =
 	"SELECT b.id, b.uuid, b.name, COALESCE(p.name,''), b.created, b.complete, b.recovered,"
 	" (SELECT COUNT(*) FROM files f WHERE f.set_id=b.id),"
@@ -235,8 +242,10 @@ static const char backup_sets_sql[] =
 	" (SELECT COALESCE(SUM(d.stored_bytes),0) FROM data_files d WHERE d.set_id=b.id),"
 	" (SELECT group_concat(barcode, ',') FROM (SELECT t.barcode, MIN(t.seq) AS s FROM tapes t"
 	"   WHERE t.media_set_id=b.media_set_id AND t.seq BETWEEN b.first_seq AND b.last_seq"
-	"   GROUP BY t.barcode ORDER BY s) AS spanned),"
-	" b.last_seq - b.first_seq + 1, "
+	HOLDS_SET "   GROUP BY t.barcode ORDER BY s) AS spanned),"
+	" CASE WHEN b.complete=1 AND EXISTS(SELECT 1 FROM data_files d WHERE d.set_id=b.id)"
+	" THEN (SELECT COUNT(DISTINCT d.tseq) FROM data_files d WHERE d.set_id=b.id)"
+	" ELSE b.last_seq - b.first_seq + 1 END, "
 	SPANNED("COUNT(*)", "") ", "
 	SPANNED("COUNT(*)", " AND t.locked=1") ", "
 	SPANNED("COUNT(*)", " AND t.library_id IS NULL") ","
