@@ -27,6 +27,7 @@ struct jopts {
 	const char **excl_from;
 	size_t nexcl_from;
 	int one_fs, nomem;
+	int include_expired;
 };
 
 /* One more exclude glob, copied. */
@@ -129,6 +130,7 @@ static int j_opt(int o, const char *arg, void *ctx)
 		break;
 	}
 	case 'S': j->one_fs = 1; break;
+	case 'I': j->include_expired = 1; break;
 	default: return -1;
 	}
 	return 0;
@@ -276,7 +278,9 @@ static int write_run(struct cli *c, const struct cli_cmd *cmd, struct jopts *jp,
 
 static int catalog_common(struct cli *c, int argc, char **argv, int labels_only)
 {
-	static const struct option o[] = {{"allow-partial", no_argument, NULL, 'a'}, {0, 0, 0, 0}};
+	static const struct option o[] = {{"allow-partial", no_argument, NULL, 'a'},
+	                                  {"include-expired", no_argument, NULL, 'I'},
+	                                  {0, 0, 0, 0}};
 	const struct cli_cmd *cmd = cli_find(labels_only ? "inventory" : "catalog");
 	struct jopts j = {0};
 	struct tv_catalog_opts co = {0};
@@ -289,6 +293,7 @@ static int catalog_common(struct cli *c, int argc, char **argv, int labels_only)
 	if (cli_open(c))
 		return EXIT_FAIL;
 	co.labels_only = labels_only;
+	co.include_expired = j.include_expired;
 	return cli_json_job(c, job_result(c, tv_job_catalog(c->h, argv[1], argv + 2,
 	                                                    (size_t)(n - 2), &co),
 	                                  cmd->name, j.allow_partial),

@@ -216,15 +216,18 @@ const struct cli_cmd cli_commands[] = {
 	 "descend into directories on another file system (the mount point itself is stored,\n"
 	 "as tar does).  The tapevault home directory and catalog are never backed up into\n"
 	 "themselves: they are left out, said once."},
-	{"inventory", cmd_inventory, "LIBRARY [BARCODE...]", "Read tape labels only."},
+	{"inventory", cmd_inventory, "LIBRARY [BARCODE...] [--include-expired]",
+	 "Read tape labels only."},
 	{"catalog check", cmd_catalog_check, "",
 	 "Check the consistency of the catalog: the database itself (pages, indexes, foreign\n"
 	 "keys), tapes and backup sets against their pools and media sets, items and parts\n"
 	 "against their sets' tapes, complete sets against what the catalog holds of them,\n"
 	 "tape keys against the tapes' fingerprints.  Prints each problem; exit 1 if any.  A\n"
 	 "catalog that knows only some tapes of a media set is consistent."},
-	{"catalog", cmd_catalog, "LIBRARY [BARCODE...] [--allow-partial]",
-	 "Catalog job: read labels and on-tape catalogs, decrypt what can be, report the rest."},
+	{"catalog", cmd_catalog, "LIBRARY [BARCODE...] [--allow-partial] [--include-expired]",
+	 "Catalog job: read labels and on-tape catalogs, decrypt what can be, report the rest.\n"
+	 "A tape whose media set expired here ('expire') and that was not written anew since\n"
+	 "stays a free tape: its old sets are not cataloged again unless --include-expired."},
 	{"decrypt", cmd_decrypt, "BARCODE... (--password-file F | --kms SERVER [--key-id ID]) [--yes]",
 	 "Unlock imported encrypted tapes (shows the key id and KMS server, or the hint, first)."},
 	{"backups", cmd_backups, "[SET]",

@@ -22,7 +22,7 @@ struct cat_run {
 	struct tv_vlib *lib;
 	int64_t lib_id;
 	const struct tv_catalog_opts *o;
-	int locked, failed, cataloged, blank, foreign;
+	int locked, failed, cataloged, blank, foreign, expired;
 	uint64_t refused;
 	int prepass;                 /* newest_first's labels pass: decide nothing */
 	int untrusted;               /* tapes of unknown writers, not cataloged */
@@ -81,6 +81,23 @@ static int writer_ok(struct cat_run *cr, const char *barcode, struct tv_tape_inf
 	return 1;
 }
 
+/* 1 when the tape holds a media set that expired here (retention.c sets
+ * closed=2) and has not been written anew since (its row lost its UUID
+ * then; a relabeled tape carries another media set). */
+static int expired_here(struct cat_run *cr, const char *barcode, const struct tv_tape_info *ti)
+{
+	int64_t n = 0;
+
+	if (cr->o->include_expired)
+		return 0;
+	if (tv_db_get_int(cr->h->db, &n,
+	                  "SELECT COUNT(*) FROM media_sets m, tapes t WHERE m.uuid=? AND "
+	                  "m.closed=2 AND t.barcode=? AND t.uuid IS NULL", "bt",
+	                  ti->lab.ms.media_set_uuid, (size_t)16, barcode) != 0)
+		return 0;   /* not known to have expired: cataloged */
+	return n > 0;
+}
+
 /* One tape: labels, unlock, contents.  *locked_out set when it stays
  * locked. */
 static int catalog_one(struct cat_run *cr, const char *barcode, int *locked_out)
@@ -121,6 +138,16 @@ static int catalog_one(struct cat_run *cr, const char *barcode, int *locked_out)
 	if (strcmp(ti->lab.vol.barcode, barcode) != 0)
 		tv_warn(h, "%s: the tape's label says barcode %s (cartridge relabeled?)", barcode,
 		        ti->lab.vol.barcode);
+	if (expired_here(cr, barcode, ti)) {
+		if (!cr->prepass) {
+			cr->expired++;
+			tv_info(h, "%s: its media set (pool %s) expired here: a free tape, its old "
+			        "sets are not cataloged again ('catalog --include-expired' brings "
+			        "them back)", barcode, ti->lab.ms.pool_name);
+		}
+		r = 0;
+		goto out;
+	}
 	if ((r = writer_ok(cr, barcode, ti)) < 0)
 		goto out;
 	untrusted = r == 1;
@@ -425,9 +452,12 @@ int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes
 		char unt[48] = "";
 		if (cr.untrusted > 0)
 			snprintf(unt, sizeof(unt), ", %d of an untrusted writer", cr.untrusted);
+		char exp[48] = "";
+		if (cr.expired > 0)
+			snprintf(exp, sizeof(exp), ", %d expired (free)", cr.expired);
 		tv_info(h, "%s: %zu tape(s): %d cataloged, %d locked, %d blank, %d unrecognized, "
-		        "%d failed%s", o->labels_only ? "inventory" : "catalog", n, cr.cataloged,
-		        cr.locked, cr.blank, cr.foreign, cr.failed, unt);
+		        "%d failed%s%s", o->labels_only ? "inventory" : "catalog", n, cr.cataloged,
+		        cr.locked, cr.blank, cr.foreign, cr.failed, unt, exp);
 	}
 	r = 0;
 	if (cr.untrusted > 0) {

@@ -101,6 +101,7 @@ extern void (*tv_write_test_hook)(const char *path, uint64_t done);
 /* ---- inventory / catalog (jobs/catalogjob.c) ---- */
 struct tv_catalog_opts {
 	int labels_only;             /* inventory */
+	int include_expired;         /* catalog media sets expired here again */
 };
 int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes,
                    size_t nbarcodes, const struct tv_catalog_opts *o);

@@ -100,7 +100,9 @@ static int free_media_set(struct tv_home *h, int64_t ms_id, const struct tv_expi
 	                    " encrypted=0, locked=0, dek_fpr=NULL, enc_spec=NULL, ms_label=NULL,"
 	                    " next_file=NULL, sessions=0, full=0, contents_cataloged=0, used=0,"
 	                    " written=NULL WHERE media_set_id=?", "i", ms_id)) != 0 ||
-	    (r = tv_db_exec(h->db, "UPDATE media_sets SET closed=1 WHERE id=?", "i", ms_id)) != 0) {
+	    /* closed=2: expired here, so that a catalog run does not bring
+	     * its sets back from the tapes until they are written anew */
+	    (r = tv_db_exec(h->db, "UPDATE media_sets SET closed=2 WHERE id=?", "i", ms_id)) != 0) {
 		tv_db_rollback(h->db);
 		return r;
 	}

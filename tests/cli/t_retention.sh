@@ -50,6 +50,18 @@ tv "$H" tape list;                           expect_out "^VT0001L9 +free +short 
 tv "$H" audit;                               expect_out "expire" "the audit log records it"
 tv "$H" expire;                              expect_rc 0 "expire again"
 expect_err "^0 media set\(s\) expired" "nothing more"
+# the expired tape still holds the old labels and catalog: a catalog run
+# (or an inventory) must not bring the expired set back, unless asked
+tv "$H" catalog lib;                         expect_rc 0 "catalog after expire"
+expect_err "VT0001L9: its media set \(pool short\) expired here: a free tape, its old sets are not cataloged again" "says the tape's media set expired here"
+expect_err "1 expired \(free\)" "counts it in the summary"
+tv "$H" backups
+check "the expired set stays out of the catalog" bash -c "! printf '%s' \"\$1\" | grep -q ' old '" _ "$OUT"
+tv "$H" inventory lib;                       expect_rc 0 "inventory after expire"
+tv "$H" tape list;                           expect_out "^VT0001L9 +free +short " "the tape stays a free tape of the pool"
+cp -r "$H" "$WORK/home2"   # a copy: the same library, the same catalog
+tv "$WORK/home2" catalog lib VT0001L9 --include-expired; expect_rc 0 "catalog --include-expired"
+tv "$WORK/home2" backups;                    expect_out " old " "brings the expired set back"
 tv "$H" write short "$WORK/src" --name new;  expect_rc 0 "a new write"
 tv "$H" --json backups
 check "the expired tape is written again" jq '[b["tapes"] for b in d["backups"] if b["name"] == "new"] == [["VT0001L9"]]'
