@@ -453,6 +453,13 @@ static int publish(const char *tmp, int *fd, const char *out_path)
 int tv_backup_create(const char *const *sources, size_t nsrc, const char *out_path,
                      const struct tv_backup_keys *keys, struct tv_backup_stats *bsp)
 {
+	return tv_backup_create_signed(sources, nsrc, out_path, keys, NULL, bsp);
+}
+
+int tv_backup_create_signed(const char *const *sources, size_t nsrc, const char *out_path,
+                            const struct tv_backup_keys *keys,
+                            const struct tv_signer *signer, struct tv_backup_stats *bsp)
+{
 	struct tv_backup_stats local;
 	struct tv_backup_stats *bs = bsp ? bsp : &local;
 	struct tv_backup_info *info = NULL;
@@ -482,7 +489,8 @@ int tv_backup_create(const char *const *sources, size_t nsrc, const char *out_pa
 	    (r = tmp_create(out_path, &tmp, &fd, &sb)) != 0)
 		goto out;
 	memcpy(bs->uuid, info->uuid, TV_UUID_LEN);
-	if ((r = tv_bwriter_open(&w, out_path, fd_write, &fd, info, keys ? dek : NULL)) != 0)
+	if ((r = tv_bwriter_open_signed(&w, out_path, fd_write, &fd, info, keys ? dek : NULL,
+	                                signer)) != 0)
 		goto out;
 	wc.w = w;
 	if ((r = tar_open(&a, &disk, &lr, &wc)) != 0)
@@ -891,6 +899,14 @@ static int open_backup(const char *path, int *fd, struct tv_backup_reader **rd)
 int tv_backup_extract(const char *path, const char *dest_dir,
                       const struct tv_unlocker *unlocker, struct tv_backup_stats *bs)
 {
+	return tv_backup_extract_trusted(path, dest_dir, unlocker, NULL, bs);
+}
+
+int tv_backup_extract_trusted(const char *path, const char *dest_dir,
+                              const struct tv_unlocker *unlocker,
+                              const struct tv_backup_trust *trust,
+                              struct tv_backup_stats *bs)
+{
 	struct tv_backup_reader *rd;
 	int fd, r;
 
@@ -898,7 +914,13 @@ int tv_backup_extract(const char *path, const char *dest_dir,
 		memset(bs, 0, sizeof(*bs));
 	if ((r = open_backup(path, &fd, &rd)) != 0)
 		return r;
-	if ((r = tv_backup_reader_unlock(rd, unlocker)) == 0)
+	/* who wrote it, on the header this very stream carries (its trailer
+	 * must then be signed by the same key): before a key is asked for
+	 * and before anything is created */
+	r = 0;
+	if (trust != NULL && trust->accept != NULL)
+		r = trust->accept(trust->ctx, path, tv_backup_reader_info(rd));
+	if (r == 0 && (r = tv_backup_reader_unlock(rd, unlocker)) == 0)
 		r = tv_backup_extract_stream(rd, dest_dir, bs);
 	tv_backup_reader_close(rd);
 	close(fd);

@@ -20,7 +20,17 @@
  * The header is plaintext (tv_backup_inspect): UUID, creation time, and
  * per slot the password name and hint, KMS server and key id, escrow
  * fingerprint; the tape layer uses it to show "backup encrypted".
- * The normative layout is in docs/SECURITY.md ("Backup files").
+ *
+ * Who wrote a file (issue 10, finding 2): a file made with a signer
+ * (tv_backup_create_signed: the installation's Ed25519 identity) is format
+ * version 2: its header carries a writer signature of the header hash
+ * (and so of the DEK fingerprint and every key slot), and a trailer after
+ * the LAST chunk a signature by the same key of a SHA-256 over every byte
+ * before it.  Readers verify both (a signature that does not verify, a
+ * missing trailer: refused); whether the writer is trusted is the caller's
+ * policy (struct tv_backup_trust; jobs/writer.h).  Version 1 files (made
+ * before signatures, or without a signer) read as unsigned.
+ * The normative layout is in docs/FORMAT.md section 16.
  *
  * Memory use is bounded (one chunk plus libarchive's buffers) whatever
  * the size of the files. */
@@ -36,7 +46,8 @@
 #include "format/format.h"
 
 #define TV_BACKUP_MAGIC "TVB1"
-#define TV_BACKUP_VERSION 1
+#define TV_BACKUP_VERSION 1          /* unsigned (the format before signatures) */
+#define TV_BACKUP_VERSION_SIGNED 2   /* header and trailer writer signatures */
 #define TV_BACKUP_CHUNK_DEFAULT (1024u * 1024u)
 #define TV_BACKUP_CHUNK_MIN (4u * 1024u)
 #define TV_BACKUP_CHUNK_MAX (16u * 1024u * 1024u)
@@ -88,6 +99,14 @@ struct tv_backup_info {
 	char writer[64];                  /* "tapevault 0.1.0" */
 	size_t header_len;                /* bytes before the first chunk */
 	uint8_t header_hash[32];
+	unsigned version;                 /* TV_BACKUP_VERSION or _SIGNED */
+	/* version 2: the header's writer signature as decoded.  signed_: its
+	 * algorithm is Ed25519 and it verified (the parser checks it: a
+	 * signature that does not verify is TV_ERR_SIG); 0 with has_wsig: a
+	 * newer algorithm, not interpreted (the file reads as unsigned). */
+	int has_wsig;
+	int signed_;
+	struct tv_wsig wsig;
 };
 
 /* Writes a backup of sources (files, directories, symlinks kept as
@@ -102,6 +121,22 @@ struct tv_backup_info {
  * other errors leave no file behind. */
 int tv_backup_create(const char *const *sources, size_t nsrc, const char *out_path,
                      const struct tv_backup_keys *keys, struct tv_backup_stats *bs);
+/* The same, signed by signer (format version 2): the header, and every
+ * byte of the file in its trailer.  signer NULL: tv_backup_create (an
+ * unsigned version 1 file). */
+int tv_backup_create_signed(const char *const *sources, size_t nsrc, const char *out_path,
+                            const struct tv_backup_keys *keys,
+                            const struct tv_signer *signer, struct tv_backup_stats *bs);
+
+/* Who may have written a backup file that is read: accept is called once
+ * the header is read and its signature (if any) verified, before the
+ * unlocker and before any content is read.  0 reads on; an error (its
+ * message set) refuses the file.  The trailer must then verify under the
+ * same key, or the file is refused at its end (TV_ERR_SIG, TV_ERR_EOF). */
+struct tv_backup_trust {
+	int (*accept)(void *ctx, const char *name, const struct tv_backup_info *info);
+	void *ctx;
+};
 
 /* Decrypts, authenticates and extracts path into dest_dir (must not
  * exist, or be an empty directory).  Extraction goes into a temporary
@@ -118,9 +153,22 @@ int tv_backup_create(const char *const *sources, size_t nsrc, const char *out_pa
  * no usable slot), TV_ERR_BADKEY ("wrong password for slot NAME (hint:
  * ...)"), TV_ERR_EXISTS (dest_dir not empty), TV_ERR_PARTIAL (some
  * entries could not be restored, e.g. device nodes as non-root: the
- * rest is in place, bs->skipped > 0). */
+ * rest is in place, bs->skipped > 0), TV_ERR_SIG (a writer signature that
+ * does not verify), TV_ERR_EOF also for a signed file without its
+ * trailer.  Signatures are verified, but every writer is accepted (no
+ * policy): readers for the operator use tv_backup_extract_trusted. */
 int tv_backup_extract(const char *path, const char *dest_dir,
                       const struct tv_unlocker *unlocker, struct tv_backup_stats *bs);
+/* tv_backup_extract with a writer policy (trust NULL: none).  A refusal
+ * by trust->accept happens before anything is created. */
+int tv_backup_extract_trusted(const char *path, const char *dest_dir,
+                              const struct tv_unlocker *unlocker,
+                              const struct tv_backup_trust *trust,
+                              struct tv_backup_stats *bs);
+
+/* M_h, the message a version 2 header's signature signs (FORMAT.md 16),
+ * appended to msg: for a reader that classifies the writer itself. */
+int tv_backup_header_signed_msg(struct tv_buf *msg, const struct tv_backup_info *info);
 
 /* Reads only the header.  TV_ERR_FORMAT: not a backup file (detail
  * "PATH: not a tapevault backup file"). */
@@ -135,8 +183,10 @@ int tv_backup_probe(const void *p, size_t n);
 int tv_backup_probe_encrypted(const void *p, size_t n);
 
 /* Parses a header from memory: 0 and *hdr_len, TV_ERR_EOF when more bytes
- * are needed (*hdr_len then says how many in total, when known),
- * TV_ERR_FORMAT / TV_ERR_UNSUPPORTED / TV_ERR_CRC. */
+ * are needed (*hdr_len then says how many in total, when known: it may
+ * grow once more with the next call), TV_ERR_FORMAT / TV_ERR_UNSUPPORTED /
+ * TV_ERR_CRC, TV_ERR_SIG (a version 2 header whose Ed25519 signature does
+ * not verify, or whose fingerprint is not its key's). */
 int tv_backup_header_parse(const uint8_t *p, size_t n, struct tv_backup_info *info,
                            size_t *hdr_len);
 
@@ -157,7 +207,9 @@ int tv_backup_reader_unlock(struct tv_backup_reader *r, const struct tv_unlocker
 /* DEK known already (catalog cache): checked against the fingerprint. */
 int tv_backup_reader_set_dek(struct tv_backup_reader *r, const uint8_t dek[TV_DEK_LEN]);
 /* Next authenticated piece of the tar stream (valid until the next call).
- * *n = 0 only once the LAST chunk authenticated and the input ended. */
+ * *n = 0 only once the LAST chunk authenticated and the input ended.  In
+ * a signed file the LAST chunk is returned only after the trailer's
+ * signature of the whole file verified. */
 int tv_backup_reader_next(struct tv_backup_reader *r, const uint8_t **p, size_t *n);
 /* Copying variant; *got = 0 at the verified end. */
 int tv_backup_reader_read(struct tv_backup_reader *r, void *p, size_t n, size_t *got);

@@ -2,6 +2,7 @@
  * authenticating reader (layout in backup/bfile.h). */
 #include "backup/bfile.h"
 #include "crypto/aead.h"
+#include "crypto/identity.h"
 #include "crypto/kdf.h"
 #include "crypto/secmem.h"
 #include "util/err.h"
@@ -59,16 +60,80 @@ static int sha256(const void *a, size_t alen, const void *b, size_t blen,
 
 /* ---- header ---- */
 
-int tv_backup_header_encode(struct tv_buf *out, struct tv_backup_info *info)
+int tv_backup_header_signed_msg(struct tv_buf *msg, const struct tv_backup_info *info)
 {
-	struct tv_buf body, slot;
+	int r;
+
+	if ((r = tv_buf_put(msg, TV_BF_CTX_HEADER, strlen(TV_BF_CTX_HEADER))) != 0)
+		return r;
+	return tv_buf_put(msg, info->header_hash, TV_BF_HASH);
+}
+
+int tv_backup_file_signed_msg(struct tv_buf *msg, const uint8_t hh[TV_BF_HASH],
+                              uint64_t nbytes, const uint8_t digest[32])
+{
+	int r;
+
+	if ((r = tv_buf_put(msg, TV_BF_CTX_FILE, strlen(TV_BF_CTX_FILE))) != 0 ||
+	    (r = tv_buf_put(msg, hh, TV_BF_HASH)) != 0 ||
+	    (r = tv_buf_put_u64(msg, nbytes)) != 0)
+		return r;
+	return tv_buf_put(msg, digest, 32);
+}
+
+/* A signer's signature of msg (alg, its key, the signature). */
+static int sign_msg(const struct tv_signer *sg, const struct tv_buf *msg, struct tv_wsig *ws)
+{
+	memset(ws, 0, sizeof(*ws));
+	ws->alg = TV_WSIG_ED25519;
+	memcpy(ws->pub, sg->pub, TV_WSIG_PUB_LEN);
+	memcpy(ws->fpr, sg->fpr, TV_WSIG_FPR_LEN);
+	return sg->sign(sg->ctx, tv_buf_ptr(msg), tv_buf_avail(msg), ws->sig);
+}
+
+/* Does ws (Ed25519) sign msg, and is its fingerprint its key's?  0 or
+ * TV_ERR_SIG (no message: the caller names what). */
+static int verify_msg(const struct tv_wsig *ws, const struct tv_buf *msg)
+{
+	uint8_t fpr[TV_PKFPR_LEN];
+
+	if (tv_identity_raw_fingerprint(ws->pub, fpr) != 0 ||
+	    CRYPTO_memcmp(fpr, ws->fpr, TV_PKFPR_LEN) != 0 ||
+	    tv_identity_verify_raw(ws->pub, tv_buf_ptr(msg), tv_buf_avail(msg), ws->sig) != 0) {
+		tv_errclear();
+		return TV_ERR_SIG;
+	}
+	return 0;
+}
+
+/* A signature item (tag, length, writer signature) of at most
+ * TV_BF_SIG_MAX value bytes. */
+static int put_sig_item(struct tv_buf *out, uint16_t tag, const struct tv_wsig *ws)
+{
+	size_t start = tv_buf_avail(out);
+	int r;
+
+	if ((r = tv_wsig_encode(out, tag, ws)) != 0)
+		return r;
+	if (tv_buf_avail(out) - start > TV_BF_ITEM_HDR + TV_BF_SIG_MAX)
+		return tv_errf(TV_ERR_INTERNAL, "backup writer signature too long");
+	return 0;
+}
+
+int tv_backup_header_encode_signed(struct tv_buf *out, struct tv_backup_info *info,
+                                   const struct tv_signer *sg)
+{
+	struct tv_buf body, slot, msg;
 	uint8_t fixed[TV_BF_FIXED];
 	int enc = info->alg != TV_ENC_NONE;
+	unsigned version = sg != NULL || info->has_wsig ? TV_BACKUP_VERSION_SIGNED
+	                                                : TV_BACKUP_VERSION;
 	size_t start = tv_buf_avail(out);
 	int r;
 
 	tv_buf_init_max(&body, TV_BACKUP_HDR_MAX);
 	tv_buf_init(&slot);
+	tv_buf_init(&msg);
 	if (info->alg != TV_ENC_NONE && info->alg != TV_ENC_AES256GCM_HKDF) {
 		r = tv_errf(TV_ERR_INVAL, "unknown backup encryption %d", (int)info->alg);
 		goto out;
@@ -100,7 +165,7 @@ int tv_backup_header_encode(struct tv_buf *out, struct tv_backup_info *info)
 	    (r = tv_tlv_put_str(&body, BT_WRITER, info->writer)) != 0)
 		goto out;
 	memcpy(fixed, TV_BACKUP_MAGIC, 4);
-	tv_put_be16(fixed + 4, TV_BACKUP_VERSION);
+	tv_put_be16(fixed + 4, (uint16_t)version);
 	tv_put_be16(fixed + 6, enc ? TV_BF_ENCRYPTED : 0);
 	tv_put_be32(fixed + 8, (uint32_t)tv_buf_avail(&body));
 	if ((r = sha256(fixed, sizeof(fixed), tv_buf_ptr(&body), tv_buf_avail(&body), NULL,
@@ -110,10 +175,73 @@ int tv_backup_header_encode(struct tv_buf *out, struct tv_backup_info *info)
 	    (r = tv_buf_put(out, tv_buf_ptr(&body), tv_buf_avail(&body))) != 0 ||
 	    (r = tv_buf_put(out, info->header_hash, TV_BF_HASH)) != 0)
 		goto out;
+	if (sg != NULL) {
+		/* the header hash covers every field before it: the signature
+		 * of M_h binds the DEK fingerprint and every key slot */
+		if ((r = tv_backup_header_signed_msg(&msg, info)) != 0 ||
+		    (r = sign_msg(sg, &msg, &info->wsig)) != 0)
+			goto out;
+		info->has_wsig = 1;
+		info->signed_ = 1;
+	}
+	if (version == TV_BACKUP_VERSION_SIGNED &&
+	    (r = put_sig_item(out, TV_BF_TAG_HEADER_SIG, &info->wsig)) != 0)
+		goto out;
+	info->version = version;
 	info->header_len = tv_buf_avail(out) - start;
 out:
 	tv_buf_free(&body);
 	tv_buf_free(&slot);
+	tv_buf_free(&msg);
+	return r;
+}
+
+int tv_backup_header_encode(struct tv_buf *out, struct tv_backup_info *info)
+{
+	return tv_backup_header_encode_signed(out, info, NULL);
+}
+
+/* A signature item at p (n bytes available): TV_ERR_EOF with *need (the
+ * item's whole length, when its header is there), or 0 with *ws decoded. */
+static int sig_item_parse(const uint8_t *p, size_t n, uint16_t want_tag, const char *what,
+                          struct tv_wsig *ws, size_t *need)
+{
+	struct tv_buf b;
+	uint16_t tag = 0;
+	uint32_t len = 0;
+	int r;
+
+	*need = TV_BF_ITEM_HDR;
+	if (n < TV_BF_ITEM_HDR)
+		return TV_ERR_EOF;
+	tv_buf_view(&b, p, n);
+	if ((r = tv_buf_get_u16(&b, &tag)) != 0 || (r = tv_buf_get_u32(&b, &len)) != 0)
+		return r;
+	if (tag != want_tag || len == 0 || len > TV_BF_SIG_MAX)
+		return tv_errf(TV_ERR_FORMAT, "%s: malformed (item %u of %u bytes)", what,
+		               tag, len);
+	*need = TV_BF_ITEM_HDR + (size_t)len;
+	if (n < *need)
+		return TV_ERR_EOF;
+	return tv_wsig_decode(p + TV_BF_ITEM_HDR, len, ws, what);
+}
+
+int tv_backup_trailer_parse(const uint8_t *p, size_t n, struct tv_wsig *s)
+{
+	size_t need = 0;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	if (n < 4)
+		return TV_ERR_EOF;
+	if (memcmp(p, TV_BF_TRAILER_MAGIC, 4) != 0)
+		return tv_errf(TV_ERR_FORMAT, "no trailer after the last chunk");
+	r = sig_item_parse(p + 4, n - 4, TV_BF_TAG_FILE_SIG, "backup trailer: writer "
+	                   "signature", s, &need);
+	if (r == 0 && n != 4 + need)
+		r = tv_errf(TV_ERR_FORMAT, "data after the trailer");
+	if (r != 0)
+		memset(s, 0, sizeof(*s));
 	return r;
 }
 
@@ -148,9 +276,10 @@ int tv_backup_header_parse(const uint8_t *p, size_t n, struct tv_backup_info *in
 	    (r = tv_buf_get_u16(&all, &flags)) != 0 ||
 	    (r = tv_buf_get_u32(&all, &blen)) != 0)
 		return r;
-	if (version != TV_BACKUP_VERSION)
+	if (version != TV_BACKUP_VERSION && version != TV_BACKUP_VERSION_SIGNED)
 		return tv_errf(TV_ERR_UNSUPPORTED, "backup file format version %u "
-		               "(this tapevault reads version %d)", version, TV_BACKUP_VERSION);
+		               "(this tapevault reads versions %d and %d)", version,
+		               TV_BACKUP_VERSION, TV_BACKUP_VERSION_SIGNED);
 	if ((flags & ~TV_BF_ENCRYPTED) != 0)
 		return tv_errf(TV_ERR_UNSUPPORTED, "backup file with unknown flags 0x%04x", flags);
 	if (blen > TV_BACKUP_HDR_MAX)
@@ -159,6 +288,18 @@ int tv_backup_header_parse(const uint8_t *p, size_t n, struct tv_backup_info *in
 	*hdr_len = TV_BF_FIXED + (size_t)blen + TV_BF_HASH;
 	if (n < *hdr_len)
 		return TV_ERR_EOF;
+	if (version == TV_BACKUP_VERSION_SIGNED) {
+		/* the header signature item: its length first */
+		size_t need = 0;
+
+		r = sig_item_parse(p + *hdr_len, n - *hdr_len, TV_BF_TAG_HEADER_SIG,
+		                   "backup header: writer signature", &info->wsig, &need);
+		*hdr_len += need;
+		if (r != 0) {
+			memset(&info->wsig, 0, sizeof(info->wsig));
+			return r;
+		}
+	}
 	if ((r = tv_buf_froms(&all, &b, blen)) != 0 ||
 	    (r = tv_buf_get_ptr(&all, &stored, TV_BF_HASH)) != 0)
 		return r;
@@ -241,6 +382,27 @@ int tv_backup_header_parse(const uint8_t *p, size_t n, struct tv_backup_info *in
 	} else if (info->alg != TV_ENC_NONE || info->nslots != 0 || (seen & (1u << BT_FPR))) {
 		return tv_errf(TV_ERR_FORMAT, "plaintext backup header with key material");
 	}
+	info->version = version;
+	if (version == TV_BACKUP_VERSION_SIGNED) {
+		info->has_wsig = 1;
+		/* another algorithm: a newer writer's, not interpreted (unsigned) */
+		if (info->wsig.alg == TV_WSIG_ED25519) {
+			struct tv_buf msg;
+
+			tv_buf_init(&msg);
+			if ((r = tv_backup_header_signed_msg(&msg, info)) == 0)
+				r = verify_msg(&info->wsig, &msg);
+			tv_buf_free(&msg);
+			if (r == TV_ERR_SIG)
+				return tv_errf(TV_ERR_SIG, "the writer signature of the header does "
+				               "not verify (header changed after signing, or a "
+				               "signature taken from another file): a forgery or "
+				               "damage, refused");
+			if (r != 0)
+				return r;
+			info->signed_ = 1;
+		}
+	}
 	return 0;
 bad:
 	return tv_errctx(TV_ERR_FORMAT, "backup header");
@@ -294,10 +456,29 @@ struct tv_bwriter {
 	uint64_t index;
 	uint64_t bytes;
 	int finished, failed;
+	/* signed (version 2): the signer, and SHA-256 of every byte written */
+	int sign;
+	struct tv_signer sg;
+	EVP_MD_CTX *md;
 };
+
+/* Writes n bytes of the file (and hashes them, signed). */
+static int out_bytes(struct tv_bwriter *w, const void *p, size_t n)
+{
+	if (w->md != NULL && EVP_DigestUpdate(w->md, p, n) != 1)
+		return tv_ossl_err(TV_ERR_CRYPTO, "SHA-256");
+	return w->fn(w->ctx, p, n);
+}
 
 int tv_bwriter_open(struct tv_bwriter **out, const char *name, tv_backup_write_fn fn,
                     void *ctx, struct tv_backup_info *info, const uint8_t *dek)
+{
+	return tv_bwriter_open_signed(out, name, fn, ctx, info, dek, NULL);
+}
+
+int tv_bwriter_open_signed(struct tv_bwriter **out, const char *name, tv_backup_write_fn fn,
+                           void *ctx, struct tv_backup_info *info, const uint8_t *dek,
+                           const struct tv_signer *sg)
 {
 	struct tv_bwriter *w;
 	struct tv_buf hdr;
@@ -321,14 +502,31 @@ int tv_bwriter_open(struct tv_bwriter **out, const char *name, tv_backup_write_f
 		    (r = chunk_key(dek, info->uuid, w->key)) != 0)
 			goto fail;
 	}
-	if ((r = tv_backup_header_encode(&hdr, info)) != 0)
+	if (sg != NULL) {
+		if (sg->sign == NULL) {
+			r = tv_errf(TV_ERR_INVAL, "backup signer without a sign function");
+			goto fail;
+		}
+		w->sign = 1;
+		w->sg = *sg;
+		if ((w->md = EVP_MD_CTX_new()) == NULL ||
+		    EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1) {
+			r = tv_ossl_err(TV_ERR_CRYPTO, "SHA-256");
+			goto fail;
+		}
+	} else {
+		/* unsigned: version 1, whatever info held */
+		info->has_wsig = 0;
+		info->signed_ = 0;
+	}
+	if ((r = tv_backup_header_encode_signed(&hdr, info, sg)) != 0)
 		goto fail;
 	memcpy(w->hh, info->header_hash, 32);
 	if ((w->buf = malloc(TV_BF_CHUNK_HDR + w->chunk_size + TV_BF_TAG)) == NULL) {
 		r = TV_ERR_NOMEM;
 		goto fail;
 	}
-	if ((r = fn(ctx, tv_buf_ptr(&hdr), tv_buf_avail(&hdr))) != 0)
+	if ((r = out_bytes(w, tv_buf_ptr(&hdr), tv_buf_avail(&hdr))) != 0)
 		goto fail;
 	w->bytes = tv_buf_avail(&hdr);
 	tv_buf_free(&hdr);
@@ -359,7 +557,7 @@ static int flush_chunk(struct tv_bwriter *w, int last)
 		r = plain_tag(aad, payload, w->fill, payload + w->fill);
 	}
 	if (r == 0)
-		r = w->fn(w->ctx, w->buf, total);
+		r = out_bytes(w, w->buf, total);
 	tv_wipe(w->buf, total);
 	if (r != 0) {
 		w->failed = 1;
@@ -394,6 +592,36 @@ int tv_bwriter_write(struct tv_bwriter *w, const void *p, size_t n)
 	return 0;
 }
 
+/* The trailer: "TVBT" and the signature of M_t (every byte so far). */
+static int write_trailer(struct tv_bwriter *w)
+{
+	struct tv_buf msg, tr;
+	struct tv_wsig ws;
+	uint8_t dg[32];
+	unsigned int dl = 0;
+	int r;
+
+	tv_buf_init(&msg);
+	tv_buf_init(&tr);
+	if (EVP_DigestFinal_ex(w->md, dg, &dl) != 1 || dl != sizeof(dg)) {
+		r = tv_ossl_err(TV_ERR_CRYPTO, "SHA-256");
+		goto out;
+	}
+	EVP_MD_CTX_free(w->md);
+	w->md = NULL;
+	if ((r = tv_backup_file_signed_msg(&msg, w->hh, w->bytes, dg)) != 0 ||
+	    (r = sign_msg(&w->sg, &msg, &ws)) != 0 ||
+	    (r = tv_buf_put(&tr, TV_BF_TRAILER_MAGIC, 4)) != 0 ||
+	    (r = put_sig_item(&tr, TV_BF_TAG_FILE_SIG, &ws)) != 0 ||
+	    (r = w->fn(w->ctx, tv_buf_ptr(&tr), tv_buf_avail(&tr))) != 0)
+		goto out;
+	w->bytes += tv_buf_avail(&tr);
+out:
+	tv_buf_free(&msg);
+	tv_buf_free(&tr);
+	return r;
+}
+
 int tv_bwriter_finish(struct tv_bwriter *w)
 {
 	int r;
@@ -402,6 +630,10 @@ int tv_bwriter_finish(struct tv_bwriter *w)
 		return tv_errf(TV_ERR_STATE, "%s: finished twice or after an error", w->name);
 	if ((r = flush_chunk(w, 1)) != 0)
 		return r;
+	if (w->sign && (r = write_trailer(w)) != 0) {
+		w->failed = 1;
+		return r;
+	}
 	w->finished = 1;
 	return 0;
 }
@@ -415,6 +647,7 @@ void tv_bwriter_free(struct tv_bwriter *w)
 		return;
 	if (w->buf != NULL)
 		tv_freezero(w->buf, TV_BF_CHUNK_HDR + w->chunk_size + TV_BF_TAG);
+	EVP_MD_CTX_free(w->md);
 	tv_freezero(w, sizeof(*w));
 }
 
@@ -435,6 +668,9 @@ struct tv_backup_reader {
 	int done;
 	int err;                  /* sticky */
 	char errmsg[700];
+	/* signed files: SHA-256 of every byte before the trailer */
+	EVP_MD_CTX *md;
+	uint64_t consumed;
 };
 
 /* Records a sticky error "NAME: message". */
@@ -467,18 +703,24 @@ static int read_full(struct tv_backup_reader *r, void *p, size_t n, size_t *got)
 			break;
 		if (g > n - *got)
 			return tv_errf(TV_ERR_INTERNAL, "%s: read callback overran", r->name);
+		if (r->md != NULL && EVP_DigestUpdate(r->md, d + *got, g) != 1)
+			return tv_ossl_err(TV_ERR_CRYPTO, "SHA-256");
+		r->consumed += g;
 		*got += g;
 	}
 	return 0;
 }
 
+/* the largest header: fixed part, body, hash, signature item */
+#define HDR_TOTAL_MAX (TV_BF_FIXED + TV_BACKUP_HDR_MAX + TV_BF_HASH + TV_BF_ITEM_HDR + \
+                       TV_BF_SIG_MAX)
+
 int tv_backup_reader_open(struct tv_backup_reader **out, const char *name,
                           tv_backup_read_fn fn, void *ctx)
 {
 	struct tv_backup_reader *r;
-	uint8_t fixed[TV_BF_FIXED];
 	uint8_t *hdr = NULL;
-	size_t got, need = 0;
+	size_t got, have = 0, need = TV_BF_FIXED, cap = 0;
 	int e;
 
 	*out = NULL;
@@ -487,35 +729,51 @@ int tv_backup_reader_open(struct tv_backup_reader **out, const char *name,
 	snprintf(r->name, sizeof(r->name), "%s", name ? name : "backup");
 	r->fn = fn;
 	r->ctx = ctx;
-	if ((e = read_full(r, fixed, sizeof(fixed), &got)) != 0)
-		goto fail;
-	if (got < 4 || !tv_backup_probe(fixed, got)) {
-		e = rfail(r, TV_ERR_FORMAT, "not a tapevault backup file");
-		goto fail;
-	}
-	e = tv_backup_header_parse(fixed, got, &r->info, &need);
-	if (e == TV_ERR_EOF && got < sizeof(fixed)) {
-		e = rfail(r, TV_ERR_EOF, "truncated in the header");
+	/* every byte is hashed from the first: a signed file's trailer signs
+	 * them all (the hash is dropped for an unsigned one) */
+	if ((r->md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(r->md, EVP_sha256(), NULL) != 1) {
+		e = tv_ossl_err(TV_ERR_CRYPTO, "SHA-256");
 		goto fail;
 	}
-	if (e != TV_ERR_EOF || need <= sizeof(fixed)) {
-		e = rfail(r, e ? e : TV_ERR_FORMAT, "%s", e ? tv_errmsg(e) : "bad header");
-		goto fail;
+	/* the header in steps: the fixed part says the body's length, the
+	 * signature item's header its own */
+	for (;;) {
+		if (need > HDR_TOTAL_MAX) {
+			e = rfail(r, TV_ERR_FORMAT, "backup header too long");
+			goto fail;
+		}
+		if (need > cap) {
+			uint8_t *n2 = realloc(hdr, need);
+			if (n2 == NULL) {
+				e = TV_ERR_NOMEM;
+				goto fail;
+			}
+			hdr = n2;
+			cap = need;
+		}
+		if ((e = read_full(r, hdr + have, need - have, &got)) != 0)
+			goto fail;
+		have += got;
+		if (have < 4 || !tv_backup_probe(hdr, have)) {
+			e = rfail(r, TV_ERR_FORMAT, "not a tapevault backup file");
+			goto fail;
+		}
+		if (have < need) {
+			e = rfail(r, TV_ERR_EOF, "truncated in the header");
+			goto fail;
+		}
+		e = tv_backup_header_parse(hdr, have, &r->info, &need);
+		if (e == 0)
+			break;
+		if (e != TV_ERR_EOF || need <= have) {
+			e = rfail(r, e ? e : TV_ERR_FORMAT, "%s", e ? tv_errmsg(e) : "bad header");
+			goto fail;
+		}
 	}
-	if ((hdr = malloc(need)) == NULL) {
-		e = TV_ERR_NOMEM;
-		goto fail;
-	}
-	memcpy(hdr, fixed, sizeof(fixed));
-	if ((e = read_full(r, hdr + sizeof(fixed), need - sizeof(fixed), &got)) != 0)
-		goto fail;
-	if (got < need - sizeof(fixed)) {
-		e = rfail(r, TV_ERR_EOF, "truncated in the header");
-		goto fail;
-	}
-	if ((e = tv_backup_header_parse(hdr, need, &r->info, &need)) != 0) {
-		e = rfail(r, e, "%s", tv_errmsg(e));
-		goto fail;
+	if (r->info.version == TV_BACKUP_VERSION) {
+		EVP_MD_CTX_free(r->md);      /* no trailer */
+		r->md = NULL;
 	}
 	r->bufsz = TV_BF_CHUNK_HDR + (size_t)r->info.chunk_size + TV_BF_TAG;
 	if ((r->buf = malloc(r->bufsz)) == NULL) {
@@ -585,6 +843,88 @@ int tv_backup_reader_unlock(struct tv_backup_reader *r, const struct tv_unlocker
 
 #define TRUNCATED_MSG "truncated (chunk %llu of an unknown total is missing its end marker)"
 
+/* After the LAST chunk of a signed file: the trailer, whose signature by
+ * the header's key must verify over every byte before it. */
+static int read_trailer(struct tv_backup_reader *r)
+{
+	uint8_t fixed[TV_BF_TRAILER_FIXED], dg[32], *all = NULL;
+	struct tv_buf msg;
+	struct tv_wsig ws;
+	uint64_t nbytes = r->consumed;
+	unsigned int dl = 0;
+	size_t got, len;
+	int e;
+
+	tv_buf_init(&msg);
+	if (EVP_DigestFinal_ex(r->md, dg, &dl) != 1 || dl != sizeof(dg)) {
+		e = tv_ossl_err(TV_ERR_CRYPTO, "SHA-256");
+		goto out;
+	}
+	EVP_MD_CTX_free(r->md);
+	r->md = NULL;
+	if ((e = read_full(r, fixed, sizeof(fixed), &got)) != 0)
+		goto out;
+	if (got == 0) {
+		e = rfail(r, TV_ERR_EOF, "truncated: the file ends after its last chunk, without "
+		          "the writer signature that must follow it (cut short, or the signature "
+		          "removed): refused");
+		goto out;
+	}
+	if (got >= 4 && memcmp(fixed, TV_BF_TRAILER_MAGIC, 4) != 0) {
+		e = rfail(r, TV_ERR_FORMAT, "no writer signature after the last chunk, but other "
+		          "data (the file is damaged or was changed): refused");
+		goto out;
+	}
+	if (got < sizeof(fixed)) {
+		e = rfail(r, TV_ERR_EOF, "truncated in the writer signature at its end: refused");
+		goto out;
+	}
+	len = tv_get_be32(fixed + 6);
+	if (tv_get_be16(fixed + 4) != TV_BF_TAG_FILE_SIG || len == 0 || len > TV_BF_SIG_MAX) {
+		e = rfail(r, TV_ERR_FORMAT, "malformed writer signature at the end (the file is "
+		          "damaged): refused");
+		goto out;
+	}
+	if ((all = malloc(sizeof(fixed) + len)) == NULL) {
+		e = TV_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(all, fixed, sizeof(fixed));
+	if ((e = read_full(r, all + sizeof(fixed), len, &got)) != 0)
+		goto out;
+	if (got < len) {
+		e = rfail(r, TV_ERR_EOF, "truncated in the writer signature at its end: refused");
+		goto out;
+	}
+	if ((e = tv_backup_trailer_parse(all, sizeof(fixed) + len, &ws)) != 0) {
+		e = rfail(r, TV_ERR_FORMAT, "%s (the file is damaged): refused", tv_errmsg(e));
+		goto out;
+	}
+	if (!r->info.signed_) {
+		e = 0;    /* a newer algorithm's signatures: not interpreted */
+		goto out;
+	}
+	if (ws.alg != r->info.wsig.alg ||
+	    CRYPTO_memcmp(ws.pub, r->info.wsig.pub, TV_WSIG_PUB_LEN) != 0 ||
+	    CRYPTO_memcmp(ws.fpr, r->info.wsig.fpr, TV_WSIG_FPR_LEN) != 0) {
+		e = rfail(r, TV_ERR_SIG, "the writer signature at the end is not by the writer "
+		          "of the header: a forgery, refused");
+		goto out;
+	}
+	if ((e = tv_backup_file_signed_msg(&msg, r->info.header_hash, nbytes, dg)) != 0)
+		goto out;
+	if ((e = verify_msg(&ws, &msg)) != 0) {
+		e = rfail(r, TV_ERR_SIG, "the writer signature of the file's contents does not "
+		          "verify (the file was changed after signing, or parts of another file "
+		          "put in): a forgery or damage, refused");
+		goto out;
+	}
+out:
+	tv_buf_free(&msg);
+	free(all);
+	return e;
+}
+
 int tv_backup_reader_next(struct tv_backup_reader *r, const uint8_t **p, size_t *n)
 {
 	uint8_t aad[48], iv[TV_GCM_IV_LEN], extra, flags = 0, rsv[3] = { 0 };
@@ -643,11 +983,17 @@ int tv_backup_reader_next(struct tv_backup_reader *r, const uint8_t **p, size_t 
 			             "is damaged", idx);
 	}
 	if (last) {
+		int sgn = r->info.version == TV_BACKUP_VERSION_SIGNED;
+
+		if (sgn && (e = read_trailer(r)) != 0) {
+			tv_wipe(payload, plen);
+			return e;
+		}
 		if ((e = read_full(r, &extra, 1, &got)) != 0)
 			return e;
 		if (got != 0)
-			return rfail(r, TV_ERR_FORMAT, "data after the last chunk (chunk %llu)",
-			             idx);
+			return rfail(r, TV_ERR_FORMAT, "data after the %s (chunk %llu)",
+			             sgn ? "trailer" : "last chunk", idx);
 		r->done = 1;
 	}
 	r->index++;
@@ -689,5 +1035,6 @@ void tv_backup_reader_close(struct tv_backup_reader *r)
 		return;
 	if (r->buf != NULL)
 		tv_freezero(r->buf, r->bufsz);
+	EVP_MD_CTX_free(r->md);
 	tv_freezero(r, sizeof(*r));
 }

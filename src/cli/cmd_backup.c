@@ -17,10 +17,19 @@
 #include "jobs/jobs.h"
 #include "jobs/keys.h"
 #include "jobs/kmsglue.h"
+#include "jobs/writer.h"
 #include "util/err.h"
+
+/* --trust-writer FPR|unsigned on 'backup extract' (jobs/writer.h): the
+ * writers the operator accepts for this file, handed to the home as the
+ * tape commands' are (cli/main.c). */
+#define B_OPT_TRUST_WRITER 0x7201
+#define B_TRUST_MAX 16
 
 struct bopts {
 	const char *out, *to, *encryption, *password_file, *kms;
+	char *trust[B_TRUST_MAX];
+	size_t ntrust;
 };
 
 static int b_opt(int o, const char *arg, void *ctx)
@@ -32,6 +41,18 @@ static int b_opt(int o, const char *arg, void *ctx)
 	case 'e': b->encryption = arg; break;
 	case 'p': b->password_file = arg; break;
 	case 'k': b->kms = arg; break;
+	case B_OPT_TRUST_WRITER: {
+		uint8_t f[TV_PKFPR_LEN];
+		if (strcmp(arg, "unsigned") != 0 && tv_pkfpr_parse(arg, f) != 0) {
+			tv_errclear();
+			fprintf(stderr, "tapevault: --trust-writer wants a fingerprint SHA256:<64 hex "
+			        "digits> (or 'unsigned'), not %s\n", arg);
+			return -1;
+		}
+		if (b->ntrust < B_TRUST_MAX)
+			b->trust[b->ntrust++] = (char *)arg;
+		break;
+	}
 	default: return -1;
 	}
 	return 0;
@@ -76,9 +97,11 @@ int cli_backup_make(struct cli *c, const char *const *src, size_t n, const char 
 
 	memset(&keys, 0, sizeof(keys));
 	memset(bs, 0, sizeof(*bs));
+	/* every backup file is signed by this installation (jobs/writer.h) */
+	if (c->h == NULL)
+		return tv_errf(TV_ERR_STATE, "a backup file needs the state directory open (its "
+		               "identity signs the file)");
 	if (encryption && strcmp(encryption, "none") != 0) {
-		if (c->h == NULL)
-			return tv_errf(TV_ERR_STATE, "an encrypted backup needs the state directory open");
 		if ((r = tv_encryption_resolve(c->h, "backup", encryption, spec, sizeof(spec))) != 0)
 			return r;
 		encrypted = 1;
@@ -109,7 +132,7 @@ int cli_backup_make(struct cli *c, const char *const *src, size_t n, const char 
 		keys.escrow = esc;
 		keys.nescrow = nesc;
 	}
-	r = tv_backup_create(src, n, out, encrypted ? &keys : NULL, bs);
+	r = tv_writer_backup_create(c->h, src, n, out, encrypted ? &keys : NULL, bs);
 	if (r == 0 && bs->skipped > 0)
 		r = tv_errf(TV_ERR_PARTIAL, "%llu item(s) skipped: %s",
 		            (unsigned long long)bs->skipped, bs->first_problem);
@@ -136,7 +159,7 @@ int cmd_backup_create(struct cli *c, int argc, char **argv)
 		return CLI_GETOPT_RETURN(n);
 	if (n < 2 || b.out == NULL)
 		return cli_usage(cmd, "backup create needs SOURCE... and --out FILE");
-	if (b.encryption && strcmp(b.encryption, "none") != 0 && cli_open(c))
+	if (cli_open(c))   /* its identity signs the file, a key may be needed */
 		return EXIT_FAIL;
 	r = cli_backup_make(c, (const char *const *)(argv + 1), (size_t)(n - 1), b.out,
 	                    b.encryption, &bs);
@@ -181,10 +204,37 @@ static int kms_unlock(void *ctx, const struct tv_keyslot *slots, size_t n,
 	return r;
 }
 
+/* The writer policy with no state directory yet ('config restore' on a
+ * fresh machine): there is neither an own identity nor a trust list to
+ * hold a writer against.  The signatures are still verified by the reader
+ * (a forged or cut file is refused); the writer is named.  The file must
+ * be encrypted there, and its password slot authenticates it (only a
+ * holder of the password can make a slot that opens with it). */
+static int no_home_accept(void *ctx, const char *name, const struct tv_backup_info *info)
+{
+	struct cli *c = ctx;
+	char f[TV_PKFPR_STR_LEN];
+
+	if (c->quiet)
+		return 0;
+	if (info->signed_) {
+		tv_pkfpr_format(info->wsig.fpr, f);
+		fprintf(stderr, "%s: written by installation %s (signature verified)\n", name, f);
+	} else {
+		fprintf(stderr, "%s: carries no writer signature (made before backup files were "
+		        "signed)\n", name);
+	}
+	return 0;
+}
+
 /* Opens the backup file into TO: encrypted files with the password in
  * PASSWORD_FILE (or the terminal), or a KMS registered here (c->h open);
- * a plaintext file is refused when MUST_BE_ENCRYPTED or a key is given.  Audited when the state
- * directory is open.  Shared by 'backup extract' and 'config restore'. */
+ * a plaintext file is refused when MUST_BE_ENCRYPTED or a key is given.
+ * With the state directory open, the file must be signed by this
+ * installation or a trusted writer (jobs/writer.h: --trust-writer, a
+ * question on a terminal), before a password is asked for, and again on
+ * the stream that is extracted.  Audited when the state directory is
+ * open.  Shared by 'backup extract' and 'config restore'. */
 int cli_backup_open(struct cli *c, const char *file, const char *to,
                     const char *password_file, const char *kms, int must_be_encrypted,
                     struct tv_backup_stats *bs)
@@ -203,6 +253,11 @@ int cli_backup_open(struct cli *c, const char *file, const char *to,
 		return TV_ERR_NOMEM;
 	if ((r = tv_backup_inspect(file, info)) != 0)
 		goto out;
+	if (c->h != NULL) {
+		struct tv_writer w;
+		if ((r = tv_writer_backup_gate(c->h, file, info, &w)) != 0)
+			goto out;
+	}
 	/* a key given means an encrypted file is expected: a plaintext one
 	 * (swapped in by someone) is refused, not extracted */
 	un.expect_encrypted = must_be_encrypted || kms != NULL || password_file != NULL;
@@ -230,7 +285,12 @@ int cli_backup_open(struct cli *c, const char *file, const char *to,
 			un.ctx = &pu;
 		}
 	}
-	r = tv_backup_extract(file, to, &un, bs);
+	if (c->h != NULL) {
+		r = tv_writer_backup_extract(c->h, file, to, &un, bs);
+	} else {
+		struct tv_backup_trust nt = { no_home_accept, c };
+		r = tv_backup_extract_trusted(file, to, &un, &nt, bs);
+	}
 	if (r == 0 && bs->skipped > 0)
 		r = tv_errf(TV_ERR_PARTIAL, "%llu item(s) not restored: %s",
 		            (unsigned long long)bs->skipped, bs->first_problem);
@@ -249,6 +309,8 @@ int cmd_backup_extract(struct cli *c, int argc, char **argv)
 	static const struct option o[] = {{"to", required_argument, NULL, 't'},
 	                                  {"password-file", required_argument, NULL, 'p'},
 	                                  {"kms", required_argument, NULL, 'k'},
+	                                  {"trust-writer", required_argument, NULL,
+	                                   B_OPT_TRUST_WRITER},
 	                                  {0, 0, 0, 0}};
 	const struct cli_cmd *cmd = cli_find("backup extract");
 	struct bopts b = {0};
@@ -261,8 +323,14 @@ int cmd_backup_extract(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd, "backup extract needs FILE and --to DIR");
 	if (b.kms && b.password_file)
 		return cli_usage(cmd, "give either --password-file or --kms");
-	if (b.kms && cli_open(c))
+	/* who wrote the file is checked against this installation's identity
+	 * and trust list */
+	if (cli_open(c))
 		return EXIT_FAIL;
+	if (b.ntrust > 0) {
+		c->h->trust_writer = b.trust;
+		c->h->ntrust_writer = b.ntrust;
+	}
 	r = cli_backup_open(c, argv[1], b.to, b.password_file, b.kms, 0, &bs);
 	if ((r == 0 || r == TV_ERR_PARTIAL) && !c->quiet)
 		fprintf(stderr, "%s: extracted %llu file(s), %llu dir(s), %llu link(s), %llu bytes into %s\n",

@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "backup/backup.h"
 #include "crypto/identity.h"
 #include "jobs/jobs.h"
 #include "jobs/keys.h"
@@ -294,4 +295,70 @@ int tv_writer_gate(struct tv_home *h, const char *barcode, const struct tv_tape_
 		return r;
 	snprintf(what, sizeof(what), "tape %s", barcode);
 	return tv_writer_accept(h, what, w);
+}
+
+/* ---- backup files ---- */
+
+int (*tv_writer_test_unsigned)(const char *what);
+
+int tv_writer_backup_create(struct tv_home *h, const char *const *sources, size_t nsrc,
+                            const char *out_path, const struct tv_backup_keys *keys,
+                            struct tv_backup_stats *bs)
+{
+	struct tv_wsigner ws;
+	int r;
+
+	if (tv_writer_test_unsigned != NULL && tv_writer_test_unsigned("backup"))
+		return tv_backup_create(sources, nsrc, out_path, keys, bs);
+	if ((r = tv_writer_signer_open(h, &ws)) != 0)
+		return r;
+	r = tv_backup_create_signed(sources, nsrc, out_path, keys, &ws.sg, bs);
+	tv_writer_signer_close(&ws);
+	return r;
+}
+
+int tv_writer_check_backup(struct tv_home *h, const char *path,
+                           const struct tv_backup_info *info, struct tv_writer *w)
+{
+	struct tv_buf msg;
+	int r;
+
+	if (!info->has_wsig)
+		return tv_writer_check(h, NULL, NULL, 0, w);   /* version 1: unsigned */
+	tv_buf_init(&msg);
+	if ((r = tv_backup_header_signed_msg(&msg, info)) == 0)
+		r = tv_writer_check(h, &info->wsig, tv_buf_ptr(&msg), tv_buf_avail(&msg), w);
+	tv_buf_free(&msg);
+	if (r == TV_ERR_SIG)
+		return tv_errf(TV_ERR_SIG, "%s: the writer signature of the backup file's header "
+		               "does not verify (header changed after signing, or a signature "
+		               "taken from another file): a forgery or damage, refused", path);
+	return r;
+}
+
+int tv_writer_backup_gate(struct tv_home *h, const char *path,
+                          const struct tv_backup_info *info, struct tv_writer *w)
+{
+	char what[PATH_MAX + 16];
+	int r;
+
+	if ((r = tv_writer_check_backup(h, path, info, w)) != 0)
+		return r;
+	snprintf(what, sizeof(what), "backup file %s", path);
+	return tv_writer_accept(h, what, w);
+}
+
+static int backup_accept(void *ctx, const char *name, const struct tv_backup_info *info)
+{
+	struct tv_writer w;
+
+	return tv_writer_backup_gate(ctx, name, info, &w);
+}
+
+int tv_writer_backup_extract(struct tv_home *h, const char *path, const char *dest_dir,
+                             const struct tv_unlocker *unlocker, struct tv_backup_stats *bs)
+{
+	struct tv_backup_trust trust = { backup_accept, h };
+
+	return tv_backup_extract_trusted(path, dest_dir, unlocker, &trust, bs);
 }

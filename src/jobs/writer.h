@@ -2,8 +2,7 @@
  *
  * An installation signs what it writes with its Ed25519 identity
  * (crypto/identity.h): the media set label of every tape it labels, every
- * session catalog, every backup file (docs/FORMAT.md 9.4, 11.2;
- * docs/BACKUP.md).  A reader accepts what this installation wrote and what
+ * session catalog, every backup file (docs/FORMAT.md 9.4, 11.2, 16).  A reader accepts what this installation wrote and what
  * an installation on its trust list (table writers_trusted: 'tapevault
  * identity trust', or a confirmation) wrote.  A signature that does not
  * verify is a forgery (or damage): refused, never a question.  A valid
@@ -74,5 +73,38 @@ int tv_writer_is_trusted(struct tv_home *h, const uint8_t fpr[TV_PKFPR_LEN]);
 /* This installation's identity: 0, TV_ERR_NOTFOUND without one. */
 int tv_writer_own(struct tv_home *h, uint8_t pub[TV_WSIG_PUB_LEN],
                   uint8_t fpr[TV_PKFPR_LEN]);
+
+/* ---- backup files (backup/backup.h; docs/FORMAT.md 16) ---- */
+struct tv_backup_info;
+struct tv_backup_keys;
+struct tv_backup_stats;
+struct tv_unlocker;
+/* tv_backup_create, signed by this installation's identity. */
+int tv_writer_backup_create(struct tv_home *h, const char *const *sources, size_t nsrc,
+                            const char *out_path, const struct tv_backup_keys *keys,
+                            struct tv_backup_stats *bs);
+/* Who wrote the backup file at path, whose header (as the reader parsed
+ * it, signature verified) is info: as tv_writer_check; TV_ERR_SIG named
+ * "PATH: ...". */
+int tv_writer_check_backup(struct tv_home *h, const char *path,
+                           const struct tv_backup_info *info, struct tv_writer *w);
+/* Check, then tv_writer_accept ("backup file PATH"): 0 for this
+ * installation's own and trusted writers (and one the operator accepts
+ * now: --trust-writer FPR, or unsigned files with --trust-writer
+ * unsigned), TV_ERR_PERM naming the fingerprint and what to run, TV_ERR_SIG. */
+int tv_writer_backup_gate(struct tv_home *h, const char *path,
+                          const struct tv_backup_info *info, struct tv_writer *w);
+/* tv_backup_extract with that gate on the header the extraction reads
+ * (the trailer must verify under the same key before anything is put in
+ * place). */
+int tv_writer_backup_extract(struct tv_home *h, const char *path, const char *dest_dir,
+                             const struct tv_unlocker *unlocker, struct tv_backup_stats *bs);
+
+/* Test hook: tests/support/writer_hooks.c sets it in test programs only
+ * (tapevault-test, from $TAPEVAULT_TEST_UNSIGNED); NULL in the installed
+ * tapevault.  Nonzero for what ("backup") means: write it unsigned, in
+ * the format from before signatures (a backup file of version 1), as an
+ * older tapevault did. */
+extern int (*tv_writer_test_unsigned)(const char *what);
 
 #endif

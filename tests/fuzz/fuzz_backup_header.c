@@ -4,7 +4,10 @@
  * bytes.  Encrypted inputs are read with the fixed DEK 32 x 0x42 (the
  * DEK of the encrypted seeds), so mutated chunks reach the AEAD check.
  * Beyond "no crash": whatever the header parser accepts re-encodes to a
- * header that parses to the same information.
+ * header that parses to the same information (a signed header, version 2,
+ * to the same bytes: its writer signature is kept and still verifies).
+ * The trailer parser of signed files (tv_backup_trailer_parse) gets the
+ * input too, and the reader checks a signed file's trailer at its end.
  *
  * Seeds: build this file with -DFUZZ_BACKUP_GEN_SEEDS (it then has a
  * main writing the seed files into the directory given as argument):
@@ -61,7 +64,9 @@ static void check_reencode(const uint8_t *data, size_t size)
 	if (memcmp(a.uuid, b.uuid, 16) != 0 || a.created != b.created ||
 	    a.chunk_size != b.chunk_size || a.encrypted != b.encrypted ||
 	    a.nslots != b.nslots || memcmp(a.dek_fpr, b.dek_fpr, 16) != 0 ||
-	    strcmp(a.writer, b.writer) != 0)
+	    strcmp(a.writer, b.writer) != 0 || a.version != b.version ||
+	    a.has_wsig != b.has_wsig || a.signed_ != b.signed_ ||
+	    memcmp(&a.wsig, &b.wsig, sizeof(a.wsig)) != 0 || hl2 > hl)
 		abort();
 	for (size_t i = 0; i < a.nslots; i++) {
 		char d1[1024], d2[1024];
@@ -114,6 +119,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (size >= 8 && tv_backup_probe(data, size) && (data[7] & 1)))
 		abort();
 	check_reencode(data, size);
+	{
+		/* the trailer parser on the input, and on its end */
+		struct tv_wsig ws;
+		(void)tv_backup_trailer_parse(data, size, &ws);
+		if (size > 4) {
+			for (size_t i = size - 4; i > 0 && i + 200 > size; i--)
+				if (memcmp(data + i, TV_BF_TRAILER_MAGIC, 4) == 0) {
+					(void)tv_backup_trailer_parse(data + i, size - i, &ws);
+					break;
+				}
+		}
+	}
 	if (size > 0)
 		m.step = 1 + data[size - 1] % 64 * 97;
 	if (tv_backup_reader_open(&r, "fuzz", mem_read, &m) != 0) {
@@ -141,10 +158,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "crypto/identity.h"
 #include "crypto/kdf.h"
 #include "crypto/rand.h"
 
 static struct tv_buf sink;
+static const struct tv_signer *signer;   /* NULL: unsigned seeds (version 1) */
+static size_t cut_end;                    /* bytes left off at the end */
+
+static int sign_cb(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[TV_WSIG_SIG_LEN])
+{
+	return tv_identity_sign(ctx, msg, len, sig);
+}
 
 static int buf_write(void *ctx, const void *p, size_t n)
 {
@@ -172,7 +197,7 @@ static void make(const char *dir, const char *name, struct tv_backup_info *info,
 	for (size_t i = 0; i < sizeof(pat); i++)
 		pat[i] = (uint8_t)(i * 7);
 	tv_buf_init(&sink);
-	if (tv_bwriter_open(&w, name, buf_write, &sink, info, dek) != 0)
+	if (tv_bwriter_open_signed(&w, name, buf_write, &sink, info, dek, signer) != 0)
 		exit(2);
 	for (size_t off = 0; off < len; off += sizeof(pat))
 		if (tv_bwriter_write(w, pat, len - off < sizeof(pat) ? len - off : sizeof(pat)) != 0)
@@ -180,7 +205,8 @@ static void make(const char *dir, const char *name, struct tv_backup_info *info,
 	if (tv_bwriter_finish(w) != 0)
 		exit(4);
 	tv_bwriter_free(w);
-	save(dir, name, sink.d, cut && cut < sink.len ? cut : sink.len);
+	save(dir, name, sink.d, cut && cut < sink.len ? cut
+	                        : cut_end && cut_end < sink.len ? sink.len - cut_end : sink.len);
 	tv_buf_free(&sink);
 }
 
@@ -239,6 +265,31 @@ int main(int argc, char **argv)
 	}
 	save(argv[1], "not-a-backup", (const uint8_t *)"PK\3\4garbage", 11);
 	save(argv[1], "magic-only", (const uint8_t *)"TVB1", 4);
+	{
+		/* signed files (version 2): header signature and trailer */
+		static struct tv_signer sg;
+		EVP_PKEY *id = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+		if (id == NULL || tv_identity_raw_pub(id, sg.pub) != 0 ||
+		    tv_identity_fingerprint(id, sg.fpr) != 0)
+			return 9;
+		sg.sign = sign_cb;
+		sg.ctx = id;
+		signer = &sg;
+		make(argv[1], "signed-enc-kms-aes", &info, dek, 9000, 0);
+		cut_end = 40;      /* inside the trailer's signature */
+		make(argv[1], "signed-enc-cut-trailer", &info, dek, 100, 0);
+		memset(info.dek_fpr, 0, sizeof(info.dek_fpr));
+		info.alg = TV_ENC_NONE;
+		info.nslots = 0;
+		cut_end = 0;
+		make(argv[1], "signed-plain-3chunks", &info, NULL, 10000, 0);
+		make(argv[1], "signed-plain-empty", &info, NULL, 0, 0);
+		cut_end = 170;     /* the whole trailer: stripped */
+		make(argv[1], "signed-plain-no-trailer", &info, NULL, 5000, 0);
+		cut_end = 0;
+		signer = NULL;
+		EVP_PKEY_free(id);
+	}
 	EVP_PKEY_free(rsa);
 	tv_kek_wipe(&kek);
 	return 0;
