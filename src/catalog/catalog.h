@@ -30,6 +30,30 @@ int tv_db_snapshot(struct tv_db *db, const char *path);
 void tv_db_close(struct tv_db *db);
 int tv_db_schema_version(struct tv_db *db);
 
+/* Secrets stay on each server.  A shared catalog (PostgreSQL: several
+ * tape servers) never holds a server's secret tables: passwords,
+ * tape_keys, kms_servers, kms_keys, escrow_requests.  Each home keeps them
+ * in a local SQLite store (HOME/local.db, mode 0600, the same schema)
+ * attached to the catalog: db takes ownership of local.  From then on
+ * every statement given to db that names only secret tables runs on the
+ * local store (so the jobs' SQL is unchanged); one that joins tape_keys
+ * with shared tables (a SELECT) runs on the catalog against a session-only
+ * copy of which tapes this server holds keys for (uuid, fingerprint,
+ * source: no sealed key); any other mix of secret and shared tables is
+ * refused (TV_ERR_INTERNAL).  The local store is not part of the catalog's
+ * transactions: a secret is committed when written, so a key is stored
+ * before the catalog refers to it.  With SQLite, catalog and secrets are
+ * one database and nothing is attached. */
+#define TV_DB_LOCAL_FILE "local.db"   /* in the home */
+int tv_db_attach_local(struct tv_db *db, struct tv_db *local);
+/* The database that holds the secret tables: the attached local store, or
+ * db itself. */
+struct tv_db *tv_db_local(struct tv_db *db);
+/* 1 when db is a shared catalog with a local store attached: whether a
+ * tape is locked is then this server's truth (its encrypted tapes it
+ * holds no key for), not the catalog's 'locked' column. */
+int tv_db_shared(struct tv_db *db);
+
 int tv_db_begin(struct tv_db *db);
 int tv_db_commit(struct tv_db *db);
 void tv_db_rollback(struct tv_db *db);

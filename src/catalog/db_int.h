@@ -53,10 +53,22 @@ struct tv_db_ops {
 struct tv_db {
 	const struct tv_db_ops *ops;
 	int in_tx;
+	/* A shared catalog's companion (tv_db_attach_local): the home's own
+	 * store of the secret tables, owned; NULL when this database holds
+	 * them itself.  db.c sends it every statement that names only secret
+	 * tables (tv_db_secret_route); last: the database that ran the last
+	 * statement, for last_id and changes; shadow_dirty: the catalog
+	 * connection's session copy of which tape keys the local store holds
+	 * (a temporary table 'tape_keys' without the sealed keys) needs a
+	 * refresh before the next statement that joins it. */
+	struct tv_db *local;
+	struct tv_db *last;
+	int shadow_dirty;
 };
 
 struct tv_stmt {
 	struct tv_db *db;
+	struct tv_db *via;   /* the database it was prepared through (routing), or NULL */
 };
 
 extern const struct tv_db_ops tv_db_sqlite_ops;

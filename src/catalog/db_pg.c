@@ -43,6 +43,22 @@ static const char pg_prelude[] =
 	"CREATE TABLE tv_schema(version INTEGER NOT NULL);\n"
 	"INSERT INTO tv_schema VALUES(0);\n";
 
+/* Secrets stay on each server (catalog.h): whether a tape is locked is each
+ * server's own truth (it holds the tape's key in its local store, or not),
+ * so the shared 'locked' column holds none: a server that cannot unlock a
+ * tape must not make it look locked to the others, nor its contents
+ * uncataloged (they are in the catalog, whoever cataloged them).  The
+ * catalog keeps locked = 0; each server computes its own (query.c). */
+static const char pg_shared_lock[] =
+	"CREATE OR REPLACE FUNCTION tv_tapes_shared_lock() RETURNS trigger LANGUAGE plpgsql "
+	"AS $$ BEGIN "
+	"IF TG_OP = 'UPDATE' AND NEW.locked <> 0 AND NEW.uuid IS NOT DISTINCT FROM OLD.uuid THEN "
+	"NEW.contents_cataloged := OLD.contents_cataloged; END IF; "
+	"NEW.locked := 0; RETURN NEW; END $$;\n"
+	"CREATE TRIGGER tv_tapes_shared_lock BEFORE INSERT OR UPDATE ON tapes "
+	"FOR EACH ROW EXECUTE FUNCTION tv_tapes_shared_lock();\n"
+	"UPDATE tapes SET locked=0 WHERE locked<>0;\n";
+
 struct pg_db {
 	struct tv_db base;
 	PGconn *c;
@@ -142,6 +158,33 @@ static int table_exists(struct tv_db *db, int *yes)
 	return r;
 }
 
+/* The trigger that keeps the shared 'locked' column at 0 (pg_shared_lock),
+ * made once per catalog. */
+static int shared_lock(struct tv_db *db)
+{
+	PGresult *res = PQexec(C(db), "SELECT 1 FROM pg_trigger WHERE tgname = "
+	                       "'tv_tapes_shared_lock'");
+	int r = 0, have;
+
+	if (res == NULL)
+		return conn_err(db, "schema");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		r = result_err(res, "schema");
+		PQclear(res);
+		return r;
+	}
+	have = PQntuples(res) > 0;
+	PQclear(res);
+	if (have)
+		return 0;
+	if ((r = run(db, "BEGIN", "begin")) == 0 &&
+	    (r = run(db, pg_shared_lock, "per-server lock state")) == 0)
+		r = run(db, "COMMIT", "commit");
+	if (r != 0)
+		run(db, "ROLLBACK", "rollback");
+	return r;
+}
+
 /* Brings the schema up to date, once per site: under an advisory lock,
  * each migration in its own transaction. */
 static int migrate(struct tv_db *db, int create)
@@ -197,6 +240,8 @@ static int migrate(struct tv_db *db, int create)
 			goto out;
 		}
 	}
+	if ((r = shared_lock(db)) != 0)
+		goto out;
 out:
 	run(db, "SELECT pg_advisory_unlock(1952543845)", "unlock");
 	return r;

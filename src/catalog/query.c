@@ -43,10 +43,19 @@ int tv_query_libraries(struct tv_db *db, tv_library_fn *fn, void *ctx)
 
 /* ---- tapes ---- */
 
+/* Whether tape t is locked: the catalog's column, or, on a shared catalog
+ * (catalog.h: secrets stay on each server), this server's truth: it is
+ * encrypted and this server holds no key for it.  Each query comes in
+ * both forms, [0] and [1], picked by tv_db_shared. */
+#define LOCKED_COLUMN "(t.locked<>0)"
+#define LOCKED_HERE                                                            \
+	"(t.encrypted<>0 AND NOT EXISTS(SELECT 1 FROM tape_keys lk"                \
+	" WHERE lk.tape_uuid=t.uuid))"
+
 /* The columns of a tape row, shared by the list and the one-tape query. */
-#define TAPE_COLUMNS                                                           \
+#define TAPE_COLUMNS(locked)                                                   \
 	"t.barcode, t.state, COALESCE(p.name,''), COALESCE(l.name,''), m.uuid, "   \
-	"COALESCE(t.seq,0), t.encrypted, t.locked, t.full, t.ms_label, "           \
+	"COALESCE(t.seq,0), t.encrypted, " locked ", t.full, t.ms_label, "         \
 	"COALESCE(t.used,0), COALESCE(t.written,0), COALESCE(t.capacity,0), "         \
 	"(SELECT MAX(b.created) FROM backup_sets b WHERE b.media_set_id=t.media_set_id)" \
 	" + p.retention"
@@ -78,10 +87,11 @@ static void tape_row_read(struct tv_stmt *q, struct tv_tape_row *t)
 	t->expires = tv_stmt_isnull(q, TP_EXPIRES) ? 0 : tv_stmt_int(q, TP_EXPIRES);
 }
 
-static const char tapes_sql[] =
-	"SELECT " TAPE_COLUMNS TAPE_FROM
-	"WHERE (?1 IS NULL OR p.name=?1) AND (?2 IS NULL OR t.state=?2 OR"
-	" (?2='locked' AND t.locked=1)) ORDER BY t.barcode";
+#define TAPES_SQL(locked)                                                      \
+	"SELECT " TAPE_COLUMNS(locked) TAPE_FROM                                   \
+	"WHERE (?1 IS NULL OR p.name=?1) AND (?2 IS NULL OR t.state=?2 OR"         \
+	" (?2='locked' AND " locked ")) ORDER BY t.barcode"
+static const char *const tapes_sql[2] = { TAPES_SQL(LOCKED_COLUMN), TAPES_SQL(LOCKED_HERE) };
 
 int tv_query_tapes(struct tv_db *db, const char *pool, const char *state, tv_tape_fn *fn,
                    void *ctx)
@@ -90,7 +100,7 @@ int tv_query_tapes(struct tv_db *db, const char *pool, const char *state, tv_tap
 	struct tv_stmt *q;
 	int r;
 
-	if ((r = tv_db_query(db, &q, tapes_sql, "tt", pool, state)) != 0)
+	if ((r = tv_db_query(db, &q, tapes_sql[tv_db_shared(db)], "tt", pool, state)) != 0)
 		return r;
 	while ((r = tv_stmt_step(q)) == 1) {
 		tape_row_read(q, &row);
@@ -105,14 +115,15 @@ int tv_query_tapes(struct tv_db *db, const char *pool, const char *state, tv_tap
 #define ON_TAPE(what)                                                          \
 	"(SELECT " what " FROM data_files d JOIN backup_sets b ON b.id=d.set_id"   \
 	" WHERE b.media_set_id=t.media_set_id AND d.tseq=t.seq)"
-static const char tape_sql[] =
-	"SELECT " TAPE_COLUMNS ", t.uuid, t.sessions, COALESCE(t.next_file,0),"
-	" COALESCE(t.capacity,0), t.contents_cataloged,"
-	" (SELECT source FROM tape_keys k WHERE k.tape_uuid=t.uuid), "
-	ON_TAPE("COUNT(*)") ", " ON_TAPE("COUNT(DISTINCT d.set_id)") ", "
-	ON_TAPE("COALESCE(SUM(d.stored_bytes),0)") ","
-	" COALESCE(t.record_size,0), COALESCE(t.format,0)" TAPE_FROM
-	"WHERE t.barcode=?";
+#define TAPE_SQL(locked)                                                       \
+	"SELECT " TAPE_COLUMNS(locked) ", t.uuid, t.sessions, COALESCE(t.next_file,0),"\
+	" COALESCE(t.capacity,0), t.contents_cataloged,"                           \
+	" (SELECT source FROM tape_keys k WHERE k.tape_uuid=t.uuid), "             \
+	ON_TAPE("COUNT(*)") ", " ON_TAPE("COUNT(DISTINCT d.set_id)") ", "          \
+	ON_TAPE("COALESCE(SUM(d.stored_bytes),0)") ","                             \
+	" COALESCE(t.record_size,0), COALESCE(t.format,0)" TAPE_FROM               \
+	"WHERE t.barcode=?"
+static const char *const tape_sql[2] = { TAPE_SQL(LOCKED_COLUMN), TAPE_SQL(LOCKED_HERE) };
 enum {
 	TI_UUID = TP_NCOLS, TI_SESSIONS, TI_NEXT_FILE, TI_CAPACITY, TI_CONTENTS_CATALOGED,
 	TI_UNLOCKED_BY, TI_DATA_FILES, TI_BACKUP_SETS, TI_BYTES_ON_TAPE, TI_RECORD_SIZE,
@@ -142,7 +153,7 @@ int tv_query_tape(struct tv_db *db, const char *barcode, tv_tape_info_fn *fn, vo
 	struct tv_stmt *q;
 	int r, found = 0;
 
-	if ((r = tv_db_query(db, &q, tape_sql, "t", barcode)) != 0)
+	if ((r = tv_db_query(db, &q, tape_sql[tv_db_shared(db)], "t", barcode)) != 0)
 		return r;
 	while ((r = tv_stmt_step(q)) == 1) {
 		found = 1;
@@ -156,10 +167,16 @@ int tv_query_tape(struct tv_db *db, const char *barcode, tv_tape_info_fn *fn, vo
 	return r;
 }
 
-static const char locked_tapes_sql[] =
-	"SELECT t.barcode, COALESCE(p.name,''), COALESCE(t.seq,0) FROM tapes t"
-	" LEFT JOIN pools p ON p.id=t.pool_id WHERE t.locked=1 AND t.contents_cataloged=0"
-	" AND t.library_id IS NOT NULL ORDER BY t.barcode";
+/* On a shared catalog a tape another server cataloged is still locked here
+ * until this server has its key. */
+#define LOCKED_TAPES_SQL(cond)                                                 \
+	"SELECT t.barcode, COALESCE(p.name,''), COALESCE(t.seq,0) FROM tapes t"    \
+	" LEFT JOIN pools p ON p.id=t.pool_id WHERE " cond                         \
+	" AND t.library_id IS NOT NULL ORDER BY t.barcode"
+static const char *const locked_tapes_sql[2] = {
+	LOCKED_TAPES_SQL("t.locked=1 AND t.contents_cataloged=0"),
+	LOCKED_TAPES_SQL(LOCKED_HERE),
+};
 enum { LT_BARCODE, LT_POOL, LT_SEQ };
 
 int tv_query_locked_tapes(struct tv_db *db, tv_locked_tape_fn *fn, void *ctx)
@@ -168,7 +185,7 @@ int tv_query_locked_tapes(struct tv_db *db, tv_locked_tape_fn *fn, void *ctx)
 	struct tv_stmt *q;
 	int r;
 
-	if ((r = tv_db_query(db, &q, locked_tapes_sql, "")) != 0)
+	if ((r = tv_db_query(db, &q, locked_tapes_sql[tv_db_shared(db)], "")) != 0)
 		return r;
 	while ((r = tv_stmt_step(q)) == 1) {
 		row.barcode = tv_stmt_text(q, LT_BARCODE);
@@ -235,28 +252,31 @@ int tv_query_pools(struct tv_db *db, const char *name, tv_pool_fn *fn, void *ctx
 #define SPANNED(what, cond)                                                    \
 	"(SELECT " what " FROM tapes t WHERE t.media_set_id=b.media_set_id AND"    \
 	" t.seq BETWEEN b.first_seq AND b.last_seq" HOLDS_SET cond ")"
-static const char backup_sets_sql[] =
-	"SELECT b.id, b.uuid, b.name, COALESCE(p.name,''), b.created, b.complete, b.recovered,"
-	" (SELECT COUNT(*) FROM files f WHERE f.set_id=b.id),"
-	" (SELECT COALESCE(SUM(f.size),0) FROM files f WHERE f.set_id=b.id AND f.ftype=1),"
-	" (SELECT COALESCE(SUM(d.stored_bytes),0) FROM data_files d WHERE d.set_id=b.id),"
-	" (SELECT group_concat(barcode, ',') FROM (SELECT t.barcode, MIN(t.seq) AS s FROM tapes t"
-	"   WHERE t.media_set_id=b.media_set_id AND t.seq BETWEEN b.first_seq AND b.last_seq"
-	HOLDS_SET "   GROUP BY t.barcode ORDER BY s) AS spanned),"
-	" CASE WHEN b.complete=1 AND EXISTS(SELECT 1 FROM data_files d WHERE d.set_id=b.id)"
-	" THEN (SELECT COUNT(DISTINCT d.tseq) FROM data_files d WHERE d.set_id=b.id)"
-	" ELSE b.last_seq - b.first_seq + 1 END, "
-	SPANNED("COUNT(*)", "") ", "
-	SPANNED("COUNT(*)", " AND t.locked=1") ", "
-	SPANNED("COUNT(*)", " AND t.library_id IS NULL") ","
-	" (SELECT COUNT(*) FROM files f WHERE f.set_id=b.id AND (f.eflags & 1) <> 0),"
-	" b.state, COALESCE(b.pid, 0),"
-	" (SELECT COUNT(*) FROM set_problems s WHERE s.set_id=b.id),"
-	" EXISTS(SELECT 1 FROM tapes t WHERE t.media_set_id=b.media_set_id AND"
-	"   t.seq > b.last_seq AND t.contents_cataloged=1) OR"
-	" EXISTS(SELECT 1 FROM data_files d WHERE d.set_id=b.id AND d.complete=0),"
-	" b.level, b.parent_uuid, (SELECT COUNT(*) FROM set_deleted d WHERE d.set_id=b.id)"
-	" FROM backup_sets b LEFT JOIN pools p ON p.id=b.pool_id ORDER BY b.created, b.id";
+#define BACKUP_SETS_SQL(locked)                                                \
+	"SELECT b.id, b.uuid, b.name, COALESCE(p.name,''), b.created, b.complete, b.recovered," \
+	" (SELECT COUNT(*) FROM files f WHERE f.set_id=b.id)," \
+	" (SELECT COALESCE(SUM(f.size),0) FROM files f WHERE f.set_id=b.id AND f.ftype=1)," \
+	" (SELECT COALESCE(SUM(d.stored_bytes),0) FROM data_files d WHERE d.set_id=b.id)," \
+	" (SELECT group_concat(barcode, ',') FROM (SELECT t.barcode, MIN(t.seq) AS s FROM tapes t" \
+	"   WHERE t.media_set_id=b.media_set_id AND t.seq BETWEEN b.first_seq AND b.last_seq" \
+	HOLDS_SET "   GROUP BY t.barcode ORDER BY s) AS spanned)," \
+	" CASE WHEN b.complete=1 AND EXISTS(SELECT 1 FROM data_files d WHERE d.set_id=b.id)" \
+	" THEN (SELECT COUNT(DISTINCT d.tseq) FROM data_files d WHERE d.set_id=b.id)" \
+	" ELSE b.last_seq - b.first_seq + 1 END, " \
+	SPANNED("COUNT(*)", "") ", " \
+	SPANNED("COUNT(*)", " AND " locked) ", " \
+	SPANNED("COUNT(*)", " AND t.library_id IS NULL") "," \
+	" (SELECT COUNT(*) FROM files f WHERE f.set_id=b.id AND (f.eflags & 1) <> 0)," \
+	" b.state, COALESCE(b.pid, 0)," \
+	" (SELECT COUNT(*) FROM set_problems s WHERE s.set_id=b.id)," \
+	" EXISTS(SELECT 1 FROM tapes t WHERE t.media_set_id=b.media_set_id AND" \
+	"   t.seq > b.last_seq AND t.contents_cataloged=1) OR" \
+	" EXISTS(SELECT 1 FROM data_files d WHERE d.set_id=b.id AND d.complete=0)," \
+	" b.level, b.parent_uuid, (SELECT COUNT(*) FROM set_deleted d WHERE d.set_id=b.id)" \
+	" FROM backup_sets b LEFT JOIN pools p ON p.id=b.pool_id ORDER BY b.created, b.id"
+static const char *const backup_sets_sql[2] = {
+	BACKUP_SETS_SQL(LOCKED_COLUMN), BACKUP_SETS_SQL(LOCKED_HERE),
+};
 enum {
 	BK_ID, BK_UUID, BK_NAME, BK_POOL, BK_CREATED, BK_COMPLETE, BK_RECOVERED, BK_FILES,
 	BK_BYTES, BK_BYTES_ON_TAPE, BK_TAPES, BK_SPANNED, BK_KNOWN, BK_LOCKED, BK_OFFLINE,
@@ -295,7 +315,7 @@ int tv_query_backup_sets(struct tv_db *db, tv_backup_fn *fn, void *ctx)
 	struct tv_stmt *q;
 	int r;
 
-	if ((r = tv_db_query(db, &q, backup_sets_sql, "")) != 0)
+	if ((r = tv_db_query(db, &q, backup_sets_sql[tv_db_shared(db)], "")) != 0)
 		return r;
 	while ((r = tv_stmt_step(q)) == 1) {
 		row.id = tv_stmt_int(q, BK_ID);

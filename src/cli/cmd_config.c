@@ -1,6 +1,7 @@
 /* tapevault CLI: the backup server's own state in one encrypted file
  * ('config backup', 'config restore'). */
 #include <string.h>
+#include <unistd.h>
 
 #include "backup/backup.h"
 #include "cli/cli.h"
@@ -24,10 +25,13 @@ static int c_opt(int o, const char *arg, void *ctx)
 	return 0;
 }
 
+/* shared: a tape server of a shared (PostgreSQL) catalog, whose own state
+ * is its secrets and key store (the catalog is the site's database) */
 static void summary(struct cli *c, const char *what, const char *file,
-                    const struct tv_config_summary *s)
+                    const struct tv_config_summary *s, int shared)
 {
 	if (c->json) {
+		cli_json_set(c, "shared_catalog", json_boolean(shared));
 		cli_json_set(c, "file", json_string(file));
 		cli_json_set(c, "libraries", json_integer(s->libraries));
 		cli_json_set(c, "pools", json_integer(s->pools));
@@ -39,6 +43,13 @@ static void summary(struct cli *c, const char *what, const char *file,
 	}
 	if (c->quiet)
 		return;
+	if (shared) {
+		fprintf(stderr, "%s %s: this tape server's secrets (%lld password(s), %lld KMS "
+		        "server(s), the tape keys it holds), its key store and the name of the "
+		        "shared catalog; the catalog itself is the site's PostgreSQL database (back "
+		        "it up with pg_dump)\n", what, file, s->passwords, s->kms_servers);
+		return;
+	}
 	fprintf(stderr, "%s %s: the catalog (%lld librar%s, %lld pool(s), %lld tape(s), %lld "
 	        "backup set(s), %lld password(s), %lld KMS server(s)) and the key store\n", what,
 	        file, s->libraries, s->libraries == 1 ? "y" : "ies", s->pools, s->tapes, s->sets,
@@ -54,9 +65,9 @@ int cmd_config_backup(struct cli *c, int argc, char **argv)
 	struct copts k = {0};
 	struct tv_config_summary sum;
 	struct tv_backup_stats bs;
-	char stage[PATH_MAX], cat[PATH_MAX + 32], keys[PATH_MAX + 32];
-	const char *src[2] = {cat, keys};
-	int n, r;
+	char stage[PATH_MAX], cat[PATH_MAX + 32], keys[PATH_MAX + 32], url[PATH_MAX + 32];
+	const char *src[3] = {cat, keys, url};
+	int n, r, shared;
 
 	if ((n = cli_getopt(cmd, argc, argv, o, c_opt, &k)) < 0)
 		return CLI_GETOPT_RETURN(n);
@@ -71,13 +82,15 @@ int cmd_config_backup(struct cli *c, int argc, char **argv)
 		return cli_fail(c, r, "config backup");
 	snprintf(cat, sizeof(cat), "%s/%s", stage, TV_CONFIG_CATALOG);
 	snprintf(keys, sizeof(keys), "%s/keys", stage);
+	snprintf(url, sizeof(url), "%s/catalog.url", stage);
+	shared = tv_db_shared(c->h->db);
 	if ((r = tv_config_check(stage, &sum)) == 0)
-		r = cli_backup_make(c, src, 2, k.to, k.encryption, &bs);
+		r = cli_backup_make(c, src, shared ? 3 : 2, k.to, k.encryption, &bs);
 	tv_config_unstage(stage);
 	tv_audit(c->h, "config backup", k.encryption, k.to, r == 0 ? "written" : tv_errmsg(r));
 	if (r != 0)
 		return cli_fail(c, r, "config backup");
-	summary(c, "configuration backup", k.to, &sum);
+	summary(c, "configuration backup", k.to, &sum, shared);
 	return EXIT_OK;
 }
 
@@ -90,7 +103,7 @@ int cmd_config_restore(struct cli *c, int argc, char **argv)
 	struct tv_config_summary sum;
 	struct tv_backup_stats bs;
 	char stage[PATH_MAX];
-	int n, r;
+	int n, r, shared = 0;
 
 	if ((n = cli_getopt(cmd, argc, argv, o, c_opt, &k)) < 0)
 		return CLI_GETOPT_RETURN(n);
@@ -105,6 +118,11 @@ int cmd_config_restore(struct cli *c, int argc, char **argv)
 	r = cli_backup_open(c, argv[1], stage, k.password_file, NULL, 1, &bs);
 	if (r == 0)
 		r = tv_config_check(stage, &sum);
+	if (r == 0) {
+		char url[PATH_MAX + 32];
+		snprintf(url, sizeof(url), "%s/catalog.url", stage);
+		shared = access(url, F_OK) == 0;
+	}
 	if (r == 0)
 		r = tv_config_install(c->home_dir, stage);
 	tv_config_unstage(stage);
@@ -113,8 +131,8 @@ int cmd_config_restore(struct cli *c, int argc, char **argv)
 	if (cli_open(c))
 		return EXIT_FAIL;
 	tv_audit(c->h, "config restore", "password", argv[1], "restored");
-	summary(c, "restored from", argv[1], &sum);
-	if (!c->json && !c->quiet)
+	summary(c, "restored from", argv[1], &sum, shared);
+	if (!c->json && !c->quiet && !shared)
 		fprintf(stderr, "the libraries keep the paths and devices they had: check them with "
 		        "'tapevault library status NAME'; no catalog run is needed\n");
 	return EXIT_OK;

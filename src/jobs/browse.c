@@ -649,7 +649,13 @@ static int plan_tapes(struct browse *b, tv_plan_tape_fn *tape_fn, void *ctx)
 		t.items = b->seqs[i].items;
 		barcode[0] = library[0] = '\0';
 		snprintf(where, sizeof(where), "unknown tape (not in the catalog)");
-		if ((r = tv_db_query(b->h->db, &q, "SELECT t.barcode, t.locked, t.encrypted,"
+		/* locked: on a shared catalog, for this server (catalog.h) */
+		if ((r = tv_db_query(b->h->db, &q, tv_db_shared(b->h->db) ?
+		                     "SELECT t.barcode, (t.encrypted<>0 AND NOT EXISTS(SELECT 1 FROM"
+		                     " tape_keys k WHERE k.tape_uuid=t.uuid)), t.encrypted,"
+		                     " COALESCE(l.name,'') FROM tapes t LEFT JOIN libraries l ON"
+		                     " l.id=t.library_id WHERE t.media_set_id=? AND t.seq=?" :
+		                     "SELECT t.barcode, t.locked, t.encrypted,"
 		                     " COALESCE(l.name,'') FROM tapes t LEFT JOIN libraries l ON"
 		                     " l.id=t.library_id WHERE t.media_set_id=? AND t.seq=?", "ii",
 		                     b->seqs[i].ms, t.seq)) != 0)

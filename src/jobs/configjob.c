@@ -88,6 +88,12 @@ static int copy_keys(const char *from, const char *to)
 	return r;
 }
 
+/* A tape server of a shared (PostgreSQL) catalog: its own state is its
+ * key store and its local store of secrets (catalog.h); the catalog is the
+ * site's database, backed up with pg_dump.  The stage then holds the local
+ * store as "catalog.db" and the file naming the catalog, "catalog.url". */
+#define CONFIG_URL "catalog.url"
+
 int tv_config_stage(struct tv_home *h, char *stage, size_t stagesz)
 {
 	char path[PATH_MAX + 64], keys[PATH_MAX + 64];
@@ -97,8 +103,17 @@ int tv_config_stage(struct tv_home *h, char *stage, size_t stagesz)
 		return r;
 	snprintf(path, sizeof(path), "%s/%s", stage, TV_CONFIG_CATALOG);
 	snprintf(keys, sizeof(keys), "%s/%s", h->dir, TV_KEYSTORE_DIR);
-	if ((r = tv_db_snapshot(h->db, path)) != 0)
+	/* the local store is the secrets' database: the catalog itself with
+	 * SQLite */
+	if ((r = tv_db_snapshot(tv_db_local(h->db), path)) != 0)
 		goto fail;
+	if (tv_db_shared(h->db)) {
+		char from[PATH_MAX + 64];
+		snprintf(from, sizeof(from), "%s/%s", h->dir, CONFIG_URL);
+		snprintf(path, sizeof(path), "%s/%s", stage, CONFIG_URL);
+		if ((r = copy_file(from, path)) != 0)
+			goto fail;
+	}
 	snprintf(path, sizeof(path), "%s/%s", stage, TV_KEYSTORE_DIR);
 	if ((r = copy_keys(keys, path)) != 0)
 		goto fail;
@@ -156,6 +171,21 @@ int tv_config_check(const char *stage, struct tv_config_summary *sum)
 	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
 		return tv_errf(TV_ERR_FORMAT, "not a tapevault configuration backup: it holds no "
 		               "catalog");
+	snprintf(path, sizeof(path), "%s/%s", stage, CONFIG_URL);
+	if (stat(path, &sb) == 0) {
+		/* a tape server of a shared catalog: its secrets, and the catalog's
+		 * name (checked when the home is opened) */
+		char url[16] = "";
+		FILE *f = fopen(path, "r");
+		if (f == NULL || fgets(url, sizeof(url), f) == NULL || !tv_db_is_pg_url(url)) {
+			if (f != NULL)
+				fclose(f);
+			return tv_errf(TV_ERR_FORMAT, "the configuration backup's catalog.url does not "
+			               "name a PostgreSQL catalog");
+		}
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/%s", stage, TV_CONFIG_CATALOG);
 	/* opening migrates a catalog of an older version to this one */
 	if ((r = tv_db_open(path, 0, &db)) != 0)
 		return tv_errctx(r, "the configuration backup's catalog");
@@ -174,7 +204,8 @@ int tv_config_fresh(const char *dir)
 	snprintf(path, sizeof(path), "%s/catalog.url", dir);
 	if (access(path, F_OK) == 0)
 		return tv_errf(TV_ERR_EXISTS, "%s keeps its catalog elsewhere (catalog.url): a "
-		               "configuration restore needs a state directory of its own", dir);
+		               "configuration restore needs a state directory of its own (a new one, "
+		               "without 'init')", dir);
 	snprintf(path, sizeof(path), "%s/%s", dir, TV_CONFIG_CATALOG);
 	if (access(path, F_OK) != 0)
 		return 0;
@@ -190,13 +221,28 @@ int tv_config_fresh(const char *dir)
 	return r;
 }
 
+/* A tape server of a shared catalog: the empty SQLite catalog a fresh
+ * 'init' may have made is not the home's catalog any more. */
+static void drop_empty_catalog(const char *dir)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	char p[PATH_MAX + 64];
+
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s%s", dir, TV_CONFIG_CATALOG, sfx[i]);
+		unlink(p);
+	}
+}
+
 int tv_config_install(const char *dir, const char *stage)
 {
 	char from[PATH_MAX + 64], to[PATH_MAX + 64], aside[PATH_MAX + 64];
-	int r, moved_aside = 0;
+	int r, moved_aside = 0, shared;
 
 	if ((r = tv_config_fresh(dir)) != 0)
 		return r;
+	snprintf(from, sizeof(from), "%s/%s", stage, CONFIG_URL);
+	shared = access(from, F_OK) == 0;
 	/* the key store first (a fresh 'init' made one: set aside, then gone) */
 	snprintf(to, sizeof(to), "%s/%s", dir, TV_KEYSTORE_DIR);
 	snprintf(aside, sizeof(aside), "%s/%s.before-config-restore", dir, TV_KEYSTORE_DIR);
@@ -210,20 +256,33 @@ int tv_config_install(const char *dir, const char *stage)
 		r = tv_errf(TV_ERR_IO, "%s: %s", to, strerror(errno));
 		goto undo;
 	}
-	/* then the catalog, renamed over the empty one last */
+	/* then the catalog, renamed over the empty one last; a tape server of
+	 * a shared catalog: its local store, then the name of the catalog */
 	snprintf(from, sizeof(from), "%s/%s", stage, TV_CONFIG_CATALOG);
-	snprintf(to, sizeof(to), "%s/%s", dir, TV_CONFIG_CATALOG);
+	snprintf(to, sizeof(to), "%s/%s", dir, shared ? TV_DB_LOCAL_FILE : TV_CONFIG_CATALOG);
 	if (rename(from, to) != 0) {
 		r = tv_errf(TV_ERR_IO, "%s: %s", to, strerror(errno));
-		snprintf(from, sizeof(from), "%s/%s", dir, TV_KEYSTORE_DIR);
-		snprintf(to, sizeof(to), "%s/%s", stage, TV_KEYSTORE_DIR);
-		if (rename(from, to) != 0)
-			tv_errctx(r, "and the restored key store is left in %s", from);
-		goto undo;
+		goto keys_back;
+	}
+	if (shared) {
+		snprintf(from, sizeof(from), "%s/%s", stage, CONFIG_URL);
+		snprintf(to, sizeof(to), "%s/%s", dir, CONFIG_URL);
+		if (rename(from, to) != 0) {
+			r = tv_errf(TV_ERR_IO, "%s: %s", to, strerror(errno));
+			snprintf(to, sizeof(to), "%s/%s", dir, TV_DB_LOCAL_FILE);
+			unlink(to);
+			goto keys_back;
+		}
+		drop_empty_catalog(dir);
 	}
 	if (moved_aside)
 		tv_config_unstage(aside);
 	return 0;
+keys_back:
+	snprintf(from, sizeof(from), "%s/%s", dir, TV_KEYSTORE_DIR);
+	snprintf(to, sizeof(to), "%s/%s", stage, TV_KEYSTORE_DIR);
+	if (rename(from, to) != 0)
+		tv_errctx(r, "and the restored key store is left in %s", from);
 undo:
 	if (moved_aside) {
 		snprintf(to, sizeof(to), "%s/%s", dir, TV_KEYSTORE_DIR);

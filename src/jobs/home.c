@@ -84,6 +84,19 @@ static int write_catalog_url(const char *dir, const char *url)
 	return ok ? 0 : tv_errf(TV_ERR_IO, "%s: write failed", path);
 }
 
+/* HOME/local.db: this server's own store of the secret tables when its
+ * catalog is a shared one (catalog.h), created 0600 on first use. */
+static int local_open(const char *dir, struct tv_db **out)
+{
+	char path[PATH_MAX + 32];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, TV_DB_LOCAL_FILE);
+	if ((r = tv_db_open(path, 1, out)) != 0)
+		return tv_errctx(r, "this server's local key store %s", path);
+	return 0;
+}
+
 /* A new catalog at path, made under a temporary name and renamed into
  * place last, so a failed init leaves no half-made catalog behind. */
 static int catalog_create(const char *path)
@@ -170,7 +183,12 @@ int tv_home_init_report(const char *dir, const char *catalog_url, int *kept_keys
 	if (url != NULL && tv_db_is_pg_url(url)) {
 		/* a site's shared catalog: made by the first tape server, joined by
 		 * the others (the schema is migrated once, under a lock) */
-		struct tv_db *db = NULL;
+		struct tv_db *db = NULL, *local = NULL;
+		/* this server's secrets: on this server, made before the catalog
+		 * is named */
+		if ((r = local_open(dir, &local)) != 0)
+			return r;
+		tv_db_close(local);
 		if ((r = tv_db_open(url, 1, &db)) != 0)
 			return r;
 		r = tv_db_exec(db, "INSERT INTO settings(key, value) VALUES('created', ?) "
@@ -241,6 +259,16 @@ int tv_home_open(const char *dir, struct tv_home **out)
 	snprintf(h->dir, sizeof(h->dir), "%s", dir);
 	if ((r = tv_db_open(path, 0, &h->db)) != 0)
 		goto fail;
+	if (tv_db_is_pg_url(path)) {
+		/* a shared catalog: this server's secrets stay in the home */
+		struct tv_db *local = NULL;
+		if ((r = local_open(dir, &local)) != 0)
+			goto fail;
+		if ((r = tv_db_attach_local(h->db, local)) != 0) {
+			tv_db_close(local);
+			goto fail;
+		}
+	}
 	if ((r = tv_keys_open_store(h)) != 0)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/log/jobs.log", dir);

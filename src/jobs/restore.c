@@ -36,6 +36,7 @@
 #include "jobs/jobs.h"
 #include "jobs/keys.h"
 #include "jobs/restore_int.h"
+#include "jobs/writer.h"
 #include "library/vlib.h"
 #include "tape/tape.h"
 #include "util/err.h"
@@ -187,7 +188,7 @@ static int extract_inner(struct tv_home *h, char **files, size_t n, const char *
 		char dest[PATH_MAX + 16];
 		memset(&bs, 0, sizeof(bs));
 		snprintf(dest, sizeof(dest), "%s.extracted", files[i]);
-		r = tv_backup_extract(files[i], dest, &un, &bs);
+		r = tv_writer_backup_extract(h, files[i], dest, &un, &bs);   /* signed by whom */
 		if (r != 0) {
 			tv_warn(h, "%s: %s", files[i], tv_errmsg(r));
 			failed++;
@@ -587,7 +588,8 @@ static int rt_tape(struct rjob *rj, uint64_t tseq)
 	}
 	if (enc && tv_keys_load_dek(rj->h, rt->uuid, rt->dek) != 0) {
 		rt->failed = 1;
-		return tv_errf(TV_ERR_LOCKED, "tape %s: its data key is not unlocked here",
+		return tv_errf(TV_ERR_LOCKED, "tape %s is locked here (this server holds no key "
+		               "for it): unlock it with 'tapevault decrypt %s'", rt->barcode,
 		               rt->barcode);
 	}
 	rt->have_dek = enc;

@@ -79,6 +79,19 @@ catalog_sql() {
 	fi
 }
 pg_mode() { [ -n "${TV_PG_HOST:-}" ]; }
+# secret_sql HOME SQL: SQL (SQLite's dialect) on the database that holds
+# HOME's secret tables (passwords, tape_keys, kms_servers, kms_keys,
+# escrow_requests): the catalog itself, or, when the catalog is a shared
+# PostgreSQL one, the home's own local store (local.db: secrets stay on
+# each server).  It holds no shared table rows: look tapes up with
+# catalog_sql first.
+secret_sql() {
+	if [ -f "$1/catalog.url" ] && grep -q '^postgres' "$1/catalog.url"; then
+		sqlite3 "$1/local.db" "$2"
+	else
+		sqlite3 "$1/catalog.db" "$2"
+	fi
+}
 secret() { # secret FILE TEXT: a password file with mode 600
 	printf '%s\n' "$2" > "$1"; chmod 600 "$1"
 }

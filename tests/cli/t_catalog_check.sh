@@ -46,8 +46,10 @@ tv "$A" catalog check;              expect_rc 1 "two tapes in one place of a med
 expect_out "two tapes with one place in a media set: tapes VT000[12]L9, VT000[12]L9 all claim sequence 1" "named"
 sq "UPDATE tapes SET seq = 2 WHERE barcode='VT0002L9'"
 
-zero16="zeroblob(16)"; pg_mode && zero16="'\\x00000000000000000000000000000000'::bytea"
-sq "UPDATE tape_keys SET dek_fpr = $zero16 WHERE tape_uuid = (SELECT uuid FROM tapes WHERE barcode='VT0001L9')"
+# the stored keys are the home's own (on a shared catalog: its local store)
+u=$(catalog_sql "$A" "SELECT hex(uuid) FROM tapes WHERE barcode='VT0001L9'")
+pg_mode && u=$(catalog_sql "$A" "SELECT upper(encode(uuid, 'hex')) FROM tapes WHERE barcode='VT0001L9'")
+secret_sql "$A" "UPDATE tape_keys SET dek_fpr = zeroblob(16) WHERE hex(tape_uuid) = '$u'"
 tv "$A" catalog check;              expect_rc 1 "a stored key that is not the tape's"
 expect_out "stored tape key that is not the tape's: tape VT0001L9" "named"
 tv "$A" --json catalog check

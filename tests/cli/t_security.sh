@@ -160,9 +160,9 @@ tv "$B" restore s1 --to "$WORK/rs1"; expect_rc 0 "restore set 1"
 check "set 1 is tape 1's data" same_tree src/d1 "$WORK/rs1/$S/src/d1"
 tv "$B" restore s2 --to "$WORK/rs2"; expect_rc 0 "restore set 2"
 check "set 2 is tape 2's data" same_tree src/d2 "$WORK/rs2/$S/src/d2"
-key_len=$(catalog_sql "$B" "SELECT length(sealed_key) FROM escrow_requests")
+key_len=$(secret_sql "$B" "SELECT length(sealed_key) FROM escrow_requests")
 check "the one-time key is deleted from the catalog" test "$key_len" = 0
-applied=$(catalog_sql "$B" "SELECT CASE WHEN applied IS NOT NULL THEN 1 ELSE 0 END FROM escrow_requests")
+applied=$(secret_sql "$B" "SELECT CASE WHEN applied IS NOT NULL THEN 1 ELSE 0 END FROM escrow_requests")
 check "the request is marked applied" test "$applied" = 1
 tv "$B" escrow apply "$WORK/resp.txt"; expect_rc 1 "a second apply (replay) is refused"
 expect_err "applied already" "says it was applied already"
