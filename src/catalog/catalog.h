@@ -16,7 +16,7 @@
 struct tv_db;
 struct tv_stmt;
 
-#define TV_DB_SCHEMA_VERSION 11
+#define TV_DB_SCHEMA_VERSION 12
 
 /* target: a SQLite file, or a PostgreSQL URI (a site's shared catalog) */
 int tv_db_open(const char *target, int create, struct tv_db **out);

@@ -245,6 +245,19 @@ const char *const tv_schema_migrations[] = {
 	"CREATE TABLE writers_trusted(\n"
 	"  fingerprint BLOB PRIMARY KEY, public_key BLOB NOT NULL,\n"
 	"  how TEXT NOT NULL DEFAULT '', added INTEGER NOT NULL);\n",
+	/* 12: several tape servers on one catalog (issue 12: jobs/lease.c).
+	 * servers: every tape server (host:home) that used the catalog, and
+	 * when it was last seen.  reservations: leases on drives, tapes, media
+	 * sets and jobs (resource "drive:LIBID:N", "tape:BARCODE", "ms:ID",
+	 * "job:UUID"), renewed by their process; past `expires` anyone may take
+	 * them, and the next sweep marks an expired job's set failed. */
+	"CREATE TABLE servers(\n"
+	"  name TEXT PRIMARY KEY, host TEXT NOT NULL, home TEXT NOT NULL, pid INTEGER,\n"
+	"  version TEXT NOT NULL, started INTEGER NOT NULL, last_seen INTEGER NOT NULL);\n"
+	"CREATE TABLE reservations(\n"
+	"  resource TEXT PRIMARY KEY, owner TEXT NOT NULL, server TEXT NOT NULL,\n"
+	"  pid INTEGER NOT NULL, job TEXT NOT NULL, set_uuid BLOB,\n"
+	"  taken INTEGER NOT NULL, expires INTEGER NOT NULL);\n",
 };
 
 const int tv_schema_count =

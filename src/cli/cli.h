@@ -147,6 +147,7 @@ int cmd_tape_retire(struct cli *, int, char **);
 int cmd_files(struct cli *, int, char **);
 int cmd_find(struct cli *, int, char **);
 int cmd_jobs(struct cli *, int, char **);
+int cmd_servers(struct cli *, int, char **);
 int cli_restore_dry_run(struct cli *c, const char *set, char **paths, size_t npaths);
 /* cmd_web.c */
 int cmd_user_add(struct cli *, int, char **);

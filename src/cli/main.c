@@ -255,6 +255,12 @@ const struct cli_cmd cli_commands[] = {
 	 "does ('*.conf', 'passwd').  A glob that starts with a literal part is looked up in\n"
 	 "an index: it answers in well under a second whatever the catalog's size.  A GLOB\n"
 	 "that matches nothing is named and the command exits 1."},
+	{"servers", cmd_servers, "",
+	 "The tape servers of a shared (PostgreSQL) catalog: each home initialised with the\n"
+	 "same catalog URI, when it was last seen, whether it is live (seen within the lease\n"
+	 "time), and the leases its running jobs hold (drives, tapes, media sets, jobs).\n"
+	 "Leases not renewed in time are released first, and the sets of their jobs marked\n"
+	 "failed.  On an installation's own SQLite catalog there is one server: says so."},
 	{"jobs", cmd_jobs, "[--limit N]",
 	 "The job history, newest first: id, kind (write, restore, verify, catalog, inventory,\n"
 	 "decrypt, escrow apply, ...), start (ISO 8601, UTC), duration, files, bytes, rate,\n"
@@ -291,9 +297,14 @@ const struct cli_cmd cli_commands[] = {
 	{"verify", cmd_verify, "BARCODE...", "Read back every record of the tapes and check it."},
 	{"backup create", cmd_backup_create,
 	 "SOURCE... --out FILE [--encryption password:NAME|kms:SERVER[:KEYID]]",
-	 "Make a disk backup file (pax archive in authenticated encrypted chunks)."},
-	{"backup extract", cmd_backup_extract, "FILE --to DIR [--password-file F | --kms SERVER]",
-	 "Open a disk backup file into DIR."},
+	 "Make a disk backup file (pax archive in authenticated encrypted chunks), signed with\n"
+	 "this installation's writer identity (header and whole file)."},
+	{"backup extract", cmd_backup_extract,
+	 "FILE --to DIR [--password-file F | --kms SERVER] [--trust-writer FPR|unsigned]",
+	 "Open a disk backup file into DIR.  The file must be signed by this installation or a\n"
+	 "trusted writer ('identity trust', or --trust-writer FPR for this run); an unsigned\n"
+	 "(older) file needs --trust-writer unsigned.  What it holds appears in DIR only once the\n"
+	 "whole file has been verified."},
 	{"config backup", cmd_config_backup,
 	 "--to FILE --encryption password:NAME|kms:SERVER[:KEYID]",
 	 "Back up this backup server's own state in one encrypted file: the catalog (libraries,\n"
@@ -456,7 +467,7 @@ int cli_usage(const struct cli_cmd *cmd, const char *fmt, ...)
 static int takes_trust_writer(const struct cli_cmd *cmd)
 {
 	static const char *const names[] = {
-		"catalog", "decrypt", "escrow apply",
+		"catalog", "decrypt", "escrow apply", "restore",
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(cmd->name, names[i]) == 0)

@@ -1,4 +1,5 @@
-/* tapevault: media pools. */
+/* tapevault: media pools.  A free tape another tape server's job has
+ * leased (jobs/lease.h) is not offered. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,9 +167,12 @@ int tv_pool_free_tape(struct tv_home *h, const struct tv_pool *p, int64_t lib_id
 
 	if ((r = tv_db_query(h->db, &q,
 	                     "SELECT id, barcode, COALESCE(pool_id,0) FROM tapes"
-	                     " WHERE state='free' AND library_id=?1"
+	                     " WHERE state='free' AND library_id=?1 AND NOT EXISTS(SELECT 1"
+	                     " FROM reservations r WHERE r.resource='tape:' || tapes.barcode"
+	                     " AND r.expires>=?3)"
 	                     " ORDER BY CASE WHEN pool_id=?2 THEN 0 WHEN pool_id IS NULL THEN 1"
-	                     " ELSE 2 END, barcode LIMIT 1", "ii", lib_id, p->id)) != 0)
+	                     " ELSE 2 END, barcode LIMIT 1", "iii", lib_id, p->id,
+	                     (int64_t)tv_now())) != 0)
 		return r;
 	if ((r = tv_stmt_step(q)) == 1) {
 		int64_t owner = tv_stmt_int(q, 2);

@@ -36,6 +36,7 @@
 #include "jobs/fsmeta.h"
 #include "jobs/jobs.h"
 #include "jobs/keys.h"
+#include "jobs/lease.h"
 #include "jobs/session.h"
 #include "library/vlib.h"
 #include "util/err.h"
@@ -215,6 +216,7 @@ struct wjob {
 	struct { uint64_t files, bytes, skipped, stored, first_seq; } snap;
 	unsigned failed_tapes;
 	char failed[MAX_FAILED_TAPES][32];
+	int drive;                   /* the drive the job writes with (-1: none yet) */
 };
 
 /* A record of the tape log: an item begun on the tape ('I'), an item
@@ -851,6 +853,9 @@ static int skipped_state(struct wjob *j, const struct stat *sb)
 
 /* ---- media sets and tapes ---- */
 
+static int lease_wait(struct wjob *j, const char *resource, const uint8_t *set_uuid,
+                      const char *what);
+
 static int open_media_set(struct wjob *j)
 {
 	int64_t id;
@@ -863,6 +868,12 @@ static int open_media_set(struct wjob *j)
 		if (r == 0) {
 			size_t n;
 			struct tv_stmt *q;
+			char res[48], what[TV_NAME_MAX + 64];
+			/* appended to by one job at a time, whichever server runs it */
+			snprintf(res, sizeof(res), "ms:%lld", (long long)id);
+			snprintf(what, sizeof(what), "the open media set of pool %s", j->pool.name);
+			if ((r = lease_wait(j, res, NULL, what)) != 0)
+				return r;
 			j->ms_id = id;
 			if ((r = tv_db_query(j->h->db, &q, "SELECT uuid FROM media_sets WHERE id=?",
 			                     "i", id)) != 0)
@@ -878,9 +889,12 @@ static int open_media_set(struct wjob *j)
 		if (r != TV_ERR_NOTFOUND)
 			return r;
 	} else {
-		/* per-job: close the pool's open media set */
-		if ((r = tv_db_exec(j->h->db, "UPDATE media_sets SET closed=1 WHERE pool_id=?",
-		                    "i", j->pool.id)) != 0)
+		/* per-job: close the pool's open media set (not one another tape
+		 * server's running job writes: its lease says so) */
+		if ((r = tv_db_exec(j->h->db, "UPDATE media_sets SET closed=1 WHERE pool_id=? AND "
+		                    "closed=0 AND NOT EXISTS(SELECT 1 FROM reservations r WHERE "
+		                    "r.resource='ms:' || media_sets.id AND r.expires>=?)", "ii",
+		                    j->pool.id, (int64_t)tv_now())) != 0)
 			return r;
 	}
 	if ((r = tv_uuid_new(j->ms_uuid)) != 0)
@@ -891,16 +905,21 @@ static int open_media_set(struct wjob *j)
 		return r;
 	j->ms_id = tv_db_last_id(j->h->db);
 	j->started_new_ms = 1;
-	return 0;
+	{
+		char res[48];
+		int got;
+		snprintf(res, sizeof(res), "ms:%lld", (long long)j->ms_id);
+		return tv_lease_take(res, NULL, &got, NULL, 0);   /* new: nobody else's */
+	}
 }
 
 /* Ends the open data tape file (cont: the last item continues in the next
  * one) and records its figures. */
 /* A tape whose session finished leaves the drive; if it cannot, the data
  * is safe and cataloged, so the job goes on and says so. */
-static void unload_done(struct tv_home *h, struct tv_vlib *lib)
+static void unload_done(struct tv_home *h, struct tv_vlib *lib, int drive)
 {
-	int r = tv_lib_unload(lib, 0, 0);
+	int r = tv_lib_unload(lib, (unsigned)drive, 0);
 
 	if (r != 0)
 		tv_warn(h, "%s (the tape stays in the drive)", tv_errmsg(r));
@@ -956,7 +975,7 @@ static int finish_tape(struct wjob *j)
 	if ((r = tv_session_finish(&j->s)) != 0)
 		return r;
 	j->have_tape = 0;
-	unload_done(j->h, j->lib);
+	unload_done(j->h, j->lib, j->drive);
 	if ((r = mark_changed(j)) != 0 || (r = tv_db_commit(j->h->db)) != 0)
 		return r;
 	return tv_db_begin(j->h->db);
@@ -1053,7 +1072,7 @@ static int tape_failed(struct wjob *j, int err, uint64_t idx, int *listed)
 	tv_session_abort(&j->s);
 	j->have_tape = 0;
 	j->in_data = 0;
-	if ((r = tv_lib_unload(j->lib, 0, 0)) != 0)
+	if ((r = tv_lib_unload(j->lib, (unsigned)j->drive, 0)) != 0)
 		tv_warn(j->h, "%s (tape %s stays in the drive)", tv_errmsg(r), bc);
 	if (j->tlog_err != 0)
 		return tv_errf(err, "%s (and the log of what the job wrote to tape %s could not "
@@ -1106,6 +1125,124 @@ static int tape_failed(struct wjob *j, int err, uint64_t idx, int *listed)
 	return r;
 }
 
+/* ---- what several tape servers share (jobs/lease.h) ---- */
+
+#define LEASE_WAIT_MAX 3600      /* seconds a job waits for a drive or media set */
+
+/* Waits (said once) until resource can be leased: another tape server's
+ * job holds it.  what: for the message. */
+static int lease_wait(struct wjob *j, const char *resource, const uint8_t *set_uuid,
+                      const char *what)
+{
+	char who[400];
+	int got, said = 0, r;
+
+	for (unsigned waited = 0;; waited++) {
+		if ((r = tv_lease_take(resource, set_uuid, &got, who, sizeof(who))) != 0 || got)
+			return r;
+		if (!said++)
+			tv_info(j->h, "waiting for %s: %s holds it", what, who[0] ? who : "another job");
+		if (tv_stop_requested())
+			return TV_ERR_INTERRUPTED;
+		if (waited * 2 >= LEASE_WAIT_MAX)
+			return tv_errf(TV_ERR_STATE, "%s stayed in use by %s for %d s: try again "
+			               "later ('tapevault servers' shows the running jobs)", what, who,
+			               LEASE_WAIT_MAX);
+		sleep(2);
+	}
+}
+
+/* The drive the job writes with: drive 0, or on a shared catalog the first
+ * drive of the library that no other job holds (waiting while all are in
+ * use).  A drive whose lease had expired may still hold the cartridge of
+ * the job that stopped: it goes back to its slot first. */
+static int job_drive(struct wjob *j)
+{
+	struct tv_vlib_info info;
+	struct tv_vlib_elem *el = NULL;
+	size_t n = 0;
+	int r, got = 0, said = 0;
+
+	if (j->drive >= 0)
+		return 0;
+	if (!tv_lease_active()) {
+		j->drive = 0;
+		return 0;
+	}
+	if ((r = tv_vlib_status(j->lib, &info, &el, &n)) != 0)
+		return r;
+	for (unsigned waited = 0; !got; waited++) {
+		for (unsigned d = 0; d < info.drives && !got; d++) {
+			char res[64];
+			snprintf(res, sizeof(res), "drive:%lld:%u", (long long)j->lib_id, d);
+			if ((r = tv_lease_take(res, NULL, &got, NULL, 0)) != 0)
+				goto out;
+			if (got)
+				j->drive = (int)d;
+		}
+		if (got)
+			break;
+		if (!said++)
+			tv_info(j->h, "waiting for a drive of library %s: all %u are in use by other "
+			        "jobs", tv_vlib_name(j->lib), info.drives);
+		if (tv_stop_requested() || waited * 2 >= LEASE_WAIT_MAX) {
+			r = tv_stop_requested() ? TV_ERR_INTERRUPTED :
+			    tv_errf(TV_ERR_STATE, "no drive of library %s came free in %d s",
+			            tv_vlib_name(j->lib), LEASE_WAIT_MAX);
+			goto out;
+		}
+		sleep(2);
+	}
+	free(el);
+	el = NULL;
+	if ((r = tv_vlib_status(j->lib, NULL, &el, &n)) != 0)
+		goto out;
+	if ((size_t)j->drive < n && el[j->drive].type == TV_ELEM_DRIVE && el[j->drive].full) {
+		tv_warn(j->h, "drive %d of library %s still holds %s, left by a job that stopped "
+		        "without ending: it goes back to its slot", j->drive, tv_vlib_name(j->lib),
+		        el[j->drive].barcode[0] ? el[j->drive].barcode : "a cartridge");
+		r = tv_vlib_unload_if_loaded(j->lib, (unsigned)j->drive);
+	}
+	tv_verbose(j->h, "writing with drive %d of library %s", j->drive, tv_vlib_name(j->lib));
+out:
+	free(el);
+	return r;
+}
+
+/* The tape the job is about to load may sit in another drive, left there
+ * by a job that stopped without ending (its leases expired): it goes back
+ * to its slot first, under that drive's lease. */
+static int fetch_stale(struct wjob *j, const char *barcode)
+{
+	struct tv_vlib_elem el;
+	char res[64], who[400];
+	int got, r;
+
+	if (!tv_lease_active() || tv_vlib_find(j->lib, barcode, &el) != 0 ||
+	    el.type != TV_ELEM_DRIVE || (int)el.index == j->drive)
+		return 0;
+	snprintf(res, sizeof(res), "drive:%lld:%u", (long long)j->lib_id, el.index);
+	if ((r = tv_lease_take(res, NULL, &got, who, sizeof(who))) != 0)
+		return r;
+	if (!got)
+		return tv_errf(TV_ERR_STATE, "tape %s is in drive %u of library %s, which %s holds",
+		               barcode, el.index, tv_vlib_name(j->lib), who);
+	tv_warn(j->h, "tape %s was left in drive %u of library %s by a job that stopped without "
+	        "ending: it goes back to its slot", barcode, el.index, tv_vlib_name(j->lib));
+	r = tv_vlib_unload_if_loaded(j->lib, el.index);
+	tv_lease_drop(res);
+	return r;
+}
+
+/* This job's lease on the tape; 0 with *got 0 when another job holds it. */
+static int tape_lease(const char *barcode, int *got)
+{
+	char res[64];
+
+	snprintf(res, sizeof(res), "tape:%s", barcode);
+	return tv_lease_take(res, NULL, got, NULL, 0);
+}
+
 /* Pick the tape to continue on (policy continue, last tape not full) or a
  * free one, load it and prepare a session. */
 static int next_tape(struct wjob *j)
@@ -1139,6 +1276,12 @@ static int next_tape(struct wjob *j)
 		q = NULL;
 		if (r < 0)
 			return r;
+		if (append) {
+			int got;
+			if ((r = tape_lease(barcode, &got)) != 0)
+				return r;
+			append = got;   /* in another job's hands: a new tape */
+		}
 	}
 	if (!append) {
 		r = tv_db_get_int(j->h->db, &seq,
@@ -1146,7 +1289,21 @@ static int next_tape(struct wjob *j)
 		                  "i", j->ms_id);
 		if (r != 0)
 			return r;
-		r = tv_pool_free_tape(j->h, &j->pool, j->lib_id, &tape_id, barcode, sizeof(barcode));
+		/* a free tape no other job took first */
+		for (int tries = 0;; tries++) {
+			int got;
+			r = tv_pool_free_tape(j->h, &j->pool, j->lib_id, &tape_id, barcode,
+			                      sizeof(barcode));
+			if (r <= 0 || (r = tape_lease(barcode, &got)) != 0)
+				break;
+			if (got) {
+				r = 1;
+				break;
+			}
+			if (tries == 50)
+				return tv_errf(TV_ERR_STATE, "no free tape of pool '%s' could be taken: "
+				               "other jobs took each first", j->pool.name);
+		}
 		if (r < 0)
 			return r;
 		if (r == 0)
@@ -1156,19 +1313,21 @@ static int next_tape(struct wjob *j)
 			               "'tapevault tape new' and run the job again",
 			               j->pool.name, (long long)seq);
 	}
-	r = tv_session_open(&j->s, j->h, j->lib, 0, tape_id, barcode, append, &j->wo);
+	if ((r = job_drive(j)) != 0 || (r = fetch_stale(j, barcode)) != 0)
+		return r;
+	r = tv_session_open(&j->s, j->h, j->lib, j->drive, tape_id, barcode, append, &j->wo);
 	if (r != 0)
 		return r;
 	if (!append) {
 		r = tv_session_label(&j->s, &j->pool, j->ms_id, j->ms_uuid, (uint64_t)seq);
 		if (r != 0) {
 			tv_session_abort(&j->s);
-			return tv_lib_unload(j->lib, 0, r);
+			return tv_lib_unload(j->lib, (unsigned)j->drive, r);
 		}
 	}
 	if ((r = tv_drivecrypt_write(j->h, &j->s)) != 0) {   /* LTO hardware encryption */
 		tv_session_abort(&j->s);
-		return tv_lib_unload(j->lib, 0, r);
+		return tv_lib_unload(j->lib, (unsigned)j->drive, r);
 	}
 	j->have_tape = 1;
 	j->tapes++;
@@ -2095,6 +2254,15 @@ static int begin_set(struct wjob *j, const char *pool, const struct tv_write_opt
 	if (r != 0)
 		return r;
 	j->set_id = tv_db_last_id(j->h->db);
+	{
+		/* while it runs: 'servers' shows it, and if its process dies the
+		 * set is marked failed once the lease expires */
+		char res[64];
+		int got;
+		snprintf(res, sizeof(res), "job:%s", uuidstr);
+		if ((r = tv_lease_take(res, j->set_uuid, &got, NULL, 0)) != 0)
+			return r;
+	}
 	tv_log(j->h, "backup set %s '%s' to pool %s", uuidstr, j->set_name, pool);
 	if (j->level != TV_LEVEL_FULL) {
 		char pu[37];
@@ -2179,7 +2347,7 @@ static int finish_set(struct wjob *j, const char *state)
 		    (r = put_names(j)) != 0 || (r = tv_session_finish(&j->s)) != 0)
 			return r;
 		j->have_tape = 0;
-		unload_done(j->h, j->lib);
+		unload_done(j->h, j->lib, j->drive);
 	}
 	return tv_db_commit(j->h->db);
 }
@@ -2238,7 +2406,7 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
                  const struct tv_write_opts *o, struct tv_write_result *res)
 {
 	struct wjob j;
-	int r, in_tx = 0, interrupted = 0;
+	int r, in_tx = 0, interrupted = 0, leases = 0;
 
 	tv_errclear();   /* a new job: no earlier failure's detail */
 
@@ -2249,9 +2417,13 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
 	tv_buf_init(&j.map);
 	j.h = h;
 	j.rs.idx = -1;
+	j.drive = -1;
 	snprintf(h->job, sizeof(h->job), "write");
 	if ((r = job_setup(&j, pool, paths, npaths, o)) != 0)
 		goto out;
+	if ((r = tv_lease_open(h, "write")) != 0)
+		goto out;
+	leases = 1;
 	if ((r = tv_db_begin(h->db)) != 0)
 		goto out;
 	in_tx = 1;
@@ -2300,7 +2472,7 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
 out:
 	if (j.have_tape) {
 		tv_session_abort(&j.s);
-		r = tv_lib_unload(j.lib, 0, r);
+		r = tv_lib_unload(j.lib, (unsigned)j.drive, r);
 	}
 	if (in_tx)
 		tv_db_rollback(h->db);
@@ -2308,6 +2480,8 @@ out:
 		/* a set that earlier tapes committed: it failed */
 		tv_db_exec(h->db, "UPDATE backup_sets SET state='failed' WHERE id=? AND state IS "
 		           "NULL", "i", j.set_id);
+	if (leases)
+		tv_lease_close();   /* drive, tapes, media set, job: given back */
 	job_free(&j);
 	return r;
 }
