@@ -68,6 +68,27 @@ static const struct check checks[] = {
 	 " ' of the media set, outside the set''s tapes ' || s.first_seq || '-' || s.last_seq"
 	 " FROM data_files d JOIN backup_sets s ON s.id = d.set_id"
 	 " WHERE d.tseq < s.first_seq OR d.tseq > s.last_seq"},
+	/* leases of the tape servers of a shared catalog (jobs/lease.h) */
+	{"lease on something the catalog does not hold",
+	 "SELECT 'lease ' || r.resource || ' of server ' || r.server || ' names no ' ||"
+	 " CASE WHEN substr(r.resource, 1, 5) = 'tape:' THEN 'tape' WHEN"
+	 " substr(r.resource, 1, 3) = 'ms:' THEN 'media set' ELSE 'library' END ||"
+	 " ' of the catalog' FROM reservations r WHERE"
+	 " (substr(r.resource, 1, 5) = 'tape:' AND NOT EXISTS(SELECT 1 FROM tapes t WHERE"
+	 "  'tape:' || t.barcode = r.resource)) OR"
+	 " (substr(r.resource, 1, 3) = 'ms:' AND NOT EXISTS(SELECT 1 FROM media_sets m WHERE"
+	 "  'ms:' || m.id = r.resource)) OR"
+	 " (substr(r.resource, 1, 6) = 'drive:' AND NOT EXISTS(SELECT 1 FROM libraries l WHERE"
+	 "  substr(r.resource, 1, length('drive:' || l.id || ':')) = 'drive:' || l.id || ':'))"},
+	{"lease of a job that ended",
+	 "SELECT 'lease ' || r.resource || ' of server ' || r.server || ': its backup set ' ||"
+	 " b.name || ' ended (' || b.state || ') but the lease was kept'"
+	 " FROM reservations r JOIN backup_sets b ON b.uuid = r.set_uuid"
+	 " WHERE b.state IS NOT NULL"},
+	{"lease of a server never seen",
+	 "SELECT 'lease ' || r.resource || ' names server ' || r.server || ', which the catalog"
+	 " does not know' FROM reservations r WHERE NOT EXISTS(SELECT 1 FROM servers v WHERE"
+	 " v.name = r.server)"},
 };
 
 static int run_one(struct tv_home *h, const struct check *c, unsigned limit,

@@ -83,6 +83,12 @@ check "all 16 sets restore byte-exact on the other server" test "$bad" = 0
 tv "$A" catalog check;                      expect_rc 0 "catalog check clean on A"
 tv "$B" catalog check;                      expect_rc 0 "catalog check clean on B"
 
+# a lease on a tape the catalog does not hold: catalog check names it
+catalog_sql "$A" "INSERT INTO reservations(resource, owner, server, pid, job, taken, expires) VALUES('tape:ZZ9999L9', 'x', 'nowhere:/x', 1, 'write', 0, 9999999999)" >/dev/null
+tv "$A" catalog check;                      expect_rc 1 "catalog check: a lease on an unknown tape"
+expect_out "lease tape:ZZ9999L9 of server nowhere:/x names no tape of the catalog" "names the lease"
+expect_out "names server nowhere:/x, which the catalog does not know" "and its unknown server"
+catalog_sql "$A" "DELETE FROM reservations WHERE resource='tape:ZZ9999L9'" >/dev/null
 # ---- servers ----
 tv "$A" servers;                            expect_rc 0 "servers"
 expect_out "^[^ ]*:$A +[0-9T:-]+Z" "names server A with when it was last seen"
