@@ -107,12 +107,13 @@ static int catalog_one(struct cat_run *cr, const char *barcode, int *locked_out)
 	struct tv_tape_info *ti;
 	uint8_t dek[TV_DEK_LEN];
 	char how[512] = "";
+	struct tv_lib_use use = { 0 };
 	int r, scanned = 0, unlocked = 0, have_dek = 0, untrusted;
 
 	*locked_out = 0;
 	if ((ti = calloc(1, sizeof(*ti))) == NULL)
 		return TV_ERR_NOMEM;
-	if ((r = tv_vlib_load(cr->lib, barcode, 0, TV_TAPE_RDONLY, &t, NULL)) != 0)
+	if ((r = tv_lib_load_job(h, cr->lib, cr->lib_id, barcode, TV_TAPE_RDONLY, &t, &use)) != 0)
 		goto out;
 	r = tv_labels_read(t, barcode, &ti->lab, 1);
 	if (r == 0 && !ti->lab.has_ms)
@@ -213,7 +214,7 @@ rollback:
 out:
 	tv_wipe(dek, sizeof(dek));
 	tv_tape_close(t);
-	r = tv_lib_unload(cr->lib, 0, r);
+	r = tv_lib_unload_job(cr->lib, &use, r);
 	tv_labels_free(&ti->lab);
 	free(ti);
 	return r;

@@ -28,13 +28,14 @@ int tv_catalog_tape_contents(struct tv_home *h, const char *barcode)
 	struct tv_tape_info *ti;
 	uint8_t dek[TV_DEK_LEN];
 	int64_t lib_id;
+	struct tv_lib_use use = { 0 };
 	int r, scanned = 0, unlocked = 0, have = 0;
 
 	if ((ti = calloc(1, sizeof(*ti))) == NULL)
 		return TV_ERR_NOMEM;
 	if ((r = tv_lib_open_for_tape(h, barcode, &lib, &lib_id)) != 0)
 		goto out;
-	if ((r = tv_vlib_load(lib, barcode, 0, TV_TAPE_RDONLY, &t, NULL)) != 0)
+	if ((r = tv_lib_load_job(h, lib, lib_id, barcode, TV_TAPE_RDONLY, &t, &use)) != 0)
 		goto out;
 	if ((r = tv_labels_read(t, barcode, &ti->lab, 1)) != 0)
 		goto out;
@@ -68,7 +69,7 @@ out:
 	tv_wipe(dek, sizeof(dek));
 	tv_tape_close(t);
 	if (lib != NULL) {
-		r = tv_lib_unload(lib, 0, r);
+		r = tv_lib_unload_job(lib, &use, r);
 		tv_vlib_close(lib);
 	}
 	tv_labels_free(&ti->lab);

@@ -24,6 +24,22 @@ int tv_lib_open_for_tape(struct tv_home *h, const char *barcode, struct tv_vlib 
  * result rc: its error and detail stand.  An unload that fails after a
  * success is the result; after a failure both are said, under rc. */
 int tv_lib_unload(struct tv_vlib *lib, unsigned drive, int rc);
+/* A tape a reading job loads (restore, verify, catalog, decrypt, erase):
+ * drive 0, or on a shared catalog (jobs/lease.h) a drive leased for the
+ * while, and the tape leased too, so that jobs of several tape servers
+ * never take the same drive or tape (each waits, said, while all drives or
+ * its tape are in other jobs' hands).  tv_lib_unload_job unloads and gives
+ * the leases back, returning rc as tv_lib_unload does; a zeroed use, or one
+ * whose load failed before the drive was touched, unloads nothing. */
+struct tv_lib_use {
+	unsigned drive;
+	int loaded;                  /* a load into drive was tried: unload it */
+	int leases;                  /* tv_lease_open was called for this load */
+	char drive_res[48], tape_res[48];
+};
+int tv_lib_load_job(struct tv_home *h, struct tv_vlib *lib, int64_t lib_id,
+                    const char *barcode, int mode, struct tv_tape **t, struct tv_lib_use *u);
+int tv_lib_unload_job(struct tv_vlib *lib, struct tv_lib_use *u, int rc);
 /* Warns about each cartridge of the library whose volume tag the changer
  * cannot read (a job that goes by barcodes passes it over). */
 void tv_lib_warn_unreadable(struct tv_home *h, struct tv_vlib *lib);

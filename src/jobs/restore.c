@@ -214,6 +214,7 @@ struct rtape {                  /* the tape being read */
 	uint64_t tseq;
 	uint8_t uuid[16];
 	struct tv_vlib *lib;
+	struct tv_lib_use use;      /* its drive (and leases, on a shared catalog) */
 	struct tv_tape *t;
 	struct tv_treader *rd;
 	uint8_t dek[TV_DEK_LEN];
@@ -533,7 +534,7 @@ static int rt_close(struct rjob *rj, int rc)
 	tv_tape_close(rt->t);
 	rt->t = NULL;
 	if (rt->lib != NULL) {
-		rc = tv_lib_unload(rt->lib, 0, rc);
+		rc = tv_lib_unload_job(rt->lib, &rt->use, rc);
 		tv_vlib_close(rt->lib);
 		rt->lib = NULL;
 	}
@@ -594,7 +595,8 @@ static int rt_tape(struct rjob *rj, uint64_t tseq)
 	}
 	rt->have_dek = enc;
 	if ((r = tv_lib_open_for_tape(rj->h, rt->barcode, &rt->lib, &lib_id)) != 0 ||
-	    (r = tv_vlib_load(rt->lib, rt->barcode, 0, TV_TAPE_RDONLY, &rt->t, NULL)) != 0 ||
+	    (r = tv_lib_load_job(rj->h, rt->lib, lib_id, rt->barcode, TV_TAPE_RDONLY, &rt->t,
+	                         &rt->use)) != 0 ||
 	    (enc && (r = tv_drivecrypt_read(rj->h, rt->t, rt->barcode, rt->dek)) != 0) ||
 	    (r = tv_treader_open(&rt->rd, rt->t, rt->barcode, rt->uuid, NULL)) != 0) {
 		rt->failed = 1;

@@ -312,6 +312,7 @@ int tv_job_tape_erase(struct tv_home *h, const char *barcode, const struct tv_er
 	struct tv_tape *t = NULL;
 	char question[1024], detail[300];
 	int64_t lib_id;
+	struct tv_lib_use use = { 0 };
 	size_t only = 0;
 	int r;
 
@@ -337,7 +338,7 @@ int tv_job_tape_erase(struct tv_home *h, const char *barcode, const struct tv_er
 		return tv_errf(TV_ERR_CANCELED, "tape %s: not erased (not confirmed)", barcode);
 	if ((r = tv_lib_open_for_tape(h, barcode, &lib, &lib_id)) != 0)
 		return r;
-	if ((r = tv_vlib_load(lib, barcode, 0, TV_TAPE_RDWR, &t, NULL)) != 0)
+	if ((r = tv_lib_load_job(h, lib, lib_id, barcode, TV_TAPE_RDWR, &t, &use)) != 0)
 		goto out;
 	if ((r = tv_tape_rewind(t)) != 0 || (r = tv_tape_erase(t)) != 0)
 		goto out;
@@ -346,7 +347,7 @@ int tv_job_tape_erase(struct tv_home *h, const char *barcode, const struct tv_er
 out:
 	if (t != NULL)
 		tv_tape_close(t);
-	r = tv_lib_unload(lib, 0, r);
+	r = tv_lib_unload_job(lib, &use, r);
 	tv_vlib_close(lib);
 	if (r != 0)
 		return tv_errctx(r, "tape %s: not erased", barcode);

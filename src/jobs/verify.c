@@ -140,12 +140,13 @@ static int verify_one(struct tv_home *h, const char *barcode, struct vstats *vs)
 	struct tv_content_header ch;
 	uint8_t dek[TV_DEK_LEN];
 	int64_t lib_id;
+	struct tv_lib_use use = { 0 };
 	int have_dek = 0, enc, r;
 	uint64_t file_no;
 
 	memset(&lab, 0, sizeof(lab));
 	if ((r = tv_lib_open_for_tape(h, barcode, &lib, &lib_id)) != 0 ||
-	    (r = tv_vlib_load(lib, barcode, 0, TV_TAPE_RDONLY, &t, NULL)) != 0)
+	    (r = tv_lib_load_job(h, lib, lib_id, barcode, TV_TAPE_RDONLY, &t, &use)) != 0)
 		goto out;
 	vs->t = t;
 	if ((r = tv_labels_read(t, barcode, &lab, 1)) != 0)
@@ -221,7 +222,7 @@ out:
 	vs->t = NULL;
 	tv_tape_close(t);
 	if (lib != NULL) {
-		r = tv_lib_unload(lib, 0, r);
+		r = tv_lib_unload_job(lib, &use, r);
 		tv_vlib_close(lib);
 	}
 	tv_labels_free(&lab);

@@ -80,6 +80,13 @@ for w in a1 a2 b1 b2; do
 	done
 done
 check "all 16 sets restore byte-exact on the other server" test "$bad" = 0
+# a reader and writers at once: each takes a drive of its own
+"$REAL" --home "$A" write p src/a1 --name conc-a >"$WORK/conc-a.out" 2>&1 & pc1=$!
+"$REAL" --home "$B" write p src/b1 --name conc-b >"$WORK/conc-b.out" 2>&1 & pc2=$!
+tv "$B" restore a2-s1 --to "$WORK/rconc"; expect_rc 0 "B restores while both servers write"
+check "byte-exact" same_tree src/a2/s1 "$WORK/rconc/$S/src/a2/s1"
+wait "$pc1"; rc1=$?; wait "$pc2"; rc2=$?
+check "the two writes at the same time succeeded" test "$rc1$rc2" = 00
 tv "$A" catalog check;                      expect_rc 0 "catalog check clean on A"
 tv "$B" catalog check;                      expect_rc 0 "catalog check clean on B"
 
@@ -121,7 +128,7 @@ done
 check "the killed job's leases are released within 60 s ($(( $(date +%s) - t0 )) s)" test "$released" = 1
 tv "$B" --json backups
 check "its set is marked failed" jq '[b["state"] for b in d["backups"] if b["name"] == "killed"] == ["failed"]'
-check "the other sets are untouched" jq 'len([b for b in d["backups"] if b["state"] == "restorable"]) == 17'
+check "the other sets are untouched" jq 'len([b for b in d["backups"] if b["state"] == "restorable"]) == 19'
 tv "$B" catalog check;                      expect_rc 0 "catalog check clean after the kill"
 tv "$A" write p src/other --name after;     expect_rc 0 "the next write on A"
 tv "$A" restore after --to "$WORK/ra";      expect_rc 0 "restores"
