@@ -98,6 +98,10 @@ int cmd_init(struct cli *c, int argc, char **argv)
 		return cli_usage(cli_find("init"), "init takes no operands");
 	if ((r = tv_home_resolve(c->home_opt, c->home_dir, sizeof(c->home_dir))) != 0)
 		return cli_fail(c, r, NULL);
+	/* the site's catalog from the environment, as --catalog */
+	if (kv.catalog == NULL && getenv("TAPEVAULT_CATALOG") != NULL &&
+	    *getenv("TAPEVAULT_CATALOG") != '\0')
+		kv.catalog = getenv("TAPEVAULT_CATALOG");
 	if ((r = tv_home_init_report(c->home_dir, kv.catalog, &kept)) != 0)
 		return cli_fail(c, r, "init");
 	if (!c->quiet && kept)

@@ -35,7 +35,8 @@ const struct cli_cmd cli_commands[] = {
 	 "connection URI (postgresql://[user@]host[:port]/db?..., as libpq takes it; keep a\n"
 	 "password out of it: ~/.pgpass or PGPASSFILE) for a site whose tape servers share\n"
 	 "one catalog: every state directory initialised with the same URI is one tape\n"
-	 "server of that site.  The key store always stays in the state directory."},
+	 "server of that site.  Without --catalog, TAPEVAULT_CATALOG (if set) names it.  The\n"
+	 "key store always stays in the state directory."},
 	{"library create", cmd_library_create,
 	 "NAME --path DIR --slots N [--drives N] [--mailslots N] [--scsi-emulation]",
 	 "Create a virtual tape library (a directory of tape images) and register it.\n"

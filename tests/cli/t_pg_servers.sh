@@ -24,7 +24,9 @@ A=$WORK/a B=$WORK/b
 jq() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert $1, d" "$OUT"; }
 
 tv "$A" init --catalog "$URI";              expect_rc 0 "server A joins the shared catalog"
-tv "$B" init --catalog "$URI";              expect_rc 0 "server B joins the same catalog"
+OUT=$(TAPEVAULT_CATALOG="$URI" "$REAL" --home "$B" init 2>&1); RC=$?
+expect_rc 0 "server B joins the same catalog (TAPEVAULT_CATALOG)"
+check "B's catalog is the shared one" test "$(cat "$B/catalog.url")" = "$URI"
 trust_writer "$A" "$B"; trust_writer "$B" "$A"
 tv "$A" library create vault --path "$WORK/vault" --slots 60 --drives 4; expect_rc 0 "a library of 4 drives"
 tv "$A" tape new vault $(for i in $(seq 1 40); do printf 'VT%04dL9 ' "$i"; done) --capacity 8M
