@@ -66,6 +66,7 @@ struct pg_db {
 	pthread_mutex_t mu;          /* one round trip at a time */
 	int changes;
 	int64_t savepoints;
+	uint64_t named;              /* server-side prepared statements made */
 };
 
 struct pg_stmt {
@@ -73,6 +74,8 @@ struct pg_stmt {
 	char *sql;                   /* rewritten */
 	int nparams;
 	int txctl;                   /* SAVEPOINT, RELEASE, ROLLBACK ...: not wrapped */
+	int persistent;              /* tv_db_prepare'd: run many times (see execute) */
+	char name[32];               /* its server-side prepared statement, once made */
 	const char *values[PG_MAX_PARAMS];
 	int lengths[PG_MAX_PARAMS];
 	int formats[PG_MAX_PARAMS];
@@ -355,11 +358,11 @@ static int pg_prepare(struct tv_db *db, const char *sql, int persistent,
 	struct pg_stmt *q;
 	const char *p;
 
-	(void)persistent;
 	*out = NULL;
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return TV_ERR_NOMEM;
 	q->base.db = db;
+	q->persistent = persistent;
 	if ((q->sql = tv_sql_to_pg(sql, 0, &q->nparams)) == NULL) {
 		free(q);
 		return tv_errf(TV_ERR_INTERNAL, "catalog: SQL that PostgreSQL cannot take: "
@@ -515,11 +518,36 @@ static int execute(struct pg_stmt *q)
 	struct pg_db *db = (struct pg_db *)q->base.db;
 	/* a job's own savepoints are not nested in ours: releasing ours would
 	 * release them with it */
-	int sp = db->base.in_tx && !q->txctl, r = 0, failed = 0;
+	int sp = db->base.in_tx && !q->txctl && !q->persistent, r = 0, failed = 0;
 	ExecStatusType st;
 
 	lock(&db->base);
-	if (sp) {
+	if (q->persistent && !q->txctl) {
+		/* a statement a job runs once per row (the rows of a tape's items):
+		 * parsed and planned once on the server, and run without a
+		 * savepoint of its own, since a savepoint per row is a
+		 * subtransaction per row.  Its callers treat a failure as the end
+		 * of their unit of work, which they roll back (a job's own
+		 * savepoint, or the transaction), so an error here may leave the
+		 * transaction aborted until they do. */
+		if (q->name[0] == '\0') {
+			PGresult *pr;
+			char name[32];
+			snprintf(name, sizeof(name), "tv_p%llu", (unsigned long long)++db->named);
+			pr = PQprepare(db->c, name, q->sql, q->nparams, q->oids);
+			if (pr == NULL || PQresultStatus(pr) != PGRES_COMMAND_OK) {
+				r = pr ? result_err(pr, "prepare") : conn_err(&db->base, "prepare");
+				PQclear(pr);
+				unlock(&db->base);
+				return r;
+			}
+			PQclear(pr);
+			memcpy(q->name, name, sizeof(name));
+		}
+		q->res = PQexecPrepared(db->c, q->name, q->nparams, q->values, q->lengths,
+		                        q->formats, 0);
+		q->ran = 1;
+	} else if (sp) {
 		q->ran = 1;
 		if ((r = pipelined(db, q, &failed)) != 0) {
 			unlock(&db->base);
@@ -639,6 +667,15 @@ static void pg_finalize(struct tv_stmt *qq)
 {
 	struct pg_stmt *q = (struct pg_stmt *)qq;
 
+	if (q->name[0] != '\0') {
+		/* outside a failed transaction; in one, the server drops nothing,
+		 * and the name is never used again */
+		char sql[64];
+		lock(q->base.db);
+		snprintf(sql, sizeof(sql), "DEALLOCATE %s", q->name);
+		PQclear(PQexec(C(q->base.db), sql));
+		unlock(q->base.db);
+	}
 	clear_result(q);
 	clear_params(q);
 	free(q->sql);
