@@ -21,7 +21,7 @@ static struct {
 	unsigned users;              /* tv_lease_open calls not yet closed */
 	struct tv_db *db;            /* the lease connection: autocommit */
 	char owner[200];             /* host:pid:random, this process */
-	char server[PATH_MAX + 80];  /* host:home, this tape server */
+	char server[PATH_MAX + 160]; /* host:home, this tape server */
 	char job[32];
 	pthread_t thr;
 	int thr_started, quit;
