@@ -253,6 +253,22 @@ int tv_db_shared(struct tv_db *db)
 	return db->local != NULL;
 }
 
+/* SQLite's data_version of the local store: it moves when another
+ * connection (another process, or another handle of this home) committed a
+ * change to it; -1 when it cannot be read (then every join refreshes). */
+static int64_t local_version(struct tv_db *lo)
+{
+	struct tv_stmt *q = NULL;
+	int64_t v = -1;
+
+	if (lo->ops->prepare(lo, "PRAGMA data_version", 0, &q) != 0)
+		return -1;
+	if (lo->ops->step(q) == 1)
+		v = lo->ops->col_int(q, 0);
+	lo->ops->finalize(q);
+	return v;
+}
+
 /* The database a statement runs on (catalog.h: secrets on each server). */
 static int route(struct tv_db *db, const char *sql, struct tv_db **to)
 {
@@ -273,8 +289,12 @@ static int route(struct tv_db *db, const char *sql, struct tv_db **to)
 	}
 	if (secret == SECRET_TAPE_KEYS && reads) {
 		/* which tapes this server holds keys for, joined with the catalog */
+		int64_t v = local_version(db->local);
+		if (v < 0 || v != db->local_version)
+			db->shadow_dirty = 1;
 		if (db->shadow_dirty && (r = shadow_sync(db)) != 0)
 			return r;
+		db->local_version = v;
 		return 0;
 	}
 	return tv_errf(TV_ERR_INTERNAL, "catalog: a statement that mixes this server's secret "
@@ -363,16 +383,35 @@ int tv_db_exec(struct tv_db *cat, const char *sql, const char *types, ...)
 	va_list ap;
 	int r;
 
+	int own_tx = 0;
+
 	if ((r = route(cat, sql, &db)) != 0)
 		return r;
 	ran_on(cat, db);
+	/* a secret written to the local store is committed now, whatever reads
+	 * of it this process has open: in autocommit mode SQLite would hold
+	 * the write back until every statement of the connection is done (a
+	 * long-lived process, the web server, kept a decrypted tape's key from
+	 * a CLI beside it); an explicit COMMIT does not wait for readers */
+	if (db != cat && !db->in_tx) {
+		if ((r = db->ops->tx(db, TV_TX_BEGIN)) != 0)
+			return r;
+		own_tx = 1;
+	}
 	va_start(ap, types);
 	r = prepare_bound(db, &q, sql, types, ap);
 	va_end(ap);
-	if (r != 0)
-		return r;
-	r = db->ops->step(q);
-	db->ops->finalize(q);
+	if (r == 0) {
+		r = db->ops->step(q);
+		db->ops->finalize(q);
+	}
+	if (own_tx) {
+		int c = r >= 0 ? db->ops->tx(db, TV_TX_COMMIT) : 0;
+		if (r < 0 || c != 0)
+			db->ops->tx(db, TV_TX_ROLLBACK);
+		if (c != 0)
+			r = c;
+	}
 	return r < 0 ? r : 0;
 }
 

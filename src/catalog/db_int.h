@@ -64,6 +64,10 @@ struct tv_db {
 	struct tv_db *local;
 	struct tv_db *last;
 	int shadow_dirty;
+	int64_t local_version;       /* the local store's data_version at the last
+	                              * refresh: another process or handle of this
+	                              * home (the web server's readers, a CLI
+	                              * beside the service) wrote keys since */
 };
 
 struct tv_stmt {

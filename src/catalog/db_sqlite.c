@@ -96,22 +96,28 @@ fail:
 
 /* The catalog holds the file names of encrypted sets: a new one is made
  * 0600 whatever the umask (SQLite gives its -wal and -shm files the
- * database's mode).  An existing file we own is brought to 0600 too.  A
- * path that cannot be opened is left to SQLite to report. */
+ * database's mode).  An existing file we own is brought to 0600 too, by
+ * path: never open(2) and close(2) an existing database here, since a
+ * close drops every POSIX lock this process holds on the file, those of
+ * its SQLite connections included (a process with two handles on one
+ * home, the web server, then lost its WAL to the next CLI that closed the
+ * file).  A path that cannot be opened is left to SQLite to report. */
 static int create_private(const char *path)
 {
 	struct stat sb;
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd;
 
-	if (fd < 0)
+	if (lstat(path, &sb) == 0) {
+		if (S_ISREG(sb.st_mode) && sb.st_uid == geteuid() && (sb.st_mode & 077) != 0 &&
+		    chmod(path, 0600) != 0)
+			return tv_errf(TV_ERR_IO, "catalog %s: chmod 0600: %s", path,
+			               strerror(errno));
 		return 0;
-	if (fstat(fd, &sb) == 0 && sb.st_uid == geteuid() && (sb.st_mode & 077) != 0 &&
-	    fchmod(fd, 0600) != 0) {
-		int e = errno;
-		close(fd);
-		return tv_errf(TV_ERR_IO, "catalog %s: chmod 0600: %s", path, strerror(e));
 	}
-	close(fd);
+	/* new: nobody holds it yet */
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0)
+		close(fd);
 	return 0;
 }
 

@@ -587,8 +587,10 @@ static int rt_tape(struct rjob *rj, uint64_t tseq)
 		return tv_errf(TV_ERR_LOCKED, "tape %s is locked: unlock it with 'tapevault "
 		               "decrypt %s'", rt->barcode, rt->barcode);
 	}
-	if (enc && tv_keys_load_dek(rj->h, rt->uuid, rt->dek) != 0) {
+	if (enc && (r = tv_keys_load_dek(rj->h, rt->uuid, rt->dek)) != 0) {
 		rt->failed = 1;
+		if (r != TV_ERR_NOTFOUND)   /* a key is stored, and cannot be used */
+			return tv_errctx(r, "tape %s: its stored data key", rt->barcode);
 		return tv_errf(TV_ERR_LOCKED, "tape %s is locked here (this server holds no key "
 		               "for it): unlock it with 'tapevault decrypt %s'", rt->barcode,
 		               rt->barcode);
