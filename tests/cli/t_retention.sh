@@ -59,9 +59,13 @@ tv "$H" backups
 check "the expired set stays out of the catalog" bash -c "! printf '%s' \"\$1\" | grep -q ' old '" _ "$OUT"
 tv "$H" inventory lib;                       expect_rc 0 "inventory after expire"
 tv "$H" tape list;                           expect_out "^VT0001L9 +free +short " "the tape stays a free tape of the pool"
-cp -r "$H" "$WORK/home2"   # a copy: the same library, the same catalog
-tv "$WORK/home2" catalog lib VT0001L9 --include-expired; expect_rc 0 "catalog --include-expired"
-tv "$WORK/home2" backups;                    expect_out " old " "brings the expired set back"
+# --include-expired, on a copy of the home (a copy of a PostgreSQL home
+# shares its catalog: there the expired set would come back for H too)
+if ! pg_mode; then
+	cp -r "$H" "$WORK/home2"
+	tv "$WORK/home2" catalog lib VT0001L9 --include-expired; expect_rc 0 "catalog --include-expired"
+	tv "$WORK/home2" backups;                expect_out " old " "brings the expired set back"
+fi
 tv "$H" write short "$WORK/src" --name new;  expect_rc 0 "a new write"
 tv "$H" --json backups
 check "the expired tape is written again" jq '[b["tapes"] for b in d["backups"] if b["name"] == "new"] == [["VT0001L9"]]'
