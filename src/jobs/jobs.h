@@ -37,6 +37,18 @@ struct tv_lib_use {
 	int leases;                  /* tv_lease_open was called for this load */
 	char drive_res[48], tape_res[48];
 };
+/* The two steps of it a write job takes apart (it keeps its drive from
+ * tape to tape): the drive of lib a job uses (drive 0, or on a shared
+ * catalog the first no other job holds, waiting, said, while all are in
+ * use; res gets its lease, "" without), and what a job that stopped
+ * without ending left in the way, put back in its slot (said): a
+ * cartridge in the job's drive (when clear_own: the drive was just leased),
+ * barcode in another drive than drive (barcode not NULL; under that
+ * drive's lease).  Both do nothing without leases. */
+int tv_lib_lease_drive(struct tv_home *h, struct tv_vlib *lib, int64_t lib_id,
+                       unsigned *drive, char *res, size_t ressz);
+int tv_lib_clear_stale(struct tv_home *h, struct tv_vlib *lib, int64_t lib_id, int drive,
+                       int clear_own, const char *barcode);
 int tv_lib_load_job(struct tv_home *h, struct tv_vlib *lib, int64_t lib_id,
                     const char *barcode, int mode, struct tv_tape **t, struct tv_lib_use *u);
 int tv_lib_unload_job(struct tv_vlib *lib, struct tv_lib_use *u, int rc);

@@ -14,6 +14,7 @@
 #include "crypto/rand.h"
 #include "jobs/jobs.h"
 #include "util/err.h"
+#include "util/stop.h"
 
 static struct {
 	pthread_mutex_t mu;          /* the fields below and the connection */
@@ -216,6 +217,27 @@ int tv_lease_take(const char *resource, const uint8_t *set_uuid, int *got, char 
 	}
 	pthread_mutex_unlock(&L.mu);
 	return r;
+}
+
+int tv_lease_wait(struct tv_home *h, const char *resource, const uint8_t *set_uuid,
+                  const char *what)
+{
+	char who[400];
+	int got, said = 0, r;
+
+	for (unsigned waited = 0;; waited += 2) {
+		if ((r = tv_lease_take(resource, set_uuid, &got, who, sizeof(who))) != 0 || got)
+			return r;
+		if (!said++)
+			tv_info(h, "waiting for %s: %s holds it", what, who[0] ? who : "another job");
+		if (tv_stop_requested())
+			return TV_ERR_INTERRUPTED;
+		if (waited >= TV_LEASE_WAIT_MAX)
+			return tv_errf(TV_ERR_STATE, "%s stayed in use by %s for %d s: try again "
+			               "later ('tapevault servers' shows the running jobs)", what, who,
+			               TV_LEASE_WAIT_MAX);
+		sleep(2);
+	}
 }
 
 int tv_lease_drop(const char *resource)

@@ -42,6 +42,12 @@ int tv_lease_active(void);
  * be NULL): the backup set a "job:" lease stands for. */
 int tv_lease_take(const char *resource, const uint8_t *set_uuid, int *got, char *who,
                   size_t whosz);
+/* tv_lease_take until the lease is ours: while another job holds it, says
+ * once who (what: for the message) and waits, up to TV_LEASE_WAIT_MAX
+ * seconds or a stop request. */
+#define TV_LEASE_WAIT_MAX 3600
+int tv_lease_wait(struct tv_home *h, const char *resource, const uint8_t *set_uuid,
+                  const char *what);
 /* Gives resource back (no error when it was not held). */
 int tv_lease_drop(const char *resource);
 

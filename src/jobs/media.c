@@ -116,33 +116,83 @@ void tv_lib_warn_unreadable(struct tv_home *h, struct tv_vlib *lib)
 	free(e);
 }
 
-/* Waits until resource is leased (said once); 0 or an error. */
-static int lease_for(struct tv_home *h, const char *resource, const char *what)
+int tv_lib_lease_drive(struct tv_home *h, struct tv_vlib *lib, int64_t lib_id,
+                       unsigned *drive, char *res, size_t ressz)
 {
-	char who[400];
-	int got, said = 0, r;
+	struct tv_vlib_info info;
+	struct tv_vlib_elem *el = NULL;
+	size_t n = 0;
+	int r, got = 0, said = 0;
 
+	*drive = 0;
+	res[0] = '\0';
+	if (!tv_lease_active())
+		return 0;
+	if ((r = tv_vlib_status(lib, &info, &el, &n)) != 0)
+		return r;
+	free(el);
 	for (unsigned waited = 0;; waited += 2) {
-		if ((r = tv_lease_take(resource, NULL, &got, who, sizeof(who))) != 0 || got)
-			return r;
+		for (unsigned d = 0; d < info.drives; d++) {
+			snprintf(res, ressz, "drive:%lld:%u", (long long)lib_id, d);
+			if ((r = tv_lease_take(res, NULL, &got, NULL, 0)) != 0 || got) {
+				*drive = d;
+				if (r != 0)
+					res[0] = '\0';
+				return r;
+			}
+		}
+		res[0] = '\0';
 		if (!said++)
-			tv_info(h, "waiting for %s: %s holds it", what, who[0] ? who : "another job");
+			tv_info(h, "waiting for a drive of library %s: all %u are in use by other jobs",
+			        tv_vlib_name(lib), info.drives);
 		if (tv_stop_requested())
 			return TV_ERR_INTERRUPTED;
-		if (waited >= 3600)
-			return tv_errf(TV_ERR_STATE, "%s stayed in use by %s for an hour", what, who);
+		if (waited >= TV_LEASE_WAIT_MAX)
+			return tv_errf(TV_ERR_STATE, "no drive of library %s came free in %d s",
+			               tv_vlib_name(lib), TV_LEASE_WAIT_MAX);
 		sleep(2);
 	}
+}
+
+int tv_lib_clear_stale(struct tv_home *h, struct tv_vlib *lib, int64_t lib_id, int drive,
+                       int clear_own, const char *barcode)
+{
+	struct tv_vlib_elem *el = NULL;
+	size_t n = 0;
+	int r = 0, got;
+
+	if (!tv_lease_active() || tv_vlib_status(lib, NULL, &el, &n) != 0)
+		return 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		int mine = drive >= 0 && el[i].index == (unsigned)drive;
+		char res[48];
+		if (el[i].type != TV_ELEM_DRIVE || !el[i].full || (mine && !clear_own) ||
+		    !(mine || (barcode != NULL && strcmp(el[i].barcode, barcode) == 0)))
+			continue;
+		/* our tape in another drive: that drive's lease, for the while */
+		snprintf(res, sizeof(res), "drive:%lld:%u", (long long)lib_id, el[i].index);
+		if (!mine && ((r = tv_lease_take(res, NULL, &got, NULL, 0)) != 0 || !got)) {
+			r = r ? r : tv_errf(TV_ERR_STATE, "tape %s is in drive %u of library %s, in "
+			                    "another job's hands", barcode, el[i].index,
+			                    tv_vlib_name(lib));
+			break;
+		}
+		tv_warn(h, "drive %u of library %s holds %s, left by a job that stopped without "
+		        "ending: it goes back to its slot", el[i].index, tv_vlib_name(lib),
+		        el[i].barcode[0] ? el[i].barcode : "a cartridge");
+		r = tv_vlib_unload_if_loaded(lib, el[i].index);
+		if (!mine)
+			tv_lease_drop(res);
+	}
+	free(el);
+	return r;
 }
 
 int tv_lib_load_job(struct tv_home *h, struct tv_vlib *lib, int64_t lib_id,
                     const char *barcode, int mode, struct tv_tape **t, struct tv_lib_use *u)
 {
-	struct tv_vlib_info info;
-	struct tv_vlib_elem *el = NULL;
 	char what[96];
-	size_t n = 0;
-	int r, got = 0, said = 0;
+	int r;
 
 	memset(u, 0, sizeof(*u));
 	*t = NULL;
@@ -155,68 +205,16 @@ int tv_lib_load_job(struct tv_home *h, struct tv_vlib *lib, int64_t lib_id,
 	u->loaded = 0;
 	snprintf(u->tape_res, sizeof(u->tape_res), "tape:%s", barcode);
 	snprintf(what, sizeof(what), "tape %s", barcode);
-	if ((r = lease_for(h, u->tape_res, what)) != 0)
+	if ((r = tv_lease_wait(h, u->tape_res, NULL, what)) != 0 ||
+	    (r = tv_lib_lease_drive(h, lib, lib_id, &u->drive, u->drive_res,
+	                            sizeof(u->drive_res))) != 0 ||
+	    (r = tv_lib_clear_stale(h, lib, lib_id, (int)u->drive, 1, barcode)) != 0)
 		goto fail;
-	if ((r = tv_vlib_status(lib, &info, &el, &n)) != 0)
-		goto fail;
-	free(el);
-	el = NULL;
-	for (unsigned waited = 0; !got; waited += 2) {
-		for (unsigned d = 0; d < info.drives && !got; d++) {
-			snprintf(u->drive_res, sizeof(u->drive_res), "drive:%lld:%u", (long long)lib_id,
-			         d);
-			if ((r = tv_lease_take(u->drive_res, NULL, &got, NULL, 0)) != 0)
-				goto fail;
-			u->drive = d;
-		}
-		if (got)
-			break;
-		u->drive_res[0] = '\0';
-		if (!said++)
-			tv_info(h, "waiting for a drive of library %s: all %u are in use by other jobs",
-			        tv_vlib_name(lib), info.drives);
-		if (tv_stop_requested() || waited >= 3600) {
-			r = tv_stop_requested() ? TV_ERR_INTERRUPTED :
-			    tv_errf(TV_ERR_STATE, "no drive of library %s came free in an hour",
-			            tv_vlib_name(lib));
-			goto fail;
-		}
-		sleep(2);
-	}
-	/* what a job that died left: in our drive, or our tape in another */
-	if (tv_vlib_status(lib, NULL, &el, &n) == 0) {
-		for (size_t i = 0; i < n; i++) {
-			int ours = el[i].type == TV_ELEM_DRIVE && el[i].full &&
-			           (el[i].index == u->drive || strcmp(el[i].barcode, barcode) == 0);
-			char res[48];
-			if (!ours)
-				continue;
-			snprintf(res, sizeof(res), "drive:%lld:%u", (long long)lib_id, el[i].index);
-			if (el[i].index != u->drive &&
-			    ((r = tv_lease_take(res, NULL, &got, NULL, 0)) != 0 || !got)) {
-				r = r ? r : tv_errf(TV_ERR_STATE, "tape %s is in drive %u of library %s, "
-				                    "in another job's hands", barcode, el[i].index,
-				                    tv_vlib_name(lib));
-				goto fail;
-			}
-			tv_warn(h, "drive %u of library %s holds %s, left by a job that stopped without "
-			        "ending: it goes back to its slot", el[i].index, tv_vlib_name(lib),
-			        el[i].barcode[0] ? el[i].barcode : "a cartridge");
-			r = tv_vlib_unload_if_loaded(lib, el[i].index);
-			if (el[i].index != u->drive)
-				tv_lease_drop(res);
-			if (r != 0)
-				goto fail;
-		}
-	}
-	free(el);
-	el = NULL;
 	u->loaded = 1;
 	if ((r = tv_vlib_load(lib, barcode, (int)u->drive, mode, t, NULL)) != 0)
 		goto fail;
 	return 0;
 fail:
-	free(el);
 	tv_lib_unload_job(u->loaded ? lib : NULL, u, 0);
 	return r;
 }

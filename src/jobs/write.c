@@ -853,9 +853,6 @@ static int skipped_state(struct wjob *j, const struct stat *sb)
 
 /* ---- media sets and tapes ---- */
 
-static int lease_wait(struct wjob *j, const char *resource, const uint8_t *set_uuid,
-                      const char *what);
-
 static int open_media_set(struct wjob *j)
 {
 	int64_t id;
@@ -872,7 +869,7 @@ static int open_media_set(struct wjob *j)
 			/* appended to by one job at a time, whichever server runs it */
 			snprintf(res, sizeof(res), "ms:%lld", (long long)id);
 			snprintf(what, sizeof(what), "the open media set of pool %s", j->pool.name);
-			if ((r = lease_wait(j, res, NULL, what)) != 0)
+			if ((r = tv_lease_wait(j->h, res, NULL, what)) != 0)
 				return r;
 			j->ms_id = id;
 			if ((r = tv_db_query(j->h->db, &q, "SELECT uuid FROM media_sets WHERE id=?",
@@ -1127,111 +1124,25 @@ static int tape_failed(struct wjob *j, int err, uint64_t idx, int *listed)
 
 /* ---- what several tape servers share (jobs/lease.h) ---- */
 
-#define LEASE_WAIT_MAX 3600      /* seconds a job waits for a drive or media set */
-
-/* Waits (said once) until resource can be leased: another tape server's
- * job holds it.  what: for the message. */
-static int lease_wait(struct wjob *j, const char *resource, const uint8_t *set_uuid,
-                      const char *what)
-{
-	char who[400];
-	int got, said = 0, r;
-
-	for (unsigned waited = 0;; waited++) {
-		if ((r = tv_lease_take(resource, set_uuid, &got, who, sizeof(who))) != 0 || got)
-			return r;
-		if (!said++)
-			tv_info(j->h, "waiting for %s: %s holds it", what, who[0] ? who : "another job");
-		if (tv_stop_requested())
-			return TV_ERR_INTERRUPTED;
-		if (waited * 2 >= LEASE_WAIT_MAX)
-			return tv_errf(TV_ERR_STATE, "%s stayed in use by %s for %d s: try again "
-			               "later ('tapevault servers' shows the running jobs)", what, who,
-			               LEASE_WAIT_MAX);
-		sleep(2);
-	}
-}
-
-/* The drive the job writes with: drive 0, or on a shared catalog the first
- * drive of the library that no other job holds (waiting while all are in
- * use).  A drive whose lease had expired may still hold the cartridge of
- * the job that stopped: it goes back to its slot first. */
+/* The drive the job writes with, for all its tapes (media.c: leased on a
+ * shared catalog, and emptied of what a job that died left in it). */
 static int job_drive(struct wjob *j)
 {
-	struct tv_vlib_info info;
-	struct tv_vlib_elem *el = NULL;
-	size_t n = 0;
-	int r, got = 0, said = 0;
+	char res[64];
+	unsigned d;
+	int r;
 
 	if (j->drive >= 0)
 		return 0;
-	if (!tv_lease_active()) {
-		j->drive = 0;
-		return 0;
-	}
-	if ((r = tv_vlib_status(j->lib, &info, &el, &n)) != 0)
+	if ((r = tv_lib_lease_drive(j->h, j->lib, j->lib_id, &d, res, sizeof(res))) != 0)
 		return r;
-	for (unsigned waited = 0; !got; waited++) {
-		for (unsigned d = 0; d < info.drives && !got; d++) {
-			char res[64];
-			snprintf(res, sizeof(res), "drive:%lld:%u", (long long)j->lib_id, d);
-			if ((r = tv_lease_take(res, NULL, &got, NULL, 0)) != 0)
-				goto out;
-			if (got)
-				j->drive = (int)d;
-		}
-		if (got)
-			break;
-		if (!said++)
-			tv_info(j->h, "waiting for a drive of library %s: all %u are in use by other "
-			        "jobs", tv_vlib_name(j->lib), info.drives);
-		if (tv_stop_requested() || waited * 2 >= LEASE_WAIT_MAX) {
-			r = tv_stop_requested() ? TV_ERR_INTERRUPTED :
-			    tv_errf(TV_ERR_STATE, "no drive of library %s came free in %d s",
-			            tv_vlib_name(j->lib), LEASE_WAIT_MAX);
-			goto out;
-		}
-		sleep(2);
-	}
-	free(el);
-	el = NULL;
-	if ((r = tv_vlib_status(j->lib, NULL, &el, &n)) != 0)
-		goto out;
-	if ((size_t)j->drive < n && el[j->drive].type == TV_ELEM_DRIVE && el[j->drive].full) {
-		tv_warn(j->h, "drive %d of library %s still holds %s, left by a job that stopped "
-		        "without ending: it goes back to its slot", j->drive, tv_vlib_name(j->lib),
-		        el[j->drive].barcode[0] ? el[j->drive].barcode : "a cartridge");
-		r = tv_vlib_unload_if_loaded(j->lib, (unsigned)j->drive);
-	}
-	tv_verbose(j->h, "writing with drive %d of library %s", j->drive, tv_vlib_name(j->lib));
-out:
-	free(el);
-	return r;
-}
-
-/* The tape the job is about to load may sit in another drive, left there
- * by a job that stopped without ending (its leases expired): it goes back
- * to its slot first, under that drive's lease. */
-static int fetch_stale(struct wjob *j, const char *barcode)
-{
-	struct tv_vlib_elem el;
-	char res[64], who[400];
-	int got, r;
-
-	if (!tv_lease_active() || tv_vlib_find(j->lib, barcode, &el) != 0 ||
-	    el.type != TV_ELEM_DRIVE || (int)el.index == j->drive)
-		return 0;
-	snprintf(res, sizeof(res), "drive:%lld:%u", (long long)j->lib_id, el.index);
-	if ((r = tv_lease_take(res, NULL, &got, who, sizeof(who))) != 0)
+	j->drive = (int)d;
+	if ((r = tv_lib_clear_stale(j->h, j->lib, j->lib_id, j->drive, 1, NULL)) != 0)
 		return r;
-	if (!got)
-		return tv_errf(TV_ERR_STATE, "tape %s is in drive %u of library %s, which %s holds",
-		               barcode, el.index, tv_vlib_name(j->lib), who);
-	tv_warn(j->h, "tape %s was left in drive %u of library %s by a job that stopped without "
-	        "ending: it goes back to its slot", barcode, el.index, tv_vlib_name(j->lib));
-	r = tv_vlib_unload_if_loaded(j->lib, el.index);
-	tv_lease_drop(res);
-	return r;
+	if (res[0])
+		tv_verbose(j->h, "writing with drive %d of library %s", j->drive,
+		           tv_vlib_name(j->lib));
+	return 0;
 }
 
 /* This job's lease on the tape; 0 with *got 0 when another job holds it. */
@@ -1313,7 +1224,8 @@ static int next_tape(struct wjob *j)
 			               "'tapevault tape new' and run the job again",
 			               j->pool.name, (long long)seq);
 	}
-	if ((r = job_drive(j)) != 0 || (r = fetch_stale(j, barcode)) != 0)
+	if ((r = job_drive(j)) != 0 ||
+	    (r = tv_lib_clear_stale(j->h, j->lib, j->lib_id, j->drive, 0, barcode)) != 0)
 		return r;
 	r = tv_session_open(&j->s, j->h, j->lib, j->drive, tape_id, barcode, append, &j->wo);
 	if (r != 0)
