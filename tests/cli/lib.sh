@@ -79,6 +79,21 @@ catalog_sql() {
 	fi
 }
 pg_mode() { [ -n "${TV_PG_HOST:-}" ]; }
+# pg_shared_catalog: for the stories of several tape servers on one
+# catalog (t_pg_*): a database of its own on the suite's PostgreSQL server,
+# dropped at exit, its name in PG_DB and URI in URI; T becomes the real
+# binary (REAL), so that every 'init' names that catalog itself instead of
+# the one pg_wrap.sh would give it.
+pg_shared_catalog() {
+	pg_mode || { echo "needs the PostgreSQL test server (ctest -R cli-pg/)"; return 1; }
+	REAL=${TV_REAL_TAPEVAULT:-$T}
+	PG_DB=tv_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+	URI="postgresql:///$PG_DB?host=$TV_PG_HOST&user=postgres"
+	psql -q -h "$TV_PG_HOST" -U postgres -d postgres -c "CREATE DATABASE $PG_DB" >/dev/null ||
+		return 1
+	cleanup_hooks+=("psql -q -h '$TV_PG_HOST' -U postgres -d postgres -c 'DROP DATABASE IF EXISTS $PG_DB' >/dev/null 2>&1")
+	T=$REAL
+}
 # secret_sql HOME SQL: SQL (SQLite's dialect) on the database that holds
 # HOME's secret tables (passwords, tape_keys, kms_servers, kms_keys,
 # escrow_requests): the catalog itself, or, when the catalog is a shared

@@ -6,13 +6,7 @@
 # 'decrypt' with the password; A is never locked; the shared database
 # holds no secret.  PostgreSQL run only (cli-pg/: the pg fixture).
 . "$(dirname "$0")/lib.sh"
-pg_mode || { echo "needs the PostgreSQL test server (ctest -R cli-pg/)"; exit 1; }
-REAL=${TV_REAL_TAPEVAULT:-$T}
-db=tv_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
-URI="postgresql:///$db?host=$TV_PG_HOST&user=postgres"
-psql -q -h "$TV_PG_HOST" -U postgres -d postgres -c "CREATE DATABASE $db" >/dev/null || exit 1
-cleanup_hooks+=("psql -q -h '$TV_PG_HOST' -U postgres -d postgres -c 'DROP DATABASE IF EXISTS $db' >/dev/null 2>&1")
-T=$REAL   # every init below names the shared catalog itself
+pg_shared_catalog || exit 1   # PG_DB, URI, REAL; T is the real binary
 PW="correct horse $RANDOM battery"
 secret pw "$PW"
 A=$WORK/a B=$WORK/b
@@ -82,11 +76,11 @@ check "A: byte-exact" same_tree src/d "$WORK/ra/$S/src/d"
 
 # the shared database: no secret in it
 dump=$WORK/shared.sql
-pg_dump -h "$TV_PG_HOST" -U postgres -d "$db" > "$dump" 2>"$WORK/.dumperr"
+pg_dump -h "$TV_PG_HOST" -U postgres -d "$PG_DB" > "$dump" 2>"$WORK/.dumperr"
 check "pg_dump of the shared catalog" test -s "$dump"
 check "no password in the shared catalog" bash -c "! grep -qF '$PW' '$dump'"
 for t in passwords tape_keys escrow_requests kms_servers kms_keys; do
-	n=$(psql -qtA -h "$TV_PG_HOST" -U postgres -d "$db" -c "SELECT COUNT(*) FROM public.$t")
+	n=$(psql -qtA -h "$TV_PG_HOST" -U postgres -d "$PG_DB" -c "SELECT COUNT(*) FROM public.$t")
 	check "no rows in the shared $t" test "$n" = 0
 done
 # a sealed key store blob: the key store's AEAD output as bytea (\x...) in

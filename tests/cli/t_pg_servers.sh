@@ -13,13 +13,7 @@
 # - 'servers' names both servers and their running jobs.
 # PostgreSQL run only (cli-pg/: the pg fixture).
 . "$(dirname "$0")/lib.sh"
-pg_mode || { echo "needs the PostgreSQL test server (ctest -R cli-pg/)"; exit 1; }
-REAL=${TV_REAL_TAPEVAULT:-$T}
-db=tv_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
-URI="postgresql:///$db?host=$TV_PG_HOST&user=postgres"
-psql -q -h "$TV_PG_HOST" -U postgres -d postgres -c "CREATE DATABASE $db" >/dev/null || exit 1
-cleanup_hooks+=("psql -q -h '$TV_PG_HOST' -U postgres -d postgres -c 'DROP DATABASE IF EXISTS $db' >/dev/null 2>&1")
-T=$REAL   # every init below names the shared catalog itself
+pg_shared_catalog || exit 1   # PG_DB, URI, REAL; T is the real binary
 A=$WORK/a B=$WORK/b
 jq() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert $1, d" "$OUT"; }
 
