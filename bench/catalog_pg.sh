@@ -95,18 +95,7 @@ TICK=$(getconf CLK_TCK)
 
 # --- the tree and the write ------------------------------------------------------
 s=$(now)
-python3 - "$W/src" "$PER" <<'EOF'
-import os, sys
-root, per = sys.argv[1], int(sys.argv[2])
-i = 0
-for d in range(1000):
-    dd = os.path.join(root, "d%03d" % d)
-    os.makedirs(dd)
-    for _ in range(per):
-        name = ("c%07d.conf" if i % 1000 == 7 else "f%07d.dat") % i
-        open(os.path.join(dd, name), "w").close()
-        i += 1
-EOF
+catalog_tree "$W/src" "$PER"
 e=$(now)
 echo "tree: $N empty files in 1000 directories under $W/src ($(secs "$s" "$e") s)"
 
