@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backup/backup.h"
@@ -37,6 +38,7 @@
 #include "jobs/jobs.h"
 #include "jobs/keys.h"
 #include "jobs/lease.h"
+#include "jobs/prestat.h"
 #include "jobs/session.h"
 #include "library/vlib.h"
 #include "util/err.h"
@@ -143,6 +145,18 @@ static void hl_free(struct hltab *h)
 
 void (*tv_write_test_hook)(const char *path, uint64_t done);
 
+/* An incremental's stats of one directory's entries, taken together
+ * (prestat.h) when the walk enters it; an entry met more than PRE_FRESH
+ * seconds later is stat'ed again, and so is one that will be stored. */
+struct prebuf {
+	struct stat *st;
+	int *err;
+	size_t cap;
+	time_t when;                 /* CLOCK_MONOTONIC_COARSE */
+};
+
+#define PRE_FRESH 2
+
 struct wjob {
 	struct tv_home *h;
 	struct hltab links;
@@ -189,6 +203,9 @@ struct wjob {
 	uint8_t parent_uuid[16];
 	struct ptree prev;
 	size_t prev_next;            /* the item of prev the walk likely meets next */
+	struct tv_prestat *pst;      /* a directory's entries stat'ed on two threads */
+	struct prebuf *pre;          /* their results, one per depth of the walk */
+	size_t npre;
 	uint64_t unchanged, deleted;
 	struct stat cst;             /* the item's change time and inode as stored */
 	/* left out: --exclude globs, --one-file-system, the installation's state */
@@ -1767,25 +1784,38 @@ static int store_item(struct wjob *j, int fd, size_t small_len, int small)
 
 /* One item: a regular file (or another name of one: a hard link), a
  * directory, a symbolic link, a FIFO or a device node. */
-static int write_item_once(struct wjob *j, int dfd, const char *name, const struct stat *sb)
+static int write_item_once(struct wjob *j, int dfd, const char *name, struct stat *sb,
+                           int *early)
 {
 	struct tv_entry *e = j->e;
-	size_t small_len = 0;
+	size_t small_len = 0, rl = strlen(j->rel);
 	int fd = -1, r = 0, small = 0;
 
-	item_reset(j, sb);
-	if (strlen(j->rel) >= sizeof(e->path)) {
+	if (rl >= sizeof(e->path)) {
 		tv_warn(j->h, "%s: path too long, skipped", j->rel);
 		problem(j, j->rel, "skipped: path too long", -1);
 		return 0;
 	}
-	memcpy(e->path, j->rel, strlen(j->rel) + 1);
 	if (j->level != TV_LEVEL_FULL && j->rs.idx < 0 && (r = unchanged(j, sb)) != 0) {
 		if (r < 0)
 			return r;
 		j->unchanged++;   /* the earlier set's copy stands for it */
 		return 0;
 	}
+	if (*early) {
+		/* stat'ed with its directory's entries: what is stored is the
+		 * item as it is now */
+		if (fstatat(dfd, name, sb, AT_SYMLINK_NOFOLLOW) != 0) {
+			char why[160];
+			snprintf(why, sizeof(why), "skipped: %s", strerror(errno));
+			tv_warn(j->h, "%s: %s (skipped)", j->rel, why + 9);
+			problem(j, j->rel, why, -1);
+			return 0;
+		}
+		*early = 0;
+	}
+	item_reset(j, sb);
+	memcpy(e->path, j->rel, rl + 1);
 	if (S_ISREG(sb->st_mode) && sb->st_nlink > 1) {
 		/* a name of a file met before: a hard link to its first name */
 		int err;
@@ -1810,11 +1840,15 @@ static int write_item_once(struct wjob *j, int dfd, const char *name, const stru
 	return r;
 }
 
-static int write_item(struct wjob *j, int dfd, const char *name, const struct stat *sb)
+/* sb: a stat of the item, taken now, or with its directory's entries
+ * (early: then taken again when it is stored) */
+static int write_item(struct wjob *j, int dfd, const char *name, const struct stat *sb,
+                      int early)
 {
+	struct stat cur = *sb;
 	int r;
 
-	while ((r = write_item_once(j, dfd, name, sb)) == ITEM_RETRY)
+	while ((r = write_item_once(j, dfd, name, &cur, &early)) == ITEM_RETRY)
 		;
 	return r;
 }
@@ -1852,7 +1886,7 @@ static int resend_one(struct wjob *j, const struct tlrec *t, const char *path,
 	j->rs.part = t->kind == 'C' ? t->part : 1;
 	j->rs.off = t->kind == 'C' ? t->off : 0;
 	if (t->kind == 'I') {
-		r = write_item(j, dfd, slash + 1, &sb);
+		r = write_item(j, dfd, slash + 1, &sb, 0);
 	} else {
 		/* its earlier parts are on tape: the rest must be of the same file */
 		int fd = -1, small = 0;
@@ -1936,19 +1970,76 @@ static int dir_names(DIR *d, char ***names, char **arena, size_t *count)
 	return 0;
 }
 
+/* Room in the walk's buffer of depth `depth` for n stats. */
+static struct prebuf *prebuf_get(struct wjob *j, int depth, size_t n)
+{
+	struct prebuf *b;
+
+	if ((size_t)depth >= j->npre) {
+		size_t nn = (size_t)depth + 16;
+		struct prebuf *np = realloc(j->pre, nn * sizeof(*np));
+		if (np == NULL)
+			return NULL;
+		memset(np + j->npre, 0, (nn - j->npre) * sizeof(*np));
+		j->pre = np;
+		j->npre = nn;
+	}
+	b = &j->pre[depth];
+	if (n > b->cap) {
+		size_t c = n < 256 ? 256 : n;
+		struct stat *st = realloc(b->st, c * sizeof(*st));
+		int *err;
+		if (st == NULL)
+			return NULL;
+		b->st = st;
+		if ((err = realloc(b->err, c * sizeof(*err))) == NULL)
+			return NULL;
+		b->err = err;
+		b->cap = c;
+	}
+	return b;
+}
+
+static void prebuf_free(struct wjob *j)
+{
+	for (size_t k = 0; k < j->npre; k++) {
+		free(j->pre[k].st);
+		free(j->pre[k].err);
+	}
+	free(j->pre);
+	j->pre = NULL;
+	j->npre = 0;
+}
+
+static time_t coarse_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec;
+}
+
 /* Item `name` in directory dfd, stored as j->rel; then, for a directory,
- * its entries, names sorted (a deterministic tape order). */
-static int walk(struct wjob *j, int dfd, const char *name, int depth)
+ * its entries, names sorted (a deterministic tape order).  pre: its stat
+ * taken with its directory's entries (an incremental), or NULL; pre_err
+ * that stat's errno. */
+static int walk(struct wjob *j, int dfd, const char *name, int depth, const struct stat *pre,
+                int pre_err)
 {
 	struct stat sb;
+	struct prebuf *pb = NULL;
 	DIR *d;
 	char **names = NULL, *arena = NULL;
 	size_t n = 0, rl;
-	int r = 0, cfd;
+	int r = 0, cfd, early = pre != NULL;
 
 	if (tv_stop_requested())
 		return TV_ERR_INTERRUPTED;   /* between two items: nothing cut */
-	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+	if (pre != NULL && pre_err == 0)
+		sb = *pre;
+	else if (pre != NULL)
+		errno = pre_err;
+	if (pre != NULL ? pre_err != 0 : fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
 		char why[160];
 		snprintf(why, sizeof(why), "skipped: %s", strerror(errno));
 		tv_warn(j->h, "%s: %s (skipped)", j->rel, why + 9);
@@ -1959,7 +2050,7 @@ static int walk(struct wjob *j, int dfd, const char *name, int depth)
 		return 0;   /* the installation's own state: said once */
 	if (j->rel[0] != '\0' && excluded(j))
 		return 0;   /* with its contents */
-	if (j->rel[0] != '\0' && (r = write_item(j, dfd, name, &sb)) != 0)
+	if (j->rel[0] != '\0' && (r = write_item(j, dfd, name, &sb, early)) != 0)
 		return r;   /* "/" itself has no entry: its contents do */
 	if (!S_ISDIR(sb.st_mode))
 		return 0;
@@ -1986,9 +2077,19 @@ static int walk(struct wjob *j, int dfd, const char *name, int depth)
 	}
 	if ((r = dir_names(d, &names, &arena, &n)) != 0)
 		goto out;
+	if (j->level != TV_LEVEL_FULL && n > 0) {
+		/* an incremental: mostly stats, taken together on two threads */
+		if ((pb = prebuf_get(j, depth, n)) == NULL) {
+			r = TV_ERR_NOMEM;
+			goto out;
+		}
+		tv_prestat_run(j->pst, dirfd(d), names, n, pb->st, pb->err);
+		pb->when = coarse_now();
+	}
 	rl = strlen(j->rel);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		size_t l = strlen(names[i]);
+		int fresh;
 		if (rl + 1 + l >= sizeof(j->rel)) {
 			char p[TV_PATH_MAX + 64];
 			snprintf(p, sizeof(p), "%s/%.*s", j->rel, 60, names[i]);
@@ -1999,7 +2100,12 @@ static int walk(struct wjob *j, int dfd, const char *name, int depth)
 		if (rl > 0)
 			j->rel[rl] = '/';
 		memcpy(j->rel + rl + (rl > 0), names[i], l + 1);
-		r = walk(j, dirfd(d), names[i], depth + 1);
+		/* (the walk of an earlier entry may have taken long: then stat
+		 * again; j->pre may move when a deeper level is added) */
+		pb = pb != NULL ? &j->pre[depth] : NULL;
+		fresh = pb != NULL && coarse_now() - pb->when <= PRE_FRESH;
+		r = walk(j, dirfd(d), names[i], depth + 1, fresh ? &pb->st[i] : NULL,
+		         fresh ? pb->err[i] : 0);
 		j->rel[rl] = '\0';
 	}
 out:
@@ -2194,6 +2300,8 @@ static int walk_sources(struct wjob *j, char *const *paths, size_t npaths)
 {
 	int r = 0;
 
+	if (j->level != TV_LEVEL_FULL)
+		tv_prestat_new(&j->pst);   /* without it, one thread stats */
 	tv_progress_start(&j->prog, j->h, "writing", 0);
 	if (j->prog.active)
 		for (size_t i = 0; i < npaths; i++)
@@ -2203,7 +2311,7 @@ static int walk_sources(struct wjob *j, char *const *paths, size_t npaths)
 		if (stat(paths[i], &sb) == 0)
 			j->root_dev = sb.st_dev;   /* --one-file-system: the source's own */
 		if ((r = stored_name(paths[i], j->rel, sizeof(j->rel))) == 0)
-			r = walk(j, AT_FDCWD, paths[i], 0);
+			r = walk(j, AT_FDCWD, paths[i], 0, NULL, 0);
 	}
 	tv_progress_end(&j->prog);
 	return r;
@@ -2309,6 +2417,8 @@ static void job_free(struct wjob *j)
 		fclose(j->tlog);
 	hl_free(&j->links);
 	pt_free(&j->prev);
+	tv_prestat_free(j->pst);
+	prebuf_free(j);
 	free(j->e);
 	free(j->side);
 	free(j->small);

@@ -100,6 +100,29 @@ tv "$B" pool create q --library lib;              expect_rc 0 "a pool on the fre
 tv "$B" write q src --name docs --level incremental; expect_rc 0 "an incremental there"
 expect_err "no earlier backup set named 'docs' in pool q" "another pool's sets are not its chain"
 
+# --- a directory of many entries: an incremental stats them on two threads
+# (jobs/prestat.c), then stats again what it stores
+mkdir -p many
+for i in $(seq 1 300); do echo "file $i" > "many/f$i"; done
+tv "$H" write p many --name many;                 expect_rc 0 "full backup of 300 files"
+for i in 7 70 170 270; do echo "FILE $i" > "many/f$i"; done   # same size, new content
+chmod 600 many/f100                                 # metadata only: its ctime
+rm many/f5 many/f150 many/f299
+rm many/f200; mkdir many/f200; echo inner > many/f200/x   # a file became a directory
+echo added > many/zz-new
+snap_many() { rm -rf "$WORK/$1"; cp -a many "$WORK/$1"; }
+snap_many many1
+tv "$H" --json write p many --name many --level incremental; expect_rc 0 "incremental of the 300"
+# 297 names of the full are left; 6 of them changed (4 rewritten, a chmod,
+# f200); stored: those, f200/x, zz-new and the directory itself
+check "exactly what changed is stored" \
+	jq 'd["deleted"] == 3 and d["unchanged"] == 291 and d["files"] == 9'
+MANY1=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["backup_set"])' "$OUT")
+tv "$H" restore "$MANY1" --to "$WORK/rmany";     expect_rc 0 "restore it"
+check "restored = the tree at the incremental" same_tree "$WORK/many1" "$WORK/rmany/$S/many"
+tv "$H" --json write p many --name many --level incremental; expect_rc 0 "again, nothing changed"
+check "nothing stored, nothing deleted" jq 'd["files"] == 0 and d["deleted"] == 0 and d["unchanged"] == 300'
+
 # --- an incremental without an earlier set is a full, and says so
 tv "$H" write p src --name other --level incremental; expect_rc 0 "incremental without an earlier set"
 expect_err "no earlier backup set named 'other' in pool p: this incremental backup is a full backup" "says it is a full"
