@@ -3,7 +3,7 @@
 # are missing and we are root.  Non-root users get the apt-get line to run.
 PKGS="cmake gcc clang make pkg-config libssl-dev libsqlite3-dev libarchive-dev
 libjansson-dev libcmocka-dev libargon2-dev python3-pykmip sqlite3 xxd openssl
-libclang-rt-14-dev valgrind time procps libzstd-dev zstd attr acl
+libclang-rt-14-dev valgrind time procps libzstd-dev zstd libxxhash-dev attr acl
 dpkg-dev fakeroot lintian man-db libmicrohttpd-dev curl chromium adduser systemd util-linux
 libpq-dev postgresql"
 missing=""
