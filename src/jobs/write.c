@@ -148,14 +148,17 @@ static void hl_free(struct hltab *h)
 
 void (*tv_write_test_hook)(const char *path, uint64_t done);
 
-/* An incremental's stats of one directory's entries, taken together
- * (prestat.h) when the walk enters it; an entry met more than PRE_FRESH
- * seconds later is stat'ed again, and so is one that will be stored. */
+/* Room for an incremental's stats of one directory's entries, taken
+ * ahead of the walk (prestat.h), one per depth; an entry met more than
+ * PRE_FRESH seconds after its stat is stat'ed again, and so is one that
+ * will be stored. */
 struct prebuf {
 	struct stat *st;
 	int *err;
 	size_t cap;
-	time_t when;                 /* CLOCK_MONOTONIC_COARSE */
+	atomic_uchar *done;          /* per chunk (prestat.h) */
+	time_t *when;
+	size_t ccap;
 };
 
 #define PRE_FRESH 2
@@ -1850,7 +1853,7 @@ static int write_item_once(struct wjob *j, int dfd, const char *name, struct sta
 		return 0;
 	}
 	if (*early) {
-		/* stat'ed with its directory's entries: what is stored is the
+		/* stat'ed ahead of the walk (prestat.h): what is stored is the
 		 * item as it is now */
 		if (fstatat(dfd, name, sb, AT_SYMLINK_NOFOLLOW) != 0) {
 			char why[160];
@@ -2044,6 +2047,18 @@ static struct prebuf *prebuf_get(struct wjob *j, int depth, size_t n)
 		b->err = err;
 		b->cap = c;
 	}
+	if (tv_prestat_chunks(n) > b->ccap) {
+		size_t c = tv_prestat_chunks(b->cap);
+		atomic_uchar *done = realloc(b->done, c * sizeof(*done));
+		time_t *when;
+		if (done == NULL)
+			return NULL;
+		b->done = done;
+		if ((when = realloc(b->when, c * sizeof(*when))) == NULL)
+			return NULL;
+		b->when = when;
+		b->ccap = c;
+	}
 	return b;
 }
 
@@ -2052,6 +2067,8 @@ static void prebuf_free(struct wjob *j)
 	for (size_t k = 0; k < j->npre; k++) {
 		free(j->pre[k].st);
 		free(j->pre[k].err);
+		free(j->pre[k].done);
+		free(j->pre[k].when);
 	}
 	free(j->pre);
 	j->pre = NULL;
@@ -2074,11 +2091,11 @@ static int walk(struct wjob *j, int dfd, const char *name, int depth, const stru
                 int pre_err)
 {
 	struct stat sb;
-	struct prebuf *pb = NULL;
+	struct tv_pbatch batch;
 	DIR *d;
 	char **names = NULL, *arena = NULL;
 	size_t n = 0, rl;
-	int r = 0, cfd, early = pre != NULL;
+	int r = 0, cfd, early = pre != NULL, pushed = 0;
 
 	if (tv_stop_requested())
 		return TV_ERR_INTERRUPTED;   /* between two items: nothing cut */
@@ -2125,13 +2142,15 @@ static int walk(struct wjob *j, int dfd, const char *name, int depth, const stru
 	if ((r = dir_names(d, &names, &arena, &n)) != 0)
 		goto out;
 	if (j->level != TV_LEVEL_FULL && n > 0) {
-		/* an incremental: mostly stats, taken together on two threads */
-		if ((pb = prebuf_get(j, depth, n)) == NULL) {
+		/* an incremental: mostly stats, taken ahead on another thread */
+		struct prebuf *pb = prebuf_get(j, depth, n);
+		if (pb == NULL) {
 			r = TV_ERR_NOMEM;
 			goto out;
 		}
-		tv_prestat_run(j->pst, dirfd(d), names, n, pb->st, pb->err);
-		pb->when = coarse_now();
+		tv_prestat_push(j->pst, &batch, dirfd(d), names, n, pb->st, pb->err, pb->done,
+		                pb->when);
+		pushed = 1;
 	}
 	rl = strlen(j->rel);
 	for (size_t i = 0; i < n && r == 0; i++) {
@@ -2147,15 +2166,20 @@ static int walk(struct wjob *j, int dfd, const char *name, int depth, const stru
 		if (rl > 0)
 			j->rel[rl] = '/';
 		memcpy(j->rel + rl + (rl > 0), names[i], l + 1);
-		/* (the walk of an earlier entry may have taken long: then stat
-		 * again; j->pre may move when a deeper level is added) */
-		pb = pb != NULL ? &j->pre[depth] : NULL;
-		fresh = pb != NULL && coarse_now() - pb->when <= PRE_FRESH;
-		r = walk(j, dirfd(d), names[i], depth + 1, fresh ? &pb->st[i] : NULL,
-		         fresh ? pb->err[i] : 0);
+		/* (stat'ed long before, while an earlier entry was stored or
+		 * walked: stat'ed again) */
+		fresh = 0;
+		if (pushed) {
+			tv_prestat_wait(j->pst, &batch, i);
+			fresh = coarse_now() - batch.when[i / TV_PRESTAT_CHUNK] <= PRE_FRESH;
+		}
+		r = walk(j, dirfd(d), names[i], depth + 1, fresh ? &batch.st[i] : NULL,
+		         fresh ? batch.err[i] : 0);
 		j->rel[rl] = '\0';
 	}
 out:
+	if (pushed)
+		tv_prestat_pop(j->pst, &batch);   /* before its directory closes */
 	closedir(d);
 	free(names);
 	free(arena);
