@@ -9,17 +9,21 @@
 # full backup first (a plain pool, media set per job, so each incremental
 # gets a tape and a tape catalog of its own, as a nightly job does); then,
 # three times each, alternating: `find DIR -printf ''` and `tapevault write
-# --level incremental` of the same tree, nothing changed; and, as a second
-# baseline, a find that stats every file as an incremental must (`-printf
-# '%s %T@ %C@ %i\n'`: size, both times, inode).  Prints the medians and the
-# ratios.  Set KEEP=1 to keep the scratch directory.
+# --level incremental` of the same tree, nothing changed; and two more
+# baselines: a find that stats every file as an incremental must (`-printf
+# '%s %T@ %C@ %i\n'`: size, both times, inode), and the least any program
+# that stats every entry can take here, bench/statwalk.c (lists each
+# directory, stats its entries on 2 threads, decides nothing).  Prints the
+# medians and the ratios.  Set KEEP=1 to keep the scratch directory.
 set -euo pipefail
 T=${1:-build/tapevault}
 N=${2:-1000000}
 T=$(realpath "$T")
+SW=$(realpath "$(dirname "$0")")/statwalk.c
 D=$(mktemp -d /dev/shm/tvbench-incr.XXXXXX)
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$D"' EXIT
 cd "$D"
+${CC:-cc} -std=c11 -O2 -Wall -Wextra "$SW" -lpthread -o "$D/statwalk"
 now() { date +%s.%N; }
 median() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -50,17 +54,22 @@ s=$(now)
 "$T" --home "$H" -q write p "$D/src" --name bench >/dev/null
 e=$(now)
 echo "full backup of $N files: $(awk -v s="$s" -v e="$e" 'BEGIN{printf "%.2f", e-s}') s" >&2
-F=(); S=(); I=()
+F=(); S=(); W=(); I=()
 for k in 1 2 3; do
 	F+=("$(timed find "$D/src" -printf '')")
 	S+=("$(timed find "$D/src" -printf '%s %T@ %C@ %i\n')")
+	W+=("$(timed "$D/statwalk" "$D/src" 2)")
 	I+=("$(timed "$T" --home "$H" -q write p "$D/src" --name bench --level incremental)")
-	echo "run $k: find ${F[-1]} s, find with stat ${S[-1]} s, incremental ${I[-1]} s" >&2
+	echo "run $k: find ${F[-1]} s, find with stat ${S[-1]} s, statwalk ${W[-1]} s," \
+		"incremental ${I[-1]} s" >&2
 done
-fm=$(median "${F[@]}"); sm=$(median "${S[@]}"); im=$(median "${I[@]}")
+fm=$(median "${F[@]}"); sm=$(median "${S[@]}"); wm=$(median "${W[@]}"); im=$(median "${I[@]}")
 echo "files: $N"
 echo "find -printf '' (median of 3): $fm s"
 echo "find -printf '%s %T@ %C@ %i\n', a stat per file (median of 3): $sm s"
+echo "statwalk, every entry stat'ed on 2 threads, nothing decided (median of 3): $wm s"
 echo "write --level incremental, nothing changed (median of 3): $im s"
 echo "ratio incremental/find: $(ratio "$im" "$fm") (goal: <= 2)"
+echo "ratio statwalk/find (the least a stat of every file costs here): $(ratio "$wm" "$fm")"
+echo "ratio incremental/statwalk: $(ratio "$im" "$wm")"
 echo "ratio incremental/find-with-stat: $(ratio "$im" "$sm")"
