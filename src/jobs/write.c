@@ -25,12 +25,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include "backup/backup.h"
 #include "crypto/rand.h"
@@ -41,6 +39,7 @@
 #include "jobs/keys.h"
 #include "jobs/lease.h"
 #include "jobs/prestat.h"
+#include "jobs/ptree.h"
 #include "jobs/session.h"
 #include "library/vlib.h"
 #include "util/err.h"
@@ -69,19 +68,6 @@ struct wside {
 struct resend {
 	int64_t idx;
 	uint64_t part, off;
-};
-
-/* The parent's tree (incremental, differential): see below. */
-struct pent;
-struct ptree {
-	struct pent *e;              /* the items, dense (n of ecap) */
-	size_t n, ecap;
-	uint32_t *idx;               /* the hash table: item + 1, 0 free (cap slots) */
-	size_t cap;
-	int indexed;                 /* idx holds every item (made when first needed) */
-	uint64_t seed;               /* the key of the paths' hash */
-	int64_t *chain;              /* the sets, oldest (the full) first */
-	size_t nchain;
 };
 
 /* Files with more than one link seen so far: (device, inode) -> the stored
@@ -207,8 +193,8 @@ struct wjob {
 	int level;
 	int64_t parent_id;
 	uint8_t parent_uuid[16];
-	struct ptree prev;
-	size_t prev_next;            /* the item of prev the walk likely meets next */
+	struct tv_ptree *prev;       /* its tree, loading while the walk runs */
+	size_t nchain;               /* the sets of its chain */
 	struct tv_prestat *pst;      /* a directory's entries stat'ed on two threads */
 	struct prebuf *pre;          /* their results, one per depth of the walk */
 	size_t npre;
@@ -368,240 +354,7 @@ static void check_changed(struct wjob *j, int fd)
 
 static int cmp_names(const void *a, const void *b);
 
-/* ---- incremental and differential: the parent's tree ---- */
-
-/* One item of the tree as the parent set saw it (its chain merged): the
- * state the catalog recorded when it was stored.  An item is known by a
- * 64-bit hash of its path, keyed per job (XXH3 with a random seed), not by
- * the path: 64 bytes an item, no copy of a path, which halves the time a
- * tree of 1M items takes to load.  The row it came from (its set in the
- * chain and its index there) gives the path back when it is needed: for
- * the items recorded as deleted.  Two paths of one hash (2^-64 a pair,
- * and unknowable without the key) would share an entry: a file then
- * compared with the other's recorded state (another inode, another
- * change time) is stored again, never skipped; at worst a deleted path
- * is not recorded as deleted.  The items are one dense array, the table
- * open addressing of 32-bit item numbers, sized once from a count:
- * loaded by one query per set of the chain, looked up per item, no query
- * per file. */
-struct pent {
-	uint64_t id;                 /* the path's keyed hash */
-	uint64_t row;                /* chain position << ROW_SHIFT | its idx in that set */
-	int64_t size, mtime, ctime;
-	uint64_t ino;
-	uint32_t mtime_ns, ctime_ns;
-	uint8_t ftype;
-	uint8_t known;               /* ctime and inode recorded, not changed while read */
-	uint8_t present;             /* 0: deleted by a later set of the chain */
-	uint8_t seen;                /* met by this walk */
-};
-
-#define ROW_SHIFT 48
-
-static uint64_t pt_id(const struct ptree *pt, const char *path)
-{
-	return XXH3_64bits_withSeed(path, strlen(path), pt->seed);
-}
-
-/* The table slot of id: its item's, or the free one where it goes. */
-static size_t pt_slot(const struct ptree *pt, uint64_t id)
-{
-	size_t i = (size_t)id & (pt->cap - 1);
-
-	while (pt->idx[i] != 0 && pt->e[pt->idx[i] - 1].id != id)
-		i = (i + 1) & (pt->cap - 1);
-	return i;
-}
-
-static struct pent *pt_find(struct ptree *pt, uint64_t id)
-{
-	size_t i;
-
-	if (pt->n == 0 || !pt->indexed)
-		return NULL;
-	i = pt_slot(pt, id);
-	if (pt->idx[i] == 0 || !pt->e[pt->idx[i] - 1].present)
-		return NULL;
-	return &pt->e[pt->idx[i] - 1];
-}
-
-/* The pages of [p, p + len) made present at once: a page faulted in one
- * at a time as the tree is loaded costs several times more (an old
- * kernel without MADV_POPULATE_WRITE just faults them later). */
-static void prefault(void *p, size_t len)
-{
-#ifdef MADV_POPULATE_WRITE
-	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
-	uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1), b = ((uintptr_t)p + len) & ~(pg - 1);
-
-	if (len >= ((size_t)1 << 20) && b > a)
-		(void)madvise((void *)a, b - a, MADV_POPULATE_WRITE);
-#else
-	(void)p;
-	(void)len;
-#endif
-}
-
-/* Room for n items: the table at most 3/4 full. */
-static int pt_reserve(struct ptree *pt, size_t n)
-{
-	size_t cap = pt->cap ? pt->cap : 1024;
-
-	if (n > UINT32_MAX - 1)
-		return tv_errf(TV_ERR_RANGE, "write: more than 2^32 items in the parent's tree");
-	if (n > pt->ecap) {
-		struct pent *ne = realloc(pt->e, n * sizeof(*ne));
-		if (ne == NULL)
-			return TV_ERR_NOMEM;
-		prefault(ne + pt->ecap, (n - pt->ecap) * sizeof(*ne));
-		pt->e = ne;
-		pt->ecap = n;
-	}
-	while (n * 4 > cap * 3)
-		cap *= 2;
-	if (!pt->indexed) {
-		pt->cap = cap;   /* the table is made when first needed (pt_index) */
-		return 0;
-	}
-	if (cap != pt->cap || pt->idx == NULL) {
-		uint32_t *ni = calloc(cap, sizeof(*ni));
-		if (ni == NULL)
-			return TV_ERR_NOMEM;
-		free(pt->idx);
-		pt->idx = ni;
-		pt->cap = cap;
-		for (size_t k = 0; k < pt->n; k++) {
-			size_t i = (size_t)pt->e[k].id & (cap - 1);
-			while (ni[i] != 0)
-				i = (i + 1) & (cap - 1);
-			ni[i] = (uint32_t)(k + 1);
-		}
-	}
-	return 0;
-}
-
-/* The hash table of every item, made once it is needed: a parent that is
- * a full is loaded by appending (its paths are distinct), and a walk that
- * meets the items in their order never looks one up. */
-static int pt_index(struct ptree *pt)
-{
-	if (pt->indexed)
-		return 0;
-	pt->indexed = 1;
-	pt->cap = 0;
-	free(pt->idx);
-	pt->idx = NULL;
-	return pt_reserve(pt, pt->ecap > pt->n ? pt->ecap : pt->n + 1);
-}
-
-/* A new item at the end, without a look-up (not indexed yet); the caller
- * sets its state. */
-static int pt_push(struct ptree *pt, uint64_t id, struct pent **out)
-{
-	int r;
-
-	if (pt->n + 1 > pt->ecap && (r = pt_reserve(pt, (pt->n + 1) * 2)) != 0)
-		return r;
-	*out = &pt->e[pt->n++];
-	(*out)->id = id;
-	(*out)->seen = 0;
-	return 0;
-}
-
-/* The item of id, added (its state for the caller to set) when it is new. */
-static int pt_get(struct ptree *pt, uint64_t id, struct pent **out)
-{
-	size_t i;
-	int r;
-
-	if ((r = pt_index(pt)) != 0)
-		return r;
-	if ((pt->n + 1 > pt->ecap || (pt->n + 1) * 4 > pt->cap * 3) &&
-	    (r = pt_reserve(pt, pt->ecap > pt->n + 1 ? pt->ecap : (pt->n + 1) * 2)) != 0)
-		return r;
-	i = pt_slot(pt, id);
-	if (pt->idx[i] != 0) {
-		*out = &pt->e[pt->idx[i] - 1];
-		return 0;
-	}
-	*out = &pt->e[pt->n];
-	(*out)->id = id;
-	(*out)->seen = 0;
-	pt->idx[i] = (uint32_t)(++pt->n);
-	return 0;
-}
-
-/* Whether an item of this id was met (a set that stored a path twice,
- * from a source given twice, has two items of it: every one is in the
- * table, on the probe sequence of the id). */
-static int pt_seen_any(const struct ptree *pt, uint64_t id)
-{
-	for (size_t i = (size_t)id & (pt->cap - 1); pt->idx[i] != 0;
-	     i = (i + 1) & (pt->cap - 1)) {
-		const struct pent *e = &pt->e[pt->idx[i] - 1];
-		if (e->seen && e->id == id)
-			return 1;
-	}
-	return 0;
-}
-
-static void pt_free(struct ptree *pt)
-{
-	free(pt->e);
-	free(pt->idx);
-	free(pt->chain);
-	memset(pt, 0, sizeof(*pt));
-}
-
-/* The rows of set k of the chain over what the earlier ones left: its
- * deletions go, its items (new or changed) replace theirs. */
-static int pt_load_set(struct wjob *j, size_t k)
-{
-	struct ptree *pt = &j->prev;
-	struct tv_stmt *q;
-	struct pent *e;
-	int r, push = pt->n == 0 && !pt->indexed;   /* the full: appended */
-
-	if ((r = tv_db_query(j->h->db, &q, "SELECT path FROM set_deleted WHERE set_id=?", "i",
-	                     pt->chain[k])) != 0)
-		return r;
-	while ((r = tv_stmt_step(q)) == 1) {
-		if ((r = pt_index(pt)) != 0)
-			break;
-		if ((e = pt_find(pt, pt_id(pt, tv_stmt_text(q, 0)))) != NULL)
-			e->present = 0;
-	}
-	tv_stmt_free(q);
-	if (r < 0)
-		return r;
-	if ((r = tv_db_query(j->h->db, &q, "SELECT idx, path, ftype, size, mtime_sec, mtime_nsec,"
-	                     " ctime_sec, ctime_nsec, ino, changed, ctime_sec IS NOT NULL AND"
-	                     " ino IS NOT NULL FROM files WHERE set_id=?", "i",
-	                     pt->chain[k])) != 0)
-		return r;
-	while ((r = tv_stmt_step(q)) == 1) {
-		uint64_t id = pt_id(pt, tv_stmt_text(q, 1)), idx = (uint64_t)tv_stmt_int(q, 0);
-		if (idx >> ROW_SHIFT != 0) {
-			r = tv_errf(TV_ERR_FORMAT, "catalog: item index %llu of a set is out of range",
-			            (unsigned long long)idx);
-			break;
-		}
-		if ((r = push ? pt_push(pt, id, &e) : pt_get(pt, id, &e)) != 0)
-			break;
-		e->row = (uint64_t)k << ROW_SHIFT | idx;
-		e->present = 1;
-		e->ftype = (uint8_t)tv_stmt_int(q, 2);
-		e->size = tv_stmt_int(q, 3);
-		e->mtime = tv_stmt_int(q, 4);
-		e->mtime_ns = (uint32_t)tv_stmt_int(q, 5);
-		e->ctime = tv_stmt_int(q, 6);
-		e->ctime_ns = (uint32_t)tv_stmt_int(q, 7);
-		e->ino = (uint64_t)tv_stmt_int(q, 8);
-		e->known = tv_stmt_int(q, 9) == 0 && tv_stmt_int(q, 10) != 0;
-	}
-	tv_stmt_free(q);
-	return r < 0 ? r : 0;
-}
+/* ---- incremental and differential: the parent's tree (ptree.h) ---- */
 
 #define CHAIN_MAX 4096
 
@@ -620,7 +373,6 @@ static double mono_now(void)
 static int load_parent(struct wjob *j)
 {
 	int64_t *chain = NULL, id = 0, level = 0;
-	double t0;
 	uint8_t pu[16];
 	size_t n = 0;
 	struct tv_stmt *q = NULL;
@@ -696,148 +448,49 @@ static int load_parent(struct wjob *j)
 			goto out;
 	}
 	{
-		/* sized once from the sets' item counts (no scan of their rows;
-		 * the table grows if a catalog holds more) */
+		/* room from the sets' item counts (no scan of their rows; the
+		 * tree takes more if a catalog holds more), the full first */
 		int64_t rows = 0, c;
+		for (size_t k = 0; k < n / 2; k++) {
+			int64_t t = chain[k];
+			chain[k] = chain[n - 1 - k];
+			chain[n - 1 - k] = t;
+		}
 		for (size_t k = 0; k < n; k++) {
 			if ((r = tv_db_get_int(j->h->db, &c, "SELECT MAX(nfiles, 0) FROM backup_sets "
 			                       "WHERE id=?", "i", chain[k])) != 0)
 				goto out;
 			rows += c;
 		}
-		if ((r = pt_reserve(&j->prev, (size_t)rows + 1)) != 0)
+		if ((r = tv_ptree_start(j->h->db, chain, n, (uint64_t)rows, &j->prev)) != 0)
 			goto out;
+		j->parent_id = chain[n - 1];
+		j->nchain = n;
 	}
-	if ((r = tv_random(&j->prev.seed, sizeof(j->prev.seed))) != 0)
-		goto out;
-	if ((j->prev.chain = malloc(n * sizeof(*j->prev.chain))) == NULL) {
-		r = TV_ERR_NOMEM;
-		goto out;
-	}
-	for (size_t k = 0; k < n; k++)
-		j->prev.chain[k] = chain[n - 1 - k];
-	j->prev.nchain = n;
-	t0 = mono_now();
-	for (size_t k = 0; k < n; k++)
-		if ((r = pt_load_set(j, k)) != 0)
-			goto out;
-	j->parent_id = chain[0];
-	tv_verbose(j->h, "the tree of its %zu set(s): %zu item(s) loaded from the catalog in "
-	           "%.2f s", n, j->prev.n, mono_now() - t0);
 out:
 	free(chain);
-	if (j->level == TV_LEVEL_FULL)
-		pt_free(&j->prev);
 	return r;
 }
 
-/* The entry type of a stat. */
-static int ftype_of(const struct stat *sb)
-{
-	if (S_ISREG(sb->st_mode))
-		return TV_FT_REG;
-	if (S_ISDIR(sb->st_mode))
-		return TV_FT_DIR;
-	if (S_ISLNK(sb->st_mode))
-		return TV_FT_SYMLINK;
-	if (S_ISFIFO(sb->st_mode))
-		return TV_FT_FIFO;
-	if (S_ISCHR(sb->st_mode))
-		return TV_FT_CHR;
-	if (S_ISBLK(sb->st_mode))
-		return TV_FT_BLK;
-	return -1;
-}
-
-/* 1 when the item at j->rel is as the parent's tree recorded it (then
- * the earlier set's copy stands for it), 0 when not, < 0 an error.  A file of several names is
- * stored again (its names are hard links within one set). */
-static int unchanged(struct wjob *j, const struct stat *sb)
-{
-	struct ptree *pt = &j->prev;
-	uint64_t id = pt_id(pt, j->rel);
-	struct pent *e = NULL;
-
-	/* the walk meets the items in the order the parent's sets stored them
-	 * (names sorted): the one after the last found is tried first, a
-	 * sequential read instead of a random one into the table */
-	if (j->prev_next < pt->n && pt->e[j->prev_next].id == id) {
-		e = pt->e[j->prev_next].present ? &pt->e[j->prev_next] : NULL;
-	} else {
-		int r = pt_index(pt);
-		if (r != 0)
-			return r;
-		e = pt_find(pt, id);
-	}
-	if (e == NULL)
-		return 0;
-	j->prev_next = (size_t)(e - pt->e) + 1;
-	e->seen = 1;
-	if (!e->known || e->ftype != ftype_of(sb) || e->ino != (uint64_t)sb->st_ino ||
-	    e->mtime != (int64_t)sb->st_mtim.tv_sec ||
-	    e->mtime_ns != (uint32_t)sb->st_mtim.tv_nsec ||
-	    e->ctime != (int64_t)sb->st_ctim.tv_sec ||
-	    e->ctime_ns != (uint32_t)sb->st_ctim.tv_nsec)
-		return 0;
-	if (S_ISREG(sb->st_mode) && (sb->st_nlink > 1 || e->size != (int64_t)sb->st_size))
-		return 0;
-	return 1;
-}
-
 /* What the parent's tree held that this walk did not meet: recorded as
- * deleted (path order), each path read back from the row it came from. */
+ * deleted (path order). */
 static int record_deleted(struct wjob *j)
 {
-	struct ptree *pt = &j->prev;
-	struct tv_stmt *q = NULL;
 	char **paths = NULL;
-	size_t n = 0, got = 0, rows = 0;
-	int r = 0;
+	size_t n = 0;
+	int r;
 
 	j->deleted = 0;
-	if (pt->n == 0)
-		return 0;
-	for (size_t k = 0; k < pt->n; k++)
-		n += pt->e[k].present && !pt->e[k].seen;
-	if (n == 0)
-		return 0;   /* nothing gone: no table needed */
-	if ((r = pt_index(pt)) != 0)
+	if ((r = tv_ptree_deleted(j->prev, &paths, &n)) != 0)
 		return r;
-	if ((paths = calloc(n, sizeof(*paths))) == NULL)
-		return TV_ERR_NOMEM;
-	if ((r = tv_db_prepare(j->h->db, &q, "SELECT path FROM files WHERE set_id=? AND idx=?"))
-	    != 0)
-		goto out;
-	for (size_t k = 0; k < pt->n && r == 0; k++) {
-		const struct pent *e = &pt->e[k];
-		uint64_t set = e->row >> ROW_SHIFT;
-		if (!e->present || e->seen || pt_seen_any(pt, e->id))
-			continue;
-		if (set >= pt->nchain)
-			r = tv_errf(TV_ERR_INTERNAL, "write: an item of the parent's tree from no set");
-		else if ((r = tv_stmt_bind(q, "ii", pt->chain[set],
-		                           (int64_t)(e->row & (((uint64_t)1 << ROW_SHIFT) - 1))))
-		         == 0 && (r = tv_stmt_step(q)) == 1) {
-			r = (paths[got++] = strdup(tv_stmt_text(q, 0))) == NULL ? TV_ERR_NOMEM : 0;
-		} else if (r == 0) {
-			r = tv_errf(TV_ERR_STATE, "catalog: an item of set %lld is gone while an "
-			            "incremental based on it runs", (long long)pt->chain[set]);
-		}
-	}
-	tv_stmt_free(q);
-	if (r != 0)
-		goto out;
-	qsort(paths, got, sizeof(*paths), cmp_names);
-	for (size_t k = 0; k < got && r == 0; k++) {
-		if (k > 0 && strcmp(paths[k], paths[k - 1]) == 0)
-			continue;   /* (two items of one path, neither met) */
+	for (size_t k = 0; k < n && r == 0; k++) {
 		r = tv_db_exec(j->h->db, "INSERT INTO set_deleted(set_id, n, path) VALUES(?,?,?)",
-		               "iit", j->set_id, (int64_t)rows++, paths[k]);
+		               "iit", j->set_id, (int64_t)k, paths[k]);
 		tv_verbose(j->h, "%s: deleted since the last backup", paths[k]);
-		j->deleted++;
 	}
-out:
-	for (size_t k = 0; k < got; k++)
+	if (r == 0)
+		j->deleted = n;
+	for (size_t k = 0; k < n; k++)
 		free(paths[k]);
 	free(paths);
 	return r;
@@ -1147,7 +800,10 @@ static int tape_failed(struct wjob *j, int err, uint64_t idx, int *listed)
 		               MAX_FAILED_TAPES == 3 ? "third" : "last", j->failed[0],
 		               j->failed[1]);
 	snprintf(j->failed[j->failed_tapes++], sizeof(j->failed[0]), "%s", bc);
-	if ((r = tv_db_exec(j->h->db, "ROLLBACK TO SAVEPOINT tv_tape", "")) != 0 ||
+	/* (the parent's tree loaded first: no query of it open across the
+	 * rollback) */
+	if ((j->prev != NULL && (r = tv_ptree_wait(j->prev)) != 0) ||
+	    (r = tv_db_exec(j->h->db, "ROLLBACK TO SAVEPOINT tv_tape", "")) != 0 ||
 	    (r = tv_db_exec(j->h->db, "UPDATE tapes SET full=1 WHERE id=?", "i", tape_id)) != 0)
 		return r;
 	j->files = j->snap.files;
@@ -1846,7 +1502,8 @@ static int write_item_once(struct wjob *j, int dfd, const char *name, struct sta
 		problem(j, j->rel, "skipped: path too long", -1);
 		return 0;
 	}
-	if (j->level != TV_LEVEL_FULL && j->rs.idx < 0 && (r = unchanged(j, sb)) != 0) {
+	if (j->level != TV_LEVEL_FULL && j->rs.idx < 0 &&
+	    (r = tv_ptree_unchanged(j->prev, j->rel, sb)) != 0) {
 		if (r < 0)
 			return r;
 		j->unchanged++;   /* the earlier set's copy stands for it */
@@ -2355,13 +2012,10 @@ static int begin_set(struct wjob *j, const char *pool, const struct tv_write_opt
 	tv_log(j->h, "backup set %s '%s' to pool %s", uuidstr, j->set_name, pool);
 	if (j->level != TV_LEVEL_FULL) {
 		char pu[37];
-		uint64_t items = 0;
 		tv_uuid_to_str(j->parent_uuid, pu);
-		for (size_t k = 0; k < j->prev.n; k++)
-			items += j->prev.e[k].present;
-		tv_info(j->h, "%s backup of '%s' based on set %s (%llu item(s) in its tree)",
+		tv_info(j->h, "%s backup of '%s' based on set %s (%zu set(s) in its chain)",
 		        j->level == TV_LEVEL_INCREMENTAL ? "incremental" : "differential",
-		        j->set_name, pu, (unsigned long long)items);
+		        j->set_name, pu, j->nchain);
 	}
 	return 0;
 }
@@ -2388,6 +2042,10 @@ static int walk_sources(struct wjob *j, char *const *paths, size_t npaths)
 	}
 	tv_progress_end(&j->prog);
 	tv_verbose(j->h, "the walk: %.2f s", mono_now() - t0);
+	if (r == 0 && j->prev != NULL && (r = tv_ptree_wait(j->prev)) == 0)
+		tv_verbose(j->h, "the parent's tree: %llu item(s), loaded from the catalog in "
+		           "%.2f s while the walk ran", (unsigned long long)tv_ptree_items(j->prev),
+		           tv_ptree_load_seconds(j->prev));
 	return r;
 }
 
@@ -2490,7 +2148,7 @@ static void job_free(struct wjob *j)
 	if (j->tlog != NULL)
 		fclose(j->tlog);
 	hl_free(&j->links);
-	pt_free(&j->prev);
+	tv_ptree_free(j->prev);
 	tv_prestat_free(j->pst);
 	prebuf_free(j);
 	free(j->e);
@@ -2570,6 +2228,8 @@ out:
 		tv_session_abort(&j.s);
 		r = tv_lib_unload(j.lib, (unsigned)j.drive, r);
 	}
+	tv_ptree_free(j.prev);   /* its queries stopped before the rollback */
+	j.prev = NULL;
 	if (in_tx)
 		tv_db_rollback(h->db);
 	if (r != 0 && r != TV_ERR_PARTIAL && r != TV_ERR_INTERRUPTED && j.set_id != 0)

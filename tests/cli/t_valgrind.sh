@@ -31,6 +31,12 @@ setfattr -n user.v -v 1 fs/d 2>/dev/null; setfattr -n user.f -v 2 fs/d/f 2>/dev/
 python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' fs/sock
 vg "$A" write e fs --name fs
 vg "$A" write e fs --name fsnx --no-xattrs
+# incrementals: the stat helper and the thread that loads the parent's tree
+mkdir -p inc; for i in $(seq 1 150); do echo "$i" > "inc/f$i"; done
+vg "$A" write e inc --name inc
+echo changed > inc/f7; rm inc/f9
+vg "$A" write e inc --name inc --level incremental
+vg "$A" write e inc --name inc --level incremental
 vg "$A" restore fs --to "$WORK/fsr" --numeric-owner
 vg "$A" restore fs --to "$WORK/fsr2" --no-xattrs
 check "the sparse file restored" cmp fs/sparse "$WORK/fsr/$S/fs/sparse"
