@@ -349,6 +349,72 @@ static const char q_range_chain[] = KEYS_CHAIN " AND p>=?2 AND p<?3 ORDER BY p";
 static const char q_from_chain[] = KEYS_CHAIN " AND p>=?2 ORDER BY p";
 static const char q_keys_chain[] = KEYS_CHAIN " ORDER BY p";
 
+/* PostgreSQL: the server sends only the keys that can match (a LIKE every
+ * match of the pattern satisfies; fnmatch still decides), not the whole
+ * index to be matched here.  SQLite reads its index in-process: there the
+ * plain queries stay. */
+#define LIKE_MAX 4               /* patterns one scan filters with */
+static const char q_range_like[] = KEYS " AND path>=?2 AND path<?3 AND path LIKE ?4"
+	" ESCAPE '\\' ORDER BY path";
+static const char q_from_like[] = KEYS " AND path>=?2 AND path LIKE ?3 ESCAPE '\\'"
+	" ORDER BY path";
+static const char q_keys_like[] = KEYS " AND (path LIKE ?2 ESCAPE '\\' OR path LIKE ?3"
+	" ESCAPE '\\' OR path LIKE ?4 ESCAPE '\\' OR path LIKE ?5 ESCAPE '\\') ORDER BY path";
+static const char q_range_chain_like[] = KEYS_CHAIN " AND p>=?2 AND p<?3 AND p LIKE ?4"
+	" ESCAPE '\\' ORDER BY p";
+static const char q_from_chain_like[] = KEYS_CHAIN " AND p>=?2 AND p LIKE ?3 ESCAPE '\\'"
+	" ORDER BY p";
+static const char q_keys_chain_like[] = KEYS_CHAIN " AND (p LIKE ?2 ESCAPE '\\' OR p LIKE"
+	" ?3 ESCAPE '\\' OR p LIKE ?4 ESCAPE '\\' OR p LIKE ?5 ESCAPE '\\') ORDER BY p";
+
+/* The LIKE pattern (escape '\') of a glob: '*' any string, '?' and a
+ * bracket expression one character, the rest literal; a name pattern may
+ * end any path, and under restore's rule a match may be a parent of the
+ * path.  Every path the glob selects matches it. */
+static char *like_of(const struct sel *s, int restore_rules)
+{
+	const char *p = s->p;
+	size_t l = strlen(p), o = 0;
+	char *out = malloc(2 * l + 3);
+
+	if (out == NULL)
+		return NULL;
+	if (s->name_only)
+		out[o++] = '%';
+	for (size_t i = 0; i < l; i++) {
+		char c = p[i];
+		if (c == '*') {
+			out[o++] = '%';
+		} else if (c == '?') {
+			out[o++] = '_';
+		} else if (c == '[') {
+			size_t j = i + 1;
+			if (p[j] == '!' || p[j] == '^')
+				j++;
+			if (p[j] == ']')
+				j++;
+			while (p[j] != '\0' && p[j] != ']')
+				j++;
+			if (p[j] == ']') {
+				out[o++] = '_';
+				i = j;
+			} else {
+				out[o++] = '[';   /* no closing bracket: a literal one */
+			}
+		} else {
+			if (c == '\\' && i + 1 < l)
+				c = p[++i];   /* an escaped character: itself */
+			if (c == '%' || c == '_' || c == '\\')
+				out[o++] = '\\';
+			out[o++] = c;
+		}
+	}
+	if (restore_rules)
+		out[o++] = '%';
+	out[o] = '\0';
+	return out;
+}
+
 static int row_out(struct browse *b, struct tv_stmt *q)
 {
 	struct tv_item it;
@@ -430,13 +496,34 @@ static int scan(struct browse *b, size_t cur)
 
 	if (s == NULL && b->nsels == 0)
 		return scan_set(b);
-	if (s != NULL)
+	if (strcmp(tv_db_backend(b->h->db), "postgresql") == 0 &&
+	    (s != NULL || b->nsels <= LIKE_MAX)) {
+		char *lk[LIKE_MAX] = { NULL };
+		size_t n = s != NULL ? 1 : b->nsels;
+		r = 0;
+		for (size_t i = 0; i < n && r == 0; i++)
+			if ((lk[i] = like_of(s != NULL ? s : &b->sels[i], b->restore_rules)) == NULL)
+				r = TV_ERR_NOMEM;
+		for (size_t i = n; i < LIKE_MAX && r == 0; i++)
+			lk[i] = lk[n - 1];   /* the same again: no more rows */
+		if (r == 0 && s != NULL)
+			r = s->hi ? tv_db_query(b->h->db, &q, b->chain ? q_range_chain_like
+			                        : q_range_like, "ittt", b->set_id, s->lo, s->hi, lk[0])
+			          : tv_db_query(b->h->db, &q, b->chain ? q_from_chain_like
+			                        : q_from_like, "itt", b->set_id, s->lo, lk[0]);
+		else if (r == 0)
+			r = tv_db_query(b->h->db, &q, b->chain ? q_keys_chain_like : q_keys_like,
+			                "itttt", b->set_id, lk[0], lk[1], lk[2], lk[3]);
+		for (size_t i = 0; i < n; i++)
+			free(lk[i]);
+	} else if (s != NULL) {
 		r = s->hi ? tv_db_query(b->h->db, &q, b->chain ? q_range_chain : q_range, "itt",
 		                        b->set_id, s->lo, s->hi)
 		          : tv_db_query(b->h->db, &q, b->chain ? q_from_chain : q_from, "it",
 		                        b->set_id, s->lo);
-	else
+	} else {
 		r = tv_db_query(b->h->db, &q, b->chain ? q_keys_chain : q_keys, "i", b->set_id);
+	}
 	if (r != 0)
 		return r;
 	while ((r = tv_stmt_step(q)) == 1) {

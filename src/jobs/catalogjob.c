@@ -460,6 +460,8 @@ int tv_job_catalog(struct tv_home *h, const char *library, char *const *barcodes
 		        "%d failed%s%s", o->labels_only ? "inventory" : "catalog", n, cr.cataloged,
 		        cr.locked, cr.blank, cr.foreign, cr.failed, unt, exp);
 	}
+	if (cr.cataloged > 0)
+		tv_home_refresh_stats(h);
 	r = 0;
 	if (cr.untrusted > 0) {
 		char cmd[400] = "";

@@ -280,6 +280,17 @@ fail:
 	return r;
 }
 
+void tv_home_refresh_stats(struct tv_home *h)
+{
+	int r;
+
+	if (strcmp(tv_db_backend(h->db), "postgresql") != 0)
+		return;
+	if ((r = tv_db_exec(h->db, "ANALYZE files", "")) != 0)
+		tv_warn(h, "the catalog's query statistics were not refreshed (%s): queries may "
+		        "be slow until PostgreSQL's autovacuum does it", tv_errmsg(r));
+}
+
 void tv_home_close(struct tv_home *h)
 {
 	if (h == NULL)

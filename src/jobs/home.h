@@ -64,6 +64,13 @@ int tv_home_exists(const char *dir);
 int tv_home_init_report(const char *dir, const char *catalog_url, int *kept_keys);
 int tv_home_open(const char *dir, struct tv_home **out);
 void tv_home_close(struct tv_home *h);
+/* After a job that may have added many items to the catalog (a catalog
+ * run, a large write): on PostgreSQL the planner's statistics of the
+ * files table are taken again (ANALYZE, a sample: a fraction of a second
+ * at 1M items).  Autovacuum may not have come yet, and without them a
+ * query of 1M items can take a plan several times slower.  A failure is a
+ * warning; SQLite needs nothing. */
+void tv_home_refresh_stats(struct tv_home *h);
 
 /* Messages: info goes to stderr unless quiet; verbose only with -v; log
  * lines go to the job log (and to stderr with -v). */

@@ -2211,6 +2211,8 @@ int tv_job_write(struct tv_home *h, const char *pool, char *const *paths, size_t
 	if (r != 0)
 		goto out;
 	in_tx = 0;
+	if (j.files >= 50000)
+		tv_home_refresh_stats(h);   /* PostgreSQL: plans for a larger catalog */
 	memcpy(res->set_uuid, j.set_uuid, 16);
 	res->files = j.files;
 	res->bytes = j.bytes;

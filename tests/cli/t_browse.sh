@@ -72,6 +72,29 @@ expect_err "matches nothing in the catalog" "says so"
 tv "$H" find sshd.conf nosuch.file;          expect_rc 1 "one of two patterns matches nothing"
 expect_err "nosuch.file: matches nothing in the catalog" "names the pattern"
 expect_out "sshd.conf$" "the other is listed"
+# names holding what a glob or SQL's LIKE treat as special: on PostgreSQL
+# the server filters with a LIKE made from the glob, which must keep every
+# match (fnmatch decides)
+mkdir -p "$WORK/odd"
+for f in '50%_off.txt' 'a_b.txt' 'axb.txt' '[x].txt' 'back\slash.txt'; do echo o > "$WORK/odd/$f"; done
+tv "$H" write p "$WORK/odd" --name odd;       expect_rc 0 "a set of odd names"
+nfound() { printf '%s\n' "$OUT" | grep -c "$S/odd/" || true; }
+tv "$H" find '50%_off.txt';                   expect_rc 0 "find a name with % and _"
+check "found once" test "$(nfound)" -eq 1
+tv "$H" find 'a_b.txt';                       expect_rc 0 "find a name with _"
+check "a_b.txt only" test "$(nfound)" -eq 1
+tv "$H" find 'a[_x]b.txt';                    expect_rc 0 "a bracket expression"
+check "a_b.txt and axb.txt" test "$(nfound)" -eq 2
+tv "$H" find '\[x\].txt';                     expect_rc 0 "escaped brackets are literal"
+check "[x].txt" test "$(nfound)" -eq 1
+tv "$H" find '[[]x].txt';                     expect_rc 0 "a bracket holding ["
+check "[x].txt again" test "$(nfound)" -eq 1
+tv "$H" find '*%*' 'back\\slash.txt';          expect_rc 0 "a wildcard around %, an escaped backslash"
+check "50%_off.txt and back\\slash.txt" test "$(nfound)" -eq 2
+tv "$H" files odd "$S/odd/a?b.txt";           expect_rc 0 "files SET GLOB with ?"
+check "a_b.txt and axb.txt" test "$(nfound)" -eq 2
+tv "$H" files odd "$S/odd/*_*";               expect_rc 0 "files SET GLOB with a literal _"
+check "50%_off.txt and a_b.txt" test "$(nfound)" -eq 2
 tv "$H" find '*.conf' --set nosuchset;       expect_rc 1 "find --set of an unknown set"
 expect_err "no backup set 'nosuchset'" "says which set"
 tv "$H" find;                                expect_rc 2 "find without a pattern is a usage error"

@@ -44,6 +44,10 @@ new_home b lib 30
 trust_writer "$A" "$B"
 tv "$B" tape insert lib --copy "$WORK"/box/VT000{1,2,3,4}L9.tap; expect_rc 0 "insert"
 tv "$B" catalog lib;                expect_rc 0 "catalog on a fresh installation"
+if pg_mode; then
+	check "PostgreSQL: the catalog run refreshed the planner's statistics of files" test \
+		"$(catalog_sql "$B" "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'files'")" = t
+fi
 tv "$B" backups;                    expect_out "$SET +rt .*restorable" "set rebuilt from the tapes"
 tv "$B" restore "$SET" --to "$WORK/restored"; expect_rc 0 "restore"
 check "restored tree identical (content, modes, mtimes, symlinks)" same_tree "$WORK/src" "$WORK/restored/$S/src"
