@@ -7,8 +7,10 @@
  * batch's entries ahead of it, in chunks, while the walk decides about
  * the ones already done.  When the walk catches up it takes the next
  * chunk itself.  Batches nest as the walk descends (the helper serves the
- * innermost), and each chunk records when it was taken, so an entry met
- * long after its stat can be stat'ed again.  One walking thread. */
+ * innermost); the room for their results is kept here, one per depth.  A
+ * result older than TV_PRESTAT_FRESH seconds (the walk spent that long on
+ * earlier entries) is not given: the walk stats the entry itself.  One
+ * walking thread. */
 #ifndef TV_JOBS_PRESTAT_H
 #define TV_JOBS_PRESTAT_H
 
@@ -19,14 +21,13 @@
 
 struct tv_prestat;
 
-/* One directory's batch, the walking thread's (on its stack); its arrays
- * stay valid until it is popped. */
+/* One directory's batch, on the walking thread's stack until popped. */
 struct tv_pbatch {
 	int dfd;
 	int hdfd;                    /* the helper's own descriptor of it, or -1 */
 	char *const *names;
 	size_t n;
-	struct stat *st;             /* n of them */
+	struct stat *st;             /* n of them (the room of its depth) */
 	int *err;                    /* n: 0, or the errno of the stat */
 	atomic_uchar *done;          /* one flag per chunk */
 	time_t *when;                /* one per chunk: CLOCK_MONOTONIC_COARSE seconds */
@@ -36,26 +37,24 @@ struct tv_pbatch {
 };
 
 #define TV_PRESTAT_CHUNK 32
+#define TV_PRESTAT_FRESH 2
 
-/* The chunks of n entries. */
-static inline size_t tv_prestat_chunks(size_t n)
-{
-	return (n + TV_PRESTAT_CHUNK - 1) / TV_PRESTAT_CHUNK;
-}
-
-/* The helper thread, started; without one (it could not be started),
- * *out is NULL and the walking thread takes every chunk itself. */
-void tv_prestat_new(struct tv_prestat **out);
+/* The state, and with `helper` the helper thread (without it, or when it
+ * cannot be started, the walking thread takes every chunk itself):
+ * TV_ERR_NOMEM or 0. */
+int tv_prestat_new(struct tv_prestat **out, int helper);
 void tv_prestat_free(struct tv_prestat *p);
 
 /* b becomes the innermost batch: stats of names[0..n) in directory dfd
- * (not following symbolic links) into st and err; done and when hold
- * tv_prestat_chunks(n) elements.  p may be NULL. */
-void tv_prestat_push(struct tv_prestat *p, struct tv_pbatch *b, int dfd, char *const *names,
-                     size_t n, struct stat *st, int *err, atomic_uchar *done, time_t *when);
-/* Entry i of b is stat'ed: on return st[i] and err[i] hold its result,
- * taken at when[i / TV_PRESTAT_CHUNK]. */
-void tv_prestat_wait(struct tv_prestat *p, struct tv_pbatch *b, size_t i);
+ * (not following symbolic links), in the room of depth `depth` (a batch
+ * of each depth at a time).  TV_ERR_NOMEM or 0. */
+int tv_prestat_push(struct tv_prestat *p, struct tv_pbatch *b, int depth, int dfd,
+                    char *const *names, size_t n);
+/* Entry i of b, stat'ed (waiting for it): its stat, and in *err 0 or the
+ * errno of the stat; NULL when the stat is older than TV_PRESTAT_FRESH
+ * seconds (then *err is not set). */
+const struct stat *tv_prestat_get(struct tv_prestat *p, struct tv_pbatch *b, size_t i,
+                                  int *err);
 /* b (the innermost) is left: the helper is out of it when this returns. */
 void tv_prestat_pop(struct tv_prestat *p, struct tv_pbatch *b);
 

@@ -42,6 +42,7 @@
 #include "format/format.h"
 #include "jobs/ptree.h"
 #include "util/err.h"
+#include "util/progress.h"
 
 #define ROW_SHIFT 48             /* row: chain place << ROW_SHIFT | idx */
 #define PUBLISH_EVERY 4096       /* rows between two wake-ups of a waiting walk */
@@ -87,14 +88,6 @@ struct tv_ptree {
 	char msg[512];
 	double secs;
 };
-
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t path_id(const struct tv_ptree *pt, const char *path)
 {
@@ -355,7 +348,7 @@ static int load_full(struct tv_ptree *pt)
 static void *loader_main(void *arg)
 {
 	struct tv_ptree *pt = arg;
-	double t0 = mono_now();
+	double t0 = tv_mono();
 	int r;
 
 	if ((r = load_later(pt)) == 0)
@@ -364,7 +357,7 @@ static void *loader_main(void *arg)
 	pt->result = r;
 	if (r != 0)
 		snprintf(pt->msg, sizeof(pt->msg), "%s", tv_errdetail() ? tv_errdetail() : "");
-	pt->secs = mono_now() - t0;
+	pt->secs = tv_mono() - t0;
 	atomic_store_explicit(&pt->avail, pt->t.n, memory_order_release);
 	pt->done = 1;
 	pthread_cond_broadcast(&pt->cv);
@@ -486,18 +479,15 @@ int tv_ptree_unchanged(struct tv_ptree *pt, const char *path, const struct stat 
 {
 	uint64_t id = path_id(pt, path);
 	struct pent *e = NULL;
+	size_t a;
 	int r;
 
 	/* the walk meets the items in the order the full stored them (names
 	 * sorted): the one after the last met is tried first, in order, and
 	 * while the tree loads, the walk needs no more than that */
-	if (!pt->joined) {
-		size_t a = wait_avail(pt, pt->next + 1);
-		if (pt->next < a && pt->t.e[pt->next].id == id)
-			e = &pt->t.e[pt->next];
-	} else if (pt->next < pt->t.n && pt->t.e[pt->next].id == id) {
+	a = pt->joined ? pt->t.n : wait_avail(pt, pt->next + 1);
+	if (pt->next < a && pt->t.e[pt->next].id == id)
 		e = &pt->t.e[pt->next];
-	}
 	if (e == NULL) {
 		/* not where the order says: looked up in the whole tree */
 		if ((r = tv_ptree_wait(pt)) != 0 ||
@@ -505,9 +495,11 @@ int tv_ptree_unchanged(struct tv_ptree *pt, const char *path, const struct stat 
 			return r;
 		e = tab_find(&pt->t, id);
 	}
-	if (e == NULL || !e->present)
+	if (e == NULL)
 		return 0;
-	pt->next = (size_t)(e - pt->t.e) + 1;
+	pt->next = (size_t)(e - pt->t.e) + 1;   /* (past a deleted one too: in order) */
+	if (!e->present)
+		return 0;
 	e->seen = 1;
 	if (!e->known || e->ftype != ftype_of(sb) || e->ino != (uint64_t)sb->st_ino ||
 	    e->mtime != (int64_t)sb->st_mtim.tv_sec ||

@@ -27,7 +27,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "backup/backup.h"
@@ -134,21 +133,6 @@ static void hl_free(struct hltab *h)
 
 void (*tv_write_test_hook)(const char *path, uint64_t done);
 
-/* Room for an incremental's stats of one directory's entries, taken
- * ahead of the walk (prestat.h), one per depth; an entry met more than
- * PRE_FRESH seconds after its stat is stat'ed again, and so is one that
- * will be stored. */
-struct prebuf {
-	struct stat *st;
-	int *err;
-	size_t cap;
-	atomic_uchar *done;          /* per chunk (prestat.h) */
-	time_t *when;
-	size_t ccap;
-};
-
-#define PRE_FRESH 2
-
 struct wjob {
 	struct tv_home *h;
 	struct hltab links;
@@ -195,9 +179,7 @@ struct wjob {
 	uint8_t parent_uuid[16];
 	struct tv_ptree *prev;       /* its tree, loading while the walk runs */
 	size_t nchain;               /* the sets of its chain */
-	struct tv_prestat *pst;      /* a directory's entries stat'ed on two threads */
-	struct prebuf *pre;          /* their results, one per depth of the walk */
-	size_t npre;
+	struct tv_prestat *pst;      /* the walk's stats, taken ahead (prestat.h) */
 	uint64_t unchanged, deleted;
 	struct stat cst;             /* the item's change time and inode as stored */
 	/* left out: --exclude globs, --one-file-system, the installation's state */
@@ -357,14 +339,6 @@ static int cmp_names(const void *a, const void *b);
 /* ---- incremental and differential: the parent's tree (ptree.h) ---- */
 
 #define CHAIN_MAX 4096
-
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* The set this one is based on (the newest of its name in the pool, of
  * any level for an incremental, a full for a differential) and the tree
@@ -1488,6 +1462,16 @@ static int store_item(struct wjob *j, int fd, size_t small_len, int small)
 	return r;
 }
 
+/* The item at j->rel, whose stat failed with err: skipped, said. */
+static void stat_skipped(struct wjob *j, int err)
+{
+	char why[160];
+
+	snprintf(why, sizeof(why), "skipped: %s", strerror(err));
+	tv_warn(j->h, "%s: %s (skipped)", j->rel, why + 9);
+	problem(j, j->rel, why, -1);
+}
+
 /* One item: a regular file (or another name of one: a hard link), a
  * directory, a symbolic link, a FIFO or a device node. */
 static int write_item_once(struct wjob *j, int dfd, const char *name, struct stat *sb,
@@ -1513,10 +1497,7 @@ static int write_item_once(struct wjob *j, int dfd, const char *name, struct sta
 		/* stat'ed ahead of the walk (prestat.h): what is stored is the
 		 * item as it is now */
 		if (fstatat(dfd, name, sb, AT_SYMLINK_NOFOLLOW) != 0) {
-			char why[160];
-			snprintf(why, sizeof(why), "skipped: %s", strerror(errno));
-			tv_warn(j->h, "%s: %s (skipped)", j->rel, why + 9);
-			problem(j, j->rel, why, -1);
+			stat_skipped(j, errno);
 			return 0;
 		}
 		*early = 0;
@@ -1677,69 +1658,6 @@ static int dir_names(DIR *d, char ***names, char **arena, size_t *count)
 	return 0;
 }
 
-/* Room in the walk's buffer of depth `depth` for n stats. */
-static struct prebuf *prebuf_get(struct wjob *j, int depth, size_t n)
-{
-	struct prebuf *b;
-
-	if ((size_t)depth >= j->npre) {
-		size_t nn = (size_t)depth + 16;
-		struct prebuf *np = realloc(j->pre, nn * sizeof(*np));
-		if (np == NULL)
-			return NULL;
-		memset(np + j->npre, 0, (nn - j->npre) * sizeof(*np));
-		j->pre = np;
-		j->npre = nn;
-	}
-	b = &j->pre[depth];
-	if (n > b->cap) {
-		size_t c = n < 256 ? 256 : n;
-		struct stat *st = realloc(b->st, c * sizeof(*st));
-		int *err;
-		if (st == NULL)
-			return NULL;
-		b->st = st;
-		if ((err = realloc(b->err, c * sizeof(*err))) == NULL)
-			return NULL;
-		b->err = err;
-		b->cap = c;
-	}
-	if (tv_prestat_chunks(n) > b->ccap) {
-		size_t c = tv_prestat_chunks(b->cap);
-		atomic_uchar *done = realloc(b->done, c * sizeof(*done));
-		time_t *when;
-		if (done == NULL)
-			return NULL;
-		b->done = done;
-		if ((when = realloc(b->when, c * sizeof(*when))) == NULL)
-			return NULL;
-		b->when = when;
-		b->ccap = c;
-	}
-	return b;
-}
-
-static void prebuf_free(struct wjob *j)
-{
-	for (size_t k = 0; k < j->npre; k++) {
-		free(j->pre[k].st);
-		free(j->pre[k].err);
-		free(j->pre[k].done);
-		free(j->pre[k].when);
-	}
-	free(j->pre);
-	j->pre = NULL;
-	j->npre = 0;
-}
-
-static time_t coarse_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return ts.tv_sec;
-}
-
 /* Item `name` in directory dfd, stored as j->rel; then, for a directory,
  * its entries, names sorted (a deterministic tape order).  pre: its stat
  * taken with its directory's entries (an incremental), or NULL; pre_err
@@ -1752,19 +1670,18 @@ static int walk(struct wjob *j, int dfd, const char *name, int depth, const stru
 	DIR *d;
 	char **names = NULL, *arena = NULL;
 	size_t n = 0, rl;
-	int r = 0, cfd, early = pre != NULL, pushed = 0;
+	int r = 0, cfd, early = pre != NULL, pushed = 0, err = 0;
 
 	if (tv_stop_requested())
 		return TV_ERR_INTERRUPTED;   /* between two items: nothing cut */
-	if (pre != NULL && pre_err == 0)
+	if (pre != NULL) {
 		sb = *pre;
-	else if (pre != NULL)
-		errno = pre_err;
-	if (pre != NULL ? pre_err != 0 : fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
-		char why[160];
-		snprintf(why, sizeof(why), "skipped: %s", strerror(errno));
-		tv_warn(j->h, "%s: %s (skipped)", j->rel, why + 9);
-		problem(j, j->rel, why, -1);
+		err = pre_err;
+	} else if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+		err = errno;
+	}
+	if (err != 0) {
+		stat_skipped(j, err);
 		return 0;
 	}
 	if ((S_ISDIR(sb.st_mode) || S_ISREG(sb.st_mode)) && skipped_state(j, &sb))
@@ -1798,21 +1715,17 @@ static int walk(struct wjob *j, int dfd, const char *name, int depth, const stru
 	}
 	if ((r = dir_names(d, &names, &arena, &n)) != 0)
 		goto out;
-	if (j->level != TV_LEVEL_FULL && n > 0) {
+	if (j->pst != NULL && n > 0) {
 		/* an incremental: mostly stats, taken ahead on another thread */
-		struct prebuf *pb = prebuf_get(j, depth, n);
-		if (pb == NULL) {
-			r = TV_ERR_NOMEM;
+		if ((r = tv_prestat_push(j->pst, &batch, depth, dirfd(d), names, n)) != 0)
 			goto out;
-		}
-		tv_prestat_push(j->pst, &batch, dirfd(d), names, n, pb->st, pb->err, pb->done,
-		                pb->when);
 		pushed = 1;
 	}
 	rl = strlen(j->rel);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		size_t l = strlen(names[i]);
-		int fresh;
+		const struct stat *st = NULL;
+		int st_err = 0;
 		if (rl + 1 + l >= sizeof(j->rel)) {
 			char p[TV_PATH_MAX + 64];
 			snprintf(p, sizeof(p), "%s/%.*s", j->rel, 60, names[i]);
@@ -1824,14 +1737,10 @@ static int walk(struct wjob *j, int dfd, const char *name, int depth, const stru
 			j->rel[rl] = '/';
 		memcpy(j->rel + rl + (rl > 0), names[i], l + 1);
 		/* (stat'ed long before, while an earlier entry was stored or
-		 * walked: stat'ed again) */
-		fresh = 0;
-		if (pushed) {
-			tv_prestat_wait(j->pst, &batch, i);
-			fresh = coarse_now() - batch.when[i / TV_PRESTAT_CHUNK] <= PRE_FRESH;
-		}
-		r = walk(j, dirfd(d), names[i], depth + 1, fresh ? &batch.st[i] : NULL,
-		         fresh ? batch.err[i] : 0);
+		 * walked: none, stat'ed again) */
+		if (pushed)
+			st = tv_prestat_get(j->pst, &batch, i, &st_err);
+		r = walk(j, dirfd(d), names[i], depth + 1, st, st_err);
 		j->rel[rl] = '\0';
 	}
 out:
@@ -2026,13 +1935,13 @@ static int walk_sources(struct wjob *j, char *const *paths, size_t npaths)
 	double t0;
 	int r = 0;
 
-	if (j->level != TV_LEVEL_FULL)
-		tv_prestat_new(&j->pst);   /* without it, one thread stats */
+	if (j->level != TV_LEVEL_FULL && (r = tv_prestat_new(&j->pst, 1)) != 0)
+		return r;
 	tv_progress_start(&j->prog, j->h, "writing", 0);
 	if (j->prog.active)
 		for (size_t i = 0; i < npaths; i++)
 			j->prog.total += tree_bytes(AT_FDCWD, paths[i], 0);
-	t0 = mono_now();
+	t0 = tv_mono();
 	for (size_t i = 0; i < npaths && r == 0; i++) {
 		struct stat sb;
 		if (stat(paths[i], &sb) == 0)
@@ -2041,7 +1950,7 @@ static int walk_sources(struct wjob *j, char *const *paths, size_t npaths)
 			r = walk(j, AT_FDCWD, paths[i], 0, NULL, 0);
 	}
 	tv_progress_end(&j->prog);
-	tv_verbose(j->h, "the walk: %.2f s", mono_now() - t0);
+	tv_verbose(j->h, "the walk: %.2f s", tv_mono() - t0);
 	if (r == 0 && j->prev != NULL && (r = tv_ptree_wait(j->prev)) == 0)
 		tv_verbose(j->h, "the parent's tree: %llu item(s), loaded from the catalog in "
 		           "%.2f s while the walk ran", (unsigned long long)tv_ptree_items(j->prev),
@@ -2150,7 +2059,6 @@ static void job_free(struct wjob *j)
 	hl_free(&j->links);
 	tv_ptree_free(j->prev);
 	tv_prestat_free(j->pst);
-	prebuf_free(j);
 	free(j->e);
 	free(j->side);
 	free(j->small);

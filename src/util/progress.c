@@ -22,7 +22,7 @@ int tv_prog_forced(void)
 	return forced;
 }
 
-static double mono(void)
+double tv_mono(void)
 {
 	struct timespec ts;
 
@@ -48,7 +48,7 @@ void tv_prog_start(struct tv_prog *p, const char *what, uint64_t total_bytes,
 	p->total_items = total_items;
 	p->tty = isatty(STDERR_FILENO);
 	p->active = !quiet && (forced || p->tty);
-	p->start = mono();
+	p->start = tv_mono();
 	p->last = 0;   /* the first update draws at once */
 }
 
@@ -131,7 +131,7 @@ void tv_prog_update(struct tv_prog *p, uint64_t done_bytes, uint64_t item, const
 		return;
 	if (name != NULL)
 		snprintf(p->name, sizeof(p->name), "%s", name);
-	now = mono();
+	now = tv_mono();
 	if (now - p->last < PROG_INTERVAL) {
 		p->pending = 1;   /* not shown yet */
 		return;
@@ -146,7 +146,7 @@ void tv_prog_finish(struct tv_prog *p)
 		fputs("\r\033[K", stderr);
 	else if (p->active && !p->tty && (p->pending || p->drawn)) {
 		if (p->pending)
-			draw(p, mono());   /* where it ended */
+			draw(p, tv_mono());   /* where it ended */
 		fputc('\n', stderr);
 	}
 	if (p->active)

@@ -25,6 +25,9 @@ struct tv_prog {
 	int pending;                 /* updated since it was drawn */
 };
 
+/* Monotonic seconds (CLOCK_MONOTONIC): for rates and how long work took. */
+double tv_mono(void);
+
 /* 1: draw even when stderr is not a terminal (--progress). */
 void tv_prog_force(int on);
 int tv_prog_forced(void);

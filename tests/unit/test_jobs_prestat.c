@@ -2,8 +2,8 @@
  * helper thread: every result is what a stat of that name alone gives
  * (type, inode, size, mode), a name that is not there has its errno,
  * batches of every size follow each other and nest (the helper moves to
- * the inner one and back), and without a helper the walking thread does
- * it all. */
+ * the inner one and back), without a helper the walking thread does it
+ * all, and an old result is not given. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -53,64 +53,38 @@ static void free_tree(struct tree *t)
 	close(t->dfd);
 }
 
-struct room {
-	struct stat *st;
-	int *err;
-	atomic_uchar *done;
-	time_t *when;
-};
-
-static void room_new(struct room *m, size_t n)
-{
-	m->st = calloc(n ? n : 1, sizeof(*m->st));
-	m->err = calloc(n ? n : 1, sizeof(*m->err));
-	m->done = calloc(tv_prestat_chunks(n) + 1, sizeof(*m->done));
-	m->when = calloc(tv_prestat_chunks(n) + 1, sizeof(*m->when));
-	assert_true(m->st && m->err && m->done && m->when);
-	memset(m->err, 0x55, (n ? n : 1) * sizeof(*m->err));
-}
-
-static void room_free(struct room *m)
-{
-	free(m->st);
-	free(m->err);
-	free((void *)m->done);
-	free(m->when);
-}
-
 /* entry k of the batch of names[off..] against a stat of it alone */
 static void check_one(struct tv_prestat *p, struct tv_pbatch *b, struct tree *t, size_t off,
                       size_t k)
 {
 	struct stat one;
+	const struct stat *st;
 	size_t i = off + k;
+	int err = 0x5555;
 
-	tv_prestat_wait(p, b, k);
-	assert_true(b->when[k / TV_PRESTAT_CHUNK] > 0);
+	st = tv_prestat_get(p, b, k, &err);
+	assert_non_null(st);   /* taken just now: fresh */
 	if (fstatat(t->dfd, t->names[i], &one, AT_SYMLINK_NOFOLLOW) != 0) {
-		assert_int_equal(b->err[k], errno);
-		assert_int_equal(b->err[k], ENOENT);
+		assert_int_equal(err, errno);
+		assert_int_equal(err, ENOENT);
 		return;
 	}
-	assert_int_equal(b->err[k], 0);
-	assert_int_equal(b->st[k].st_ino, one.st_ino);
-	assert_int_equal(b->st[k].st_mode, one.st_mode);
-	assert_int_equal(b->st[k].st_size, one.st_size);
-	assert_int_equal(b->st[k].st_ctim.tv_nsec, one.st_ctim.tv_nsec);
+	assert_int_equal(err, 0);
+	assert_int_equal(st->st_ino, one.st_ino);
+	assert_int_equal(st->st_mode, one.st_mode);
+	assert_int_equal(st->st_size, one.st_size);
+	assert_int_equal(st->st_ctim.tv_nsec, one.st_ctim.tv_nsec);
 }
 
 /* names[off .. off+n), in order, as a walk asks for them */
 static void check_batch(struct tv_prestat *p, struct tree *t, size_t off, size_t n)
 {
 	struct tv_pbatch b;
-	struct room m;
 
-	room_new(&m, n);
-	tv_prestat_push(p, &b, t->dfd, t->names + off, n, m.st, m.err, m.done, m.when);
+	assert_int_equal(tv_prestat_push(p, &b, 0, t->dfd, t->names + off, n), 0);
 	for (size_t k = 0; k < n; k++)
 		check_one(p, &b, t, off, k);
 	tv_prestat_pop(p, &b);
-	room_free(&m);
 }
 
 /* an outer batch asked for in part, an inner one whole, the outer's rest
@@ -118,35 +92,27 @@ static void check_batch(struct tv_prestat *p, struct tree *t, size_t off, size_t
 static void check_nested(struct tv_prestat *p, struct tree *t, size_t at)
 {
 	struct tv_pbatch outer, inner;
-	struct room mo, mi;
 
-	room_new(&mo, N);
-	room_new(&mi, 500);
-	tv_prestat_push(p, &outer, t->dfd, t->names, N, mo.st, mo.err, mo.done, mo.when);
+	assert_int_equal(tv_prestat_push(p, &outer, 0, t->dfd, t->names, N), 0);
 	for (size_t k = 0; k <= at; k++)
 		check_one(p, &outer, t, 0, k);
-	tv_prestat_push(p, &inner, t->dfd, t->names + 250, 500, mi.st, mi.err, mi.done, mi.when);
+	assert_int_equal(tv_prestat_push(p, &inner, 1, t->dfd, t->names + 250, 500), 0);
 	for (size_t k = 0; k < 500; k++)
 		check_one(p, &inner, t, 250, k);
 	tv_prestat_pop(p, &inner);
 	for (size_t k = at + 1; k < N; k++)
 		check_one(p, &outer, t, 0, k);
 	tv_prestat_pop(p, &outer);
-	room_free(&mo);
-	room_free(&mi);
 }
 
 /* a batch left before its end (a walk stopped by an error) */
 static void check_left(struct tv_prestat *p, struct tree *t)
 {
 	struct tv_pbatch b;
-	struct room m;
 
-	room_new(&m, N);
-	tv_prestat_push(p, &b, t->dfd, t->names, N, m.st, m.err, m.done, m.when);
+	assert_int_equal(tv_prestat_push(p, &b, 0, t->dfd, t->names, N), 0);
 	check_one(p, &b, t, 0, 3);
-	tv_prestat_pop(p, &b);   /* the helper is out of it: its room can go */
-	room_free(&m);
+	tv_prestat_pop(p, &b);   /* the helper is out of it: the room can be used again */
 }
 
 static void test_two_threads(void **state)
@@ -156,7 +122,7 @@ static void test_two_threads(void **state)
 	(void)state;
 
 	make_tree(&t);
-	tv_prestat_new(&p);
+	assert_int_equal(tv_prestat_new(&p, 1), 0);
 	assert_non_null(p);
 	check_batch(p, &t, 0, N);
 	/* batches of every size, one after another: empty, below a chunk,
@@ -175,14 +141,39 @@ static void test_two_threads(void **state)
 static void test_one_thread(void **state)
 {
 	struct tree t;
+	struct tv_prestat *p;
 	(void)state;
 
 	make_tree(&t);
-	check_batch(NULL, &t, 0, N);
-	check_batch(NULL, &t, 5, 3);
-	check_nested(NULL, &t, 100);
-	check_left(NULL, &t);
+	assert_int_equal(tv_prestat_new(&p, 0), 0);
+	check_batch(p, &t, 0, N);
+	check_batch(p, &t, 5, 3);
+	check_nested(p, &t, 100);
+	check_left(p, &t);
+	tv_prestat_free(p);
 	tv_prestat_free(NULL);
+	free_tree(&t);
+}
+
+/* a result older than TV_PRESTAT_FRESH seconds is not given (the walk
+ * then stats the entry itself); a chunk taken later is */
+static void test_stale(void **state)
+{
+	struct tree t;
+	struct tv_prestat *p;
+	struct tv_pbatch b;
+	int err;
+	(void)state;
+
+	make_tree(&t);
+	assert_int_equal(tv_prestat_new(&p, 0), 0);
+	assert_int_equal(tv_prestat_push(p, &b, 0, t.dfd, t.names, N), 0);
+	assert_non_null(tv_prestat_get(p, &b, 1, &err));
+	sleep(TV_PRESTAT_FRESH + 2);
+	assert_null(tv_prestat_get(p, &b, 2, &err));   /* the same chunk: old */
+	assert_non_null(tv_prestat_get(p, &b, TV_PRESTAT_CHUNK, &err));   /* taken now */
+	tv_prestat_pop(p, &b);
+	tv_prestat_free(p);
 	free_tree(&t);
 }
 
@@ -191,6 +182,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_threads),
 		cmocka_unit_test(test_one_thread),
+		cmocka_unit_test(test_stale),
 	};
 	return tl_run(argc, argv, tests, NULL, NULL);
 }
