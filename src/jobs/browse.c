@@ -337,35 +337,35 @@ static const char q_item[] = ITEM_COLS ITEMS_FROM " WHERE f.set_id=?1 AND f.idx=
 #define KEYS "SELECT path, set_id, idx FROM files INDEXED BY files_by_path" \
              " WHERE (?1=0 OR set_id=?1)"
 enum { KC_PATH, KC_SET, KC_IDX };
-static const char q_range[] = KEYS " AND path>=?2 AND path<?3 ORDER BY path";
-static const char q_from[] = KEYS " AND path>=?2 ORDER BY path";
-static const char q_keys[] = KEYS " ORDER BY path";
 /* the same of a set below a full: its tree (restore.c, tv_set_chain) */
 static const char q_set_chain[] = ITEM_COLS " FROM temp.rsel s CROSS JOIN files f ON"
 	" f.set_id=s.sid AND f.idx=s.sidx CROSS JOIN backup_sets b ON b.id=f.set_id"
 	" WHERE ?1=?1 ORDER BY s.p";
 #define KEYS_CHAIN "SELECT p, sid, sidx FROM temp.rsel WHERE ?1=?1"
-static const char q_range_chain[] = KEYS_CHAIN " AND p>=?2 AND p<?3 ORDER BY p";
-static const char q_from_chain[] = KEYS_CHAIN " AND p>=?2 ORDER BY p";
-static const char q_keys_chain[] = KEYS_CHAIN " ORDER BY p";
 
-/* PostgreSQL: the server sends only the keys that can match (a LIKE every
- * match of the pattern satisfies; fnmatch still decides), not the whole
- * index to be matched here.  SQLite reads its index in-process: there the
- * plain queries stay. */
-#define LIKE_MAX 4               /* patterns one scan filters with */
-static const char q_range_like[] = KEYS " AND path>=?2 AND path<?3 AND path LIKE ?4"
-	" ESCAPE '\\' ORDER BY path";
-static const char q_from_like[] = KEYS " AND path>=?2 AND path LIKE ?3 ESCAPE '\\'"
-	" ORDER BY path";
-static const char q_keys_like[] = KEYS " AND (path LIKE ?2 ESCAPE '\\' OR path LIKE ?3"
-	" ESCAPE '\\' OR path LIKE ?4 ESCAPE '\\' OR path LIKE ?5 ESCAPE '\\') ORDER BY path";
-static const char q_range_chain_like[] = KEYS_CHAIN " AND p>=?2 AND p<?3 AND p LIKE ?4"
-	" ESCAPE '\\' ORDER BY p";
-static const char q_from_chain_like[] = KEYS_CHAIN " AND p>=?2 AND p LIKE ?3 ESCAPE '\\'"
-	" ORDER BY p";
-static const char q_keys_chain_like[] = KEYS_CHAIN " AND (p LIKE ?2 ESCAPE '\\' OR p LIKE"
-	" ?3 ESCAPE '\\' OR p LIKE ?4 ESCAPE '\\' OR p LIKE ?5 ESCAPE '\\') ORDER BY p";
+/* The scans of keys: a pattern's range of the path index (lo ?2, end ?3),
+ * the index from lo on, or all of it; of the catalog, or of a chain's
+ * tree.  On PostgreSQL the server sends only the keys that can match: a
+ * LIKE every match of the pattern satisfies (fnmatch still decides), one
+ * for a range, up to LIKE_MAX for a whole scan, not the whole index to be
+ * matched here.  SQLite reads its index in-process: there the plain
+ * queries stay. */
+enum { SCAN_RANGE, SCAN_FROM, SCAN_ALL };
+#define LIKE_MAX 4
+#define RANGE_OF(c) " AND " c ">=?2 AND " c "<?3"
+#define FROM_OF(c) " AND " c ">=?2"
+#define LIKE(c, n) " AND " c " LIKE ?" #n " ESCAPE '\\'"
+#define LIKE_ANY(c) " AND (" c " LIKE ?2 ESCAPE '\\' OR " c " LIKE ?3 ESCAPE '\\' OR " c \
+	" LIKE ?4 ESCAPE '\\' OR " c " LIKE ?5 ESCAPE '\\')"
+#define SCANS(keys, c) {                                                         \
+	{ keys RANGE_OF(c) " ORDER BY " c, keys FROM_OF(c) " ORDER BY " c,          \
+	  keys " ORDER BY " c },                                                    \
+	{ keys RANGE_OF(c) LIKE(c, 4) " ORDER BY " c,                               \
+	  keys FROM_OF(c) LIKE(c, 3) " ORDER BY " c, keys LIKE_ANY(c) " ORDER BY " c } }
+static const char *const q_scan[2][2][3] = {   /* [chain][like][SCAN_*] */
+	SCANS(KEYS, "path"),
+	SCANS(KEYS_CHAIN, "p"),
+};
 
 /* The LIKE pattern (escape '\') of a glob: '*' any string, '?' and a
  * bracket expression one character, the rest literal; a name pattern may
@@ -492,38 +492,32 @@ static int scan(struct browse *b, size_t cur)
 {
 	const struct sel *s = cur != SIZE_MAX ? &b->sels[cur] : NULL;
 	struct tv_stmt *q, *qi = NULL;
-	int r;
+	char *lk[LIKE_MAX] = { NULL };
+	size_t n = s != NULL ? 1 : b->nsels;
+	const char *sql;
+	int r = 0, like, kind;
 
 	if (s == NULL && b->nsels == 0)
 		return scan_set(b);
-	if (strcmp(tv_db_backend(b->h->db), "postgresql") == 0 &&
-	    (s != NULL || b->nsels <= LIKE_MAX)) {
-		char *lk[LIKE_MAX] = { NULL };
-		size_t n = s != NULL ? 1 : b->nsels;
-		r = 0;
-		for (size_t i = 0; i < n && r == 0; i++)
-			if ((lk[i] = like_of(s != NULL ? s : &b->sels[i], b->restore_rules)) == NULL)
-				r = TV_ERR_NOMEM;
-		for (size_t i = n; i < LIKE_MAX && r == 0; i++)
-			lk[i] = lk[n - 1];   /* the same again: no more rows */
-		if (r == 0 && s != NULL)
-			r = s->hi ? tv_db_query(b->h->db, &q, b->chain ? q_range_chain_like
-			                        : q_range_like, "ittt", b->set_id, s->lo, s->hi, lk[0])
-			          : tv_db_query(b->h->db, &q, b->chain ? q_from_chain_like
-			                        : q_from_like, "itt", b->set_id, s->lo, lk[0]);
-		else if (r == 0)
-			r = tv_db_query(b->h->db, &q, b->chain ? q_keys_chain_like : q_keys_like,
-			                "itttt", b->set_id, lk[0], lk[1], lk[2], lk[3]);
-		for (size_t i = 0; i < n; i++)
-			free(lk[i]);
-	} else if (s != NULL) {
-		r = s->hi ? tv_db_query(b->h->db, &q, b->chain ? q_range_chain : q_range, "itt",
-		                        b->set_id, s->lo, s->hi)
-		          : tv_db_query(b->h->db, &q, b->chain ? q_from_chain : q_from, "it",
-		                        b->set_id, s->lo);
-	} else {
-		r = tv_db_query(b->h->db, &q, b->chain ? q_keys_chain : q_keys, "i", b->set_id);
-	}
+	like = strcmp(tv_db_backend(b->h->db), "postgresql") == 0 &&
+	       (s != NULL || b->nsels <= LIKE_MAX);
+	kind = s == NULL ? SCAN_ALL : s->hi ? SCAN_RANGE : SCAN_FROM;
+	sql = q_scan[b->chain][like][kind];
+	for (size_t i = 0; like && i < n && r == 0; i++)
+		if ((lk[i] = like_of(s != NULL ? s : &b->sels[i], b->restore_rules)) == NULL)
+			r = TV_ERR_NOMEM;
+	for (size_t i = n; like && i < LIKE_MAX && r == 0; i++)
+		lk[i] = lk[n - 1];   /* the same again: no more rows */
+	if (r == 0 && kind == SCAN_RANGE)
+		r = tv_db_query(b->h->db, &q, sql, like ? "ittt" : "itt", b->set_id, s->lo, s->hi,
+		                lk[0]);
+	else if (r == 0 && kind == SCAN_FROM)
+		r = tv_db_query(b->h->db, &q, sql, like ? "itt" : "it", b->set_id, s->lo, lk[0]);
+	else if (r == 0)
+		r = tv_db_query(b->h->db, &q, sql, like ? "itttt" : "i", b->set_id, lk[0], lk[1],
+		                lk[2], lk[3]);
+	for (size_t i = 0; like && i < n; i++)
+		free(lk[i]);
 	if (r != 0)
 		return r;
 	while ((r = tv_stmt_step(q)) == 1) {
