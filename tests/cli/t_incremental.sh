@@ -10,6 +10,7 @@ new_home home lib 10 || { echo "not ok - setup"; exit 1; }
 tv "$H" tape new lib VT0001L9 VT0002L9 VT0003L9; expect_rc 0 "tapes"
 tv "$H" pool create p --library lib;             expect_rc 0 "pool"
 jq() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert $1, d" "$OUT"; }
+out_set() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])["backup_set"])' "$OUT"; }
 
 # --- a tree: files, a subdirectory, a symlink, hard links, a large file
 mkdir -p src/sub src/empty
@@ -34,7 +35,7 @@ rm src/sub/d.txt
 tv "$H" --json write p src --name docs --level incremental; expect_rc 0 "incremental"
 check "write --json: level, parent, unchanged, deleted" \
 	jq 'd["level"] == "incremental" and d["parent"] == "'"$FULL"'" and d["deleted"] == 1 and d["unchanged"] >= 4'
-INC1=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["backup_set"])' "$OUT")
+INC1=$(out_set)
 expect_err "based on set $FULL" "says which set it is based on"
 tv "$H" --json backups "$INC1"
 check "the incremental stored only what changed (not big, not c.txt)" \
@@ -64,7 +65,7 @@ snap snap2
 echo "charlie changed" > src/sub/c.txt
 tv "$H" --json write p src --name docs --level differential; expect_rc 0 "differential"
 check "a differential is based on the full" jq 'd["level"] == "differential" and d["parent"] == "'"$FULL"'"'
-DIFF=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["backup_set"])' "$OUT")
+DIFF=$(out_set)
 snap snap3
 tv "$H" backups
 expect_out "^$INC2 +docs .* incremental +${INC1:0:8} " "backups: level and parent of the second incremental"
@@ -117,7 +118,7 @@ tv "$H" --json write p many --name many --level incremental; expect_rc 0 "increm
 # f200); stored: those, f200/x, zz-new and the directory itself
 check "exactly what changed is stored" \
 	jq 'd["deleted"] == 3 and d["unchanged"] == 291 and d["files"] == 9'
-MANY1=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["backup_set"])' "$OUT")
+MANY1=$(out_set)
 tv "$H" restore "$MANY1" --to "$WORK/rmany";     expect_rc 0 "restore it"
 check "restored = the tree at the incremental" same_tree "$WORK/many1" "$WORK/rmany/$S/many"
 tv "$H" --json write p many --name many --level incremental; expect_rc 0 "again, nothing changed"
@@ -130,7 +131,7 @@ snap_many many3
 tv "$H" --json write p many --name many --level incremental; expect_rc 0 "a third incremental"
 check "f5 back, f7 again and the directory stored; zz-new and f100 deleted" \
 	jq 'd["files"] == 3 and d["deleted"] == 2 and d["unchanged"] == 296'
-MANY3=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["backup_set"])' "$OUT")
+MANY3=$(out_set)
 tv "$H" restore "$MANY3" --to "$WORK/rmany3";    expect_rc 0 "restore it (a chain of four)"
 check "restored = the tree at the third incremental" same_tree "$WORK/many3" "$WORK/rmany3/$S/many"
 # sets whose recorded item counts are too small: the tree outgrows the
